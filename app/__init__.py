@@ -1,0 +1,1 @@
+"""signaldesk: ML price prediction and intraday trading of Indian equities, streamed live."""
