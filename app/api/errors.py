@@ -1,0 +1,33 @@
+"""Domain errors mapped to HTTP answers; no traceback ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+
+from app.bus.errors import BusClosed, InvalidEvent
+
+log = logging.getLogger(__name__)
+
+
+async def on_invalid_event(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, InvalidEvent)
+    detail = [{"loc": ["body", *p.loc], "msg": p.msg} for p in exc.problems]
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
+async def on_bus_closed(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse({"detail": "server is shutting down"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(InvalidEvent, on_invalid_event)
+    app.add_exception_handler(BusClosed, on_bus_closed)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,65 @@
+"""History and ingest of events: GET/POST /api/events."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.security import require_token
+from app.bus.errors import UnknownChannel
+from app.bus.interface import EventBus
+
+router = APIRouter(prefix="/api/events", tags=["events"], dependencies=[Depends(require_token)])
+
+
+class EventIn(BaseModel):
+    """An event from an external producer: the envelope without `id` and `ts` (the bus assigns them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: str
+    type: str
+    payload: dict[str, Any]
+
+
+class EventPage(BaseModel):
+    """Documents the shape of GET /api/events; the response itself is assembled from stored bytes."""
+
+    epoch: str
+    head_id: int
+    floor: int = Field(description="highest id retention deleted from the channel; after < floor means a gap")
+    events: list[dict[str, Any]]
+
+
+def _bus(request: Request) -> EventBus:
+    bus: EventBus = request.app.state.bus
+    return bus
+
+
+BusDep = Annotated[EventBus, Depends(_bus)]
+
+
+@router.get("", response_model=EventPage, summary="A page of a channel's stored events, oldest first")
+async def read_events(
+    bus: BusDep,
+    channel: Annotated[str, Query(description="prediction, automation, training or hft")],
+    after: Annotated[int, Query(ge=0, le=2**62, description="return events with id > after")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    head_id = bus.head_id
+    try:
+        events = await bus.history(channel, after=after, limit=limit)
+        floor = await bus.floor(channel)
+    except UnknownChannel as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["query", "channel"], "msg": str(e)}]) from e
+    head = f'{{"epoch":"{bus.epoch}","head_id":{head_id},"floor":{floor},"events":['.encode()
+    body = head + b",".join(e.data for e in events) + b"]}"
+    return Response(body, media_type="application/json")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Publish one event (validated against the contract)")
+async def create_event(bus: BusDep, event: EventIn) -> Response:
+    stored = await bus.publish(event.channel, event.type, event.payload)
+    return Response(stored.data, status_code=status.HTTP_201_CREATED, media_type="application/json")

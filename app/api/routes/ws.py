@@ -1,0 +1,109 @@
+"""The door: /api/ws/{channel}. Checks who is asking, then moves a channel's bytes to them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect
+
+from app.api.security import (
+    SUBPROTOCOL,
+    bearer_from_header,
+    bearer_from_subprotocols,
+    origin_allowed,
+    token_matches,
+)
+from app.api.ws_codes import CloseCode
+from app.api.ws_streams import ChannelStream, StreamRegistry, writer_for
+from app.bus.interface import EventBus
+from app.bus.subscription import Subscription
+from app.core.config import Settings
+
+router = APIRouter()
+
+_AFTER = re.compile(r"^[0-9]{1,18}$")
+_EPOCH = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRequest:
+    after: int | None
+    epoch: str | None
+
+
+class Refused(Exception):
+    """The connection may not proceed; closed with `code` and a reason a person can read."""
+
+    def __init__(self, code: CloseCode, reason: str) -> None:
+        self.code = code
+        self.reason = reason
+
+
+def check_access(websocket: WebSocket, settings: Settings) -> None:
+    if not origin_allowed(websocket.headers, settings.allowed_origins):
+        origin = websocket.headers.get("origin")
+        raise Refused(CloseCode.FORBIDDEN_ORIGIN, f"origin {origin} is not allowed; see SIGNALDESK_ALLOWED_ORIGINS")
+    expected = settings.token
+    if expected is None:
+        return
+    presented = bearer_from_header(websocket.headers.get("authorization")) or bearer_from_subprotocols(
+        websocket.scope.get("subprotocols", [])
+    )
+    if not token_matches(expected, presented):
+        raise Refused(CloseCode.UNAUTHORIZED, "missing or invalid token")
+
+
+def parse_stream_request(channel: str, websocket: WebSocket, channels: tuple[str, ...]) -> StreamRequest:
+    if channel not in channels:
+        raise Refused(CloseCode.UNKNOWN_CHANNEL, f"unknown channel {channel!r}; one of {', '.join(channels)}")
+    after = websocket.query_params.get("after")
+    epoch = websocket.query_params.get("epoch")
+    if after is not None and not _AFTER.match(after):
+        raise Refused(CloseCode.BAD_REQUEST, f"after={after[:40]!r}: expected a non-negative integer event id")
+    if epoch is not None and not _EPOCH.match(epoch):
+        raise Refused(CloseCode.BAD_REQUEST, f"epoch={epoch[:40]!r}: expected the epoch from stream.ready")
+    return StreamRequest(int(after) if after is not None else None, epoch)
+
+
+@router.websocket("/api/ws/{channel}")
+async def channel_stream(websocket: WebSocket, channel: str) -> None:
+    settings: Settings = websocket.app.state.settings
+    bus: EventBus = websocket.app.state.bus
+    streams: StreamRegistry = websocket.app.state.streams
+
+    subprotocol = SUBPROTOCOL if SUBPROTOCOL in websocket.scope.get("subprotocols", []) else None
+    await websocket.accept(subprotocol=subprotocol)
+    try:
+        check_access(websocket, settings)
+        request = parse_stream_request(channel, websocket, bus.channels)
+    except Refused as refused:
+        await websocket.close(refused.code, refused.reason)
+        return
+
+    stream = ChannelStream(
+        channel,
+        writer_for(websocket),
+        max_buffer=settings.ws_buffer_bytes,
+        heartbeat_interval=settings.heartbeat_interval,
+    )
+    streams.add(stream)
+    subscription: Subscription | None = None
+    try:
+        subscription = await bus.subscribe(channel, stream, after=request.after, epoch=request.epoch)
+        await refuse_client_messages(websocket, stream)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        streams.discard(stream)
+        if subscription is not None:
+            subscription.close()
+        stream.close(CloseCode.NORMAL, "")
+
+
+async def refuse_client_messages(websocket: WebSocket, stream: ChannelStream) -> None:
+    """Streams are one-way: wait for the client to leave; a data frame from it ends the stream."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.receive":
+        stream.close(CloseCode.UNSUPPORTED_DATA, "this stream accepts no client messages")

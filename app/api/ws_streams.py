@@ -1,0 +1,208 @@
+"""A WebSocket's side of a channel subscription: writing, bounding, heartbeats, closing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from typing import Protocol
+
+from starlette.websockets import WebSocket
+
+from app.api.ws_channel_models import StreamHeartbeat, StreamReady
+from app.api.ws_codes import CloseCode
+from app.api.ws_frames import control_envelope, text_frame, text_frames
+from app.api.ws_transport import RAW_FRAMES, FanoutWSProtocol
+from app.bus.events import Batch
+from app.bus.subscription import ResumeOutcome
+
+log = logging.getLogger(__name__)
+
+
+class StreamWriter(Protocol):
+    """How frames reach one client."""
+
+    def send_batch(self, batch: Batch) -> bool:
+        """Queue every event of the batch; False when the connection is closing."""
+        ...
+
+    def send_message(self, data: bytes) -> bool: ...
+
+    def buffered_bytes(self) -> int:
+        """Bytes accepted but not yet taken by the client's socket."""
+        ...
+
+    async def wait_writable(self) -> None: ...
+
+    def close(self, code: int, reason: str) -> None:
+        """Close after what is already queued; never waits."""
+        ...
+
+
+class RawWriter:
+    """Prebuilt frames straight to the socket (FanoutWSProtocol); a batch is framed once for all."""
+
+    def __init__(self, protocol: FanoutWSProtocol) -> None:
+        self._protocol = protocol
+
+    def send_batch(self, batch: Batch) -> bool:
+        return self._protocol.write_frames(batch.encoded(text_frames))
+
+    def send_message(self, data: bytes) -> bool:
+        return self._protocol.write_frames(text_frame(data))
+
+    def buffered_bytes(self) -> int:
+        return self._protocol.buffered_bytes()
+
+    async def wait_writable(self) -> None:
+        await self._protocol.wait_writable()
+
+    def close(self, code: int, reason: str) -> None:
+        self._protocol.close_now(code, reason)
+
+
+class AsgiWriter:
+    """Fallback for ASGI servers without FanoutWSProtocol: one `send` per message from a queue."""
+
+    LOW_WATER = 64 * 1024
+
+    def __init__(self, websocket: WebSocket) -> None:
+        self._websocket = websocket
+        self._queue: deque[bytes] = deque()
+        self._queued_bytes = 0
+        self._close: tuple[int, str] | None = None
+        self._wakeup = asyncio.Event()
+        self._writable = asyncio.Event()
+        self._writable.set()
+        self._task = asyncio.create_task(self._pump())
+
+    def send_batch(self, batch: Batch) -> bool:
+        for event in batch.events:
+            self.send_message(event.data)
+        return self._close is None
+
+    def send_message(self, data: bytes) -> bool:
+        if self._close is not None:
+            return False
+        self._queue.append(data)
+        self._queued_bytes += len(data)
+        if self._queued_bytes > self.LOW_WATER:
+            self._writable.clear()
+        self._wakeup.set()
+        return True
+
+    def buffered_bytes(self) -> int:
+        return self._queued_bytes
+
+    async def wait_writable(self) -> None:
+        await self._writable.wait()
+
+    def close(self, code: int, reason: str) -> None:
+        if self._close is None:
+            self._close = (code, reason)
+            self._wakeup.set()
+
+    async def _pump(self) -> None:
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._queue:
+                    data = self._queue.popleft()
+                    self._queued_bytes -= len(data)
+                    if self._queued_bytes <= self.LOW_WATER:
+                        self._writable.set()
+                    await self._websocket.send_text(data.decode())
+                if self._close is not None:
+                    await self._websocket.close(*self._close)
+                    return
+        except Exception:  # the client went away; the endpoint sees the disconnect
+            self._writable.set()
+
+
+def writer_for(websocket: WebSocket) -> StreamWriter:
+    """The fast writer when the server runs FanoutWSProtocol, else the ASGI fallback."""
+    raw = websocket.scope.get("extensions", {}).get(RAW_FRAMES)
+    return RawWriter(raw["writer"]) if raw else AsgiWriter(websocket)
+
+
+class ChannelStream:
+    """The bus Subscriber for one WebSocket: frames out, bounded, with heartbeats when idle."""
+
+    def __init__(self, channel: str, writer: StreamWriter, *, max_buffer: int, heartbeat_interval: float) -> None:
+        self.channel = channel
+        self.writer = writer
+        self.max_buffer = max_buffer
+        self.heartbeat_interval = heartbeat_interval
+        self.last_sent = time.monotonic()
+        self.closing = False
+
+    def ready(self, outcome: ResumeOutcome) -> None:
+        payload = StreamReady(
+            epoch=outcome.epoch,
+            head_id=outcome.head_id,
+            resumed=outcome.resumed,
+            reason=outcome.reason.value if outcome.reason else None,
+            heartbeat_interval=self.heartbeat_interval,
+        )
+        self._control("stream.ready", payload.model_dump(mode="json"))
+
+    def deliver(self, batch: Batch) -> None:
+        if not self.closing:
+            self._after_send(self.writer.send_batch(batch))
+
+    async def drained(self) -> None:
+        await self.writer.wait_writable()
+
+    def heartbeat_if_idle(self, now: float) -> None:
+        if not self.closing and now - self.last_sent >= self.heartbeat_interval:
+            self._control("stream.heartbeat", StreamHeartbeat().model_dump(mode="json"))
+
+    def close(self, code: CloseCode, reason: str) -> None:
+        if not self.closing:
+            self.closing = True
+            self.writer.close(code, reason)
+
+    def _control(self, type: str, payload: dict[str, object]) -> None:
+        self._after_send(self.writer.send_message(control_envelope(self.channel, type, payload, int(time.time()))))
+
+    def _after_send(self, sent: bool) -> None:
+        if not sent:
+            return
+        self.last_sent = time.monotonic()
+        if self.writer.buffered_bytes() > self.max_buffer:
+            log.warning("slow consumer closed", extra={"channel": self.channel, "limit": self.max_buffer})
+            self.close(
+                CloseCode.SLOW_CONSUMER,
+                f"slow consumer: over {self.max_buffer} bytes behind; reconnect with after=<last id>",
+            )
+
+
+class StreamRegistry:
+    """Every open ChannelStream, for heartbeats and shutdown."""
+
+    def __init__(self, heartbeat_interval: float) -> None:
+        self.heartbeat_interval = heartbeat_interval
+        self._streams: set[ChannelStream] = set()
+
+    def __len__(self) -> int:
+        return len(self._streams)
+
+    def add(self, stream: ChannelStream) -> None:
+        self._streams.add(stream)
+
+    def discard(self, stream: ChannelStream) -> None:
+        self._streams.discard(stream)
+
+    async def run_heartbeats(self) -> None:
+        """Check idle streams four times per interval, so a heartbeat is never over 1.25 intervals late."""
+        while True:
+            await asyncio.sleep(self.heartbeat_interval / 4)
+            now = time.monotonic()
+            for stream in list(self._streams):
+                stream.heartbeat_if_idle(now)
+
+    def close_all(self, code: CloseCode, reason: str) -> None:
+        for stream in list(self._streams):
+            stream.close(code, reason)

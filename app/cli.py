@@ -1,0 +1,60 @@
+"""The `signaldesk` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from rich.console import Console
+
+from app.core.config import Settings
+from app.core.logging import configure_logging
+
+cli = typer.Typer(help="signaldesk: ML price prediction and intraday trading, streamed live.", no_args_is_help=True)
+err = Console(stderr=True)
+
+
+@cli.callback()
+def _root() -> None:
+    """signaldesk: ML price prediction and intraday trading, streamed live.
+
+    Every option also reads its SIGNALDESK_* environment variable; see the README.
+    """
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment with the CLI's options on top; a clear message when wrong."""
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as e:
+        for problem in e.errors(include_url=False):
+            field = ".".join(str(p) for p in problem["loc"]) or "settings"
+            name = f"SIGNALDESK_{field.upper()}" if problem["loc"] else "settings"
+            err.print(f"[red]error:[/red] {name}: {problem['msg']}")
+        raise typer.Exit(2) from e
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (env SIGNALDESK_HOST, default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port (env SIGNALDESK_PORT, default 8000).")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Where the event log lives (env SIGNALDESK_DATA_DIR, default ./data).")
+    ] = None,
+) -> None:
+    """Run the signaldesk server (REST, WebSockets, and the event log)."""
+    from app.main import create_app
+    from app.server import uvicorn_config
+
+    settings = load_settings(host=host, port=port, data_dir=data_dir)
+    configure_logging(settings.log_level, settings.log_format)
+    err.print(f"signaldesk: http://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()})")
+    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+
+
+def main() -> None:
+    cli()

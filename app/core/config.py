@@ -1,0 +1,84 @@
+"""All configuration, read once from the environment (prefix SIGNALDESK_) and the CLI."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated, Self
+
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{16,256}$")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Settings(BaseSettings):
+    """signaldesk's settings. Every field is `SIGNALDESK_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="SIGNALDESK_", extra="forbid", validate_default=True)
+
+    host: str = Field("127.0.0.1", description="address to bind; anything but loopback needs api_token")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port (0: any free port)")
+    data_dir: Path = Field(Path("data"), description="where the event log and databases live")
+    api_token: SecretStr | None = Field(
+        None, description="bearer token for REST and WebSockets; 16-256 chars of A-Z a-z 0-9 . _ ~ -"
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="extra browser origins allowed to open WebSockets, comma-separated (same origin is always allowed)",
+    )
+    heartbeat_interval: float = Field(15.0, gt=0, description="seconds of silence before a stream.heartbeat")
+    ws_buffer_bytes: int = Field(
+        4 * 1024 * 1024, ge=16 * 1024, description="a WebSocket client further behind than this is closed (4500)"
+    )
+    ws_max_client_frame: int = Field(4096, ge=128, description="largest frame a client may send (1009 above it)")
+    retention_max_events: int = Field(100_000, ge=1, description="events kept per channel")
+    retention_max_age: float = Field(7 * 24 * 3600.0, gt=0, description="seconds an event is kept")
+    retention_interval: float = Field(60.0, gt=0, description="seconds between retention passes")
+    bus_synchronous: Literal["full", "normal"] = Field(
+        "full", description="SQLite fsync level: full survives power loss, normal survives a process crash"
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "console"
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("api_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TOKEN_PATTERN.match(value.get_secret_value()):
+            raise ValueError("must be 16-256 characters of A-Z a-z 0-9 . _ ~ - (it travels in a WebSocket subprotocol)")
+        return value
+
+    @model_validator(mode="after")
+    def _exposed_needs_token(self) -> Self:
+        if not is_loopback(self.host) and self.api_token is None:
+            raise ValueError(
+                f"refusing to bind {self.host}: anything but loopback needs SIGNALDESK_API_TOKEN "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        return self
+
+    @property
+    def event_log_path(self) -> Path:
+        return self.data_dir / "events.sqlite3"
+
+    @property
+    def token(self) -> str | None:
+        return self.api_token.get_secret_value() if self.api_token is not None else None

@@ -1,0 +1,62 @@
+"""The application builder: wires settings, bus and routes explicitly, nothing auto-registered."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from app.api.errors import install_error_handlers
+from app.api.routes import events, health, ws
+from app.api.ws_channel_models import ContractValidator
+from app.api.ws_codes import CloseCode
+from app.api.ws_streams import StreamRegistry
+from app.bus.local import LocalEventBus, Retention
+from app.bus.sqlite_log import SqliteEventLog
+from app.core.config import Settings
+
+
+def build_bus(settings: Settings) -> LocalEventBus:
+    return LocalEventBus(
+        SqliteEventLog(settings.event_log_path, synchronous=settings.bus_synchronous),
+        ContractValidator(),
+        retention=Retention(
+            max_events=settings.retention_max_events,
+            max_age=settings.retention_max_age,
+            interval=settings.retention_interval,
+        ),
+    )
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """One signaldesk server: the bus is opened by the lifespan and closed after the last client."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        bus = build_bus(settings)
+        await bus.start()
+        streams = StreamRegistry(settings.heartbeat_interval)
+        app.state.bus = bus
+        app.state.streams = streams
+        heartbeats = asyncio.create_task(streams.run_heartbeats())
+        try:
+            yield
+        finally:
+            heartbeats.cancel()
+            streams.close_all(CloseCode.GOING_AWAY, "server shutting down; reconnect and resume")
+            await bus.close()
+
+    app = FastAPI(
+        title="signaldesk",
+        summary="ML price prediction and intraday trading of Indian equities, streamed live.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(events.router)
+    app.include_router(ws.router)
+    return app
