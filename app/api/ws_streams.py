@@ -130,11 +130,20 @@ def writer_for(websocket: WebSocket) -> StreamWriter:
 class ChannelStream:
     """The bus Subscriber for one WebSocket: frames out, bounded, with heartbeats when idle."""
 
-    def __init__(self, channel: str, writer: StreamWriter, *, max_buffer: int, heartbeat_interval: float) -> None:
+    def __init__(
+        self,
+        channel: str,
+        writer: StreamWriter,
+        *,
+        max_buffer: int,
+        heartbeat_interval: float,
+        drain_timeout: float = 30.0,
+    ) -> None:
         self.channel = channel
         self.writer = writer
         self.max_buffer = max_buffer
         self.heartbeat_interval = heartbeat_interval
+        self.drain_timeout = drain_timeout
         self.last_sent = time.monotonic()
         self.closing = False
 
@@ -152,8 +161,13 @@ class ChannelStream:
         if not self.closing:
             self._after_send(self.writer.send_batch(batch))
 
-    async def drained(self) -> None:
-        await self.writer.wait_writable()
+    async def drained(self) -> bool:
+        """During a replay: a client that takes nothing for `drain_timeout` is a slow consumer."""
+        try:
+            await asyncio.wait_for(self.writer.wait_writable(), self.drain_timeout)
+        except TimeoutError:
+            self._close_slow(f"slow consumer: took nothing for {self.drain_timeout:g}s during replay")
+        return not self.closing
 
     def heartbeat_if_idle(self, now: float) -> None:
         if not self.closing and now - self.last_sent >= self.heartbeat_interval:
@@ -172,11 +186,11 @@ class ChannelStream:
             return
         self.last_sent = time.monotonic()
         if self.writer.buffered_bytes() > self.max_buffer:
-            log.warning("slow consumer closed", extra={"channel": self.channel, "limit": self.max_buffer})
-            self.close(
-                CloseCode.SLOW_CONSUMER,
-                f"slow consumer: over {self.max_buffer} bytes behind; reconnect with after=<last id>",
-            )
+            self._close_slow(f"slow consumer: over {self.max_buffer} bytes behind")
+
+    def _close_slow(self, why: str) -> None:
+        log.warning("closing a slow consumer", extra={"channel": self.channel, "why": why})
+        self.close(CloseCode.SLOW_CONSUMER, f"{why}; reconnect with after=<last id>")
 
 
 class StreamRegistry:

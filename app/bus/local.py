@@ -235,5 +235,6 @@ class LocalEventBus:
             if not events:
                 return
             sub.forward(Batch(sub.channel, events))
-            await sub.subscriber.drained()
+            if not await sub.subscriber.drained():
+                return
 

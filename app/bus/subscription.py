@@ -40,8 +40,8 @@ class Subscriber(Protocol):
     def deliver(self, batch: Batch) -> None:
         """Called with each batch in id order, never twice with the same id."""
 
-    async def drained(self) -> None:
-        """Return when the subscriber can take more; paces the replay."""
+    async def drained(self) -> bool:
+        """Wait until the subscriber can take more (paces the replay); False once it is gone."""
 
 
 class Subscription:

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     ws_buffer_bytes: int = Field(
         4 * 1024 * 1024, ge=16 * 1024, description="a WebSocket client further behind than this is closed (4500)"
     )
+    ws_stall_timeout: float = Field(
+        30.0, gt=0, description="a client that takes no bytes for this long during a replay is closed (4500)"
+    )
     ws_max_client_frame: int = Field(4096, ge=128, description="largest frame a client may send (1009 above it)")
     retention_max_events: int = Field(100_000, ge=1, description="events kept per channel")
     retention_max_age: float = Field(7 * 24 * 3600.0, gt=0, description="seconds an event is kept")

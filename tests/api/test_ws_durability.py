@@ -118,3 +118,34 @@ async def test_slow_consumer_is_closed_others_unaffected_and_it_resumes(server_f
         assert (await recv_ready(again))["resumed"] is True
         rest = [e["id"] for e in await recv_events(again, len(published) - len(got))]
     assert got + rest == published
+
+
+async def test_client_that_stalls_during_replay_is_closed_and_can_resume(server_factory) -> None:
+    env = {"SIGNALDESK_WS_STALL_TIMEOUT": "0.5", "SIGNALDESK_WS_BUFFER_BYTES": str(256 * 1024 * 1024)}
+    server = server_factory(env=env)
+    server.start()
+    blob = "y" * 40_000
+    async with httpx.AsyncClient(timeout=10) as client:
+        for _ in range(200):  # 8 MB: more than the kernel's socket buffers take
+            r = await client.post(
+                f"{server.http}/api/events", json={"channel": "hft", "type": "hft.error", "payload": {"error": blob}}
+            )
+            assert r.status_code == 201
+    async with connect(server.ws("hft", after=0), sock=small_buffer_socket(server.port), max_queue=1) as stalled:
+        ready = await recv_ready(stalled)
+        async with httpx.AsyncClient() as client:
+
+            async def until_dropped() -> None:
+                while (await client.get(f"{server.http}/api/health")).json()["subscribers"]:
+                    await asyncio.sleep(0.05)
+
+            await asyncio.wait_for(until_dropped(), 10)
+        got: list[int] = []
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                got += [e["id"] for e in await recv_events(stalled, 1)]
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4500
+    assert got == list(range(1, len(got) + 1))
+    async with connect(server.ws("hft", after=got[-1] if got else 0, epoch=ready["epoch"])) as again:
+        assert (await recv_ready(again))["resumed"] is True
+        assert [e["id"] for e in await recv_events(again, 200 - len(got))] == list(range(len(got) + 1, 201))

@@ -24,8 +24,9 @@ class Recorder:
         self.ids.extend(e.id for e in batch.events)
         self._changed.set()
 
-    async def drained(self) -> None:
+    async def drained(self) -> bool:
         await asyncio.sleep(0)
+        return True
 
     async def wait_for_id(self, id: int, timeout: float = 10.0) -> None:
         async def until() -> None:

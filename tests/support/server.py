@@ -22,8 +22,9 @@ def free_port() -> int:
 class ServerProcess:
     """`python -m app serve` with its own data dir and environment; restartable, killable."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, argv: list[str] | None = None) -> None:
         self.data_dir = data_dir
+        self.argv = argv or ["-m", "app", "serve"]
         self.env = {"SIGNALDESK_HEARTBEAT_INTERVAL": "0.5", **(env or {})}
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -41,7 +42,7 @@ class ServerProcess:
         env = {**os.environ, **self.env, "SIGNALDESK_LOG_FORMAT": "console"}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
+                [sys.executable, *self.argv, "--port", str(self.port), "--data-dir", str(self.data_dir)],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

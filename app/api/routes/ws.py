@@ -87,6 +87,7 @@ async def channel_stream(websocket: WebSocket, channel: str) -> None:
         writer_for(websocket),
         max_buffer=settings.ws_buffer_bytes,
         heartbeat_interval=settings.heartbeat_interval,
+        drain_timeout=settings.ws_stall_timeout,
     )
     streams.add(stream)
     subscription: Subscription | None = None
