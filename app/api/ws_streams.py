@@ -8,6 +8,7 @@ import time
 from collections import deque
 from typing import Protocol
 
+from prometheus_client import Counter, Gauge
 from starlette.websockets import WebSocket
 
 from app.api.ws_channel_models import StreamHeartbeat, StreamReady
@@ -18,6 +19,9 @@ from app.bus.events import Batch
 from app.bus.subscription import ResumeOutcome
 
 log = logging.getLogger(__name__)
+
+OPEN_STREAMS = Gauge("signaldesk_ws_streams", "Open WebSocket streams")
+SLOW_CLOSES = Counter("signaldesk_ws_slow_consumer_closes_total", "Streams closed as slow consumers (4500)")
 
 
 class StreamWriter(Protocol):
@@ -189,6 +193,7 @@ class ChannelStream:
             self._close_slow(f"slow consumer: over {self.max_buffer} bytes behind")
 
     def _close_slow(self, why: str) -> None:
+        SLOW_CLOSES.inc()
         log.warning("closing a slow consumer", extra={"channel": self.channel, "why": why})
         self.close(CloseCode.SLOW_CONSUMER, f"{why}; reconnect with after=<last id>")
 
@@ -205,9 +210,11 @@ class StreamRegistry:
 
     def add(self, stream: ChannelStream) -> None:
         self._streams.add(stream)
+        OPEN_STREAMS.set(len(self._streams))
 
     def discard(self, stream: ChannelStream) -> None:
         self._streams.discard(stream)
+        OPEN_STREAMS.set(len(self._streams))
 
     async def run_heartbeats(self) -> None:
         """Check idle streams four times per interval, so a heartbeat is never over 1.25 intervals late."""

@@ -14,6 +14,7 @@ from typing import TypeVar
 from app.bus.errors import BusClosed, UnknownChannel
 from app.bus.events import Batch, StoredEvent, encode_envelope
 from app.bus.fanout import Fanout
+from app.bus.metrics import COMMIT_SECONDS, COMMITS, EVENTS_PUBLISHED
 from app.bus.interface import PayloadValidator
 from app.bus.sqlite_log import Snapshot, SqliteEventLog
 from app.bus.subscription import ResumeFailure, ResumeOutcome, Subscriber, Subscription
@@ -148,7 +149,8 @@ class LocalEventBus:
             for id, p in enumerate(pending, self._next_id)
         ]
         try:
-            await self._on(self._write_thread, self._log.append, events)
+            with COMMIT_SECONDS.time():
+                await self._on(self._write_thread, self._log.append, events)
         except Exception as e:  # nothing was stored: the ids are reused, nobody saw them
             log.exception("event log append failed; %d publishes fail", len(events))
             for p in pending:
@@ -157,6 +159,9 @@ class LocalEventBus:
             return
         self._next_id = events[-1].id + 1
         self._head = events[-1].id
+        COMMITS.inc()
+        for event in events:
+            EVENTS_PUBLISHED.labels(event.channel).inc()
         self._fanout.dispatch(events)
         for p, event in zip(pending, events, strict=True):
             if not p.future.done():

@@ -59,6 +59,9 @@ def test_health_and_openapi(server: ServerProcess) -> None:
     paths = httpx.get(f"{server.http}/openapi.json").json()["paths"]
     assert {"/api/events", "/api/health"} <= set(paths)
     assert httpx.get(f"{server.http}/docs").status_code == 200
+    server.publish("hft", "hft.error", {"error": "x"})
+    metrics = httpx.get(f"{server.http}/metrics").text
+    assert 'signaldesk_events_published_total{channel="hft"} 1.0' in metrics
 
 
 def test_refuses_to_bind_beyond_loopback_without_a_token(tmp_path) -> None:
