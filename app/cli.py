@@ -56,5 +56,22 @@ def serve(
     uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
 
 
+db_cli = typer.Typer(help="The relational database (candles, predictions, jobs, trades).", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+
+
+@db_cli.command("upgrade")
+def db_upgrade(
+    data_dir: Annotated[Path | None, typer.Option(help="Data directory (env SIGNALDESK_DATA_DIR).")] = None,
+) -> None:
+    """Apply every pending schema migration (the server also does this at start-up)."""
+    from app.storage.migrate import upgrade
+
+    settings = load_settings(data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.db_url)
+    err.print(f"database at head: {settings.db_url}")
+
+
 def main() -> None:
     cli()

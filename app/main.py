@@ -16,6 +16,8 @@ from app.api.ws_streams import StreamRegistry
 from app.bus.local import LocalEventBus, Retention
 from app.bus.sqlite_log import SqliteEventLog
 from app.core.config import Settings
+from app.storage.db import Database
+from app.storage.migrate import upgrade_async
 
 
 def build_bus(settings: Settings) -> LocalEventBus:
@@ -35,9 +37,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        await upgrade_async(settings.db_url)
+        db = Database(settings.db_url)
         bus = build_bus(settings)
         await bus.start()
         streams = StreamRegistry(settings.heartbeat_interval)
+        app.state.db = db
         app.state.bus = bus
         app.state.streams = streams
         heartbeats = asyncio.create_task(streams.run_heartbeats())
@@ -47,6 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
             heartbeats.cancel()
             streams.close_all(CloseCode.GOING_AWAY, "server shutting down; reconnect and resume")
             await bus.close()
+            await db.close()
 
     app = FastAPI(
         title="signaldesk",

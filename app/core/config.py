@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="address to bind; anything but loopback needs api_token")
     port: int = Field(8000, ge=0, le=65535, description="TCP port (0: any free port)")
     data_dir: Path = Field(Path("data"), description="where the event log and databases live")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy async URL; default sqlite+aiosqlite:///<data_dir>/signaldesk.sqlite3",
+    )
     api_token: SecretStr | None = Field(
         None, description="bearer token for REST and WebSockets; 16-256 chars of A-Z a-z 0-9 . _ ~ -"
     )
@@ -77,6 +81,10 @@ class Settings(BaseSettings):
                 "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
             )
         return self
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'signaldesk.sqlite3'}"
 
     @property
     def event_log_path(self) -> Path:

@@ -1,0 +1,1 @@
+"""Market data: intervals, the NSE trading calendar, candles, and live/simulated/replayed feeds."""

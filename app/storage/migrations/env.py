@@ -1,0 +1,39 @@
+"""Alembic environment: async engines (aiosqlite, asyncpg), one metadata for every domain."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.storage.base import Base
+
+# Every domain's tables, so that autogenerate sees one complete metadata.
+import app.market.tables  # noqa: E402,F401  (candles)
+
+metadata = Base.metadata
+
+config = context.config
+
+
+def run_migrations(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_online() -> None:
+    engine = create_async_engine(config.get_main_option("sqlalchemy.url") or "")
+    async with engine.connect() as connection:
+        await connection.run_sync(run_migrations)
+    await engine.dispose()
+
+
+asyncio.run(run_online())
