@@ -1,0 +1,662 @@
+"""N WebSocket subscribers in one plain-asyncio process: count, check and time every frame.
+
+A client library (`websockets`) costs tens of microseconds per received message; a fan-out
+benchmark needs a receiver that takes ~1M frames/s in one Python process. So this client does
+the HTTP upgrade itself and reads server frames with the minimum of Python per frame:
+
+- one `asyncio.BufferedProtocol` per connection, all reading into one shared buffer with
+  `recv_into` (a plain Protocol's `recv(256 KiB)` allocates 256 KiB per read: four times the
+  cost of the read itself); each read is walked frame by frame
+  (2-byte header, 16/64-bit lengths; server frames are never masked) only to find where the
+  last complete frame ends and whether every frame is an unfragmented text frame;
+- in that common case the event ids and publish timestamps of the whole chunk are pulled out
+  with two C-level regex scans (`{"id":<digits>` and `"error":"<digits>"`; the publisher puts
+  `time.time_ns()` in the payload's `error` string), and the ids are checked against the
+  consecutive run they must form with one list comparison;
+- anything else (control envelopes with `"id": null`, ping/close frames, fragments) goes
+  through a slow path that parses each frame with orjson.
+
+Per connection the client checks that event ids strictly increase: an id <= the previous one
+is counted as a duplicate, a jump as missing events; at the end the ids the publisher reports
+(first, last) give the events missing at the start and at the tail.
+
+Latency is publish-to-receive: `time.time_ns()` when the read is handled minus the
+timestamp in the payload (both processes read the same wall clock). It is sampled on every
+`--sample-every`-th data frame of each connection (a fixed fraction of the stream, unbiased by
+how frames happen to be coalesced into reads); 1 samples every frame.
+
+The measurement window starts `--warmup` seconds after the first data frame and lasts
+`--seconds`; frames are attributed to the window by the time their read is processed. The
+client's own CPU (user + sys, `resource.getrusage`) over the window is reported as cores,
+next to the server's and the whole machine's (from /proc), so a client bottleneck or other
+load on the machine is visible.
+
+Reads: a subscriber of a server that writes each frame on its own gets one frame per read,
+and a read costs ~10 us of CPU (syscall, epoll, asyncio) against ~0.5 us of parsing per frame;
+at ~100k frames/s that is a whole core, taken from the server on a small machine. For the
+throughput scenario the orchestrator therefore sets `--rcvlowat` (SO_RCVLOWAT, e.g. 4 KiB):
+the kernel reports a socket readable only once that much is buffered, so reads are fuller
+and the client stays cheap. It delays frames by design, so latency measured with it is not
+publish-to-receive latency; the latency scenario runs without it. It is reset to 1 byte when
+the window ends, so the tail of every stream is read.
+
+Flow control: the client tells the publisher, over a loopback TCP link (`--control-port`),
+the fewest data frames any live connection has received so far (8-byte big-endian integers,
+every 2 ms). The publisher keeps at most its window of events ahead of that, which is what
+"as fast as it sustainably goes" means: no subscriber falls behind without bound.
+
+Protocol with the orchestrator (`python -m bench`), JSON lines:
+  stdout  {"phase": "ready", ...}            all N connections upgraded and saw stream.ready
+  stdout  {"phase": "window", ...}           the measurement window's figures
+  stdin   {"first_id": a, "last_id": b}      what the publisher published, once it stopped
+  stdout  {"phase": "final", ...}            per-connection integrity, then the client exits
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import gc
+import hashlib
+import os
+import re
+import resource
+import socket
+import struct
+import sys
+import time
+from array import array
+from typing import Any
+
+import orjson
+
+ID_RE = re.compile(rb'\{"id":(\d+)')
+TS_RE = re.compile(rb'"error":"(\d+)"')
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+DEAD = 1 << 62  # progress value of a closed connection: it no longer holds the publisher back
+CLOSE_NORMAL = b"\x88\x82\x00\x00\x00\x00" + struct.pack("!H", 1000)  # masked with a zero key
+
+
+def now_ns() -> int:
+    return time.time_ns()
+
+
+class Conn(asyncio.BufferedProtocol):
+    """One subscriber. Data frames are counted and checked; control frames are skipped."""
+
+    def __init__(self, idx: int, client: LoadClient) -> None:
+        self.idx = idx
+        self.client = client
+        self.transport: asyncio.Transport | None = None
+        self.key = base64.b64encode(os.urandom(16))
+        self.upgraded = False
+        self.head = b""  # handshake bytes so far
+        self.rest = b""  # an incomplete frame carried to the next read
+        self.frag: list[bytes] | None = None  # a fragmented text message being assembled
+        self.ready = asyncio.get_running_loop().create_future()
+        self.first = -1  # first event id received
+        self.last = -1  # highest event id received
+        self.received = 0  # data frames with an id greater than every earlier one
+        self.dups = 0  # data frames whose id was <= the previous one
+        self.gaps = 0  # ids skipped between consecutive data frames
+        self.controls = 0
+        self.heartbeats = 0
+        self.skip = idx % client.sample_every  # frames until the next latency sample
+        self.close_code: int | None = None
+        self.lost = False
+        self.errors: list[str] = []
+
+    # --- connection ---------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        c = self.client
+        transport.write(
+            b"GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            % (c.path.encode(), c.host.encode(), c.port, self.key)
+        )
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.client.counts[self.idx] = DEAD
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError(f"connection {self.idx} lost before stream.ready: {exc}"))
+        elif not self.client.closing:
+            self.client.unexpected_close += 1
+
+    def fail(self, why: str) -> None:
+        self.errors.append(why)
+        if not self.ready.done():
+            self.ready.set_exception(ConnectionError(why))
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _handshake(self, data: bytes) -> bytes | None:
+        head = self.head + data
+        end = head.find(b"\r\n\r\n")
+        if end < 0:
+            self.head = head
+            return None
+        lines = head[:end].split(b"\r\n")
+        if not lines[0].startswith(b"HTTP/1.1 101"):
+            self.fail(f"upgrade refused: {lines[0].decode(errors='replace')}")
+            return None
+        accept = base64.b64encode(hashlib.sha1(self.key + WS_GUID).digest())
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(b":") for line in lines[1:])}
+        if headers.get(b"sec-websocket-accept") != accept:
+            self.fail("bad Sec-WebSocket-Accept")
+            return None
+        self.upgraded = True
+        self.head = b""
+        return head[end + 4 :]
+
+    # --- frames -------------------------------------------------------------------------
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        """The client's one shared read buffer, after this connection's incomplete frame."""
+        c = self.client
+        r = len(self.rest)
+        if r:
+            if r + 65536 > len(c.buf):
+                c.grow(r + 65536)
+            c.buf[:r] = self.rest
+        return c.view[r:]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        n = len(self.rest) + nbytes
+        if self.upgraded:
+            self._frames(self.client.buf, n)
+            return
+        data = bytes(self.client.buf[:n])
+        self.rest = b""
+        rest = self._handshake(data)
+        if rest:
+            self._frames(rest, len(rest))
+
+    def _frames(self, buf: bytes | bytearray, n: int) -> None:
+        """Handle the complete frames in buf[:n]; keep an incomplete last one for the next read."""
+        pos = 0
+        frames = 0
+        plain = True  # every frame so far is a FIN text frame
+        c = self.client
+        every = c.sample_every
+        # frame index of the next latency sample in this read; -1 when sampling every frame
+        # (one regex scan of the read is cheaper then) or when not measuring
+        sample = self.skip if c.measuring and every > 1 else -1
+        marks: list[int] = []
+        while n - pos >= 2:
+            ln = buf[pos + 1]
+            if ln < 126:
+                end = pos + 2 + ln
+            elif ln == 126:
+                if n - pos < 4:
+                    break
+                end = pos + 4 + (buf[pos + 2] << 8 | buf[pos + 3])
+            elif ln == 127:
+                if n - pos < 10:
+                    break
+                end = pos + 10 + int.from_bytes(buf[pos + 2 : pos + 10], "big")
+            else:
+                self.fail("masked frame from the server")
+                return
+            if end > n:
+                break
+            if buf[pos] != 0x81:
+                plain = False
+            if frames == sample:
+                marks.append(pos)
+                sample += every
+            frames += 1
+            pos = end
+        self.rest = bytes(buf[pos:n]) if pos < n else b""
+        if not frames:
+            return
+        if plain:
+            ids = ID_RE.findall(buf, 0, pos)
+            if len(ids) == frames:  # all data frames: the fast path
+                self._data(list(map(int, ids)), buf, pos, marks)
+                return
+        self._slow(buf, pos)
+
+    def _data(self, ids: list[int], buf: bytes | bytearray, pos: int, marks: list[int], stamps: list[bytes] | None = None) -> None:
+        """Account for data frames `ids` read together.
+
+        buf[:pos] holds them; `marks` are the offsets of the frames to sample (sampling every
+        k-th frame), or `stamps` their timestamps (slow path).
+        """
+        k = len(ids)
+        last = self.last
+        if last < 0:
+            self.first = ids[0]
+            last = ids[0] - 1
+        if ids[0] == last + 1 and ids[-1] == last + k and (k < 3 or ids == list(range(last + 1, last + k + 1))):
+            self.last = ids[-1]
+            self.received += k
+        else:
+            for i in ids:
+                if i <= last:
+                    self.dups += 1
+                else:
+                    self.gaps += i - last - 1
+                    last = i
+                    self.received += 1
+            self.last = last
+        c = self.client
+        c.counts[self.idx] += k
+        if c.measuring:
+            c.win_frames += k
+            every = c.sample_every
+            skip = self.skip
+            if skip < k:
+                if stamps is not None:
+                    taken = stamps[skip::every]
+                elif every == 1:
+                    taken = TS_RE.findall(buf, 0, pos)
+                    if len(taken) != k:
+                        taken = []
+                else:
+                    search = TS_RE.search
+                    found = [search(buf, m, pos) for m in marks]
+                    taken = [f[1] for f in found if f is not None]
+                if len(taken) != (k - skip + every - 1) // every:  # not our publisher's payload
+                    c.unstamped += k
+                else:
+                    t = now_ns()
+                    c.lat.extend(map(t.__sub__, map(int, taken)))
+            self.skip = (skip - k) % every
+
+    def _slow(self, buf: bytes | bytearray, end: int) -> None:
+        """Frame by frame: control envelopes, ping/pong/close, fragments, anything odd."""
+        pos = 0
+        while pos < end:
+            b0 = buf[pos]
+            ln = buf[pos + 1]
+            if ln < 126:
+                hl = 2
+            elif ln == 126:
+                hl, ln = 4, buf[pos + 2] << 8 | buf[pos + 3]
+            else:
+                hl, ln = 10, int.from_bytes(buf[pos + 2 : pos + 10], "big")
+            payload = buf[pos + hl : pos + hl + ln]
+            pos += hl + ln
+            fin, opcode = b0 & 0x80, b0 & 0x0F
+            if opcode == 0x1 or opcode == 0x0:
+                if opcode == 0x1 and self.frag is not None:
+                    self.fail("new text message inside a fragmented one")
+                    return
+                if not fin:
+                    self.frag = (self.frag or []) + [payload]
+                    continue
+                if self.frag is not None:
+                    payload, self.frag = b"".join(self.frag + [payload]), None
+                self._text(payload)
+            elif opcode == 0x8:
+                self.close_code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
+                if self.transport is not None and not self.transport.is_closing():
+                    self.transport.write(CLOSE_NORMAL)
+                    self.transport.close()
+                return
+            elif opcode == 0x9:  # ping: pong with the same payload, masked with a zero key
+                if self.transport is not None:
+                    self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\x00\x00\x00\x00" + payload)
+            elif opcode == 0xA:
+                pass
+            else:
+                self.fail(f"unexpected opcode {opcode}")
+                return
+
+    def _text(self, payload: bytes) -> None:
+        try:
+            msg = orjson.loads(payload)
+            id_ = msg["id"]
+        except Exception:
+            self.fail(f"not an envelope: {payload[:80]!r}")
+            return
+        if id_ is None:
+            self.controls += 1
+            kind = msg.get("type")
+            if kind == "stream.ready":
+                if not self.ready.done():
+                    self.ready.set_result(msg.get("payload"))
+            elif kind == "stream.heartbeat":
+                self.heartbeats += 1
+            return
+        if not self.ready.done():
+            self.fail("data frame before stream.ready")
+            return
+        payload = msg.get("payload")
+        stamp = payload.get("error") if isinstance(payload, dict) else None
+        stamps = [stamp.encode()] if isinstance(stamp, str) and stamp.isdigit() else []
+        self._data([int(id_)], b"", 0, [], stamps)
+
+    def send_close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(CLOSE_NORMAL)
+            self.transport.close()
+
+
+def _proc_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a process (all its threads), from /proc; None when unavailable."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _machine_busy_seconds() -> tuple[float, float] | None:
+    """CPU-seconds all cores spent busy since boot, and the part of it in (soft)irq, from /proc/stat.
+
+    Loopback TCP is processed largely in softirq, which the kernel charges to no process:
+    it is reported apart from "other load".
+    """
+    try:
+        with open("/proc/stat", "rb") as f:
+            values = [int(v) for v in f.readline().split()[1:]]
+        tick = os.sysconf("SC_CLK_TCK")
+        idle = values[3] + values[4]  # idle + iowait
+        irq = values[5] + values[6]  # irq + softirq
+        return (sum(values[:8]) - idle) / tick, irq / tick
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _own_cpu() -> tuple[float, float]:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime, r.ru_stime
+
+
+def percentiles(samples: array, qs: tuple[float, ...]) -> dict[str, float | None]:
+    if not samples:
+        return {f"p{q * 100:g}": None for q in qs} | {"max": None, "min": None}
+    s = sorted(samples)
+    out: dict[str, float | None] = {}
+    for q in qs:
+        out[f"p{q * 100:g}"] = s[min(len(s) - 1, int(q * len(s)))] / 1e6
+    out["max"] = s[-1] / 1e6
+    out["min"] = s[0] / 1e6
+    return out
+
+
+class LoadClient:
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.host: str = args.host
+        self.port: int = args.port
+        self.path: str = args.path
+        self.n: int = args.subscribers
+        self.warmup: float = args.warmup
+        self.seconds: float = args.seconds
+        self.sample_every: int = max(1, args.sample_every)
+        self.control_port: int | None = args.control_port
+        self.server_pid: int | None = args.server_pid
+        self.drain_timeout: float = args.drain_timeout
+        self.rcvlowat: int = args.rcvlowat
+        self.data_timeout: float = args.data_timeout
+        self.conns: list[Conn] = []
+        # one read buffer for every connection: asyncio reads into it (recv_into) and the frames
+        # are handled before the next read; an incomplete frame is copied out and put back in
+        # front of the next read. A recv() of asyncio's 256 KiB would allocate that much per read.
+        self.buf = bytearray(256 * 1024)
+        self.view = memoryview(self.buf)
+        self.counts: list[int] = [0] * self.n
+        self.measuring = False
+        self.closing = False
+        self.unexpected_close = 0
+        self.win_frames = 0
+        self.unstamped = 0
+        self.lat: array = array("q")
+        self.first_data = asyncio.get_running_loop().create_future()
+        self.window_done = asyncio.get_running_loop().create_future()
+        self._marks: dict[str, Any] = {}
+
+    def grow(self, size: int) -> None:
+        self.buf = bytearray(size * 2)
+        self.view = memoryview(self.buf)
+
+    @staticmethod
+    def emit(obj: dict[str, Any]) -> None:
+        sys.stdout.write(orjson.dumps(obj).decode() + "\n")
+        sys.stdout.flush()
+
+    async def connect_all(self) -> float:
+        loop = asyncio.get_running_loop()
+        gate = asyncio.Semaphore(64)
+        t0 = time.perf_counter()
+
+        async def one(i: int) -> None:
+            async with gate:
+                _, conn = await loop.create_connection(lambda: Conn(i, self), self.host, self.port)
+                self.conns.append(conn)
+                await asyncio.wait_for(conn.ready, 30)
+
+        await asyncio.gather(*(one(i) for i in range(self.n)))
+        self.conns.sort(key=lambda c: c.idx)
+        return time.perf_counter() - t0
+
+    async def report_progress(self) -> None:
+        """Tell the publisher the fewest data frames any live connection has received."""
+        if self.control_port is None:
+            return
+        _, writer = await asyncio.open_connection("127.0.0.1", self.control_port)
+        writer.write(b"progress\n")
+        sent = -1
+        counts = self.counts
+        try:
+            while True:
+                low = min(counts)
+                if low != sent:
+                    writer.write(low.to_bytes(8, "big"))
+                    sent = low
+                await asyncio.sleep(0.002)
+        finally:
+            writer.close()
+
+    def _mark(self) -> dict[str, Any]:
+        user, sys_ = _own_cpu()
+        return {
+            "ns": time.time_ns(),
+            "user": user,
+            "sys": sys_,
+            "server": _proc_cpu_seconds(self.server_pid) if self.server_pid else None,
+            "machine": _machine_busy_seconds(),
+            "frames": self.win_frames,
+        }
+
+    def _start_window(self) -> None:
+        self._marks["start"] = self._mark()
+        self.measuring = True
+        asyncio.get_running_loop().call_later(self.seconds, self._end_window)
+
+    def set_rcvlowat(self, nbytes: int) -> None:
+        for c in self.conns:
+            sock = c.transport.get_extra_info("socket") if c.transport is not None else None
+            if sock is not None and not c.lost:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, max(1, nbytes))
+
+    def _end_window(self) -> None:
+        self.measuring = False
+        self._marks["end"] = self._mark()
+        if self.rcvlowat > 1:
+            self.set_rcvlowat(1)  # the tail of every stream must be read now
+        if not self.window_done.done():
+            self.window_done.set_result(None)
+
+    async def watch_first_data(self) -> None:
+        """Start the window `warmup` seconds after the first data frame on any connection."""
+        deadline = time.monotonic() + self.data_timeout
+        while max(self.counts, default=0) == 0 or all(c >= DEAD for c in self.counts):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no data frame within {self.data_timeout:.0f} s of ready")
+            await asyncio.sleep(0.001)
+        asyncio.get_running_loop().call_later(self.warmup, self._start_window)
+
+    def window_report(self) -> dict[str, Any]:
+        a, b = self._marks["start"], self._marks["end"]
+        wall = (b["ns"] - a["ns"]) / 1e9
+        frames = b["frames"] - a["frames"]
+        alive = sum(1 for c in self.conns if not c.lost)
+        user, sys_ = b["user"] - a["user"], b["sys"] - a["sys"]
+        server = b["server"] - a["server"] if a["server"] is not None and b["server"] is not None else None
+        machine = irq = other = None
+        if a["machine"] is not None and b["machine"] is not None:
+            machine = b["machine"][0] - a["machine"][0]
+            irq = b["machine"][1] - a["machine"][1]
+            other = machine - user - sys_ - (server or 0.0)  # process CPU includes the softirq it ran
+        return {
+            "phase": "window",
+            "seconds": wall,
+            "subscribers": self.n,
+            "alive": alive,
+            "frames": frames,
+            "msgs_per_s": frames / wall if wall > 0 else 0.0,
+            "events_per_s": frames / wall / max(alive, 1) if wall > 0 else 0.0,
+            "latency_ms": percentiles(self.lat, (0.5, 0.9, 0.99, 0.999)),
+            "latency_samples": len(self.lat),
+            "sample_every": self.sample_every,
+            "unstamped_frames": self.unstamped,
+            "client_cpu": {"user": user, "sys": sys_, "cores": (user + sys_) / wall if wall > 0 else None},
+            "server_cpu_cores": server / wall if server is not None and wall > 0 else None,
+            "machine_busy_cores": machine / wall if machine is not None and wall > 0 else None,
+            "softirq_cores": irq / wall if irq is not None and wall > 0 else None,
+            "other_load_cores": other / wall if other is not None and wall > 0 else None,
+            "ncpu": os.cpu_count(),
+            "unexpected_closes": self.unexpected_close,
+        }
+
+    async def read_expected(self) -> dict[str, Any]:
+        line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+        if not line.strip():
+            raise EOFError("the orchestrator closed stdin before sending first_id/last_id")
+        return orjson.loads(line)
+
+    async def drain(self, last_id: int | None) -> float:
+        """Wait until every live connection has the last published id (or the drain timeout)."""
+        t0 = time.monotonic()
+        if last_id is None:
+            return 0.0
+        while time.monotonic() - t0 < self.drain_timeout:
+            if all(c.lost or c.last >= last_id for c in self.conns):
+                break
+            await asyncio.sleep(0.01)
+        return time.monotonic() - t0
+
+    def final_report(self, first_id: int | None, last_id: int | None, drain_s: float) -> dict[str, Any]:
+        missing = dups = gaps = head_missing = tail_missing = 0
+        never = 0
+        worst: list[dict[str, Any]] = []
+        for c in self.conns:
+            m = c.gaps
+            if first_id is not None and last_id is not None and last_id >= first_id:
+                if c.last < 0:
+                    never += 1
+                    m = last_id - first_id + 1
+                else:
+                    head = max(0, c.first - first_id)
+                    tail = max(0, last_id - c.last)
+                    head_missing += head
+                    tail_missing += tail
+                    m += head + tail
+            missing += m
+            dups += c.dups
+            gaps += c.gaps
+            if (m or c.dups or c.errors) and len(worst) < 5:
+                worst.append(
+                    {"conn": c.idx, "first": c.first, "last": c.last, "received": c.received, "missing": m,
+                     "duplicates": c.dups, "close_code": c.close_code, "errors": c.errors[:3]}
+                )
+        close_codes: dict[str, int] = {}
+        for c in self.conns:
+            if c.close_code is not None:
+                close_codes[str(c.close_code)] = close_codes.get(str(c.close_code), 0) + 1
+        user, sys_ = _own_cpu()
+        return {
+            "phase": "final",
+            "first_id": first_id,
+            "last_id": last_id,
+            "drain_seconds": drain_s,
+            "received": sum(c.received for c in self.conns),
+            "missing": missing,
+            "missing_in_gaps": gaps,
+            "missing_at_start": head_missing,
+            "missing_at_end": tail_missing,
+            "connections_without_data": never,
+            "duplicates": dups,
+            "heartbeats": sum(c.heartbeats for c in self.conns),
+            "closed_by_server": close_codes,
+            "unexpected_closes": self.unexpected_close,
+            "errors": sum(len(c.errors) for c in self.conns),
+            "problem_connections": worst,
+            "client_cpu_total": user + sys_,
+            "client_max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        }
+
+    async def run(self) -> None:
+        connect_s = await self.connect_all()
+        gc.collect()
+        gc.freeze()  # the connections live until the end: keep them out of every collection
+        if self.rcvlowat > 1:
+            self.set_rcvlowat(self.rcvlowat)
+        progress = asyncio.create_task(self.report_progress())
+        await asyncio.sleep(0.05)  # the progress link is registered before the publisher starts
+        self.emit({"phase": "ready", "connected": len(self.conns), "connect_seconds": connect_s})
+        try:
+            await self.watch_first_data()
+            await self.window_done
+            self.emit(self.window_report())
+            expected = await self.read_expected()
+            first_id, last_id = expected.get("first_id"), expected.get("last_id")
+            drain_s = await self.drain(last_id)
+            self.emit(self.final_report(first_id, last_id, drain_s))
+        finally:
+            self.closing = True
+            progress.cancel()
+            for c in self.conns:
+                c.send_close()
+            await asyncio.sleep(0.2)
+
+
+def raise_fd_limit(need: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < need:
+        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m bench.load_client", description=__doc__.split("\n\n")[0])
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--path", default="/api/ws/prediction")
+    p.add_argument("--subscribers", type=int, default=1000)
+    p.add_argument("--warmup", type=float, default=2.0, help="seconds after the first data frame")
+    p.add_argument("--seconds", type=float, default=10.0, help="length of the measurement window")
+    p.add_argument("--sample-every", type=int, default=1, help="latency sample on every k-th frame per connection")
+    p.add_argument("--control-port", type=int, help="the publisher's control port, for flow-control progress")
+    p.add_argument("--server-pid", type=int, help="to report the server's CPU over the window")
+    p.add_argument("--drain-timeout", type=float, default=10.0)
+    p.add_argument(
+        "--rcvlowat", type=int, default=0,
+        help="SO_RCVLOWAT bytes during the window: fewer, fuller reads (throughput only: it delays frames)",
+    )
+    p.add_argument("--data-timeout", type=float, default=30.0)
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        sys.exit("the load client only connects to loopback")
+    raise_fd_limit(args.subscribers + 256)
+
+    async def run() -> None:
+        await LoadClient(args).run()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
