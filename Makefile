@@ -20,7 +20,7 @@ test-python: $(STAMP)
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP)
-	$(VENV)/bin/signaldesk bench fanout
+	$(PY) -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,100 @@
+"""The real signaldesk app, with an in-process publisher on the real durable bus.
+
+`create_app(settings)` builds the app exactly as `signaldesk serve` does and
+`uvicorn_config(app, settings)` selects signaldesk's WebSocket protocol; the only addition is
+a wrapper around the app's lifespan that, once the bus is open, starts the bench publisher
+(bench.publisher) on `app.state.bus`. Every event goes through `bus.publish`: validated
+against the contract, committed to SQLite (`bus_synchronous="full"`, fsync on every commit:
+durability on), then fanned out. Settings are given explicitly, so no SIGNALDESK_* variable
+in the environment can change what is measured.
+
+    python -m bench.signaldesk_server --port P --control-port C --data-dir DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from app.core.config import Settings
+from app.core.logging import configure_logging
+from app.main import create_app
+from app.server import uvicorn_config
+from bench.load_client import raise_fd_limit
+from bench.publisher import Publisher
+
+CHANNEL = "prediction"
+TYPE = "predictor.error"
+
+
+def bench_settings(port: int, data_dir: Path) -> Settings:
+    return Settings(
+        host="127.0.0.1",
+        port=port,
+        data_dir=data_dir,
+        api_token=None,
+        allowed_origins=[],
+        bus_synchronous="full",
+        log_level="warning",
+        log_format="console",
+    )
+
+
+def with_publisher(app: FastAPI, settings: Settings, control_port: int, concurrency: int, ws_protocol: str) -> FastAPI:
+    """Wrap the app's lifespan: the publisher runs while the bus is open."""
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[object]:
+        async with inner(app_) as state:
+            bus = app_.state.bus
+
+            async def publish() -> int:
+                event = await bus.publish(CHANNEL, TYPE, {"error": str(time.time_ns())})
+                return event.id
+
+            info = {
+                "server": "signaldesk",
+                "ws_protocol": ws_protocol,
+                "bus": type(bus).__name__,
+                "bus_synchronous": settings.bus_synchronous,
+                "event_log": str(settings.event_log_path),
+                "ws_buffer_bytes": settings.ws_buffer_bytes,
+                "publish_concurrency": concurrency,
+            }
+            publisher = Publisher(publish, concurrency=concurrency, info=info)
+            await publisher.serve(control_port)
+            try:
+                yield state
+            finally:
+                await publisher.close()
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(prog="python -m bench.signaldesk_server")
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--control-port", type=int, required=True)
+    p.add_argument("--data-dir", type=Path, required=True)
+    p.add_argument("--concurrency", type=int, default=256, help="publishes in flight at once")
+    args = p.parse_args()
+    raise_fd_limit(4096)
+    settings = bench_settings(args.port, args.data_dir)
+    configure_logging(settings.log_level, settings.log_format)
+    app = create_app(settings)
+    config = uvicorn_config(app, settings)
+    ws = config.ws if isinstance(config.ws, str) else f"{config.ws.__module__}.{config.ws.__qualname__}"
+    with_publisher(app, settings, args.control_port, args.concurrency, ws)
+    uvicorn.Server(config).run()
+
+
+if __name__ == "__main__":
+    main()
