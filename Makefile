@@ -14,7 +14,7 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP)
 	$(VENV)/bin/signaldesk serve
 
-test: test-python
+test: test-python test-frontend check-contract
 
 test-python: $(STAMP)
 	$(VENV)/bin/pytest -q
@@ -24,3 +24,28 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+
+# --- the WebSocket contract in JSON Schema, AsyncAPI and TypeScript (frontend-v2) ----------
+FRONTEND   := frontend-v2
+NODE_STAMP := $(FRONTEND)/node_modules/.installed
+GENERATED  := contracts $(FRONTEND)/src/lib/ws.gen.ts
+
+.PHONY: test-frontend check-contract
+
+# npm ci empties node_modules, stamp included: it reruns whenever the lock or manifest changes.
+$(NODE_STAMP): $(FRONTEND)/package-lock.json $(FRONTEND)/package.json
+	cd $(FRONTEND) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+contract: $(STAMP) $(NODE_STAMP)
+	$(PY) -m app.api.contract_schema contracts
+	cd $(FRONTEND) && npm run --silent gen
+
+# Needs the venv: the client tests start a real `signaldesk serve`.
+test-frontend: $(STAMP) $(NODE_STAMP)
+	cd $(FRONTEND) && npx tsc --noEmit && npx vitest run
+
+check-contract: contract
+	@git diff --exit-code -- $(GENERATED) || { echo "generated contract files are stale: run make contract and commit them"; exit 1; }
+	@new="$$(git ls-files --others --exclude-standard -- $(GENERATED))"; \
+	  if [ -n "$$new" ]; then echo "generated but not committed: $$new"; exit 1; fi

@@ -14,12 +14,15 @@ import type * as gen from "./ws.gen";
 
 export type WsMessage = gen.WsMessage;
 export type Channel = WsMessage["channel"];
+// Looked up in mapped types (not `Extract<WsMessage, {channel: C}>` directly) so that code
+// generic in C still sees the members every channel's frames have, such as `id`.
+type ByChannel<Shape> = { [C in Channel]: Extract<WsMessage, { channel: C } & Shape> };
 /** Every frame one channel's socket can carry: its events and its control frames. */
-export type MessageOf<C extends Channel> = Extract<WsMessage, { channel: C }>;
+export type MessageOf<C extends Channel> = ByChannel<unknown>[C];
 /** The stored events of a channel (`id` is a number). */
-export type EventOf<C extends Channel> = Extract<MessageOf<C>, { id: number }>;
+export type EventOf<C extends Channel> = ByChannel<{ id: number }>[C];
 /** `stream.ready` and `stream.heartbeat` of a channel (`id` is null). */
-export type ControlFrameOf<C extends Channel> = Extract<MessageOf<C>, { id: null }>;
+export type ControlFrameOf<C extends Channel> = ByChannel<{ id: null }>[C];
 export type ResumeFailure = NonNullable<gen.StreamReady["reason"]>;
 
 // --- field types (docs: "Field types") ---------------------------------------------------------
