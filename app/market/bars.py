@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,3 +36,18 @@ class BarSet:
         for name in ("open", "high", "low", "close", "volume"):
             if getattr(self, name).shape != (n,):
                 raise ValueError(f"BarSet.{name} must have shape ({n},)")
+
+
+def iter_bar_sets(
+    interval: Interval,
+    instruments: tuple[str, ...],
+    open_ts: npt.ArrayLike,
+    close_ts: npt.ArrayLike,
+    ohlcv: dict[str, Prices],
+) -> Iterator[BarSet]:
+    """BarSets from aligned matrices of shape (T, N) (NaN where an instrument has no bar)."""
+    opens = np.asarray(open_ts, dtype=np.int64)
+    closes = np.asarray(close_ts, dtype=np.int64)
+    o, h, l, c, v = (ohlcv[k] for k in ("open", "high", "low", "close", "volume"))
+    for t in range(len(closes)):
+        yield BarSet(interval, int(opens[t]), int(closes[t]), instruments, o[t], h[t], l[t], c[t], v[t])

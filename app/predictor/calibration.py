@@ -1,0 +1,52 @@
+"""Online calibration: exponentially weighted accuracy of resolved predictions.
+
+Kept per (model, horizon, instrument) for one interval. With residual = actual_ret - pred_ret
+and error = actual_ret - pred_ret_adj (docs/predictor.md):
+  bias     = EW mean of residuals          -> the calib_bias added to the next pred_ret
+  mae      = EW mean of |error|
+  rmse     = sqrt(EW mean of error^2)
+  hit_rate = EW mean of [sign(actual_ret) == sign(pred_ret_adj)]
+  n        = resolutions seen (not weighted)
+Weights halve every `halflife` resolutions; the means are normalised by the weight sum, so
+they are unbiased from the first resolution on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from app.predictor.features import Array
+
+Mask = npt.NDArray[np.bool_]
+SUMS = ("weight", "s_residual", "s_abs", "s_sq", "s_hit")  # rows of Calibration.sums
+
+
+class Calibration:
+    """EW accuracy state over (models, horizons, instruments).
+
+    `n` counts resolutions; `sums` holds the decayed sums named in SUMS, one row each, so an
+    update is a handful of array operations whatever the number of models.
+    """
+
+    def __init__(self, models: int, horizons: int, n: int, *, halflife: float) -> None:
+        self.decay = 0.5 ** (1.0 / halflife)
+        self.n = np.zeros((models, horizons, n), dtype=np.int64)
+        self.sums = np.zeros((len(SUMS), models, horizons, n))
+
+    def bias(self, k: int) -> Array:
+        """calib_bias (models, instruments) for horizon row `k`; 0 before the first resolution."""
+        w = self.sums[0, :, k]
+        return np.divide(self.sums[1, :, k], w, out=np.zeros_like(w), where=w > 0)
+
+    def update(self, k: int, ok: Mask, residual: Array, error: Array, hit: Mask) -> None:
+        """Fold in horizon row `k`'s resolutions where `ok` (instruments); values are (models, n)."""
+        self.n[:, k] += ok
+        values = np.stack(np.broadcast_arrays(1.0, residual, np.abs(error), error * error, hit))
+        self.sums[:, :, k] *= np.where(ok, self.decay, 1.0)
+        self.sums[:, :, k] += values * ok
+
+    def summary(self, k: int) -> dict[str, Array]:
+        """The contract's `calibration` fields for horizon row `k`, arrays (models, instruments)."""
+        weight, s_residual, s_abs, s_sq, s_hit = self.sums[:, :, k] / np.maximum(self.sums[0, :, k], 1e-300)
+        return {"n": self.n[:, k].copy(), "bias": s_residual, "mae": s_abs, "rmse": np.sqrt(s_sq), "hit_rate": s_hit}

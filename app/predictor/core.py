@@ -1,0 +1,165 @@
+"""The predictor core: one anchor (bar close) at a time, every instrument at once.
+
+At each anchor the core first resolves the predictions whose target is this anchor, folding
+their outcome into the calibration, then updates features with this anchor's closes and makes
+new predictions for every model and horizon. It knows nothing of events, storage or clocks
+beyond a BarClock: the live service and the backtest both drive this same code.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from app.market.bars import BarSet
+from app.market.calendar import BarClock
+from app.market.intervals import Interval
+from app.predictor.calibration import Calibration, Mask
+from app.predictor.features import Array, FeatureState
+from app.predictor.models import Model
+
+Ids = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Block:
+    """Predictions of every model for one horizon, made at one anchor.
+
+    Per-instrument arrays have shape (n,); per-model ones (models, n), rows in the order of
+    `model_kinds`. `made` marks the instruments that got a prediction (a close and history).
+    """
+
+    model_kinds: tuple[str, ...]
+    horizon: int
+    ts_pred: int
+    ts_target: int
+    made: Mask
+    close_pred: Array
+    ids: Ids
+    pred_ret: Array
+    pred_ret_adj: Array
+    calib_bias: Array
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Resolution:
+    """How a Block turned out at its target anchor. `ok`: resolved; `expired`: no close to resolve with.
+
+    `actual_ret` is per instrument; `error` and `calibration` (the state after this
+    resolution) are per model and instrument.
+    """
+
+    block: Block
+    ok: Mask
+    expired: Mask
+    actual_ret: Array
+    error: Array
+    calibration: dict[str, Array]
+
+
+@dataclass(slots=True)
+class Cycle:
+    anchor: int
+    created: list[Block] = field(default_factory=list)
+    resolved: list[Resolution] = field(default_factory=list)
+
+    @property
+    def created_count(self) -> int:
+        return sum(int(b.made.sum()) * len(b.model_kinds) for b in self.created)
+
+    @property
+    def resolved_count(self) -> int:
+        return sum(int(r.ok.sum()) * len(r.block.model_kinds) for r in self.resolved)
+
+
+class PredictorCore:
+    """Vectorised predict -> resolve -> calibrate over `instruments` for one interval.
+
+    :param horizons: bars ahead to predict (horizon_steps), e.g. (1, 5).
+    :param models: one or more models; each gets its own predictions and calibration.
+    :param clock: where bar closes fall (NSE calendar live, the data's own bars in backtests).
+    :param calib_halflife: resolutions after which an outcome's weight in the calibration halves.
+    :param window: anchors of history kept for learned models.
+    :param min_history: one-bar returns an instrument needs before it gets predictions.
+    :param first_id: the id of the first prediction made.
+    """
+
+    def __init__(
+        self,
+        instruments: Sequence[str],
+        interval: Interval,
+        *,
+        horizons: Sequence[int],
+        models: Sequence[Model],
+        clock: BarClock,
+        calib_halflife: float = 100.0,
+        window: int = 2000,
+        min_history: int = 3,
+        first_id: int = 1,
+    ) -> None:
+        self.instruments = tuple(instruments)
+        self.interval = interval
+        self.horizons = np.asarray(horizons, dtype=np.int64)
+        self.models = list(models)
+        self.model_kinds = tuple(m.kind for m in self.models)
+        self.clock = clock
+        self.min_history = min_history
+        self.next_id = first_id
+        n = len(self.instruments)
+        self.features = FeatureState(n, window=window)
+        self.calibration = Calibration(len(self.models), len(self.horizons), n, halflife=calib_halflife)
+        self.pending: list[deque[Block]] = [deque() for _ in self.horizons]
+
+    def step(self, bars: BarSet) -> Cycle:
+        if bars.instruments != self.instruments:
+            raise ValueError("BarSet instruments differ from the predictor's")
+        cycle = Cycle(bars.close_ts)
+        self._resolve(bars, cycle)
+        features = self.features.update(bars.close)
+        self._predict(bars, features, cycle)
+        return cycle
+
+    def _resolve(self, bars: BarSet, cycle: Cycle) -> None:
+        close = bars.close
+        has_close = np.isfinite(close)
+        for k, queue in enumerate(self.pending):
+            while queue and queue[0].ts_target <= bars.close_ts:
+                block = queue.popleft()
+                on_target = block.ts_target == bars.close_ts
+                ok = block.made & has_close if on_target else np.zeros_like(block.made)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    actual = np.where(ok, np.log(close / block.close_pred), 0.0)
+                error = actual - block.pred_ret_adj
+                hit = np.sign(actual) == np.sign(block.pred_ret_adj)
+                self.calibration.update(k, ok, actual - block.pred_ret, error, hit)
+                summary = self.calibration.summary(k)
+                cycle.resolved.append(Resolution(block, ok, block.made & ~ok, actual, error, summary))
+
+    def _predict(self, bars: BarSet, features: Array, cycle: Cycle) -> None:
+        made = np.isfinite(bars.close) & (self.features.seen >= self.min_history)
+        count = int(made.sum())
+        models = len(self.models)
+        preds = np.stack([model.predict(features, self.horizons, self.features) for model in self.models], axis=1)
+        for k, h in enumerate(self.horizons):
+            ids = np.full((models, len(made)), -1, dtype=np.int64)
+            ids[:, made] = np.arange(self.next_id, self.next_id + models * count).reshape(models, count)
+            self.next_id += models * count
+            bias = self.calibration.bias(k)
+            block = Block(
+                self.model_kinds,
+                int(h),
+                bars.close_ts,
+                self.clock.shift(self.interval, bars.close_ts, int(h)),
+                made,
+                bars.close,
+                ids,
+                preds[k],
+                preds[k] + bias,
+                bias,
+            )
+            self.pending[k].append(block)
+            cycle.created.append(block)

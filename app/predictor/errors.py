@@ -1,0 +1,17 @@
+"""Errors of the predictor; each names what was wrong."""
+
+from __future__ import annotations
+
+
+class PredictorError(Exception):
+    """Base of predictor errors."""
+
+
+class UnknownModel(PredictorError):
+    def __init__(self, kind: str, known: tuple[str, ...]) -> None:
+        self.kind = kind
+        super().__init__(f"unknown model_kind {kind!r}; one of {', '.join(known)}")
+
+
+class PredictorStateError(PredictorError):
+    """An action that does not fit the service's state (start twice, stop when stopped)."""
