@@ -235,6 +235,7 @@ def scenario(kind: str, name: str, opts: argparse.Namespace, srv: tuple[Proc, Co
         "--server-pid", str(proc.pid),
         "--drain-timeout", str(opts.drain_timeout),
         "--rcvlowat", str(opts.rcvlowat if throughput else 0),
+        "--stamp-every", str(0 if throughput else opts.stamp_every),
     ]  # fmt: skip
     client = Proc(f"{kind}-{name}-client", argv, work, stdio=True)
     try:
@@ -274,7 +275,7 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             console.print(f"[bold]{kind}[/bold]: starting the server")
             with server(kind, opts, work) as srv:
                 results[kind] = {"info": srv[3]}
-                for name in ("throughput", "latency"):
+                for name in opts.scenarios:
                     what = (
                         f"{opts.subscribers} subscribers, publisher as fast as it sustainably goes"
                         if name == "throughput"
@@ -283,11 +284,12 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
                     console.print(f"  {name}: {what}, {opts.warmup:g} s warm-up + {opts.seconds:g} s ...")
                     results[kind][name] = res = scenario(kind, name, opts, srv, work)
                     w = res["window"]
-                    lat = (
-                        f", p50 {fmt_ms(w['latency_ms']['p50'])} p99 {fmt_ms(w['latency_ms']['p99'])} ms"
-                        if name == "latency" or not opts.rcvlowat
-                        else ""
-                    )
+                    lat = ""
+                    if name == "latency" or not opts.rcvlowat:
+                        lat = f", read p50 {fmt_ms(w['latency_ms']['p50'])} p99 {fmt_ms(w['latency_ms']['p99'])} ms"
+                    if w.get("arrival_samples"):
+                        a = w["arrival_latency_ms"]
+                        lat = f", arrival p50 {fmt_ms(a['p50'])} p99 {fmt_ms(a['p99'])} ms" + lat
                     console.print(
                         f"    {w['msgs_per_s']:,.0f} msg/s{lat}, client CPU {fmt_cores(w['client_cpu']['cores'])}, "
                         f"server CPU {fmt_cores(w['server_cpu_cores'])}, other load {fmt_cores(w['other_load_cores'])}"
@@ -335,7 +337,11 @@ def targets(results: dict, opts: argparse.Namespace) -> list[dict[str, Any]]:
     at_target_rate = at_target_load and opts.rate == TARGET_RATE
     sd_msgs = get(results, "signaldesk", "throughput", "window", "msgs_per_s")
     nv_msgs = get(results, "naive", "throughput", "window", "msgs_per_s")
-    sd_p99 = get(results, "signaldesk", "latency", "window", "latency_ms", "p99")
+    sd_p99 = get(results, "signaldesk", "latency", "window", "arrival_latency_ms", "p99")
+    sd_read_p99 = get(results, "signaldesk", "latency", "window", "latency_ms", "p99")
+    judged_on = "arrival"
+    if sd_p99 is None:
+        sd_p99, judged_on = sd_read_p99, "read"
     out = []
 
     def add(name: str, measured: Any, ok: bool | None, conditions_met: bool, shown: str) -> None:
@@ -350,8 +356,11 @@ def targets(results: dict, opts: argparse.Namespace) -> list[dict[str, Any]]:
         add(f">= {TARGET_RATIO:g}x the naive FastAPI baseline", ratio, ratio >= TARGET_RATIO, at_target_load,
             f"{ratio:.2f}x")
     if sd_p99 is not None:
+        shown = f"{judged_on} {sd_p99:.2f} ms"
+        if judged_on == "arrival" and sd_read_p99 is not None:
+            shown += f" (read {sd_read_p99:.2f} ms)"
         add(f"p99 <= {TARGET_P99_MS:g} ms at {TARGET_RATE:g} events/s x {TARGET_SUBSCRIBERS} subscribers",
-            sd_p99, sd_p99 <= TARGET_P99_MS, at_target_rate, f"{sd_p99:.2f} ms")
+            sd_p99, sd_p99 <= TARGET_P99_MS, at_target_rate, shown)
         delivered = get(results, "signaldesk", "latency", "window", "msgs_per_s") or 0.0
         expected = opts.rate * opts.subscribers
         add(f"latency scenario sustains {opts.rate:g} events/s (>= 95% delivered)", delivered,
@@ -382,6 +391,8 @@ def render(results: dict, opts: argparse.Namespace) -> None:
         ("throughput", f"Throughput: {opts.subscribers} subscribers, publisher as fast as it sustainably goes"),
         ("latency", f"Latency: {opts.rate:g} events/s x {opts.subscribers} subscribers"),
     ):
+        if name not in opts.scenarios:
+            continue
         table = Table(title=title, title_justify="left")
         table.add_column("")
         for kind in kinds:
@@ -399,12 +410,14 @@ def render(results: dict, opts: argparse.Namespace) -> None:
 
         row("delivered msg/s", ("window", "msgs_per_s"), fmt_int, ratio=True)
         row("events/s per subscriber", ("window", "events_per_s"), fmt_int, ratio=True)
+        if name == "latency" and opts.stamp_every:
+            for q in ("p50", "p90", "p99", "max"):
+                row(f"arrival latency {q} (ms)", ("window", "arrival_latency_ms", q), fmt_ms)
+            row("arrival latency samples", ("window", "arrival_samples"), fmt_int)
         if name == "latency" or not opts.rcvlowat:
-            row("latency p50 (ms)", ("window", "latency_ms", "p50"), fmt_ms)
-            row("latency p90 (ms)", ("window", "latency_ms", "p90"), fmt_ms)
-            row("latency p99 (ms)", ("window", "latency_ms", "p99"), fmt_ms)
-            row("latency max (ms)", ("window", "latency_ms", "max"), fmt_ms)
-            row("latency samples", ("window", "latency_samples"), fmt_int)
+            for q in ("p50", "p90", "p99", "max"):
+                row(f"read latency {q} (ms)", ("window", "latency_ms", q), fmt_ms)
+            row("read latency samples", ("window", "latency_samples"), fmt_int)
         row("client CPU (cores)", ("window", "client_cpu", "cores"), fmt_cores)
         row("server CPU (cores)", ("window", "server_cpu_cores"), fmt_cores)
         row("other load on the machine (cores)", ("window", "other_load_cores"), fmt_cores)
@@ -427,7 +440,7 @@ def render(results: dict, opts: argparse.Namespace) -> None:
 
     notes = []
     for kind in kinds:
-        for name in ("throughput", "latency"):
+        for name in opts.scenarios:
             w = get(results, kind, name, "window") or {}
             cores = get(w, "client_cpu", "cores")
             if cores is not None and cores >= CLIENT_SATURATED:
@@ -446,6 +459,10 @@ def render(results: dict, opts: argparse.Namespace) -> None:
     info = get(results, "naive", "info")
     if info:
         notes.append(f"naive: ws protocol {info.get('ws_protocol')}")
+    if opts.stamp_every:
+        notes.append(f"latency: arrival = kernel receive timestamp of the subscriber's socket (SO_TIMESTAMPNS, "
+                     f"1 read in {opts.stamp_every}), read = when the load client handled it (adds the client's "
+                     "own queueing); the p99 target is judged on arrival")
     if opts.rcvlowat:
         notes.append(f"throughput: client sockets read with SO_RCVLOWAT={opts.rcvlowat} (fewer reads, frames delayed "
                      "on purpose): no latency shown there; latency comes from the latency scenario, every frame")
@@ -465,16 +482,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, help="seconds after the first event before measuring (default 2)")
     p.add_argument("--rate", type=float, default=TARGET_RATE, help="events/s in the latency scenario (default 100)")
     p.add_argument("--only", choices=SERVERS, help="run one server only")
+    p.add_argument("--scenario", choices=("throughput", "latency"), help="run one scenario only")
     p.add_argument("--quick", action="store_true", help="smoke run: short warm-up and windows, few subscribers")
     p.add_argument("--window", type=int, default=1000, help="flow control: most events ahead of the slowest client")
     p.add_argument("--concurrency", type=int, default=256, help="signaldesk publishes in flight at once")
     p.add_argument("--rcvlowat", type=int, default=4096,
                    help="throughput scenario: SO_RCVLOWAT of the client's sockets, fewer reads (0: off)")
+    p.add_argument("--stamp-every", type=int, default=4,
+                   help="latency scenario: kernel arrival timestamp on every k-th read per connection")
     p.add_argument("--sample-every", type=int, default=16, help="throughput scenario: latency on 1 frame in k")
     p.add_argument("--drain-timeout", type=float, help="seconds to wait for the last events (default 10)")
     p.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="where to write the results")
     opts = p.parse_args(argv)
     quick = opts.quick
+    opts.scenarios = [opts.scenario] if opts.scenario else ["throughput", "latency"]
     opts.subscribers = opts.subscribers or (20 if quick else TARGET_SUBSCRIBERS)
     opts.seconds = opts.seconds or (2.0 if quick else 10.0)
     opts.warmup = opts.warmup if opts.warmup is not None else (0.5 if quick else 2.0)

@@ -4,11 +4,13 @@ A client library (`websockets`) costs tens of microseconds per received message;
 benchmark needs a receiver that takes ~1M frames/s in one Python process. So this client does
 the HTTP upgrade itself and reads server frames with the minimum of Python per frame:
 
-- one `asyncio.BufferedProtocol` per connection, all reading into one shared buffer with
-  `recv_into` (a plain Protocol's `recv(256 KiB)` allocates 256 KiB per read: four times the
-  cost of the read itself); each read is walked frame by frame
-  (2-byte header, 16/64-bit lengths; server frames are never masked) only to find where the
-  last complete frame ends and whether every frame is an unfragmented text frame;
+- one raw non-blocking socket per connection, read from an asyncio reader callback
+  (`loop.add_reader`) with `recv_into` into one buffer shared by all connections. (A plain
+  Protocol's `recv(256 KiB)` allocates 256 KiB per read, four times the cost of the read
+  itself; a BufferedProtocol still costs ~1.3 us more per read than a reader callback.) Each
+  read is walked frame by frame (2-byte header, 16/64-bit lengths; server frames are never
+  masked) only to find where the last complete frame ends and whether every frame is an
+  unfragmented text frame;
 - in that common case the event ids and publish timestamps of the whole chunk are pulled out
   with two C-level regex scans (`{"id":<digits>` and `"error":"<digits>"`; the publisher puts
   `time.time_ns()` in the payload's `error` string), and the ids are checked against the
@@ -20,10 +22,19 @@ Per connection the client checks that event ids strictly increase: an id <= the 
 is counted as a duplicate, a jump as missing events; at the end the ids the publisher reports
 (first, last) give the events missing at the start and at the tail.
 
-Latency is publish-to-receive: `time.time_ns()` when the read is handled minus the
-timestamp in the payload (both processes read the same wall clock). It is sampled on every
-`--sample-every`-th data frame of each connection (a fixed fraction of the stream, unbiased by
-how frames happen to be coalesced into reads); 1 samples every frame.
+Latency is publish-to-receive, measured two ways against the timestamp in the payload (both
+processes read the same wall clock, `time.time_ns()` / CLOCK_REALTIME):
+- read latency: `time.time_ns()` when this client handles the read. It includes the client's
+  own queueing: with 1000 sockets and ~10 us per read, a client that is busy reading adds
+  up to milliseconds.
+- arrival latency: the kernel's receive timestamp of the read (SO_TIMESTAMPNS; for a TCP
+  read, the arrival of the last segment in it, so never earlier than any frame's arrival):
+  when the bytes reached the subscriber's socket, independent of how fast this client is.
+  `recvmsg` with ancillary data costs ~2.5 us more than `recv_into`, so only every
+  `--stamp-every`-th read of each connection asks for it.
+Read latency is sampled on every `--sample-every`-th data frame of each connection (a fixed
+fraction of the stream, unbiased by how frames happen to be coalesced into reads); 1 samples
+every frame. Arrival latency covers the sampled frames of the timestamped reads.
 
 The measurement window starts `--warmup` seconds after the first data frame and lasts
 `--seconds`; frames are attributed to the window by the time their read is processed. The
@@ -76,19 +87,25 @@ TS_RE = re.compile(rb'"error":"(\d+)"')
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 DEAD = 1 << 62  # progress value of a closed connection: it no longer holds the publisher back
 CLOSE_NORMAL = b"\x88\x82\x00\x00\x00\x00" + struct.pack("!H", 1000)  # masked with a zero key
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux; Python does not export it
+SCM_TIMESTAMPNS = SO_TIMESTAMPNS
 
 
 def now_ns() -> int:
     return time.time_ns()
 
 
-class Conn(asyncio.BufferedProtocol):
-    """One subscriber. Data frames are counted and checked; control frames are skipped."""
+class Conn:
+    """One subscriber on a raw non-blocking socket, read from an asyncio reader callback.
 
-    def __init__(self, idx: int, client: LoadClient) -> None:
+    Data frames are counted and checked; control frames are skipped.
+    """
+
+    def __init__(self, idx: int, client: LoadClient, sock: socket.socket) -> None:
         self.idx = idx
         self.client = client
-        self.transport: asyncio.Transport | None = None
+        self.sock = sock
+        self.fd = sock.fileno()
         self.key = base64.b64encode(os.urandom(16))
         self.upgraded = False
         self.head = b""  # handshake bytes so far
@@ -103,36 +120,47 @@ class Conn(asyncio.BufferedProtocol):
         self.controls = 0
         self.heartbeats = 0
         self.skip = idx % client.sample_every  # frames until the next latency sample
+        self.stamp_in = idx % client.stamp_every if client.stamp_every else -1  # reads until a kernel timestamp
         self.close_code: int | None = None
         self.lost = False
         self.errors: list[str] = []
 
     # --- connection ---------------------------------------------------------------------
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+    def start(self) -> None:
         c = self.client
-        transport.write(
+        asyncio.get_running_loop().add_reader(self.fd, self.readable)
+        self.send(
             b"GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
             % (c.path.encode(), c.host.encode(), c.port, self.key)
         )
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def send(self, data: bytes) -> None:
+        """Small writes only (upgrade, pong, close): they fit in an empty socket buffer."""
+        if self.lost:
+            return
+        try:
+            self.sock.send(data)
+        except OSError as e:
+            self.close(f"send failed: {e}")
+
+    def close(self, error: str | None = None) -> None:
+        if self.lost:
+            return
         self.lost = True
+        if error is not None:
+            self.errors.append(error)
         self.client.counts[self.idx] = DEAD
+        asyncio.get_running_loop().remove_reader(self.fd)
+        self.sock.close()
         if not self.ready.done():
-            self.ready.set_exception(ConnectionError(f"connection {self.idx} lost before stream.ready: {exc}"))
-        elif not self.client.closing:
+            self.ready.set_exception(ConnectionError(f"connection {self.idx} closed before stream.ready: {error}"))
+        elif not self.client.closing and self.close_code is None:
             self.client.unexpected_close += 1
 
     def fail(self, why: str) -> None:
-        self.errors.append(why)
-        if not self.ready.done():
-            self.ready.set_exception(ConnectionError(why))
-        if self.transport is not None:
-            self.transport.abort()
+        self.close(why)
 
     def _handshake(self, data: bytes) -> bytes | None:
         head = self.head + data
@@ -153,24 +181,49 @@ class Conn(asyncio.BufferedProtocol):
         self.head = b""
         return head[end + 4 :]
 
-    # --- frames -------------------------------------------------------------------------
+    # --- reading ------------------------------------------------------------------------
 
-    def get_buffer(self, sizehint: int) -> memoryview:
-        """The client's one shared read buffer, after this connection's incomplete frame."""
+    def readable(self) -> None:
+        """Read into the client's one shared buffer, after this connection's incomplete frame.
+
+        The frames are handled before the next read, so every connection can share it; an
+        incomplete last frame is copied out and put back in front of the next read.
+        """
         c = self.client
         r = len(self.rest)
         if r:
             if r + 65536 > len(c.buf):
                 c.grow(r + 65536)
             c.buf[:r] = self.rest
-        return c.view[r:]
-
-    def buffer_updated(self, nbytes: int) -> None:
-        n = len(self.rest) + nbytes
-        if self.upgraded:
-            self._frames(self.client.buf, n)
+            view = c.view[r:]
+        else:
+            view = c.view
+        try:
+            if self.stamp_in == 0:  # this read also asks the kernel when the data arrived
+                self.stamp_in = c.stamp_every
+                nbytes, anc, _, _ = self.sock.recvmsg_into([view], 64)
+                c.kts = 0
+                for level, kind, data in anc:
+                    if level == socket.SOL_SOCKET and kind == SCM_TIMESTAMPNS and len(data) >= 16:
+                        sec, nsec = struct.unpack("qq", data[:16])
+                        c.kts = sec * 1_000_000_000 + nsec
+            else:
+                nbytes = self.sock.recv_into(view)
+                c.kts = 0
+            self.stamp_in -= 1
+        except (BlockingIOError, InterruptedError):
             return
-        data = bytes(self.client.buf[:n])
+        except OSError as e:
+            self.close(f"read failed: {e}")
+            return
+        if not nbytes:
+            self.close(None if self.close_code is not None or c.closing else "connection closed without a close frame")
+            return
+        n = r + nbytes
+        if self.upgraded:
+            self._frames(c.buf, n)
+            return
+        data = bytes(c.buf[:n])
         self.rest = b""
         rest = self._handshake(data)
         if rest:
@@ -264,8 +317,11 @@ class Conn(asyncio.BufferedProtocol):
                 if len(taken) != (k - skip + every - 1) // every:  # not our publisher's payload
                     c.unstamped += k
                 else:
+                    sent = list(map(int, taken))
                     t = now_ns()
-                    c.lat.extend(map(t.__sub__, map(int, taken)))
+                    c.lat.extend(map(t.__sub__, sent))
+                    if c.kts:
+                        c.arrival.extend(map(c.kts.__sub__, sent))
             self.skip = (skip - k) % every
 
     def _slow(self, buf: bytes | bytearray, end: int) -> None:
@@ -295,13 +351,11 @@ class Conn(asyncio.BufferedProtocol):
                 self._text(payload)
             elif opcode == 0x8:
                 self.close_code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else 1005
-                if self.transport is not None and not self.transport.is_closing():
-                    self.transport.write(CLOSE_NORMAL)
-                    self.transport.close()
+                self.send(CLOSE_NORMAL)
+                self.close()
                 return
             elif opcode == 0x9:  # ping: pong with the same payload, masked with a zero key
-                if self.transport is not None:
-                    self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + b"\x00\x00\x00\x00" + payload)
+                self.send(bytes([0x8A, 0x80 | len(payload)]) + b"\x00\x00\x00\x00" + payload)
             elif opcode == 0xA:
                 pass
             else:
@@ -333,9 +387,9 @@ class Conn(asyncio.BufferedProtocol):
         self._data([int(id_)], b"", 0, [], stamps)
 
     def send_close(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(CLOSE_NORMAL)
-            self.transport.close()
+        if not self.lost:
+            self.send(CLOSE_NORMAL)
+            self.close()
 
 
 def _proc_cpu_seconds(pid: int) -> float | None:
@@ -391,6 +445,7 @@ class LoadClient:
         self.warmup: float = args.warmup
         self.seconds: float = args.seconds
         self.sample_every: int = max(1, args.sample_every)
+        self.stamp_every: int = max(0, args.stamp_every)
         self.control_port: int | None = args.control_port
         self.server_pid: int | None = args.server_pid
         self.drain_timeout: float = args.drain_timeout
@@ -408,7 +463,9 @@ class LoadClient:
         self.unexpected_close = 0
         self.win_frames = 0
         self.unstamped = 0
-        self.lat: array = array("q")
+        self.lat: array = array("q")  # ns, publish to read by this client
+        self.arrival: array = array("q")  # ns, publish to arrival in the socket (kernel timestamp)
+        self.kts = 0  # kernel arrival timestamp of the current read, 0 when not asked for
         self.first_data = asyncio.get_running_loop().create_future()
         self.window_done = asyncio.get_running_loop().create_future()
         self._marks: dict[str, Any] = {}
@@ -429,8 +486,19 @@ class LoadClient:
 
         async def one(i: int) -> None:
             async with gate:
-                _, conn = await loop.create_connection(lambda: Conn(i, self), self.host, self.port)
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                if self.stamp_every:
+                    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                try:
+                    await loop.sock_connect(sock, (self.host, self.port))
+                except OSError:
+                    sock.close()
+                    raise
+                conn = Conn(i, self, sock)
                 self.conns.append(conn)
+                conn.start()
                 await asyncio.wait_for(conn.ready, 30)
 
         await asyncio.gather(*(one(i) for i in range(self.n)))
@@ -473,9 +541,8 @@ class LoadClient:
 
     def set_rcvlowat(self, nbytes: int) -> None:
         for c in self.conns:
-            sock = c.transport.get_extra_info("socket") if c.transport is not None else None
-            if sock is not None and not c.lost:
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, max(1, nbytes))
+            if not c.lost:
+                c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVLOWAT, max(1, nbytes))
 
     def _end_window(self) -> None:
         self.measuring = False
@@ -516,6 +583,9 @@ class LoadClient:
             "events_per_s": frames / wall / max(alive, 1) if wall > 0 else 0.0,
             "latency_ms": percentiles(self.lat, (0.5, 0.9, 0.99, 0.999)),
             "latency_samples": len(self.lat),
+            "arrival_latency_ms": percentiles(self.arrival, (0.5, 0.9, 0.99, 0.999)),
+            "arrival_samples": len(self.arrival),
+            "stamp_every": self.stamp_every,
             "sample_every": self.sample_every,
             "unstamped_frames": self.unstamped,
             "client_cpu": {"user": user, "sys": sys_, "cores": (user + sys_) / wall if wall > 0 else None},
@@ -635,6 +705,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, default=2.0, help="seconds after the first data frame")
     p.add_argument("--seconds", type=float, default=10.0, help="length of the measurement window")
     p.add_argument("--sample-every", type=int, default=1, help="latency sample on every k-th frame per connection")
+    p.add_argument(
+        "--stamp-every", type=int, default=0,
+        help="every k-th read per connection also takes the kernel's arrival timestamp (SO_TIMESTAMPNS); 0: never",
+    )
     p.add_argument("--control-port", type=int, help="the publisher's control port, for flow-control progress")
     p.add_argument("--server-pid", type=int, help="to report the server's CPU over the window")
     p.add_argument("--drain-timeout", type=float, default=10.0)
