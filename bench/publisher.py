@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -35,12 +36,22 @@ log = logging.getLogger("bench.publisher")
 PublishOne = Callable[[], Awaitable[int]]
 
 
+async def exit_with_parent() -> None:
+    """SIGINT this process (uvicorn shuts down gracefully) once the orchestrator is gone."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        await asyncio.sleep(1.0)
+    log.warning("the orchestrator is gone; shutting down")
+    os.kill(os.getpid(), signal.SIGINT)
+
+
 class Publisher:
     def __init__(self, publish: PublishOne, *, concurrency: int, info: dict[str, Any]) -> None:
         self._publish = publish
         self.concurrency = concurrency
         self.info = info
         self._server: asyncio.Server | None = None
+        self._watchdog: asyncio.Task[None] | None = None
         self._pump: asyncio.Task[None] | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._progressed = asyncio.Event()
@@ -62,8 +73,11 @@ class Publisher:
 
     async def serve(self, port: int) -> None:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", port)
+        self._watchdog = asyncio.create_task(exit_with_parent())
 
     async def close(self) -> None:
+        if self._watchdog is not None:
+            self._watchdog.cancel()
         await self._stop()
         if self._server is not None:
             self._server.close()
