@@ -13,6 +13,8 @@ they are unbiased from the first resolution on.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -48,5 +50,10 @@ class Calibration:
 
     def summary(self, k: int) -> dict[str, Array]:
         """The contract's `calibration` fields for horizon row `k`, arrays (models, instruments)."""
-        weight, s_residual, s_abs, s_sq, s_hit = self.sums[:, :, k] / np.maximum(self.sums[0, :, k], 1e-300)
-        return {"n": self.n[:, k].copy(), "bias": s_residual, "mae": s_abs, "rmse": np.sqrt(s_sq), "hit_rate": s_hit}
+        return summarise(self.n[:, k].copy(), *self.sums[:, :, k])
+
+
+def summarise(n: Any, weight: Any, s_residual: Any, s_abs: Any, s_sq: Any, s_hit: Any) -> dict[str, Any]:
+    """{n, bias, mae, rmse, hit_rate} from the EW sums (arrays or plain numbers)."""
+    w = np.maximum(weight, 1e-300)
+    return {"n": n, "bias": s_residual / w, "mae": s_abs / w, "rmse": np.sqrt(s_sq / w), "hit_rate": s_hit / w}

@@ -114,6 +114,12 @@ class PredictorCore:
         self.calibration = Calibration(len(self.models), len(self.horizons), n, halflife=calib_halflife)
         self.pending: list[deque[Block]] = [deque() for _ in self.horizons]
 
+    def add_pending(self, block: Block) -> None:
+        """Queue a block made earlier (loaded after a restart) for resolution, in target order."""
+        queue = self.pending[int(np.flatnonzero(self.horizons == block.horizon)[0])]
+        position = sum(1 for b in queue if b.ts_target <= block.ts_target)
+        queue.insert(position, block)
+
     def step(self, bars: BarSet) -> Cycle:
         if bars.instruments != self.instruments:
             raise ValueError("BarSet instruments differ from the predictor's")

@@ -15,3 +15,12 @@ class UnknownModel(PredictorError):
 
 class PredictorStateError(PredictorError):
     """An action that does not fit the service's state (start twice, stop when stopped)."""
+
+
+class UnknownInstruments(PredictorError):
+    """Instruments the market feed does not carry."""
+
+    def __init__(self, unknown: list[str], known: tuple[str, ...]) -> None:
+        self.unknown = unknown
+        shown = ", ".join(known[:10]) + (" ..." if len(known) > 10 else "")
+        super().__init__(f"no market data for {', '.join(unknown)}; the feed carries {shown}")

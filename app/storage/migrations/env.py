@@ -12,6 +12,7 @@ from app.storage.base import Base
 
 # Every domain's tables, so that autogenerate sees one complete metadata.
 import app.market.tables  # noqa: E402,F401  (candles)
+import app.predictor.tables  # noqa: E402,F401  (predictions, calibration)
 
 metadata = Base.metadata
 

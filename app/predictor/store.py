@@ -1,0 +1,93 @@
+"""Predictions and calibration in the database: what the live service writes and the REST reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from app.predictor.calibration import SUMS, summarise
+from app.predictor.tables import CalibrationState, Prediction
+from app.storage.db import Database
+from app.storage.upsert import upsert
+
+Row = dict[str, Any]
+PREDICTION_FIELDS = [c.name for c in Prediction.__table__.columns]
+CALIBRATION_KEYS = ("instrument_key", "interval", "horizon_steps", "model_kind")
+
+
+class PredictionStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def next_id(self) -> int:
+        async with self.db.session() as s:
+            return int((await s.execute(select(func.coalesce(func.max(Prediction.id), 0)))).scalar_one()) + 1
+
+    async def insert(self, rows: Sequence[Row]) -> None:
+        if rows:
+            async with self.db.session() as s:
+                await s.execute(Prediction.__table__.insert(), rows)
+
+    async def finish(self, resolved: Sequence[Row], expired: Sequence[int], calibration: Sequence[Row]) -> None:
+        """Record outcomes and the calibration they produced, in one transaction."""
+        async with self.db.session() as s:
+            if resolved:
+                await s.execute(update(Prediction), [{**r, "status": "resolved"} for r in resolved])
+            if expired:
+                await s.execute(update(Prediction).where(Prediction.id.in_(expired)).values(status="expired"))
+            await upsert(s, CalibrationState.__table__, calibration, CALIBRATION_KEYS)
+
+    async def open_predictions(self) -> list[Row]:
+        async with self.db.session() as s:
+            result = await s.execute(select(Prediction.__table__).where(Prediction.status == "open").order_by(Prediction.id))
+            return [dict(r._mapping) for r in result]
+
+    async def expire(self, ids: Sequence[int]) -> None:
+        if ids:
+            async with self.db.session() as s:
+                await s.execute(update(Prediction).where(Prediction.id.in_(list(ids))).values(status="expired"))
+
+    async def calibration_states(self, interval: str, model_kind: str) -> list[Row]:
+        async with self.db.session() as s:
+            result = await s.execute(
+                select(CalibrationState.__table__).where(
+                    CalibrationState.interval == interval, CalibrationState.model_kind == model_kind
+                )
+            )
+            return [dict(r._mapping) for r in result]
+
+    async def find(
+        self,
+        *,
+        instrument_key: str | None = None,
+        status: str | None = None,
+        start: int | None = None,
+        end: int | None = None,
+        limit: int = 500,
+    ) -> list[Row]:
+        """Newest first; start/end bound ts_pred (inclusive)."""
+        query = select(Prediction.__table__).order_by(Prediction.id.desc()).limit(limit)
+        if instrument_key is not None:
+            query = query.where(Prediction.instrument_key == instrument_key)
+        if status is not None:
+            query = query.where(Prediction.status == status)
+        if start is not None:
+            query = query.where(Prediction.ts_pred >= start)
+        if end is not None:
+            query = query.where(Prediction.ts_pred <= end)
+        async with self.db.session() as s:
+            return [dict(r._mapping) for r in await s.execute(query)]
+
+    async def calibration(self) -> list[Row]:
+        """Every calibration state with its summary (n, bias, mae, rmse, hit_rate)."""
+        async with self.db.session() as s:
+            rows = [dict(r._mapping) for r in await s.execute(select(CalibrationState.__table__))]
+        return [calibration_summary(r) for r in rows]
+
+
+def calibration_summary(row: Row) -> Row:
+    summary = summarise(row["n"], *(row[name] for name in SUMS))
+    return {**{k: row[k] for k in CALIBRATION_KEYS}, **{k: float(v) for k, v in summary.items()}, "n": row["n"],
+            "updated_ts": row["updated_ts"]}
