@@ -20,7 +20,16 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from app.api.contract_examples import EVENT_EXAMPLES, Example, control_examples
-from app.api.ws_channel_models import CHANNELS, CONTRACT, CONTROL, Envelope, EpochSeconds, JsonObject, Payload
+from app.api.ws_channel_models import (
+    CHANNELS,
+    CONTRACT,
+    CONTROL,
+    Envelope,
+    EpochSeconds,
+    JsonObject,
+    Payload,
+    optional,
+)
 from app.api.ws_codes import CloseCode
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -129,13 +138,13 @@ class ResumeQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     after: Annotated[
-        int | None,
-        Field(ge=0, lt=10**18, description="id of the last event processed; every retained event after it follows"),
-    ] = None
+        optional(Annotated[int, Field(ge=0, lt=10**18)]),
+        Field(description="id of the last event processed; every retained event after it follows"),
+    ]
     epoch: Annotated[
-        str | None,
-        Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="the `epoch` of the stream.ready that `after` came from"),
-    ] = None
+        optional(Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]),
+        Field(description="the `epoch` of the stream.ready that `after` came from"),
+    ]
 
 
 _SECURITY = {
