@@ -223,6 +223,23 @@ describe("dead connections and terminal closes", () => {
     expect(c.state).toBe("stopped");
   });
 
+  test("stop() from a disconnect listener prevents the retry", () => {
+    const { c } = client();
+    c.on("disconnect", () => c.stop());
+    c.start();
+    last().ready();
+    last().serverClose(1001);
+    vi.runAllTimers();
+    expect(c.state).toBe("stopped");
+    expect(sockets).toHaveLength(1);
+    const forced = client();
+    forced.c.on("disconnect", () => forced.c.stop());
+    forced.c.start();
+    forced.c.reconnect();
+    expect(forced.c.state).toBe("stopped");
+    expect(sockets).toHaveLength(2);
+  });
+
   test("frames that cannot be used are reported, not fatal", () => {
     const { c, ids } = client();
     const problems: string[] = [];

@@ -210,7 +210,7 @@ export class ChannelClient<C extends Channel> {
     if (this.current === "idle" || this.current === "stopped") throw new IllegalTransition(this.current, "connecting");
     this.dispose(CloseCode.NORMAL, "reconnecting");
     this.emit("disconnect", { code: CloseCode.NORMAL, reason: "reconnecting", cause: "reconnect-requested", retryIn: 0 });
-    this.connect();
+    if (this.state !== "stopped") this.connect(); // a listener may have stopped the client
   }
 
   /** The wait before retry number `attempt` (0 is the first retry after a drop), in ms. */
@@ -313,8 +313,8 @@ export class ChannelClient<C extends Channel> {
     const delay = this.nextDelay(this.attempt);
     this.attempt += 1;
     this.setState("waiting");
+    this.timer = setTimeout(() => this.connect(), delay); // before the emit: a listener may stop() us
     this.emit("disconnect", { ...info, retryIn: delay });
-    this.timer = setTimeout(() => this.connect(), delay);
   }
 
   private arm(ms: number, cause: DisconnectCause): void {
