@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from datetime import date, datetime, timedelta, timezone
 from typing import Protocol
 
@@ -43,7 +44,11 @@ class BarClock(Protocol):
 
 @functools.lru_cache(maxsize=1)
 def _exchange_calendar() -> xcals.ExchangeCalendar:
-    return xcals.get_calendar("XBOM")
+    with warnings.catch_warnings():
+        # exchange_calendars 4.13 reads Series.values of tz-aware dates, which pandas 3.1
+        # deprecates (Pandas4Warning); harmless to us, and an error under pytest.
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray", category=DeprecationWarning)
+        return xcals.get_calendar("XBOM")
 
 
 class NseCalendar:
