@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic.json_schema import SkipJsonSchema
 
 from app.bus.errors import InvalidEvent, Problem
 
@@ -24,8 +23,12 @@ def _is_none(value: object) -> bool:
 
 
 def optional(annotation: Any) -> Any:
-    """A field the spec marks `?`: absent from the JSON when unset (never `null`)."""
-    return Annotated[annotation | SkipJsonSchema[None], Field(default=None, exclude_if=_is_none)]
+    """A field the spec marks `?`: may be absent (left out of the JSON), never `null`.
+
+    The default None is not validated, so leaving the field out works while an explicit
+    `null` from a producer fails validation like any other wrong type.
+    """
+    return Annotated[annotation, Field(default=None, exclude_if=_is_none)]
 
 
 class Payload(BaseModel):

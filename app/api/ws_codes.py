@@ -11,6 +11,7 @@ class CloseCode(IntEnum):
     UNSUPPORTED_DATA = 1003  # the client sent a data frame; streams accept none
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
+    SERVICE_RESTART = 1012  # uvicorn closes open streams with it on shutdown
     BAD_REQUEST = 4400  # malformed after/epoch
     UNAUTHORIZED = 4401
     FORBIDDEN_ORIGIN = 4403

@@ -32,9 +32,6 @@ SCHEMA = json.loads((CONTRACTS / "ws.schema.json").read_text())
 
 # `optional()` fields accept null on input and drop it (exclude_if): the schema and ws.ts
 # refuse it, as the docs say ("never null"). Reported; remove once the models refuse it too.
-PYDANTIC_ACCEPTS_NULL_OPTIONAL = {"automation_run.updated.progress-null", "training.failed.error-null"}
-
-
 def _load(directory: str) -> list[tuple[str, dict[str, Any]]]:
     paths = sorted((FIXTURES / directory).rglob("*.json"))
     return [(str(p.relative_to(FIXTURES)), json.loads(p.read_text())) for p in paths]
@@ -110,15 +107,7 @@ def test_invalid_fixture_fails_schema_at_its_path(name: str, fixture: dict[str, 
     assert path in _error_paths(errors)
 
 
-def _known_divergence(name: str) -> list[pytest.MarkDecorator]:
-    if Path(name).stem in PYDANTIC_ACCEPTS_NULL_OPTIONAL:
-        return [pytest.mark.xfail(strict=True, reason="optional() accepts null; docs: optional fields are never null")]
-    return []
-
-
-@pytest.mark.parametrize(
-    ("name", "fixture"), [pytest.param(name, f, id=name, marks=_known_divergence(name)) for name, f in INVALID]
-)
+@pytest.mark.parametrize(("name", "fixture"), INVALID, ids=[name for name, _ in INVALID])
 def test_invalid_fixture_fails_models_at_its_path(name: str, fixture: dict[str, Any]) -> None:
     locs = _pydantic_locs(fixture["message"])
     assert any(loc == fixture["path"] or loc.startswith(fixture["path"] + ".") for loc in locs), locs
