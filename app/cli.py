@@ -10,6 +10,7 @@ import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 
+from app.commands.predictor import backtest, predictor_cli
 from app.core.config import Settings
 from app.core.logging import configure_logging
 
@@ -71,6 +72,10 @@ def db_upgrade(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(settings.db_url)
     err.print(f"database at head: {settings.db_url}")
+
+
+cli.add_typer(predictor_cli, name="predictor")
+cli.command("backtest")(backtest)
 
 
 def main() -> None:

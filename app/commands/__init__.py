@@ -1,0 +1,1 @@
+"""Command groups of the `signaldesk` CLI beyond `serve` (see app/cli.py)."""
