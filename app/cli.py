@@ -10,6 +10,7 @@ import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 
+from app.commands.candles import candles_cli
 from app.commands.predictor import backtest, predictor_cli
 from app.core.config import Settings
 from app.core.logging import configure_logging
@@ -76,6 +77,7 @@ def db_upgrade(
 
 cli.add_typer(predictor_cli, name="predictor")
 cli.command("backtest")(backtest)
+cli.add_typer(candles_cli, name="candles")
 
 
 def main() -> None:

@@ -6,20 +6,26 @@ These commands work on the database directly (migrating it first), not through a
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from app.core.config import Settings
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from app.market.candles import CandleSeries
+    from app.market.errors import CandleImportError
+
 candles_cli = typer.Typer(help="Stored OHLCV(+OI) candles: import files, list what is stored.", no_args_is_help=True)
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 SHOWN_PROBLEMS = 20
 
 DataDirOption = Annotated[Path | None, typer.Option(help="Data directory (env SIGNALDESK_DATA_DIR).")]
@@ -46,9 +52,12 @@ def import_candles(
     try:
         key = parse_instrument_key(instrument)
         iv = parse_interval(interval)
-        fmt = CandleFormat(format.lower()) if format else None
-    except (MarketDataError, ValueError) as e:
-        _fail(str(e) if not format or "format" not in str(e) else f"--format {format!r}: one of csv, parquet, json")
+    except MarketDataError as e:
+        _fail(str(e))
+    formats = {f.value: f for f in CandleFormat}
+    if format is not None and format.lower() not in formats:
+        _fail(f"--format {format!r}: one of {', '.join(formats)}")
+    fmt = formats[format.lower()] if format is not None else None
     with _progress() as progress:
         progress.add_task(f"checking {file.name}", total=None)
         try:
@@ -72,14 +81,109 @@ def import_candles(
 def list_candles(data_dir: DataDirOption = None) -> None:
     """Every stored instrument and interval: first and last bar (UTC) and the number of candles."""
     from app.cli import load_settings
-    from app.market.candles import CandleStore
 
     settings = load_settings(data_dir=data_dir)
-    series = _run(settings, lambda store: store.instruments(), CandleStore)
+    _migrate(settings)
+    series = asyncio.run(_series(settings.db_url))
     if not series:
         out.print("no candles stored")
         return
-    table = Table("instrument_key", "interval", "first", "last", "candles")
-    for s in series:
-        table.add_row(s.instrument_key, s.interval, _iso(s.first_ts), _iso(s.last_ts), str(s.count))
-    out.print(table)
+    rows = [("instrument_key", "interval", "first (UTC)", "last (UTC)", "candles")]
+    rows += [(s.instrument_key, s.interval, _iso(s.first_ts), _iso(s.last_ts), str(s.count)) for s in series]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(), markup=False)
+
+
+def _store(settings: Settings, key: str, interval: str, frame: pd.DataFrame) -> int:
+    """Upsert with a progress bar; exit 1 (nothing stored: one transaction) when the database fails."""
+    import sqlite3
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    _migrate(settings)
+    with _progress() as progress:
+        task = progress.add_task(f"storing {key} {interval}", total=len(frame))
+        try:
+            return asyncio.run(_upsert(settings.db_url, key, interval, frame, lambda n: progress.update(task, completed=n)))
+        except (SQLAlchemyError, sqlite3.Error) as e:
+            progress.stop()
+            err.print(f"error: storing failed, nothing was stored: {e}", markup=False)
+            raise typer.Exit(1) from e
+
+
+async def _upsert(url: str, key: str, interval: str, frame: pd.DataFrame, on_progress: Callable[[int], None]) -> int:
+    from app.market.candles import CandleStore
+    from app.storage.db import Database
+
+    db = Database(url)
+    try:
+        return await CandleStore(db).upsert(key, interval, frame, on_progress=on_progress)
+    finally:
+        await db.close()
+
+
+async def _series(url: str) -> list[CandleSeries]:
+    from app.market.candles import CandleStore
+    from app.storage.db import Database
+
+    db = Database(url)
+    try:
+        return await CandleStore(db).instruments()
+    finally:
+        await db.close()
+
+
+def _migrate(settings: Settings) -> None:
+    """Create the data directory and bring the schema to head; exit 2 when the configuration cannot work."""
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from app.storage.migrate import upgrade
+
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(settings.db_url)
+    except (OSError, SQLAlchemyError, CommandError, ImportError) as e:
+        _fail(f"cannot open the database {_shown(settings.db_url)} (SIGNALDESK_DATABASE_URL, --data-dir): {e}")
+
+
+def _shown(url: str) -> str:
+    """A database URL fit for a message: no password."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return repr(url)
+
+
+def _report(e: CandleImportError) -> None:
+    err.print(f"error: {e}", markup=False)
+    for problem in e.problems[:SHOWN_PROBLEMS]:
+        err.print(f"  {problem}", markup=False)
+    if e.total > SHOWN_PROBLEMS:
+        err.print(f"  ... and {e.total - SHOWN_PROBLEMS} more", markup=False)
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"error: {message}", markup=False)
+    raise typer.Exit(2)
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
