@@ -96,7 +96,7 @@ class CandleStore:
     ) -> pd.DataFrame:
         """Candles with start <= ts <= end (either bound optional), ascending: ts int64, values float64
         (oi NaN where none was stored)."""
-        name = (parse_interval(interval) if isinstance(interval, str) else interval).name
+        name = _name(interval)
         lo = -(2**62) if start is None else start
         hi = 2**62 if end is None else end
         async with self.db.engine.connect() as conn:
@@ -113,6 +113,13 @@ class CandleStore:
                 rows = (await conn.execute(query)).tuples().all()
         return await asyncio.to_thread(_frame, rows)
 
+    async def has(self, instrument_key: str, interval: str | Interval) -> bool:
+        """Whether any candle of this instrument and interval is stored."""
+        c = TABLE.c
+        query = select(c.ts).where(c.instrument_key == instrument_key, c.interval == _name(interval)).limit(1)
+        async with self.db.engine.connect() as conn:
+            return (await conn.execute(query)).first() is not None
+
     async def instruments(self) -> list[CandleSeries]:
         """Every stored (instrument_key, interval) with its first and last ts and its count."""
         c = TABLE.c
@@ -124,6 +131,10 @@ class CandleStore:
         async with self.db.engine.connect() as conn:
             result = await conn.execute(query)
             return [CandleSeries(k, i, int(lo), int(hi), int(n)) for k, i, lo, hi, n in result.all()]
+
+
+def _name(interval: str | Interval) -> str:
+    return (parse_interval(interval) if isinstance(interval, str) else interval).name
 
 
 def _upsert_statement(conn: AsyncConnection) -> Insert:

@@ -1,0 +1,202 @@
+"""Stored candles: GET /api/candles (a range), GET /api/candles/instruments, POST /api/candles/import."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Annotated, TypeVar
+
+import orjson
+import pandas as pd
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel
+
+from app.api.security import require_token
+from app.market.candles import CandleStore
+from app.market.errors import CandleImportError, MarketDataError
+from app.market.importers import CandleFormat, load_candles
+from app.market.instruments import parse_instrument_key
+from app.market.intervals import Interval, parse_interval
+from app.market.timestamps import parse_moment
+
+router = APIRouter(prefix="/api/candles", tags=["candles"], dependencies=[Depends(require_token)])
+
+T = TypeVar("T")
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+CONTENT_TYPES = {
+    "text/csv": CandleFormat.CSV,
+    "application/json": CandleFormat.JSON,
+    "application/vnd.apache.parquet": CandleFormat.PARQUET,
+    "application/x-parquet": CandleFormat.PARQUET,
+}
+
+
+class CandleOut(BaseModel):
+    ts: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+    oi: float | None
+
+
+class CandlePage(BaseModel):
+    """Documents GET /api/candles; the response itself is encoded straight from the stored arrays."""
+
+    instrument_key: str
+    interval: str
+    candles: list[CandleOut]
+
+
+class SeriesOut(BaseModel):
+    instrument_key: str
+    interval: str
+    first_ts: int
+    last_ts: int
+    count: int
+
+
+class ImportOut(BaseModel):
+    instrument_key: str
+    interval: str
+    rows: int
+    written: int  # new or changed
+    unchanged: int
+    first_ts: int | None
+    last_ts: int | None
+
+
+def _store(request: Request) -> CandleStore:
+    return CandleStore(request.app.state.db)
+
+
+StoreDep = Annotated[CandleStore, Depends(_store)]
+
+
+class _Fields:
+    """Checks query fields, gathering every bad one into one 422."""
+
+    def __init__(self) -> None:
+        self.problems: list[dict[str, object]] = []
+
+    def key(self, text: str) -> str:
+        return self._check("instrument_key", parse_instrument_key, text) or text
+
+    def interval(self, text: str) -> Interval:
+        return self._check("interval", parse_interval, text) or parse_interval("1m")
+
+    def moment(self, name: str, text: str | None) -> int | None:
+        return None if text is None else self._check(name, parse_moment, text)
+
+    def add(self, name: str, msg: str) -> None:
+        self.problems.append({"loc": ["query", name], "msg": msg})
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, self.problems)
+
+    def _check(self, name: str, parse: Callable[[str], T], text: str) -> T | None:
+        try:
+            return parse(text)
+        except (MarketDataError, ValueError) as e:
+            self.add(name, str(e))
+            return None
+
+
+@router.get("", response_model=CandlePage, summary="Stored candles of one instrument and interval, oldest first")
+async def read_candles(
+    store: StoreDep,
+    instrument_key: Annotated[str, Query(description="EXCHANGE_SEGMENT|IDENTIFIER, e.g. NSE_EQ|INE002A01018")],
+    interval: Annotated[str, Query(description="1m 3m 5m 10m 15m 30m 1h 1d, or an alias (1minute, day, ...)")],
+    start: Annotated[str | None, Query(description="first bar open: epoch seconds or ISO-8601 with offset")] = None,
+    end: Annotated[str | None, Query(description="last bar open (inclusive), like start")] = None,
+) -> Response:
+    fields = _Fields()
+    key, iv = fields.key(instrument_key), fields.interval(interval)
+    lo, hi = fields.moment("start", start), fields.moment("end", end)
+    if lo is not None and hi is not None and lo > hi:
+        fields.add("end", f"end {end!r} is before start {start!r}")
+    fields.raise_if_any()
+    frame = await store.read(key, iv, lo, hi)
+    if frame.empty and not await store.has(key, iv):
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"no {iv.name} candles stored for {key}; import some with POST /api/candles/import"
+        )
+    body = await asyncio.to_thread(_page, key, iv.name, frame)
+    return Response(body, media_type="application/json")
+
+
+@router.get("/instruments", response_model=list[SeriesOut], summary="Every stored instrument and interval")
+async def read_instruments(store: StoreDep) -> list[SeriesOut]:
+    return [SeriesOut(**s._asdict()) for s in await store.instruments()]
+
+
+@router.post(
+    "/import",
+    response_model=ImportOut,
+    summary="Import a candle file sent as the raw body: all of it, or nothing (422 with every bad row)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in CONTENT_TYPES},
+        }
+    },
+)
+async def import_candles(
+    request: Request,
+    store: StoreDep,
+    instrument_key: Annotated[str, Query(description="EXCHANGE_SEGMENT|IDENTIFIER, e.g. NSE_EQ|INE002A01018")],
+    interval: Annotated[str, Query(description="1m 3m 5m 10m 15m 30m 1h 1d, or an alias")],
+    format: Annotated[
+        CandleFormat | None, Query(description="csv, parquet or json; default: from Content-Type, else the content")
+    ] = None,
+) -> ImportOut:
+    fields = _Fields()
+    key, iv = fields.key(instrument_key), fields.interval(interval)
+    fields.raise_if_any()
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type.startswith("multipart/"):
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the file itself as the body, not a form")
+    data = await _body(request)
+    try:
+        frame = await asyncio.to_thread(load_candles, data, iv, fmt=format or CONTENT_TYPES.get(content_type), source="body")
+    except CandleImportError as e:
+        detail = [{"loc": ["body"], "msg": e.reason}]
+        detail += [{"loc": ["body", p.line, p.column], "msg": p.message} for p in e.problems]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
+    written = await store.upsert(key, iv, frame)
+    ts = frame["ts"]
+    return ImportOut(
+        instrument_key=key,
+        interval=iv.name,
+        rows=len(frame),
+        written=written,
+        unchanged=len(frame) - written,
+        first_ts=int(ts.iloc[0]) if len(ts) else None,
+        last_ts=int(ts.iloc[-1]) if len(ts) else None,
+    )
+
+
+async def _body(request: Request) -> bytes:
+    """The request body, refused (413) beyond MAX_UPLOAD_BYTES without reading all of it."""
+    too_big = HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a candle file may have at most {MAX_UPLOAD_BYTES} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_UPLOAD_BYTES:
+            raise too_big
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _page(key: str, interval: str, frame: pd.DataFrame) -> bytes:
+    columns = [frame[c].tolist() for c in ("ts", "open", "high", "low", "close", "volume")]
+    oi = [None if v != v else v for v in frame["oi"].tolist()]
+    names = ("ts", "open", "high", "low", "close", "volume", "oi")
+    candles = [dict(zip(names, row)) for row in zip(*columns, oi)]
+    return orjson.dumps({"instrument_key": key, "interval": interval, "candles": candles})
