@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from app.api.errors import install_error_handlers
-from app.api.routes import events, health, ws
+from app.api.routes import candles, events, health, ws
 from app.api.ws_channel_models import ContractValidator
 from app.api.ws_codes import CloseCode
 from app.api.ws_streams import StreamRegistry
@@ -65,5 +65,6 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(events.router)
+    app.include_router(candles.router)
     app.include_router(ws.router)
     return app
