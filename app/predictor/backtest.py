@@ -83,75 +83,73 @@ async def load_aligned(
     return align(frames, interval)
 
 
-@dataclass
-class ModelScore:
-    """Running sums for one model and horizon over all instruments."""
-
-    n: int = 0
-    hits_raw: float = 0.0
-    hits_adj: float = 0.0
-    abs_raw: float = 0.0
-    abs_adj: float = 0.0
-    sum_raw: float = 0.0  # of actual - pred_ret
-    sum_adj: float = 0.0  # of actual - pred_ret_adj
-
-    def row(self) -> dict[str, float]:
-        n = max(self.n, 1)
-        return {
-            "n": self.n,
-            "hit_rate": self.hits_raw / n,
-            "hit_rate_calibrated": self.hits_adj / n,
-            "mae": self.abs_raw / n,
-            "mae_calibrated": self.abs_adj / n,
-            "bias": self.sum_raw / n,
-            "bias_calibrated": self.sum_adj / n,
-        }
+SCORE_ROWS = ("n", "hits_raw", "hits_adj", "abs_raw", "abs_adj", "sum_raw", "sum_adj")
 
 
 @dataclass
 class BacktestReport:
+    """Sums over all instruments per (horizon, model): rows SCORE_ROWS, one column per model.
+
+    raw = actual_ret - pred_ret (before calibration); adj = error = actual_ret - pred_ret_adj.
+    """
+
     instruments: tuple[str, ...]
     interval: str
+    model_kinds: tuple[str, ...]
     anchors: int = 0
     bars: int = 0
     seconds: float = 0.0
-    up_share: float = 0.0  # share of resolved actual returns > 0
-    scores: dict[tuple[str, int], ModelScore] = field(default_factory=dict)
-    _ups: int = 0
-    _outcomes: int = 0
+    scores: dict[int, np.ndarray] = field(default_factory=dict)
+    ups: int = 0
+    outcomes: int = 0
 
     def add(self, cycle: Cycle) -> None:
         for res in cycle.resolved:
             ok = res.ok
-            count = int(ok.sum())
-            if not count:
+            if not ok.any():
                 continue
             block = res.block
-            actual = res.actual_ret[ok]
-            self._ups += int((actual > 0).sum())
-            self._outcomes += count
-            for m, kind in enumerate(block.model_kinds):
-                score = self.scores.setdefault((kind, block.horizon), ModelScore())
-                raw = actual - block.pred_ret[m, ok]
-                adj = res.error[m, ok]
-                score.n += count
-                score.hits_raw += float((np.sign(actual) == np.sign(block.pred_ret[m, ok])).sum())
-                score.hits_adj += float((np.sign(actual) == np.sign(block.pred_ret_adj[m, ok])).sum())
-                score.abs_raw += float(np.abs(raw).sum())
-                score.abs_adj += float(np.abs(adj).sum())
-                score.sum_raw += float(raw.sum())
-                score.sum_adj += float(adj.sum())
-        self.up_share = self._ups / max(self._outcomes, 1)
+            actual = res.actual_ret
+            sign = np.sign(actual)
+            q = np.empty((len(SCORE_ROWS) - 1, *block.pred_ret.shape))
+            q[0] = sign == np.sign(block.pred_ret)
+            q[1] = sign == np.sign(block.pred_ret_adj)
+            np.subtract(actual, block.pred_ret, out=q[4])
+            np.abs(q[4], out=q[2])
+            np.abs(res.error, out=q[3])
+            q[5] = res.error
+            score = self.scores.setdefault(block.horizon, np.zeros((len(SCORE_ROWS), len(self.model_kinds))))
+            score[0] += ok.sum()
+            score[1:] += np.where(ok, q, 0.0).sum(axis=2)
+            self.ups += int((actual[ok] > 0).sum())
+            self.outcomes += int(ok.sum())
+
+    @property
+    def up_share(self) -> float:
+        """Share of resolved outcomes that went up: a calibrated zero model's hit rate sits near it."""
+        return self.ups / max(self.outcomes, 1)
 
     def rows(self) -> list[dict[str, object]]:
-        """One row per model and horizon, with its MAE relative to the zero-return baseline."""
+        """One row per horizon and model, with its MAE relative to the zero-return baseline."""
         out: list[dict[str, object]] = []
-        for (kind, horizon), score in sorted(self.scores.items(), key=lambda kv: (kv[0][1], kv[0][0])):
-            row: dict[str, object] = {"model_kind": kind, "horizon_steps": horizon, **score.row()}
-            baseline = self.scores.get(("zero", horizon))
-            if baseline is not None and baseline.abs_adj > 0:
-                row["mae_vs_zero"] = score.abs_adj / baseline.abs_adj
-            out.append(row)
+        for horizon, score in sorted(self.scores.items()):
+            n = np.maximum(score[0], 1)
+            zero = self.model_kinds.index("zero") if "zero" in self.model_kinds else None
+            for m, kind in enumerate(self.model_kinds):
+                row: dict[str, object] = {
+                    "model_kind": kind,
+                    "horizon_steps": horizon,
+                    "n": int(score[0, m]),
+                    "hit_rate": float(score[1, m] / n[m]),
+                    "hit_rate_calibrated": float(score[2, m] / n[m]),
+                    "mae": float(score[3, m] / n[m]),
+                    "mae_calibrated": float(score[4, m] / n[m]),
+                    "bias": float(score[5, m] / n[m]),
+                    "bias_calibrated": float(score[6, m] / n[m]),
+                }
+                if zero is not None and score[4, zero] > 0:
+                    row["mae_vs_zero"] = float(score[4, m] / score[4, zero])
+                out.append(row)
         return out
 
     @property
@@ -176,7 +174,9 @@ def run_backtest(
         clock=ObservedCalendar(data.close_ts),
         calib_halflife=calib_halflife,
     )
-    report = BacktestReport(data.instruments, interval.name, anchors=len(data.close_ts), bars=data.bars)
+    report = BacktestReport(
+        data.instruments, interval.name, core.model_kinds, anchors=len(data.close_ts), bars=data.bars
+    )
     started = time.perf_counter()
     for bars in iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv):
         report.add(core.step(bars))

@@ -44,16 +44,23 @@ class Calibration:
     def update(self, k: int, ok: Mask, residual: Array, error: Array, hit: Mask) -> None:
         """Fold in horizon row `k`'s resolutions where `ok` (instruments); values are (models, n)."""
         self.n[:, k] += ok
-        values = np.stack(np.broadcast_arrays(1.0, residual, np.abs(error), error * error, hit))
-        self.sums[:, :, k] *= np.where(ok, self.decay, 1.0)
-        self.sums[:, :, k] += values * ok
+        values = np.empty((len(SUMS), *residual.shape))
+        values[0] = 1.0
+        values[1] = residual
+        np.abs(error, out=values[2])
+        np.multiply(error, error, out=values[3])
+        values[4] = hit
+        row = self.sums[:, :, k]  # a view
+        row *= np.where(ok, self.decay, 1.0)
+        row += values * ok
 
-    def summary(self, k: int) -> dict[str, Array]:
-        """The contract's `calibration` fields for horizon row `k`, arrays (models, instruments)."""
-        return summarise(self.n[:, k].copy(), *self.sums[:, :, k])
+    def snapshot(self, k: int) -> tuple[Array, Array]:
+        """Copies of horizon row `k`'s counts (models, n) and sums (5, models, n)."""
+        return self.n[:, k].copy(), self.sums[:, :, k].copy()
 
 
-def summarise(n: Any, weight: Any, s_residual: Any, s_abs: Any, s_sq: Any, s_hit: Any) -> dict[str, Any]:
-    """{n, bias, mae, rmse, hit_rate} from the EW sums (arrays or plain numbers)."""
+def summarise(n: Any, sums: Any) -> dict[str, Any]:
+    """{n, bias, mae, rmse, hit_rate} from a count and the EW sums in SUMS order (arrays or numbers)."""
+    weight, s_residual, s_abs, s_sq, s_hit = sums
     w = np.maximum(weight, 1e-300)
     return {"n": n, "bias": s_residual / w, "mae": s_abs / w, "rmse": np.sqrt(s_sq / w), "hit_rate": s_hit / w}

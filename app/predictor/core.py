@@ -18,7 +18,7 @@ import numpy.typing as npt
 from app.market.bars import BarSet
 from app.market.calendar import BarClock
 from app.market.intervals import Interval
-from app.predictor.calibration import Calibration, Mask
+from app.predictor.calibration import Calibration, Mask, summarise
 from app.predictor.features import Array, FeatureState
 from app.predictor.models import Model
 
@@ -58,7 +58,12 @@ class Resolution:
     expired: Mask
     actual_ret: Array
     error: Array
-    calibration: dict[str, Array]
+    calibration_n: Ids
+    calibration_sums: Array
+
+    @property
+    def calibration(self) -> dict[str, Array]:
+        return summarise(self.calibration_n, self.calibration_sums)
 
 
 @dataclass(slots=True)
@@ -142,8 +147,8 @@ class PredictorCore:
                 error = actual - block.pred_ret_adj
                 hit = np.sign(actual) == np.sign(block.pred_ret_adj)
                 self.calibration.update(k, ok, actual - block.pred_ret, error, hit)
-                summary = self.calibration.summary(k)
-                cycle.resolved.append(Resolution(block, ok, block.made & ~ok, actual, error, summary))
+                n, sums = self.calibration.snapshot(k)
+                cycle.resolved.append(Resolution(block, ok, block.made & ~ok, actual, error, n, sums))
 
     def _predict(self, bars: BarSet, features: Array, cycle: Cycle) -> None:
         made = np.isfinite(bars.close) & (self.features.seen >= self.min_history)

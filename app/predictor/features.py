@@ -42,16 +42,25 @@ class FeatureState:
 
     def update(self, close: Array) -> Array:
         """Take this anchor's closes (NaN: no bar) and return the feature matrix (n, F)."""
-        has = np.isfinite(close)
-        r = np.where(has & np.isfinite(self.last_close), np.log(close / self.last_close), 0.0)
-        moved = has & np.isfinite(self.last_close)
-        self.rets[1:] = np.where(moved, self.rets[:-1], self.rets[1:])
-        self.rets[0] = np.where(moved, r, self.rets[0])
-        self.ewm_fast = np.where(moved, self.ewm_fast + self._a_fast * (r - self.ewm_fast), self.ewm_fast)
-        self.ewm_slow = np.where(moved, self.ewm_slow + self._a_slow * (r - self.ewm_slow), self.ewm_slow)
-        self.ewm_var = np.where(moved, self.ewm_var + self._a_vol * (r * r - self.ewm_var), self.ewm_var)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.log(close / self.last_close)
+        moved = np.isfinite(r)  # a close now and one before
+        if moved.all():
+            self.rets[1:] = self.rets[:-1]
+            self.rets[0] = r
+            self.ewm_fast += self._a_fast * (r - self.ewm_fast)
+            self.ewm_slow += self._a_slow * (r - self.ewm_slow)
+            self.ewm_var += self._a_vol * (r * r - self.ewm_var)
+            self.last_close = close.copy()
+        else:
+            r = np.where(moved, r, 0.0)
+            self.rets[1:] = np.where(moved, self.rets[:-1], self.rets[1:])
+            self.rets[0] = np.where(moved, r, self.rets[0])
+            self.ewm_fast = np.where(moved, self.ewm_fast + self._a_fast * (r - self.ewm_fast), self.ewm_fast)
+            self.ewm_slow = np.where(moved, self.ewm_slow + self._a_slow * (r - self.ewm_slow), self.ewm_slow)
+            self.ewm_var = np.where(moved, self.ewm_var + self._a_vol * (r * r - self.ewm_var), self.ewm_var)
+            self.last_close = np.where(np.isfinite(close), close, self.last_close)
         self.seen += moved
-        self.last_close = np.where(has, close, self.last_close)
 
         vol = np.sqrt(self.ewm_var)
         safe_vol = np.where(vol > 0, vol, 1.0)

@@ -44,9 +44,9 @@ class RollingRidge:
 
     The sample for horizon h whose features were seen at anchor t has the target
     ln(close[t+h] / close[t]); it enters the window at anchor t+h, when that close is known,
-    and leaves `window` anchors later. The window is kept as running sums (add the entering
-    sample, subtract the leaving one), so a refit is one small solve per instrument and costs
-    the same at every anchor: no look-ahead, and no latency spikes in a live cycle.
+    and leaves `window` anchors later. The window is kept as running sums, brought up to date
+    at each solve (add the samples that entered since, subtract those that left), so a solve
+    costs the same whenever it happens: no look-ahead, and no latency spikes in a live cycle.
 
     :param window: samples per instrument and horizon; must leave room in the FeatureState
         history for the longest horizon (window + h < history window).
@@ -64,38 +64,52 @@ class RollingRidge:
         self.min_samples = min_samples
         self._sums: _WindowSums | None = None
         self._coef: Array | None = None  # (H, n, F + 1), last column the intercept
-        self._anchors = 0
+        self._anchors = 0  # anchors seen
+        self._caught_up = 0  # anchors whose entering samples are in the sums
 
     def predict(self, features: Array, horizons: Horizons, state: FeatureState) -> Array:
         if self._sums is None:
-            if self.window + int(horizons.max()) >= state.window:
-                raise ValueError(f"ridge window {self.window} + horizon exceeds the feature history {state.window}")
+            if self.window + int(horizons.max()) + self.refit_every >= state.window:
+                raise ValueError(
+                    f"ridge window {self.window} + horizon + refit_every exceeds the feature history {state.window}"
+                )
             self._sums = _WindowSums(len(horizons), state.n)
-        # Per horizon: the sample entering the window (lag h) and the one leaving it (lag h + window).
-        lags = np.stack([horizons, horizons + self.window], axis=1)  # (H, 2)
-        self._sums.add(*_samples(state, lags, horizons))
-        if self._coef is None or self._anchors % self.refit_every == 0:
-            self._coef = self._sums.solve(self.alpha, self.min_samples)
         self._anchors += 1
+        if self._coef is None or self._anchors % self.refit_every == 0:
+            self._catch_up(horizons, state)
+            self._coef = self._sums.solve(self.alpha, self.min_samples)
         design = np.concatenate([features, np.ones((features.shape[0], 1))], axis=1)
         pred: Array = np.einsum("nf,hnf->hn", design, self._coef)
         return pred
 
+    def _catch_up(self, horizons: Horizons, state: FeatureState) -> None:
+        """Move each horizon's window to now: add the samples whose target closed since the last
+        solve (lags h .. h+k-1) and remove those that fell out of it (lags + window)."""
+        assert self._sums is not None
+        k = self._anchors - self._caught_up
+        self._caught_up = self._anchors
+        steps = np.arange(k)
+        entering = horizons[:, None] + steps[None, :]
+        lags = np.concatenate([entering, entering + self.window], axis=1)  # (H, 2k)
+        sign = np.repeat([1.0, -1.0], k)
+        self._sums.add(*_samples(state, lags, horizons, sign))
 
-def _samples(state: FeatureState, lags: npt.NDArray[np.int64], horizons: Horizons) -> tuple[Array, Array, Array]:
-    """Features seen `lags` anchors ago (H, 2, n, F), their h-bar forward log returns (H, 2, n),
-    and signed weights (H, 2, n): +1 entering, -1 leaving, 0 when unusable or not yet seen."""
+
+def _samples(
+    state: FeatureState, lags: npt.NDArray[np.int64], horizons: Horizons, sign: Array
+) -> tuple[Array, Array, Array]:
+    """Features seen `lags` (H, K) anchors ago (H, K, n, F), their h-bar forward log returns
+    (H, K, n), and weights (H, K, n): `sign` per lag, 0 when unusable or not yet seen."""
     ages = state.count - 1 - lags  # anchor index of each sample
     seen = ages >= 0
     slots = ages % state.window
-    x = state.feature_history[slots]  # (H, 2, n, F)
+    x = state.feature_history[slots]  # (H, K, n, F)
     c0 = state.close_history[slots]
     c1 = state.close_history[(ages + horizons[:, None]) % state.window]
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.log(c1 / c0)
     ok = seen[:, :, None] & np.isfinite(y) & np.isfinite(x).all(axis=3)
-    sign = np.array([1.0, -1.0])[None, :, None]
-    return np.where(ok[..., None], x, 0.0), np.where(ok, y, 0.0), sign * ok
+    return np.where(ok[..., None], x, 0.0), np.where(ok, y, 0.0), sign[None, :, None] * ok
 
 
 class _WindowSums:

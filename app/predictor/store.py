@@ -88,6 +88,6 @@ class PredictionStore:
 
 
 def calibration_summary(row: Row) -> Row:
-    summary = summarise(row["n"], *(row[name] for name in SUMS))
+    summary = summarise(row["n"], [row[name] for name in SUMS])
     return {**{k: row[k] for k in CALIBRATION_KEYS}, **{k: float(v) for k, v in summary.items()}, "n": row["n"],
             "updated_ts": row["updated_ts"]}
