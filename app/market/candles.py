@@ -110,7 +110,7 @@ class CandleStore:
                     .where(c.instrument_key == instrument_key, c.interval == name, c.ts >= lo, c.ts <= hi)
                     .order_by(c.ts)
                 )
-                rows = (await conn.execute(query)).tuples().all()
+                rows = [tuple(row) for row in (await conn.execute(query)).all()]
         return await asyncio.to_thread(_frame, rows)
 
     async def has(self, instrument_key: str, interval: str | Interval) -> bool:

@@ -161,6 +161,7 @@ def _read_upstox_json(data: bytes, source: str) -> tuple[pd.DataFrame, Lines]:
     problems.raise_if_any(source)
     if not candles:
         return empty_candles(), np.zeros(0, dtype=np.int64)
-    raw = pd.DataFrame(candles)  # rows without oi are padded with NaN
-    raw.columns = list(UPSTOX_FIELDS[: raw.shape[1]])
+    if any(len(row) == 6 for row in candles):  # oi is optional: pad it
+        candles = [row if len(row) == 7 else [*row, None] for row in candles]
+    raw = pd.DataFrame(candles, columns=list(UPSTOX_FIELDS))
     return raw, np.arange(1, len(raw) + 1, dtype=np.int64)
