@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from app.bus.events import StoredEvent
@@ -44,6 +45,10 @@ class EventBus(Protocol):
     async def close(self) -> None: ...
 
     async def publish(self, channel: str, type: str, payload: object) -> StoredEvent: ...
+
+    async def publish_many(self, channel: str, events: Sequence[tuple[str, object]]) -> list[StoredEvent]:
+        """Several events of one channel, in order, all or none (every payload validated first)."""
+        ...
 
     async def subscribe(
         self, channel: str, subscriber: Subscriber, *, after: int | None = None, epoch: str | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -34,10 +34,11 @@ class Retention:
 
 @dataclass(slots=True)
 class _Pending:
+    """One publish call: its events (type, validated payload) and who waits for them."""
+
     channel: str
-    type: str
-    payload: object
-    future: asyncio.Future[StoredEvent]
+    events: list[tuple[str, object]]
+    future: asyncio.Future[list[StoredEvent]]
 
 
 class LocalEventBus:
@@ -123,11 +124,22 @@ class LocalEventBus:
 
     async def publish(self, channel: str, type: str, payload: object) -> StoredEvent:
         """Validate, store durably, fan out; returns the stored event. Raises InvalidEvent."""
+        (event,) = await self.publish_many(channel, [(type, payload)])
+        return event
+
+    async def publish_many(self, channel: str, events: Sequence[tuple[str, object]]) -> list[StoredEvent]:
+        """Publish events of one channel together, in order, all or none.
+
+        Every payload is validated before any is queued; they share one transaction and get
+        consecutive ids.
+        """
         if self._closing:
             raise BusClosed("the event bus is closed")
-        body = self._validator.validate(channel, type, payload)
-        future: asyncio.Future[StoredEvent] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Pending(channel, type, body, future))
+        bodies = [(type, self._validator.validate(channel, type, payload)) for type, payload in events]
+        if not bodies:
+            return []
+        future: asyncio.Future[list[StoredEvent]] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Pending(channel, bodies, future))
         self._wakeup.set()
         return await future
 
@@ -136,18 +148,31 @@ class LocalEventBus:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue:
-                pending = self._queue[: self._max_batch]
-                del self._queue[: self._max_batch]
-                await self._commit(pending)
+                await self._commit(self._take_batch())
             if self._closing:
                 return
 
+    def _take_batch(self) -> list[_Pending]:
+        """Queued publishes up to max_batch events (at least one publish, never split)."""
+        taken, count = 0, 0
+        while taken < len(self._queue) and (taken == 0 or count + len(self._queue[taken].events) <= self._max_batch):
+            count += len(self._queue[taken].events)
+            taken += 1
+        batch = self._queue[:taken]
+        del self._queue[:taken]
+        return batch
+
     async def _commit(self, pending: list[_Pending]) -> None:
         ts = int(self._clock())
-        events = [
-            StoredEvent(id, p.channel, p.type, ts, encode_envelope(id, p.channel, p.type, p.payload, ts))
-            for id, p in enumerate(pending, self._next_id)
-        ]
+        next_id = self._next_id
+        stored: list[list[StoredEvent]] = []
+        for p in pending:
+            events = []
+            for type, payload in p.events:
+                events.append(StoredEvent(next_id, p.channel, type, ts, encode_envelope(next_id, p.channel, type, payload, ts)))
+                next_id += 1
+            stored.append(events)
+        events = [e for group in stored for e in group]
         try:
             with COMMIT_SECONDS.time():
                 await self._on(self._write_thread, self._log.append, events)
@@ -157,15 +182,15 @@ class LocalEventBus:
                 if not p.future.done():
                     p.future.set_exception(e)
             return
-        self._next_id = events[-1].id + 1
+        self._next_id = next_id
         self._head = events[-1].id
         COMMITS.inc()
-        for event in events:
-            EVENTS_PUBLISHED.labels(event.channel).inc()
+        for p, group in zip(pending, stored, strict=True):
+            EVENTS_PUBLISHED.labels(p.channel).inc(len(group))
         self._fanout.dispatch(events)
-        for p, event in zip(pending, events, strict=True):
+        for p, group in zip(pending, stored, strict=True):
             if not p.future.done():
-                p.future.set_result(event)
+                p.future.set_result(group)
 
     # --- retention ----------------------------------------------------------------------
 

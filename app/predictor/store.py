@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app.predictor.calibration import SUMS, summarise
 from app.predictor.tables import CalibrationState, Prediction
@@ -15,6 +15,11 @@ from app.storage.upsert import upsert
 Row = dict[str, Any]
 PREDICTION_FIELDS = [c.name for c in Prediction.__table__.columns]
 CALIBRATION_KEYS = ("instrument_key", "interval", "horizon_steps", "model_kind")
+RESOLVE = (
+    Prediction.__table__.update()
+    .where(Prediction.__table__.c.id == bindparam("b_id"))
+    .values(status="resolved", actual_ret=bindparam("b_actual_ret"), error=bindparam("b_error"))
+)
 
 
 class PredictionStore:
@@ -31,10 +36,11 @@ class PredictionStore:
                 await s.execute(Prediction.__table__.insert(), rows)
 
     async def finish(self, resolved: Sequence[Row], expired: Sequence[int], calibration: Sequence[Row]) -> None:
-        """Record outcomes and the calibration they produced, in one transaction."""
+        """Record outcomes (rows of b_id, b_actual_ret, b_error) and the calibration they produced,
+        in one transaction."""
         async with self.db.session() as s:
             if resolved:
-                await s.execute(update(Prediction), [{**r, "status": "resolved"} for r in resolved])
+                await s.execute(RESOLVE, resolved)
             if expired:
                 await s.execute(update(Prediction).where(Prediction.id.in_(expired)).values(status="expired"))
             await upsert(s, CalibrationState.__table__, calibration, CALIBRATION_KEYS)

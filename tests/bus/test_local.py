@@ -146,3 +146,19 @@ async def test_unknown_channel_and_closed_bus(open_bus, recorder) -> None:
     await bus.close()
     with pytest.raises(BusClosed):
         await bus.publish("hft", "hft.error", err("late"))
+
+
+async def test_publish_many_is_all_or_nothing_with_consecutive_ids(open_bus, recorder) -> None:
+    bus = await open_bus()
+    rec = recorder()
+    await bus.subscribe("hft", rec)
+    with pytest.raises(InvalidEvent) as caught:
+        await bus.publish_many("hft", [("hft.error", err("ok")), ("hft.stop", {"unexpected": 1})])
+    assert [p.path for p in caught.value.problems] == ["payload.unexpected"]
+    assert bus.head_id == 0
+    single = bus.publish("hft", "hft.error", err("alone"))
+    many = bus.publish_many("hft", [("hft.error", err(str(i))) for i in range(3)])
+    one, group = await asyncio.gather(single, many)
+    assert [e.id for e in group] == [2, 3, 4] and one.id == 1
+    await rec.wait_for_id(4)
+    assert rec.ids == [1, 2, 3, 4]
