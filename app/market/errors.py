@@ -52,3 +52,30 @@ class CandleImportError(MarketDataError):
         self.problems = list(problems)
         self.total = max(total, len(self.problems))
         super().__init__(f"{source}: {reason}")
+
+
+class FeedStateError(MarketDataError):
+    """An action the market feed cannot take in its current state (e.g. start while running)."""
+
+    def __init__(self, action: str, state: str) -> None:
+        self.action = action
+        self.state = state
+        super().__init__(f"cannot {action} the market feed while it is {state}")
+
+
+class BadBars(MarketDataError):
+    """A source yielded bars that break the BarSource promise (order, interval, instruments)."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.source = source
+        self.problem = problem
+        super().__init__(f"{source}: {problem}")
+
+
+class BadCandles(MarketDataError):
+    """Stored candles a replay cannot use (columns missing, times out of order)."""
+
+    def __init__(self, instrument_key: str, problem: str) -> None:
+        self.instrument_key = instrument_key
+        self.problem = problem
+        super().__init__(f"stored candles of {instrument_key}: {problem}")
