@@ -1,0 +1,80 @@
+"""The predictor over REST: start/stop/status, prediction history, calibration."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.security import require_token
+from app.predictor.config import PredictorConfig
+from app.predictor.errors import PredictorStateError, UnknownInstruments
+from app.predictor.service import PredictorService
+from app.predictor.store import PredictionStore
+
+router = APIRouter(tags=["predictor"], dependencies=[Depends(require_token)])
+
+
+class StartPredictor(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    instruments: list[str] = Field(default_factory=list, description="instrument keys; empty: every one the feed has")
+    cfg: PredictorConfig = Field(default_factory=PredictorConfig)
+
+
+def _service(request: Request) -> PredictorService:
+    service: PredictorService = request.app.state.predictor
+    return service
+
+
+def _store(request: Request) -> PredictionStore:
+    store: PredictionStore = request.app.state.predictions
+    return store
+
+
+ServiceDep = Annotated[PredictorService, Depends(_service)]
+StoreDep = Annotated[PredictionStore, Depends(_store)]
+
+
+@router.post("/api/predictor/start", summary="Start predicting (409 when already running)")
+async def start_predictor(service: ServiceDep, body: StartPredictor) -> dict[str, Any]:
+    try:
+        return asdict(await service.start(body.instruments, body.cfg))
+    except UnknownInstruments as e:
+        detail = [{"loc": ["body", "instruments"], "msg": str(e), "input": e.unknown}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
+    except PredictorStateError as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
+
+
+@router.post("/api/predictor/stop", summary="Stop predicting (409 when not running)")
+async def stop_predictor(service: ServiceDep) -> dict[str, Any]:
+    try:
+        return asdict(await service.stop())
+    except PredictorStateError as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
+
+
+@router.get("/api/predictor/status")
+async def read_predictor_status(service: ServiceDep) -> dict[str, Any]:
+    return asdict(service.status)
+
+
+@router.get("/api/predictions", summary="Stored predictions, newest first")
+async def read_predictions(
+    store: StoreDep,
+    instrument_key: str | None = None,
+    status_: Annotated[Literal["open", "resolved", "expired"] | None, Query(alias="status")] = None,
+    start: Annotated[int | None, Query(ge=0, description="ts_pred >= start (epoch s)")] = None,
+    end: Annotated[int | None, Query(ge=0, description="ts_pred <= end (epoch s)")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict[str, Any]:
+    rows = await store.find(instrument_key=instrument_key, status=status_, start=start, end=end, limit=limit)
+    return {"predictions": rows}
+
+
+@router.get("/api/predictor/calibration", summary="Calibration per instrument, interval, horizon and model")
+async def read_calibration(store: StoreDep) -> dict[str, Any]:
+    return {"calibration": await store.calibration()}

@@ -1,0 +1,371 @@
+"""The live predictor: drives PredictorCore from the market feed, stores, then publishes.
+
+Per bar close (the cycle's anchor) it publishes, in this order: one `prediction.created` per
+instrument x horizon, one `prediction.resolved` per prediction whose target is this anchor,
+a `predictor.error` for predictions that expired and for instruments that stopped having
+bars, and `predictor.cycle {created, resolved, anchor}`. Every prediction is stored before
+its event is published. The core's step runs in a worker thread, so heartbeats and other
+channels keep flowing during a heavy cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import StrEnum
+from typing import Any
+
+import numpy as np
+
+from app.bus.interface import EventBus
+from app.market.bars import BarSet
+from app.market.calendar import BarClock
+from app.market.feed import BarSubscription, MarketFeed
+from app.market.intervals import parse_interval
+from app.predictor.calibration import SUMS
+from app.predictor.config import PredictorConfig
+from app.predictor.core import Block, Cycle, PredictorCore
+from app.predictor.errors import PredictorStateError, UnknownInstruments
+from app.predictor.models import make_model
+from app.predictor.store import PredictionStore, Row
+
+log = logging.getLogger(__name__)
+CHANNEL = "prediction"
+
+
+class PredictorState(StrEnum):
+    STOPPED = "stopped"
+    RUNNING = "running"
+
+
+@dataclass
+class PredictorStatus:
+    state: PredictorState = PredictorState.STOPPED
+    instruments: list[str] = field(default_factory=list)
+    cfg: dict[str, Any] = field(default_factory=dict)
+    started_ts: int | None = None
+    cycles: int = 0
+    last_anchor: int | None = None
+    created: int = 0
+    resolved: int = 0
+    expired: int = 0
+
+
+class PredictorService:
+    """Start/stop the live predictor; one run at a time.
+
+    :param clock: wall-clock seconds (only for `started_ts` and `updated_ts` bookkeeping).
+    """
+
+    def __init__(
+        self,
+        *,
+        bus: EventBus,
+        store: PredictionStore,
+        feed: MarketFeed,
+        calendar: BarClock,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._bus = bus
+        self._store = store
+        self._feed = feed
+        self._calendar = calendar
+        self._clock = clock
+        self._task: asyncio.Task[None] | None = None
+        self._missing: set[str] = set()
+        self.status = PredictorStatus()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self, instruments: Sequence[str], cfg: PredictorConfig) -> PredictorStatus:
+        if self._task is not None:
+            raise PredictorStateError("the predictor is already running; stop it first")
+        instruments = list(dict.fromkeys(instruments)) or list(self._feed.instruments)
+        unknown = [i for i in instruments if i not in self._feed.instruments]
+        if unknown:
+            raise UnknownInstruments(unknown, self._feed.instruments)
+        feed_interval = self._feed.interval
+        if feed_interval is None or feed_interval.name != cfg.interval:
+            raise PredictorStateError(
+                f"cfg.interval is {cfg.interval!r} but the market feed runs "
+                f"{feed_interval.name if feed_interval else 'no source'}"
+            )
+        core = PredictorCore(
+            instruments,
+            parse_interval(cfg.interval),
+            horizons=cfg.horizons,
+            models=[make_model(cfg.model_kind)],
+            clock=self._calendar,
+            calib_halflife=cfg.calib_halflife,
+            min_history=cfg.min_history,
+            first_id=await self._store.next_id(),
+        )
+        await self._restore(core, cfg)
+        await self._bus.publish(CHANNEL, "predictor.start", {"instruments": instruments, "cfg": cfg.model_dump()})
+        self.status = PredictorStatus(
+            PredictorState.RUNNING, instruments, cfg.model_dump(), started_ts=int(self._clock())
+        )
+        self._missing = set()
+        self._task = asyncio.create_task(self._run(core, self._feed.subscribe(name="predictor")))
+        log.info("predictor started", extra={"instruments": len(instruments), "cfg": cfg.model_dump()})
+        return self.status
+
+    async def stop(self) -> PredictorStatus:
+        if self._task is None:
+            raise PredictorStateError("the predictor is not running")
+        task, self._task = self._task, None
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        self.status.state = PredictorState.STOPPED
+        await self._bus.publish(CHANNEL, "predictor.stop", {})
+        return self.status
+
+    async def close(self) -> None:
+        """At shutdown: stop without publishing (a restart resumes the open predictions)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self, core: PredictorCore, subscription: BarSubscription) -> None:
+        async with subscription:
+            async for bars in subscription:
+                try:
+                    await self._cycle(core, bars)
+                except Exception as e:  # one bad cycle must not end the predictor
+                    log.exception("predictor cycle failed")
+                    await self._error(f"cycle at {_iso(bars.close_ts)} failed: {e}")
+
+    # --- one cycle ----------------------------------------------------------------------
+
+    async def _cycle(self, core: PredictorCore, bars: BarSet) -> None:
+        bars = _select(bars, core.instruments)
+        cycle = await asyncio.to_thread(core.step, bars)
+        created = [row for block in cycle.created for row in _created_rows(core, block)]
+        await self._store.insert(created)
+        await self._publish_all("prediction.created", [_created_payload(r) for r in created])
+
+        resolved, expired = _outcomes(core, cycle)
+        await self._store.finish(
+            [{"b_id": r["id"], "b_actual_ret": r["actual_ret"], "b_error": r["error"]} for r in resolved],
+            [e["id"] for e in expired],
+            _calibration_rows(core, cycle, int(self._clock())),
+        )
+        await self._publish_all("prediction.resolved", resolved)
+        for text in _expiry_messages(expired):
+            await self._error(text)
+        await self._report_missing(core, bars)
+
+        self.status.cycles += 1
+        self.status.last_anchor = cycle.anchor
+        self.status.created += len(created)
+        self.status.resolved += len(resolved)
+        self.status.expired += len(expired)
+        await self._bus.publish(
+            CHANNEL, "predictor.cycle", {"created": len(created), "resolved": len(resolved), "anchor": cycle.anchor}
+        )
+
+    async def _publish_all(self, type: str, payloads: list[Row]) -> None:
+        await self._bus.publish_many(CHANNEL, [(type, p) for p in payloads])
+
+    async def _error(self, text: str) -> None:
+        await self._bus.publish(CHANNEL, "predictor.error", {"error": text})
+
+    async def _report_missing(self, core: PredictorCore, bars: BarSet) -> None:
+        """Say once when an instrument stops having bars, and once when it has them again."""
+        missing = {core.instruments[i] for i in np.flatnonzero(~np.isfinite(bars.close))}
+        for key in sorted(missing - self._missing):
+            await self._error(f"no bar for {key} at {_iso(bars.close_ts)}; no predictions for it until bars return")
+        for key in sorted(self._missing - missing):
+            log.info("bars are back", extra={"instrument_key": key})
+        self._missing = missing
+
+    # --- restart ------------------------------------------------------------------------
+
+    async def _restore(self, core: PredictorCore, cfg: PredictorConfig) -> None:
+        """Load calibration and open predictions; expire open ones this run cannot resolve."""
+        index = {key: i for i, key in enumerate(core.instruments)}
+        horizons = {int(h): k for k, h in enumerate(core.horizons)}
+        for row in await self._store.calibration_states(cfg.interval, cfg.model_kind):
+            i, k = index.get(row["instrument_key"]), horizons.get(row["horizon_steps"])
+            if i is not None and k is not None:
+                core.calibration.n[0, k, i] = row["n"]
+                core.calibration.sums[:, 0, k, i] = [row[name] for name in SUMS]
+
+        groups: dict[tuple[int, int, int], list[Row]] = defaultdict(list)
+        orphans: list[Row] = []
+        for row in await self._store.open_predictions():
+            usable = (
+                row["instrument_key"] in index
+                and row["horizon_steps"] in horizons
+                and row["interval"] == cfg.interval
+                and row["model_kind"] == cfg.model_kind
+            )
+            if usable:
+                groups[(row["horizon_steps"], row["ts_pred"], row["ts_target"])].append(row)
+            else:
+                orphans.append(row)
+        for (h, ts_pred, ts_target), rows in sorted(groups.items(), key=lambda kv: kv[0][2]):
+            core.add_pending(_block_from_rows(core, h, ts_pred, ts_target, rows, index))
+        if orphans:
+            await self._store.expire([r["id"] for r in orphans])
+            ids = ", ".join(str(r["id"]) for r in orphans[:20])
+            more = f" and {len(orphans) - 20} more" if len(orphans) > 20 else ""
+            await self._error(f"predictions {ids}{more} expired: the new run does not cover their instrument/cfg")
+
+
+def _iso(ts: int) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _select(bars: BarSet, instruments: tuple[str, ...]) -> BarSet:
+    """The BarSet restricted (and ordered) to `instruments`."""
+    if bars.instruments == instruments:
+        return bars
+    position = {key: i for i, key in enumerate(bars.instruments)}
+    idx = np.array([position[key] for key in instruments])
+    return BarSet(
+        bars.interval,
+        bars.open_ts,
+        bars.close_ts,
+        instruments,
+        bars.open[idx],
+        bars.high[idx],
+        bars.low[idx],
+        bars.close[idx],
+        bars.volume[idx],
+    )
+
+
+def _created_rows(core: PredictorCore, block: Block) -> list[Row]:
+    idx = np.flatnonzero(block.made)
+    close = block.close_pred[idx].tolist()
+    rows: list[Row] = []
+    for m, kind in enumerate(block.model_kinds):
+        columns = zip(
+            idx.tolist(),
+            block.ids[m, idx].tolist(),
+            close,
+            block.pred_ret[m, idx].tolist(),
+            block.pred_ret_adj[m, idx].tolist(),
+            block.calib_bias[m, idx].tolist(),
+            strict=True,
+        )
+        rows += [
+            {
+                "id": pid,
+                "instrument_key": core.instruments[i],
+                "interval": core.interval.name,
+                "horizon_steps": block.horizon,
+                "ts_pred": block.ts_pred,
+                "ts_target": block.ts_target,
+                "close_pred": c,
+                "pred_ret": p,
+                "pred_ret_adj": adj,
+                "calib_bias": bias,
+                "model_kind": kind,
+                "status": "open",
+            }
+            for i, pid, c, p, adj, bias in columns
+        ]
+    return rows
+
+
+CREATED_FIELDS = (
+    "id", "instrument_key", "interval", "horizon_steps", "ts_pred", "ts_target",
+    "pred_ret", "pred_ret_adj", "calib_bias", "model_kind",
+)  # fmt: skip
+
+
+def _created_payload(row: Row) -> Row:
+    return {k: row[k] for k in CREATED_FIELDS}
+
+
+def _outcomes(core: PredictorCore, cycle: Cycle) -> tuple[list[Row], list[Row]]:
+    """`prediction.resolved` payloads, and the expired predictions (id, instrument, target)."""
+    resolved: list[Row] = []
+    expired: list[Row] = []
+    for res in cycle.resolved:
+        block = res.block
+        calibration = res.calibration
+        for m in range(len(block.model_kinds)):
+            for i in np.flatnonzero(res.ok).tolist():
+                resolved.append(
+                    {
+                        "id": int(block.ids[m, i]),
+                        "instrument_key": core.instruments[i],
+                        "interval": core.interval.name,
+                        "horizon_steps": block.horizon,
+                        "ts_pred": block.ts_pred,
+                        "ts_target": block.ts_target,
+                        "actual_ret": float(res.actual_ret[i]),
+                        "pred_ret_adj": float(block.pred_ret_adj[m, i]),
+                        "error": float(res.error[m, i]),
+                        "calibration": {
+                            "n": int(calibration["n"][m, i]),
+                            **{k: float(calibration[k][m, i]) for k in ("bias", "mae", "rmse", "hit_rate")},
+                        },
+                    }
+                )
+            for i in np.flatnonzero(res.expired).tolist():
+                expired.append({"id": int(block.ids[m, i]), "instrument_key": core.instruments[i], "ts_target": block.ts_target})
+    return resolved, expired
+
+
+def _expiry_messages(expired: list[Row]) -> list[str]:
+    by_target: dict[int, list[Row]] = defaultdict(list)
+    for row in expired:
+        by_target[row["ts_target"]].append(row)
+    return [
+        "predictions expired, no bar at their target "
+        + _iso(ts)
+        + ": "
+        + ", ".join(f"{r['id']} ({r['instrument_key']})" for r in rows)
+        for ts, rows in sorted(by_target.items())
+    ]
+
+
+def _calibration_rows(core: PredictorCore, cycle: Cycle, now: int) -> list[Row]:
+    """The calibration state of every (instrument, horizon) this cycle resolved something for."""
+    rows: list[Row] = []
+    calib = core.calibration
+    for res in cycle.resolved:
+        k = int(np.flatnonzero(core.horizons == res.block.horizon)[0])
+        for m, kind in enumerate(core.model_kinds):
+            for i in np.flatnonzero(res.ok).tolist():
+                sums = calib.sums[:, m, k, i].tolist()
+                rows.append(
+                    {
+                        "instrument_key": core.instruments[i],
+                        "interval": core.interval.name,
+                        "horizon_steps": res.block.horizon,
+                        "model_kind": kind,
+                        "n": int(calib.n[m, k, i]),
+                        **dict(zip(SUMS, sums, strict=True)),
+                        "updated_ts": now,
+                    }
+                )
+    return rows
+
+
+def _block_from_rows(
+    core: PredictorCore, h: int, ts_pred: int, ts_target: int, rows: list[Row], index: dict[str, int]
+) -> Block:
+    n = len(core.instruments)
+    made = np.zeros(n, dtype=bool)
+    ids = np.full((1, n), -1, dtype=np.int64)
+    close, pred, adj, bias = (np.full(n, np.nan) for _ in range(4))
+    for row in rows:
+        i = index[row["instrument_key"]]
+        made[i] = True
+        ids[0, i] = row["id"]
+        close[i], pred[i], adj[i], bias[i] = row["close_pred"], row["pred_ret"], row["pred_ret_adj"], row["calib_bias"]
+    return Block(core.model_kinds, h, ts_pred, ts_target, made, close, ids, pred[None], adj[None], bias[None])

@@ -1,0 +1,130 @@
+"""The prediction channel end to end: a real server, the simulated market on a fast clock."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import connect
+
+from app.api.ws_channel_models import CONTRACT
+from tests.support.server import ServerProcess
+from tests.support.ws import recv_ready
+
+RELIANCE, TCS = "NSE_EQ|INE002A01018", "NSE_EQ|INE467B01029"
+FAST_MARKET = {"SIGNALDESK_MARKET_SPEED": "1200", "SIGNALDESK_MARKET_SEED": "7"}
+CFG = {"horizons": [1, 2], "model_kind": "ewma"}
+
+
+async def collect(ws: Any, until: Any, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """Events (control frames skipped) until `until(events)` holds."""
+    import orjson
+
+    events: list[dict[str, Any]] = []
+
+    async def run() -> None:
+        while not until(events):
+            frame = orjson.loads(await ws.recv())
+            if frame["id"] is not None:
+                events.append(frame)
+
+    await asyncio.wait_for(run(), timeout)
+    return events
+
+
+def assert_exact_contract(event: dict[str, Any]) -> None:
+    model = CONTRACT["prediction"][event["type"]]
+    assert model.model_validate(event["payload"]).model_dump(mode="json") == event["payload"]
+
+
+async def test_predictions_are_created_resolved_and_calibrated_live(server_factory) -> None:
+    server: ServerProcess = server_factory(env=FAST_MARKET)
+    server.start()
+    async with connect(server.ws("prediction")) as ws:
+        await recv_ready(ws)
+        r = httpx.post(f"{server.http}/api/predictor/start", json={"instruments": [RELIANCE, TCS], "cfg": CFG})
+        assert r.status_code == 200, r.text
+        assert r.json()["state"] == "running"
+        events = await collect(ws, lambda ev: sum(e["type"] == "predictor.cycle" for e in ev) >= 6)
+
+    types = [e["type"] for e in events]
+    assert types[0] == "predictor.start"
+    assert events[0]["payload"] == {"instruments": [RELIANCE, TCS], "cfg": {**r.json()["cfg"]}}
+    for event in events:
+        assert_exact_contract(event)
+    created = {e["payload"]["id"]: e["payload"] for e in events if e["type"] == "prediction.created"}
+    resolved = [e["payload"] for e in events if e["type"] == "prediction.resolved"]
+    assert created and resolved
+    assert {p["instrument_key"] for p in created.values()} == {RELIANCE, TCS}
+    assert {p["horizon_steps"] for p in created.values()} == {1, 2}
+    assert all(p["model_kind"] == "ewma" for p in created.values())
+    for res in resolved:
+        made = created[res["id"]]
+        assert (res["ts_pred"], res["ts_target"], res["pred_ret_adj"]) == (made["ts_pred"], made["ts_target"], made["pred_ret_adj"])
+        assert res["error"] == res["actual_ret"] - res["pred_ret_adj"]
+        assert res["calibration"]["n"] >= 1
+    # Per cycle: created, then resolved, then the cycle event with their counts.
+    cycles = [i for i, t in enumerate(types) if t == "predictor.cycle"]
+    for prev, end in zip(cycles, cycles[1:], strict=False):
+        window = events[prev + 1 : end + 1]
+        kinds = [e["type"] for e in window if e["type"].startswith("prediction.")]
+        assert kinds == sorted(kinds, key=lambda t: t != "prediction.created")
+        cycle = window[-1]["payload"]
+        assert cycle["created"] == sum(e["type"] == "prediction.created" for e in window)
+        assert cycle["resolved"] == sum(e["type"] == "prediction.resolved" for e in window)
+
+    stored = httpx.get(f"{server.http}/api/predictions", params={"status": "resolved", "instrument_key": TCS}).json()
+    assert stored["predictions"] and all(p["status"] == "resolved" for p in stored["predictions"])
+    calibration = httpx.get(f"{server.http}/api/predictor/calibration").json()["calibration"]
+    assert {(c["instrument_key"], c["horizon_steps"]) for c in calibration} >= {(RELIANCE, 1), (TCS, 1)}
+
+    assert httpx.post(f"{server.http}/api/predictor/stop").json()["state"] == "stopped"
+    page = httpx.get(f"{server.http}/api/events", params={"channel": "prediction", "limit": 1000}).json()
+    assert page["events"][-1]["type"] == "predictor.stop"
+
+
+async def test_bad_requests_get_clear_answers_and_change_nothing(server_factory) -> None:
+    server: ServerProcess = server_factory(env=FAST_MARKET)
+    server.start()
+    base = f"{server.http}/api/predictor"
+    r = httpx.post(f"{base}/start", json={"instruments": ["NSE_EQ|NOPE"], "cfg": CFG})
+    assert r.status_code == 422 and "NSE_EQ|NOPE" in r.text
+    r = httpx.post(f"{base}/start", json={"instruments": [RELIANCE], "cfg": {"horizons": [0], "model_kind": "magic"}})
+    assert r.status_code == 422
+    assert {tuple(d["loc"]) for d in r.json()["detail"]} >= {("body", "cfg", "horizons", 0), ("body", "cfg", "model_kind")}
+    r = httpx.post(f"{base}/start", json={"instruments": [RELIANCE], "cfg": {"interval": "1h"}})
+    assert r.status_code == 409 and "1m" in r.text
+    assert httpx.post(f"{base}/stop").status_code == 409
+    assert httpx.get(f"{base}/status").json()["state"] == "stopped"
+    assert httpx.post(f"{base}/start", json={"instruments": [RELIANCE], "cfg": CFG}).status_code == 200
+    r = httpx.post(f"{base}/start", json={"instruments": [RELIANCE], "cfg": CFG})
+    assert r.status_code == 409 and "already running" in r.text
+    r = httpx.get(f"{server.http}/api/predictions", params={"status": "bogus"})
+    assert r.status_code == 422
+
+
+async def test_restart_resumes_resolution_of_open_predictions(server_factory) -> None:
+    server: ServerProcess = server_factory(env=FAST_MARKET)
+    server.start()
+    start = {"instruments": [RELIANCE], "cfg": {"horizons": [3], "model_kind": "zero"}}
+    async with connect(server.ws("prediction")) as ws:
+        ready = await recv_ready(ws)
+        assert httpx.post(f"{server.http}/api/predictor/start", json=start).status_code == 200
+        events = await collect(ws, lambda ev: sum(e["type"] == "prediction.created" for e in ev) >= 3)
+    server.kill()
+    open_before = {e["payload"]["id"] for e in events if e["type"] == "prediction.created"}
+
+    server.start()
+    async with connect(server.ws("prediction", after=events[-1]["id"], epoch=ready["epoch"])) as ws:
+        assert (await recv_ready(ws))["resumed"] is True
+        assert httpx.post(f"{server.http}/api/predictor/start", json=start).status_code == 200
+
+        def settled(ev: list[dict[str, Any]]) -> bool:
+            done = {e["payload"]["id"] for e in ev if e["type"] == "prediction.resolved"}
+            expired = " ".join(e["payload"]["error"] for e in ev if e["type"] == "predictor.error")
+            return all(i in done or f"{i} (" in expired for i in open_before)
+
+        await collect(ws, settled)
+    statuses = {p["id"]: p["status"] for p in httpx.get(f"{server.http}/api/predictions").json()["predictions"]}
+    assert all(statuses[i] in ("resolved", "expired") for i in open_before)
