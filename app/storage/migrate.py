@@ -18,8 +18,12 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at `url` to `revision`. Blocks; runs its own event loop."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Bring the database at `url` to `revision`. Blocks; runs its own event loop.
+
+    "heads": each domain may branch its migrations off the common base (revision ids like
+    `0003_jobs`, `0003_trading`), so every head is applied.
+    """
     command.upgrade(alembic_config(url), revision)
 
 
