@@ -36,7 +36,7 @@ def import_candles(
     file: Annotated[Path, typer.Argument(help="A .csv, .parquet or Upstox .json candle file.", show_default=False)],
     instrument: Annotated[str, typer.Option(help="Instrument key, e.g. NSE_EQ|INE002A01018.", show_default=False)],
     interval: Annotated[str, typer.Option(help="Bar interval: 1m 3m 5m 10m 15m 30m 1h 1d or an alias.")],
-    format: Annotated[
+    format_name: Annotated[
         str | None, typer.Option("--format", help="csv, parquet or json (default: from the extension or content).")
     ] = None,
     data_dir: DataDirOption = None,
@@ -55,9 +55,9 @@ def import_candles(
     except MarketDataError as e:
         _fail(str(e))
     formats = {f.value: f for f in CandleFormat}
-    if format is not None and format.lower() not in formats:
-        _fail(f"--format {format!r}: one of {', '.join(formats)}")
-    fmt = formats[format.lower()] if format is not None else None
+    if format_name is not None and format_name.lower() not in formats:
+        _fail(f"--format {format_name!r}: one of {', '.join(formats)}")
+    fmt = formats[format_name.lower()] if format_name is not None else None
     with _progress() as progress:
         progress.add_task(f"checking {file.name}", total=None)
         try:
@@ -105,7 +105,9 @@ def _store(settings: Settings, key: str, interval: str, frame: pd.DataFrame) -> 
     with _progress() as progress:
         task = progress.add_task(f"storing {key} {interval}", total=len(frame))
         try:
-            return asyncio.run(_upsert(settings.db_url, key, interval, frame, lambda n: progress.update(task, completed=n)))
+            return asyncio.run(
+                _upsert(settings.db_url, key, interval, frame, lambda n: progress.update(task, completed=n))
+            )
         except (SQLAlchemyError, sqlite3.Error) as e:
             progress.stop()
             err.print(f"error: storing failed, nothing was stored: {e}", markup=False)

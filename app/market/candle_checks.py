@@ -47,7 +47,8 @@ def check_candles(raw: pd.DataFrame, lines: Lines, interval: Interval, source: s
     problems = ProblemLog()
     times = parse_timestamps(raw["ts"], lines, problems)
     values = {c: _numbers(raw[c], lines, c, problems, required=True) for c in (*PRICES, "volume")}
-    values["oi"] = _numbers(raw["oi"], lines, "oi", problems, required=False) if "oi" in raw else np.full(len(raw), np.nan)
+    no_oi = np.full(len(raw), np.nan)
+    values["oi"] = _numbers(raw["oi"], lines, "oi", problems, required=False) if "oi" in raw else no_oi
     _check_values(values, lines, problems)
     ts, offset, ok = times.ts, times.offset, times.ok
     valid = np.flatnonzero(ok)

@@ -69,7 +69,9 @@ def load_candle_file(path: Path, interval: Interval, fmt: CandleFormat | None = 
     return load_candles(data, interval, fmt=fmt or detect_format(path.name, data[:64]), source=str(path))
 
 
-def load_candles(data: bytes, interval: Interval, *, fmt: CandleFormat | None = None, source: str = "upload") -> pd.DataFrame:
+def load_candles(
+    data: bytes, interval: Interval, *, fmt: CandleFormat | None = None, source: str = "upload"
+) -> pd.DataFrame:
     """Parse and check candle bytes: ts int64 (bar open, UTC epoch seconds) ascending, then
     open, high, low, close, volume, oi float64 (oi NaN when the file has none)."""
     fmt = fmt or detect_format(None, data[:64])
@@ -151,7 +153,8 @@ def _read_upstox_json(data: bytes, source: str) -> tuple[pd.DataFrame, Lines]:
         errors = body.get("errors") or [{}]
         message = errors[0].get("message") if isinstance(errors[0], dict) else None
         raise CandleImportError(source, f"an Upstox error response, not candles: {message or errors!r}")
-    candles = body.get("data", {}).get("candles") if isinstance(body, dict) and isinstance(body.get("data"), dict) else None
+    data_field = body.get("data") if isinstance(body, dict) else None
+    candles = data_field.get("candles") if isinstance(data_field, dict) else None
     if not isinstance(candles, list):
         raise CandleImportError(source, 'not an Upstox candle response: no list at "data.candles"')
     problems = ProblemLog()

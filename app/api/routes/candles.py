@@ -16,7 +16,7 @@ from app.market.candles import CandleStore
 from app.market.errors import CandleImportError, MarketDataError
 from app.market.importers import CandleFormat, load_candles
 from app.market.instruments import parse_instrument_key
-from app.market.intervals import Interval, parse_interval
+from app.market.intervals import parse_interval
 from app.market.timestamps import parse_moment
 
 router = APIRouter(prefix="/api/candles", tags=["candles"], dependencies=[Depends(require_token)])
@@ -80,14 +80,15 @@ class _Fields:
     def __init__(self) -> None:
         self.problems: list[dict[str, object]] = []
 
-    def key(self, text: str) -> str:
-        return self._check("instrument_key", parse_instrument_key, text) or text
-
-    def interval(self, text: str) -> Interval:
-        return self._check("interval", parse_interval, text) or parse_interval("1m")
-
-    def moment(self, name: str, text: str | None) -> int | None:
-        return None if text is None else self._check(name, parse_moment, text)
+    def check(self, name: str, parse: Callable[[str], T], text: str | None) -> T | None:
+        """`parse(text)`, or None (and a problem naming the field) when it fails; None for None."""
+        if text is None:
+            return None
+        try:
+            return parse(text)
+        except (MarketDataError, ValueError) as e:
+            self.add(name, str(e))
+            return None
 
     def add(self, name: str, msg: str) -> None:
         self.problems.append({"loc": ["query", name], "msg": msg})
@@ -95,13 +96,6 @@ class _Fields:
     def raise_if_any(self) -> None:
         if self.problems:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, self.problems)
-
-    def _check(self, name: str, parse: Callable[[str], T], text: str) -> T | None:
-        try:
-            return parse(text)
-        except (MarketDataError, ValueError) as e:
-            self.add(name, str(e))
-            return None
 
 
 @router.get("", response_model=CandlePage, summary="Stored candles of one instrument and interval, oldest first")
@@ -113,16 +107,17 @@ async def read_candles(
     end: Annotated[str | None, Query(description="last bar open (inclusive), like start")] = None,
 ) -> Response:
     fields = _Fields()
-    key, iv = fields.key(instrument_key), fields.interval(interval)
-    lo, hi = fields.moment("start", start), fields.moment("end", end)
+    key = fields.check("instrument_key", parse_instrument_key, instrument_key)
+    iv = fields.check("interval", parse_interval, interval)
+    lo, hi = fields.check("start", parse_moment, start), fields.check("end", parse_moment, end)
     if lo is not None and hi is not None and lo > hi:
         fields.add("end", f"end {end!r} is before start {start!r}")
     fields.raise_if_any()
+    assert key is not None and iv is not None
     frame = await store.read(key, iv, lo, hi)
     if frame.empty and not await store.has(key, iv):
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"no {iv.name} candles stored for {key}; import some with POST /api/candles/import"
-        )
+        detail = f"no {iv.name} candles stored for {key}; import some with POST /api/candles/import"
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail)
     body = await asyncio.to_thread(_page, key, iv.name, frame)
     return Response(body, media_type="application/json")
 
@@ -153,14 +148,17 @@ async def import_candles(
     ] = None,
 ) -> ImportOut:
     fields = _Fields()
-    key, iv = fields.key(instrument_key), fields.interval(interval)
+    key = fields.check("instrument_key", parse_instrument_key, instrument_key)
+    iv = fields.check("interval", parse_interval, interval)
     fields.raise_if_any()
+    assert key is not None and iv is not None
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type.startswith("multipart/"):
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the file itself as the body, not a form")
     data = await _body(request)
     try:
-        frame = await asyncio.to_thread(load_candles, data, iv, fmt=format or CONTENT_TYPES.get(content_type), source="body")
+        fmt = format or CONTENT_TYPES.get(content_type)
+        frame = await asyncio.to_thread(load_candles, data, iv, fmt=fmt, source="body")
     except CandleImportError as e:
         detail = [{"loc": ["body"], "msg": e.reason}]
         detail += [{"loc": ["body", p.line, p.column], "msg": p.message} for p in e.problems]
@@ -180,7 +178,7 @@ async def import_candles(
 
 async def _body(request: Request) -> bytes:
     """The request body, refused (413) beyond MAX_UPLOAD_BYTES without reading all of it."""
-    too_big = HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a candle file may have at most {MAX_UPLOAD_BYTES} bytes")
+    too_big = HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"a candle file may be {MAX_UPLOAD_BYTES} bytes at most")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
         raise too_big
