@@ -274,6 +274,40 @@ CONTROL: dict[str, type[Payload]] = {
 }
 
 
+# --- ephemeral streams (signaldesk extension) ------------------------------------------
+#
+# Streams that are not EventBus channels: frames are never stored, `id` is always null, there
+# is no replay and no resume (`stream.ready` says `resumed: false`). They share the envelope,
+# `stream.ready` and `stream.heartbeat`. Not part of CONTRACT: the bus refuses their types.
+
+
+class MarketBar(Payload):
+    """One instrument's bar in a market.bars frame (rupees; volume in shares)."""
+
+    instrument_key: str
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: Annotated[float, Field(ge=0)]
+
+
+class MarketBars(Payload):
+    """Every instrument's bar that closed at one moment; instruments without a bar are left out."""
+
+    interval: str
+    ts: Annotated[EpochSeconds, Field(description="bar open, UTC epoch seconds")]
+    close_ts: Annotated[EpochSeconds, Field(description="bar close, UTC epoch seconds")]
+    bars: list[MarketBar]
+
+
+EPHEMERAL: dict[str, dict[str, type[Payload]]] = {
+    "market": {
+        "market.bars": MarketBars,
+    },
+}
+
+
 class ContractValidator:
     """Validates producer payloads against CONTRACT; plugs into the bus as its validator."""
 

@@ -30,3 +30,19 @@ def text_frames(events: Sequence[StoredEvent]) -> bytes:
 def control_envelope(channel: str, type: str, payload: dict[str, object], ts: int) -> bytes:
     """A control frame's envelope: the event shape with `id` null."""
     return encode_envelope(None, channel, type, payload, ts)
+
+
+class SharedMessage:
+    """One message for many clients (an ephemeral stream's frame): framed once, on first use."""
+
+    __slots__ = ("data", "_frame")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self._frame: bytes | None = None
+
+    @property
+    def frame(self) -> bytes:
+        if self._frame is None:
+            self._frame = text_frame(self.data)
+        return self._frame

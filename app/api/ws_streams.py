@@ -13,7 +13,7 @@ from starlette.websockets import WebSocket
 
 from app.api.ws_channel_models import StreamHeartbeat, StreamReady
 from app.api.ws_codes import CloseCode
-from app.api.ws_frames import control_envelope, text_frame, text_frames
+from app.api.ws_frames import SharedMessage, control_envelope, text_frame, text_frames
 from app.api.ws_transport import RAW_FRAMES, FanoutWSProtocol
 from app.bus.events import Batch
 from app.bus.subscription import ResumeOutcome
@@ -32,6 +32,10 @@ class StreamWriter(Protocol):
         ...
 
     def send_message(self, data: bytes) -> bool: ...
+
+    def send_shared(self, message: SharedMessage) -> bool:
+        """Queue a message that many clients get; framed once for all of them."""
+        ...
 
     def buffered_bytes(self) -> int:
         """Bytes accepted but not yet taken by the client's socket."""
@@ -55,6 +59,9 @@ class RawWriter:
 
     def send_message(self, data: bytes) -> bool:
         return self._protocol.write_frames(text_frame(data))
+
+    def send_shared(self, message: SharedMessage) -> bool:
+        return self._protocol.write_frames(message.frame)
 
     def buffered_bytes(self) -> int:
         return self._protocol.buffered_bytes()
@@ -96,6 +103,9 @@ class AsgiWriter:
         self._wakeup.set()
         return True
 
+    def send_shared(self, message: SharedMessage) -> bool:
+        return self.send_message(message.data)
+
     def buffered_bytes(self) -> int:
         return self._queued_bytes
 
@@ -132,7 +142,10 @@ def writer_for(websocket: WebSocket) -> StreamWriter:
 
 
 class ChannelStream:
-    """The bus Subscriber for one WebSocket: frames out, bounded, with heartbeats when idle."""
+    """The bus Subscriber for one WebSocket: frames out, bounded, with heartbeats when idle.
+
+    Ephemeral streams (`resumable=False`, e.g. market) get their frames via `deliver_shared`.
+    """
 
     def __init__(
         self,
@@ -142,8 +155,10 @@ class ChannelStream:
         max_buffer: int,
         heartbeat_interval: float,
         drain_timeout: float = 30.0,
+        resumable: bool = True,
     ) -> None:
         self.channel = channel
+        self.resumable = resumable
         self.writer = writer
         self.max_buffer = max_buffer
         self.heartbeat_interval = heartbeat_interval
@@ -164,6 +179,10 @@ class ChannelStream:
     def deliver(self, batch: Batch) -> None:
         if not self.closing:
             self._after_send(self.writer.send_batch(batch))
+
+    def deliver_shared(self, message: SharedMessage) -> None:
+        if not self.closing:
+            self._after_send(self.writer.send_shared(message))
 
     async def drained(self) -> bool:
         """During a replay: a client that takes nothing for `drain_timeout` is a slow consumer."""
@@ -195,26 +214,40 @@ class ChannelStream:
     def _close_slow(self, why: str) -> None:
         SLOW_CLOSES.inc()
         log.warning("closing a slow consumer", extra={"channel": self.channel, "why": why})
-        self.close(CloseCode.SLOW_CONSUMER, f"{why}; reconnect with after=<last id>")
+        advice = "reconnect with after=<last id>" if self.resumable else "reconnect"
+        self.close(CloseCode.SLOW_CONSUMER, f"{why}; {advice}")
 
 
 class StreamRegistry:
-    """Every open ChannelStream, for heartbeats and shutdown."""
+    """Every open ChannelStream, for heartbeats, shutdown and ephemeral broadcasts."""
 
     def __init__(self, heartbeat_interval: float) -> None:
         self.heartbeat_interval = heartbeat_interval
         self._streams: set[ChannelStream] = set()
+        self._by_channel: dict[str, set[ChannelStream]] = {}
 
     def __len__(self) -> int:
         return len(self._streams)
 
+    def count(self, channel: str) -> int:
+        return len(self._by_channel.get(channel, ()))
+
     def add(self, stream: ChannelStream) -> None:
         self._streams.add(stream)
+        self._by_channel.setdefault(stream.channel, set()).add(stream)
         OPEN_STREAMS.set(len(self._streams))
 
     def discard(self, stream: ChannelStream) -> None:
         self._streams.discard(stream)
+        self._by_channel.get(stream.channel, set()).discard(stream)
         OPEN_STREAMS.set(len(self._streams))
+
+    def broadcast(self, channel: str, message: SharedMessage) -> int:
+        """The same message to every open stream of `channel` (ephemeral streams); how many got it."""
+        streams = list(self._by_channel.get(channel, ()))
+        for stream in streams:
+            stream.deliver_shared(message)
+        return len(streams)
 
     async def run_heartbeats(self) -> None:
         """Check idle streams four times per interval, so a heartbeat is never over 1.25 intervals late."""

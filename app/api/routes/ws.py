@@ -41,6 +41,15 @@ class Refused(Exception):
         self.reason = reason
 
 
+async def accept(websocket: WebSocket) -> None:
+    """Accept the upgrade, answering `signaldesk.v1` to a browser that offered it.
+
+    Refusals come after the accept, as close frames with a code and a reason.
+    """
+    subprotocol = SUBPROTOCOL if SUBPROTOCOL in websocket.scope.get("subprotocols", []) else None
+    await websocket.accept(subprotocol=subprotocol)
+
+
 def check_access(websocket: WebSocket, settings: Settings) -> None:
     if not origin_allowed(websocket.headers, settings.allowed_origins):
         origin = websocket.headers.get("origin")
@@ -73,8 +82,7 @@ async def channel_stream(websocket: WebSocket, channel: str) -> None:
     bus: EventBus = websocket.app.state.bus
     streams: StreamRegistry = websocket.app.state.streams
 
-    subprotocol = SUBPROTOCOL if SUBPROTOCOL in websocket.scope.get("subprotocols", []) else None
-    await websocket.accept(subprotocol=subprotocol)
+    await accept(websocket)
     try:
         check_access(websocket, settings)
         request = parse_stream_request(channel, websocket, bus.channels)
