@@ -9,13 +9,16 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from app.api.errors import install_error_handlers
-from app.api.routes import candles, events, health, ws
+from app.api.routes import candles, events, health, ws, ws_market
 from app.api.ws_channel_models import ContractValidator
 from app.api.ws_codes import CloseCode
+from app.api.ws_market import MarketBroadcast
 from app.api.ws_streams import StreamRegistry
 from app.bus.local import LocalEventBus, Retention
 from app.bus.sqlite_log import SqliteEventLog
 from app.core.config import Settings
+from app.market.feed import MarketFeed
+from app.market.sources import build_source
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
 
@@ -46,10 +49,18 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.db = db
         app.state.bus = bus
         app.state.streams = streams
+        market = MarketFeed()
+        app.state.market = market
+        app.state.market_broadcast = MarketBroadcast(streams)
+        market.add_listener(app.state.market_broadcast.on_bars)
+        source = build_source(settings, db=db)
+        if source is not None:
+            market.start(source)
         heartbeats = asyncio.create_task(streams.run_heartbeats())
         try:
             yield
         finally:
+            await market.close()
             heartbeats.cancel()
             streams.close_all(CloseCode.GOING_AWAY, "server shutting down; reconnect and resume")
             await bus.close()
@@ -66,5 +77,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(events.router)
     app.include_router(candles.router)
+    app.include_router(ws_market.router)  # before ws.router, whose /api/ws/{channel} would take "market"
     app.include_router(ws.router)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -12,6 +13,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated, Self
 
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~-]{16,256}$")
+IST = timezone(timedelta(hours=5, minutes=30))
 
 
 def is_loopback(host: str) -> bool:
@@ -56,6 +58,22 @@ class Settings(BaseSettings):
     bus_synchronous: Literal["full", "normal"] = Field(
         "full", description="SQLite fsync level: full survives power loss, normal survives a process crash"
     )
+    market_source: Literal["simulated", "replay", "off"] = Field(
+        "simulated", description="where live bars come from: a simulated market, stored candles, or none"
+    )
+    market_interval: Literal["1m", "3m", "5m", "10m", "15m", "30m", "1h", "1d"] = Field("1m", description="bar interval")
+    market_speed: float = Field(
+        60.0, gt=0, description="exchange seconds per wall second (60: a 1m bar per second); inf: replay without waiting"
+    )
+    market_seed: int | None = Field(None, ge=0, description="simulated market seed; unset: a fresh one, logged")
+    market_universe: int = Field(5, ge=1, le=10_000, description="simulated instruments: the five real, then generated")
+    market_instruments: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="instrument keys to replay, comma-separated"
+    )
+    market_start: datetime | date | None = Field(
+        None, description="simulated: start at the latest session open at or before it; replay: first bar"
+    )
+    market_end: datetime | date | None = Field(None, description="replay: last bar (a date: up to that day's end)")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "console"
 
@@ -65,6 +83,35 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("market_instruments", mode="before")
+    @classmethod
+    def _split_instruments(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("market_start", "market_end", mode="before")
+    @classmethod
+    def _date_or_datetime(cls, value: object) -> object:
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            return date.fromisoformat(value.strip())
+        return value
+
+    @field_validator("market_start", "market_end")
+    @classmethod
+    def _aware(cls, value: datetime | date | None) -> datetime | date | None:
+        if isinstance(value, datetime) and value.tzinfo is None:
+            raise ValueError("give a UTC offset (e.g. 2026-11-24T09:15:00+05:30) or a date (IST)")
+        return value
+
+    @model_validator(mode="after")
+    def _market_consistent(self) -> Self:
+        if self.market_source == "replay" and not self.market_instruments:
+            raise ValueError("SIGNALDESK_MARKET_SOURCE=replay needs SIGNALDESK_MARKET_INSTRUMENTS")
+        if self.market_source == "simulated" and self.market_speed == float("inf"):
+            raise ValueError("SIGNALDESK_MARKET_SPEED=inf is for replay; a simulated market never ends")
+        return self
 
     @field_validator("api_token")
     @classmethod
@@ -91,5 +138,23 @@ class Settings(BaseSettings):
         return self.data_dir / "events.sqlite3"
 
     @property
+    def market_start_ts(self) -> int | None:
+        return _epoch(self.market_start, end_of_day=False)
+
+    @property
+    def market_end_ts(self) -> int | None:
+        return _epoch(self.market_end, end_of_day=True)
+
+    @property
     def token(self) -> str | None:
         return self.api_token.get_secret_value() if self.api_token is not None else None
+
+
+def _epoch(value: datetime | date | None, *, end_of_day: bool) -> int | None:
+    """Epoch seconds of an aware datetime, or of an IST date's start (or last second)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    midnight = int(datetime(value.year, value.month, value.day, tzinfo=IST).timestamp())
+    return midnight + 86399 if end_of_day else midnight

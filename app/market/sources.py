@@ -1,0 +1,54 @@
+"""The market source the settings ask for: a simulated market, a candle replay, or none."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from datetime import datetime
+
+from app.core.config import Settings
+from app.market.candles import CandleStore
+from app.market.calendar import DAY, NseCalendar
+from app.market.clock import SimulatedClock, last_session_open
+from app.market.feed import BarSource
+from app.market.intervals import parse_interval
+from app.market.replay import CandleReplay
+from app.market.simulated import SimulatedMarket, universe
+from app.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def build_source(settings: Settings, *, db: Database, calendar: NseCalendar | None = None) -> BarSource | None:
+    """The BarSource of SIGNALDESK_MARKET_*; None when the market is off."""
+    calendar = calendar or NseCalendar()
+    interval = parse_interval(settings.market_interval)
+    if settings.market_source == "off":
+        return None
+    if settings.market_source == "simulated":
+        seed = settings.market_seed if settings.market_seed is not None else secrets.randbelow(2**31)
+        start: int | None = settings.market_start_ts
+        if start is not None:
+            # A date means that day's session (or the latest one before it); a time, the
+            # latest session open at or before it.
+            start = last_session_open(calendar, start if isinstance(settings.market_start, datetime) else start + DAY - 1)
+        clock = SimulatedClock(start, speed=settings.market_speed, calendar=calendar)
+        log.info(
+            "simulated market: seed %d (SIGNALDESK_MARKET_SEED repeats it), %s x%g from %d",
+            seed,
+            interval.name,
+            settings.market_speed,
+            int(clock.start),
+        )
+        return SimulatedMarket(
+            clock, instruments=universe(settings.market_universe), interval=interval, seed=seed, calendar=calendar
+        )
+    return CandleReplay(
+        CandleStore(db),
+        settings.market_instruments,
+        interval,
+        start=settings.market_start_ts,
+        end=settings.market_end_ts,
+        speed=settings.market_speed,
+        calendar=calendar,
+    )
