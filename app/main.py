@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from app.api.errors import install_error_handlers
-from app.api.routes import candles, events, health, ws, ws_market
+from app.api.routes import candles, events, health, predictor, ws, ws_market
 from app.api.ws_channel_models import ContractValidator
 from app.api.ws_codes import CloseCode
 from app.api.ws_market import MarketBroadcast
@@ -17,8 +17,12 @@ from app.api.ws_streams import StreamRegistry
 from app.bus.local import LocalEventBus, Retention
 from app.bus.sqlite_log import SqliteEventLog
 from app.core.config import Settings
+from app.market.calendar import NseCalendar
 from app.market.feed import MarketFeed
 from app.market.sources import build_source
+from app.predictor.config import DEFAULT_UNIVERSE, PredictorConfig
+from app.predictor.service import PredictorService
+from app.predictor.store import PredictionStore
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
 
@@ -56,10 +60,18 @@ def create_app(settings: Settings) -> FastAPI:
         source = build_source(settings, db=db)
         if source is not None:
             market.start(source)
+        app.state.predictions = PredictionStore(db)
+        app.state.predictor = PredictorService(
+            bus=bus, store=app.state.predictions, feed=market, calendar=NseCalendar()
+        )
+        if settings.predictor_autostart and source is not None:
+            universe = [key for key in DEFAULT_UNIVERSE if key in market.instruments]
+            await app.state.predictor.start(universe, PredictorConfig(interval=settings.market_interval))
         heartbeats = asyncio.create_task(streams.run_heartbeats())
         try:
             yield
         finally:
+            await app.state.predictor.close()
             await market.close()
             heartbeats.cancel()
             streams.close_all(CloseCode.GOING_AWAY, "server shutting down; reconnect and resume")
@@ -77,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(events.router)
     app.include_router(candles.router)
+    app.include_router(predictor.router)
     app.include_router(ws_market.router)  # before ws.router, whose /api/ws/{channel} would take "market"
     app.include_router(ws.router)
     return app

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
         None, description="simulated: start at the latest session open at or before it; replay: first bar"
     )
     market_end: datetime | date | None = Field(None, description="replay: last bar (a date: up to that day's end)")
+    predictor_autostart: bool = Field(
+        False, description="start the predictor on the default universe when the server starts (make run does)"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "console"
 
