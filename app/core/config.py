@@ -61,9 +61,13 @@ class Settings(BaseSettings):
     market_source: Literal["simulated", "replay", "off"] = Field(
         "simulated", description="where live bars come from: a simulated market, stored candles, or none"
     )
-    market_interval: Literal["1m", "3m", "5m", "10m", "15m", "30m", "1h", "1d"] = Field("1m", description="bar interval")
+    market_interval: Literal["1m", "3m", "5m", "10m", "15m", "30m", "1h", "1d"] = Field(
+        "1m", description="bar interval"
+    )
     market_speed: float = Field(
-        60.0, gt=0, description="exchange seconds per wall second (60: a 1m bar per second); inf: replay without waiting"
+        60.0,
+        gt=0,
+        description="exchange seconds per wall second (60: a 1m bar per second); inf: replay without waiting",
     )
     market_seed: int | None = Field(None, ge=0, description="simulated market seed; unset: a fresh one, logged")
     market_universe: int = Field(5, ge=1, le=10_000, description="simulated instruments: the five real, then generated")
@@ -71,7 +75,8 @@ class Settings(BaseSettings):
         default_factory=list, description="instrument keys to replay, comma-separated"
     )
     market_start: datetime | date | None = Field(
-        None, description="simulated: start at the latest session open at or before it; replay: first bar"
+        None,
+        description="simulated: a date's session open (or the latest before it), or an exact time; replay: first bar",
     )
     market_end: datetime | date | None = Field(None, description="replay: last bar (a date: up to that day's end)")
     predictor_autostart: bool = Field(

@@ -28,10 +28,8 @@ def build_source(settings: Settings, *, db: Database, calendar: NseCalendar | No
     if settings.market_source == "simulated":
         seed = settings.market_seed if settings.market_seed is not None else secrets.randbelow(2**31)
         start: int | None = settings.market_start_ts
-        if start is not None:
-            # A date means that day's session (or the latest one before it); a time, the
-            # latest session open at or before it.
-            start = last_session_open(calendar, start if isinstance(settings.market_start, datetime) else start + DAY - 1)
+        if start is not None and not isinstance(settings.market_start, datetime):
+            start = last_session_open(calendar, start + DAY - 1)  # a date: its session, or the latest before it
         clock = SimulatedClock(start, speed=settings.market_speed, calendar=calendar)
         log.info(
             "simulated market: seed %d (SIGNALDESK_MARKET_SEED repeats it), %s x%g from %d",

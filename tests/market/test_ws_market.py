@@ -3,25 +3,29 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pytest
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from app.api.ws_channel_models import EPHEMERAL, Envelope, MarketBars
-from app.market.calendar import NseCalendar
+from app.market.calendar import IST, NseCalendar
 from app.market.intervals import CANONICAL
 from tests.support.server import ServerProcess
 from tests.support.ws import recv_frame, recv_ready
 
 TOKEN = "t0ken-for-tests-0123456789"
 FAST = {"SIGNALDESK_MARKET_SPEED": "3000", "SIGNALDESK_MARKET_SEED": "9"}  # 50 one-minute bars a second
+# Half an hour before Thursday's close; Friday 2024-01-26 is a holiday: the bars go on Monday 09:16.
+BEFORE_HOLIDAY = {"SIGNALDESK_MARKET_SPEED": "600", "SIGNALDESK_MARKET_START": "2024-01-25T15:00:00+05:30"}
 
 
-async def recv_bars(ws, count: int, timeout: float = 10.0) -> list[dict]:  # type: ignore[no-untyped-def]
+async def recv_bars(ws: ClientConnection, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
     """The next `count` market.bars frames (heartbeats skipped), each checked against the models."""
-    frames: list[dict] = []  # type: ignore[type-arg]
+    frames: list[dict[str, Any]] = []
 
     async def collect() -> None:
         while len(frames) < count:
@@ -38,7 +42,7 @@ async def recv_bars(ws, count: int, timeout: float = 10.0) -> list[dict]:  # typ
 
 
 async def test_market_bars_on_the_nse_grid_after_ready(server_factory, calendar: NseCalendar) -> None:  # type: ignore[no-untyped-def]
-    server: ServerProcess = server_factory(env=FAST)
+    server: ServerProcess = server_factory(env=BEFORE_HOLIDAY)
     server.start()
     async with connect(server.ws("market")) as ws:
         ready = await recv_ready(ws)
@@ -46,7 +50,7 @@ async def test_market_bars_on_the_nse_grid_after_ready(server_factory, calendar:
         frames = await recv_bars(ws, 20)
     payloads = [MarketBars.model_validate(f["payload"]) for f in frames]
     closes = [p.close_ts for p in payloads]
-    year_opens, year_closes = calendar.bar_grid(CANONICAL["1m"], _year(closes[0]))
+    year_opens, year_closes = calendar.bar_grid(CANONICAL["1m"], datetime.fromtimestamp(closes[0], IST).year)
     i = int(np.searchsorted(year_closes, closes[0]))
     assert closes == year_closes[i : i + 20].tolist()  # consecutive bars of the grid, none skipped
     assert [p.ts for p in payloads] == year_opens[i : i + 20].tolist()
@@ -62,14 +66,6 @@ async def test_market_bars_on_the_nse_grid_after_ready(server_factory, calendar:
         for b in p.bars:
             assert b.low <= min(b.open, b.close) <= max(b.open, b.close) <= b.high and b.volume >= 0
     assert all(isinstance(f["ts"], int) for f in frames)
-
-
-def _year(ts: int) -> int:
-    from datetime import datetime
-
-    from app.market.calendar import IST
-
-    return datetime.fromtimestamp(ts, IST).year
 
 
 async def test_every_client_gets_the_same_bytes(server_factory) -> None:  # type: ignore[no-untyped-def]
