@@ -121,11 +121,16 @@ class NseCalendar:
 
     def shift(self, interval: Interval, close_ts: int, steps: int) -> int:
         year = _year(close_ts)
-        closes = np.concatenate([self.bar_grid(interval, y)[1] for y in (year, year + 1, year + 2)])
+        closes = self.bar_grid(interval, year)[1]
         i = int(np.searchsorted(closes, close_ts, side="left"))
         if i >= len(closes) or closes[i] != close_ts:
             raise ValueError(f"{close_ts} is not a {interval.name} bar close in NSE trading time")
-        return int(closes[i + steps])
+        j = i + steps
+        while j >= len(closes):  # into the next year's grid, built only when needed
+            j -= len(closes)
+            year += 1
+            closes = self.bar_grid(interval, year)[1]
+        return int(closes[j])
 
 
 def _year(ts: int) -> int:
