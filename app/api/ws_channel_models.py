@@ -71,26 +71,25 @@ class Calibration(Payload):
     hit_rate: Fraction
 
 
-class PredictionCreated(Payload):
+class PredictionFields(Payload):
+    """What identifies a prediction; shared by prediction.created and prediction.resolved."""
+
     id: int
     instrument_key: str
     interval: str
     horizon_steps: Annotated[int, Field(ge=1)]
     ts_pred: EpochSeconds
     ts_target: EpochSeconds
+
+
+class PredictionCreated(PredictionFields):
     pred_ret: float
     pred_ret_adj: float
     calib_bias: float
     model_kind: str
 
 
-class PredictionResolved(Payload):
-    id: int
-    instrument_key: str
-    interval: str
-    horizon_steps: Annotated[int, Field(ge=1)]
-    ts_pred: EpochSeconds
-    ts_target: EpochSeconds
+class PredictionResolved(PredictionFields):
     actual_ret: float
     pred_ret_adj: float
     error: float
