@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from fastapi import APIRouter, WebSocket
@@ -18,7 +21,6 @@ from app.api.security import (
 from app.api.ws_codes import CloseCode
 from app.api.ws_streams import ChannelStream, StreamRegistry, writer_for
 from app.bus.interface import EventBus
-from app.bus.subscription import Subscription
 from app.core.config import Settings
 
 router = APIRouter()
@@ -76,6 +78,30 @@ def parse_stream_request(channel: str, websocket: WebSocket, channels: tuple[str
     return StreamRequest(int(after) if after is not None else None, epoch)
 
 
+def new_stream(websocket: WebSocket, settings: Settings, channel: str, *, resumable: bool = True) -> ChannelStream:
+    return ChannelStream(
+        channel,
+        writer_for(websocket),
+        max_buffer=settings.ws_buffer_bytes,
+        heartbeat_interval=settings.heartbeat_interval,
+        drain_timeout=settings.ws_stall_timeout,
+        resumable=resumable,
+    )
+
+
+@contextlib.asynccontextmanager
+async def registered(stream: ChannelStream, streams: StreamRegistry) -> AsyncIterator[None]:
+    """Keep `stream` in the registry (heartbeats, shutdown) while the connection lasts."""
+    streams.add(stream)
+    try:
+        yield
+    except WebSocketDisconnect:
+        pass
+    finally:
+        streams.discard(stream)
+        stream.close(CloseCode.NORMAL, "")
+
+
 @router.websocket("/api/ws/{channel}")
 async def channel_stream(websocket: WebSocket, channel: str) -> None:
     settings: Settings = websocket.app.state.settings
@@ -90,25 +116,13 @@ async def channel_stream(websocket: WebSocket, channel: str) -> None:
         await websocket.close(refused.code, refused.reason)
         return
 
-    stream = ChannelStream(
-        channel,
-        writer_for(websocket),
-        max_buffer=settings.ws_buffer_bytes,
-        heartbeat_interval=settings.heartbeat_interval,
-        drain_timeout=settings.ws_stall_timeout,
-    )
-    streams.add(stream)
-    subscription: Subscription | None = None
-    try:
+    stream = new_stream(websocket, settings, channel)
+    async with registered(stream, streams):
         subscription = await bus.subscribe(channel, stream, after=request.after, epoch=request.epoch)
-        await refuse_client_messages(websocket, stream)
-    except WebSocketDisconnect:
-        pass
-    finally:
-        streams.discard(stream)
-        if subscription is not None:
+        try:
+            await refuse_client_messages(websocket, stream)
+        finally:
             subscription.close()
-        stream.close(CloseCode.NORMAL, "")
 
 
 async def refuse_client_messages(websocket: WebSocket, stream: ChannelStream) -> None:

@@ -8,12 +8,10 @@ and `after`/`epoch` in the query are ignored. Registered before `/api/ws/{channe
 from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
-from starlette.websockets import WebSocketDisconnect
 
-from app.api.routes.ws import Refused, accept, check_access, refuse_client_messages
-from app.api.ws_codes import CloseCode
+from app.api.routes.ws import Refused, accept, check_access, new_stream, refuse_client_messages, registered
 from app.api.ws_market import CHANNEL, MarketBroadcast
-from app.api.ws_streams import ChannelStream, StreamRegistry, writer_for
+from app.api.ws_streams import StreamRegistry
 from app.core.config import Settings
 
 router = APIRouter()
@@ -32,20 +30,7 @@ async def market_stream(websocket: WebSocket) -> None:
         await websocket.close(refused.code, refused.reason)
         return
 
-    stream = ChannelStream(
-        CHANNEL,
-        writer_for(websocket),
-        max_buffer=settings.ws_buffer_bytes,
-        heartbeat_interval=settings.heartbeat_interval,
-        drain_timeout=settings.ws_stall_timeout,
-        resumable=False,
-    )
+    stream = new_stream(websocket, settings, CHANNEL, resumable=False)
     stream.ready(broadcast.outcome())  # before it is registered: ready is always the first frame
-    streams.add(stream)
-    try:
+    async with registered(stream, streams):
         await refuse_client_messages(websocket, stream)
-    except WebSocketDisconnect:
-        pass
-    finally:
-        streams.discard(stream)
-        stream.close(CloseCode.NORMAL, "")
