@@ -128,3 +128,29 @@ async def test_restart_resumes_resolution_of_open_predictions(server_factory) ->
         await collect(ws, settled)
     statuses = {p["id"]: p["status"] for p in httpx.get(f"{server.http}/api/predictions").json()["predictions"]}
     assert all(statuses[i] in ("resolved", "expired") for i in open_before)
+
+
+async def test_heavy_cycles_do_not_stall_other_channels(server_factory) -> None:
+    """300 instruments at 10 bars/s keep the predictor busy; an idle channel's heartbeats stay on time."""
+    env = {**FAST_MARKET, "SIGNALDESK_MARKET_SPEED": "600", "SIGNALDESK_MARKET_UNIVERSE": "300",
+           "SIGNALDESK_HEARTBEAT_INTERVAL": "0.2"}  # fmt: skip
+    server: ServerProcess = server_factory(env=env)
+    server.start()
+    async with connect(server.ws("prediction")) as busy, connect(server.ws("hft")) as idle:
+        await recv_ready(busy)
+        await recv_ready(idle)
+        everything = {"instruments": [], "cfg": {"model_kind": "ridge"}}  # no instruments: all the feed has
+        assert httpx.post(f"{server.http}/api/predictor/start", json=everything).status_code == 200
+
+        def busy_cycles(ev: list[dict[str, Any]]) -> bool:
+            return sum(e["type"] == "predictor.cycle" and e["payload"]["created"] >= 300 for e in ev) >= 2
+
+        await collect(busy, busy_cycles)
+        loop = asyncio.get_running_loop()
+        arrivals = []
+        for _ in range(10):
+            frame = await asyncio.wait_for(idle.recv(), 5)
+            assert '"stream.heartbeat"' in frame
+            arrivals.append(loop.time())
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    assert max(gaps) < 0.2 * 4, gaps  # a client treats 2 intervals of silence as dead; we stay well inside
