@@ -25,6 +25,7 @@ import contextlib
 import os
 import platform
 import queue
+import shutil
 import signal
 import socket
 import subprocess
@@ -71,13 +72,17 @@ def free_port() -> int:
 class Proc:
     """A child process: stderr to a log file, stdout as a queue of lines (when piped)."""
 
-    def __init__(self, name: str, argv: list[str], log_dir: Path, *, stdio: bool = False) -> None:
+    def __init__(
+        self, name: str, argv: list[str], log_dir: Path, *, stdio: bool = False, cpus: set[int] | None = None
+    ) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("wb")
         env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
         env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env["PYTHONUNBUFFERED"] = "1"
+        if cpus:
+            argv = ["taskset", "-c", ",".join(map(str, sorted(cpus))), *argv]
         self.popen = subprocess.Popen(
             argv,
             cwd=ROOT,
@@ -196,7 +201,7 @@ def server(kind: str, opts: argparse.Namespace, work: Path) -> Iterator[tuple[Pr
     if kind == "signaldesk":
         data_dir = work / "signaldesk-data"
         argv += ["--data-dir", str(data_dir), "--concurrency", str(opts.concurrency)]
-    proc = Proc(f"{kind}-server", argv, work)
+    proc = Proc(f"{kind}-server", argv, work, cpus={0} if opts.pin else None)
     ctl: Control | None = None
     try:
         ctl = Control(control_port, timeout=60, proc=proc)
@@ -237,7 +242,7 @@ def scenario(kind: str, name: str, opts: argparse.Namespace, srv: tuple[Proc, Co
         "--rcvlowat", str(opts.rcvlowat if throughput else 0),
         "--stamp-every", str(0 if throughput else opts.stamp_every),
     ]  # fmt: skip
-    client = Proc(f"{kind}-{name}-client", argv, work, stdio=True)
+    client = Proc(f"{kind}-{name}-client", argv, work, stdio=True, cpus={1} if opts.pin else None)
     try:
         ready = client.expect("ready", timeout=60 + opts.subscribers / 50)
         if throughput:
@@ -414,6 +419,10 @@ def render(results: dict, opts: argparse.Namespace) -> None:
             for q in ("p50", "p90", "p99", "max"):
                 row(f"arrival latency {q} (ms)", ("window", "arrival_latency_ms", q), fmt_ms)
             row("arrival latency samples", ("window", "arrival_samples"), fmt_int)
+            row("event: 1st subscriber p50 (ms)", ("window", "arrival_per_event", "first_arrival_ms", "p50"), fmt_ms)
+            row("event: 1st subscriber p99 (ms)", ("window", "arrival_per_event", "first_arrival_ms", "p99"), fmt_ms)
+            row("event: 1st to last p50 (ms)", ("window", "arrival_per_event", "fanout_spread_ms", "p50"), fmt_ms)
+            row("event: 1st to last p99 (ms)", ("window", "arrival_per_event", "fanout_spread_ms", "p99"), fmt_ms)
         if name == "latency" or not opts.rcvlowat:
             for q in ("p50", "p90", "p99", "max"):
                 row(f"read latency {q} (ms)", ("window", "latency_ms", q), fmt_ms)
@@ -452,6 +461,7 @@ def render(results: dict, opts: argparse.Namespace) -> None:
             alive, n = w.get("alive"), w.get("subscribers")
             if alive is not None and alive < n:
                 notes.append(f"{kind} {name}: only {alive} of {n} subscribers stayed connected")
+    notes.append("server pinned to CPU 0, load client to CPU 1 (taskset)" if opts.pin else "no CPU pinning")
     info = get(results, "signaldesk", "info")
     if info:
         notes.append(f"signaldesk: {info.get('bus')} with synchronous={info.get('bus_synchronous')}, "
@@ -482,6 +492,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--warmup", type=float, help="seconds after the first event before measuring (default 2)")
     p.add_argument("--rate", type=float, default=TARGET_RATE, help="events/s in the latency scenario (default 100)")
     p.add_argument("--only", choices=SERVERS, help="run one server only")
+    p.add_argument(
+        "--pin", action=argparse.BooleanOptionalAction, default=None,
+        help="pin the server to CPU 0 and the load client to CPU 1 with taskset (default: on when there are "
+             "2+ CPUs and taskset exists), so the client never takes the server's core",
+    )
     p.add_argument("--scenario", choices=("throughput", "latency"), help="run one scenario only")
     p.add_argument("--quick", action="store_true", help="smoke run: short warm-up and windows, few subscribers")
     p.add_argument("--window", type=int, default=1000, help="flow control: most events ahead of the slowest client")
@@ -495,6 +510,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="where to write the results")
     opts = p.parse_args(argv)
     quick = opts.quick
+    can_pin = (os.cpu_count() or 1) >= 2 and shutil.which("taskset") is not None
+    if opts.pin is None:
+        opts.pin = can_pin
+    elif opts.pin and not can_pin:
+        p.error("--pin needs 2 CPUs and taskset")
     opts.scenarios = [opts.scenario] if opts.scenario else ["throughput", "latency"]
     opts.subscribers = opts.subscribers or (20 if quick else TARGET_SUBSCRIBERS)
     opts.seconds = opts.seconds or (2.0 if quick else 10.0)

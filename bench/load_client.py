@@ -322,6 +322,7 @@ class Conn:
                     c.lat.extend(map(t.__sub__, sent))
                     if c.kts:
                         c.arrival.extend(map(c.kts.__sub__, sent))
+                        c.arrival_ids.extend(ids[skip::every])
             self.skip = (skip - k) % every
 
     def _slow(self, buf: bytes | bytearray, end: int) -> None:
@@ -465,6 +466,7 @@ class LoadClient:
         self.unstamped = 0
         self.lat: array = array("q")  # ns, publish to read by this client
         self.arrival: array = array("q")  # ns, publish to arrival in the socket (kernel timestamp)
+        self.arrival_ids: array = array("q")  # the event id of each arrival sample
         self.kts = 0  # kernel arrival timestamp of the current read, 0 when not asked for
         self.first_data = asyncio.get_running_loop().create_future()
         self.window_done = asyncio.get_running_loop().create_future()
@@ -561,6 +563,24 @@ class LoadClient:
             await asyncio.sleep(0.001)
         asyncio.get_running_loop().call_later(self.warmup, self._start_window)
 
+    def per_event(self) -> dict[str, Any]:
+        """Arrival latency per event: the first subscriber (commit + start of the fan-out) and the
+        spread to the last sampled one (how long the fan-out of one event takes)."""
+        first: dict[int, int] = {}
+        last: dict[int, int] = {}
+        for i, lat in zip(self.arrival_ids, self.arrival):
+            if lat < first.get(i, 1 << 62):
+                first[i] = lat
+            if lat > last.get(i, -(1 << 62)):
+                last[i] = lat
+        firsts = array("q", first.values())
+        spreads = array("q", (last[i] - first[i] for i in first))
+        return {
+            "events": len(first),
+            "first_arrival_ms": percentiles(firsts, (0.5, 0.99)),
+            "fanout_spread_ms": percentiles(spreads, (0.5, 0.99)),
+        }
+
     def window_report(self) -> dict[str, Any]:
         a, b = self._marks["start"], self._marks["end"]
         wall = (b["ns"] - a["ns"]) / 1e9
@@ -585,6 +605,7 @@ class LoadClient:
             "latency_samples": len(self.lat),
             "arrival_latency_ms": percentiles(self.arrival, (0.5, 0.9, 0.99, 0.999)),
             "arrival_samples": len(self.arrival),
+            "arrival_per_event": self.per_event() if self.arrival else None,
             "stamp_every": self.stamp_every,
             "sample_every": self.sample_every,
             "unstamped_frames": self.unstamped,
