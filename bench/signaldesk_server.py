@@ -6,7 +6,8 @@ a wrapper around the app's lifespan that, once the bus is open, starts the bench
 (bench.publisher) on `app.state.bus`. Every event goes through `bus.publish`: validated
 against the contract, committed to SQLite (`bus_synchronous="full"`, fsync on every commit:
 durability on), then fanned out. Settings are given explicitly, so no SIGNALDESK_* variable
-in the environment can change what is measured.
+in the environment can change what is measured; the simulated market feed and the predictor
+are off, so nothing else runs in the server or publishes on the channel.
 
     python -m bench.signaldesk_server --port P --control-port C --data-dir DIR
 """
@@ -41,6 +42,9 @@ def bench_settings(port: int, data_dir: Path) -> Settings:
         api_token=None,
         allowed_origins=[],
         bus_synchronous="full",
+        # no simulated market feed and no predictor: the server does nothing but the fan-out measured
+        market_source="off",
+        predictor_autostart=False,
         log_level="warning",
         log_format="console",
     )
@@ -64,6 +68,8 @@ def with_publisher(app: FastAPI, settings: Settings, control_port: int, concurre
                 "ws_protocol": ws_protocol,
                 "bus": type(bus).__name__,
                 "bus_synchronous": settings.bus_synchronous,
+                "market_source": settings.market_source,
+                "predictor_autostart": settings.predictor_autostart,
                 "event_log": str(settings.event_log_path),
                 "ws_buffer_bytes": settings.ws_buffer_bytes,
                 "publish_concurrency": concurrency,
