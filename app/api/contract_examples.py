@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.api.ws_channel_models import JsonObject
+from app.api.ws_channel_models import EPHEMERAL, JsonObject
 
 INSTRUMENT = "NSE_EQ|INE848E01016"
 JOB = "job-20250214-0007"
@@ -208,6 +208,44 @@ EVENT_EXAMPLES: tuple[Example, ...] = (
     Example("hft", "hft.manage_error", {"error": "stop update failed: timeout"}, "managing a trade failed"),
 )
 
+EPHEMERAL_EXAMPLES: tuple[Example, ...] = (
+    Example(
+        "market",
+        "market.bars",
+        {
+            "interval": "1m",
+            "ts": 1739592900,
+            "close_ts": 1739592960,
+            "bars": [
+                {
+                    "instrument_key": "NSE_EQ|INE002A01018",
+                    "open": 2901.3,
+                    "high": 2903.1,
+                    "low": 2899.85,
+                    "close": 2902.45,
+                    "volume": 41250.0,
+                },
+                {
+                    "instrument_key": "NSE_EQ|INE467B01029",
+                    "open": 3901.0,
+                    "high": 3901.0,
+                    "low": 3896.2,
+                    "close": 3897.55,
+                    "volume": 12810.0,
+                },
+            ],
+        },
+        "two instruments' one-minute bars that closed at 09:16 IST",
+    ),
+    Example(
+        "market",
+        "market.bars",
+        {"interval": "1m", "ts": 1739592960, "close_ts": 1739593020, "bars": []},
+        "no instrument had a complete bar at that moment",
+        variant="empty",
+    ),
+)
+
 READY_EXAMPLES: tuple[tuple[str, JsonObject, str], ...] = (
     ("", {"resumed": False, "reason": None}, "a fresh connection (no `after`): live events only"),
     ("resumed", {"resumed": True, "reason": None}, "the resume held: the gap follows, then live events"),
@@ -218,9 +256,18 @@ READY_EXAMPLES: tuple[tuple[str, JsonObject, str], ...] = (
 
 
 def control_examples(channels: tuple[str, ...]) -> tuple[Example, ...]:
-    """A stream.ready of every outcome on the first channel, a fresh one and a heartbeat on every channel."""
+    """A stream.ready of every outcome on the first channel, a fresh one and a heartbeat on every channel.
+
+    An ephemeral stream's ready is always a fresh one at head 0 (nothing is stored).
+    """
     examples: list[Example] = []
     for i, channel in enumerate(channels):
+        if channel in EPHEMERAL:
+            fresh = {"epoch": "5be1d07c9a42f316", "head_id": 0, "resumed": False, "reason": None}
+            payload = {**fresh, "heartbeat_interval": 15.0}
+            examples.append(Example(channel, "stream.ready", payload, "every connection: nothing to resume"))
+            examples.append(Example(channel, "stream.heartbeat", {}, "an idle connection's heartbeat"))
+            continue
         for variant, outcome, note in READY_EXAMPLES if i == 0 else READY_EXAMPLES[:1]:
             payload = {"epoch": "9f2c4e1ab37d0c55", "head_id": 4182, **outcome, "heartbeat_interval": 15.0}
             examples.append(Example(channel, "stream.ready", payload, note, variant))

@@ -1,4 +1,4 @@
-"""The machine-readable contract, derived from CONTRACT and CONTROL: JSON Schema, AsyncAPI, fixtures.
+"""The machine-readable contract, derived from CONTRACT, CONTROL and EPHEMERAL: JSON Schema, AsyncAPI, fixtures.
 
 Nothing here restates a field: every schema comes from the Pydantic models in
 `app.api.ws_channel_models` through `models_json_schema`, and the only edits are removals of
@@ -19,11 +19,12 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from app.api.contract_examples import EVENT_EXAMPLES, Example, control_examples
+from app.api.contract_examples import EPHEMERAL_EXAMPLES, EVENT_EXAMPLES, Example, control_examples
 from app.api.ws_channel_models import (
     CHANNELS,
     CONTRACT,
     CONTROL,
+    EPHEMERAL,
     Envelope,
     EpochSeconds,
     JsonObject,
@@ -40,20 +41,35 @@ _DROPPED = frozenset({"title", "discriminator"})
 _LITERAL_VALUES = frozenset({"const", "enum", "default", "examples"})
 
 EnvelopeModel = type[BaseModel]
+# Every stream a client can open: the bus channels, then the ephemeral streams (no ids, no resume).
+STREAMS: tuple[str, ...] = (*CHANNELS, *EPHEMERAL)
+_DOC_SUFFIX = {"event": "", "control": " (control frame)", "ephemeral": " (ephemeral)"}
+_NULL_ID = {
+    "control": "always null: control frames are not stored",
+    "ephemeral": "always null: ephemeral streams store nothing",
+}
 
 
 # --- Pydantic models of whole frames, one per (channel, type) ------------------------------
 
 
-def _envelope(name: str, channel: str, type: str, payload: type[Payload], *, control: bool) -> EnvelopeModel:
-    if control:
-        id_field: Any = (None, Field(description="always null: control frames are not stored"))
+def _kind(channel: str, type: str) -> Literal["event", "control", "ephemeral"]:
+    """A stored event (integer id), a control frame, or a frame of an ephemeral stream (id null)."""
+    if type in CONTROL:
+        return "control"
+    return "ephemeral" if channel in EPHEMERAL else "event"
+
+
+def _envelope(name: str, channel: str, type: str, payload: type[Payload]) -> EnvelopeModel:
+    kind = _kind(channel, type)
+    if kind == "event":
+        id_field: Any = (int, Field(description="event id: one strictly increasing sequence for the whole bus"))
     else:
-        id_field = (int, Field(description="event id: one strictly increasing sequence for the whole bus"))
+        id_field = (None, Field(description=_NULL_ID[kind]))
     return create_model(
         name,
         __config__=ConfigDict(strict=True, extra="forbid", frozen=True),
-        __doc__=f"`{type}` on /api/ws/{channel}" + (" (control frame)" if control else ""),
+        __doc__=f"`{type}` on /api/ws/{channel}" + _DOC_SUFFIX[kind],
         id=id_field,
         channel=(Literal[channel], ...),  # type: ignore[valid-type]
         type=(Literal[type], ...),  # type: ignore[valid-type]
@@ -63,20 +79,26 @@ def _envelope(name: str, channel: str, type: str, payload: type[Payload], *, con
 
 
 def envelope_name(channel: str, type: str) -> str:
-    """The schema/TypeScript name of a frame: `HftEntryEvent`, `HftStreamReadyFrame`."""
+    """The schema/TypeScript name of a frame: `HftEntryEvent`, `HftStreamReadyFrame`, `MarketBarsFrame`."""
     if type in CONTROL:
         return f"{channel.title()}{CONTROL[type].__name__}Frame"
+    if channel in EPHEMERAL:
+        return f"{EPHEMERAL[channel][type].__name__}Frame"
     return f"{CONTRACT[channel][type].__name__}Event"
+
+
+def stream_types(channel: str) -> dict[str, type[Payload]]:
+    """Every frame type of one stream (a channel or an ephemeral stream) and its payload model."""
+    return {**(CONTRACT.get(channel) or EPHEMERAL[channel]), **CONTROL}
 
 
 @functools.cache
 def envelope_models() -> dict[tuple[str, str], EnvelopeModel]:
-    """Every frame a client can receive, keyed (channel, type): the events, then the control frames."""
+    """Every frame a client can receive, keyed (channel, type): per stream its events, then the control frames."""
     models: dict[tuple[str, str], EnvelopeModel] = {}
-    for channel, types in CONTRACT.items():
-        for type, payload in {**types, **CONTROL}.items():
-            name = envelope_name(channel, type)
-            models[channel, type] = _envelope(name, channel, type, payload, control=type in CONTROL)
+    for channel in STREAMS:
+        for type, payload in stream_types(channel).items():
+            models[channel, type] = _envelope(envelope_name(channel, type), channel, type, payload)
     return models
 
 
@@ -84,12 +106,12 @@ def envelope_models() -> dict[tuple[str, str], EnvelopeModel]:
 def message_model() -> type[RootModel[Any]]:
     """`WsMessage`: a union of one union per channel (`HftMessage`, ...), each tagged by `type`."""
     per_channel = []
-    for channel in CHANNELS:
+    for channel in STREAMS:
         members = tuple(m for (c, _), m in envelope_models().items() if c == channel)
         root = Annotated[Union[members], Field(discriminator="type")]  # noqa: UP007 (a runtime tuple)
         doc = f"Every frame of /api/ws/{channel}, tagged by `type`."
         per_channel.append(create_model(f"{channel.title()}Message", __base__=RootModel[root], __doc__=doc))
-    doc = "Any frame of any channel: narrow on `channel`, then on `type`."
+    doc = "Any frame of any stream (the four channels and `market`): narrow on `channel`, then on `type`."
     return create_model(ROOT, __base__=RootModel[Union[tuple(per_channel)]], __doc__=doc)  # noqa: UP007
 
 
@@ -162,14 +184,16 @@ _SECURITY = {
     },
 }
 
-_INFO = """Live event streams of signaldesk, one WebSocket per channel.
+_INFO = """Live event streams of signaldesk, one WebSocket per channel, and the market stream.
 
 Every frame is one JSON envelope `{id, channel, type, payload, ts}`. The first frame of a
 connection is `stream.ready`; `stream.heartbeat` comes on an idle connection. Control frames
 have `id: null` and are never stored. A client remembers the epoch and the last event id and
 reconnects with `?after=<id>&epoch=<epoch>`. With SIGNALDESK_API_TOKEN set, a missing or wrong
 token closes with 4401. Close codes are listed in `x-close-codes`; terminal ones mean: do not
-reconnect. Binding text: docs/websocket-contracts.md."""
+reconnect. `/api/ws/market` is ephemeral: every frame has `id: null`, nothing is stored, there
+is no resume (a reconnecting client continues with the next bar). Binding text:
+docs/websocket-contracts.md."""
 
 
 def _close_codes() -> list[dict[str, Any]]:
@@ -177,13 +201,13 @@ def _close_codes() -> list[dict[str, Any]]:
 
 
 def asyncapi_document(*, host: str = "127.0.0.1:8000", version: str = "0.1.0") -> dict[str, Any]:
-    """AsyncAPI 3.0 description of the four channels, their messages and the control frames."""
+    """AsyncAPI 3.0 description of the four channels, the market stream, their messages and the control frames."""
     schemas = _definitions("#/components/schemas/{model}")
     query = _clean(ResumeQuery.model_json_schema())
     messages: dict[str, Any] = {}
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
-    for channel in CHANNELS:
+    for channel in STREAMS:
         refs: dict[str, Any] = {}
         for (c, type), model in envelope_models().items():
             if c != channel:
@@ -196,11 +220,17 @@ def asyncapi_document(*, host: str = "127.0.0.1:8000", version: str = "0.1.0") -
                 "payload": {"$ref": f"#/components/schemas/{name}"},
             }
             refs[type] = {"$ref": f"#/components/messages/{name}"}
+        if channel in EPHEMERAL:
+            description = f"Live `{channel}` frames after a `stream.ready`; ephemeral: no ids, no resume."
+            binding: dict[str, Any] = {"method": "GET", "bindingVersion": "0.1.0"}
+        else:
+            description = f"Events of the `{channel}` channel, after a `stream.ready`."
+            binding = {"method": "GET", "query": query, "bindingVersion": "0.1.0"}
         channels[channel] = {
             "address": f"/api/ws/{channel}",
-            "description": f"Events of the `{channel}` channel, after a `stream.ready`.",
+            "description": description,
             "messages": refs,
-            "bindings": {"ws": {"method": "GET", "query": query, "bindingVersion": "0.1.0"}},
+            "bindings": {"ws": binding},
         }
         operations[f"stream{channel.title()}"] = {
             "action": "send",
@@ -234,9 +264,9 @@ def _fixture(n: int, example: Example) -> tuple[str, JsonObject]:
     model = envelope_models().get((example.channel, example.type))
     if model is None:
         raise ValueError(f"example of unknown {example.channel}/{example.type}")
-    control = example.type in CONTROL
+    stored = _kind(example.channel, example.type) == "event"
     frame = {
-        "id": None if control else n,
+        "id": n if stored else None,
         "channel": example.channel,
         "type": example.type,
         "payload": example.payload,
@@ -249,7 +279,7 @@ def _fixture(n: int, example: Example) -> tuple[str, JsonObject]:
 
 def valid_fixtures() -> dict[str, JsonObject]:
     """Every example as a full envelope, validated through its model; path (under fixtures/) -> fixture."""
-    examples = EVENT_EXAMPLES + control_examples(CHANNELS)
+    examples = EVENT_EXAMPLES + control_examples(STREAMS) + EPHEMERAL_EXAMPLES
     fixtures: dict[str, JsonObject] = {}
     for n, example in enumerate(examples, start=1):
         path, fixture = _fixture(n, example)

@@ -192,3 +192,28 @@ describe("against a real server", () => {
     expect(wrong.seen.events).toEqual([]);
   });
 });
+
+describe("the market stream against a real server", () => {
+  test("bars arrive; after a restart the client reconnects live (never a reset) and bars continue", async () => {
+    const s = await SignaldeskServer.start({ env: { SIGNALDESK_MARKET_SPEED: "600", SIGNALDESK_MARKET_SEED: "7" } });
+    servers.push(s);
+    const client = new ChannelClient(s.ws, "market", { WebSocket: WebSocket as unknown as SocketConstructor, ...FAST });
+    clients.push(client as unknown as ChannelClient<Channel>);
+    const closes: number[] = [];
+    const readies: Ready[] = [];
+    client.on("event", (e) => closes.push(e.payload.close_ts));
+    client.on("ready", (r) => readies.push(r));
+    client.on("problem", (p) => {
+      throw new Error(`unexpected problem: ${JSON.stringify(p)}`);
+    });
+    client.start();
+    await until("three market.bars", () => (closes.length >= 3 ? true : undefined));
+    await s.stop();
+    const before = closes.length;
+    await s.start();
+    await until("bars after the restart", () => (closes.length >= before + 2 ? true : undefined));
+    expect(readies.map((r) => r.outcome)).toEqual(["live", "live"]);
+    expect(readies[1]!.epoch).not.toBe(readies[0]!.epoch);
+    expect(client.cursor).toBeUndefined();
+  });
+});

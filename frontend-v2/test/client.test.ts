@@ -1,5 +1,5 @@
 /** ChannelClient without a network: backoff, options, resume cursor, duplicates, timeouts, terminal closes. */
-import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, expectTypeOf, test, vi } from "vitest";
 import { ChannelClient, DEFAULT, IllegalTransition, type Options, type SocketLike } from "../src/lib/client";
 
 class FakeSocket implements SocketLike {
@@ -252,5 +252,54 @@ describe("dead connections and terminal closes", () => {
     last().event(13);
     expect(problems).toEqual(["error", "unknown", "protocol"]);
     expect(ids).toEqual([13]);
+  });
+});
+
+describe("an ephemeral stream (market)", () => {
+  function bars(socket: FakeSocket, ts: number): void {
+    const bar = { instrument_key: "NSE_EQ|INE002A01018", open: 1, high: 2, low: 0.5, close: 1.5, volume: 10 };
+    socket.send({ id: null, channel: "market", type: "market.bars", payload: { interval: "1m", ts, close_ts: ts + 60, bars: [bar] }, ts: 1 });
+  }
+  function ready(socket: FakeSocket, epoch = "m1"): void {
+    const payload = { epoch, head_id: 0, resumed: false, reason: null, heartbeat_interval: 0.5 };
+    socket.send({ id: null, channel: "market", type: "stream.ready", payload, ts: 1 });
+  }
+
+  test("hands over frames with id null, never resumes, and every ready is live", () => {
+    const c = new ChannelClient("ws://127.0.0.1:9", "market", { WebSocket: FakeSocket, random: () => 0.5 });
+    const seen: number[] = [];
+    const outcomes: string[] = [];
+    c.on("event", (e) => {
+      expectTypeOf(e.id).toEqualTypeOf<null>();
+      seen.push(e.payload.ts);
+    });
+    c.on("ready", (r) => outcomes.push(r.outcome));
+    expect(c.resumable).toBe(false);
+    c.start();
+    ready(last());
+    bars(last(), 60);
+    bars(last(), 120);
+    last().serverClose(1012);
+    vi.runOnlyPendingTimers();
+    expect(last().url).toBe("ws://127.0.0.1:9/api/ws/market"); // no after/epoch, ever
+    ready(last(), "m2"); // a restarted server: a new epoch is not a reset either
+    bars(last(), 180);
+    bars(last(), 180); // no ids: nothing to de-duplicate by; the view keys bars by time
+    expect(seen).toEqual([60, 120, 180, 180]);
+    expect(outcomes).toEqual(["live", "live"]);
+    expect(c.cursor).toBeUndefined();
+    expect(c.duplicatesDropped).toBe(0);
+  });
+
+  test("backs off between attempts like a channel, and a resume cursor is refused", () => {
+    const c = new ChannelClient("ws://x", "market", { WebSocket: FakeSocket, minDelay: 100, jitter: 0 });
+    const waits: (number | null)[] = [];
+    c.on("disconnect", (d) => waits.push(d.retryIn));
+    c.start();
+    last().serverClose(1006);
+    vi.advanceTimersByTime(100);
+    last().serverClose(1006);
+    expect(waits).toEqual([100, 200]);
+    expect(() => new ChannelClient("ws://x", "market", { WebSocket: FakeSocket, after: 1, epoch: "e" })).toThrow(RangeError);
   });
 });

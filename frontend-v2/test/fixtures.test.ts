@@ -1,6 +1,6 @@
 /** Every fixture of contracts/fixtures through ws.ts: the valid ones parse, the invalid ones fail where they say. */
 import { describe, expect, test } from "vitest";
-import { CHANNELS, FRAMES, parseMessage } from "../src/lib/ws";
+import { FRAMES, parseMessage, STREAMS } from "../src/lib/ws";
 import { INVALID, VALID } from "./support/fixtures";
 
 describe("valid fixtures", () => {
@@ -9,9 +9,9 @@ describe("valid fixtures", () => {
     expect(result).toEqual({ kind: "message", message: fixture.message });
   });
 
-  test("cover every (channel, type) ws.ts knows", () => {
+  test("cover every (stream, type) ws.ts knows", () => {
     const covered = new Set(VALID.map((f) => `${f.message.channel}/${f.message.type}`));
-    const known = CHANNELS.flatMap((channel) => Object.keys(FRAMES[channel]).map((type) => `${channel}/${type}`));
+    const known = STREAMS.flatMap((channel) => Object.keys(FRAMES[channel]).map((type) => `${channel}/${type}`));
     expect(known.filter((k) => !covered.has(k))).toEqual([]);
     expect([...covered].filter((k) => !known.includes(k))).toEqual([]);
   });

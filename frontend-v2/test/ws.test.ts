@@ -1,15 +1,18 @@
 /** ws.ts: leniency where the docs allow it, strictness elsewhere, results instead of exceptions. */
 import { describe, expect, expectTypeOf, test } from "vitest";
 import {
+  CHANNELS,
   CloseCode,
+  isChannel,
   isTerminalClose,
+  STREAMS,
   parseMessage,
   type EventOf,
   type MessageOf,
   type ParseResult,
   type WsMessage,
 } from "../src/lib/ws";
-import type { Calibration, HftEntry, StreamReady } from "../src/lib/ws.gen";
+import type { Calibration, HftEntry, MarketBars, StreamReady } from "../src/lib/ws.gen";
 
 const entry = {
   id: 7,
@@ -144,6 +147,9 @@ describe("types", () => {
               return never;
             }
           }
+        case "market":
+          expectTypeOf(m.id).toEqualTypeOf<null>();
+          return m.type === "market.bars" ? String(m.payload.bars.length) : m.type;
         case "prediction":
         case "automation":
         case "training":
@@ -161,6 +167,39 @@ describe("types", () => {
     expectTypeOf<EventOf<"hft">["id"]>().toEqualTypeOf<number>();
     expectTypeOf<Extract<MessageOf<"training">, { type: "stream.ready" }>["payload"]>().toEqualTypeOf<StreamReady>();
     expectTypeOf<EventOf<"automation">["type"]>().toEqualTypeOf<"automation_run.started" | "automation_run.updated">();
+    expectTypeOf<EventOf<"market">["type"]>().toEqualTypeOf<"market.bars">();
+    expectTypeOf<EventOf<"market">["id"]>().toEqualTypeOf<null>();
+    expectTypeOf<EventOf<"market">["payload"]>().toEqualTypeOf<MarketBars>();
+  });
+});
+
+describe("the ephemeral market stream", () => {
+  const bars = {
+    id: null,
+    channel: "market",
+    type: "market.bars",
+    payload: {
+      interval: "1m",
+      ts: 1739592900,
+      close_ts: 1739592960,
+      bars: [{ instrument_key: "NSE_EQ|INE002A01018", open: 2901.3, high: 2903.1, low: 2899.85, close: 2902.45, volume: 41250 }],
+    },
+    ts: 1739592961,
+  };
+
+  test("market.bars parses with id null", () => {
+    expect(message(parseMessage(JSON.stringify(bars)))).toEqual(bars);
+    expect(isChannel("market")).toBe(false);
+    expect(isChannel("hft")).toBe(true);
+    expect(STREAMS).toEqual([...CHANNELS, "market"]);
+  });
+
+  test("an id on a market frame, or a negative volume, is an error at its path", () => {
+    const withId = parseMessage({ ...bars, id: 3 });
+    expect(withId.kind === "error" && withId.path).toBe("id");
+    const bar = { ...bars.payload.bars[0]!, volume: -1 };
+    const negative = parseMessage({ ...bars, payload: { ...bars.payload, bars: [bar] } });
+    expect(negative.kind === "error" && negative.path).toBe("payload.bars.0.volume");
   });
 });
 

@@ -21,10 +21,12 @@ from app.api.contract_schema import (
     dump,
     envelope_models,
     envelope_name,
+    STREAMS,
     message_schema,
+    stream_types,
     valid_fixtures,
 )
-from app.api.ws_channel_models import CONTRACT, CONTROL, Envelope
+from app.api.ws_channel_models import EPHEMERAL, Envelope
 
 CONTRACTS = Path(__file__).parents[2] / "contracts"
 FIXTURES = CONTRACTS / "fixtures"
@@ -70,7 +72,7 @@ def _pydantic_locs(message: dict[str, Any]) -> set[str]:
 
 def test_every_channel_and_type_has_a_valid_fixture() -> None:
     covered = {(f["message"]["channel"], f["message"]["type"]) for _, f in VALID}
-    expected = {(c, t) for c, types in CONTRACT.items() for t in [*types, *CONTROL]}
+    expected = {(c, t) for c in STREAMS for t in stream_types(c)}
     assert expected - covered == set(), "run `make contract`, and add an example to app/api/contract_examples.py"
     assert covered - expected == set()
 
@@ -90,7 +92,7 @@ def test_valid_fixture_passes_models_and_schema(name: str, fixture: dict[str, An
     message = fixture["message"]
     assert fixture["note"]
     Envelope.model_validate(message)
-    payload_model = {**CONTRACT[message["channel"]], **CONTROL}[message["type"]]
+    payload_model = stream_types(message["channel"])[message["type"]]
     assert payload_model.model_validate(message["payload"]).model_dump(mode="json") == message["payload"]
     assert _pydantic_locs(message) == set()
     assert _error_paths(_validator(envelope_name(message["channel"], message["type"])).iter_errors(message)) == set()
@@ -111,6 +113,14 @@ def test_invalid_fixture_fails_schema_at_its_path(name: str, fixture: dict[str, 
 def test_invalid_fixture_fails_models_at_its_path(name: str, fixture: dict[str, Any]) -> None:
     locs = _pydantic_locs(fixture["message"])
     assert any(loc == fixture["path"] or loc.startswith(fixture["path"] + ".") for loc in locs), locs
+
+
+def test_ephemeral_frames_have_a_null_id() -> None:
+    ephemeral = [(name, f["message"]) for name, f in VALID if f["message"]["channel"] in EPHEMERAL]
+    assert {m["type"] for _, m in ephemeral} >= {"market.bars", "stream.ready", "stream.heartbeat"}
+    for name, message in ephemeral:
+        assert message["id"] is None, name
+        assert _validator(envelope_name(message["channel"], message["type"])).is_valid({**message, "id": 1}) is False
 
 
 def test_invalid_fixtures_name_their_frame_and_problem() -> None:

@@ -6,16 +6,20 @@
  * how each `stream.ready` went (live, resumed, or reset and why), treats a connection silent
  * for `deadAfterHeartbeats` heartbeat intervals as dead, and stops for good on a terminal
  * close code (docs/websocket-contracts.md, "Connecting and resuming" and "Close codes").
+ *
+ * On an ephemeral stream (`market`) there is nothing to resume: the client never sends
+ * `after`/`epoch`, every `stream.ready` is `live` (its `resumed: false` is never a reset), and
+ * its frames (`id: null`) are handed over as they come; reconnection and backoff are the same.
  */
 import {
   CloseCode,
+  isChannel,
   isTerminalClose,
   parseMessage,
-  type Channel,
   type EventOf,
-  type MessageOf,
   type ParseResult,
   type ResumeFailure,
+  type Stream,
 } from "./ws";
 import type { StreamReady } from "./ws.gen";
 
@@ -40,7 +44,7 @@ export interface Options {
   WebSocket: SocketConstructor | undefined;
   /** SIGNALDESK_API_TOKEN, offered as the subprotocol `bearer.<token>` next to `signaldesk.v1`. */
   token: string | undefined;
-  /** Where to resume on the first connection (say after loading state over REST); both or neither. */
+  /** Where to resume on the first connection (say after loading state over REST); both or neither; channels only. */
   after: number | undefined;
   epoch: string | undefined;
   /** Backoff before retry n (from 0): min(maxDelay, minDelay * growFactor^n), in ms ... */
@@ -71,7 +75,7 @@ export const DEFAULT: Readonly<Options> = {
   random: Math.random,
 };
 
-/** How a connection started, from its stream.ready. `reset`: reload state up to `headId` (REST). */
+/** How a connection started, from its stream.ready. `reset`: reload state up to `headId` (REST). Ephemeral streams: always `live`. */
 export type Ready =
   | { readonly outcome: "live"; readonly epoch: string; readonly headId: number }
   | { readonly outcome: "resumed"; readonly epoch: string; readonly headId: number }
@@ -111,7 +115,7 @@ export class IllegalTransition extends Error {
   }
 }
 
-export interface ClientEvents<C extends Channel> {
+export interface ClientEvents<C extends Stream> {
   event: (event: EventOf<C>) => void;
   ready: (ready: Ready) => void;
   disconnect: (info: Disconnect) => void;
@@ -119,11 +123,11 @@ export interface ClientEvents<C extends Channel> {
   state: (state: State, previous: State) => void;
 }
 
-type Listeners<C extends Channel> = { [K in keyof ClientEvents<C>]: Set<ClientEvents<C>[K]> };
+type Listeners<C extends Stream> = { [K in keyof ClientEvents<C>]: Set<ClientEvents<C>[K]> };
 
 function noop(): void {}
 
-function validate(options: Options): void {
+function validate(options: Options, resumable: boolean): void {
   const positive = ["minDelay", "maxDelay", "connectTimeout", "deadAfterHeartbeats"] as const;
   for (const name of positive) {
     if (!(options[name] > 0)) throw new RangeError(`options.${name} must be > 0, got ${options[name]}`);
@@ -134,13 +138,18 @@ function validate(options: Options): void {
   if ((options.after === undefined) !== (options.epoch === undefined)) {
     throw new RangeError("options.after and options.epoch go together (both from one stream.ready)");
   }
+  if (!resumable && options.after !== undefined) {
+    throw new RangeError("an ephemeral stream has nothing to resume: no options.after or options.epoch");
+  }
   if (options.WebSocket === undefined) {
     throw new TypeError("no WebSocket class here: pass options.WebSocket (in Node 20, the `ws` package's)");
   }
 }
 
-export class ChannelClient<C extends Channel> {
+export class ChannelClient<C extends Stream> {
   readonly channel: C;
+  /** A channel resumes with after/epoch; an ephemeral stream never does. */
+  readonly resumable: boolean;
   readonly baseUrl: string;
   private readonly options: Readonly<Options>;
   private readonly listeners: Listeners<C> = {
@@ -163,7 +172,8 @@ export class ChannelClient<C extends Channel> {
   /** `baseUrl`: the server, `ws://host:port` or `wss://host`. Does not connect: call `start()`. */
   constructor(baseUrl: string, channel: C, options: Partial<Options> = {}) {
     this.options = { ...DEFAULT, ...options };
-    validate(this.options);
+    this.resumable = isChannel(channel);
+    validate(this.options, this.resumable);
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.channel = channel;
     this.epoch = this.options.epoch;
@@ -258,26 +268,35 @@ export class ChannelClient<C extends Channel> {
       this.emit("problem", { kind: "protocol", problem: `a ${parsed.message.channel} frame on ${this.channel}` });
       return;
     }
-    const message = parsed.message as MessageOf<C>;
-    if (message.id === null) {
-      if (message.type === "stream.ready") this.onReady(message.payload);
-      return; // stream.heartbeat: the arm() above was the point
+    const message = parsed.message;
+    if (message.type === "stream.ready") {
+      this.onReady(message.payload);
+      return;
     }
+    if (message.type === "stream.heartbeat") return; // the arm() above was the point
     if (this.current !== "open") {
-      this.emit("problem", { kind: "protocol", problem: `event ${message.id} before stream.ready` });
+      this.emit("problem", { kind: "protocol", problem: `${message.type} ${message.id ?? ""} before stream.ready` });
       return;
     }
-    if (this.lastId !== undefined && message.id <= this.lastId) {
-      this.dropped += 1;
-      return;
+    if (this.resumable) {
+      if (message.id === null) {
+        this.emit("problem", { kind: "protocol", problem: `${message.type} without an id on a channel` });
+        return;
+      }
+      if (this.lastId !== undefined && message.id <= this.lastId) {
+        this.dropped += 1;
+        return;
+      }
+      this.lastId = message.id;
     }
-    this.lastId = message.id;
     this.emit("event", message as EventOf<C>);
   }
 
   private onReady(ready: StreamReady): void {
     const at = { epoch: ready.epoch, headId: ready.head_id };
-    if (ready.resumed) {
+    if (!this.resumable) {
+      this.lastReady = { outcome: "live", ...at }; // nothing stored: no resume asked, none to fail
+    } else if (ready.resumed) {
       this.lastReady = { outcome: "resumed", ...at };
     } else {
       // Live events only from here: ids above head_id (after a failed resume, in a new log perhaps).

@@ -1,9 +1,9 @@
 /* Generated from contracts/ws.schema.json by `npm run gen` (make contract). Do not edit. */
 
 /**
- * Any frame of any channel: narrow on `channel`, then on `type`.
+ * Any frame of any stream (the four channels and `market`): narrow on `channel`, then on `type`.
  */
-export type WsMessage = PredictionMessage | AutomationMessage | TrainingMessage | HftMessage;
+export type WsMessage = PredictionMessage | AutomationMessage | TrainingMessage | HftMessage | MarketMessage;
 /**
  * Every frame of /api/ws/prediction, tagged by `type`.
  */
@@ -46,6 +46,10 @@ export type HftMessage =
   | HftManageErrorEvent
   | HftStreamReadyFrame
   | HftStreamHeartbeatFrame;
+/**
+ * Every frame of /api/ws/market, tagged by `type`.
+ */
+export type MarketMessage = MarketBarsFrame | MarketStreamReadyFrame | MarketStreamHeartbeatFrame;
 
 /**
  * `predictor.start` on /api/ws/prediction
@@ -666,6 +670,80 @@ export interface HftStreamReadyFrame {
  */
 export interface HftStreamHeartbeatFrame {
   channel: "hft";
+  /**
+   * always null: control frames are not stored
+   */
+  id: null;
+  payload: StreamHeartbeat;
+  /**
+   * UTC epoch seconds
+   */
+  ts: number;
+  type: "stream.heartbeat";
+}
+/**
+ * `market.bars` on /api/ws/market (ephemeral)
+ */
+export interface MarketBarsFrame {
+  channel: "market";
+  /**
+   * always null: ephemeral streams store nothing
+   */
+  id: null;
+  payload: MarketBars;
+  /**
+   * UTC epoch seconds
+   */
+  ts: number;
+  type: "market.bars";
+}
+/**
+ * Every instrument's bar that closed at one moment; instruments without a bar are left out.
+ */
+export interface MarketBars {
+  bars: MarketBar[];
+  /**
+   * bar close, UTC epoch seconds
+   */
+  close_ts: number;
+  interval: string;
+  /**
+   * bar open, UTC epoch seconds
+   */
+  ts: number;
+}
+/**
+ * One instrument's bar in a market.bars frame (rupees; volume in shares).
+ */
+export interface MarketBar {
+  close: number;
+  high: number;
+  instrument_key: string;
+  low: number;
+  open: number;
+  volume: number;
+}
+/**
+ * `stream.ready` on /api/ws/market (control frame)
+ */
+export interface MarketStreamReadyFrame {
+  channel: "market";
+  /**
+   * always null: control frames are not stored
+   */
+  id: null;
+  payload: StreamReady;
+  /**
+   * UTC epoch seconds
+   */
+  ts: number;
+  type: "stream.ready";
+}
+/**
+ * `stream.heartbeat` on /api/ws/market (control frame)
+ */
+export interface MarketStreamHeartbeatFrame {
+  channel: "market";
   /**
    * always null: control frames are not stored
    */

@@ -5,6 +5,9 @@
  * contracts/ws.schema.json, from the Pydantic models); the checks at the bottom of this file
  * make `tsc` fail when a parser's inferred type differs from its generated type.
  *
+ * Streams: the four EventBus channels (stored events with ids, resumable) and the ephemeral
+ * `market` stream (frames with `id: null`, nothing stored, no resume).
+ *
  * Readers are lenient where the docs say so: unknown fields are dropped (calibration keeps
  * them: "more may follow"), and an unknown channel or type is a result, never an exception.
  * They are strict on everything else: no coercion, and an optional field is absent, never null.
@@ -13,16 +16,23 @@ import { z } from "zod";
 import type * as gen from "./ws.gen";
 
 export type WsMessage = gen.WsMessage;
-export type Channel = WsMessage["channel"];
+/** Every stream a client can open at /api/ws/{stream}: the channels and the ephemeral streams. */
+export type Stream = WsMessage["channel"];
+/** Streams that store nothing: `id` is always null, no replay, no resume. */
+export type EphemeralStream = (typeof EPHEMERAL_STREAMS)[number];
+/** The EventBus channels: stored events with ids, resumable. */
+export type Channel = Exclude<Stream, EphemeralStream>;
+export type ControlType = "stream.ready" | "stream.heartbeat";
+type DataType = Exclude<WsMessage["type"], ControlType>;
 // Looked up in mapped types (not `Extract<WsMessage, {channel: C}>` directly) so that code
-// generic in C still sees the members every channel's frames have, such as `id`.
-type ByChannel<Shape> = { [C in Channel]: Extract<WsMessage, { channel: C } & Shape> };
-/** Every frame one channel's socket can carry: its events and its control frames. */
-export type MessageOf<C extends Channel> = ByChannel<unknown>[C];
-/** The stored events of a channel (`id` is a number). */
-export type EventOf<C extends Channel> = ByChannel<{ id: number }>[C];
-/** `stream.ready` and `stream.heartbeat` of a channel (`id` is null). */
-export type ControlFrameOf<C extends Channel> = ByChannel<{ id: null }>[C];
+// generic in C still sees the members every stream's frames have, such as `id`.
+type ByStream<Shape> = { [S in Stream]: Extract<WsMessage, { channel: S } & Shape> };
+/** Every frame one stream's socket can carry: its events and its control frames. */
+export type MessageOf<C extends Stream> = ByStream<unknown>[C];
+/** What a stream carries besides control frames: a channel's stored events (`id` a number), an ephemeral stream's frames (`id` null). */
+export type EventOf<C extends Stream> = ByStream<{ type: DataType }>[C];
+/** `stream.ready` and `stream.heartbeat` of a stream (`id` is null). */
+export type ControlFrameOf<C extends Stream> = ByStream<{ type: ControlType }>[C];
 export type ResumeFailure = NonNullable<gen.StreamReady["reason"]>;
 
 // --- field types (docs: "Field types") ---------------------------------------------------------
@@ -97,6 +107,16 @@ const HftExit = z.object({
 const HftTradeRisk = z.object({ trade_id: integer, stop: z.number(), target: z.number() });
 const HftManageError = z.object({ error: z.string() });
 
+const MarketBar = z.object({
+  instrument_key: z.string(),
+  open: z.number(),
+  high: z.number(),
+  low: z.number(),
+  close: z.number(),
+  volume: z.number().min(0),
+});
+const MarketBars = z.object({ interval: z.string(), ts: epochSeconds, close_ts: epochSeconds, bars: z.array(MarketBar) });
+
 const StreamReady = z.object({
   epoch: z.string(),
   head_id: count,
@@ -121,13 +141,18 @@ function event<const C extends Channel, const T extends string, P extends z.ZodT
   return z.object({ id: integer, channel: z.literal(channel), type: z.literal(type), payload, ts: epochSeconds });
 }
 
-function control<const C extends Channel>(channel: C) {
+/** A frame of an ephemeral stream: the envelope with `id: null`. */
+function ephemeral<const C extends EphemeralStream, const T extends string, P extends z.ZodType>(channel: C, type: T, payload: P) {
+  return z.object({ id: z.null(), channel: z.literal(channel), type: z.literal(type), payload, ts: epochSeconds });
+}
+
+function control<const C extends Stream>(channel: C) {
   const frame = <const T extends string, P extends z.ZodType>(type: T, payload: P) =>
     z.object({ id: z.null(), channel: z.literal(channel), type: z.literal(type), payload, ts: epochSeconds });
   return { "stream.ready": frame("stream.ready", StreamReady), "stream.heartbeat": frame("stream.heartbeat", StreamHeartbeat) };
 }
 
-/** The parser of every frame, by channel and type: the zod mirror of CONTRACT + CONTROL. */
+/** The parser of every frame, by stream and type: the zod mirror of CONTRACT + EPHEMERAL + CONTROL. */
 export const FRAMES = {
   prediction: {
     "predictor.start": event("prediction", "predictor.start", PredictorStart),
@@ -162,9 +187,20 @@ export const FRAMES = {
     "hft.manage_error": event("hft", "hft.manage_error", HftManageError),
     ...control("hft"),
   },
+  market: {
+    "market.bars": ephemeral("market", "market.bars", MarketBars),
+    ...control("market"),
+  },
 } as const;
 
 export const CHANNELS = ["prediction", "automation", "training", "hft"] as const satisfies readonly Channel[];
+export const EPHEMERAL_STREAMS = ["market"] as const satisfies readonly Stream[];
+export const STREAMS = [...CHANNELS, ...EPHEMERAL_STREAMS] as const satisfies readonly Stream[];
+
+/** Whether a stream is an EventBus channel (stored, resumable) rather than an ephemeral stream. */
+export function isChannel(stream: Stream): stream is Channel {
+  return (CHANNELS as readonly string[]).includes(stream);
+}
 
 // --- parsing --------------------------------------------------------------------------------
 
@@ -289,23 +325,27 @@ assertTrue<Parses<typeof HftEntry, gen.HftEntry>>();
 assertTrue<Parses<typeof HftExit, gen.HftExit>>();
 assertTrue<Parses<typeof HftTradeRisk, gen.HftTradeRisk>>();
 assertTrue<Parses<typeof HftManageError, gen.HftManageError>>();
+assertTrue<Parses<typeof MarketBar, gen.MarketBar>>();
+assertTrue<Parses<typeof MarketBars, gen.MarketBars>>();
 assertTrue<Parses<typeof StreamReady, gen.StreamReady>>();
 assertTrue<Parses<typeof StreamHeartbeat, gen.StreamHeartbeat>>();
 
 type Frames = typeof FRAMES;
-type GeneratedTypes<C extends Channel> = MessageOf<C>["type"];
-/** (channel, type) pairs whose parser's type differs from the generated frame. */
+type GeneratedTypes<C extends Stream> = MessageOf<C>["type"];
+/** (stream, type) pairs whose parser's type differs from the generated frame. */
 type WrongFrames = {
-  [C in Channel]: {
+  [C in Stream]: {
     [T in keyof Frames[C]]: Frames[C][T] extends z.ZodType
       ? Parses<Frames[C][T], Extract<MessageOf<C>, { type: T }>> extends true
         ? never
         : `${C}/${T & string}`
       : never;
   }[keyof Frames[C]];
-}[Channel];
+}[Stream];
 assertNever<WrongFrames>();
 /** Generated frames without a parser, and parsers of frames the schema does not have. */
-assertNever<{ [C in Channel]: Exclude<GeneratedTypes<C>, keyof Frames[C]> }[Channel]>();
-assertNever<{ [C in Channel]: Exclude<keyof Frames[C], GeneratedTypes<C>> }[Channel]>();
-assertNever<Exclude<keyof Frames, Channel> | Exclude<Channel, (typeof CHANNELS)[number]>>();
+assertNever<{ [C in Stream]: Exclude<GeneratedTypes<C>, keyof Frames[C]> }[Stream]>();
+assertNever<{ [C in Stream]: Exclude<keyof Frames[C], GeneratedTypes<C>> }[Stream]>();
+assertNever<Exclude<keyof Frames, Stream> | Exclude<Stream, (typeof STREAMS)[number]>>();
+/** Every ephemeral stream's frames have `id: null`; every channel's events a number. */
+assertNever<Exclude<EventOf<EphemeralStream>["id"], null> | Exclude<EventOf<Channel>["id"], number>>();
