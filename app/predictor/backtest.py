@@ -17,7 +17,7 @@ import pandas as pd
 from app.market.bars import Prices, iter_bar_sets
 from app.market.calendar import ObservedCalendar
 from app.market.intervals import Interval
-from app.predictor.core import Cycle, PredictorCore
+from app.predictor.core import Cycle, PredictorCore, Resolution
 from app.predictor.models import MODEL_KINDS, make_model
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
@@ -102,35 +102,46 @@ class BacktestReport:
     scores: dict[int, np.ndarray] = field(default_factory=dict)
     ups: int = 0
     outcomes: int = 0
+    _pending: list[Resolution] = field(default_factory=list)
+
+    CHUNK = 1024
 
     def add(self, cycle: Cycle) -> None:
-        for res in cycle.resolved:
-            ok = res.ok
-            if not ok.any():
-                continue
-            block = res.block
-            actual = res.actual_ret
+        """Keep the cycle's resolutions; they are scored in vectorised chunks."""
+        self._pending.extend(cycle.resolved)
+        if len(self._pending) >= self.CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        """Score the kept resolutions: one stack per horizon, sums over anchors and instruments."""
+        by_horizon: dict[int, list[Resolution]] = {}
+        for res in self._pending:
+            by_horizon.setdefault(res.block.horizon, []).append(res)
+        self._pending.clear()
+        for horizon, chunk in by_horizon.items():
+            ok = np.stack([r.ok for r in chunk])[:, None, :]  # (K, 1, n)
+            actual = np.stack([r.actual_ret for r in chunk])[:, None, :]
+            pred = np.stack([r.block.pred_ret for r in chunk])  # (K, M, n)
+            adj = np.stack([r.block.pred_ret_adj for r in chunk])
+            error = np.stack([r.error for r in chunk])
+            raw = actual - pred
             sign = np.sign(actual)
-            q = np.empty((len(SCORE_ROWS) - 1, *block.pred_ret.shape))
-            q[0] = sign == np.sign(block.pred_ret)
-            q[1] = sign == np.sign(block.pred_ret_adj)
-            np.subtract(actual, block.pred_ret, out=q[4])
-            np.abs(q[4], out=q[2])
-            np.abs(res.error, out=q[3])
-            q[5] = res.error
-            score = self.scores.setdefault(block.horizon, np.zeros((len(SCORE_ROWS), len(self.model_kinds))))
+            q = np.stack([sign == np.sign(pred), sign == np.sign(adj), np.abs(raw), np.abs(error), raw, error])
+            score = self.scores.setdefault(horizon, np.zeros((len(SCORE_ROWS), len(self.model_kinds))))
             score[0] += ok.sum()
-            score[1:] += np.where(ok, q, 0.0).sum(axis=2)
-            self.ups += int((actual[ok] > 0).sum())
+            score[1:] += np.where(ok, q, 0.0).sum(axis=(1, 3))
+            self.ups += int(((actual > 0) & ok).sum())
             self.outcomes += int(ok.sum())
 
     @property
     def up_share(self) -> float:
         """Share of resolved outcomes that went up: a calibrated zero model's hit rate sits near it."""
+        self.flush()
         return self.ups / max(self.outcomes, 1)
 
     def rows(self) -> list[dict[str, object]]:
         """One row per horizon and model, with its MAE relative to the zero-return baseline."""
+        self.flush()
         out: list[dict[str, object]] = []
         for horizon, score in sorted(self.scores.items()):
             n = np.maximum(score[0], 1)
