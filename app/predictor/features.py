@@ -82,3 +82,43 @@ class FeatureState:
         start = self.count % self.window if self.count >= self.window else 0
         idx = (start + np.arange(t)) % self.window
         return self.feature_history[idx], self.close_history[idx]
+
+
+def feature_matrix(close: Array, *, fast_span: float = 5, slow_span: float = 30, vol_span: float = 30) -> Array:
+    """The feature rows (T, F) a one-instrument FeatureState gives for each close of a series, at once.
+
+    Row t equals `FeatureState(1, ...).update(close[t:t+1])` after closes 0..t (to rounding:
+    the EWMAs are computed with a linear filter instead of step by step), NaN closes
+    included: such a row repeats the previous one, as the state does not move. For training
+    on stored candles with exactly the features the live predictor sees.
+    """
+    from scipy.signal import lfilter
+
+    close = np.asarray(close, dtype=np.float64)
+    out = np.zeros((len(close), N_FEATURES))
+    valid = np.flatnonzero(np.isfinite(close))
+    if len(valid) == 0:
+        return out
+    c = close[valid]
+    r = np.zeros(len(c))  # the first close has no return: the state does not move
+    r[1:] = np.log(c[1:] / c[:-1])
+
+    def ewm(x: Array, span: float) -> Array:
+        a = ewm_alpha(span)
+        smoothed: Array = lfilter([a], [1.0, -(1.0 - a)], x)
+        return smoothed
+
+    vol = np.sqrt(ewm(r * r, vol_span))
+    rows = np.empty((len(c), N_FEATURES))
+    rows[:, 0] = r
+    rows[:, 1] = np.concatenate([[0.0], r[:-1]])
+    rows[:, 2] = np.concatenate([[0.0, 0.0], r[:-2]])[: len(c)]
+    rows[:, 3] = ewm(r, fast_span)
+    rows[:, 4] = ewm(r, slow_span)
+    rows[:, 5] = vol
+    rows[:, 6] = r / np.where(vol > 0, vol, 1.0)
+    # Each row maps to the latest valid close at or before it; rows before the first stay zero.
+    latest = np.maximum.accumulate(np.where(np.isfinite(close), np.arange(len(close)), -1))
+    have = latest >= 0
+    out[have] = rows[np.searchsorted(valid, latest[have])]
+    return out
