@@ -1,0 +1,32 @@
+"""GET /api/market: the market feed's state and its recent bars, as market.bars payloads.
+
+What a client loads before it follows /api/ws/market (which has no replay): the same
+payloads the stream sends, oldest first, so one code path applies both.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from app.api.security import require_token
+from app.api.ws_market import market_payload
+from app.market.feed import MarketFeed
+
+router = APIRouter(tags=["market"], dependencies=[Depends(require_token)])
+
+
+@router.get("/api/market", summary="The market feed: state, interval, instruments and its recent bars")
+async def read_market(
+    request: Request,
+    limit: Annotated[int, Query(ge=0, le=10_000, description="the last `limit` moments of bars")] = 375,
+) -> dict[str, Any]:
+    feed: MarketFeed = request.app.state.market
+    interval = feed.interval
+    return {
+        "state": str(feed.state),
+        "interval": interval.name if interval is not None else None,
+        "instruments": list(feed.instruments),
+        "bars": [market_payload(bars) for bars in feed.recent(limit)] if limit else [],
+    }
