@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from app.api.errors import install_error_handlers
-from app.api.routes import candles, events, health, predictor, ws, ws_market
+from app.api.routes import candles, events, health, market, predictor, web, ws, ws_market
 from app.api.ws_channel_models import ContractValidator
 from app.api.ws_codes import CloseCode
 from app.api.ws_market import MarketBroadcast
@@ -92,4 +92,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(predictor.router)
     app.include_router(ws_market.router)  # before ws.router, whose /api/ws/{channel} would take "market"
     app.include_router(ws.router)
+    app.include_router(market.router)
+    app.include_router(web.router)  # the dashboard at /; steps aside for /api, /docs, /metrics
     return app
