@@ -14,7 +14,8 @@ from app.api.ws_channel_models import ContractValidator
 from app.api.ws_codes import CloseCode
 from app.api.ws_market import MarketBroadcast
 from app.api.ws_streams import StreamRegistry
-from app.bus.local import LocalEventBus, Retention
+from app.bus.base import Retention
+from app.bus.local import LocalEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from app.core.config import Settings
 from app.market.calendar import NseCalendar

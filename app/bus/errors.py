@@ -43,3 +43,7 @@ class UnknownChannel(BusError):
         self.channel = channel
         self.known = known
         super().__init__(f"unknown channel {channel!r}; one of {', '.join(known)}")
+
+
+class ReplayOvertaken(BusError):
+    """Retention deleted events a replay had not read yet; the subscriber must resubscribe."""

@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 from app.api.ws_channel_models import ContractValidator
-from app.bus.local import LocalEventBus, Retention
+from app.bus.base import Retention
+from app.bus.local import LocalEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from tests.bus.recorder import Recorder
 

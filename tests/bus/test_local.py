@@ -11,7 +11,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from app.bus.errors import BusClosed, InvalidEvent, UnknownChannel
-from app.bus.local import Retention
+from app.bus.base import Retention
 from app.bus.subscription import ResumeFailure
 
 
