@@ -13,6 +13,9 @@ from app.storage.base import Base
 # Every domain's tables, so that autogenerate sees one complete metadata.
 import app.market.tables  # noqa: E402,F401  (candles)
 import app.predictor.tables  # noqa: E402,F401  (predictions, calibration)
+import app.jobs.tables  # noqa: E402,F401  (jobs)
+import app.registry.tables  # noqa: E402,F401  (models, promotions)
+import app.automation.tables  # noqa: E402,F401  (schedules)
 
 metadata = Base.metadata
 
