@@ -82,6 +82,17 @@ class Settings(BaseSettings):
     predictor_autostart: bool = Field(
         False, description="start the predictor on the default universe when the server starts (make run does)"
     )
+    jobs_training_concurrency: int = Field(1, ge=1, le=64, description="training jobs that run at once")
+    jobs_automation_concurrency: int = Field(2, ge=1, le=64, description="automation runs that run at once")
+    job_timeouts: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=dict, description="per-kind timeouts in seconds, e.g. lgbm=600,backfill=300"
+    )
+    automation_retrain_at_start: bool = Field(
+        False, description="run a retrain automation for the default universe at start-up (make run does)"
+    )
+    automation_backfill_days: int = Field(
+        20, ge=0, le=2000, description="sessions of simulated history the start-up retrain backfills first"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "console"
 
@@ -97,6 +108,16 @@ class Settings(BaseSettings):
     def _split_instruments(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("job_timeouts", mode="before")
+    @classmethod
+    def _split_timeouts(cls, value: object) -> object:
+        if isinstance(value, str):
+            pairs = [part.strip().partition("=") for part in value.split(",") if part.strip()]
+            if any(not sep for _, sep, _ in pairs):
+                raise ValueError("expected kind=seconds pairs, comma-separated (e.g. lgbm=600,backfill=300)")
+            return {k.strip(): v.strip() for k, _, v in pairs}
         return value
 
     @field_validator("market_start", "market_end", mode="before")
