@@ -1,0 +1,65 @@
+"""What the training and automation routes share: the job request body, the lookups, and
+domain errors mapped to HTTP answers."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+from fastapi import HTTPException, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.automation.system import JobSystem
+from app.jobs.errors import IllegalTransition, InvalidParams, JobNotFound, UnknownJobKind
+from app.jobs.models import JobRecord
+from app.jobs.status import JobStatus
+
+
+class SubmitJob(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = Field(description="the job kind")
+    params: dict[str, Any] = Field(default_factory=dict, description="the kind's params")
+
+
+def raise_http(e: Exception) -> NoReturn:
+    if isinstance(e, UnknownJobKind):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["body", "kind"], "msg": str(e)}]) from e
+    if isinstance(e, InvalidParams):
+        detail = [{"loc": ["body", "params", *p.loc], "msg": p.msg} for p in e.problems]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
+    if isinstance(e, JobNotFound):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
+    if isinstance(e, IllegalTransition):
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
+    raise e
+
+
+async def submit(system: JobSystem, family: str, body: SubmitJob) -> dict[str, Any]:
+    try:
+        record = await system.runner.submit(body.kind, body.params, family=family)
+    except (UnknownJobKind, InvalidParams) as e:
+        raise_http(e)
+    return record.public()
+
+
+async def read(system: JobSystem, family: str, job_id: str) -> JobRecord:
+    try:
+        record = await system.jobs.get(job_id)
+    except JobNotFound as e:
+        raise_http(e)
+    if record.family != family:
+        raise_http(JobNotFound(job_id))
+    return record
+
+
+async def cancel(system: JobSystem, family: str, job_id: str) -> dict[str, Any]:
+    await read(system, family, job_id)
+    try:
+        return (await system.runner.cancel(job_id)).public()
+    except (JobNotFound, IllegalTransition) as e:
+        raise_http(e)
+
+
+async def find(system: JobSystem, family: str, status_: JobStatus | None, kind: str | None, limit: int) -> dict[str, Any]:
+    records = await system.jobs.find(family=family, status=status_, kind=kind, limit=limit)
+    return {"jobs": [r.public() for r in records]}

@@ -1,0 +1,148 @@
+"""Automation runs and their schedules over REST (events on the `automation` channel)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api import jobs
+from app.api.security import require_token
+from app.automation.cron import DEFAULT_TIMEZONE, CronError
+from app.automation.kinds import FAMILY
+from app.automation.schedules import ScheduleNotFound
+from app.automation.system import JobSystem
+from app.jobs.errors import InvalidParams, UnknownJobKind
+from app.jobs.status import JobStatus
+
+router = APIRouter(prefix="/api/automation", tags=["automation"], dependencies=[Depends(require_token)])
+
+
+def _system(request: Request) -> JobSystem:
+    system: JobSystem = request.app.state.jobs
+    return system
+
+
+SystemDep = Annotated[JobSystem, Depends(_system)]
+
+
+@router.post("/runs", status_code=status.HTTP_202_ACCEPTED, summary="Start a run now")
+async def create_run(system: SystemDep, body: jobs.SubmitJob) -> dict[str, Any]:
+    return await jobs.submit(system, FAMILY, body)
+
+
+@router.get("/runs", summary="Automation runs, newest first")
+async def read_runs(
+    system: SystemDep,
+    status_: Annotated[JobStatus | None, Query(alias="status")] = None,
+    kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    return await jobs.find(system, FAMILY, status_, kind, limit)
+
+
+@router.get("/runs/{job_id}")
+async def read_run(system: SystemDep, job_id: str) -> dict[str, Any]:
+    record = (await jobs.read(system, FAMILY, job_id)).public()
+    record["children"] = [c.public() for c in await system.jobs.find(parent_id=job_id, limit=1000)]
+    return record
+
+
+@router.post("/runs/{job_id}/cancel", summary="Ask a run (and its training jobs) to stop")
+async def cancel_run(system: SystemDep, job_id: str) -> dict[str, Any]:
+    return await jobs.cancel(system, FAMILY, job_id)
+
+
+# --- schedules -----------------------------------------------------------------------------
+
+
+class ScheduleCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    kind: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    cron: str = Field(description="minute hour day month weekday, in `timezone`; e.g. '30 15 * * 1-5'")
+    timezone: str = Field(DEFAULT_TIMEZONE, description="IANA time zone of the cron expression")
+    enabled: bool = True
+
+
+class ScheduleUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    kind: str | None = None
+    params: dict[str, Any] | None = None
+    cron: str | None = None
+    timezone: str | None = None
+    enabled: bool | None = None
+
+
+def _checked_params(system: JobSystem, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The params as the run will get them; 422 naming the kind or each wrong param."""
+    job_kind = system.runner.kinds.get(kind)
+    try:
+        if job_kind is None or job_kind.family != FAMILY:
+            raise UnknownJobKind(kind, system.runner.kinds_of(FAMILY))
+        return job_kind.validate(params).model_dump(mode="json")
+    except (UnknownJobKind, InvalidParams) as e:
+        jobs.raise_http(e)
+
+
+def _cron_error(e: CronError) -> HTTPException:
+    field = "timezone" if "time zone" in str(e) else "cron"
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["body", field], "msg": str(e)}])
+
+
+@router.post("/schedules", status_code=status.HTTP_201_CREATED)
+async def create_schedule(system: SystemDep, body: ScheduleCreate) -> dict[str, Any]:
+    params = _checked_params(system, body.kind, body.params)
+    try:
+        created = await system.schedules.create(name=body.name, kind=body.kind, params=params, cron=body.cron,
+                                                timezone=body.timezone, enabled=body.enabled)  # fmt: skip
+    except CronError as e:
+        raise _cron_error(e) from e
+    system.scheduler.notify()
+    return created
+
+
+@router.get("/schedules")
+async def read_schedules(system: SystemDep) -> dict[str, Any]:
+    return {"schedules": await system.schedules.all()}
+
+
+@router.get("/schedules/{schedule_id}")
+async def read_schedule(system: SystemDep, schedule_id: int) -> dict[str, Any]:
+    try:
+        return await system.schedules.get(schedule_id)
+    except ScheduleNotFound as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
+
+
+@router.patch("/schedules/{schedule_id}")
+async def update_schedule(system: SystemDep, schedule_id: int, body: ScheduleUpdate) -> dict[str, Any]:
+    changes = body.model_dump(exclude_none=True)
+    try:
+        current = await system.schedules.get(schedule_id)
+        if "kind" in changes or "params" in changes:
+            changes["params"] = _checked_params(
+                system, changes.get("kind", current["kind"]), changes.get("params", current["params"])
+            )
+        updated = await system.schedules.update(schedule_id, **changes)
+    except ScheduleNotFound as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
+    except CronError as e:
+        raise _cron_error(e) from e
+    system.scheduler.notify()
+    return updated
+
+
+@router.delete("/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_schedule(system: SystemDep, schedule_id: int) -> Response:
+    try:
+        await system.schedules.delete(schedule_id)
+    except ScheduleNotFound as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
+    system.scheduler.notify()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

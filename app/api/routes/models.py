@@ -1,0 +1,44 @@
+"""The model registry over REST: trained models, their metrics and promotion decisions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+
+from app.api.security import require_token
+from app.automation.system import JobSystem
+from app.registry.errors import ModelNotFound
+
+router = APIRouter(prefix="/api/models", tags=["models"], dependencies=[Depends(require_token)])
+
+
+def _system(request: Request) -> JobSystem:
+    system: JobSystem = request.app.state.jobs
+    return system
+
+
+SystemDep = Annotated[JobSystem, Depends(_system)]
+
+
+@router.get("", summary="Registered models, newest first")
+async def read_models(
+    system: SystemDep,
+    instrument_key: str | None = None,
+    interval: str | None = None,
+    kind: str | None = None,
+    promoted: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    models = await system.registry.find(
+        instrument_key=instrument_key, interval=interval, kind=kind, promoted=promoted, limit=limit
+    )
+    return {"models": models}
+
+
+@router.get("/{model_id}")
+async def read_model(system: SystemDep, model_id: str) -> dict[str, Any]:
+    try:
+        return await system.registry.get(model_id)
+    except ModelNotFound as e:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e

@@ -1,0 +1,44 @@
+"""What automation runs act on, handed in by the builder (nothing global)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.bus.interface import EventBus
+from app.market.candles import CandleStore
+from app.registry.registry import ModelRegistry
+from app.storage.db import Database
+from app.automation.history import SimulatedHistory
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenResult:
+    closed: int
+    errors: list[str]
+
+
+class Flattener(Protocol):
+    """The trading engine's square-off, once that engine exists."""
+
+    async def flatten(self, reason: str) -> FlattenResult: ...
+
+
+class Prunable(Protocol):
+    async def prune(self) -> int: ...
+
+
+@dataclass(slots=True)
+class AutomationDeps:
+    """:param universe: the default instruments (the market feed's default universe).
+    :param history: the simulated market's history, when the market is simulated.
+    :param flattener: the trading engine's square-off; None until there is one."""
+
+    db: Database
+    bus: EventBus | Prunable
+    candles: CandleStore
+    registry: ModelRegistry
+    universe: Callable[[], list[str]]
+    history: SimulatedHistory | None = None
+    flattener: Flattener | None = None
