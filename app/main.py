@@ -9,11 +9,12 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from app.api.errors import install_error_handlers
-from app.api.routes import candles, events, health, market, predictor, web, ws, ws_market
+from app.api.routes import automation, candles, events, health, market, models, predictor, training, web, ws, ws_market
 from app.api.ws_channel_models import ContractValidator
 from app.api.ws_codes import CloseCode
 from app.api.ws_market import MarketBroadcast
 from app.api.ws_streams import StreamRegistry
+from app.automation.system import build_from_settings, retrain_at_start
 from app.bus.base import Retention
 from app.bus.local import LocalEventBus
 from app.bus.sqlite_log import SqliteEventLog
@@ -68,10 +69,15 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.predictor_autostart and source is not None:
             universe = [key for key in DEFAULT_UNIVERSE if key in market.instruments]
             await app.state.predictor.start(universe, PredictorConfig(interval=settings.market_interval))
+        app.state.jobs = build_from_settings(settings, db=db, bus=bus, feed=market, source=source)
+        await app.state.jobs.start()
+        if settings.automation_retrain_at_start:
+            await retrain_at_start(app.state.jobs, settings)
         heartbeats = asyncio.create_task(streams.run_heartbeats())
         try:
             yield
         finally:
+            await app.state.jobs.close()
             await app.state.predictor.close()
             await market.close()
             heartbeats.cancel()
@@ -91,6 +97,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(events.router)
     app.include_router(candles.router)
     app.include_router(predictor.router)
+    app.include_router(training.router)
+    app.include_router(automation.router)
+    app.include_router(models.router)
     app.include_router(ws_market.router)  # before ws.router, whose /api/ws/{channel} would take "market"
     app.include_router(ws.router)
     app.include_router(market.router)
