@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from app.commands.candles import candles_cli
+from app.commands.jobs import automation_cli, train_cli
 from app.commands.predictor import backtest, predictor_cli
 from app.core.config import Settings
 from app.core.logging import configure_logging
@@ -78,6 +79,8 @@ def db_upgrade(
 cli.add_typer(predictor_cli, name="predictor")
 cli.command("backtest")(backtest)
 cli.add_typer(candles_cli, name="candles")
+cli.add_typer(train_cli, name="train")
+cli.add_typer(automation_cli, name="automation")
 
 
 def main() -> None:
