@@ -1,0 +1,161 @@
+/**
+ * The REST side of the desk: one small client over `fetch`, same origin, bearer token.
+ *
+ * Every call either returns the decoded JSON or throws `ApiError` carrying the status and
+ * the server's `detail` (a string, or FastAPI's list of `{loc, msg}`), rendered by `message`.
+ */
+import type { Channel, EventOf } from "./ws";
+import type { MarketBars } from "./ws.gen";
+
+export type Json = Record<string, unknown>;
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly detail: unknown,
+    readonly path: string,
+  ) {
+    super(`${path}: ${status} ${describeDetail(detail)}`);
+    this.name = "ApiError";
+  }
+
+  get unauthorized(): boolean {
+    return this.status === 401;
+  }
+
+  get missing(): boolean {
+    return this.status === 404 || this.status === 405;
+  }
+}
+
+/** FastAPI's `detail`: a string, or `[{loc, msg}]` naming each wrong field. */
+export function describeDetail(detail: unknown): string {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail
+      .map((d) => {
+        const item = d as { loc?: unknown[]; msg?: string };
+        const where = Array.isArray(item.loc) ? item.loc.filter((p) => p !== "body").join(".") : "";
+        return where ? `${where}: ${item.msg ?? "invalid"}` : (item.msg ?? JSON.stringify(d));
+      })
+      .join("; ");
+  }
+  return detail === undefined ? "" : JSON.stringify(detail);
+}
+
+export interface ApiOptions {
+  /** The server's origin ("" for the page's own). */
+  base: string;
+  token: string | undefined;
+  fetch: typeof fetch;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+export interface EventPage<C extends Channel> {
+  epoch: string;
+  head_id: number;
+  floor: number;
+  events: EventOf<C>[];
+}
+
+export interface MarketState {
+  state: string;
+  interval: string | null;
+  instruments: string[];
+  bars: MarketBars[];
+}
+
+export class Api {
+  readonly options: ApiOptions;
+
+  constructor(options: Partial<ApiOptions> = {}) {
+    this.options = { base: "", token: undefined, fetch: (...args) => globalThis.fetch(...args), ...options };
+  }
+
+  withToken(token: string | undefined): Api {
+    return new Api({ ...this.options, token });
+  }
+
+  async get<T = Json>(path: string, query: Query = {}): Promise<T> {
+    return this.request<T>("GET", path, query);
+  }
+
+  async post<T = Json>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>("POST", path, {}, body);
+  }
+
+  async send<T = Json>(method: "PUT" | "PATCH" | "DELETE", path: string, body?: unknown): Promise<T> {
+    return this.request<T>(method, path, {}, body);
+  }
+
+  async request<T>(method: string, path: string, query: Query = {}, body?: unknown): Promise<T> {
+    const params = new URLSearchParams();
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
+    const url = `${this.options.base}${path}${params.size ? `?${params}` : ""}`;
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const response = await this.options.fetch(url, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    let decoded: unknown = undefined;
+    try {
+      decoded = text ? JSON.parse(text) : undefined;
+    } catch {
+      decoded = text;
+    }
+    if (!response.ok) {
+      const detail = decoded !== null && typeof decoded === "object" && "detail" in decoded ? decoded.detail : decoded;
+      throw new ApiError(response.status, detail, path);
+    }
+    return decoded as T;
+  }
+
+  // --- the endpoints the desk reads -------------------------------------------------------
+
+  events<C extends Channel>(channel: C, after: number, limit = 1000): Promise<EventPage<C>> {
+    return this.get<EventPage<C>>("/api/events", { channel, after, limit });
+  }
+
+  market(limit = 375): Promise<MarketState> {
+    return this.get<MarketState>("/api/market", { limit });
+  }
+}
+
+/** A list out of a REST answer: the array itself, or the first array under one of `keys`. */
+export function listOf<T = Json>(body: unknown, ...keys: string[]): T[] {
+  if (Array.isArray(body)) return body as T[];
+  if (body !== null && typeof body === "object") {
+    for (const key of [...keys, "items", "results", "data"]) {
+      const value = (body as Json)[key];
+      if (Array.isArray(value)) return value as T[];
+    }
+  }
+  return [];
+}
+
+/**
+ * Every stored event of a channel from `after` up to `headId`, page by page (oldest first).
+ * `maxPages` bounds a long log: the last events are what a view needs, so a cut drops the oldest.
+ */
+export async function eventsUpTo<C extends Channel>(
+  api: Api,
+  channel: C,
+  headId: number,
+  { after = 0, maxPages = 50 }: { after?: number; maxPages?: number } = {},
+): Promise<EventOf<C>[]> {
+  const out: EventOf<C>[] = [];
+  let cursor = after;
+  for (let page = 0; page < maxPages && cursor < headId; page++) {
+    const { events } = await api.events(channel, cursor);
+    const upTo = events.filter((e) => e.id <= headId);
+    out.push(...upTo);
+    if (events.length < 1000 || upTo.length < events.length) return out;
+    cursor = events[events.length - 1]!.id;
+  }
+  return out;
+}

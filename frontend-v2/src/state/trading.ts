@@ -1,0 +1,226 @@
+/**
+ * The trading view's state: the engine (state, broker, safe_mode, live_trading_enabled),
+ * trades by trade_id, errors; pure functions of (state, REST answer | hft event).
+ *
+ * hft events carry no market time; the caller passes the instrument's latest bar time when a
+ * live event arrives (`at`), so entries and exits can be drawn on the candle chart. REST trades
+ * bring their own times when the engine stores them.
+ */
+import type { Json } from "../lib/api";
+import type { EventOf } from "../lib/ws";
+import type { Candle } from "./market";
+import { applyOnce, merge, pushBounded, type Synced } from "./synced";
+
+export type EngineState = "running" | "stopped" | "halted" | "unknown";
+
+export interface Engine {
+  readonly state: EngineState;
+  readonly broker?: string;
+  readonly safe_mode?: boolean;
+  readonly live_trading_enabled?: boolean;
+}
+
+export interface Trade {
+  readonly trade_id: number;
+  readonly instrument_key: string;
+  /** Shares: positive long, negative short. */
+  readonly qty: number;
+  readonly entry: number;
+  readonly stop?: number;
+  readonly target?: number;
+  readonly status: "open" | "closed";
+  readonly exit?: number;
+  readonly pnl?: number;
+  readonly reason?: string;
+  /** Market time (bar open, UTC epoch s) of the entry and exit, where known. */
+  readonly entryTime?: number;
+  readonly exitTime?: number;
+}
+
+export interface DeskError {
+  readonly id: number;
+  readonly ts: number;
+  readonly source: "hft.error" | "hft.manage_error" | "hft.flatten";
+  readonly error: string;
+}
+
+export interface TradingState extends Synced {
+  readonly engine: Engine;
+  readonly trades: Readonly<Record<number, Trade>>;
+  readonly errors: readonly DeskError[];
+  readonly lastFlatten: { readonly id: number; readonly ts: number; readonly closed: number; readonly errors: readonly string[] } | null;
+}
+
+const MAX_ERRORS = 100;
+
+export const initialTrading: TradingState = { lastId: 0, engine: { state: "unknown" }, trades: {}, errors: [], lastFlatten: null };
+
+function upsertTrade(state: TradingState, trade: Partial<Trade> & { trade_id: number }): TradingState {
+  const old = state.trades[trade.trade_id];
+  const base: Trade = old ?? { trade_id: trade.trade_id, instrument_key: "", qty: 0, entry: 0, status: "open" };
+  let next = merge(base, trade);
+  if (old?.status === "closed" && trade.status === "open") next = { ...next, status: "closed" }; // an exit is final
+  if (old?.entryTime !== undefined) next = { ...next, entryTime: old.entryTime };
+  if (old?.exitTime !== undefined) next = { ...next, exitTime: old.exitTime };
+  return { ...state, trades: { ...state.trades, [trade.trade_id]: next } };
+}
+
+function apply(state: TradingState, event: EventOf<"hft">, at: number | undefined): TradingState {
+  switch (event.type) {
+    case "hft.start":
+      return { ...state, engine: { ...event.payload, state: "running" } };
+    case "hft.stop":
+      return { ...state, engine: { ...state.engine, state: state.engine.state === "halted" ? "halted" : "stopped" } };
+    case "hft.broker":
+      return { ...state, engine: { ...state.engine, broker: event.payload.broker } };
+    case "hft.error":
+    case "hft.manage_error": {
+      const error: DeskError = { id: event.id, ts: event.ts, source: event.type, error: event.payload.error };
+      return { ...state, errors: pushBounded(state.errors, error, MAX_ERRORS) };
+    }
+    case "hft.flatten": {
+      const lastFlatten = { id: event.id, ts: event.ts, ...event.payload };
+      const errors = event.payload.errors.reduce<readonly DeskError[]>(
+        (list, error) => pushBounded(list, { id: event.id, ts: event.ts, source: "hft.flatten", error }, MAX_ERRORS),
+        state.errors,
+      );
+      return { ...state, lastFlatten, errors };
+    }
+    case "hft.entry":
+      return upsertTrade(state, { ...event.payload, status: "open", entryTime: at });
+    case "hft.exit": {
+      const { price, ...rest } = event.payload;
+      return upsertTrade(state, { ...rest, exit: price, status: "closed", exitTime: at });
+    }
+    case "hft.trade_risk":
+      return upsertTrade(state, event.payload);
+  }
+}
+
+/** Apply one hft event (at most once, by id); `at`: the market time to draw it at, if live. */
+export function applyHftEvent(state: TradingState, event: EventOf<"hft">, at?: number): TradingState {
+  return applyOnce(state, event, (s, e) => apply(s, e, at));
+}
+
+const num = (v: unknown): number | undefined => (typeof v === "number" && Number.isFinite(v) ? v : undefined);
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+const bool = (v: unknown): boolean | undefined => (typeof v === "boolean" ? v : undefined);
+
+/** A trade as the engine's REST shows it, tolerant of field names (`entry`/`entry_price`, ...). */
+export function tradeFromRest(r: Json): (Partial<Trade> & { trade_id: number }) | null {
+  const id = num(r.trade_id) ?? num(r.id);
+  if (id === undefined) return null;
+  const exit = num(r.exit) ?? num(r.exit_price) ?? num(r.price);
+  const closed = r.status === "closed" || r.status === "exited" || num(r.exit_ts) !== undefined || exit !== undefined;
+  return {
+    trade_id: id,
+    instrument_key: str(r.instrument_key),
+    qty: num(r.qty),
+    entry: num(r.entry) ?? num(r.entry_price),
+    stop: num(r.stop),
+    target: num(r.target),
+    status: closed ? "closed" : "open",
+    exit,
+    pnl: num(r.pnl) ?? num(r.realized_pnl),
+    reason: str(r.reason) ?? str(r.exit_reason),
+    entryTime: num(r.entry_ts) ?? num(r.opened_ts) ?? num(r.entry_time),
+    exitTime: num(r.exit_ts) ?? num(r.closed_ts) ?? num(r.exit_time),
+  };
+}
+
+/** The engine as GET /api/hft/status shows it. */
+export function engineFromRest(r: Json): Engine {
+  const raw = str(r.state) ?? str(r.status) ?? (bool(r.running) ? "running" : undefined);
+  const state: EngineState = raw === "running" || raw === "stopped" || raw === "halted" ? raw : bool(r.halted) ? "halted" : "unknown";
+  const engine: Engine = { state, broker: str(r.broker), safe_mode: bool(r.safe_mode), live_trading_enabled: bool(r.live_trading_enabled) };
+  return engine;
+}
+
+/** Merge REST state (engine status, trades) loaded as of event `headId`. */
+export function loadTrading(
+  state: TradingState,
+  rest: { status: Json | null; trades: readonly Json[] },
+  headId: number,
+): TradingState {
+  let next = state;
+  if (rest.status !== null) next = { ...next, engine: merge(next.engine, engineFromRest(rest.status)) };
+  for (const raw of rest.trades) {
+    const trade = tradeFromRest(raw);
+    if (trade !== null) next = upsertTrade(next, trade);
+  }
+  return { ...next, lastId: Math.max(next.lastId, headId) };
+}
+
+/** The engine stopped for good by a halt (the halt endpoint answers; no event names it). */
+export function markHalted(state: TradingState): TradingState {
+  return { ...state, engine: { ...state.engine, state: "halted" } };
+}
+
+// --- selectors ------------------------------------------------------------------------------
+
+export function openTrades(state: TradingState): Trade[] {
+  return Object.values(state.trades)
+    .filter((t) => t.status === "open")
+    .sort((a, b) => b.trade_id - a.trade_id);
+}
+
+export function closedTrades(state: TradingState): Trade[] {
+  return Object.values(state.trades)
+    .filter((t) => t.status === "closed")
+    .sort((a, b) => b.trade_id - a.trade_id);
+}
+
+export function realizedPnl(state: TradingState): number {
+  return closedTrades(state).reduce((sum, t) => sum + (t.pnl ?? 0), 0);
+}
+
+/** Marked to the latest close of each instrument (`close(key)`); trades without one count 0. */
+export function openPnl(state: TradingState, close: (key: string) => number | undefined): number {
+  return openTrades(state).reduce((sum, t) => {
+    const last = close(t.instrument_key);
+    return last === undefined ? sum : sum + t.qty * (last - t.entry);
+  }, 0);
+}
+
+export interface PnlPoint {
+  readonly time: number;
+  readonly realized: number;
+  readonly open: number;
+}
+
+/**
+ * Realized and open PnL at each bar time of the day (the candles' times), from the trades with
+ * known times: realized counts exits at or before the bar; open marks trades entered at or
+ * before it and not yet exited to that bar's close.
+ */
+export function pnlSeries(trades: readonly Trade[], candles: Readonly<Record<string, readonly Candle[]>>): PnlPoint[] {
+  const timed = trades.filter((t) => t.entryTime !== undefined);
+  if (timed.length === 0) return [];
+  const closes = new Map<string, Map<number, number>>();
+  const times = new Set<number>();
+  for (const [key, list] of Object.entries(candles)) {
+    closes.set(key, new Map(list.map((c) => [c.time, c.close])));
+    for (const c of list) times.add(c.time);
+  }
+  const first = Math.min(...timed.map((t) => t.entryTime!));
+  const last = new Map<string, number>();
+  const out: PnlPoint[] = [];
+  for (const time of [...times].sort((a, b) => a - b)) {
+    for (const [key, byTime] of closes) {
+      const close = byTime.get(time);
+      if (close !== undefined) last.set(key, close);
+    }
+    if (time < first) continue;
+    let realized = 0;
+    let open = 0;
+    for (const t of timed) {
+      if (t.status === "closed" && t.exitTime !== undefined && t.exitTime <= time) realized += t.pnl ?? 0;
+      else if (t.entryTime! <= time && (t.exitTime === undefined || t.exitTime > time)) {
+        const close = last.get(t.instrument_key);
+        if (close !== undefined) open += t.qty * (close - t.entry);
+      }
+    }
+    out.push({ time, realized, open });
+  }
+  return out;
+}

@@ -1,0 +1,245 @@
+/** Training jobs and automation runs: progress, live metrics, results and errors; start one; schedules. */
+import { useState, type FormEvent } from "react";
+import { istDateTime, clock } from "../app/format";
+import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
+import type { Json } from "../lib/api";
+import { jobList, type Job } from "../state/jobs";
+import { instrumentName } from "../state/market";
+
+function short(value: Json | undefined): string {
+  if (value === undefined) return "";
+  return Object.entries(value)
+    .map(([k, v]) => `${k}: ${typeof v === "number" ? (Number.isInteger(v) ? v : v.toPrecision(4)) : JSON.stringify(v)}`)
+    .join(", ");
+}
+
+function JobTable({ jobs, label, testId }: { jobs: readonly Job[]; label: string; testId: string }) {
+  return (
+    <div className="scroll tall">
+      <table data-testid={testId}>
+        <caption className="visually-hidden">{label}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Job</th>
+            <th scope="col">Kind</th>
+            <th scope="col">Status</th>
+            <th scope="col">Progress</th>
+            <th scope="col">Details</th>
+          </tr>
+        </thead>
+        <tbody>
+          {jobs.length === 0 && (
+            <tr>
+              <td colSpan={5} className="muted">
+                None yet.
+              </td>
+            </tr>
+          )}
+          {jobs.map((job) => (
+            <tr key={job.job_id} data-job-id={job.job_id}>
+              <th scope="row">
+                <code>{job.job_id}</code>
+                {job.started !== undefined && <div className="muted">{clock(job.started)}</div>}
+              </th>
+              <td>
+                {job.kind}
+                {job.instrument_key && <div className="muted">{instrumentName(job.instrument_key)}</div>}
+              </td>
+              <td>
+                <span className={`badge badge-${job.status}`}>{job.status}</span>
+              </td>
+              <td>
+                <progress max={1} value={job.progress} aria-label={`Progress of ${job.job_id}`} />{" "}
+                <span className="muted">{Math.round(job.progress * 100)}%</span>
+              </td>
+              <td className="details">
+                {job.message && <div>{job.message}</div>}
+                {job.metrics && <div className="muted">metrics {short(job.metrics)}</div>}
+                {job.stats && <div className="muted">stats {short(job.stats)}</div>}
+                {job.result && <div>result {short(job.result)}</div>}
+                {job.error && <div className="error">{job.error}</div>}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function StartJob({ path, kinds, withInstrument, instruments }: { path: string; kinds: readonly string[]; withInstrument: boolean; instruments: readonly string[] }) {
+  const desk = useDeskInstance();
+  const command = useCommand();
+  const [kind, setKind] = useState(kinds[0]!);
+  const [instrument, setInstrument] = useState("");
+  const [params, setParams] = useState("{}");
+  const key = instruments.includes(instrument) ? instrument : (instruments[0] ?? "");
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void command.run(async () => {
+      let extra: Json;
+      try {
+        extra = JSON.parse(params || "{}") as Json;
+      } catch {
+        throw new Error("params must be a JSON object");
+      }
+      const body = { kind, params: withInstrument ? { instrument_key: key, ...extra } : extra };
+      const job = await desk.rest.post(path, body);
+      return `queued ${String(job.job_id ?? "")}`;
+    });
+  };
+  return (
+    <form className="form" onSubmit={submit} aria-label={`Start a ${withInstrument ? "training job" : "run"}`}>
+      <div className="fields">
+        <label>
+          Kind
+          <select value={kind} onChange={(e) => setKind(e.target.value)}>
+            {kinds.map((k) => (
+              <option key={k}>{k}</option>
+            ))}
+          </select>
+        </label>
+        {withInstrument && (
+          <label>
+            Instrument
+            <select value={key} onChange={(e) => setInstrument(e.target.value)}>
+              {instruments.map((k) => (
+                <option key={k} value={k}>
+                  {instrumentName(k)}
+                </option>
+              ))}
+            </select>
+          </label>
+        )}
+        <label className="grow">
+          Params (JSON)
+          <input value={params} onChange={(e) => setParams(e.target.value)} spellCheck={false} />
+        </label>
+      </div>
+      <div className="actions">
+        <button type="submit" disabled={command.pending}>
+          {withInstrument ? "Start training" : "Start run"}
+        </button>
+        <span aria-live="polite" className="muted">
+          {command.done}
+        </span>
+      </div>
+      {command.error && (
+        <p role="alert" className="error">
+          {command.error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+export function TrainingView() {
+  const { training, market } = useDesk();
+  return (
+    <div className="grid">
+      <section className="panel wide" aria-labelledby="train-title">
+        <h2 id="train-title">Train a model</h2>
+        <StartJob path="/api/training/jobs" kinds={["ridge", "lgbm"]} withInstrument instruments={market.instruments} />
+      </section>
+      <section className="panel wide" aria-labelledby="jobs-title">
+        <h2 id="jobs-title">Training jobs</h2>
+        <JobTable jobs={jobList(training)} label="Training jobs" testId="training-jobs" />
+      </section>
+    </div>
+  );
+}
+
+function ScheduleRow({ schedule }: { schedule: Json }) {
+  const desk = useDeskInstance();
+  const command = useCommand();
+  const [cron, setCron] = useState(String(schedule.cron ?? ""));
+  const id = Number(schedule.schedule_id);
+  const save = (changes: Json) =>
+    void command.run(async () => {
+      await desk.rest.send("PATCH", `/api/automation/schedules/${id}`, changes);
+      await desk.refreshSchedules();
+      return "saved";
+    });
+  return (
+    <tr data-schedule-id={id}>
+      <th scope="row">{String(schedule.name ?? id)}</th>
+      <td>{String(schedule.kind ?? "")}</td>
+      <td>
+        <form
+          className="inline"
+          onSubmit={(e) => {
+            e.preventDefault();
+            save({ cron });
+          }}
+        >
+          <label>
+            <span className="visually-hidden">Cron of {String(schedule.name ?? id)}</span>
+            <input value={cron} onChange={(e) => setCron(e.target.value)} size={14} spellCheck={false} />
+          </label>
+          <button type="submit" disabled={command.pending || cron === schedule.cron}>
+            Save
+          </button>
+        </form>
+        <div className="muted">{String(schedule.timezone ?? "")}</div>
+      </td>
+      <td>
+        <label>
+          <input type="checkbox" checked={schedule.enabled === true} onChange={(e) => save({ enabled: e.target.checked })} /> enabled
+        </label>
+      </td>
+      <td>{typeof schedule.next_ts === "number" ? istDateTime(schedule.next_ts) : "–"}</td>
+      <td>
+        {schedule.last_error ? <span className="error">{String(schedule.last_error)}</span> : <code>{String(schedule.last_job_id ?? "–")}</code>}
+        {command.error && (
+          <div role="alert" className="error">
+            {command.error}
+          </div>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+const AUTOMATION_KINDS = ["retrain", "evaluate", "backfill", "prune", "square_off"] as const;
+
+export function AutomationView() {
+  const { automation } = useDesk();
+  return (
+    <div className="grid">
+      <section className="panel wide" aria-labelledby="runs-title">
+        <h2 id="runs-title">Automation runs</h2>
+        <StartJob path="/api/automation/runs" kinds={AUTOMATION_KINDS} withInstrument={false} instruments={[]} />
+        <JobTable jobs={jobList(automation)} label="Automation runs" testId="automation-runs" />
+      </section>
+      <section className="panel wide" aria-labelledby="schedules-title">
+        <h2 id="schedules-title">Schedules</h2>
+        <div className="scroll">
+          <table data-testid="schedules">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Kind</th>
+                <th scope="col">Cron</th>
+                <th scope="col">Enabled</th>
+                <th scope="col">Next</th>
+                <th scope="col">Last</th>
+              </tr>
+            </thead>
+            <tbody>
+              {automation.schedules.length === 0 && (
+                <tr>
+                  <td colSpan={6} className="muted">
+                    No schedules.
+                  </td>
+                </tr>
+              )}
+              {automation.schedules.map((s) => (
+                <ScheduleRow key={String(s.schedule_id)} schedule={s} />
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+    </div>
+  );
+}

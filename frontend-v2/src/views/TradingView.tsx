@@ -1,0 +1,233 @@
+/** The trading engine: mode and state beyond doubt, trades with stop/target, PnL over the day, controls, errors. */
+import { useMemo } from "react";
+import { ConfirmButton } from "../components/Confirm";
+import { LineChart, COLORS, type Line } from "../components/Charts";
+import { clock, rupees, signedRupees, tone } from "../app/format";
+import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
+import { instrumentName, lastClose } from "../state/market";
+import {
+  closedTrades,
+  markHalted,
+  openPnl,
+  openTrades,
+  pnlSeries,
+  realizedPnl,
+  type Engine,
+} from "../state/trading";
+
+function Mode({ engine }: { engine: Engine }) {
+  const live = engine.live_trading_enabled === true;
+  const safe = engine.safe_mode !== false;
+  const mode = live && !safe ? "LIVE: real orders" : live ? "LIVE enabled, safe mode on" : "PAPER: no real orders";
+  return (
+    <div className={`mode ${live && !safe ? "mode-live" : live ? "mode-armed" : "mode-paper"}`} role="status" data-testid="trading-mode">
+      <strong>{mode}</strong>
+      <dl>
+        <div>
+          <dt>Engine</dt>
+          <dd data-testid="engine-state">{engine.state}</dd>
+        </div>
+        <div>
+          <dt>Broker</dt>
+          <dd>{engine.broker ?? "–"}</dd>
+        </div>
+        <div>
+          <dt>safe_mode</dt>
+          <dd>{engine.safe_mode === undefined ? "–" : engine.safe_mode ? "on" : "OFF"}</dd>
+        </div>
+        <div>
+          <dt>live_trading_enabled</dt>
+          <dd>{engine.live_trading_enabled === undefined ? "–" : engine.live_trading_enabled ? "YES" : "no"}</dd>
+        </div>
+      </dl>
+    </div>
+  );
+}
+
+function Controls({ engine }: { engine: Engine }) {
+  const desk = useDeskInstance();
+  const command = useCommand();
+  const running = engine.state === "running";
+  const act = (path: string, after?: () => void) =>
+    void command.run(async () => {
+      const answer = await desk.rest.post(path);
+      after?.();
+      await desk.refreshTrading().catch(() => undefined);
+      const closed = typeof answer?.closed === "number" ? `: ${answer.closed} closed` : "";
+      return `${path.split("/").pop()} done${closed}`;
+    });
+  return (
+    <section className="panel" aria-labelledby="controls-title">
+      <h2 id="controls-title">Controls</h2>
+      <div className="actions">
+        <button type="button" disabled={command.pending || running} onClick={() => act("/api/hft/start")}>
+          Start trading
+        </button>
+        <button type="button" disabled={command.pending || !running} onClick={() => act("/api/hft/stop")}>
+          Stop trading
+        </button>
+        <ConfirmButton
+          label="Flatten"
+          question="Close every open position at market now. Stop and target orders are cancelled."
+          confirmLabel="Flatten all positions"
+          disabled={command.pending}
+          onConfirm={() => act("/api/hft/flatten")}
+        />
+        <ConfirmButton
+          label="Halt"
+          question="Stop the engine at once and refuse new entries until it is started again. Open positions stay open: flatten them separately."
+          confirmLabel="Halt the engine"
+          disabled={command.pending}
+          onConfirm={() => act("/api/hft/halt", () => desk.patch((s) => ({ ...s, trading: markHalted(s.trading) })))}
+        />
+      </div>
+      <p aria-live="polite" className="muted">
+        {command.pending ? "working…" : command.done}
+      </p>
+      {command.error && (
+        <p role="alert" className="error">
+          {command.error}
+        </p>
+      )}
+    </section>
+  );
+}
+
+export function TradingView() {
+  const { trading, market } = useDesk();
+  const open = openTrades(trading);
+  const closed = closedTrades(trading);
+  const close = (key: string) => lastClose(market, key);
+  const realized = realizedPnl(trading);
+  const unrealized = openPnl(trading, close);
+  const series = useMemo(() => pnlSeries(Object.values(trading.trades), market.candles), [trading.trades, market.candles]);
+  const lines: Line[] = useMemo(
+    () => [
+      { name: "realized", color: COLORS.accent, points: series.map((p) => ({ time: p.time, value: p.realized })) },
+      { name: "realized + open", color: COLORS.amber, points: series.map((p) => ({ time: p.time, value: p.realized + p.open })) },
+    ],
+    [series],
+  );
+
+  return (
+    <div className="grid">
+      <section className="panel" aria-labelledby="engine-title">
+        <h2 id="engine-title">Engine</h2>
+        <Mode engine={trading.engine} />
+      </section>
+      <Controls engine={trading.engine} />
+      <section className="panel wide" aria-labelledby="pnl-title">
+        <h2 id="pnl-title">PnL today</h2>
+        <p className="pnl">
+          <span>
+            Realized <strong className={tone(realized)} data-testid="pnl-realized">{signedRupees(realized)}</strong>
+          </span>
+          <span>
+            Open <strong className={tone(unrealized)} data-testid="pnl-open">{signedRupees(unrealized)}</strong>
+          </span>
+          <span>
+            Total <strong className={tone(realized + unrealized)}>{signedRupees(realized + unrealized)}</strong>
+          </span>
+        </p>
+        {series.length > 0 && <LineChart lines={lines} label="Realized and open PnL over the day" height={180} />}
+      </section>
+      <section className="panel wide" aria-labelledby="open-title">
+        <h2 id="open-title">Open trades ({open.length})</h2>
+        <div className="scroll">
+          <table data-testid="open-trades">
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">Instrument</th>
+                <th scope="col">Side</th>
+                <th scope="col">Qty</th>
+                <th scope="col">Entry</th>
+                <th scope="col">Stop</th>
+                <th scope="col">Target</th>
+                <th scope="col">Last</th>
+                <th scope="col">Open PnL</th>
+              </tr>
+            </thead>
+            <tbody>
+              {open.length === 0 && (
+                <tr>
+                  <td colSpan={9} className="muted">
+                    No open trades.
+                  </td>
+                </tr>
+              )}
+              {open.map((t) => {
+                const last = close(t.instrument_key);
+                const pnl = last === undefined ? undefined : t.qty * (last - t.entry);
+                return (
+                  <tr key={t.trade_id} data-trade-id={t.trade_id}>
+                    <td>{t.trade_id}</td>
+                    <th scope="row">{instrumentName(t.instrument_key)}</th>
+                    <td>{t.qty > 0 ? "long" : "short"}</td>
+                    <td>{Math.abs(t.qty)}</td>
+                    <td>{rupees(t.entry)}</td>
+                    <td>{rupees(t.stop)}</td>
+                    <td>{rupees(t.target)}</td>
+                    <td>{rupees(last)}</td>
+                    <td className={tone(pnl)}>{signedRupees(pnl)}</td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      <section className="panel wide" aria-labelledby="closed-title">
+        <h2 id="closed-title">Closed trades ({closed.length})</h2>
+        <div className="scroll tall">
+          <table data-testid="closed-trades">
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">Instrument</th>
+                <th scope="col">Qty</th>
+                <th scope="col">Entry</th>
+                <th scope="col">Exit</th>
+                <th scope="col">PnL</th>
+                <th scope="col">Reason</th>
+              </tr>
+            </thead>
+            <tbody>
+              {closed.map((t) => (
+                <tr key={t.trade_id} data-trade-id={t.trade_id}>
+                  <td>{t.trade_id}</td>
+                  <th scope="row">{instrumentName(t.instrument_key)}</th>
+                  <td>{t.qty}</td>
+                  <td>{rupees(t.entry)}</td>
+                  <td>{rupees(t.exit)}</td>
+                  <td className={tone(t.pnl)}>{signedRupees(t.pnl)}</td>
+                  <td>{t.reason ?? "–"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      </section>
+      <section className="panel wide" aria-labelledby="errors-title">
+        <h2 id="errors-title">Errors ({trading.errors.length})</h2>
+        {trading.lastFlatten && (
+          <p>
+            Last flatten at {clock(trading.lastFlatten.ts)}: {trading.lastFlatten.closed} closed
+            {trading.lastFlatten.errors.length > 0 && `, ${trading.lastFlatten.errors.length} errors`}.
+          </p>
+        )}
+        {trading.errors.length === 0 ? (
+          <p className="muted">None.</p>
+        ) : (
+          <ul className="errors" data-testid="trading-errors">
+            {[...trading.errors].reverse().map((e, i) => (
+              <li key={`${e.id}-${i}`}>
+                <time>{clock(e.ts)}</time> <code>{e.source}</code> {e.error}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+    </div>
+  );
+}
