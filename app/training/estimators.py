@@ -111,7 +111,7 @@ class LgbmEstimator:
                 checker.check()
 
         # One binned dataset for every horizon: binning is the features', not the target's.
-        data = lgb.Dataset(x, label=y[:, 0], params={"max_bin": self.params["max_bin"], "verbosity": -1},
+        data = lgb.Dataset(x, label=y[:, 0], params={**self.params, "feature_pre_filter": False},
                            free_raw_data=False).construct()
         self.boosters = []
         for k in range(len(self.horizons)):
