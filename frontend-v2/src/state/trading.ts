@@ -128,12 +128,12 @@ export function tradeFromRest(r: Json): (Partial<Trade> & { trade_id: number }) 
   };
 }
 
-/** The engine as GET /api/hft/status shows it. */
-export function engineFromRest(r: Json): Engine {
-  const raw = str(r.state) ?? str(r.status) ?? (bool(r.running) ? "running" : undefined);
-  const state: EngineState = raw === "running" || raw === "stopped" || raw === "halted" ? raw : bool(r.halted) ? "halted" : "unknown";
-  const engine: Engine = { state, broker: str(r.broker), safe_mode: bool(r.safe_mode), live_trading_enabled: bool(r.live_trading_enabled) };
-  return engine;
+/** The engine as GET /api/hft/status shows it; what it does not say is left out (undefined). */
+export function engineFromRest(r: Json): Partial<Engine> {
+  const raw = str(r.state) ?? str(r.status) ?? (bool(r.running) === true ? "running" : bool(r.running) === false ? "stopped" : undefined);
+  const known = raw === "running" || raw === "stopped" || raw === "halted";
+  const state: EngineState | undefined = bool(r.halted) === true ? "halted" : known ? raw : undefined;
+  return { state, broker: str(r.broker), safe_mode: bool(r.safe_mode), live_trading_enabled: bool(r.live_trading_enabled) };
 }
 
 /** Merge REST state (engine status, trades) loaded as of event `headId`. */

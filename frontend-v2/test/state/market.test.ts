@@ -1,0 +1,38 @@
+/** Market state: candles keyed by bar time (the stream has no ids), sorted, bounded; REST bars and live frames merge. */
+import { describe, expect, test } from "vitest";
+import { applyBars, initialMarket, instrumentName, lastClose, loadMarket, MAX_CANDLES, upsertCandle } from "../../src/state/market";
+import { bars, RELIANCE, TCS } from "../support/events";
+
+describe("candles", () => {
+  test("a bar seen twice (REST, then the stream after a reconnect) is one candle, the latest values win", () => {
+    const rest = { state: "running", interval: "1m", instruments: [RELIANCE, TCS], bars: [bars(0, { [RELIANCE]: 100 }), bars(60, { [RELIANCE]: 101, [TCS]: 200 })] };
+    const loaded = loadMarket(initialMarket, rest);
+    const live = [bars(60, { [RELIANCE]: 101.5 }), bars(120, { [RELIANCE]: 102 })].reduce(applyBars, loaded);
+    expect(live.candles[RELIANCE]!.map((c) => [c.time, c.close])).toEqual([
+      [0, 100],
+      [60, 101.5],
+      [120, 102],
+    ]);
+    expect(live.candles[TCS]!.map((c) => c.time)).toEqual([60]);
+    expect(live.instruments).toEqual([RELIANCE, TCS]);
+    expect(live.clock).toBe(180);
+    expect(lastClose(live, RELIANCE)).toBe(102);
+    expect(live.feed).toBe("running");
+  });
+
+  test("out-of-order bars are inserted in place; the list is bounded", () => {
+    let list = upsertCandle([], { time: 120, open: 1, high: 1, low: 1, close: 1, volume: 1 });
+    list = upsertCandle(list, { time: 0, open: 1, high: 1, low: 1, close: 1, volume: 1 });
+    list = upsertCandle(list, { time: 60, open: 1, high: 1, low: 1, close: 1, volume: 1 });
+    expect(list.map((c) => c.time)).toEqual([0, 60, 120]);
+    let long = list;
+    for (let i = 3; i < MAX_CANDLES + 5; i++) long = upsertCandle(long, { time: i * 60, open: 1, high: 1, low: 1, close: 1, volume: 1 });
+    expect(long).toHaveLength(MAX_CANDLES);
+    expect(long[long.length - 1]!.time).toBe((MAX_CANDLES + 4) * 60);
+  });
+
+  test("names", () => {
+    expect(instrumentName(RELIANCE)).toBe("RELIANCE");
+    expect(instrumentName("NSE_EQ|SIM00001")).toBe("SIM00001");
+  });
+});

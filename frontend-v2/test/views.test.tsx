@@ -1,0 +1,191 @@
+// @vitest-environment happy-dom
+/**
+ * The views on a desk whose state the test sets: tables without duplicate rows, the predictor's
+ * start form, destructive trading actions behind a confirmation, the inspector's filter and
+ * pause, the connection bar, the token entry. Charts (canvas) are stubbed.
+ */
+import { act, cleanup, fireEvent, render, screen, within } from "@testing-library/react";
+import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { App } from "../src/app/App";
+import { Desk, type DeskState } from "../src/app/desk";
+import { DeskContext } from "../src/app/hooks";
+import { applyBars } from "../src/state/market";
+import { applyPredictionEvent, loadPredictions } from "../src/state/prediction";
+import { recordEnvelopes } from "../src/state/inspector";
+import { applyHftEvent } from "../src/state/trading";
+import { linkOn } from "../src/state/connection";
+import { bars, created, hft, RELIANCE, resolved, TCS } from "./support/events";
+
+vi.mock("../src/components/Charts", () => ({
+  CandleChart: ({ label }: { label: string }) => <div role="img" aria-label={label} />,
+  LineChart: ({ label }: { label: string }) => <div role="img" aria-label={label} />,
+  COLORS: { up: "g", down: "r", text: "t", grid: "x", accent: "a", amber: "y" },
+}));
+
+let posts: { path: string; body: unknown }[] = [];
+
+function renderDesk(path: string, change: (s: DeskState) => DeskState) {
+  window.history.pushState(null, "", path);
+  const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    posts.push({ path: String(input), body: init?.body ? JSON.parse(String(init.body)) : undefined });
+    return new Response(JSON.stringify({ closed: 1 }), { status: 200 });
+  }) as typeof globalThis.fetch;
+  const desk = new Desk({ fetch, notifyEvery: 0 });
+  desk.patch((s) => change({ ...s, auth: "ok" }));
+  render(
+    <DeskContext.Provider value={desk}>
+      <App />
+    </DeskContext.Provider>,
+  );
+  return desk;
+}
+
+beforeEach(() => {
+  posts = [];
+});
+afterEach(() => cleanup());
+
+describe("predictor view", () => {
+  test("latest and resolved predictions: one row per prediction, even after a reload merges the same rows again", () => {
+    renderDesk("/predictor", (s) => {
+      let p = [created(1, 1), created(2, 2, { instrument_key: TCS }), resolved(3, 1, 0.002)].reduce(applyPredictionEvent, s.prediction);
+      const rows = Object.values(p.rows).map((r) => ({ ...r }));
+      p = loadPredictions(p, { status: null, predictions: rows, calibration: [] }, 3); // the reload's REST answer
+      return { ...s, prediction: p, market: applyBars(s.market, bars(0, { [RELIANCE]: 100, [TCS]: 200 })) };
+    });
+    const latest = screen.getByTestId("latest-predictions");
+    const ids = within(latest).getAllByRole("row").slice(1).map((r) => r.getAttribute("data-prediction-id"));
+    expect(ids.sort()).toEqual(["1", "2"]);
+    const resolvedRows = within(screen.getByTestId("resolved-predictions")).getAllByRole("row").slice(1);
+    expect(resolvedRows.map((r) => r.getAttribute("data-prediction-id"))).toEqual(["1"]);
+    expect(resolvedRows[0]!.textContent).toContain("+20.0 bp"); // actual_ret 0.002
+  });
+
+  test("start posts the chosen instruments and the cfg", async () => {
+    renderDesk("/predictor", (s) => ({ ...s, market: applyBars({ ...s.market, interval: "1m" }, bars(0, { [RELIANCE]: 100, [TCS]: 200 })) }));
+    fireEvent.click(screen.getByLabelText("TCS"));
+    fireEvent.change(screen.getByLabelText("Horizons (bars)"), { target: { value: "1, 3" } });
+    fireEvent.change(screen.getByLabelText("Model"), { target: { value: "ewma" } });
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Start predictor" }));
+    });
+    expect(posts.at(-1)).toEqual({
+      path: "/api/predictor/start",
+      body: { instruments: [RELIANCE], cfg: { interval: "1m", horizons: [1, 3], model_kind: "ewma", calib_halflife: 100, min_history: 3 } },
+    });
+  });
+});
+
+describe("trading view", () => {
+  const trading = (s: DeskState) => {
+    const events = [
+      hft(1, "hft.start", { broker: "paper", safe_mode: true, live_trading_enabled: false }),
+      hft(2, "hft.entry", { trade_id: 5, instrument_key: RELIANCE, qty: 10, entry: 100 }),
+      hft(3, "hft.trade_risk", { trade_id: 5, stop: 98, target: 104 }),
+      hft(4, "hft.error", { error: "order rejected: margin" }),
+    ];
+    return { ...s, trading: events.reduce((t, e) => applyHftEvent(t, e), s.trading), market: applyBars(s.market, bars(0, { [RELIANCE]: 101 })) };
+  };
+
+  test("mode, engine, open trade with stop and target, open PnL, errors", () => {
+    renderDesk("/trading", trading);
+    expect(screen.getByTestId("trading-mode").textContent).toContain("PAPER");
+    expect(screen.getByTestId("engine-state").textContent).toBe("running");
+    const row = within(screen.getByTestId("open-trades")).getAllByRole("row")[1]!;
+    expect(row.getAttribute("data-trade-id")).toBe("5");
+    expect(row.textContent).toContain("₹98.00");
+    expect(row.textContent).toContain("₹104.00");
+    expect(screen.getByTestId("pnl-open").textContent).toBe("+₹10.00");
+    expect(screen.getByTestId("trading-errors").textContent).toContain("order rejected: margin");
+  });
+
+  test("live trading without safe mode is shouted in the header", () => {
+    renderDesk("/trading", (s) => ({
+      ...s,
+      trading: applyHftEvent(s.trading, hft(1, "hft.start", { broker: "upstox", safe_mode: false, live_trading_enabled: true })),
+    }));
+    expect(screen.getByTestId("trading-mode").textContent).toContain("LIVE: real orders");
+    expect(screen.getAllByText("LIVE TRADING").length).toBeGreaterThan(0);
+  });
+
+  test("flatten asks first: Escape cancels, confirming posts", async () => {
+    renderDesk("/trading", trading);
+    fireEvent.click(screen.getByRole("button", { name: "Flatten" }));
+    const dialog = screen.getByRole("alertdialog");
+    expect(document.activeElement).toBe(within(dialog).getByRole("button", { name: "Cancel" }));
+    fireEvent.keyDown(dialog, { key: "Escape" });
+    expect(screen.queryByRole("alertdialog")).toBeNull();
+    expect(posts).toEqual([]);
+    expect(document.activeElement).toBe(screen.getByRole("button", { name: "Flatten" }));
+
+    fireEvent.click(screen.getByRole("button", { name: "Flatten" }));
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Flatten all positions" }));
+    });
+    expect(posts.map((p) => p.path)).toContain("/api/hft/flatten");
+  });
+
+  test("halt asks first, then shows the engine halted", async () => {
+    renderDesk("/trading", trading);
+    fireEvent.click(screen.getByRole("button", { name: "Halt" }));
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Halt the engine" }));
+    });
+    expect(posts.map((p) => p.path)).toContain("/api/hft/halt");
+    expect(screen.getByTestId("engine-state").textContent).toBe("halted");
+  });
+});
+
+describe("events view", () => {
+  test("filter by type and pause", () => {
+    const desk = renderDesk("/events", (s) => ({
+      ...s,
+      inspector: recordEnvelopes(s.inspector, "prediction", [created(1, 1), resolved(2, 1, 0.001), created(3, 2)]),
+    }));
+    const ids = () => within(screen.getByTestId("envelopes")).getAllByRole("listitem").map((li) => li.getAttribute("data-event-id"));
+    expect(ids()).toEqual(["3", "2", "1"]);
+    fireEvent.click(screen.getByLabelText("prediction.resolved"));
+    expect(ids()).toEqual(["2"]);
+    fireEvent.click(screen.getByLabelText("prediction.resolved"));
+
+    fireEvent.click(screen.getByRole("button", { name: "Pause" }));
+    act(() => desk.patch((s) => ({ ...s, inspector: recordEnvelopes(s.inspector, "prediction", [created(4, 3)]) })));
+    expect(ids()).toEqual(["3", "2", "1"]);
+    fireEvent.click(screen.getByRole("button", { name: "Resume (1 new)" }));
+    expect(ids()).toEqual(["4", "3", "2", "1"]);
+  });
+});
+
+describe("shell", () => {
+  test("every stream's state is in the header; the views are keyboard links", () => {
+    renderDesk("/market", (s) => ({
+      ...s,
+      connection: {
+        ...s.connection,
+        hft: linkOn(s.connection.hft, { kind: "disconnect", info: { code: 1012, reason: "", cause: "closed", retryIn: 500 } }),
+        prediction: linkOn(s.connection.prediction, { kind: "ready", ready: { outcome: "reset", reason: "too_old", epoch: "e", headId: 1 }, loads: true }),
+      },
+    }));
+    const bar = screen.getByRole("status", { name: "Connection per stream" });
+    expect(within(bar).getAllByRole("listitem").map((li) => `${li.dataset.stream}:${li.dataset.status}`)).toEqual([
+      "prediction:reset",
+      "automation:connecting",
+      "training:connecting",
+      "hft:reconnecting",
+      "market:connecting",
+    ]);
+    expect(within(bar).getByText("reset, reloading")).toBeTruthy();
+    const nav = screen.getByRole("navigation", { name: "Views" });
+    expect(within(nav).getByRole("link", { name: "Market" }).getAttribute("aria-current")).toBe("page");
+    fireEvent.click(within(nav).getByRole("link", { name: "Events" }));
+    expect(window.location.pathname).toBe("/events");
+    expect(screen.getByRole("heading", { name: "Events", level: 2 })).toBeTruthy();
+  });
+
+  test("a server that needs a token shows the token entry", () => {
+    renderDesk("/", (s) => ({ ...s, auth: "needed" as const }));
+    // renderDesk sets auth ok first; the change above wins
+    expect(screen.getByLabelText("API token")).toBeTruthy();
+    expect(screen.getByRole("button", { name: "Open the desk" })).toHaveProperty("disabled", true);
+  });
+});
