@@ -47,10 +47,7 @@ async def retrain(ctx: JobContext, params: RetrainParams, deps: AutomationDeps) 
     ended: dict[str, JobRecord] = {}
     try:
         await ctx.progress(start, f"{len(ids)} training jobs queued", stats={**stats, "succeeded": 0, "failed": 0})
-        while len(ended) < len(ids):
-            tick = asyncio.ensure_future(changed.wait())
-            done, _ = await asyncio.wait([*[w for w in waits if not w.done()], tick], return_when=asyncio.FIRST_COMPLETED)
-            tick.cancel()
+        while True:
             changed.clear()
             for w in [w for w in waits if w.done() and waits[w] not in ended]:
                 ended[waits[w]] = w.result()
@@ -61,6 +58,13 @@ async def retrain(ctx: JobContext, params: RetrainParams, deps: AutomationDeps) 
                 f"{len(ended)} of {len(ids)} training jobs done",
                 stats={**stats, **_tally(ended.values())},
             )
+            if len(ended) == len(ids):
+                break
+            pending = [w for w in waits if not w.done()]  # one that ended meanwhile is picked up above
+            if pending:
+                tick = asyncio.ensure_future(changed.wait())
+                await asyncio.wait([*pending, tick], return_when=asyncio.FIRST_COMPLETED)
+                tick.cancel()
     finally:
         remove()
         for w in waits:
