@@ -28,7 +28,15 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from app.jobs.context import JobContext
-from app.jobs.errors import IllegalTransition, JobAborted, JobFailed, JobNotFound, UnknownJobKind, WorkerDied
+from app.jobs.errors import (
+    IllegalTransition,
+    JobAborted,
+    JobFailed,
+    JobNotFound,
+    UnknownJobKind,
+    WorkerDied,
+    WorkerError,
+)
 from app.jobs.kinds import JobEvents, JobKind
 from app.jobs.models import JobDef, JobRecord, JobResult, Json
 from app.jobs.status import JobStatus
@@ -221,6 +229,8 @@ class JobRunner:
             outcome = JobResult(JobStatus.FAILED, result=e.result, error=e.error)
         except WorkerDied as e:
             outcome = JobResult(JobStatus.FAILED, error=str(e))
+        except WorkerError as e:
+            outcome = JobResult(JobStatus.FAILED, error=f"{e.type_name}: {e.message}")
         except Exception as e:
             log.exception("job %s (%s) failed", job.job_id, job.kind)
             outcome = JobResult(JobStatus.FAILED, error=f"{type(e).__name__}: {e}" if str(e) else type(e).__name__)
