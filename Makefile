@@ -11,10 +11,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 
-run: $(STAMP)
+run: $(STAMP) web
 	SIGNALDESK_PREDICTOR_AUTOSTART=true SIGNALDESK_AUTOMATION_RETRAIN_AT_START=true $(VENV)/bin/signaldesk serve
 
-test: test-python test-frontend check-contract
+test: test-python test-frontend test-e2e check-contract
 
 test-python: $(STAMP)
 	$(VENV)/bin/pytest -q
@@ -30,7 +30,7 @@ FRONTEND   := frontend-v2
 NODE_STAMP := $(FRONTEND)/node_modules/.installed
 GENERATED  := contracts $(FRONTEND)/src/lib/ws.gen.ts
 
-.PHONY: test-frontend check-contract
+.PHONY: test-frontend check-contract web test-e2e
 
 # npm ci empties node_modules, stamp included: it reruns whenever the lock or manifest changes.
 $(NODE_STAMP): $(FRONTEND)/package-lock.json $(FRONTEND)/package.json
@@ -44,6 +44,15 @@ contract: $(STAMP) $(NODE_STAMP)
 # Needs the venv: the client tests start a real `signaldesk serve`.
 test-frontend: $(STAMP) $(NODE_STAMP)
 	cd $(FRONTEND) && npx tsc --noEmit && npx vitest run
+
+# The dashboard (frontend-v2/dist, served by the backend at /): make run builds it first.
+web: $(NODE_STAMP)
+	cd $(FRONTEND) && npm run --silent build
+
+# The browser end-to-end test: Debian's Chromium (installed here when missing), no browser download.
+test-e2e: $(STAMP) web
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+	cd $(FRONTEND) && npx vitest run --config vitest.e2e.config.ts
 
 check-contract: contract
 	@git diff --exit-code -- $(GENERATED) || { echo "generated contract files are stale: run make contract and commit them"; exit 1; }
