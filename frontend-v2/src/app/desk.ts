@@ -163,7 +163,10 @@ export class Desk {
   private onReady(stream: Stream, ready: Ready, loader: Loader): void {
     const loads = ready.outcome !== "resumed";
     this.link(stream, { kind: "ready", ready, loads });
-    if (!loads) return;
+    if (!loads) {
+      void this.refreshAfterResume(stream).catch(() => undefined);
+      return;
+    }
     const generation = (this.loads.get(stream)?.generation ?? 0) + 1;
     this.loads.set(stream, { generation, buffer: [] });
     if (ready.outcome === "reset") this.resetStream(stream);
@@ -323,6 +326,21 @@ export class Desk {
       const loaded = loadJobs(replayed, { jobs, schedules: schedules === null ? undefined : listOf(schedules, "schedules") }, headId);
       return { ...s, [channel]: loaded, inspector: recordEnvelopes(s.inspector, channel, events.slice(-INSPECT_ON_LOAD)) };
     });
+  }
+
+  /**
+   * After a resume the events are complete, but some state is not made of events: a restarted
+   * server's predictor and engine may have stopped without one, schedules have none. One read each.
+   */
+  private async refreshAfterResume(stream: Stream): Promise<void> {
+    if (stream === "prediction") {
+      const status = await this.api.get("/api/predictor/status");
+      this.update((s) => ({ ...s, prediction: loadPredictions(s.prediction, { status, predictions: [], calibration: [] }, 0) }));
+    } else if (stream === "hft") {
+      await this.refreshTrading();
+    } else if (stream === "automation") {
+      await this.refreshSchedules();
+    }
   }
 
   /** Reload schedules after an edit (REST only: no channel carries them). */

@@ -180,7 +180,8 @@ export function applyPredictionEvent(state: PredictionState, event: EventOf<"pre
 
 // --- selectors ------------------------------------------------------------------------------
 
-const byNewest = (a: PredictionRow, b: PredictionRow) => b.ts_pred - a.ts_pred || b.id - a.id;
+// Newest by id: ids follow creation, even when a restarted simulated market replays earlier times.
+const byNewest = (a: PredictionRow, b: PredictionRow) => b.id - a.id;
 
 /** The newest prediction per (instrument, horizon), ordered by instrument then horizon. */
 export function latestPredictions(state: PredictionState): PredictionRow[] {
@@ -195,11 +196,11 @@ export function latestPredictions(state: PredictionState): PredictionRow[] {
   );
 }
 
-/** The `n` most recently resolved predictions, newest target first. */
+/** The `n` newest resolved predictions (by prediction id, as made), newest first. */
 export function recentResolved(state: PredictionState, n: number, instrument?: string): PredictionRow[] {
   return Object.values(state.rows)
     .filter((r) => r.status === "resolved" && (instrument === undefined || r.instrument_key === instrument))
-    .sort((a, b) => b.ts_target - a.ts_target || b.id - a.id)
+    .sort(byNewest)
     .slice(0, n);
 }
 
