@@ -179,6 +179,18 @@ describe("the desk in a browser", () => {
     await page.getByRole("button", { name: /Resume/ }).click();
   });
 
+  test("on a phone-sized screen the views fit the width", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const view of ["Predictor", "Market", "Trading"]) {
+      await go(view);
+      await page.waitForTimeout(200);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, view).toBeLessThanOrEqual(1);
+      await shot(`phone-${view.toLowerCase()}`);
+    }
+    await page.setViewportSize({ width: 1366, height: 900 });
+  });
+
   test("a reload shows every row once", async () => {
     await page.reload();
     await waitForLinks((s) => s === "live", "every stream live after the reload");

@@ -147,6 +147,8 @@ describe("Desk", () => {
     expect(d.getState().connection.prediction.status).toBe("resumed");
     expect(Object.keys(d.getState().prediction.rows).sort()).toEqual(["7", "8", "9"]);
     expect(loads()).toBe(1);
+    // Not made of events: the predictor's status is reread once (a restarted server may have stopped it).
+    await until("status reread", () => (rest.calls.filter((c) => c.path === "/api/predictor/status").length === 2 ? true : undefined));
 
     socketOf("prediction").drop(1012);
     await until("a third socket", () => (sockets.filter((s) => s.stream === "prediction").length === 3 ? true : undefined));

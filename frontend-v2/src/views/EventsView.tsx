@@ -14,7 +14,11 @@ export function EventsView() {
   const [frozen, setFrozen] = useState<readonly AnyEvent[] | null>(null);
   const live = inspector.envelopes[stream];
   const held = frozen ?? live;
-  const pending = frozen === null ? 0 : Math.max(0, live.length - frozen.length);
+  const pending = useMemo(() => {
+    if (frozen === null) return 0;
+    const seen = new Set(frozen); // envelopes are immutable objects: identity tells new from held
+    return live.filter((e) => !seen.has(e)).length;
+  }, [frozen, live]);
   const shown = useMemo(() => filterEnvelopes(held, types).slice(-SHOWN).reverse(), [held, types]);
   const known = Object.keys(FRAMES[stream]).filter((t) => !t.startsWith("stream."));
 
@@ -68,7 +72,7 @@ export function EventsView() {
               <div className="envelope-head">
                 <code>{e.type}</code> <span className="muted">id {e.id ?? "null"} · ts {e.ts} ({clock(e.ts)})</span>
               </div>
-              <pre>{JSON.stringify(e.payload)}</pre>
+              <pre>{JSON.stringify(e)}</pre>
             </li>
           ))}
         </ol>
