@@ -6,33 +6,21 @@ scikit-learn), so a training job's process starts in milliseconds.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import lightgbm  # noqa: F401  (preloaded into the forkserver)
 import numpy as np
-import numpy.typing as npt
 import sklearn.linear_model  # noqa: F401  (preloaded into the forkserver)
 
 from app.predictor.features import Array
 from app.training.dataset import Dataset, build_dataset, check_enough, walk_forward
 from app.training.estimators import Checker, Estimator, LgbmEstimator, RidgeEstimator
+from app.training.request import TrainRequest
 
 
 class Reporting(Checker, Protocol):
     def progress(self, fraction: float, message: str = "", metrics: dict[str, Any] | None = None) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class TrainRequest:
-    """Everything a worker needs: the kind, its params, the candles' times and closes, where to save."""
-
-    kind: str
-    params: dict[str, Any]
-    ts: npt.NDArray[np.int64]
-    close: Array
-    artifact_dir: str
 
 
 def make_estimator(kind: str, params: dict[str, Any]) -> Estimator:
