@@ -18,9 +18,16 @@ import {
 function Mode({ engine }: { engine: Engine }) {
   const live = engine.live_trading_enabled === true;
   const safe = engine.safe_mode !== false;
-  const mode = live && !safe ? "LIVE: real orders" : live ? "LIVE enabled, safe mode on" : "PAPER: no real orders";
+  const known = engine.live_trading_enabled !== undefined;
+  const [mode, style] = !known
+    ? ["Mode not known yet: no engine status", "mode-unknown"]
+    : live && !safe
+      ? ["LIVE: real orders", "mode-live"]
+      : live
+        ? ["LIVE enabled, safe mode on", "mode-armed"]
+        : ["PAPER: no real orders", "mode-paper"];
   return (
-    <div className={`mode ${live && !safe ? "mode-live" : live ? "mode-armed" : "mode-paper"}`} role="status" data-testid="trading-mode">
+    <div className={`mode ${style}`} role="status" data-testid="trading-mode">
       <strong>{mode}</strong>
       <dl>
         <div>
