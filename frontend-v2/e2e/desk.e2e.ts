@@ -85,6 +85,12 @@ beforeAll(async () => {
       SIGNALDESK_HEARTBEAT_INTERVAL: "5",
     },
   });
+  const schedule = await rest("/api/automation/schedules", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "nightly prune", kind: "prune", params: {}, cron: "30 15 * * 1-5" }),
+  });
+  if (schedule.status !== 201) throw new Error(`POST /api/automation/schedules: ${schedule.status} ${await schedule.text()}`);
   profile = mkdtempSync(join(tmpdir(), "signaldesk-chromium-"));
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -162,13 +168,39 @@ describe("the desk in a browser", () => {
     await shot("05-trading-flattened");
   });
 
-  test("the training, automation and events views render live state", async () => {
+  test("training: start a job from the UI; it runs to a result or an error, live", async () => {
     await go("Training");
-    await page.getByRole("heading", { name: "Training jobs" }).waitFor();
+    await page.getByLabel("Kind").selectOption("ridge");
+    await page.getByLabel("Instrument").selectOption({ label: "RELIANCE" });
+    await page.getByRole("button", { name: "Start training" }).click();
+    const row = page.locator('[data-testid="training-jobs"] tbody tr[data-job-id]').first();
+    await row.waitFor({ timeout: 20_000 });
+    await row.locator(".badge-succeeded, .badge-failed").waitFor({ timeout: 40_000 });
+    const text = await row.innerText();
+    expect(text).toMatch(/result|error|failed|not promoted|promoted/i);
     await shot("06-training");
+  });
+
+  test("automation: start a run from the UI; edit a schedule's cron and switch it off", async () => {
     await go("Automation");
-    await page.getByRole("heading", { name: "Schedules" }).waitFor();
+    await page.getByLabel("Kind").selectOption("evaluate");
+    await page.getByRole("button", { name: "Start run" }).click();
+    const run = page.locator('[data-testid="automation-runs"] tbody tr[data-job-id]').first();
+    await run.locator(".badge-succeeded, .badge-failed").waitFor({ timeout: 40_000 });
+    const cron = page.getByLabel("Cron of nightly prune");
+    await cron.fill("45 15 * * 1-5");
+    await page.locator("tr[data-schedule-id]").getByRole("button", { name: "Save" }).click();
+    await page.locator("tr[data-schedule-id]").getByLabel("enabled").uncheck();
+    const read = async () => ((await (await rest("/api/automation/schedules")).json()) as { schedules: { cron: string; enabled: boolean }[] }).schedules[0]!;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && ((await read()).enabled || (await read()).cron !== "45 15 * * 1-5")) await page.waitForTimeout(100);
+    expect(await read()).toMatchObject({ cron: "45 15 * * 1-5", enabled: false });
+    await page.waitForTimeout(300); // the schedules reread after the edit
+    expect(await page.locator("tr[data-schedule-id]").getByLabel("enabled").isChecked()).toBe(false);
     await shot("07-automation");
+  });
+
+  test("the events view: raw envelopes, filtered by type, paused", async () => {
     await go("Events");
     await page.waitForSelector('[data-testid="envelopes"] li[data-event-id]');
     await page.getByLabel("prediction.resolved").check();

@@ -1,16 +1,40 @@
 /** Training jobs and automation runs: progress, live metrics, results and errors; start one; schedules. */
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { istDateTime, clock } from "../app/format";
 import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
 import type { Json } from "../lib/api";
 import { jobList, type Job } from "../state/jobs";
 import { instrumentName } from "../state/market";
 
-function short(value: Json | undefined): string {
-  if (value === undefined) return "";
-  return Object.entries(value)
-    .map(([k, v]) => `${k}: ${typeof v === "number" ? (Number.isInteger(v) ? v : v.toPrecision(4)) : JSON.stringify(v)}`)
-    .join(", ");
+function scalar(v: unknown): string | undefined {
+  if (typeof v === "number") return Number.isInteger(v) ? String(v) : v.toPrecision(4);
+  if (typeof v === "boolean") return String(v);
+  if (typeof v === "string") return v.length > 60 ? `${v.slice(0, 57)}…` : v;
+  if (v === null) return "null";
+  return undefined;
+}
+
+/** The scalar fields of an object in one line; nested ones behind a disclosure. */
+function Summary({ label, value }: { label: string; value: Json }) {
+  const entries = Object.entries(value);
+  const flat = entries.flatMap(([k, v]) => {
+    const text = scalar(v);
+    return text === undefined ? [] : [`${k}: ${text}`];
+  });
+  const nested = entries.length - flat.length;
+  return (
+    <div className="summary">
+      <span className="muted">{label}</span> {flat.join(", ")}
+      {nested > 0 && (
+        <details>
+          <summary>
+            {nested} more field{nested > 1 ? "s" : ""}
+          </summary>
+          <pre>{JSON.stringify(value, null, 1)}</pre>
+        </details>
+      )}
+    </div>
+  );
 }
 
 function JobTable({ jobs, label, testId }: { jobs: readonly Job[]; label: string; testId: string }) {
@@ -54,9 +78,9 @@ function JobTable({ jobs, label, testId }: { jobs: readonly Job[]; label: string
               </td>
               <td className="details">
                 {job.message && <div>{job.message}</div>}
-                {job.metrics && <div className="muted">metrics {short(job.metrics)}</div>}
-                {job.stats && <div className="muted">stats {short(job.stats)}</div>}
-                {job.result && <div>result {short(job.result)}</div>}
+                {job.metrics && <Summary label="metrics" value={job.metrics} />}
+                {job.stats && <Summary label="stats" value={job.stats} />}
+                {job.result && <Summary label="result" value={job.result} />}
                 {job.error && <div className="error">{job.error}</div>}
               </td>
             </tr>
@@ -153,10 +177,18 @@ function ScheduleRow({ schedule }: { schedule: Json }) {
   const desk = useDeskInstance();
   const command = useCommand();
   const [cron, setCron] = useState(String(schedule.cron ?? ""));
+  // Shown at once; the reloaded schedule (or an error) settles it.
+  const [enabled, setEnabled] = useState(schedule.enabled === true);
+  useEffect(() => setEnabled(schedule.enabled === true), [schedule.enabled]);
   const id = Number(schedule.schedule_id);
   const save = (changes: Json) =>
     void command.run(async () => {
-      await desk.rest.send("PATCH", `/api/automation/schedules/${id}`, changes);
+      try {
+        await desk.rest.send("PATCH", `/api/automation/schedules/${id}`, changes);
+      } catch (error) {
+        if (typeof changes.enabled === "boolean") setEnabled(!changes.enabled); // refused: back as it was
+        throw error;
+      }
       await desk.refreshSchedules();
       return "saved";
     });
@@ -184,7 +216,16 @@ function ScheduleRow({ schedule }: { schedule: Json }) {
       </td>
       <td>
         <label>
-          <input type="checkbox" checked={schedule.enabled === true} onChange={(e) => save({ enabled: e.target.checked })} /> enabled
+          <input
+            type="checkbox"
+            checked={enabled}
+            disabled={command.pending}
+            onChange={(e) => {
+              setEnabled(e.target.checked);
+              save({ enabled: e.target.checked });
+            }}
+          />{" "}
+          enabled
         </label>
       </td>
       <td>{typeof schedule.next_ts === "number" ? istDateTime(schedule.next_ts) : "–"}</td>
