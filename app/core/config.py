@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -93,6 +93,41 @@ class Settings(BaseSettings):
     automation_backfill_days: int = Field(
         20, ge=0, le=2000, description="sessions of simulated history the start-up retrain backfills first"
     )
+    live_trading_enabled: bool = Field(
+        False, description="key 1 of 2 of live trading (only here, never from a request); key 2 is a run's safe_mode"
+    )
+    hft_autostart: bool = Field(False, description="start the trading engine (paper, safe mode) at start-up (make run does)")
+    hft_capital: float = Field(1_000_000.0, gt=0, description="starting funds of the paper account, rupees")
+    hft_risk_per_trade: float = Field(1_000.0, gt=0, description="rupees lost when a trade's initial stop is hit")
+    hft_max_open_trades: int = Field(4, ge=1, le=10_000, description="open trades at once")
+    hft_max_notional_per_trade: float = Field(300_000.0, gt=0, description="rupees of one entry")
+    hft_max_notional_total: float = Field(1_000_000.0, gt=0, description="rupees of all open trades")
+    hft_max_daily_loss: float = Field(10_000.0, gt=0, description="the day's PnL at or below -this halts and flattens")
+    hft_max_orders_per_second: int = Field(10, ge=1, le=10, description="order rate (the exchange's algo threshold)")
+    hft_cooldown: float = Field(300.0, ge=0, description="exchange seconds without entries on an instrument after a stop-out")
+    hft_square_off: time = Field(time(15, 15), description="IST time at which every trade is closed and entries stop")
+    hft_min_calibration_n: int = Field(20, ge=0, description="resolutions a calibration needs before its predictions trade")
+    hft_min_hit_rate: float = Field(0.5, ge=0, le=1, description="the calibration's hit rate needed to trade")
+    hft_cost_multiple: float = Field(1.0, ge=0, description="|pred_ret_adj| must clear this x round-trip costs")
+    hft_horizons: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="horizon_steps traded, comma-separated; empty: all"
+    )
+    hft_stop_vol: float = Field(1.5, gt=0, description="stop distance in sigma x sqrt(horizon)")
+    hft_target_vol: float = Field(2.0, gt=0, description="target distance in sigma x sqrt(horizon)")
+    hft_trail_vol: float = Field(1.0, ge=0, description="trailing distance, x the initial stop distance; 0: off")
+    hft_vol_span: int = Field(20, ge=1, le=10_000, description="bars of the EWMA volatility")
+    hft_allow_short: bool = Field(True, description="enter shorts on negative predictions (intraday)")
+    hft_slippage_bps: float = Field(1.0, ge=0, le=1000, description="paper fills move this far against the order")
+    hft_fill_ratio: float = Field(1.0, gt=0, le=1, description="share of each paper order that fills (partial fills)")
+    hft_cost_brokerage_pct: float = Field(0.03, ge=0, description="brokerage, percent of turnover per order")
+    hft_cost_brokerage_cap: float = Field(20.0, ge=0, description="brokerage cap, rupees per order")
+    hft_cost_stt_sell_pct: float = Field(0.025, ge=0, description="STT, percent of sell turnover")
+    hft_cost_exchange_pct: float = Field(0.00297, ge=0, description="exchange transaction charges, percent of turnover")
+    hft_cost_sebi_per_crore: float = Field(10.0, ge=0, description="SEBI fees, rupees per crore of turnover")
+    hft_cost_gst_pct: float = Field(18.0, ge=0, description="GST, percent of brokerage + exchange + SEBI charges")
+    hft_cost_stamp_buy_pct: float = Field(0.003, ge=0, description="stamp duty, percent of buy turnover")
+    upstox_base_url: str = Field("https://api.upstox.com", description="Upstox API base URL (live broker)")
+    upstox_access_token: SecretStr | None = Field(None, description="Upstox access token (live broker)")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "console"
 
@@ -106,6 +141,13 @@ class Settings(BaseSettings):
     @field_validator("market_instruments", mode="before")
     @classmethod
     def _split_instruments(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("hft_horizons", mode="before")
+    @classmethod
+    def _split_horizons(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
