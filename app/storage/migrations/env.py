@@ -16,6 +16,7 @@ import app.predictor.tables  # noqa: E402,F401  (predictions, calibration)
 import app.jobs.tables  # noqa: E402,F401  (jobs)
 import app.registry.tables  # noqa: E402,F401  (models, promotions)
 import app.automation.tables  # noqa: E402,F401  (schedules)
+import app.trading.tables  # noqa: E402,F401  (trades, orders, engine state, paper ledger)
 
 metadata = Base.metadata
 
