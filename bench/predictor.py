@@ -103,6 +103,9 @@ class CreatedWatch:
     async def drained(self) -> bool:
         return True
 
+    def lost(self) -> None:
+        raise RuntimeError("the benchmark's event log was replaced")
+
     def expect(self, count: int) -> None:
         self.expected, self.seen = count, 0
         self.done.clear()

@@ -192,6 +192,9 @@ class ChannelStream:
             self._close_slow(f"slow consumer: took nothing for {self.drain_timeout:g}s during replay")
         return not self.closing
 
+    def lost(self) -> None:
+        self.close(CloseCode.SERVICE_RESTART, "the event log was replaced; reconnect with after and epoch")
+
     def heartbeat_if_idle(self, now: float) -> None:
         if not self.closing and now - self.last_sent >= self.heartbeat_interval:
             self._control("stream.heartbeat", StreamHeartbeat().model_dump(mode="json"))

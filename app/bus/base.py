@@ -6,6 +6,7 @@ the guarantees of app.bus.interface.EventBus the same whatever the storage.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -89,6 +90,8 @@ class BaseEventBus(ABC):
         self._fanout = Fanout()
         self._queue: list[Pending] = []
         self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._prune_lock = asyncio.Lock()
         self._closing = False
         self._head = 0
         self._epoch = ""
@@ -120,8 +123,13 @@ class BaseEventBus(ABC):
     async def _prune(self, *, max_events: int, min_ts: int) -> int:
         """Apply retention to every channel; return how many events were deleted."""
 
+    async def _current_head(self) -> int:
+        """The highest id stored anywhere in the log now (a subscription's starting point)."""
+        return self._head
+
     def _background(self) -> list[asyncio.Task[None]]:
-        """Tasks the backend runs besides the writer and the retention loop."""
+        """Tasks the backend runs besides the writer and the retention loop; they end soon
+        after `_stopping` is set."""
         return []
 
     # --- state --------------------------------------------------------------------------
@@ -151,15 +159,17 @@ class BaseEventBus(ABC):
         log.info("event bus open", extra={"bus": type(self).__name__, "epoch": self.epoch, "head_id": self._head})
 
     async def close(self) -> None:
-        """Store what is queued, then stop; later publishes raise BusClosed."""
+        """Store what is queued, then stop; later publishes raise BusClosed.
+
+        Background loops end on `_stopping` rather than by cancellation: a task cancelled
+        inside a client library's own timeouts (redis-py's) may never finish cancelling.
+        """
         if self._closing:
             return
         self._closing = True
         self._wakeup.set()
-        writer, *others = self._tasks
-        for task in others:
-            task.cancel()
-        await asyncio.gather(writer, *others, return_exceptions=True)
+        self._stopping.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._close_storage()
 
     # --- publishing ---------------------------------------------------------------------
@@ -232,19 +242,24 @@ class BaseEventBus(ABC):
     # --- retention ----------------------------------------------------------------------
 
     async def prune(self) -> int:
-        """Apply retention now; returns how many events were deleted."""
-        min_ts = int(self._clock() - self._retention.max_age)
-        return await self._prune(max_events=self._retention.max_events, min_ts=min_ts)
+        """Apply retention now (one pass at a time); returns how many events were deleted."""
+        async with self._prune_lock:
+            min_ts = int(self._clock() - self._retention.max_age)
+            return await self._prune(max_events=self._retention.max_events, min_ts=min_ts)
 
     async def _prune_loop(self) -> None:
+        """A retention pass every interval, the first one interval after start."""
         while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), self._retention.interval)
+            if self._stopping.is_set():
+                return
             try:
                 deleted = await self.prune()
                 if deleted:
                     log.info("retention deleted events", extra={"deleted": deleted})
             except Exception:
                 log.exception("retention failed; retrying next interval")
-            await asyncio.sleep(self._retention.interval)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -267,7 +282,7 @@ class BaseEventBus(ABC):
         self._check_channel(channel)
         sub = self._fanout.add(channel, subscriber)  # first: live events from here on wait in `sub`
         try:
-            head = self._head
+            head = await self._current_head()
             source: ReplaySource | None = None
             failure: ResumeFailure | None = None
             if after is not None:

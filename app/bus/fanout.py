@@ -32,6 +32,17 @@ class Fanout:
             return len(self._by_channel.get(channel, ()))
         return sum(len(subs) for subs in self._by_channel.values())
 
+    def lose_all(self) -> None:
+        """The log every subscription reads is gone: tell each subscriber, then forget them all."""
+        subs = [sub for group in self._by_channel.values() for sub in group]
+        for group in self._by_channel.values():
+            group.clear()
+        for sub in subs:
+            try:
+                sub.subscriber.lost()
+            except Exception:
+                log.exception("subscriber failed while told its log was lost")
+
     def dispatch(self, events: Sequence[StoredEvent]) -> None:
         """Fan out events in id order, one Batch per channel."""
         runs: dict[str, list[StoredEvent]] = {}

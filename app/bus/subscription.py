@@ -43,6 +43,12 @@ class Subscriber(Protocol):
     async def drained(self) -> bool:
         """Wait until the subscriber can take more (paces the replay); False once it is gone."""
 
+    def lost(self) -> None:
+        """The log this subscription read was replaced (a new epoch): no more batches will come.
+
+        The consumer subscribes again (a WebSocket client reconnects and is told epoch_changed).
+        """
+
 
 class Subscription:
     """Registered before the replay query runs; live batches wait until the replay is done.

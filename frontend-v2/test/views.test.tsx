@@ -125,6 +125,24 @@ describe("trading view", () => {
     expect(posts.map((p) => p.path)).toContain("/api/hft/flatten");
   });
 
+  test("stop flattens, so it asks first too", async () => {
+    renderDesk("/trading", trading);
+    fireEvent.click(screen.getByRole("button", { name: "Stop trading" }));
+    expect(within(screen.getByRole("alertdialog")).getByText(/Flatten every open position/)).toBeTruthy();
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Flatten and stop" }));
+    });
+    expect(posts.map((p) => p.path)).toEqual(["/api/hft/stop", "/api/hft/status"]); // then the status is reread
+  });
+
+  test("start sends the broker and safe mode", async () => {
+    renderDesk("/trading", (s) => s);
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Start trading" }));
+    });
+    expect(posts[0]).toEqual({ path: "/api/hft/start", body: { broker: "paper", safe_mode: true } });
+  });
+
   test("halt asks first, then shows the engine halted", async () => {
     renderDesk("/trading", trading);
     fireEvent.click(screen.getByRole("button", { name: "Halt" }));

@@ -1,27 +1,39 @@
+"""The conformance suite runs every bus test against each backend: SQLite and Redis Streams."""
+
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
 from app.api.ws_channel_models import ContractValidator
-from app.bus.base import Retention
+from app.bus.base import BaseEventBus, Retention
 from app.bus.local import LocalEventBus
+from app.bus.redis_bus import RedisEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from tests.bus.recorder import Recorder
 
-BusFactory = Callable[..., LocalEventBus]
+REDIS_URL = "redis://127.0.0.1:6379/0"
+BusFactory = Callable[..., BaseEventBus]
 
 
-@pytest.fixture
-async def open_bus(tmp_path: Path) -> AsyncIterator[BusFactory]:
-    """Start buses on a real SQLite log under tmp_path; all are closed after the test."""
-    buses: list[LocalEventBus] = []
+@pytest.fixture(params=["sqlite", "redis"])
+async def open_bus(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BusFactory]:
+    """Start buses of one backend; `name` picks the log, so the same name reopens it."""
+    backend: str = request.param
+    prefix = f"test-{secrets.token_hex(6)}"
+    buses: list[BaseEventBus] = []
 
-    async def make(path: Path | None = None, **kw: object) -> LocalEventBus:
+    async def make(name: str = "events", **kw: object) -> BaseEventBus:
         kw.setdefault("retention", Retention(interval=3600))
-        bus = LocalEventBus(SqliteEventLog(path or tmp_path / "events.sqlite3", synchronous="normal"), ContractValidator(), **kw)  # type: ignore[arg-type]
+        validator = ContractValidator()
+        if backend == "sqlite":
+            bus: BaseEventBus = LocalEventBus(SqliteEventLog(tmp_path / f"{name}.sqlite3", synchronous="normal"), validator, **kw)  # type: ignore[arg-type]
+        else:
+            bus = RedisEventBus(REDIS_URL, validator, prefix=f"{prefix}:{name}", block_ms=100, **kw)  # type: ignore[arg-type]
         await bus.start()
         buses.append(bus)
         return bus
@@ -29,6 +41,12 @@ async def open_bus(tmp_path: Path) -> AsyncIterator[BusFactory]:
     yield make  # type: ignore[misc]
     for bus in buses:
         await bus.close()
+    if backend == "redis":
+        client = aioredis.from_url(REDIS_URL)
+        keys = [key async for key in client.scan_iter(f"{prefix}:*")]
+        if keys:
+            await client.delete(*keys)
+        await client.aclose()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ class Recorder:
     def __init__(self) -> None:
         self.outcome: ResumeOutcome | None = None
         self.ids: list[int] = []
+        self.was_lost = False
         self._changed = asyncio.Event()
 
     def ready(self, outcome: ResumeOutcome) -> None:
@@ -27,6 +28,10 @@ class Recorder:
     async def drained(self) -> bool:
         await asyncio.sleep(0)
         return True
+
+    def lost(self) -> None:
+        self.was_lost = True
+        self._changed.set()
 
     async def wait_for_id(self, id: int, timeout: float = 10.0) -> None:
         async def until() -> None:

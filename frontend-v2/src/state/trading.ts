@@ -18,6 +18,9 @@ export interface Engine {
   readonly broker?: string;
   readonly safe_mode?: boolean;
   readonly live_trading_enabled?: boolean;
+  /** Why the engine is halted (REST status), and the brokers it can start with. */
+  readonly halted_reason?: string;
+  readonly brokers?: readonly string[];
 }
 
 export interface Trade {
@@ -133,7 +136,15 @@ export function engineFromRest(r: Json): Partial<Engine> {
   const raw = str(r.state) ?? str(r.status) ?? (bool(r.running) === true ? "running" : bool(r.running) === false ? "stopped" : undefined);
   const known = raw === "running" || raw === "stopped" || raw === "halted";
   const state: EngineState | undefined = bool(r.halted) === true ? "halted" : known ? raw : undefined;
-  return { state, broker: str(r.broker), safe_mode: bool(r.safe_mode), live_trading_enabled: bool(r.live_trading_enabled) };
+  const brokers = Array.isArray(r.brokers) ? r.brokers.filter((b): b is string => typeof b === "string") : undefined;
+  return {
+    state,
+    broker: str(r.broker),
+    safe_mode: bool(r.safe_mode),
+    live_trading_enabled: bool(r.live_trading_enabled),
+    halted_reason: str(r.halted_reason),
+    brokers,
+  };
 }
 
 /** Merge REST state (engine status, trades) loaded as of event `headId`. */

@@ -1,5 +1,5 @@
 /** The trading engine: mode and state beyond doubt, trades with stop/target, PnL over the day, controls, errors. */
-import { useMemo } from "react";
+import { useMemo, useState } from "react";
 import { ConfirmButton } from "../components/Confirm";
 import { LineChart, COLORS, type Line } from "../components/Charts";
 import { clock, rupees, signedRupees, tone } from "../app/format";
@@ -47,6 +47,7 @@ function Mode({ engine }: { engine: Engine }) {
           <dd>{engine.live_trading_enabled === undefined ? "–" : engine.live_trading_enabled ? "YES" : "no"}</dd>
         </div>
       </dl>
+      {engine.state === "halted" && engine.halted_reason && <p className="error">Halted: {engine.halted_reason}</p>}
     </div>
   );
 }
@@ -54,10 +55,14 @@ function Mode({ engine }: { engine: Engine }) {
 function Controls({ engine }: { engine: Engine }) {
   const desk = useDeskInstance();
   const command = useCommand();
+  const [broker, setBroker] = useState("paper");
+  const [safeMode, setSafeMode] = useState(true);
   const running = engine.state === "running";
-  const act = (path: string, after?: () => void) =>
+  const active = running || engine.state === "halted";
+  const brokers = engine.brokers?.length ? engine.brokers : ["paper"];
+  const act = (path: string, after?: () => void, body: unknown = {}) =>
     void command.run(async () => {
-      const answer = await desk.rest.post(path);
+      const answer = await desk.rest.post(path, body);
       after?.();
       await desk.refreshTrading().catch(() => undefined);
       const closed = typeof answer?.closed === "number" ? `: ${answer.closed} closed` : "";
@@ -66,25 +71,46 @@ function Controls({ engine }: { engine: Engine }) {
   return (
     <section className="panel" aria-labelledby="controls-title">
       <h2 id="controls-title">Controls</h2>
+      <div className="fields">
+        <label>
+          Broker
+          <select value={broker} onChange={(e) => setBroker(e.target.value)} disabled={active}>
+            {brokers.map((b) => (
+              <option key={b}>{b}</option>
+            ))}
+          </select>
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={safeMode} onChange={(e) => setSafeMode(e.target.checked)} disabled={active} /> safe mode
+        </label>
+      </div>
       <div className="actions">
-        <button type="button" disabled={command.pending || running} onClick={() => act("/api/hft/start")}>
+        <button
+          type="button"
+          disabled={command.pending || active}
+          onClick={() => act("/api/hft/start", undefined, { broker, safe_mode: safeMode })}
+        >
           Start trading
         </button>
-        <button type="button" disabled={command.pending || !running} onClick={() => act("/api/hft/stop")}>
-          Stop trading
-        </button>
+        <ConfirmButton
+          label="Stop trading"
+          question="Flatten every open position, then stop the engine."
+          confirmLabel="Flatten and stop"
+          disabled={command.pending || !active}
+          onConfirm={() => act("/api/hft/stop")}
+        />
         <ConfirmButton
           label="Flatten"
-          question="Close every open position at market now. Stop and target orders are cancelled."
+          question="Close every open position at market now. The engine keeps running: halt it first to stop new entries."
           confirmLabel="Flatten all positions"
           disabled={command.pending}
           onConfirm={() => act("/api/hft/flatten")}
         />
         <ConfirmButton
           label="Halt"
-          question="Stop the engine at once and refuse new entries until it is started again. Open positions stay open: flatten them separately."
+          question="The kill switch: no new entries from now on. Open trades are still managed (stops, targets); flatten to close them."
           confirmLabel="Halt the engine"
-          disabled={command.pending}
+          disabled={command.pending || !running}
           onConfirm={() => act("/api/hft/halt", () => desk.patch((s) => ({ ...s, trading: markHalted(s.trading) })))}
         />
       </div>
