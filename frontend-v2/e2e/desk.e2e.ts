@@ -5,8 +5,8 @@
  * Open the page and see every stream live; start the predictor from the UI and see predictions
  * made and resolved; candles on the market view; paper trading (start, an entry, flatten with
  * its confirmation) when the server has the trading engine; reload and see no duplicated row;
- * restart the server and see every stream resume and the desk go on. A screenshot of every view
- * is saved in test-artifacts/.
+ * restart the server and see every stream resume and the desk go on; restart it on a new log and
+ * see every channel reset and reload. A screenshot of every view is saved in test-artifacts/.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -154,14 +154,14 @@ describe("the desk in a browser", () => {
       return;
     }
     await go("Trading");
-    await page.getByRole("button", { name: "Start trading" }).click();
+    await page.getByRole("button", { name: "Start trading", exact: true }).click();
     await page.waitForFunction(() => document.querySelector('[data-testid="engine-state"]')?.textContent === "running");
     await expect(page.getByTestId("trading-mode").textContent()).resolves.toContain("PAPER");
     await page.waitForSelector('[data-testid="open-trades"] tbody tr[data-trade-id], [data-testid="closed-trades"] tbody tr[data-trade-id]', {
       timeout: 45_000,
     });
     await shot("04-trading");
-    await page.getByRole("button", { name: "Flatten" }).click();
+    await page.getByRole("button", { name: "Flatten", exact: true }).click();
     await page.getByRole("alertdialog").waitFor();
     await page.getByRole("button", { name: "Flatten all positions" }).click();
     await page.getByText(/Last flatten at/).waitFor({ timeout: 20_000 });
@@ -281,6 +281,20 @@ describe("the desk in a browser", () => {
     const summary = () => page.getByTestId("market-summary").textContent();
     const first = await summary();
     await page.waitForFunction((old) => document.querySelector('[data-testid="market-summary"]')?.textContent !== old, first);
+  });
+
+  test("a server with a new event log: every channel resets and reloads its state", async () => {
+    await go("Predictor");
+    await server.stop();
+    server.wipe(); // the event log and the databases: a new epoch
+    await server.start();
+    await waitForLinks((s) => s === "live", "every stream live again", 30_000);
+    const resets = await page.$$eval("[data-stream]", (li) => li.map((l) => `${(l as HTMLElement).dataset.stream}:${(l as HTMLElement).dataset.resets}`));
+    expect(resets).toEqual(["prediction:1", "automation:1", "training:1", "hft:1", "market:0"]);
+    // The reloaded state is the new server's: no predictions, the predictor stopped.
+    await page.waitForFunction(() => document.querySelector('[data-testid="predictor-state"]')?.textContent === "stopped");
+    expect(await rowIds("latest-predictions", "data-prediction-id")).toEqual([]);
+    await shot("11-reset-reloaded");
     expect(consoleErrors.filter((e) => !/WebSocket|ERR_CONNECTION_REFUSED|Failed to load resource/.test(e))).toEqual([]);
   });
 });

@@ -22,7 +22,14 @@ export function ConnectionBar({ connection }: { connection: Connection }) {
           .filter(Boolean)
           .join(" · ");
         return (
-          <li key={stream} className={`link link-${link.status}`} data-stream={stream} data-status={link.status} title={title}>
+          <li
+            key={stream}
+            className={`link link-${link.status}`}
+            data-stream={stream}
+            data-status={link.status}
+            data-resets={link.resets}
+            title={title}
+          >
             <span className="dot" aria-hidden="true" />
             <span className="stream">{stream}</span> <span className="state">{LABELS[link.status]}</span>
             {link.detail && <span className="visually-hidden">: {link.detail}</span>}
