@@ -15,8 +15,9 @@ from app.api.ws_codes import CloseCode
 from app.api.ws_market import MarketBroadcast
 from app.api.ws_streams import StreamRegistry
 from app.automation.system import build_from_settings, retrain_at_start
-from app.bus.base import Retention
+from app.bus.base import BaseEventBus, Retention
 from app.bus.local import LocalEventBus
+from app.bus.redis_bus import RedisEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from app.core.config import Settings
 from app.market.calendar import NseCalendar
@@ -29,16 +30,17 @@ from app.storage.db import Database
 from app.storage.migrate import upgrade_async
 
 
-def build_bus(settings: Settings) -> LocalEventBus:
-    return LocalEventBus(
-        SqliteEventLog(settings.event_log_path, synchronous=settings.bus_synchronous),
-        ContractValidator(),
-        retention=Retention(
-            max_events=settings.retention_max_events,
-            max_age=settings.retention_max_age,
-            interval=settings.retention_interval,
-        ),
+def build_bus(settings: Settings) -> BaseEventBus:
+    """The Redis Streams bus when SIGNALDESK_BUS_URL is set, else the embedded SQLite log."""
+    retention = Retention(
+        max_events=settings.retention_max_events,
+        max_age=settings.retention_max_age,
+        interval=settings.retention_interval,
     )
+    if settings.bus_url is not None:
+        return RedisEventBus(settings.bus_url, ContractValidator(), prefix=settings.bus_prefix, retention=retention)
+    log = SqliteEventLog(settings.event_log_path, synchronous=settings.bus_synchronous)
+    return LocalEventBus(log, ContractValidator(), retention=retention)
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     retention_max_events: int = Field(100_000, ge=1, description="events kept per channel")
     retention_max_age: float = Field(7 * 24 * 3600.0, gt=0, description="seconds an event is kept")
     retention_interval: float = Field(60.0, gt=0, description="seconds between retention passes")
+    bus_url: str | None = Field(
+        None, description="redis://host:port/db: the shared Redis Streams bus; unset: the embedded SQLite log"
+    )
+    bus_prefix: str = Field(
+        "signaldesk", pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="Redis key prefix shared by one deployment"
+    )
     bus_synchronous: Literal["full", "normal"] = Field(
         "full", description="SQLite fsync level: full survives power loss, normal survives a process crash"
     )
@@ -183,6 +189,13 @@ class Settings(BaseSettings):
         if self.market_source == "simulated" and self.market_speed == float("inf"):
             raise ValueError("SIGNALDESK_MARKET_SPEED=inf is for replay; a simulated market never ends")
         return self
+
+    @field_validator("bus_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
 
     @field_validator("api_token")
     @classmethod
