@@ -283,6 +283,27 @@ describe("the desk in a browser", () => {
     await page.waitForFunction((old) => document.querySelector('[data-testid="market-summary"]')?.textContent !== old, first);
   });
 
+  test("a server that needs a token: the page asks for it, refuses a wrong one, then opens", async () => {
+    const token = "e2e-token-0123456789abcdef";
+    const guarded = await SignaldeskServer.start({ token, env: { SIGNALDESK_MARKET_SPEED: "600", SIGNALDESK_PREDICTOR_AUTOSTART: "false" } });
+    const tab = await context.newPage();
+    try {
+      await tab.goto(`${guarded.http}/`);
+      await tab.getByLabel("API token").fill("not-the-token-000000000");
+      await tab.getByRole("button", { name: "Open the desk" }).click();
+      await tab.getByText("that token was refused").waitFor();
+      await tab.getByLabel("API token").fill(token);
+      await tab.getByRole("button", { name: "Open the desk" }).click();
+      await tab.waitForFunction(() => [...document.querySelectorAll("[data-stream]")].every((li) => (li as HTMLElement).dataset.status === "live"));
+      await tab.reload(); // the token is remembered by this browser
+      await tab.waitForFunction(() => [...document.querySelectorAll("[data-stream]")].every((li) => (li as HTMLElement).dataset.status === "live"));
+      await tab.screenshot({ path: join(ARTIFACTS, "12-token.png") });
+    } finally {
+      await tab.close();
+      await guarded.dispose();
+    }
+  });
+
   test("a server with a new event log: every channel resets and reloads its state", async () => {
     await go("Predictor");
     await server.stop();
