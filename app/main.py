@@ -64,14 +64,18 @@ def create_app(settings: Settings) -> FastAPI:
         source = build_source(settings, db=db)
         if source is not None:
             market.start(source)
+        app.state.jobs = build_from_settings(settings, db=db, bus=bus, feed=market, source=source)
         app.state.predictions = PredictionStore(db)
         app.state.predictor = PredictorService(
-            bus=bus, store=app.state.predictions, feed=market, calendar=NseCalendar()
+            bus=bus,
+            store=app.state.predictions,
+            feed=market,
+            calendar=NseCalendar(),
+            registry=app.state.jobs.registry,
         )
         if settings.predictor_autostart and source is not None:
             universe = [key for key in DEFAULT_UNIVERSE if key in market.instruments]
             await app.state.predictor.start(universe, PredictorConfig(interval=settings.market_interval))
-        app.state.jobs = build_from_settings(settings, db=db, bus=bus, feed=market, source=source)
         await app.state.jobs.start()
         if settings.automation_retrain_at_start:
             await retrain_at_start(app.state.jobs, settings)

@@ -54,6 +54,11 @@ class Calibration:
         row *= np.where(ok, self.decay, 1.0)
         row += values * ok
 
+    def reset(self, m: int, k: int, i: int) -> None:
+        """Forget model row `m`'s calibration for horizon row `k` and instrument `i`."""
+        self.n[m, k, i] = 0
+        self.sums[:, m, k, i] = 0.0
+
     def snapshot(self, k: int) -> tuple[Array, Array]:
         """Copies of horizon row `k`'s counts (models, n) and sums (5, models, n)."""
         return self.n[:, k].copy(), self.sums[:, :, k].copy()

@@ -9,8 +9,9 @@ beyond a BarClock: the live service and the backtest both drive this same code.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +44,13 @@ class Block:
     pred_ret: Array
     pred_ret_adj: Array
     calib_bias: Array
+    promoted_kinds: npt.NDArray[np.object_] | None = None  # model row 0 per instrument, when promoted
+
+    def model_kind(self, m: int, i: int) -> str:
+        """The model_kind of row `m` for instrument `i` (a promoted model's, where one is in use)."""
+        if m == 0 and self.promoted_kinds is not None:
+            return str(self.promoted_kinds[i])
+        return self.model_kinds[m]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -79,6 +87,20 @@ class Cycle:
     @property
     def resolved_count(self) -> int:
         return sum(int(r.ok.sum()) * len(r.block.model_kinds) for r in self.resolved)
+
+
+class PromotedModel(Protocol):
+    """A trained model that replaces model row 0 for one instrument on the horizons it covers."""
+
+    @property
+    def model_kind(self) -> str: ...
+
+    @property
+    def horizons(self) -> tuple[int, ...]: ...
+
+    def predict(self, features: Array) -> Array:
+        """Feature rows (k, F) -> predicted log returns (len(horizons), k)."""
+        ...
 
 
 class PredictorCore:
@@ -118,6 +140,31 @@ class PredictorCore:
         self.features = FeatureState(n, window=window)
         self.calibration = Calibration(len(self.models), len(self.horizons), n, halflife=calib_halflife)
         self.pending: list[deque[Block]] = [deque() for _ in self.horizons]
+        self._index = {key: i for i, key in enumerate(self.instruments)}
+        self.promoted: dict[int, PromotedModel] = {}
+        self._promoted_kinds: list[npt.NDArray[np.object_]] | None = None  # per horizon; replaced, never mutated
+
+    def use_promoted(self, models: Mapping[str, PromotedModel]) -> None:
+        """Predict these instruments with their promoted model from the next anchor on.
+
+        Where an instrument's model changes, its calibration for that horizon starts afresh:
+        the bias a model learned says nothing about the next one.
+        """
+        chosen = {self._index[key]: m for key, m in models.items() if key in self._index}
+        n = len(self.instruments)
+        previous = self._promoted_kinds
+        kinds = []
+        for k, h in enumerate(self.horizons):
+            row = np.full(n, self.model_kinds[0], dtype=object)
+            for i, model in chosen.items():
+                if int(h) in model.horizons:
+                    row[i] = model.model_kind
+            old = previous[k] if previous is not None else np.full(n, self.model_kinds[0], dtype=object)
+            for i in np.flatnonzero(row != old):
+                self.calibration.reset(0, k, int(i))
+            kinds.append(row)
+        self.promoted = chosen
+        self._promoted_kinds = kinds if chosen else None
 
     def add_pending(self, block: Block) -> None:
         """Queue a block made earlier (loaded after a restart) for resolution, in target order."""
@@ -155,6 +202,11 @@ class PredictorCore:
         count = int(made.sum())
         models = len(self.models)
         preds = np.stack([model.predict(features, self.horizons, self.features) for model in self.models], axis=1)
+        for i, model in self.promoted.items():
+            own = model.predict(features[i : i + 1])[:, 0]
+            for k, h in enumerate(self.horizons):
+                if int(h) in model.horizons:
+                    preds[k, 0, i] = own[model.horizons.index(int(h))]
         for k, h in enumerate(self.horizons):
             ids = np.full((models, len(made)), -1, dtype=np.int64)
             ids[:, made] = np.arange(self.next_id, self.next_id + models * count).reshape(models, count)
@@ -171,6 +223,7 @@ class PredictorCore:
                 preds[k],
                 preds[k] + bias,
                 bias,
+                self._promoted_kinds[k] if self._promoted_kinds is not None else None,
             )
             self.pending[k].append(block)
             cycle.created.append(block)

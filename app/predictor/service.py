@@ -15,11 +15,11 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -30,13 +30,22 @@ from app.market.feed import BarSubscription, MarketFeed
 from app.market.intervals import parse_interval
 from app.predictor.calibration import SUMS
 from app.predictor.config import PredictorConfig
-from app.predictor.core import Block, Cycle, PredictorCore
+from app.predictor.core import Block, Cycle, PredictorCore, PromotedModel
 from app.predictor.errors import PredictorStateError, UnknownInstruments
 from app.predictor.models import make_model
 from app.predictor.store import PredictionStore, Row
 
 log = logging.getLogger(__name__)
 CHANNEL = "prediction"
+
+
+class PromotedModels(Protocol):
+    """Where promoted models come from (app.registry.ModelRegistry); `version` changes with them."""
+
+    @property
+    def version(self) -> int: ...
+
+    async def promoted(self, interval: str) -> Mapping[str, PromotedModel]: ...
 
 
 class PredictorState(StrEnum):
@@ -70,9 +79,12 @@ class PredictorService:
         store: PredictionStore,
         feed: MarketFeed,
         calendar: BarClock,
+        registry: PromotedModels | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._bus = bus
+        self._registry = registry
+        self._registry_version: int | None = None
         self._store = store
         self._feed = feed
         self._calendar = calendar
@@ -148,6 +160,7 @@ class PredictorService:
 
     async def _cycle(self, core: PredictorCore, bars: BarSet) -> None:
         bars = _select(bars, core.instruments)
+        await self._pick_up_promotions(core)
         cycle = await asyncio.to_thread(core.step, bars)
         created = [row for block in cycle.created for row in _created_rows(core, block)]
         await self._store.insert(created)
@@ -172,6 +185,13 @@ class PredictorService:
         await self._bus.publish(
             CHANNEL, "predictor.cycle", {"created": len(created), "resolved": len(resolved), "anchor": cycle.anchor}
         )
+
+    async def _pick_up_promotions(self, core: PredictorCore) -> None:
+        """Use the registry's promoted models from this cycle on, when they changed."""
+        if self._registry is None or self._registry.version == self._registry_version:
+            return
+        self._registry_version = self._registry.version
+        core.use_promoted(await self._registry.promoted(core.interval.name))
 
     async def _publish_all(self, type: str, payloads: list[Row]) -> None:
         await self._bus.publish_many(CHANNEL, [(type, p) for p in payloads])
@@ -249,7 +269,7 @@ def _created_rows(core: PredictorCore, block: Block) -> list[Row]:
     idx = np.flatnonzero(block.made)
     close = block.close_pred[idx].tolist()
     rows: list[Row] = []
-    for m, kind in enumerate(block.model_kinds):
+    for m in range(len(block.model_kinds)):
         columns = zip(
             idx.tolist(),
             block.ids[m, idx].tolist(),
@@ -271,7 +291,7 @@ def _created_rows(core: PredictorCore, block: Block) -> list[Row]:
                 "pred_ret": p,
                 "pred_ret_adj": adj,
                 "calib_bias": bias,
-                "model_kind": kind,
+                "model_kind": block.model_kind(m, i),
                 "status": "open",
             }
             for i, pid, c, p, adj, bias in columns
@@ -339,7 +359,7 @@ def _calibration_rows(core: PredictorCore, cycle: Cycle, now: int) -> list[Row]:
     calib = core.calibration
     for res in cycle.resolved:
         k = int(np.flatnonzero(core.horizons == res.block.horizon)[0])
-        for m, kind in enumerate(core.model_kinds):
+        for m in range(len(core.model_kinds)):
             for i in np.flatnonzero(res.ok).tolist():
                 sums = calib.sums[:, m, k, i].tolist()
                 rows.append(
@@ -347,7 +367,7 @@ def _calibration_rows(core: PredictorCore, cycle: Cycle, now: int) -> list[Row]:
                         "instrument_key": core.instruments[i],
                         "interval": core.interval.name,
                         "horizon_steps": res.block.horizon,
-                        "model_kind": kind,
+                        "model_kind": res.block.model_kind(m, i),
                         "n": int(calib.n[m, k, i]),
                         **dict(zip(SUMS, sums, strict=True)),
                         "updated_ts": now,

@@ -100,3 +100,34 @@ def test_models_give_finite_predictions(kind: str) -> None:
         cycle = core.step(bars)
     for block in cycle.created:
         assert np.all(np.isfinite(block.pred_ret[:, block.made]))
+
+
+class ConstantModel:
+    """A promoted model of fixed output: what app.registry's LoadedModel provides, minus training."""
+
+    def __init__(self, value: float, horizons: tuple[int, ...]) -> None:
+        self.model_kind = f"const:{value}"
+        self.horizons = horizons
+        self.value = value
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return np.full((len(self.horizons), features.shape[0]), self.value)
+
+
+def test_promoted_model_takes_over_its_instrument_and_horizons_with_fresh_calibration() -> None:
+    closes = random_walk(40, 2, seed=6, drift=0.001, vol=0.0001)
+    sets, clock = bar_sets(closes)
+    core = make_core(sets, clock, kinds=("zero",), horizons=(1, 5))
+    for bars in sets[:30]:
+        core.step(bars)
+    assert core.calibration.n[0, 0].tolist() == [26, 26]
+    core.use_promoted({sets[0].instruments[1]: ConstantModel(0.01, (1,))})
+    assert core.calibration.n[0, 0].tolist() == [26, 0]  # the new model starts its own calibration
+    assert core.calibration.n[0, 1].tolist() == [22, 22]  # horizon 5 keeps the configured model
+    cycle = core.step(sets[30])
+    h1, h5 = cycle.created
+    assert [h1.model_kind(0, i) for i in range(2)] == ["zero", "const:0.01"]
+    assert [h5.model_kind(0, i) for i in range(2)] == ["zero", "zero"]
+    assert h1.pred_ret[0].tolist() == [0.0, 0.01]
+    core.use_promoted({})
+    assert core.step(sets[31]).created[0].promoted_kinds is None

@@ -93,7 +93,6 @@ async def test_training_job_end_to_end(server_factory) -> None:
     assert [m["model_id"] for m in promoted] == [result["model_id"]]
 
 
-@pytest.mark.xfail(strict=True, reason="predictor integration pending")
 async def test_promoted_model_drives_the_predictor(server_factory) -> None:
     server: ServerProcess = server_factory(env={"SIGNALDESK_MARKET_SPEED": "600", "SIGNALDESK_MARKET_SEED": "3"})
     server.start()
