@@ -1,0 +1,148 @@
+"""The trading engine over REST: lifecycle (start, stop, halt, resume, flatten) and its state."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.api.security import require_token
+from app.trading.errors import BadLimits, BrokerError, EngineStateError, LiveTradingRefused, UnknownBroker
+from app.trading.service import TradingService
+from app.trading.trades import TradeStatus
+
+router = APIRouter(prefix="/api/hft", tags=["hft"], dependencies=[Depends(require_token)])
+
+
+class LimitsIn(BaseModel):
+    """Risk limits for this run; each may only be stricter than the server's configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_open_trades: Annotated[int, Field(gt=0)] | None = None
+    risk_per_trade: Annotated[float, Field(gt=0, description="rupees")] | None = None
+    max_notional_per_trade: Annotated[float, Field(gt=0, description="rupees")] | None = None
+    max_notional_total: Annotated[float, Field(gt=0, description="rupees")] | None = None
+    max_daily_loss: Annotated[float, Field(gt=0, description="rupees")] | None = None
+    max_orders_per_second: Annotated[int, Field(gt=0, le=10)] | None = None
+    cooldown: Annotated[float, Field(ge=0, description="exchange seconds after a stop-out")] | None = None
+
+
+class StartEngine(BaseModel):
+    """`live_trading_enabled` is not a field: it comes only from the server's configuration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    broker: str = Field("paper", description="a registered broker: paper, upstox")
+    safe_mode: bool = Field(True, description="true: every order goes to the paper broker, whatever the broker")
+    limits: LimitsIn = Field(default_factory=LimitsIn)
+
+
+class HaltEngine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field("halted by request", min_length=1, max_length=500)
+
+
+class FlattenEngine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(None, max_length=500, description="a note stored with the exits")
+
+
+def _service(request: Request) -> TradingService:
+    service: TradingService = request.app.state.trading
+    return service
+
+
+ServiceDep = Annotated[TradingService, Depends(_service)]
+
+
+def _conflict(e: EngineStateError) -> HTTPException:
+    return HTTPException(status.HTTP_409_CONFLICT, str(e))
+
+
+@router.post("/start", summary="Start trading (409 running, 422 unknown broker or limits, 403 safe_mode off without live trading)")
+async def start_engine(service: ServiceDep, body: Annotated[StartEngine | None, Body()] = None) -> dict[str, Any]:
+    body = body or StartEngine()
+    try:
+        return await service.start(body.broker, body.safe_mode, body.limits.model_dump(exclude_none=True))
+    except UnknownBroker as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            [{"loc": ["body", "broker"], "msg": str(e), "input": e.name}]) from e  # fmt: skip
+    except BadLimits as e:
+        detail = [{"loc": ["body", "limits", name], "msg": msg} for name, msg in e.problems.items()]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
+    except LiveTradingRefused as e:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(e)) from e
+    except EngineStateError as e:
+        raise _conflict(e) from e
+    except BrokerError as e:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"the broker could not be connected: {e}") from e
+
+
+@router.post("/stop", summary="Flatten, then stop (409 when stopped, or when the flatten left errors: then halted)")
+async def stop_engine(service: ServiceDep) -> dict[str, Any]:
+    try:
+        return await service.stop()
+    except EngineStateError as e:
+        raise _conflict(e) from e
+
+
+@router.post("/halt", summary="Kill switch: no new entries; open trades are still managed (409 when stopped)")
+async def halt_engine(service: ServiceDep, body: Annotated[HaltEngine | None, Body()] = None) -> dict[str, Any]:
+    try:
+        return await service.halt((body or HaltEngine()).reason)
+    except EngineStateError as e:
+        raise _conflict(e) from e
+
+
+@router.post("/resume", summary="Allow entries again after a halt (409 unless halted, or past the daily loss limit)")
+async def resume_engine(service: ServiceDep) -> dict[str, Any]:
+    try:
+        return await service.resume()
+    except EngineStateError as e:
+        raise _conflict(e) from e
+
+
+@router.post("/flatten", summary="Close every open trade now (409 when stopped)")
+async def flatten_engine(service: ServiceDep, body: Annotated[FlattenEngine | None, Body()] = None) -> dict[str, Any]:
+    try:
+        return asdict(await service.flatten((body or FlattenEngine()).reason))
+    except EngineStateError as e:
+        raise _conflict(e) from e
+
+
+@router.get("/status", summary="State, broker and venue, the two keys, limits, today's PnL, counters")
+async def read_engine_status(service: ServiceDep) -> dict[str, Any]:
+    return service.status()
+
+
+@router.get("/trades", summary="Stored trades, newest first")
+async def read_trades(
+    service: ServiceDep,
+    status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
+    instrument_key: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict[str, Any]:
+    trades = await service.store.trades(status=TradeStatus(status_) if status_ else None, instrument_key=instrument_key, limit=limit)
+    return {"trades": [t.public() for t in trades]}
+
+
+@router.get("/orders", summary="Stored orders, newest first")
+async def read_orders(
+    service: ServiceDep,
+    trade_id: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> dict[str, Any]:
+    return {"orders": await service.store.orders(trade_id=trade_id, limit=limit)}
+
+
+@router.get("/positions", summary="The venue's positions (with what the engine expects) and funds")
+async def read_positions(service: ServiceDep) -> dict[str, Any]:
+    try:
+        return await service.positions()
+    except BrokerError as e:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, str(e)) from e

@@ -1,0 +1,1 @@
+"""Brokers behind one interface: `paper` (simulated fills, persisted) and live ones (`upstox`)."""

@@ -1,0 +1,58 @@
+"""The one interface every broker implements, and the values it answers with."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from app.trading.orders import OrderRequest, OrderResult
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A broker's net position in one instrument: signed shares (negative: short), average price."""
+
+    instrument_key: str
+    qty: int
+    avg_price: float
+
+
+@dataclass(frozen=True, slots=True)
+class Funds:
+    """Money at the broker, rupees. `available`: what new positions may use."""
+
+    available: float
+    used: float
+    realized: float = 0.0
+    charges: float = 0.0
+
+
+class Broker(Protocol):
+    """Where orders go. `is_live` brokers move real money: only the two-key gate lets orders reach them."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def is_live(self) -> bool: ...
+
+    @property
+    def connected(self) -> bool: ...
+
+    async def connect(self) -> None:
+        """Open the session (and load state); raises BrokerError when the broker cannot be reached."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def place_order(self, request: OrderRequest) -> OrderResult:
+        """Send a market order; answer once it is filled, partly filled, rejected, or unknown."""
+        ...
+
+    async def cancel_order(self, broker_order_id: str) -> None: ...
+
+    async def positions(self) -> dict[str, Position]:
+        """Open (non-zero) intraday positions by instrument key."""
+        ...
+
+    async def funds(self) -> Funds: ...

@@ -1,0 +1,417 @@
+"""The trading engine: predictions in, orders out, every decision stored before it is announced.
+
+One engine instance is one run (start to stop). It is driven from outside, the same way live
+and in a backtest: `on_prediction` / `on_resolution` (the `prediction` channel's events),
+`on_bars` (every price update: one BarSet per bar close), and the commands `flatten`, `halt`,
+`resume`. It holds the bus only as an `EventSink`, the journal, one venue (the broker orders go
+to, chosen by the two-key gate) and a clock (for the order rate).
+
+Per bar, under the engine's lock, in phases (the strategy module says what each decides):
+1. exits at the open: signal reversals, and exits that did not fill completely before;
+2. entries at the open, for signals received since the last bar, through the risk gate;
+3. the bar is folded into prices and volatility;
+4. stops and targets against the bar's low/high;
+5. at the close: square-off (and trades left from an earlier day), then time exits;
+6. trailing stops at the close;
+7. the daily loss limit: realized + open PnL of the day at or below -max_daily_loss halts the
+   engine and flattens every trade (exit reason `daily_loss`); it stays halted until resumed.
+Each phase stages its rows, commits them (`journal.flush`), then publishes its events in one
+`publish_many`: nothing is announced that is not stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from app.market.bars import BarSet
+from app.market.clock import Clock
+from app.trading.book import Book
+from app.trading.brokers.base import Broker
+from app.trading.errors import BrokerError, JournalError, LiveTradingRefused, OrderDenied
+from app.trading.gate import LiveGate
+from app.trading.journal import Journal
+from app.trading.orders import Order, OrderResult, OrderStatus, Purpose, Side
+from app.trading.prices import PriceBook, Quote
+from app.trading.risk import RateLimiter, RiskGate, RiskLimits
+from app.trading.strategy import Calibration, EntryPlan, Prediction, Skip, Strategy, ist_day, on_tick
+from app.trading.trades import ExitReason, Trade, TradeStatus
+
+log = logging.getLogger(__name__)
+CHANNEL = "hft"
+Payload = dict[str, Any]
+
+
+class EventSink(Protocol):
+    """Where events go: the EventBus live, a recorder in backtests."""
+
+    async def publish_many(self, channel: str, events: Sequence[tuple[str, object]]) -> object: ...
+
+
+@dataclass(frozen=True, slots=True)
+class FlattenOutcome:
+    closed: int
+    errors: list[str]
+
+
+class TradingEngine:
+    """See the module docstring.
+
+    :param instruments: the market's universe, in BarSet order.
+    :param interval: the bar interval traded; predictions of other intervals are ignored.
+    :param venue: the connected broker orders go to (paper unless both gate keys are turned).
+    :param safe_mode: this run's second key; checked with the gate on every order.
+    :param clock: paces the order rate (wall time live; the bars' time in backtests).
+    :param book: open trades and ids (reloaded after a restart).
+    """
+
+    def __init__(
+        self,
+        *,
+        instruments: tuple[str, ...],
+        interval: str,
+        strategy: Strategy,
+        limits: RiskLimits,
+        venue: Broker,
+        safe_mode: bool,
+        gate: LiveGate,
+        journal: Journal,
+        sink: EventSink,
+        clock: Clock,
+        book: Book | None = None,
+        prices: PriceBook | None = None,
+        reconcile: bool = True,
+        on_halt: Callable[[str], None] | None = None,
+    ) -> None:
+        self.interval = interval
+        self.strategy = strategy
+        self.limits = limits
+        self.venue = venue
+        self.safe_mode = safe_mode
+        self.gate = gate
+        self.journal = journal
+        self.sink = sink
+        self.risk = RiskGate(limits, RateLimiter(limits.max_orders_per_second, clock))
+        self.book = book or Book()
+        self.prices = prices or PriceBook(instruments)
+        self.lock = asyncio.Lock()
+        self.signals: dict[str, Prediction] = {}
+        self.reversals: dict[int, str] = {}
+        self.calibration: dict[tuple[str, str, int], Calibration] = {}
+        self.halted: str | None = None
+        self.denied: Counter[str] = Counter()
+        self.skipped: Counter[str] = Counter()
+        self.orders_sent = 0
+        self.last_bar: tuple[int, int] | None = None  # (open_ts, close_ts) of the latest bar
+        self.breached_day: str | None = None
+        self._needs_reconcile = reconcile
+        self._on_halt = on_halt
+        self._events: list[tuple[str, Payload]] = []
+
+    # --- inputs from the prediction channel (synchronous: no I/O, called by the bus) -------
+
+    def on_prediction(self, payload: Payload) -> None:
+        prediction = Prediction.from_payload(payload)
+        if prediction.interval != self.interval or prediction.instrument_key not in self.prices.index:
+            return
+        calibration = self.calibration.get((prediction.instrument_key, prediction.interval, prediction.horizon_steps))
+        trade = self.book.by_instrument.get(prediction.instrument_key)
+        price = self.prices.price(prediction.instrument_key)
+        if trade is not None and price is not None and self.strategy.reverses(trade, prediction, calibration, price):
+            self.reversals[trade.trade_id] = ExitReason.SIGNAL
+        skip = self.strategy.accepts(prediction, calibration)
+        if skip is not None:
+            self.skipped[skip] += 1
+            return
+        if self.halted is not None:
+            self.skipped["halted"] += 1
+            return
+        pending = self.signals.get(prediction.instrument_key)
+        if pending is None or pending.ts_pred < prediction.ts_pred or abs(pending.pred_ret_adj) < abs(prediction.pred_ret_adj):
+            self.signals[prediction.instrument_key] = prediction
+
+    def on_resolution(self, payload: Payload) -> None:
+        calibration = payload["calibration"]
+        key = (str(payload["instrument_key"]), str(payload["interval"]), int(payload["horizon_steps"]))
+        self.calibration[key] = Calibration(int(calibration["n"]), float(calibration["hit_rate"]))
+
+    # --- price updates -------------------------------------------------------------------
+
+    async def on_bars(self, bars: BarSet) -> None:
+        async with self.lock:
+            self.last_bar = (bars.open_ts, bars.close_ts)
+            if self._needs_reconcile:
+                self._needs_reconcile = False
+                await self._reconcile(bars)
+            await self._exits_at_open(bars)
+            await self._entries_at_open(bars)
+            self.prices.update(bars)
+            await self._stops_and_targets()
+            await self._exits_at_close(bars)
+            await self._trail()
+            await self._watch_daily_loss(bars)
+
+    async def _exits_at_open(self, bars: BarSet) -> None:
+        for trade in list(self.book.open.values()):
+            reason = self.reversals.get(trade.trade_id) or trade.exit_pending
+            quote = self.prices.quote_in(bars, trade.instrument_key)
+            if reason is not None and quote is not None:
+                self.reversals.pop(trade.trade_id, None)
+                await self._exit(trade, quote.open, reason, quote.open_ts)
+        await self.commit()
+
+    async def _entries_at_open(self, bars: BarSet) -> None:
+        if not self.signals:
+            return
+        after_square_off = bars.close_ts >= self.strategy.square_off_ts(bars.close_ts)
+        for key, prediction in list(self.signals.items()):
+            if prediction.ts_pred > bars.open_ts:
+                continue  # made after this bar opened: its next price is a later bar
+            del self.signals[key]
+            quote = self.prices.quote_in(bars, key)
+            stale = bars.close_ts >= prediction.ts_target or ist_day(prediction.ts_pred) != ist_day(bars.open_ts)
+            if after_square_off or stale or quote is None:
+                self.skipped["after_square_off" if after_square_off else "stale" if quote else "no_bar"] += 1
+                continue
+            await self._enter(prediction, quote, bars.close_ts)
+        await self.commit()
+
+    async def _stops_and_targets(self) -> None:
+        for trade in list(self.book.open.values()):
+            quote = self.prices.quote(trade.instrument_key)
+            hit = self.strategy.touched(trade, quote) if quote is not None else None
+            if hit is not None and quote is not None:
+                await self._exit(trade, hit[1], hit[0], quote.open_ts)
+        await self.commit()
+
+    async def _exits_at_close(self, bars: BarSet) -> None:
+        square_off = bars.close_ts >= self.strategy.square_off_ts(bars.close_ts)
+        today = ist_day(bars.close_ts)
+        for trade in list(self.book.open.values()):
+            quote = self.prices.quote(trade.instrument_key)
+            price = quote.close if quote is not None else self.prices.price(trade.instrument_key)
+            if price is None:
+                continue
+            if square_off or trade.day < today:
+                await self._exit(trade, price, ExitReason.SQUARE_OFF, bars.open_ts)
+            elif bars.close_ts >= trade.exit_by and quote is not None:
+                await self._exit(trade, price, ExitReason.TIME, bars.open_ts)
+        await self.commit()
+
+    async def _trail(self) -> None:
+        for trade in self.book.open.values():
+            quote = self.prices.quote(trade.instrument_key)
+            if quote is None:
+                continue
+            best = trade.best
+            stop = self.strategy.trailed_stop(trade, quote.close)
+            if stop is not None:
+                trade.stop = stop
+                self.emit("hft.trade_risk", {"trade_id": trade.trade_id, "stop": trade.stop, "target": trade.target})
+            if stop is not None or trade.best != best:
+                self._stage_trade(trade)
+        await self.commit()
+
+    async def _watch_daily_loss(self, bars: BarSet) -> None:
+        today = ist_day(bars.close_ts)
+        pnl = self.day_pnl(today)
+        if pnl > -self.limits.max_daily_loss or self.breached_day == today:
+            return
+        self.breached_day = today
+        reason = f"daily loss limit breached: the day's PnL is {pnl:,.2f}, the limit {self.limits.max_daily_loss:,.2f}"
+        self.halt(reason)
+        self.emit("hft.error", {"error": f"{reason}; halted and flattening (resume: POST /api/hft/resume)"})
+        await self.commit()
+        await self._flatten(ExitReason.DAILY_LOSS, reason)
+
+    # --- commands ------------------------------------------------------------------------
+
+    def halt(self, reason: str) -> None:
+        """No new entries from now on (checked by the risk gate before every order)."""
+        self.halted = reason
+        self.signals.clear()
+        if self._on_halt is not None:
+            self._on_halt(reason)
+
+    def resume(self) -> None:
+        self.halted = None
+
+    async def flatten(self, reason: ExitReason = ExitReason.FLATTEN, note: str | None = None) -> FlattenOutcome:
+        """Close every open trade now at the latest price; publishes the exits, then `hft.flatten`."""
+        async with self.lock:
+            return await self._flatten(reason, note)
+
+    async def _flatten(self, reason: ExitReason, note: str | None) -> FlattenOutcome:
+        self.signals.clear()
+        self.reversals.clear()
+        closed, errors = 0, []
+        ts = self.last_bar[0] if self.last_bar else 0
+        for trade in list(self.book.open.values()):
+            price = self.prices.price(trade.instrument_key)
+            if price is None:
+                errors.append(f"trade {trade.trade_id} ({trade.instrument_key}): no price yet; retried at the next bar")
+                trade.exit_pending = reason
+                continue
+            error = await self._exit(trade, price, reason, ts, note=note, report=False)
+            closed += trade.status is TradeStatus.CLOSED
+            if error is not None:
+                errors.append(error)
+        self.emit("hft.flatten", {"closed": closed, "errors": errors})
+        await self.commit()
+        return FlattenOutcome(closed, errors)
+
+    # --- orders --------------------------------------------------------------------------
+
+    async def _enter(self, prediction: Prediction, quote: Quote, now: int) -> None:
+        key = prediction.instrument_key
+        plan = self.strategy.plan(prediction, quote.open, self.prices.volatility(key), self.limits)
+        if isinstance(plan, Skip):
+            self.skipped[plan] += 1
+            return
+        try:
+            self.risk.check_entry(self.book, instrument_key=key, qty=plan.qty, price=quote.open, now=now, halted=self.halted)
+        except OrderDenied as e:
+            self.denied[e.reason] += 1
+            return
+        trade_id = self.book.trade_id()
+        order = self.order(trade_id, key, Side.to_open(plan.qty), abs(plan.qty), Purpose.ENTRY, "signal", quote.open, quote.open_ts)
+        result = await self.send(order)
+        if not result.filled_qty:
+            self.emit("hft.manage_error", {"error": f"entry order {order.order_id} for {key} {result.status}: {result.message}"})
+            return
+        self._open_trade(trade_id, prediction, plan, order, quote.open_ts)
+
+    def _open_trade(self, trade_id: int, prediction: Prediction, plan: EntryPlan, order: Order, ts: int) -> None:
+        assert order.fill_price is not None
+        sign = 1 if plan.qty > 0 else -1
+        fill = order.fill_price
+        trade = Trade(
+            trade_id=trade_id, instrument_key=order.instrument_key, qty=sign * order.filled_qty, entry=fill,
+            entry_ts=ts, entry_charges=order.charges, stop=on_tick(fill - sign * plan.stop_distance),
+            target=on_tick(fill + sign * plan.target_distance), stop_distance=plan.stop_distance,
+            exit_by=prediction.ts_target, horizon_steps=prediction.horizon_steps, prediction_id=prediction.id,
+            pred_ret_adj=prediction.pred_ret_adj, venue=self.venue.name, day=ist_day(ts), best=fill,
+            open_qty=sign * order.filled_qty,
+        )  # fmt: skip
+        self.book.add(trade)
+        self._stage_trade(trade)
+        self.emit("hft.entry", {"trade_id": trade_id, "instrument_key": trade.instrument_key, "qty": trade.qty, "entry": fill})
+        self.emit("hft.trade_risk", {"trade_id": trade_id, "stop": trade.stop, "target": trade.target})
+
+    async def _exit(self, trade: Trade, price: float, reason: str, ts: int, *, note: str | None = None,
+                    report: bool = True) -> str | None:  # fmt: skip
+        """Send the exit of what is open; book it. Returns the error text when it did not fully fill."""
+        reason = str(reason)
+        await self.risk.rate.acquire()
+        side = Side.to_close(trade.open_qty)
+        order = self.order(trade.trade_id, trade.instrument_key, side, abs(trade.open_qty), Purpose.EXIT, reason, price, ts)
+        result = await self.send(order)
+        if order.fill_price is not None:
+            self.book_exit(trade, order.filled_qty, order.fill_price, order.charges, reason, ts, note)
+        else:
+            trade.exit_pending = reason
+            self._stage_trade(trade)
+        if result.status is OrderStatus.FILLED:
+            return None
+        error = f"exit ({reason}) of trade {trade.trade_id} ({trade.instrument_key}) {result.status}: {result.message}"
+        if report:
+            self.emit("hft.manage_error", {"error": error})
+        return error
+
+    def book_exit(self, trade: Trade, filled: int, price: float, charges: float, reason: str, ts: int,
+                  note: str | None = None) -> None:  # fmt: skip
+        """Book an exit fill on `trade`; once it is closed, announce it (`hft.exit`)."""
+        if note is not None:
+            trade.note = note
+        if trade.record_exit(filled, price, charges, ts, reason):
+            self.book.close(trade, ist_day(ts))
+            self.reversals.pop(trade.trade_id, None)
+            if trade.exit_reason == ExitReason.STOP and self.limits.cooldown > 0 and self.last_bar is not None:
+                self.book.cooldowns[trade.instrument_key] = self.last_bar[1] + self.limits.cooldown
+            assert trade.exit_price is not None and trade.pnl is not None
+            self.emit("hft.exit", {"trade_id": trade.trade_id, "instrument_key": trade.instrument_key,
+                                   "price": round(trade.exit_price, 2), "pnl": round(trade.pnl, 2),
+                                   "reason": str(trade.exit_reason)})  # fmt: skip
+        self._stage_trade(trade)
+
+    def order(self, trade_id: int | None, key: str, side: Side, qty: int, purpose: Purpose, reason: str, price: float,
+               ts: int) -> Order:  # fmt: skip
+        return Order(self.book.order_id(), trade_id or 0, self.venue.name, key, side, qty, purpose, reason, price, ts)
+
+    async def send(self, order: Order) -> OrderResult:
+        """Gate, then broker. A broker failure becomes a REJECTED result; nothing raises past here."""
+        try:
+            self.gate.check_order(self.venue.is_live, self.safe_mode)
+        except LiveTradingRefused as e:
+            order.move(OrderStatus.DENIED)
+            self.halt(str(e))
+            self.emit("hft.error", {"error": f"{e}; halted"})
+            return OrderResult(OrderStatus.DENIED, message=str(e))
+        order.move(OrderStatus.SUBMITTED)
+        self.orders_sent += 1
+        if self.venue.is_live:  # the intent is stored before a live order leaves
+            self._stage_order(order)
+            await self.journal.flush()
+        try:
+            result = await self.venue.place_order(order.request())
+        except BrokerError as e:
+            result = OrderResult(OrderStatus.REJECTED, message=e.message)
+        except Exception as e:  # a broker bug must not take the engine down mid-bar
+            log.exception("broker %s failed on order %d", self.venue.name, order.order_id)
+            result = OrderResult(OrderStatus.UNKNOWN, message=f"{type(e).__name__}: {e}")
+        order.apply(result)
+        self._stage_order(order)
+        if result.status is OrderStatus.UNKNOWN:
+            reason = f"order {order.order_id} ({order.instrument_key}) has an unknown outcome at {self.venue.name}"
+            self.halt(reason)
+            self.emit("hft.error", {"error": f"{reason}: {result.message}; halted until reconciled (restart)"})
+        return result
+
+    # --- recovery ------------------------------------------------------------------------
+
+    async def _reconcile(self, bars: BarSet) -> None:
+        """Compare the open trades with the venue's positions once prices are known; resolve
+        each mismatch by the rule in app.trading.recovery."""
+        from app.trading.recovery import reconcile  # recovery acts on the engine: import at use
+
+        await reconcile(self, bars)
+
+    # --- staging and publishing ------------------------------------------------------------
+
+    def emit(self, type: str, payload: Payload) -> None:
+        self._events.append((type, payload))
+
+    def _stage_trade(self, trade: Trade) -> None:
+        self.journal.stage("hft_trades", trade.row())
+
+    def _stage_order(self, order: Order) -> None:
+        row = order.row()
+        if not order.trade_id:
+            row["trade_id"] = None
+        self.journal.stage("hft_orders", row)
+
+    async def commit(self) -> None:
+        """Store what this phase staged, then publish its events (never the other way round)."""
+        events, self._events = self._events, []
+        try:
+            await self.journal.flush()
+        except JournalError as e:
+            log.exception("trading journal failed")
+            self.halt(str(e))
+            events = [("hft.error", {"error": f"{e}; halted, {len(events)} events withheld (restart reconciles)"})]
+        if events:
+            await self.sink.publish_many(CHANNEL, events)
+
+    # --- views ---------------------------------------------------------------------------
+
+    def day_pnl(self, day: str) -> float:
+        """Realized PnL of trades closed on `day` plus open trades marked at their latest price."""
+        open_pnl = sum(t.mark(self.prices.price(t.instrument_key) or t.entry) for t in self.book.open.values())
+        return self.book.realized.get(day, 0.0) + open_pnl
+
+    def open_pnl(self) -> float:
+        return sum(t.mark(self.prices.price(t.instrument_key) or t.entry) for t in self.book.open.values())

@@ -1,0 +1,138 @@
+"""Orders: the commands the engine sends a broker, their lifecycle, and what comes back.
+
+Lifecycle (explicit, checked): NEW -> SUBMITTED -> FILLED | PARTIAL | REJECTED | UNKNOWN, or
+NEW -> DENIED when the risk gate refuses it before any broker sees it. Every market order is
+immediate-or-cancel: PARTIAL means part was filled and the rest cancelled. UNKNOWN means the
+broker did not say (a timeout): the position is reconciled from the broker's positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.trading.errors import IllegalTransition
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+    @staticmethod
+    def to_open(qty: int) -> Side:
+        """The side that opens a position of signed `qty` (positive: long)."""
+        return Side.BUY if qty > 0 else Side.SELL
+
+    @staticmethod
+    def to_close(qty: int) -> Side:
+        """The side that closes a position of signed `qty`."""
+        return Side.SELL if qty > 0 else Side.BUY
+
+
+class Purpose(StrEnum):
+    ENTRY = "entry"
+    EXIT = "exit"
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"
+    DENIED = "denied"
+    SUBMITTED = "submitted"
+    FILLED = "filled"
+    PARTIAL = "partial"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+
+
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.NEW: frozenset({OrderStatus.SUBMITTED, OrderStatus.DENIED}),
+    OrderStatus.SUBMITTED: frozenset({OrderStatus.FILLED, OrderStatus.PARTIAL, OrderStatus.REJECTED, OrderStatus.UNKNOWN}),
+    OrderStatus.DENIED: frozenset(),
+    OrderStatus.FILLED: frozenset(),
+    OrderStatus.PARTIAL: frozenset(),
+    OrderStatus.REJECTED: frozenset(),
+    OrderStatus.UNKNOWN: frozenset(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """A market order as a broker receives it.
+
+    :param client_order_id: the engine's id (also the broker's tag), unique across restarts.
+    :param qty: shares, > 0; `side` says the direction.
+    :param price: the market price when the order was decided: the paper broker fills at it
+        (plus slippage); a live broker sends a market order and reports its own fill.
+    :param ts: exchange time of that price (UTC epoch seconds).
+    """
+
+    client_order_id: int
+    instrument_key: str
+    side: Side
+    qty: int
+    price: float
+    ts: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderResult:
+    """What a broker answered. `filled_qty` may be below the requested qty (PARTIAL)."""
+
+    status: OrderStatus
+    filled_qty: int = 0
+    avg_price: float = 0.0
+    charges: float = 0.0
+    broker_order_id: str | None = None
+    message: str | None = None
+
+
+@dataclass(slots=True)
+class Order:
+    """One order of the engine: what it asked for and what became of it."""
+
+    order_id: int
+    trade_id: int
+    venue: str
+    instrument_key: str
+    side: Side
+    qty: int
+    purpose: Purpose
+    reason: str
+    price: float
+    ts: int
+    status: OrderStatus = OrderStatus.NEW
+    filled_qty: int = 0
+    fill_price: float | None = None
+    charges: float = 0.0
+    broker_order_id: str | None = None
+    error: str | None = None
+
+    def move(self, target: OrderStatus) -> None:
+        if target not in TRANSITIONS[self.status]:
+            raise IllegalTransition(f"order {self.order_id}", self.status.value, target.value)
+        self.status = target
+
+    def request(self) -> OrderRequest:
+        return OrderRequest(self.order_id, self.instrument_key, self.side, self.qty, self.price, self.ts)
+
+    def apply(self, result: OrderResult) -> None:
+        """Record the broker's answer (moves SUBMITTED to the answer's status)."""
+        self.move(result.status)
+        self.filled_qty = result.filled_qty
+        self.fill_price = result.avg_price if result.filled_qty else None
+        self.charges = result.charges
+        self.broker_order_id = result.broker_order_id
+        self.error = result.message
+
+    def row(self) -> dict[str, object]:
+        return {
+            "order_id": self.order_id, "trade_id": self.trade_id, "venue": self.venue,
+            "instrument_key": self.instrument_key, "side": self.side.value, "qty": self.qty,
+            "purpose": self.purpose.value, "reason": self.reason, "price": self.price, "ts": self.ts,
+            "status": self.status.value, "filled_qty": self.filled_qty, "fill_price": self.fill_price,
+            "charges": self.charges, "broker_order_id": self.broker_order_id, "error": self.error,
+        }  # fmt: skip

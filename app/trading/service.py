@@ -1,0 +1,377 @@
+"""The live trading engine: lifecycle, the market feed and the prediction channel wired to it.
+
+`TradingService` owns one `TradingEngine` per run. Price updates come from the MarketFeed
+(one BarSet per bar close, on a task of its own); predictions and resolutions from the bus
+(`prediction` channel, live only), which is the one message path: the service never reaches
+into the predictor. Lifecycle commands are serialised; `halt` is not, so the kill switch never
+waits behind anything. The state (running/halted, broker, safe_mode, limits) is journaled, so a
+restarted server resumes the engine it had (see `recover`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+
+from app.bus.events import Batch
+from app.bus.interface import EventBus
+from app.bus.subscription import ResumeOutcome, Subscription
+from app.market.bars import BarSet
+from app.market.clock import Clock, WallClock
+from app.market.feed import BarSubscription, MarketFeed
+from app.trading.book import Book
+from app.trading.brokers.base import Broker, Funds, Position
+from app.trading.brokers.registry import BrokerRegistry
+from app.trading.engine import CHANNEL, FlattenOutcome, TradingEngine
+from app.trading.errors import EngineStateError, TradingError
+from app.trading.gate import LiveGate
+from app.trading.journal import Journal
+from app.trading.prices import PriceBook
+from app.trading.risk import RiskLimits
+from app.trading.state import EngineState, check_transition
+from app.trading.store import TradeStore
+from app.trading.strategy import Strategy, ist_day
+from app.trading.trades import ExitReason
+
+log = logging.getLogger(__name__)
+PAPER = "paper"
+DAY = 86_400
+
+
+class PredictionListener:
+    """The engine's Subscriber on the `prediction` channel: created and resolved, handed on inline."""
+
+    def __init__(self, engine: TradingEngine, on_lost: Callable[[], None]) -> None:
+        self.engine = engine
+        self._on_lost = on_lost
+
+    def ready(self, outcome: ResumeOutcome) -> None:
+        pass
+
+    def deliver(self, batch: Batch) -> None:
+        for event in batch.events:
+            if event.type not in ("prediction.created", "prediction.resolved"):
+                continue
+            try:
+                payload = orjson.loads(event.data)["payload"]
+                if event.type == "prediction.created":
+                    self.engine.on_prediction(payload)
+                else:
+                    self.engine.on_resolution(payload)
+            except Exception:  # one odd event must not break the bus's fan-out
+                log.exception("the trading engine could not take event %d (%s)", event.id, event.type)
+
+    async def drained(self) -> bool:
+        return True
+
+    def lost(self) -> None:
+        self._on_lost()
+
+
+class TradingService:
+    """Start, stop, halt, resume and flatten the live engine; recover it after a restart.
+
+    :param limits: the server's risk limits; a start may only tighten them.
+    :param clock: paces the order rate (the wall clock).
+    :param wall: epoch seconds, for the state row's timestamp.
+    :param vol_span, min_vol_bars: the PriceBook's volatility estimate.
+    """
+
+    def __init__(
+        self,
+        *,
+        bus: EventBus,
+        feed: MarketFeed,
+        store: TradeStore,
+        journal: Journal,
+        brokers: BrokerRegistry,
+        gate: LiveGate,
+        strategy: Strategy,
+        limits: RiskLimits,
+        vol_span: int = 20,
+        min_vol_bars: int = 5,
+        clock: Clock | None = None,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.bus = bus
+        self.feed = feed
+        self.store = store
+        self.journal = journal
+        self.brokers = brokers
+        self.gate = gate
+        self.strategy = strategy
+        self.limits = limits
+        self.vol_span = vol_span
+        self.min_vol_bars = min_vol_bars
+        self.clock = clock or WallClock()
+        self.wall = wall
+        self.state = EngineState.STOPPED
+        self.broker = PAPER
+        self.safe_mode = True
+        self.halted_reason: str | None = None
+        self.engine: TradingEngine | None = None
+        self.run_limits = limits
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._subscription: Subscription | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self, broker: str = PAPER, safe_mode: bool = True, limits: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Start a run: the request is checked first (UnknownBroker, LiveTradingRefused, BadLimits),
+        then the state (EngineStateError when a run is on, running or halted)."""
+        self.brokers.check(broker)
+        self.gate.check_safe_mode(safe_mode)
+        run_limits = self.limits.tightened(dict(limits or {}))
+        async with self._lock:
+            if self.state is not EngineState.STOPPED:
+                hint = "resume or stop it" if self.state is EngineState.HALTED else "stop it first"
+                raise EngineStateError("start", self.state.value, hint)
+            await self._start(broker, safe_mode, run_limits, EngineState.RUNNING, None)
+        return self.status()
+
+    async def _start(self, broker: str, safe_mode: bool, limits: RiskLimits, state: EngineState, halted: str | None) -> None:
+        self.brokers.check(broker)
+        self.gate.check_safe_mode(safe_mode)
+        interval = self.feed.interval
+        if interval is None or not self.feed.instruments:
+            raise EngineStateError("start", self.state.value, "the market feed has no source: no prices to trade on")
+        live = self.gate.venue_for(self.brokers.is_live(broker), safe_mode)
+        venue = self.brokers.create(broker if live else PAPER)
+        await venue.connect()
+        try:
+            engine = await self._engine(venue, safe_mode, limits, interval.name)
+        except BaseException:
+            await venue.close()
+            raise
+        check_transition(self.state, state)
+        self.engine, self.broker, self.safe_mode, self.run_limits = engine, broker, safe_mode, limits
+        self.state, self.halted_reason = state, halted
+        if halted is not None:
+            engine.halted = halted
+        self._stage_state()
+        await self.journal.flush()
+        await self.bus.publish_many(CHANNEL, [
+            ("hft.start", {"broker": broker, "safe_mode": safe_mode, "live_trading_enabled": self.gate.live_trading_enabled}),
+            ("hft.broker", {"broker": venue.name}),
+        ])  # fmt: skip
+        await self._listen(engine)
+        self._task = asyncio.create_task(self._run(engine, self.feed.subscribe(name="hft")), name="trading-engine")
+        log.info("trading engine %s: broker %s, venue %s, safe_mode %s, %d open trades",
+                 state.value, broker, venue.name, safe_mode, len(engine.book.open))  # fmt: skip
+
+    async def _engine(self, venue: Broker, safe_mode: bool, limits: RiskLimits, interval: str) -> TradingEngine:
+        next_trade, next_order = await self.store.next_ids()
+        book = Book(next_trade_id=next_trade, next_order_id=next_order,
+                    realized=await self.store.realized_by_day(int(self.wall()) - 7 * DAY))  # fmt: skip
+        for trade in await self.store.open_trades():
+            if trade.instrument_key in book.by_instrument:  # never twice: the second is reconciled away
+                trade.note = "a second open trade on this instrument after a restart"
+                book.open[trade.trade_id] = trade
+            else:
+                book.add(trade)
+        prices = PriceBook(self.feed.instruments, span=self.vol_span, min_bars=self.min_vol_bars)
+        prices.seed(self.feed.recent())
+        return TradingEngine(
+            instruments=self.feed.instruments, interval=interval, strategy=self.strategy, limits=limits, venue=venue,
+            safe_mode=safe_mode, gate=self.gate, journal=self.journal, sink=self.bus, clock=self.clock, book=book,
+            prices=prices, on_halt=self._on_halt,
+        )  # fmt: skip
+
+    async def _listen(self, engine: TradingEngine) -> None:
+        def lost() -> None:  # a new event log: subscribe again, live
+            if self.engine is engine:
+                asyncio.get_running_loop().create_task(self._listen(engine))
+
+        self._subscription = await self.bus.subscribe("prediction", PredictionListener(engine, lost))
+
+    async def stop(self) -> dict[str, Any]:
+        """Flatten, then stop. When the flatten leaves errors the engine stays HALTED and keeps
+        managing what is open (EngineStateError says which)."""
+        async with self._lock:
+            engine = self._running("stop")
+            engine.halted = engine.halted or "stopping"
+            engine.signals.clear()
+            outcome = await engine.flatten(ExitReason.FLATTEN, note="stop")
+            if outcome.errors:
+                self._on_halt(f"stop could not flatten: {'; '.join(outcome.errors)}")
+                await self.journal.flush()
+                raise EngineStateError("stop", self.state.value,
+                                       f"the flatten left errors, so it stays halted: {'; '.join(outcome.errors)}")  # fmt: skip
+            await self._shutdown()
+            check_transition(self.state, EngineState.STOPPED)
+            self.state, self.halted_reason = EngineState.STOPPED, None
+            self._stage_state()
+            await self.journal.flush()
+            await self.bus.publish(CHANNEL, "hft.stop", {})
+        return {**self.status(), "flatten": {"closed": outcome.closed, "errors": outcome.errors}}
+
+    async def halt(self, reason: str = "halted by request") -> dict[str, Any]:
+        """The kill switch: no new entries from now; open trades are still managed."""
+        engine = self._running("halt")
+        if self.state is EngineState.RUNNING:
+            engine.halt(reason)
+            await self.journal.flush()
+        return self.status()
+
+    async def resume(self) -> dict[str, Any]:
+        """HALTED -> RUNNING; refused while today's PnL is beyond the daily loss limit."""
+        async with self._lock:
+            engine = self._running("resume")
+            if self.state is not EngineState.HALTED:
+                raise EngineStateError("resume", self.state.value, "only a halted engine resumes")
+            day = self._day()
+            pnl = engine.day_pnl(day)
+            if pnl <= -self.run_limits.max_daily_loss:
+                raise EngineStateError("resume", self.state.value, f"today's PnL {pnl:,.2f} is beyond the daily loss "
+                                       f"limit {self.run_limits.max_daily_loss:,.2f}; trading resumes on the next day")  # fmt: skip
+            engine.resume()
+            self.state, self.halted_reason = EngineState.RUNNING, None
+            self._stage_state()
+            await self.journal.flush()
+        return self.status()
+
+    async def flatten(self, reason: str | None = None) -> FlattenOutcome:
+        """Close every open trade now (the engine keeps running; halt first to stop entries)."""
+        engine = self._running("flatten", hint="there is nothing to flatten")
+        return await engine.flatten(ExitReason.FLATTEN, note=reason)
+
+    async def recover(self, *, autostart: bool) -> None:
+        """At server start: resume the run a previous process left running or halted (its open
+        trades are reloaded and reconciled at the first bar); otherwise start on paper in safe mode
+        when `autostart`."""
+        row = await self.store.engine_row()
+        if row is not None and row["state"] in (EngineState.RUNNING, EngineState.HALTED):
+            await self._resume_run(row)
+        elif autostart:
+            try:
+                await self.start(PAPER, True)
+            except TradingError as e:
+                await self._error(f"autostart failed: {e}")
+
+    async def _resume_run(self, row: dict[str, Any]) -> None:
+        safe_mode = bool(row["safe_mode"])
+        if not safe_mode and not self.gate.live_trading_enabled:
+            safe_mode = True
+            await self._error("live trading is no longer enabled in the configuration: the engine resumes in safe mode")
+        stored = {k: v for k, v in row["limits"].items() if hasattr(self.limits, k)}
+        strictest = {k: (max if k == "cooldown" else min)(v, getattr(self.limits, k)) for k, v in stored.items()}
+        state = EngineState(row["state"])
+        try:
+            async with self._lock:
+                await self._start(row["broker"], safe_mode, self.limits.tightened(strictest), state, row["halted_reason"])
+        except TradingError as e:
+            await self._error(f"could not resume the engine after a restart: {e}")
+
+    async def close(self) -> None:
+        """Server shutdown: stop listening without changing the stored state (a restart resumes)."""
+        await self._shutdown()
+        await self.journal.close()
+
+    async def _shutdown(self) -> None:
+        engine, self.engine = self.engine, None
+        if self._subscription is not None:
+            self._subscription.close()
+            self._subscription = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if engine is not None:
+            async with engine.lock:  # let a bar in progress finish its writes
+                await engine.journal.flush()
+            with contextlib.suppress(Exception):
+                await engine.venue.close()
+
+    async def _run(self, engine: TradingEngine, subscription: BarSubscription) -> None:
+        async with subscription:
+            async for bars in subscription:
+                try:
+                    await engine.on_bars(bars)
+                except Exception as e:  # one bad price update must not end the engine
+                    log.exception("trading engine failed on the bars closing at %d", bars.close_ts)
+                    await self._error(f"price update at {_iso(bars)} failed: {type(e).__name__}: {e}")
+
+    # --- state ----------------------------------------------------------------------------
+
+    def _running(self, action: str, hint: str = "start it first") -> TradingEngine:
+        if self.engine is None or self.state is EngineState.STOPPED:
+            raise EngineStateError(action, EngineState.STOPPED.value, hint)
+        return self.engine
+
+    def _on_halt(self, reason: str) -> None:
+        """The engine halted (a request, the daily loss limit, a failure): journal it with the phase."""
+        if self.state is EngineState.RUNNING:
+            self.state = EngineState.HALTED
+        self.halted_reason = reason
+        self._stage_state()
+
+    def _stage_state(self) -> None:
+        self.journal.stage("hft_engine", {
+            "id": 1, "state": self.state.value, "broker": self.broker, "safe_mode": self.safe_mode,
+            "halted_reason": self.halted_reason, "limits": orjson.dumps(self.run_limits.public()).decode(),
+            "updated_ts": int(self.wall()),
+        })  # fmt: skip
+
+    async def _error(self, text: str) -> None:
+        log.error("trading: %s", text)
+        await self.bus.publish(CHANNEL, "hft.error", {"error": text})
+
+    def _day(self) -> str:
+        engine = self.engine
+        ts = engine.last_bar[1] if engine is not None and engine.last_bar else self.clock.now()
+        return ist_day(ts)
+
+    # --- views ----------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        engine = self.engine
+        out: dict[str, Any] = {
+            "state": self.state.value, "broker": self.broker, "safe_mode": self.safe_mode,
+            "live_trading_enabled": self.gate.live_trading_enabled, "halted_reason": self.halted_reason,
+            "brokers": list(self.brokers.names), "limits": self.run_limits.public(),
+        }  # fmt: skip
+        if engine is None:
+            return {**out, "venue": None, "open_trades": 0}
+        day = self._day()
+        return {
+            **out, "venue": engine.venue.name, "interval": engine.interval, "day": day,
+            "day_pnl": round(float(engine.day_pnl(day)), 2), "realized_today": round(engine.book.realized.get(day, 0.0), 2),
+            "open_pnl": round(float(engine.open_pnl()), 2), "open_trades": len(engine.book.open),
+            "signals_pending": len(engine.signals), "orders_sent": engine.orders_sent,
+            "denied": dict(engine.denied), "skipped": dict(engine.skipped),
+            "last_bar_ts": engine.last_bar[1] if engine.last_bar else None,
+        }  # fmt: skip
+
+    async def positions(self) -> dict[str, Any]:
+        """The venue's positions and funds (the paper ledger as stored when no run is on)."""
+        engine = self.engine
+        if engine is not None:
+            positions = await engine.venue.positions()
+            funds = await engine.venue.funds()
+            venue = engine.venue.name
+            expected = engine.book.net()
+        else:
+            state = await self.store.paper_state()
+            venue, expected = PAPER, {}
+            positions = {k: Position(k, q, p) for k, (q, p) in (state.positions if state else {}).items()}
+            used = sum(abs(p.qty) * p.avg_price for p in positions.values())
+            funds = Funds(state.capital + state.realized - state.charges - used, used, state.realized, state.charges) if state else Funds(0.0, 0.0)
+        return {
+            "venue": venue,
+            "positions": [{"instrument_key": p.instrument_key, "qty": p.qty, "avg_price": p.avg_price,
+                           "engine_qty": expected.get(p.instrument_key, 0)} for p in positions.values()],  # fmt: skip
+            "funds": {"available": funds.available, "used": funds.used, "realized": funds.realized, "charges": funds.charges},
+        }
+
+
+def _iso(bars: BarSet) -> str:
+    return datetime.fromtimestamp(bars.close_ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

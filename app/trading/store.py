@@ -1,0 +1,91 @@
+"""Reading what the trading journal wrote: for recovery at start and for the REST API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.storage.db import Database
+from app.trading.brokers.paper import NAME as PAPER, PaperState
+from app.trading.strategy import ist_day
+from app.trading.tables import EngineRow, OrderRow, PaperAccountRow, PaperPositionRow, TradeRow
+from app.trading.trades import Trade, TradeStatus
+
+TRADE_COLUMNS = [c.name for c in TradeRow.__table__.columns]
+
+
+class TradeStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def engine_row(self) -> dict[str, Any] | None:
+        async with self.db.session() as s:
+            row = await s.get(EngineRow, 1)
+            if row is None:
+                return None
+            return {"state": row.state, "broker": row.broker, "safe_mode": row.safe_mode,
+                    "halted_reason": row.halted_reason, "limits": dict(row.limits or {})}  # fmt: skip
+
+    async def open_trades(self) -> list[Trade]:
+        return await self.trades(status=TradeStatus.OPEN, limit=None, oldest_first=True)
+
+    async def trades(
+        self,
+        *,
+        status: TradeStatus | None = None,
+        instrument_key: str | None = None,
+        limit: int | None = 500,
+        oldest_first: bool = False,
+    ) -> list[Trade]:
+        query = select(*[getattr(TradeRow, c) for c in TRADE_COLUMNS])
+        if status is not None:
+            query = query.where(TradeRow.status == status.value)
+        if instrument_key is not None:
+            query = query.where(TradeRow.instrument_key == instrument_key)
+        query = query.order_by(TradeRow.trade_id if oldest_first else TradeRow.trade_id.desc())
+        if limit is not None:
+            query = query.limit(limit)
+        async with self.db.session() as s:
+            rows = (await s.execute(query)).all()
+        return [Trade.from_row(dict(zip(TRADE_COLUMNS, row, strict=True))) for row in rows]
+
+    async def realized_by_day(self, since_ts: int) -> dict[str, float]:
+        """Net PnL of trades closed since `since_ts`, per IST day of their exit."""
+        query = select(TradeRow.exit_ts, TradeRow.pnl).where(TradeRow.status == "closed", TradeRow.exit_ts >= since_ts)
+        out: dict[str, float] = {}
+        async with self.db.session() as s:
+            for exit_ts, pnl in (await s.execute(query)).all():
+                day = ist_day(exit_ts)
+                out[day] = out.get(day, 0.0) + float(pnl or 0.0)
+        return out
+
+    async def next_ids(self) -> tuple[int, int]:
+        """The next trade id and order id: one past the largest ever stored."""
+        async with self.db.session() as s:
+            trade = (await s.execute(select(func.max(TradeRow.trade_id)))).scalar_one_or_none()
+            order = (await s.execute(select(func.max(OrderRow.order_id)))).scalar_one_or_none()
+        return (trade or 0) + 1, (order or 0) + 1
+
+    async def orders(self, *, trade_id: int | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        query = select(OrderRow).order_by(OrderRow.order_id.desc()).limit(limit)
+        if trade_id is not None:
+            query = query.where(OrderRow.trade_id == trade_id)
+        columns = [c.name for c in OrderRow.__table__.columns]
+        async with self.db.session() as s:
+            rows = (await s.execute(query)).scalars().all()
+        return [{c: getattr(r, c) for c in columns} for r in rows]
+
+    async def paper_state(self) -> PaperState | None:
+        async with self.db.session() as s:
+            account = await s.get(PaperAccountRow, PAPER)
+            if account is None:
+                return None
+            positions = (await s.execute(select(PaperPositionRow).where(PaperPositionRow.qty != 0))).scalars().all()
+        return PaperState(
+            capital=account.capital,
+            realized=account.realized,
+            charges=account.charges,
+            next_order=account.next_order,
+            positions={p.instrument_key: (p.qty, p.avg_price) for p in positions},
+        )

@@ -1,0 +1,205 @@
+"""The strategy: which predictions become entries, how big, where the stop and target sit,
+and when a trade is closed. Pure decisions; the engine does the acting.
+
+Entry (per `prediction.created`):
+- the horizon is one the strategy trades (`horizons`, empty: any);
+- the calibration of that instrument/interval/horizon (from the latest `prediction.resolved`)
+  has at least `min_calibration_n` resolutions and a `hit_rate` of at least `min_hit_rate`;
+- `pred_ret_adj` points up (long) or down (short, when `allow_short`), and at the next price
+  its size clears `cost_multiple` x the round-trip cost of the sized position (every charge of
+  the cost model, plus the paper broker's slippage on both sides).
+The signal is acted on at the next price update (a bar whose open is at or after the
+prediction's ts_pred): the entry fills at that bar's open. A signal whose target time has come
+by then is dropped; a newer or stronger one for the same instrument replaces it.
+
+Sizing: the stop sits `stop_vol` x sigma x sqrt(horizon) x price from the entry (sigma: the
+EWMA volatility of one-bar returns, at least two ticks away); qty = risk_per_trade / that
+distance, at most max_notional_per_trade / price. The target sits `target_vol` x sigma x
+sqrt(horizon) x price away on the other side.
+
+Management, per bar, in this order: a pending signal exit fills at the open; the stop, then the
+target, is checked against the bar's low/high (the stop wins when both were touched: we do not
+know which came first); then at the close the square-off time (all trades) and each trade's
+time limit (its prediction's ts_target); then the trailing stop moves to `trail_vol` x the
+initial stop distance from the best close, only ever tighter.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from app.market.calendar import IST
+from app.trading.costs import CostModel
+from app.trading.prices import Quote
+from app.trading.risk import RiskLimits
+from app.trading.trades import ExitReason, Trade
+
+TICK = 0.05
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StrategyConfig:
+    """:param min_calibration_n: resolutions the calibration needs before its predictions are traded.
+    :param min_hit_rate: the calibration's EW hit rate must be at least this.
+    :param cost_multiple: |pred_ret_adj| must be at least this x round-trip costs (fraction of notional).
+    :param horizons: horizon_steps traded; empty: every horizon.
+    :param stop_vol, target_vol: stop and target distance in sigma x sqrt(horizon).
+    :param trail_vol: trailing distance as a multiple of the initial stop distance; 0: no trailing.
+    :param allow_short: enter shorts on negative predictions.
+    :param exit_on_reversal: close a trade when an opposite prediction would itself be an entry.
+    :param square_off: exchange-local (IST) time at which every trade is closed and entries stop.
+    :param slippage_bps: expected slippage per order, counted into the entry threshold."""
+
+    min_calibration_n: int = 20
+    min_hit_rate: float = 0.5
+    cost_multiple: float = 1.0
+    horizons: tuple[int, ...] = ()
+    stop_vol: float = 1.5
+    target_vol: float = 2.0
+    trail_vol: float = 1.0
+    allow_short: bool = True
+    exit_on_reversal: bool = True
+    square_off: time = time(15, 15)
+    slippage_bps: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.min_calibration_n < 0 or not 0 <= self.min_hit_rate <= 1:
+            raise ValueError("min_calibration_n must be >= 0 and min_hit_rate in [0, 1]")
+        if not (self.cost_multiple >= 0 and self.stop_vol > 0 and self.target_vol > 0 and self.trail_vol >= 0):
+            raise ValueError("cost_multiple and trail_vol must be >= 0, stop_vol and target_vol > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    """The fields of `prediction.created` the strategy uses."""
+
+    id: int
+    instrument_key: str
+    interval: str
+    horizon_steps: int
+    ts_pred: int
+    ts_target: int
+    pred_ret_adj: float
+    model_kind: str
+
+    @classmethod
+    def from_payload(cls, p: dict[str, object]) -> Prediction:
+        return cls(int(p["id"]), str(p["instrument_key"]), str(p["interval"]), int(p["horizon_steps"]),  # type: ignore[call-overload]
+                   int(p["ts_pred"]), int(p["ts_target"]), float(p["pred_ret_adj"]), str(p["model_kind"]))  # type: ignore[arg-type]  # fmt: skip
+
+    @property
+    def direction(self) -> int:
+        return 1 if self.pred_ret_adj > 0 else -1 if self.pred_ret_adj < 0 else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    n: int
+    hit_rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPlan:
+    """A sized entry: signed qty at `price`, with its stop and target distances (rupees/share)."""
+
+    qty: int
+    price: float
+    stop_distance: float
+    target_distance: float
+    cost_fraction: float
+
+
+class Skip(str):
+    """Why a prediction or signal did not become an entry (a short reason, counted in the status)."""
+
+
+def on_tick(price: float) -> float:
+    return round(round(price / TICK) * TICK, 2)
+
+
+class Strategy:
+    def __init__(self, config: StrategyConfig, costs: CostModel) -> None:
+        self.config = config
+        self.costs = costs
+
+    def accepts(self, prediction: Prediction, calibration: Calibration | None) -> Skip | None:
+        """None when the prediction may become an entry signal; otherwise why not."""
+        c = self.config
+        if c.horizons and prediction.horizon_steps not in c.horizons:
+            return Skip("horizon")
+        if calibration is None or calibration.n < c.min_calibration_n:
+            return Skip("calibration_n")
+        if calibration.hit_rate < c.min_hit_rate:
+            return Skip("hit_rate")
+        if prediction.direction == 0 or (prediction.direction < 0 and not c.allow_short):
+            return Skip("direction")
+        return None
+
+    def plan(self, prediction: Prediction, price: float, sigma: float | None, limits: RiskLimits) -> EntryPlan | Skip:
+        """Size an entry at `price` or say why not (no volatility yet, too small, below costs)."""
+        if sigma is None:
+            return Skip("volatility_unknown")
+        c = self.config
+        scale = max(sigma, 1e-6) * math.sqrt(prediction.horizon_steps) * price
+        stop_distance = max(c.stop_vol * scale, 2 * TICK)
+        shares = min(math.floor(limits.risk_per_trade / stop_distance), math.floor(limits.max_notional_per_trade / price))
+        if shares < 1:
+            return Skip("size")
+        cost = self.costs.round_trip_fraction(shares, price) + 2 * c.slippage_bps / 10_000
+        if abs(prediction.pred_ret_adj) < c.cost_multiple * cost:
+            return Skip("below_costs")
+        return EntryPlan(prediction.direction * shares, price, stop_distance, max(c.target_vol * scale, 2 * TICK), cost)
+
+    def reverses(self, trade: Trade, prediction: Prediction, calibration: Calibration | None, price: float) -> bool:
+        """An opposite prediction that would itself be worth an entry closes the trade."""
+        if not self.config.exit_on_reversal or prediction.direction == 0:
+            return False
+        if (prediction.direction > 0) == trade.is_long or self.accepts(prediction, calibration) is not None:
+            return False
+        cost = self.costs.round_trip_fraction(abs(trade.open_qty), price) + 2 * self.config.slippage_bps / 10_000
+        return abs(prediction.pred_ret_adj) >= self.config.cost_multiple * cost
+
+    @staticmethod
+    def touched(trade: Trade, quote: Quote) -> tuple[ExitReason, float] | None:
+        """The stop or target the bar reached, and the price it fills at (the open when the bar
+        gapped through the level). The stop wins when both were touched."""
+        if trade.is_long:
+            if quote.low <= trade.stop:
+                return ExitReason.STOP, min(quote.open, trade.stop)
+            if quote.high >= trade.target:
+                return ExitReason.TARGET, max(quote.open, trade.target)
+        else:
+            if quote.high >= trade.stop:
+                return ExitReason.STOP, max(quote.open, trade.stop)
+            if quote.low <= trade.target:
+                return ExitReason.TARGET, min(quote.open, trade.target)
+        return None
+
+    def trailed_stop(self, trade: Trade, close: float) -> float | None:
+        """The new stop after this close, when it moves (by at least a tick, only tighter)."""
+        if self.config.trail_vol <= 0:
+            return None
+        if trade.is_long:
+            trade.best = max(trade.best, close)
+            stop = on_tick(trade.best - self.config.trail_vol * trade.stop_distance)
+            return stop if stop >= trade.stop + TICK - 1e-9 else None
+        trade.best = min(trade.best, close)
+        stop = on_tick(trade.best + self.config.trail_vol * trade.stop_distance)
+        return stop if stop <= trade.stop - TICK + 1e-9 else None
+
+    def square_off_ts(self, ts: float) -> int:
+        """The square-off moment of the exchange day `ts` falls on (UTC epoch seconds)."""
+        day = datetime.fromtimestamp(ts, IST).date()
+        return int(datetime.combine(day, self.config.square_off, IST).timestamp())
+
+
+def ist_day(ts: float) -> str:
+    """The exchange (IST) date of `ts`, ISO format."""
+    return (datetime.fromtimestamp(ts, IST)).date().isoformat()
+
+
+def next_day_start(ts: float) -> int:
+    day = datetime.fromtimestamp(ts, IST).date() + timedelta(days=1)
+    return int(datetime.combine(day, time(0, 0), IST).timestamp())

@@ -1,0 +1,120 @@
+"""The builder: the trading service of a server, from its settings (explicit, nothing global)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from app.bus.interface import EventBus
+from app.core.config import Settings
+from app.market.clock import Clock
+from app.market.feed import MarketFeed
+from app.storage.db import Database
+from app.trading.brokers.paper import PaperBroker, PaperConfig
+from app.trading.brokers.registry import BrokerRegistry
+from app.trading.brokers.upstox import HttpTransport, UpstoxBroker, UpstoxTransport
+from app.trading.costs import CostModel
+from app.trading.engine import FlattenOutcome
+from app.trading.errors import EngineStateError
+from app.trading.gate import LiveGate
+from app.trading.journal import Journal, SqliteJournal
+from app.trading.risk import RiskLimits
+from app.trading.service import TradingService
+from app.trading.store import TradeStore
+from app.trading.strategy import Strategy, StrategyConfig
+
+
+def journal_path(db: Database) -> Path:
+    """The SQLite file of the relational store (the journal writes into it directly)."""
+    url = make_url(db.url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        raise ValueError(f"the trading journal needs an SQLite file database, not {url.render_as_string()}")
+    return Path(url.database)
+
+
+def costs_from(settings: Settings) -> CostModel:
+    return CostModel(
+        brokerage_pct=settings.hft_cost_brokerage_pct,
+        brokerage_cap=settings.hft_cost_brokerage_cap,
+        stt_sell_pct=settings.hft_cost_stt_sell_pct,
+        exchange_pct=settings.hft_cost_exchange_pct,
+        sebi_per_crore=settings.hft_cost_sebi_per_crore,
+        gst_pct=settings.hft_cost_gst_pct,
+        stamp_buy_pct=settings.hft_cost_stamp_buy_pct,
+    )
+
+
+def strategy_from(settings: Settings) -> StrategyConfig:
+    return StrategyConfig(
+        min_calibration_n=settings.hft_min_calibration_n,
+        min_hit_rate=settings.hft_min_hit_rate,
+        cost_multiple=settings.hft_cost_multiple,
+        horizons=tuple(settings.hft_horizons),
+        stop_vol=settings.hft_stop_vol,
+        target_vol=settings.hft_target_vol,
+        trail_vol=settings.hft_trail_vol,
+        allow_short=settings.hft_allow_short,
+        square_off=settings.hft_square_off,
+        slippage_bps=settings.hft_slippage_bps,
+    )
+
+
+def limits_from(settings: Settings) -> RiskLimits:
+    return RiskLimits(
+        max_open_trades=settings.hft_max_open_trades,
+        risk_per_trade=settings.hft_risk_per_trade,
+        max_notional_per_trade=settings.hft_max_notional_per_trade,
+        max_notional_total=settings.hft_max_notional_total,
+        max_daily_loss=settings.hft_max_daily_loss,
+        max_orders_per_second=settings.hft_max_orders_per_second,
+        cooldown=settings.hft_cooldown,
+    )
+
+
+def paper_from(settings: Settings) -> PaperConfig:
+    return PaperConfig(capital=settings.hft_capital, slippage_bps=settings.hft_slippage_bps, fill_ratio=settings.hft_fill_ratio)
+
+
+def build_brokers(settings: Settings, *, journal: Journal, store: TradeStore,
+                  upstox_transport: UpstoxTransport | None = None) -> BrokerRegistry:  # fmt: skip
+    """`paper` and `upstox`. The Upstox transport is HTTPS to SIGNALDESK_UPSTOX_BASE_URL unless given."""
+    costs = costs_from(settings)
+    token = settings.upstox_access_token.get_secret_value() if settings.upstox_access_token else None
+    transport = upstox_transport or HttpTransport(settings.upstox_base_url, token)
+    registry = BrokerRegistry()
+    registry.register("paper", lambda: PaperBroker(config=paper_from(settings), costs=costs, journal=journal,
+                                                   load=store.paper_state), live=False)  # fmt: skip
+    registry.register("upstox", lambda: UpstoxBroker(transport=transport, costs=costs), live=True)
+    return registry
+
+
+def build_trading(settings: Settings, *, db: Database, bus: EventBus, feed: MarketFeed,
+                  upstox_transport: UpstoxTransport | None = None, clock: Clock | None = None) -> TradingService:  # fmt: skip
+    journal = SqliteJournal(journal_path(db))
+    store = TradeStore(db)
+    return TradingService(
+        bus=bus,
+        feed=feed,
+        store=store,
+        journal=journal,
+        brokers=build_brokers(settings, journal=journal, store=store, upstox_transport=upstox_transport),
+        gate=LiveGate(settings.live_trading_enabled),
+        strategy=Strategy(strategy_from(settings), costs_from(settings)),
+        limits=limits_from(settings),
+        vol_span=settings.hft_vol_span,
+        clock=clock,
+    )
+
+
+class SquareOff:
+    """The `square_off` automation's Flattener: flatten when the engine runs; nothing to do when stopped."""
+
+    def __init__(self, service: TradingService) -> None:
+        self.service = service
+
+    async def flatten(self, reason: str) -> FlattenOutcome:
+        try:
+            return await self.service.flatten(reason)
+        except EngineStateError:
+            return FlattenOutcome(0, [])
