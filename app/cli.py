@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 
 from app.commands.candles import candles_cli
+from app.commands.hft import hft_cli
 from app.commands.jobs import automation_cli, train_cli
 from app.commands.predictor import backtest, predictor_cli
 from app.core.config import Settings
@@ -81,6 +82,7 @@ cli.command("backtest")(backtest)
 cli.add_typer(candles_cli, name="candles")
 cli.add_typer(train_cli, name="train")
 cli.add_typer(automation_cli, name="automation")
+cli.add_typer(hft_cli, name="hft")
 
 
 def main() -> None:
