@@ -69,8 +69,11 @@ def backtest(
     calib_halflife: Annotated[float, typer.Option(help="Calibration half-life in resolutions.")] = 100.0,
     data_dir: Annotated[Path | None, typer.Option(help="Data directory (env SIGNALDESK_DATA_DIR).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    trade: Annotated[bool, typer.Option("--trade", help="Run the trading engine on paper and report its trades.")] = False,
+    model: Annotated[str, typer.Option(help="--trade: the predictor model the engine trades on.")] = "ridge",
 ) -> None:
-    """Run the predictor core over stored candles and report every model against the baseline."""
+    """Run the predictor core over stored candles and report every model against the baseline
+    (with --trade: the trading engine on paper over them, and its trade report)."""
     from app.cli import load_settings
     from app.market.errors import MarketDataError
     from app.market.intervals import parse_interval
@@ -85,6 +88,10 @@ def backtest(
     except (ValidationError, ValueError, MarketDataError) as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
+    if trade:
+        from app.commands.hft import trade_backtest
+
+        return trade_backtest(data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out)
     report = run_backtest(data, parse_interval(cfg.interval), horizons=cfg.horizons, calib_halflife=cfg.calib_halflife)
     if json_out:
         out.print_json(data={"bars": report.bars, "anchors": report.anchors, "up_share": report.up_share, "models": report.rows()})
