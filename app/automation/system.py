@@ -104,8 +104,9 @@ def build_job_system(
 
 
 def build_from_settings(settings: Settings, *, db: Database, bus: EventBus, feed: MarketFeed,
-                        source: BarSource | None) -> JobSystem:  # fmt: skip
-    """The job system of a server: SIGNALDESK_JOBS_*, SIGNALDESK_JOB_TIMEOUTS, the feed's universe."""
+                        source: BarSource | None, flattener: Flattener | None = None) -> JobSystem:  # fmt: skip
+    """The job system of a server: SIGNALDESK_JOBS_*, SIGNALDESK_JOB_TIMEOUTS, the feed's universe;
+    `flattener`: the trading engine's square-off (the `square_off` kind)."""
 
     def universe() -> list[str]:
         carried = feed.instruments
@@ -119,6 +120,7 @@ def build_from_settings(settings: Settings, *, db: Database, bus: EventBus, feed
         data_dir=settings.data_dir,
         universe=universe,
         history=SimulatedHistory(source) if isinstance(source, SimulatedMarket) else None,
+        flattener=flattener,
         training_concurrency=settings.jobs_training_concurrency,
         automation_concurrency=settings.jobs_automation_concurrency,
         timeouts=settings.job_timeouts,
