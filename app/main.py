@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from app.api.errors import install_error_handlers
-from app.api.routes import automation, candles, events, health, market, models, predictor, training, web, ws, ws_market
+from app.api.routes import automation, candles, events, health, hft, market, models, predictor, training, web, ws, ws_market
 from app.api.ws_channel_models import ContractValidator
 from app.api.ws_codes import CloseCode
 from app.api.ws_market import MarketBroadcast
@@ -28,6 +28,7 @@ from app.predictor.service import PredictorService
 from app.predictor.store import PredictionStore
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
+from app.trading.system import SquareOff, build_trading
 
 
 def build_bus(settings: Settings) -> BaseEventBus:
@@ -64,7 +65,9 @@ def create_app(settings: Settings) -> FastAPI:
         source = build_source(settings, db=db)
         if source is not None:
             market.start(source)
-        app.state.jobs = build_from_settings(settings, db=db, bus=bus, feed=market, source=source)
+        app.state.trading = build_trading(settings, db=db, bus=bus, feed=market)
+        app.state.jobs = build_from_settings(settings, db=db, bus=bus, feed=market, source=source,
+                                             flattener=SquareOff(app.state.trading))  # type: ignore[arg-type]  # fmt: skip
         app.state.predictions = PredictionStore(db)
         app.state.predictor = PredictorService(
             bus=bus,
@@ -76,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
         if settings.predictor_autostart and source is not None:
             universe = [key for key in DEFAULT_UNIVERSE if key in market.instruments]
             await app.state.predictor.start(universe, PredictorConfig(interval=settings.market_interval))
+        await app.state.trading.recover(autostart=settings.hft_autostart and source is not None)
         await app.state.jobs.start()
         if settings.automation_retrain_at_start:
             await retrain_at_start(app.state.jobs, settings)
@@ -84,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             await app.state.jobs.close()
+            await app.state.trading.close()
             await app.state.predictor.close()
             await market.close()
             heartbeats.cancel()
@@ -103,6 +108,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(events.router)
     app.include_router(candles.router)
     app.include_router(predictor.router)
+    app.include_router(hft.router)
     app.include_router(training.router)
     app.include_router(automation.router)
     app.include_router(models.router)
