@@ -20,25 +20,26 @@ from app.bus.subscription import ResumeOutcome
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT_CHECKS = 4
 OPEN_STREAMS = Gauge("signaldesk_ws_streams", "Open WebSocket streams")
 SLOW_CLOSES = Counter("signaldesk_ws_slow_consumer_closes_total", "Streams closed as slow consumers (4500)")
 
 
+CLOSING = -1  # what a send returns once the connection is closing
+
+
 class StreamWriter(Protocol):
-    """How frames reach one client."""
+    """How frames reach one client. Each send returns the bytes still buffered for the client
+    after it (accepted, not yet taken by its socket), or CLOSING."""
 
-    def send_batch(self, batch: Batch) -> bool:
-        """Queue every event of the batch; False when the connection is closing."""
+    def send_batch(self, batch: Batch) -> int:
+        """Queue every event of the batch."""
         ...
 
-    def send_message(self, data: bytes) -> bool: ...
+    def send_message(self, data: bytes) -> int: ...
 
-    def send_shared(self, message: SharedMessage) -> bool:
+    def send_shared(self, message: SharedMessage) -> int:
         """Queue a message that many clients get; framed once for all of them."""
-        ...
-
-    def buffered_bytes(self) -> int:
-        """Bytes accepted but not yet taken by the client's socket."""
         ...
 
     async def wait_writable(self) -> None: ...
@@ -49,22 +50,22 @@ class StreamWriter(Protocol):
 
 
 class RawWriter:
-    """Prebuilt frames straight to the socket (FanoutWSProtocol); a batch is framed once for all."""
+    """Prebuilt frames straight to the socket (FanoutWSProtocol); a batch is framed once for all.
+
+    This is the fan-out's per-client path, run once per client per batch: keep it short.
+    """
 
     def __init__(self, protocol: FanoutWSProtocol) -> None:
         self._protocol = protocol
 
-    def send_batch(self, batch: Batch) -> bool:
+    def send_batch(self, batch: Batch) -> int:
         return self._protocol.write_frames(batch.encoded(text_frames))
 
-    def send_message(self, data: bytes) -> bool:
+    def send_message(self, data: bytes) -> int:
         return self._protocol.write_frames(text_frame(data))
 
-    def send_shared(self, message: SharedMessage) -> bool:
+    def send_shared(self, message: SharedMessage) -> int:
         return self._protocol.write_frames(message.frame)
-
-    def buffered_bytes(self) -> int:
-        return self._protocol.buffered_bytes()
 
     async def wait_writable(self) -> None:
         await self._protocol.wait_writable()
@@ -88,26 +89,24 @@ class AsgiWriter:
         self._writable.set()
         self._task = asyncio.create_task(self._pump())
 
-    def send_batch(self, batch: Batch) -> bool:
+    def send_batch(self, batch: Batch) -> int:
+        buffered = CLOSING
         for event in batch.events:
-            self.send_message(event.data)
-        return self._close is None
+            buffered = self.send_message(event.data)
+        return buffered
 
-    def send_message(self, data: bytes) -> bool:
+    def send_message(self, data: bytes) -> int:
         if self._close is not None:
-            return False
+            return CLOSING
         self._queue.append(data)
         self._queued_bytes += len(data)
         if self._queued_bytes > self.LOW_WATER:
             self._writable.clear()
         self._wakeup.set()
-        return True
-
-    def send_shared(self, message: SharedMessage) -> bool:
-        return self.send_message(message.data)
-
-    def buffered_bytes(self) -> int:
         return self._queued_bytes
+
+    def send_shared(self, message: SharedMessage) -> int:
+        return self.send_message(message.data)
 
     async def wait_writable(self) -> None:
         await self._writable.wait()
@@ -163,7 +162,8 @@ class ChannelStream:
         self.max_buffer = max_buffer
         self.heartbeat_interval = heartbeat_interval
         self.drain_timeout = drain_timeout
-        self.last_sent = time.monotonic()
+        self.sent = False  # since the heartbeat check last looked
+        self.idle_checks = 0
         self.closing = False
 
     def ready(self, outcome: ResumeOutcome) -> None:
@@ -195,9 +195,17 @@ class ChannelStream:
     def lost(self) -> None:
         self.close(CloseCode.SERVICE_RESTART, "the event log was replaced; reconnect with after and epoch")
 
-    def heartbeat_if_idle(self, now: float) -> None:
-        if not self.closing and now - self.last_sent >= self.heartbeat_interval:
+    def heartbeat_if_idle(self) -> None:
+        """Called HEARTBEAT_CHECKS times per interval: a heartbeat after a whole interval of silence."""
+        if self.sent:
+            self.sent = False
+            self.idle_checks = 0
+            return
+        self.idle_checks += 1
+        if self.idle_checks >= HEARTBEAT_CHECKS and not self.closing:
+            self.idle_checks = 0
             self._control("stream.heartbeat", StreamHeartbeat().model_dump(mode="json"))
+            self.sent = False
 
     def close(self, code: CloseCode, reason: str) -> None:
         if not self.closing:
@@ -207,11 +215,9 @@ class ChannelStream:
     def _control(self, type: str, payload: dict[str, object]) -> None:
         self._after_send(self.writer.send_message(control_envelope(self.channel, type, payload, int(time.time()))))
 
-    def _after_send(self, sent: bool) -> None:
-        if not sent:
-            return
-        self.last_sent = time.monotonic()
-        if self.writer.buffered_bytes() > self.max_buffer:
+    def _after_send(self, buffered: int) -> None:
+        self.sent = True
+        if buffered > self.max_buffer:
             self._close_slow(f"slow consumer: over {self.max_buffer} bytes behind")
 
     def _close_slow(self, why: str) -> None:
@@ -253,12 +259,12 @@ class StreamRegistry:
         return len(streams)
 
     async def run_heartbeats(self) -> None:
-        """Check idle streams four times per interval, so a heartbeat is never over 1.25 intervals late."""
+        """Check streams HEARTBEAT_CHECKS times per interval: a stream silent for a whole interval
+        gets a heartbeat at most 1/HEARTBEAT_CHECKS of an interval late."""
         while True:
-            await asyncio.sleep(self.heartbeat_interval / 4)
-            now = time.monotonic()
+            await asyncio.sleep(self.heartbeat_interval / HEARTBEAT_CHECKS)
             for stream in list(self._streams):
-                stream.heartbeat_if_idle(now)
+                stream.heartbeat_if_idle()
 
     def close_all(self, code: CloseCode, reason: str) -> None:
         for stream in list(self._streams):

@@ -24,15 +24,14 @@ class FanoutWSProtocol(WSProtocol):
         # The ASGI task is created but has not run yet: the scope can still be extended.
         self.scope["extensions"][RAW_FRAMES] = {"writer": self}
 
-    def write_frames(self, data: bytes) -> bool:
-        """Write complete server frames; False once the connection is closing."""
-        if not self.handshake_complete or self.close_sent or self.transport.is_closing():
-            return False
-        self.transport.write(data)
-        return True
-
-    def buffered_bytes(self) -> int:
-        return self.transport.get_write_buffer_size()
+    def write_frames(self, data: bytes) -> int:
+        """Write complete server frames; the bytes the transport still buffers after, or -1
+        once the connection is closing."""
+        transport = self.transport
+        if self.close_sent or transport.is_closing():
+            return -1
+        transport.write(data)
+        return transport.get_write_buffer_size()
 
     async def wait_writable(self) -> None:
         await self.writable.wait()

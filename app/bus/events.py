@@ -34,20 +34,14 @@ class Batch:
     so a thousand subscribers cost one encoding.
     """
 
-    __slots__ = ("channel", "events", "_encodings")
+    __slots__ = ("channel", "events", "first_id", "last_id", "_encodings")
 
     def __init__(self, channel: str, events: Sequence[StoredEvent]) -> None:
         self.channel = channel
         self.events = events
+        self.first_id = events[0].id
+        self.last_id = events[-1].id
         self._encodings: dict[Encoder, bytes] = {}
-
-    @property
-    def first_id(self) -> int:
-        return self.events[0].id
-
-    @property
-    def last_id(self) -> int:
-        return self.events[-1].id
 
     def encoded(self, encoder: Encoder) -> bytes:
         data = self._encodings.get(encoder)

@@ -67,9 +67,13 @@ class Subscription:
         self._on_close = on_close
 
     def offer(self, batch: Batch) -> None:
-        """A live batch from the fan-out."""
+        """A live batch from the fan-out (the common case, all new, inline: this runs per
+        subscriber per batch)."""
         if self._waiting is not None:
             self._waiting.append(batch)
+        elif batch.first_id > self.last_id:
+            self.last_id = batch.last_id
+            self.subscriber.deliver(batch)
         else:
             self.forward(batch)
 
