@@ -12,7 +12,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 run: $(STAMP) web
-	SIGNALDESK_PREDICTOR_AUTOSTART=true SIGNALDESK_AUTOMATION_RETRAIN_AT_START=true $(VENV)/bin/signaldesk serve
+	SIGNALDESK_PREDICTOR_AUTOSTART=true SIGNALDESK_AUTOMATION_RETRAIN_AT_START=true SIGNALDESK_HFT_AUTOSTART=true $(VENV)/bin/signaldesk serve
 
 test: test-python test-frontend test-e2e check-contract
 
