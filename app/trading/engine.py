@@ -173,7 +173,7 @@ class TradingEngine:
                 continue  # made after this bar opened: its next price is a later bar
             del self.signals[key]
             quote = self.prices.quote_in(bars, key)
-            stale = bars.close_ts >= prediction.ts_target or ist_day(prediction.ts_pred) != ist_day(bars.open_ts)
+            stale = bars.open_ts >= prediction.ts_target or ist_day(prediction.ts_pred) != ist_day(bars.open_ts)
             if after_square_off or stale or quote is None:
                 self.skipped["after_square_off" if after_square_off else "stale" if quote else "no_bar"] += 1
                 continue

@@ -72,8 +72,7 @@ class RateLimiter:
         self._clock = clock
         self._sent: collections.deque[float] = collections.deque()
 
-    def _free_at(self) -> float:
-        now = self._clock.now()
+    def _free_at(self, now: float) -> float:
         while self._sent and self._sent[0] <= now - 1.0:
             self._sent.popleft()
         return now if len(self._sent) < self.per_second else self._sent[0] + 1.0
@@ -81,7 +80,7 @@ class RateLimiter:
     def try_acquire(self) -> bool:
         """Take a slot now if one is free."""
         now = self._clock.now()
-        if self._free_at() > now:
+        if self._free_at(now) > now:
             return False
         self._sent.append(now)
         return True
@@ -89,7 +88,7 @@ class RateLimiter:
     async def acquire(self) -> None:
         """Take a slot, waiting for one on the clock when the window is full."""
         while not self.try_acquire():
-            await self._clock.sleep_until(self._free_at())
+            await self._clock.sleep_until(self._free_at(self._clock.now()))
 
 
 class Exposure(Protocol):
