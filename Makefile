@@ -21,6 +21,9 @@ test-python: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+	$(PY) -m bench.predictor
+	$(PY) -m bench.training
+	@if [ -f bench/trading.py ]; then $(PY) -m bench.trading; fi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
