@@ -171,7 +171,7 @@ class TradingEngine:
         for key, prediction in list(self.signals.items()):
             if prediction.ts_pred > bars.open_ts:
                 continue  # made after this bar opened: its next price is a later bar
-            del self.signals[key]
+            self.signals.pop(key, None)  # a halt may have cleared them meanwhile
             quote = self.prices.quote_in(bars, key)
             stale = bars.open_ts >= prediction.ts_target or ist_day(prediction.ts_pred) != ist_day(bars.open_ts)
             if after_square_off or stale or quote is None:

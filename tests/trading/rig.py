@@ -1,0 +1,127 @@
+"""A trading service wired like a server's (durable bus, migrated database, journal, market feed)
+but fed by hand: bars through a QueueSource, predictions published on the real bus."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from app.api.ws_channel_models import CONTRACT, ContractValidator
+from app.bus.events import Batch
+from app.bus.local import LocalEventBus
+from app.bus.sqlite_log import SqliteEventLog
+from app.bus.subscription import ResumeOutcome
+from app.core.config import Settings
+from app.market.feed import MarketFeed
+from app.storage.db import Database
+from app.storage.migrate import upgrade_async
+from app.trading.service import TradingService
+from app.trading.system import build_trading
+from tests.trading.fakes import QueueSource, UpstoxNetwork
+from tests.trading.stubs import DAY_OPEN, KEYS, MINUTE, bar_set, prediction, resolution
+
+RIG_SETTINGS: dict[str, Any] = {
+    "market_source": "off", "hft_slippage_bps": 0.0, "hft_trail_vol": 0.0, "hft_max_daily_loss": 50_000.0,
+    "hft_max_notional_per_trade": 500_000.0, "hft_max_notional_total": 2_000_000.0, "hft_max_open_trades": 10,
+}  # fmt: skip
+
+
+class HftWatch:
+    """A Subscriber on `hft` that keeps every event and wakes waiters; checks the contract exactly."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+        self._changed = asyncio.Event()
+
+    def ready(self, outcome: ResumeOutcome) -> None:
+        pass
+
+    def deliver(self, batch: Batch) -> None:
+        for e in batch.events:
+            payload = orjson.loads(e.data)["payload"]
+            assert CONTRACT["hft"][e.type].model_validate(payload).model_dump(mode="json") == payload
+            self.events.append((e.type, payload))
+        self._changed.set()
+
+    async def drained(self) -> bool:
+        return True
+
+    def lost(self) -> None:
+        raise AssertionError("the event log was replaced")
+
+    def of(self, type: str) -> list[dict[str, Any]]:
+        return [p for t, p in self.events if t == type]
+
+    async def wait(self, until: Callable[[], bool], timeout: float = 10.0) -> None:
+        async def run() -> None:
+            while not until():
+                self._changed.clear()
+                await self._changed.wait()
+
+        await asyncio.wait_for(run(), timeout)
+
+
+@dataclass
+class Rig:
+    settings: Settings
+    db: Database
+    bus: LocalEventBus
+    feed: MarketFeed
+    source: QueueSource
+    service: TradingService
+    watch: HftWatch
+    network: UpstoxNetwork
+    now: int = DAY_OPEN
+
+    async def bar(self, bars: dict[str, Any], timeout: float = 10.0) -> None:
+        """Close one bar (the next minute) and wait until the engine has dealt with it."""
+        open_ts = self.now
+        self.now += 60
+        self.source.queue.put_nowait(bar_set(open_ts, bars))
+
+        async def done() -> None:
+            while True:
+                engine = self.service.engine
+                if engine is not None and engine.last_bar == (open_ts, open_ts + 60) and not engine.lock.locked():
+                    return
+                await asyncio.sleep(0.001)
+
+        await asyncio.wait_for(done(), timeout)
+
+    async def warm(self, prices: dict[str, float], bars: int = 6) -> None:
+        for k in range(bars):
+            await self.bar({key: p * (1.001 if k % 2 else 1.0) for key, p in prices.items()})
+
+    async def predict(self, key: str, adj: float, *, h: int = 5, id: int = 1) -> None:
+        """`prediction.created` (after a resolution that makes its calibration good) on the bus."""
+        await self.bus.publish("prediction", "prediction.resolved", resolution(key, h=h))
+        await self.bus.publish("prediction", "prediction.created", prediction(key, adj, ts_pred=self.now, h=h, id=id))
+
+    async def close(self) -> None:
+        await self.service.close()
+        await self.feed.close()
+        await self.bus.close()
+        await self.db.close()
+
+
+async def make_rig(data_dir: Path, **overrides: Any) -> Rig:
+    """A rig on `data_dir` (make a second one on the same dir to restart)."""
+    settings = Settings(data_dir=data_dir, **{**RIG_SETTINGS, **overrides})
+    data_dir.mkdir(parents=True, exist_ok=True)
+    await upgrade_async(settings.db_url)
+    db = Database(settings.db_url)
+    bus = LocalEventBus(SqliteEventLog(settings.event_log_path, synchronous="normal"), ContractValidator())
+    await bus.start()
+    watch = HftWatch()
+    await bus.subscribe("hft", watch)
+    feed = MarketFeed()
+    source = QueueSource(KEYS, MINUTE)
+    feed.start(source)
+    network = UpstoxNetwork(price=2900.0)
+    service = build_trading(settings, db=db, bus=bus, feed=feed, upstox_transport=network)
+    return Rig(settings, db, bus, feed, source, service, watch, network)
