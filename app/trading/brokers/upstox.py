@@ -34,18 +34,21 @@ class UpstoxTransport(Protocol):
 class HttpTransport:
     """UpstoxTransport over HTTPS with an access token (`SIGNALDESK_UPSTOX_ACCESS_TOKEN`)."""
 
-    def __init__(self, base_url: str, token: str | None, *, timeout: float = 10.0) -> None:
+    def __init__(self, base_url: str, token: str | None, *, timeout: float = 10.0,
+                 network: httpx.AsyncBaseTransport | None = None) -> None:  # fmt: skip
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._client: httpx.AsyncClient | None = None
         self._timeout = timeout
+        self._network = network  # httpx's own transport; tests put a mock network here
 
     async def request(self, method: str, path: str, *, params: Json | None = None, json: Json | None = None) -> Json:
         if not self._token:
             raise BrokerError(NAME, "no access token: set SIGNALDESK_UPSTOX_ACCESS_TOKEN")
         if self._client is None:
             headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-            self._client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self._timeout)
+            self._client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self._timeout,
+                                             transport=self._network)  # fmt: skip
         try:
             response = await self._client.request(method, path, params=params, json=json)
         except httpx.HTTPError as e:
