@@ -83,6 +83,10 @@ beforeAll(async () => {
       SIGNALDESK_MARKET_SEED: "20250214",
       SIGNALDESK_PREDICTOR_AUTOSTART: "false",
       SIGNALDESK_HEARTBEAT_INTERVAL: "5",
+      // Paper trading enters on any calibrated prediction here, so that an entry comes quickly.
+      SIGNALDESK_HFT_MIN_CALIBRATION_N: "0",
+      SIGNALDESK_HFT_MIN_HIT_RATE: "0",
+      SIGNALDESK_HFT_COST_MULTIPLE: "0",
     },
   });
   const schedule = await rest("/api/automation/schedules", {

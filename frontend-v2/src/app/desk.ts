@@ -196,8 +196,16 @@ export class Desk {
 
   private onEvent(stream: Stream, event: AnyEvent): void {
     const buffer = this.loads.get(stream)?.buffer;
-    if (buffer) buffer.push(event);
-    else this.applyEvent(stream, event);
+    if (buffer) {
+      buffer.push(event);
+      return;
+    }
+    this.applyEvent(stream, event);
+    // A halt, a resume or a halted stop has no event of its own; an error or a flatten may be
+    // one: the engine's status is reread then (one GET; these events are rare).
+    if (event.type === "hft.error" || event.type === "hft.flatten" || event.type === "hft.stop") {
+      void this.refreshTrading().catch(() => undefined);
+    }
   }
 
   private applyEvent(stream: Stream, event: AnyEvent): void {

@@ -136,6 +136,7 @@ export function LineChart({ lines, label, height = 220 }: { lines: readonly Line
         held.delete(name);
       }
     }
+    api.timeScale().fitContent(); // a small summary chart: always all of it
   }, [lines, chart]);
 
   useEffect(() => () => series.current.clear(), [chart]);

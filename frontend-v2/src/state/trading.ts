@@ -21,6 +21,8 @@ export interface Engine {
   /** Why the engine is halted (REST status), and the brokers it can start with. */
   readonly halted_reason?: string;
   readonly brokers?: readonly string[];
+  /** The trading day (IST date, REST status): realized PnL counts this day's trades. */
+  readonly day?: string;
 }
 
 export interface Trade {
@@ -38,6 +40,8 @@ export interface Trade {
   /** Market time (bar open, UTC epoch s) of the entry and exit, where known. */
   readonly entryTime?: number;
   readonly exitTime?: number;
+  /** The trading day (IST date) where REST says it; live trades are today's. */
+  readonly day?: string;
 }
 
 export interface DeskError {
@@ -128,6 +132,7 @@ export function tradeFromRest(r: Json): (Partial<Trade> & { trade_id: number }) 
     reason: str(r.reason) ?? str(r.exit_reason),
     entryTime: num(r.entry_ts) ?? num(r.opened_ts) ?? num(r.entry_time),
     exitTime: num(r.exit_ts) ?? num(r.closed_ts) ?? num(r.exit_time),
+    day: str(r.day),
   };
 }
 
@@ -144,6 +149,7 @@ export function engineFromRest(r: Json): Partial<Engine> {
     live_trading_enabled: bool(r.live_trading_enabled),
     halted_reason: str(r.halted_reason),
     brokers,
+    day: str(r.day),
   };
 }
 
@@ -181,8 +187,17 @@ export function closedTrades(state: TradingState): Trade[] {
     .sort((a, b) => b.trade_id - a.trade_id);
 }
 
+/** The trades of the engine's current day (all, while the day is not known). */
+export function todaysTrades(state: TradingState): Trade[] {
+  const day = state.engine.day;
+  return Object.values(state.trades).filter((t) => day === undefined || t.day === undefined || t.day === day);
+}
+
+/** Realized PnL of the day's closed trades. */
 export function realizedPnl(state: TradingState): number {
-  return closedTrades(state).reduce((sum, t) => sum + (t.pnl ?? 0), 0);
+  return todaysTrades(state)
+    .filter((t) => t.status === "closed")
+    .reduce((sum, t) => sum + (t.pnl ?? 0), 0);
 }
 
 /** Marked to the latest close of each instrument (`close(key)`); trades without one count 0. */

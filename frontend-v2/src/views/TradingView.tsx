@@ -12,6 +12,7 @@ import {
   openTrades,
   pnlSeries,
   realizedPnl,
+  todaysTrades,
   type Engine,
 } from "../state/trading";
 
@@ -106,6 +107,11 @@ function Controls({ engine }: { engine: Engine }) {
           disabled={command.pending}
           onConfirm={() => act("/api/hft/flatten")}
         />
+        {engine.state === "halted" && (
+          <button type="button" disabled={command.pending} onClick={() => act("/api/hft/resume")}>
+            Resume entries
+          </button>
+        )}
         <ConfirmButton
           label="Halt"
           question="The kill switch: no new entries from now on. Open trades are still managed (stops, targets); flatten to close them."
@@ -133,7 +139,7 @@ export function TradingView() {
   const close = (key: string) => lastClose(market, key);
   const realized = realizedPnl(trading);
   const unrealized = openPnl(trading, close);
-  const series = useMemo(() => pnlSeries(Object.values(trading.trades), market.candles), [trading.trades, market.candles]);
+  const series = useMemo(() => pnlSeries(todaysTrades(trading), market.candles), [trading, market.candles]);
   const lines: Line[] = useMemo(
     () => [
       { name: "realized", color: COLORS.accent, points: series.map((p) => ({ time: p.time, value: p.realized })) },
