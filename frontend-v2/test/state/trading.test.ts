@@ -91,6 +91,24 @@ describe("trades", () => {
   });
 });
 
+describe("the day", () => {
+  test("realized PnL counts the engine's day only; live trades (no day yet) count as today's", () => {
+    const loaded = loadTrading(
+      initialTrading,
+      {
+        status: { state: "running", day: "2025-02-14" },
+        trades: [
+          { trade_id: 1, instrument_key: RELIANCE, qty: 1, entry: 100, exit: 90, pnl: -10, status: "closed", day: "2025-02-13" },
+          { trade_id: 2, instrument_key: RELIANCE, qty: 1, entry: 100, exit: 105, pnl: 5, status: "closed", day: "2025-02-14" },
+        ],
+      },
+      0,
+    );
+    const live = run([hft(1, "hft.exit", { trade_id: 3, instrument_key: TCS, price: 1, pnl: 7, reason: "target" })], loaded);
+    expect(realizedPnl(live)).toBe(12);
+  });
+});
+
 describe("PnL over the day", () => {
   test("realized after each exit, open marked at each bar while the trade is open", () => {
     const s = run([
