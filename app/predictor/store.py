@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, func, select, update
 from app.predictor.calibration import SUMS, summarise
 from app.predictor.tables import CalibrationState, Prediction
 from app.storage.db import Database
+from app.storage.bulk import execute_many
 from app.storage.upsert import upsert
 
 Row = dict[str, Any]
@@ -33,14 +34,13 @@ class PredictionStore:
     async def insert(self, rows: Sequence[Row]) -> None:
         if rows:
             async with self.db.session() as s:
-                await s.execute(Prediction.__table__.insert(), rows)
+                await execute_many(s, Prediction.__table__.insert(), rows)
 
     async def finish(self, resolved: Sequence[Row], expired: Sequence[int], calibration: Sequence[Row]) -> None:
         """Record outcomes (rows of b_id, b_actual_ret, b_error) and the calibration they produced,
         in one transaction."""
         async with self.db.session() as s:
-            if resolved:
-                await s.execute(RESOLVE, resolved)
+            await execute_many(s, RESOLVE, resolved)
             if expired:
                 await s.execute(update(Prediction).where(Prediction.id.in_(expired)).values(status="expired"))
             await upsert(s, CalibrationState.__table__, calibration, CALIBRATION_KEYS)
