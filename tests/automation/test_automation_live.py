@@ -75,7 +75,7 @@ async def test_housekeeping_runs_and_schedules(server_factory) -> None:
             assert r.status_code == 202, r.text
             events = await collect(ws, run_ended)
             assert events[-1]["payload"]["status"] == "succeeded", events[-1]
-        assert events[-1]["payload"]["stats"] == {"closed": 0, "errors": [], "engine": False}
+        assert events[-1]["payload"]["stats"] == {"closed": 0, "errors": [], "engine": True}  # nothing open
         r = httpx.post(f"{base}/runs", json={"kind": "backfill", "params": {}})  # no simulated market here
         assert r.status_code == 202
         events = await collect(ws, run_ended)
