@@ -69,3 +69,51 @@ class UpstoxNetwork:
 
     async def close(self) -> None:
         pass
+
+
+class UpstoxHttpDouble:
+    """Upstox's servers on a loopback port, for a real server process (SIGNALDESK_UPSTOX_BASE_URL):
+    every request is recorded; answers come from an UpstoxNetwork."""
+
+    def __init__(self, price: float = 2900.0) -> None:
+        import http.server
+        import json as json_module
+        import threading
+        from urllib.parse import parse_qsl, urlsplit
+
+        network = self.network = UpstoxNetwork(price)
+        self.authorizations: list[str | None] = []
+        double = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                url = urlsplit(self.path)
+                length = int(self.headers.get("content-length") or 0)
+                body = json_module.loads(self.rfile.read(length)) if length else None
+                double.authorizations.append(self.headers.get("authorization"))
+                params = dict(parse_qsl(url.query)) or None
+                try:
+                    answer = asyncio.run(network.request(self.command, url.path, params=params, json=body))
+                    status = 200
+                except BrokerError as e:
+                    answer, status = {"status": "error", "errors": [{"message": e.message}]}, 400
+                data = json_module.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_DELETE = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
