@@ -9,7 +9,21 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from app.api.errors import install_error_handlers
-from app.api.routes import automation, candles, events, health, hft, market, models, predictor, training, web, ws, ws_market
+from app.api.routes import (
+    automation,
+    candles,
+    contract,
+    events,
+    health,
+    hft,
+    market,
+    models,
+    predictor,
+    training,
+    web,
+    ws,
+    ws_market,
+)
 from app.api.ws_channel_models import ContractValidator
 from app.api.ws_codes import CloseCode
 from app.api.ws_market import MarketBroadcast
@@ -105,6 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(contract.router)
     app.include_router(events.router)
     app.include_router(candles.router)
     app.include_router(predictor.router)

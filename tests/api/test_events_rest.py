@@ -72,3 +72,9 @@ def test_refuses_to_bind_beyond_loopback_without_a_token(tmp_path) -> None:
     assert result.returncode == 2
     assert "SIGNALDESK_API_TOKEN" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "events.sqlite3").exists()
+
+
+def test_asyncapi_document_is_served(server: ServerProcess) -> None:
+    doc = httpx.get(f"{server.http}/api/asyncapi.json").json()
+    assert doc["asyncapi"].startswith("3.")
+    assert {"prediction", "automation", "training", "hft"} <= set(doc["channels"])
