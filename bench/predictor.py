@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import tempfile
 import time
@@ -127,6 +128,7 @@ async def live_cycle(instruments: int, cycles: int, warmup: int = 10) -> dict[st
         await bus.subscribe("prediction", watch)
         cfg = PredictorConfig(horizons=[1, 5], model_kind="ridge")
         await service.start(list(source.instruments), cfg)
+        gc.freeze()  # as the server does after start-up: long-lived objects out of the collector's scans
         latencies: list[float] = []
         try:
             for k, bar_set in enumerate(bars):
