@@ -19,6 +19,7 @@ class Book:
         self.cooldowns: dict[str, float] = {}
         self.next_trade_id = next_trade_id
         self.next_order_id = next_order_id
+        self._notional: float | None = 0.0  # open notional at entry prices; None: recount
 
     def trade_id(self) -> int:
         self.next_trade_id += 1
@@ -33,10 +34,12 @@ class Book:
             raise ValueError(f"{trade.instrument_key} already has open trade {self.by_instrument[trade.instrument_key].trade_id}")
         self.open[trade.trade_id] = trade
         self.by_instrument[trade.instrument_key] = trade
+        self._notional = None
 
     def close(self, trade: Trade, day: str) -> None:
         self.open.pop(trade.trade_id, None)
         self.by_instrument.pop(trade.instrument_key, None)
+        self._notional = None
         self.realized[day] = self.realized.get(day, 0.0) + (trade.pnl or 0.0)
         self.closed.append(trade)
 
@@ -46,7 +49,13 @@ class Book:
         return len(self.open)
 
     def open_notional(self) -> float:
-        return sum(t.notional() for t in self.open.values())
+        if self._notional is None:
+            self._notional = sum(t.notional() for t in self.open.values())
+        return self._notional
+
+    def changed(self) -> None:
+        """A trade's open size changed (a partial exit): the open notional is counted again."""
+        self._notional = None
 
     def has_open(self, instrument_key: str) -> bool:
         return instrument_key in self.by_instrument

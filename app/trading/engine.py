@@ -156,7 +156,7 @@ class TradingEngine:
             await self._watch_daily_loss(bars)
 
     async def _exits_at_open(self, bars: BarSet) -> None:
-        for trade in list(self.book.open.values()):
+        for trade in [t for t in self.book.open.values() if t.exit_pending or t.trade_id in self.reversals]:
             reason = self.reversals.get(trade.trade_id) or trade.exit_pending
             quote = self.prices.quote_in(bars, trade.instrument_key)
             if reason is not None and quote is not None:
@@ -327,6 +327,7 @@ class TradingEngine:
         """Book an exit fill on `trade`; once it is closed, announce it (`hft.exit`)."""
         if note is not None:
             trade.note = note
+        self.book.changed()
         if trade.record_exit(filled, price, charges, ts, reason):
             self.book.close(trade, ist_day(ts))
             self.reversals.pop(trade.trade_id, None)

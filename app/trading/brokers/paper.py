@@ -61,6 +61,11 @@ class PaperState:
     next_order: int = 1
     positions: dict[str, tuple[int, float]] = field(default_factory=dict)
 
+    @property
+    def used(self) -> float:
+        """The cost of the open positions (shares x average price)."""
+        return sum(abs(qty) * avg for qty, avg in self.positions.values())
+
 
 class PaperBroker:
     """Simulated fills, persisted; see the module docstring.
@@ -83,6 +88,7 @@ class PaperBroker:
         self._journal = journal
         self._load = load
         self._state: PaperState | None = None
+        self._used = 0.0  # kept with every fill, so an order does not add up every position
 
     @property
     def name(self) -> str:
@@ -94,6 +100,7 @@ class PaperBroker:
 
     async def connect(self) -> None:
         self._state = await self._load() or PaperState(capital=self.config.capital)
+        self._used = self._state.used
 
     async def close(self) -> None:
         self._state = None
@@ -141,6 +148,7 @@ class PaperBroker:
     def _book(self, account: PaperState, key: str, held: int, avg: float, delta: int, price: float) -> None:
         """Move the position by `delta` shares at `price`; realise what a reduction closes."""
         new = held + delta
+        before = abs(held) * avg
         if held == 0 or (held > 0) == (delta > 0):  # opening or adding
             avg = (abs(held) * avg + abs(delta) * price) / abs(new)
         else:
@@ -154,6 +162,7 @@ class PaperBroker:
             account.positions.pop(key, None)
         else:
             account.positions[key] = (new, avg)
+        self._used += abs(new) * avg - before
         self._journal.stage("hft_paper_positions", {"instrument_key": key, "qty": new, "avg_price": avg})
 
     def _stage_account(self, account: PaperState) -> None:
@@ -167,11 +176,7 @@ class PaperBroker:
     # --- state ----------------------------------------------------------------------------
 
     def _available(self, account: PaperState) -> float:
-        return account.capital + account.realized - account.charges - self._used(account)
-
-    @staticmethod
-    def _used(account: PaperState) -> float:
-        return sum(abs(qty) * avg for qty, avg in account.positions.values())
+        return account.capital + account.realized - account.charges - self._used
 
     async def positions(self) -> dict[str, Position]:
         account = self._account()
@@ -179,4 +184,4 @@ class PaperBroker:
 
     async def funds(self) -> Funds:
         account = self._account()
-        return Funds(self._available(account), self._used(account), account.realized, account.charges)
+        return Funds(self._available(account), account.used, account.realized, account.charges)
