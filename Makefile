@@ -23,7 +23,7 @@ bench: $(STAMP)
 	$(PY) -m bench
 	$(PY) -m bench.predictor
 	$(PY) -m bench.training
-	@if [ -f bench/trading.py ]; then $(PY) -m bench.trading; fi
+	$(PY) -m bench.trading
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
