@@ -287,3 +287,28 @@ def test_limits_a_request_can_only_tighten() -> None:
     with pytest.raises(BadLimits):
         RiskLimits(risk_per_trade=-1.0)
     assert STRATEGY.square_off.hour == 15
+
+
+async def test_only_the_configured_horizons_and_no_shorts_when_not_allowed() -> None:
+    desk = await make_desk(strategy=StrategyConfig(horizons=(5,), allow_short=False, slippage_bps=0.0))
+    await desk.warm(PRICES)
+    for key in (RELIANCE, TCS, INFY):
+        desk.calibrate(key, h=1)
+        desk.calibrate(key, h=5)
+    desk.predict(RELIANCE, 0.01, h=1)
+    desk.predict(TCS, -0.01, h=5)
+    desk.predict(INFY, 0.01, h=5)
+    events = await desk.bar(PRICES)
+    assert [p["instrument_key"] for t, p in events if t == "hft.entry"] == [INFY]
+    assert desk.engine.skipped == {"horizon": 1, "direction": 1}
+
+
+async def test_predictions_of_another_interval_or_instrument_are_ignored() -> None:
+    from tests.trading.stubs import prediction
+
+    desk = await make_desk()
+    await desk.warm(PRICES)
+    desk.calibrate(RELIANCE)
+    desk.engine.on_prediction(prediction(RELIANCE, 0.01, ts_pred=desk.now, interval="5m"))
+    desk.engine.on_prediction(prediction("NSE_EQ|NOPE", 0.01, ts_pred=desk.now))
+    assert await desk.bar(PRICES) == [] and not desk.engine.signals and not desk.engine.skipped
