@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from app.market.errors import UnknownInterval
 
@@ -57,3 +60,15 @@ def parse_interval(text: str) -> Interval:
     if interval is None:
         raise UnknownInterval(text, tuple(CANONICAL))
     return interval
+
+
+def canonical_name(text: str) -> str:
+    """parse_interval(text).name, failing with the ValueError pydantic reports per field."""
+    try:
+        return parse_interval(text).name
+    except UnknownInterval as e:
+        raise ValueError(str(e)) from e
+
+
+IntervalName = Annotated[str, AfterValidator(canonical_name)]
+"""A model field holding an interval: aliases accepted, stored canonical."""

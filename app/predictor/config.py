@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
-from app.market.errors import UnknownInterval
-from app.market.intervals import parse_interval
+from app.market.intervals import IntervalName
 from app.predictor.models import MODEL_KINDS
 
 DEFAULT_UNIVERSE = (
@@ -19,31 +18,28 @@ DEFAULT_UNIVERSE = (
 )
 
 
+def distinct_sorted(value: list[int]) -> list[int]:
+    if len(set(value)) != len(value):
+        raise ValueError("horizons must be distinct")
+    return sorted(value)
+
+
+Horizons = Annotated[
+    list[Annotated[int, Field(ge=1, le=1000)]], Field(min_length=1, max_length=8), AfterValidator(distinct_sorted)
+]
+"""horizon_steps of predictions or trained models: distinct, 1..1000, at most 8, kept sorted."""
+
+
 class PredictorConfig(BaseModel):
     """Every field has a default; unknown fields are refused."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    interval: str = Field("1m", description="bar interval; canonical name or alias")
-    horizons: Annotated[list[Annotated[int, Field(ge=1, le=1000)]], Field(min_length=1, max_length=8)] = [1, 5]
+    interval: IntervalName = Field("1m", description="bar interval; canonical name or alias")
+    horizons: Horizons = [1, 5]
     model_kind: str = Field("ridge", description=f"one of {', '.join(MODEL_KINDS)}")
     calib_halflife: float = Field(100.0, gt=0, le=1e6, description="resolutions until an outcome's weight halves")
     min_history: int = Field(3, ge=1, le=10_000, description="bars an instrument needs before it gets predictions")
-
-    @field_validator("interval")
-    @classmethod
-    def _canonical_interval(cls, value: str) -> str:
-        try:
-            return parse_interval(value).name
-        except UnknownInterval as e:
-            raise ValueError(str(e)) from e
-
-    @field_validator("horizons")
-    @classmethod
-    def _distinct_sorted(cls, value: list[int]) -> list[int]:
-        if len(set(value)) != len(value):
-            raise ValueError("horizons must be distinct")
-        return sorted(value)
 
     @field_validator("model_kind")
     @classmethod

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from typing_extensions import Self
 
-from app.market.errors import InvalidInstrumentKey, UnknownInterval
+from app.market.errors import InvalidInstrumentKey
 from app.market.instruments import parse_instrument_key
-from app.market.intervals import parse_interval
+from app.market.intervals import IntervalName
+from app.predictor.config import Horizons
 
 MAX_THREADS = os.cpu_count() or 1
 
@@ -21,8 +22,8 @@ class TrainingParams(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     instrument_key: str = Field(description="instrument whose stored candles to train on")
-    interval: str = Field("1m", description="candle interval; canonical name or alias")
-    horizons: Annotated[list[Annotated[int, Field(ge=1, le=1000)]], Field(min_length=1, max_length=8)] = [1, 5]
+    interval: IntervalName = Field("1m", description="candle interval; canonical name or alias")
+    horizons: Horizons = [1, 5]
     folds: int = Field(5, ge=2, le=20, description="walk-forward validation folds")
     start: int | None = Field(None, ge=0, description="first bar open used (epoch s); default: the first stored")
     end: int | None = Field(None, ge=0, description="last bar open used (epoch s); default: the last stored")
@@ -34,21 +35,6 @@ class TrainingParams(BaseModel):
             return parse_instrument_key(value)
         except InvalidInstrumentKey as e:
             raise ValueError(str(e)) from e
-
-    @field_validator("interval")
-    @classmethod
-    def _interval(cls, value: str) -> str:
-        try:
-            return parse_interval(value).name
-        except UnknownInterval as e:
-            raise ValueError(str(e)) from e
-
-    @field_validator("horizons")
-    @classmethod
-    def _horizons(cls, value: list[int]) -> list[int]:
-        if len(set(value)) != len(value):
-            raise ValueError("horizons must be distinct")
-        return sorted(value)
 
     @model_validator(mode="after")
     def _range(self) -> Self:
