@@ -28,3 +28,13 @@ def server(server_factory) -> ServerProcess:  # type: ignore[no-untyped-def]
     s = server_factory()
     s.start()
     return s
+
+
+def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
+    """Say plainly which services were missing and which tests that skipped."""
+    from tests.support.services import skipped
+
+    if skipped:
+        terminalreporter.section("services not reachable: their tests were skipped")
+        for message in skipped.values():
+            terminalreporter.write_line(message)

@@ -11,13 +11,13 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.server import ServerProcess
+from tests.support.services import REDIS_URL, require_redis
 from tests.support.ws import recv_events, recv_ready
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 @pytest.fixture
 def prefix() -> Iterator[str]:
+    require_redis()
     name = f"test-{secrets.token_hex(6)}"
     yield name
     client = redis.Redis.from_url(REDIS_URL)

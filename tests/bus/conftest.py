@@ -15,8 +15,7 @@ from app.bus.local import LocalEventBus
 from app.bus.redis_bus import RedisEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from tests.bus.recorder import Recorder
-
-REDIS_URL = "redis://127.0.0.1:6379/0"
+from tests.support.services import REDIS_URL, require_redis
 BusFactory = Callable[..., BaseEventBus]
 
 
@@ -24,6 +23,8 @@ BusFactory = Callable[..., BaseEventBus]
 async def open_bus(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[BusFactory]:
     """Start buses of one backend; `name` picks the log, so the same name reopens it."""
     backend: str = request.param
+    if backend == "redis":
+        require_redis()
     prefix = f"test-{secrets.token_hex(6)}"
     buses: list[BaseEventBus] = []
 
