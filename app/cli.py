@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import secrets
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,15 +52,32 @@ def serve(
     data_dir: Annotated[
         Path | None, typer.Option(help="Where the event log lives (env SIGNALDESK_DATA_DIR, default ./data).")
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes sharing the port; more than 1 needs the Redis bus.")
+    ] = 1,
 ) -> None:
     """Run the signaldesk server (REST, WebSockets, and the event log)."""
     from app.main import create_app
-    from app.server import uvicorn_config
+    from app.server import serve_processes, uvicorn_config
 
     settings = load_settings(host=host, port=port, data_dir=data_dir)
+    if workers > 1 and settings.bus_url is None:
+        err.print(
+            f"[red]error:[/red] --workers {workers} needs the shared Redis bus (SIGNALDESK_BUS_URL=redis://...): "
+            "the embedded SQLite event log belongs to one process"
+        )
+        raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_format)
     err.print(f"signaldesk: http://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()})")
-    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+    if workers == 1:
+        uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+        return
+    # The processes read their settings from the environment: put this command's options there.
+    # One simulated market for all of them: the same seed, start and anchor.
+    given = {"host": host, "port": port, "data_dir": data_dir, "market_anchor": settings.market_anchor or time.time(),
+             "market_seed": settings.market_seed if settings.market_seed is not None else secrets.randbelow(2**31)}  # fmt: skip
+    os.environ.update({f"SIGNALDESK_{k.upper()}": str(v) for k, v in given.items() if v is not None})
+    serve_processes(settings, workers)
 
 
 db_cli = typer.Typer(help="The relational database (candles, predictions, jobs, trades).", no_args_is_help=True)

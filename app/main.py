@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import contextlib
+import functools
+import gc
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
 from app.api.errors import install_error_handlers
+from app.api.leader_routes import LeaderRoutes, answer_on_leader
 from app.api.routes import (
     automation,
     candles,
@@ -34,7 +36,9 @@ from app.bus.base import BaseEventBus, Retention
 from app.bus.local import LocalEventBus
 from app.bus.redis_bus import RedisEventBus
 from app.bus.sqlite_log import SqliteEventLog
+from app.cluster.node import build_cluster
 from app.core.config import Settings
+from app.core.logging import configure_logging
 from app.market.calendar import NseCalendar
 from app.market.feed import MarketFeed
 from app.market.sources import build_source
@@ -57,6 +61,44 @@ def build_bus(settings: Settings) -> BaseEventBus:
         return RedisEventBus(settings.bus_url, ContractValidator(), prefix=settings.bus_prefix, retention=retention)
     log = SqliteEventLog(settings.event_log_path, synchronous=settings.bus_synchronous)
     return LocalEventBus(log, ContractValidator(), retention=retention)
+
+
+class LeaderDuties:
+    """What only the cluster's leader runs (a lone server is always the leader): the job
+    runner's recovery and the scheduler, the predictor, the trading engine's recovery, and the
+    answers to leader routes relayed by the other processes."""
+
+    def __init__(self, app: FastAPI, settings: Settings, has_market: bool) -> None:
+        self.app = app
+        self.settings = settings
+        self.has_market = has_market
+        self._retrained = False
+
+    async def on_elected(self, token: int) -> None:
+        state, settings = self.app.state, self.settings
+        await state.jobs.start()
+        if settings.predictor_autostart and self.has_market:
+            universe = [key for key in DEFAULT_UNIVERSE if key in state.market.instruments]
+            await state.predictor.start(universe, PredictorConfig(interval=settings.market_interval))
+        await state.trading.recover(autostart=settings.hft_autostart and self.has_market)
+        if settings.automation_retrain_at_start and not self._retrained:
+            self._retrained = True
+            await retrain_at_start(state.jobs, settings)
+        state.cluster.serve_relayed(functools.partial(answer_on_leader, self.app))
+
+    async def on_deposed(self) -> None:
+        state = self.app.state
+        await state.cluster.stop_serving_relayed()
+        await state.trading.stand_down()
+        await state.predictor.close()
+        await state.jobs.stand_down()
+
+
+def app_from_environment() -> FastAPI:
+    """One process of `signaldesk serve --workers N`: settings from SIGNALDESK_* variables."""
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_format)
+    return create_app(settings)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -91,13 +133,8 @@ def create_app(settings: Settings) -> FastAPI:
             calendar=NseCalendar(),
             registry=app.state.jobs.registry,
         )
-        if settings.predictor_autostart and source is not None:
-            universe = [key for key in DEFAULT_UNIVERSE if key in market.instruments]
-            await app.state.predictor.start(universe, PredictorConfig(interval=settings.market_interval))
-        await app.state.trading.recover(autostart=settings.hft_autostart and source is not None)
-        await app.state.jobs.start()
-        if settings.automation_retrain_at_start:
-            await retrain_at_start(app.state.jobs, settings)
+        app.state.cluster = build_cluster(settings, LeaderDuties(app, settings, source is not None))
+        await app.state.cluster.leadership.start()
         heartbeats = asyncio.create_task(streams.run_heartbeats())
         # Everything built so far lives as long as the server: keep it out of the collector's
         # full scans, which otherwise stall a cycle or a fan-out for tens of milliseconds.
@@ -105,6 +142,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await app.state.cluster.close()
             await app.state.jobs.close()
             await app.state.trading.close()
             await app.state.predictor.close()
@@ -122,6 +160,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(LeaderRoutes)
     app.include_router(health.router)
     app.include_router(contract.router)
     app.include_router(events.router)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.supervisors import Multiprocess
 
 from app.api.ws_transport import FanoutWSProtocol
 from app.core.config import Settings
 
+APP_FACTORY = "app.main:app_from_environment"
 
-def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+
+def uvicorn_config(app: FastAPI | str, settings: Settings, **options: Any) -> uvicorn.Config:
     """The server configuration every entry point uses (CLI, benchmarks, tests)."""
     return uvicorn.Config(
         app,
@@ -22,4 +27,13 @@ def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
+        **options,
     )
+
+
+def serve_processes(settings: Settings, workers: int) -> None:
+    """`workers` server processes on one listening socket, under uvicorn's supervisor (which
+    restarts a process that dies). Each child builds its app from the environment, which the
+    caller has made match `settings`."""
+    config = uvicorn_config(APP_FACTORY, settings, factory=True, workers=workers)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()

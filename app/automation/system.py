@@ -54,6 +54,10 @@ class JobSystem:
         self.scheduler.start()
         return ended
 
+    async def stand_down(self) -> None:
+        """This process stops being the cluster's leader: no more scheduled runs from here."""
+        await self.scheduler.close()
+
     async def close(self) -> None:
         await self.scheduler.close()
         await self.runner.close()

@@ -61,6 +61,12 @@ class Settings(BaseSettings):
     bus_prefix: str = Field(
         "signaldesk", pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="Redis key prefix shared by one deployment"
     )
+    leader_lease_ttl: float = Field(
+        5.0, ge=1.0, le=120.0, description="seconds a cluster leader's lease lasts (takeover within 4/3 of it)"
+    )
+    leader_relay_timeout: float = Field(
+        10.0, gt=0, le=120.0, description="seconds a follower waits for the leader to answer a relayed request"
+    )
     bus_synchronous: Literal["full", "normal"] = Field(
         "full", description="SQLite fsync level: full survives power loss, normal survives a process crash"
     )
@@ -76,6 +82,12 @@ class Settings(BaseSettings):
         description="exchange seconds per wall second (60: a 1m bar per second); inf: replay without waiting",
     )
     market_seed: int | None = Field(None, ge=0, description="simulated market seed; unset: a fresh one, logged")
+    market_anchor: float | None = Field(
+        None,
+        ge=0,
+        description="wall-clock epoch seconds at which the simulated market stood at its start; processes given "
+        "the same anchor, seed and start see the same market (serve --workers sets it); unset: this process's start",
+    )
     market_universe: int = Field(5, ge=1, le=10_000, description="simulated instruments: the five real, then generated")
     market_instruments: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="instrument keys to replay, comma-separated"

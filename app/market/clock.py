@@ -117,6 +117,8 @@ class SimulatedClock:
     :param calendar: the NSE calendar (sessions, holidays).
     :param monotonic: the wall clock that paces it (seconds, monotonic).
     :param epoch_time: the wall-clock epoch time, read once for the default `start`.
+    :param anchor: the wall-clock epoch time at which exchange time stood at `start`; clocks of
+        several processes with the same anchor agree. Default: now.
     """
 
     def __init__(
@@ -127,17 +129,18 @@ class SimulatedClock:
         calendar: NseCalendar | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         epoch_time: Callable[[], float] = time.time,
+        anchor: float | None = None,
     ) -> None:
         if not speed > 0:
             raise ValueError(f"speed must be > 0 (exchange seconds per wall second), got {speed}")
         self.calendar = calendar or NseCalendar()
         if start is None:
-            start = last_session_open(self.calendar, epoch_time())
+            start = last_session_open(self.calendar, epoch_time() if anchor is None else anchor)
         self.start = start
         self._trading = TradingTime(self.calendar, start)
         self.speed = speed
         self._monotonic = monotonic
-        self._wall0 = monotonic()
+        self._wall0 = monotonic() - (0.0 if anchor is None else max(0.0, epoch_time() - anchor))
         self._instant_now = self.start  # speed=inf: the latest moment waited for
 
     def now(self) -> float:

@@ -30,7 +30,7 @@ def build_source(settings: Settings, *, db: Database, calendar: NseCalendar | No
         start: int | None = settings.market_start_ts
         if start is not None and not isinstance(settings.market_start, datetime):
             start = last_session_open(calendar, start + DAY - 1)  # a date: its session, or the latest before it
-        clock = SimulatedClock(start, speed=settings.market_speed, calendar=calendar)
+        clock = SimulatedClock(start, speed=settings.market_speed, calendar=calendar, anchor=settings.market_anchor)
         log.info(
             "simulated market: seed %d (SIGNALDESK_MARKET_SEED repeats it), %s x%g from %d",
             seed,

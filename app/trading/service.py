@@ -205,7 +205,7 @@ class TradingService:
                 await self.journal.flush()
                 raise EngineStateError("stop", self.state.value,
                                        f"the flatten left errors, so it stays halted: {'; '.join(outcome.errors)}")  # fmt: skip
-            await self._shutdown()
+            await self.stand_down()
             check_transition(self.state, EngineState.STOPPED)
             self.state, self.halted_reason = EngineState.STOPPED, None
             self._stage_state()
@@ -272,10 +272,12 @@ class TradingService:
 
     async def close(self) -> None:
         """Server shutdown: stop listening without changing the stored state (a restart resumes)."""
-        await self._shutdown()
+        await self.stand_down()
         await self.journal.close()
 
-    async def _shutdown(self) -> None:
+    async def stand_down(self) -> None:
+        """Stop the engine without changing its stored state: at shutdown, and when this process
+        stops being the cluster's leader (the next leader's `recover` resumes the run)."""
         engine, self.engine = self.engine, None
         if self._subscription is not None:
             self._subscription.close()

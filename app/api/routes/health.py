@@ -16,12 +16,22 @@ class Health(BaseModel):
     epoch: str
     head_id: int
     subscribers: int
+    leader: bool
+    leader_token: int | None
 
 
 @router.get("/api/health", response_model=Health)
 async def read_health(request: Request) -> Health:
     bus = request.app.state.bus
-    return Health(status="ok", epoch=bus.epoch, head_id=bus.head_id, subscribers=len(request.app.state.streams))
+    leadership = request.app.state.cluster.leadership
+    return Health(
+        status="ok",
+        epoch=bus.epoch,
+        head_id=bus.head_id,
+        subscribers=len(request.app.state.streams),
+        leader=leadership.is_leader,
+        leader_token=leadership.token,
+    )
 
 
 @router.get("/metrics", dependencies=[Depends(require_token)], summary="Prometheus metrics")

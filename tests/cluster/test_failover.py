@@ -1,0 +1,130 @@
+"""A cluster of real server processes on Redis: one leader trades; a SIGKILLed leader is
+replaced, the open trades are managed by the new one, and nothing is entered twice."""
+
+from __future__ import annotations
+
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+from websockets.asyncio.client import connect
+
+from tests.support.server import ServerProcess
+from tests.support.services import REDIS_URL, require_redis
+from tests.support.ws import recv_events, recv_ready
+from tests.trading.live import FAST, Stream, inject, post, status, wait_for_bars
+from tests.trading.stubs import KEYS
+
+LEASE_TTL = 1.5
+
+
+@pytest.fixture
+def cluster_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Settings for processes of one cluster: one Redis prefix, one database, one market."""
+    require_redis()
+    prefix = f"test-{secrets.token_hex(6)}"
+    yield {
+        **FAST,
+        "SIGNALDESK_BUS_URL": REDIS_URL,
+        "SIGNALDESK_BUS_PREFIX": prefix,
+        "SIGNALDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'shared.sqlite3'}",
+        "SIGNALDESK_MARKET_ANCHOR": str(time.time()),
+        "SIGNALDESK_LEADER_LEASE_TTL": str(LEASE_TTL),
+        "SIGNALDESK_HFT_COOLDOWN": "0",
+    }
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+def health(server: ServerProcess) -> dict[str, object]:
+    answer: dict[str, object] = httpx.get(f"{server.http}/api/health", timeout=5).json()
+    return answer
+
+
+def wait_until_leader(server: ServerProcess, timeout: float) -> float:
+    """Seconds until `server` reports itself leader (fails after `timeout`)."""
+    started = time.monotonic()
+    while not health(server)["leader"]:
+        assert time.monotonic() - started < timeout, f"{server.http} did not become leader within {timeout} s"
+        time.sleep(0.05)
+    return time.monotonic() - started
+
+
+async def test_leader_routes_answer_from_any_process_and_failover_enters_nothing_twice(server_factory, tmp_path, cluster_env) -> None:  # type: ignore[no-untyped-def]
+    a: ServerProcess = server_factory(tmp_path / "a", cluster_env)
+    b: ServerProcess = server_factory(tmp_path / "b", cluster_env)
+    a.start()
+    b.start()
+    assert (health(a)["leader"], health(b)["leader"]) == (True, False)
+
+    async with connect(b.ws("hft")) as ws:
+        ready = await recv_ready(ws)
+        stream = Stream(ws)
+        assert post(b, "start").status_code == 200  # relayed to the leader
+        relayed, direct = status(b), status(a)
+        del relayed["last_bar_ts"], direct["last_bar_ts"]  # the market moves on between the two
+        assert relayed == direct and direct["state"] == "running"
+        assert post(b, "start").status_code == 409  # the leader's own answer, unchanged
+        for k, key in enumerate(KEYS):  # published through the follower, traded by the leader only
+            inject(b, key, 0.01 if k % 2 else -0.01, h=300, id=k + 1)
+        await stream.until(lambda ev: len(stream.open_ids()) == 3 and ev[-1]["type"] == "hft.trade_risk")
+    held = stream.open_ids()
+    entered_before = stream.of("hft.entry")
+    assert len(entered_before) == 3 and len({p["instrument_key"] for p in entered_before}) == 3
+    before = {p["instrument_key"]: p["qty"] for p in httpx.get(f"{a.http}/api/hft/positions").json()["positions"]}
+
+    a.kill()
+    took = wait_until_leader(b, timeout=4 / 3 * LEASE_TTL + 3)
+    assert health(b)["leader_token"] > 1
+    async with connect(b.ws("hft", after=stream.events[-1]["id"], epoch=ready["epoch"])) as ws:
+        assert (await recv_ready(ws))["resumed"] is True
+        after = Stream(ws)
+        await after.until(lambda ev: "hft.broker" in [e["type"] for e in ev])
+        state = status(b)
+        assert (state["state"], state["open_trades"]) == ("running", 3)
+        await wait_for_bars(b, 5)  # reconciled at the first bar: the paper ledger agrees
+        positions = httpx.get(f"{b.http}/api/hft/positions").json()["positions"]
+        assert {p["instrument_key"]: p["qty"] for p in positions} == before
+        assert all(p["qty"] == p["engine_qty"] for p in positions)
+        assert post(b, "flatten").json() == {"closed": 3, "errors": []}
+        await after.until(lambda ev: after.of("hft.flatten") != [])
+    assert after.of("hft.entry") == [], "the new leader entered a trade the old one had entered"
+    assert after.of("hft.manage_error") == [] and after.of("hft.error") == []
+    assert {p["trade_id"] for p in after.of("hft.exit")} == held
+    print(f"failover: the follower led {took:.2f} s after the leader's SIGKILL (lease {LEASE_TTL} s)")
+
+
+def test_workers_need_the_redis_bus(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "app", "serve", "--workers", "2", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "SIGNALDESK_MARKET_SOURCE": "off"},
+    )
+    assert result.returncode == 2
+    assert "--workers 2 needs the shared Redis bus (SIGNALDESK_BUS_URL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+async def test_workers_on_one_port_deliver_every_event_to_every_client(server_factory, tmp_path, cluster_env) -> None:  # type: ignore[no-untyped-def]
+    env = {**cluster_env, "SIGNALDESK_MARKET_SOURCE": "off"}
+    server: ServerProcess = server_factory(tmp_path / "w", env)
+    server.argv = ["-m", "app", "serve", "--workers", "2"]
+    server.start()
+    clients = [await connect(server.ws("hft")) for _ in range(12)]
+    for ws in clients:
+        await recv_ready(ws)
+    ids = [server.publish("hft", "hft.error", {"error": f"e{i}"}).json()["id"] for i in range(20)]
+    for ws in clients:
+        assert [e["id"] for e in await recv_events(ws, 20)] == ids
+        await ws.close()
