@@ -18,7 +18,7 @@ from websockets.asyncio.client import connect
 from tests.support.server import ServerProcess
 from tests.support.services import REDIS_URL, require_redis
 from tests.support.ws import recv_events, recv_ready
-from tests.trading.live import FAST, Stream, inject, post, status, wait_for_bars
+from tests.trading.live import FAST, Stream, assert_resumed_and_reconciled, inject, post, status
 from tests.trading.stubs import KEYS
 
 LEASE_TTL = 1.5
@@ -89,12 +89,7 @@ async def test_leader_routes_answer_from_any_process_and_failover_enters_nothing
         assert (await recv_ready(ws))["resumed"] is True
         after = Stream(ws)
         await after.until(lambda ev: "hft.broker" in [e["type"] for e in ev])
-        state = status(b)
-        assert (state["state"], state["open_trades"]) == ("running", 3)
-        await wait_for_bars(b, 5)  # reconciled at the first bar: the paper ledger agrees
-        positions = httpx.get(f"{b.http}/api/hft/positions").json()["positions"]
-        assert {p["instrument_key"]: p["qty"] for p in positions} == before
-        assert all(p["qty"] == p["engine_qty"] for p in positions)
+        await assert_resumed_and_reconciled(b, before, 3)
         assert post(b, "flatten").json() == {"closed": 3, "errors": []}
         await after.until(lambda ev: after.of("hft.flatten") != [])
     assert after.of("hft.entry") == [], "the new leader entered a trade the old one had entered"

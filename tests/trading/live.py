@@ -82,6 +82,17 @@ def inject(server: ServerProcess, key: str, adj: float, *, h: int, id: int, ahea
         assert answer.status_code == 201, answer.text
 
 
+async def assert_resumed_and_reconciled(server: ServerProcess, held: dict[str, int], open_trades: int) -> None:
+    """After a restart or failover: the run resumed with its open trades and, once the first
+    bars have been managed, the broker's positions are those held before, the engine's too."""
+    state = status(server)
+    assert (state["state"], state["open_trades"]) == ("running", open_trades)
+    await wait_for_bars(server, 5)  # reconciled at the first bar: the paper ledger agrees
+    positions = httpx.get(f"{server.http}/api/hft/positions").json()["positions"]
+    assert {p["instrument_key"]: p["qty"] for p in positions} == held
+    assert all(p["qty"] == p["engine_qty"] for p in positions)
+
+
 async def wait_for_bars(server: ServerProcess, bars: int, timeout: float = 20.0) -> None:
     """Wait until `bars` more bars have closed (counted on the market stream)."""
     from websockets.asyncio.client import connect

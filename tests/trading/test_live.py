@@ -13,7 +13,7 @@ from websockets.asyncio.client import connect
 
 from tests.support.server import ServerProcess
 from tests.support.ws import recv_ready
-from tests.trading.live import FAST, REASONS, Stream, inject, post, status, wait_for_bars
+from tests.trading.live import FAST, REASONS, Stream, assert_resumed_and_reconciled, inject, post, status, wait_for_bars
 from tests.trading.stubs import RELIANCE, TCS
 
 KEYS = ("NSE_EQ|INE002A01018", "NSE_EQ|INE467B01029", "NSE_EQ|INE040A01034", "NSE_EQ|INE009A01021", "NSE_EQ|INE090A01021")
@@ -193,12 +193,7 @@ async def test_sigkill_with_open_trades_then_they_are_managed_again(server_facto
         await after.until(lambda ev: "hft.broker" in [e["type"] for e in ev])
         types = [e["type"] for e in after.events]  # what the killed process published after our last read, then:
         assert types[-2:] == ["hft.start", "hft.broker"] and set(types[:-2]) <= {"hft.trade_risk"}  # recovered by itself
-        state = status(server)
-        assert (state["state"], state["open_trades"]) == ("running", 3)
-        await wait_for_bars(server, 5)  # reconciled at the first bar: the paper ledger agrees
-        positions = httpx.get(f"{server.http}/api/hft/positions").json()["positions"]
-        assert {p["instrument_key"]: p["qty"] for p in positions} == before
-        assert all(p["qty"] == p["engine_qty"] for p in positions)
+        await assert_resumed_and_reconciled(server, before, 3)
         flattened = post(server, "flatten")
         assert flattened.json() == {"closed": 3, "errors": []}
         await after.until(lambda ev: after.of("hft.flatten") != [])
