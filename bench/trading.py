@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import tempfile
 import time
@@ -129,6 +130,7 @@ async def entry_latency(samples: int, instruments: int, synchronous: str = "full
         assert engine is not None
         stamps = Stamps()
         instrument(engine, stamps)
+        gc.freeze()  # as the server does once started (app.main)
         latencies: list[float] = []
         parts: list[tuple[float, float, float]] = []
         open_at_end = 0
