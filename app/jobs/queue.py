@@ -4,7 +4,8 @@ Keys (under the bus prefix, so one deployment shares them):
   {prefix}:jobs:queue           arq's queue (a sorted set of job ids); arq keeps its own
                                 `arq:job:<id>`, `arq:in-progress:<id>`, `arq:retry:<id>` and
                                 its abort set `arq:abort` (job ids are unique, so deployments
-                                sharing a Redis never meet)
+                                sharing a Redis never meet); `:health-check` beside the
+                                queue is arq's
   {prefix}:jobs:holders         hash job id -> the process that holds it (runs it, or has it
                                 waiting for a slot)
   {prefix}:jobs:lease:<holder>  a holder's lease, renewed every tick, gone `lease` seconds
@@ -18,6 +19,7 @@ transitions make that exactly one end, with one terminal event.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import socket
@@ -28,6 +30,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import abort_jobs_ss
 from arq.utils import timestamp_ms
 from arq.worker import Worker, func
+from redis.exceptions import RedisError
 
 RUN_JOB = "run_job"  # the one arq function: run the stored job with this id
 
@@ -61,7 +64,8 @@ class RedisJobQueue:
     async def close(self) -> None:
         """Give up the lease (this process holds nothing any more) and disconnect."""
         if self._redis is not None:
-            await self._redis.delete(self._lease_prefix + self.holder)
+            with contextlib.suppress(RedisError, OSError):  # unreachable: the lease lapses by itself
+                await self._redis.delete(self._lease_prefix + self.holder)
             await self._redis.aclose()
             self._redis = None
 

@@ -292,3 +292,55 @@ async def test_a_stopped_worker_ends_its_jobs_failed(deployment, server_factory)
     assert record["status"] == "failed" and record["error"] == terminal["payload"]["error"]
     assert sum(e["type"] in TERMINAL for e in follower.of(job["job_id"])) == 1
     await gone(trainer)
+
+
+async def test_cancel_reaches_a_training_job_a_run_made_on_the_worker(deployment, server_factory) -> None:
+    """A retrain's training job runs in its parent's worker, not through arq: the abort request still reaches it."""
+    server: ServerProcess = server_factory(deployment.data_dir, deployment.env)
+    server.start()
+    worker = deployment.worker()
+    import_candles(server.http, RELIANCE, candles_csv(6))
+    async with connect(server.ws("automation")) as auto_ws, connect(server.ws("training")) as train_ws:
+        await recv_ready(auto_ws)
+        await recv_ready(train_ws)
+        runs, trainings = Follower(auto_ws), Follower(train_ws)
+        r = httpx.post(f"{server.http}/api/automation/runs", json={"kind": "retrain", "params": {
+            "instruments": [RELIANCE], "kinds": ["lgbm"], "training": {"lgbm": SLOW_LGBM}}})  # fmt: skip
+        assert r.status_code == 202, r.text
+        run_id = r.json()["job_id"]
+        deployment.job_ids.add(run_id)
+        await trainings.until(lambda ev: any(e["type"] == "training.progress" and e["payload"]["message"].endswith("folds")
+                                             for e in ev))  # fmt: skip
+        child = trainings.events[-1]["payload"]["job_id"]
+        deployment.job_ids.add(child)
+        trainer = stored(server, child)["worker_pid"]
+        assert worker.pid in ancestors(trainer)
+        r = httpx.post(f"{server.http}/api/training/jobs/{child}/cancel")
+        assert r.status_code == 200, r.text
+        await trainings.until(ended(child), timeout=15)
+        await runs.until(lambda ev: any(e["payload"]["job_id"] == run_id and e["payload"].get("status") == "failed"
+                                        for e in ev), timeout=15)  # fmt: skip
+        runs.close()
+        trainings.close()
+    assert trainings.of(child)[-1]["payload"]["error"] == "cancelled on request"
+    run = httpx.get(f"{server.http}/api/automation/runs/{run_id}").json()
+    assert run["status"] == "failed" and run["error"].endswith("lgbm: cancelled on request"), run["error"]
+    assert [c["status"] for c in run["children"]] == ["cancelled"]
+    await gone(trainer)
+    assert f"{child}:run_job" not in worker.log()  # never through arq
+
+
+async def test_a_run_on_the_servers_own_state_stays_on_the_server(deployment, server_factory) -> None:
+    """square_off flattens the trading engine of the server that takes it: no worker is needed."""
+    server: ServerProcess = server_factory(deployment.data_dir, deployment.env)
+    server.start()
+    async with connect(server.ws("automation")) as ws:
+        await recv_ready(ws)
+        runs = Follower(ws)
+        r = httpx.post(f"{server.http}/api/automation/runs", json={"kind": "square_off", "params": {}})
+        assert r.status_code == 202, r.text
+        run_id = r.json()["job_id"]
+        await runs.until(lambda ev: any(e["payload"]["job_id"] == run_id and e["payload"].get("status") == "succeeded"
+                                        for e in ev), timeout=10)  # fmt: skip
+        runs.close()
+    assert runs.of(run_id)[-1]["payload"]["stats"]["engine"] is True  # this server's trading engine
