@@ -17,6 +17,7 @@ from app.commands.candles import candles_cli
 from app.commands.hft import hft_cli
 from app.commands.jobs import automation_cli, train_cli
 from app.commands.predictor import backtest, predictor_cli
+from app.commands.worker import worker
 from app.core.config import Settings
 from app.core.logging import configure_logging
 
@@ -103,6 +104,7 @@ cli.add_typer(candles_cli, name="candles")
 cli.add_typer(train_cli, name="train")
 cli.add_typer(automation_cli, name="automation")
 cli.add_typer(hft_cli, name="hft")
+cli.command("worker")(worker)
 
 
 def main() -> None:

@@ -15,6 +15,14 @@ from app.jobs.kinds import JobKind
 
 FAMILY = "automation"
 
+# Runs that act on the live state of the server that takes them run in that server even with
+# a job queue: square_off flattens its trading engine; simulated history is its market's.
+SERVER_BOUND: dict[str, Callable[[Any], bool]] = {
+    "square_off": lambda params: True,
+    "backfill": lambda params: params.source == "simulated",
+    "retrain": lambda params: params.backfill_days > 0,
+}
+
 # name -> (params, handler, default timeout in seconds)
 RUNS: dict[str, tuple[type[BaseModel], Callable[..., Awaitable[dict[str, Any]]], float]] = {
     "backfill": (BackfillParams, backfill.backfill, 1800.0),
@@ -32,4 +40,5 @@ def automation_kinds(deps: AutomationDeps) -> list[JobKind]:
 
         return run
 
-    return [JobKind(name, FAMILY, params, bind(handler), timeout) for name, (params, handler, timeout) in RUNS.items()]
+    return [JobKind(name, FAMILY, params, bind(handler), timeout, SERVER_BOUND.get(name))
+            for name, (params, handler, timeout) in RUNS.items()]  # fmt: skip

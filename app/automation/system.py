@@ -4,6 +4,9 @@ One explicit wiring (nothing auto-registered): training kinds (`ridge`, `lgbm`) 
 `training`, automation kinds (`backfill`, `retrain`, `evaluate`, `prune`, `square_off`) on
 `automation`; each family has its own concurrency limit, so a `retrain` run never takes the
 slot its own training jobs need.
+
+With SIGNALDESK_JOB_QUEUE=redis the servers' runners queue jobs on Redis and
+`build_worker_system` makes the runner of a `signaldesk worker`, which runs them.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from app.automation.scheduler import Scheduler
 from app.bus.interface import EventBus
 from app.core.config import Settings
 from app.jobs.models import JobRecord
+from app.jobs.queue import RedisJobQueue
 from app.jobs.runner import JobRunner
 from app.jobs.store import JobStore
 from app.jobs.worker import WorkerPool
@@ -50,7 +54,7 @@ class JobSystem:
     async def start(self) -> list[JobRecord]:
         """End what a previous process left unfinished, then start the scheduler (which runs
         schedules missed during the downtime once)."""
-        ended = await self.runner.recover()
+        ended = await self.runner.start()
         self.scheduler.start()
         return ended
 
@@ -77,8 +81,10 @@ def build_job_system(
     clock: Clock | None = None,
     wall_clock: Callable[[], float] | None = None,
     worker_grace: float = 5.0,
+    queue: RedisJobQueue | None = None,
 ) -> JobSystem:
     """:param universe: the default instruments of `retrain` and `backfill`.
+    :param queue: the Redis job queue (SIGNALDESK_JOB_QUEUE=redis); None: jobs run here.
     :param history: the simulated market's history (backfill source `simulated`).
     :param clock: exchange time for schedules (default: the wall clock).
     :param wall_clock: epoch seconds for job timestamps (default time.time)."""
@@ -96,6 +102,7 @@ def build_job_system(
         limits={TRAINING: training_concurrency, AUTOMATION: automation_concurrency},
         pool=WorkerPool(preload=WORKER_PRELOAD, grace=worker_grace),
         timeouts=timeouts,
+        queue=queue,
         **stamps,
     )
     schedules = ScheduleStore(db, clock.now)
@@ -128,6 +135,37 @@ def build_from_settings(settings: Settings, *, db: Database, bus: EventBus, feed
         training_concurrency=settings.jobs_training_concurrency,
         automation_concurrency=settings.jobs_automation_concurrency,
         timeouts=settings.job_timeouts,
+        queue=job_queue(settings, role="server"),
+    )
+
+
+def job_queue(settings: Settings, *, role: str) -> RedisJobQueue | None:
+    """The Redis job queue of SIGNALDESK_JOB_QUEUE=redis (keys under SIGNALDESK_BUS_PREFIX)."""
+    url = settings.queue_url
+    if url is None:
+        return None
+    return RedisJobQueue(url, prefix=settings.bus_prefix, lease=settings.job_lease, role=role)
+
+
+def build_worker_system(settings: Settings, *, db: Database, bus: EventBus) -> JobSystem:
+    """The job system of a `signaldesk worker`: the same kinds, limits and timeouts as a
+    server's, run from the job queue. It has no market feed and no trading engine (the kinds
+    that need them stay on the server: `JobKind.server_bound`); a run naming no instruments
+    gets the replayed instruments (SIGNALDESK_MARKET_INSTRUMENTS) or the default universe."""
+    replayed = settings.market_instruments if settings.market_source == "replay" else []
+
+    def universe() -> list[str]:
+        return [key for key in DEFAULT_UNIVERSE if key in replayed] or list(replayed) or list(DEFAULT_UNIVERSE)
+
+    return build_job_system(
+        db=db,
+        bus=bus,
+        data_dir=settings.data_dir,
+        universe=universe,
+        training_concurrency=settings.jobs_training_concurrency,
+        automation_concurrency=settings.jobs_automation_concurrency,
+        timeouts=settings.job_timeouts,
+        queue=job_queue(settings, role="worker"),
     )
 
 

@@ -105,6 +105,14 @@ class Settings(BaseSettings):
     job_timeouts: Annotated[dict[str, float], NoDecode] = Field(
         default_factory=dict, description="per-kind timeouts in seconds, e.g. lgbm=600,backfill=300"
     )
+    job_queue: Literal["local", "redis"] = Field(
+        "local",
+        description="where jobs run: local (in the server) or redis (on `signaldesk worker` processes, via arq)",
+    )
+    job_queue_url: str | None = Field(None, description="Redis of the job queue; default SIGNALDESK_BUS_URL")
+    job_lease: float = Field(
+        10.0, ge=0.5, le=3600, description="seconds a process holding jobs may go silent before they end failed"
+    )
     automation_retrain_at_start: bool = Field(
         False, description="run a retrain automation for the default universe at start-up (make run does)"
     )
@@ -202,7 +210,16 @@ class Settings(BaseSettings):
             raise ValueError("SIGNALDESK_MARKET_SPEED=inf is for replay; a simulated market never ends")
         return self
 
-    @field_validator("bus_url")
+    @model_validator(mode="after")
+    def _queue_needs_shared_bus(self) -> Self:
+        if self.job_queue == "redis" and self.bus_url is None:
+            raise ValueError(
+                "SIGNALDESK_JOB_QUEUE=redis needs SIGNALDESK_BUS_URL (redis://...): workers publish job events "
+                "on the shared bus, and the job queue uses the same Redis unless SIGNALDESK_JOB_QUEUE_URL is set"
+            )
+        return self
+
+    @field_validator("bus_url", "job_queue_url")
     @classmethod
     def _redis_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
@@ -228,6 +245,11 @@ class Settings(BaseSettings):
     @property
     def db_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'signaldesk.sqlite3'}"
+
+    @property
+    def queue_url(self) -> str | None:
+        """The job queue's Redis with SIGNALDESK_JOB_QUEUE=redis, else None."""
+        return (self.job_queue_url or self.bus_url) if self.job_queue == "redis" else None
 
     @property
     def event_log_path(self) -> Path:

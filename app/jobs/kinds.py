@@ -27,6 +27,9 @@ class JobKind:
     :param params: the pydantic model its params must fit (unknown fields refused).
     :param handler: `await handler(ctx, params)` -> the result (a JSON object).
     :param timeout: seconds before the job is failed as timed out.
+    :param server_bound: true for params that act on the live state of the server that takes
+        the job (its trading engine, its simulated market): such a job runs in that server
+        even when a job queue is configured.
     """
 
     name: str
@@ -34,6 +37,10 @@ class JobKind:
     params: type[BaseModel]
     handler: Handler
     timeout: float
+    server_bound: Callable[[Any], bool] | None = None
+
+    def needs_server(self, params: BaseModel) -> bool:
+        return self.server_bound is not None and self.server_bound(params)
 
     def validate(self, params: object) -> BaseModel:
         """The params as the handler gets them; InvalidParams naming each wrong field."""

@@ -75,9 +75,12 @@ class JobStore:
         async with self.db.session() as s:
             return [JobRecord.from_row(r) for r in (await s.execute(query)).scalars()]
 
-    async def transition(self, job_id: str, target: JobStatus, **fields: Any) -> JobRecord:
-        """Move the job to `target` (with `fields`), only from a state that may lead there."""
-        allowed = [s.value for s in sources_of(target)]
+    async def transition(
+        self, job_id: str, target: JobStatus, *, only_from: JobStatus | None = None, **fields: Any
+    ) -> JobRecord:
+        """Move the job to `target` (with `fields`), only from a state that may lead there
+        (and, with `only_from`, only from that one)."""
+        allowed = [s.value for s in sources_of(target) if only_from is None or s is only_from]
         async with self.db.session() as s:
             result = await s.execute(
                 update(JobRow)
