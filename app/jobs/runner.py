@@ -138,6 +138,8 @@ class JobRunner:
             return await self.reap()
         ended: list[JobRecord] = []
         for job in await self.store.unfinished():
+            if job.job_id in self._handles:  # ours, still running (a leader elected again)
+                continue
             was = "while it was running" if job.status is JobStatus.RUNNING else "before it started"
             record = await self._end(job.job_id, JobStatus.FAILED,
                                      f"interrupted: the server stopped {was} (found {job.status.value} at start-up)")  # fmt: skip
