@@ -17,14 +17,21 @@ export const training = channelEvents("training");
 export const automation = channelEvents("automation");
 const predictionEvent = channelEvents("prediction");
 
-export function created(id: number, prediction: number, over: Partial<PredictionCreated> = {}): EventOf<"prediction"> {
-  return predictionEvent(id, "prediction.created", {
+/** The fields that identify prediction `prediction` (RELIANCE, 1m, one bar ahead), in contract order. */
+function predictionFields(prediction: number) {
+  return {
     id: prediction,
     instrument_key: RELIANCE,
     interval: "1m",
     horizon_steps: 1,
     ts_pred: 1000 + prediction * 60,
     ts_target: 1060 + prediction * 60,
+  };
+}
+
+export function created(id: number, prediction: number, over: Partial<PredictionCreated> = {}): EventOf<"prediction"> {
+  return predictionEvent(id, "prediction.created", {
+    ...predictionFields(prediction),
     pred_ret: 0.001,
     pred_ret_adj: 0.0008,
     calib_bias: -0.0002,
@@ -35,12 +42,7 @@ export function created(id: number, prediction: number, over: Partial<Prediction
 
 export function resolved(id: number, prediction: number, actual: number, over: Record<string, unknown> = {}): EventOf<"prediction"> {
   return predictionEvent(id, "prediction.resolved", {
-    id: prediction,
-    instrument_key: RELIANCE,
-    interval: "1m",
-    horizon_steps: 1,
-    ts_pred: 1000 + prediction * 60,
-    ts_target: 1060 + prediction * 60,
+    ...predictionFields(prediction),
     actual_ret: actual,
     pred_ret_adj: 0.0008,
     error: actual - 0.0008,
