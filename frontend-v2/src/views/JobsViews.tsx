@@ -3,6 +3,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { istDateTime, clock } from "../app/format";
 import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
 import { DataTable } from "../components/DataTable";
+import { ErrorAlert } from "../components/ErrorAlert";
 import type { Json } from "../lib/api";
 import { jobList, type Job } from "../state/jobs";
 import { instrumentName } from "../state/market";
@@ -135,11 +136,7 @@ function StartJob({ path, kinds, withInstrument, instruments }: { path: string; 
           {command.done}
         </span>
       </div>
-      {command.error && (
-        <p role="alert" className="error">
-          {command.error}
-        </p>
-      )}
+      <ErrorAlert error={command.error} />
     </form>
   );
 }

@@ -2,6 +2,7 @@
 import { useMemo, useState, type FormEvent } from "react";
 import { LineChart, COLORS, type Line } from "../components/Charts";
 import { DataTable } from "../components/DataTable";
+import { ErrorAlert } from "../components/ErrorAlert";
 import { bp, istDateTime, istTime, pct, tone } from "../app/format";
 import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
 import { instrumentName } from "../state/market";
@@ -103,11 +104,7 @@ function StartForm({ instruments, interval, running }: { instruments: readonly s
           Stop predictor
         </button>
       </div>
-      {command.error && (
-        <p role="alert" className="error">
-          {command.error}
-        </p>
-      )}
+      <ErrorAlert error={command.error} />
     </form>
   );
 }

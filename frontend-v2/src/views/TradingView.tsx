@@ -3,6 +3,7 @@ import { useMemo, useState } from "react";
 import { ConfirmButton } from "../components/Confirm";
 import { LineChart, COLORS, type Line } from "../components/Charts";
 import { DataTable } from "../components/DataTable";
+import { ErrorAlert } from "../components/ErrorAlert";
 import { clock, rupees, signedRupees, tone } from "../app/format";
 import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
 import { instrumentName, lastClose } from "../state/market";
@@ -124,11 +125,7 @@ function Controls({ engine }: { engine: Engine }) {
       <p aria-live="polite" className="muted">
         {command.pending ? "working…" : command.done}
       </p>
-      {command.error && (
-        <p role="alert" className="error">
-          {command.error}
-        </p>
-      )}
+      <ErrorAlert error={command.error} />
     </section>
   );
 }
