@@ -50,25 +50,22 @@ const PredictorStart = z.object({ instruments: z.array(z.string()), cfg: jsonObj
 const PredictorStop = z.object({});
 const PredictorError = z.object({ error: z.string() });
 const Calibration = z.looseObject({ n: count, bias: z.number(), mae: z.number(), rmse: z.number(), hit_rate: fraction });
-const PredictionCreated = z.object({
+/** What identifies a prediction; shared by prediction.created and prediction.resolved (fields in contract order). */
+const PredictionFields = z.object({
   id: integer,
   instrument_key: z.string(),
   interval: z.string(),
   horizon_steps: z.int().min(1),
   ts_pred: epochSeconds,
   ts_target: epochSeconds,
+});
+const PredictionCreated = PredictionFields.extend({
   pred_ret: z.number(),
   pred_ret_adj: z.number(),
   calib_bias: z.number(),
   model_kind: z.string(),
 });
-const PredictionResolved = z.object({
-  id: integer,
-  instrument_key: z.string(),
-  interval: z.string(),
-  horizon_steps: z.int().min(1),
-  ts_pred: epochSeconds,
-  ts_target: epochSeconds,
+const PredictionResolved = PredictionFields.extend({
   actual_ret: z.number(),
   pred_ret_adj: z.number(),
   error: z.number(),

@@ -2,6 +2,8 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { istDateTime, clock } from "../app/format";
 import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
+import { DataTable } from "../components/DataTable";
+import { ErrorAlert } from "../components/ErrorAlert";
 import type { Json } from "../lib/api";
 import { jobList, type Job } from "../state/jobs";
 import { instrumentName } from "../state/market";
@@ -39,55 +41,41 @@ function Summary({ label, value }: { label: string; value: Json }) {
 
 function JobTable({ jobs, label, testId }: { jobs: readonly Job[]; label: string; testId: string }) {
   return (
-    <div className="scroll tall">
-      <table data-testid={testId}>
-        <caption className="visually-hidden">{label}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Job</th>
-            <th scope="col">Kind</th>
-            <th scope="col">Status</th>
-            <th scope="col">Progress</th>
-            <th scope="col">Details</th>
-          </tr>
-        </thead>
-        <tbody>
-          {jobs.length === 0 && (
-            <tr>
-              <td colSpan={5} className="muted">
-                None yet.
-              </td>
-            </tr>
-          )}
-          {jobs.map((job) => (
-            <tr key={job.job_id} data-job-id={job.job_id}>
-              <th scope="row">
-                <code>{job.job_id}</code>
-                {job.started !== undefined && <div className="muted">{clock(job.started)}</div>}
-              </th>
-              <td>
-                {job.kind}
-                {job.instrument_key && <div className="muted">{instrumentName(job.instrument_key)}</div>}
-              </td>
-              <td>
-                <span className={`badge badge-${job.status}`}>{job.status}</span>
-              </td>
-              <td>
-                <progress max={1} value={job.progress} aria-label={`Progress of ${job.job_id}`} />{" "}
-                <span className="muted">{Math.round(job.progress * 100)}%</span>
-              </td>
-              <td className="details">
-                {job.message && <div>{job.message}</div>}
-                {job.metrics && <Summary label="metrics" value={job.metrics} />}
-                {job.stats && <Summary label="stats" value={job.stats} />}
-                {job.result && <Summary label="result" value={job.result} />}
-                {job.error && <div className="error">{job.error}</div>}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <DataTable
+      testId={testId}
+      caption={label}
+      captionHidden
+      tall
+      columns={["Job", "Kind", "Status", "Progress", "Details"]}
+      items={jobs}
+      empty="None yet."
+      row={(job) => (
+        <tr key={job.job_id} data-job-id={job.job_id}>
+          <th scope="row">
+            <code>{job.job_id}</code>
+            {job.started !== undefined && <div className="muted">{clock(job.started)}</div>}
+          </th>
+          <td>
+            {job.kind}
+            {job.instrument_key && <div className="muted">{instrumentName(job.instrument_key)}</div>}
+          </td>
+          <td>
+            <span className={`badge badge-${job.status}`}>{job.status}</span>
+          </td>
+          <td>
+            <progress max={1} value={job.progress} aria-label={`Progress of ${job.job_id}`} />{" "}
+            <span className="muted">{Math.round(job.progress * 100)}%</span>
+          </td>
+          <td className="details">
+            {job.message && <div>{job.message}</div>}
+            {job.metrics && <Summary label="metrics" value={job.metrics} />}
+            {job.stats && <Summary label="stats" value={job.stats} />}
+            {job.result && <Summary label="result" value={job.result} />}
+            {job.error && <div className="error">{job.error}</div>}
+          </td>
+        </tr>
+      )}
+    />
   );
 }
 
@@ -148,11 +136,7 @@ function StartJob({ path, kinds, withInstrument, instruments }: { path: string; 
           {command.done}
         </span>
       </div>
-      {command.error && (
-        <p role="alert" className="error">
-          {command.error}
-        </p>
-      )}
+      <ErrorAlert error={command.error} />
     </form>
   );
 }
@@ -254,32 +238,13 @@ export function AutomationView() {
       </section>
       <section className="panel wide" aria-labelledby="schedules-title">
         <h2 id="schedules-title">Schedules</h2>
-        <div className="scroll">
-          <table data-testid="schedules">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Kind</th>
-                <th scope="col">Cron</th>
-                <th scope="col">Enabled</th>
-                <th scope="col">Next</th>
-                <th scope="col">Last</th>
-              </tr>
-            </thead>
-            <tbody>
-              {automation.schedules.length === 0 && (
-                <tr>
-                  <td colSpan={6} className="muted">
-                    No schedules.
-                  </td>
-                </tr>
-              )}
-              {automation.schedules.map((s) => (
-                <ScheduleRow key={String(s.schedule_id)} schedule={s} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          testId="schedules"
+          columns={["Name", "Kind", "Cron", "Enabled", "Next", "Last"]}
+          items={automation.schedules}
+          empty="No schedules."
+          row={(s) => <ScheduleRow key={String(s.schedule_id)} schedule={s} />}
+        />
       </section>
     </div>
   );

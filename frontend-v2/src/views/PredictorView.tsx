@@ -1,6 +1,8 @@
 /** The predictor: start/stop with instruments and cfg, latest and resolved predictions, calibration. */
 import { useMemo, useState, type FormEvent } from "react";
 import { LineChart, COLORS, type Line } from "../components/Charts";
+import { DataTable } from "../components/DataTable";
+import { ErrorAlert } from "../components/ErrorAlert";
 import { bp, istDateTime, istTime, pct, tone } from "../app/format";
 import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
 import { instrumentName } from "../state/market";
@@ -102,11 +104,7 @@ function StartForm({ instruments, interval, running }: { instruments: readonly s
           Stop predictor
         </button>
       </div>
-      {command.error && (
-        <p role="alert" className="error">
-          {command.error}
-        </p>
-      )}
+      <ErrorAlert error={command.error} />
     </form>
   );
 }
@@ -152,45 +150,25 @@ function Latest({ state }: { state: PredictionState }) {
   return (
     <section className="panel wide" aria-labelledby="latest-title">
       <h2 id="latest-title">Latest predictions</h2>
-      <div className="scroll">
-        <table data-testid="latest-predictions">
-          <thead>
-            <tr>
-              <th scope="col">Instrument</th>
-              <th scope="col">Horizon</th>
-              <th scope="col">Model</th>
-              <th scope="col">Made at</th>
-              <th scope="col">Target</th>
-              <th scope="col">pred_ret</th>
-              <th scope="col">pred_ret_adj</th>
-              <th scope="col">calib_bias</th>
-              <th scope="col">Status</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.length === 0 && (
-              <tr>
-                <td colSpan={9} className="muted">
-                  No predictions yet.
-                </td>
-              </tr>
-            )}
-            {rows.map((r) => (
-              <tr key={`${r.instrument_key}|${r.horizon_steps}`} data-prediction-id={r.id}>
-                <th scope="row">{instrumentName(r.instrument_key)}</th>
-                <td>{r.horizon_steps}</td>
-                <td>{r.model_kind ?? "–"}</td>
-                <td>{istTime(r.ts_pred)}</td>
-                <td>{istTime(r.ts_target)}</td>
-                <td className={tone(r.pred_ret)}>{bp(r.pred_ret)}</td>
-                <td className={tone(r.pred_ret_adj)}>{bp(r.pred_ret_adj)}</td>
-                <td>{bp(r.calib_bias)}</td>
-                <td>{r.status}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        testId="latest-predictions"
+        columns={["Instrument", "Horizon", "Model", "Made at", "Target", "pred_ret", "pred_ret_adj", "calib_bias", "Status"]}
+        items={rows}
+        empty="No predictions yet."
+        row={(r) => (
+          <tr key={`${r.instrument_key}|${r.horizon_steps}`} data-prediction-id={r.id}>
+            <th scope="row">{instrumentName(r.instrument_key)}</th>
+            <td>{r.horizon_steps}</td>
+            <td>{r.model_kind ?? "–"}</td>
+            <td>{istTime(r.ts_pred)}</td>
+            <td>{istTime(r.ts_target)}</td>
+            <td className={tone(r.pred_ret)}>{bp(r.pred_ret)}</td>
+            <td className={tone(r.pred_ret_adj)}>{bp(r.pred_ret_adj)}</td>
+            <td>{bp(r.calib_bias)}</td>
+            <td>{r.status}</td>
+          </tr>
+        )}
+      />
     </section>
   );
 }
@@ -200,46 +178,28 @@ function Resolved({ state }: { state: PredictionState }) {
   return (
     <section className="panel wide" aria-labelledby="resolved-title">
       <h2 id="resolved-title">Resolved</h2>
-      <div className="scroll tall">
-        <table data-testid="resolved-predictions">
-          <thead>
-            <tr>
-              <th scope="col">#</th>
-              <th scope="col">Instrument</th>
-              <th scope="col">Horizon</th>
-              <th scope="col">Target</th>
-              <th scope="col">pred_ret_adj</th>
-              <th scope="col">actual_ret</th>
-              <th scope="col">error</th>
-              <th scope="col">Hit</th>
+      <DataTable
+        testId="resolved-predictions"
+        tall
+        columns={["#", "Instrument", "Horizon", "Target", "pred_ret_adj", "actual_ret", "error", "Hit"]}
+        items={rows}
+        empty="Nothing resolved yet."
+        row={(r) => {
+          const hit = isHit(r.actual_ret ?? 0, r.pred_ret_adj);
+          return (
+            <tr key={r.id} data-prediction-id={r.id}>
+              <td>{r.id}</td>
+              <th scope="row">{instrumentName(r.instrument_key)}</th>
+              <td>{r.horizon_steps}</td>
+              <td>{istTime(r.ts_target)}</td>
+              <td className={tone(r.pred_ret_adj)}>{bp(r.pred_ret_adj)}</td>
+              <td className={tone(r.actual_ret)}>{bp(r.actual_ret)}</td>
+              <td>{bp(r.error)}</td>
+              <td>{hit ? <span className="up">hit</span> : <span className="down">miss</span>}</td>
             </tr>
-          </thead>
-          <tbody>
-            {rows.length === 0 && (
-              <tr>
-                <td colSpan={8} className="muted">
-                  Nothing resolved yet.
-                </td>
-              </tr>
-            )}
-            {rows.map((r) => {
-              const hit = isHit(r.actual_ret ?? 0, r.pred_ret_adj);
-              return (
-                <tr key={r.id} data-prediction-id={r.id}>
-                  <td>{r.id}</td>
-                  <th scope="row">{instrumentName(r.instrument_key)}</th>
-                  <td>{r.horizon_steps}</td>
-                  <td>{istTime(r.ts_target)}</td>
-                  <td className={tone(r.pred_ret_adj)}>{bp(r.pred_ret_adj)}</td>
-                  <td className={tone(r.actual_ret)}>{bp(r.actual_ret)}</td>
-                  <td>{bp(r.error)}</td>
-                  <td>{hit ? <span className="up">hit</span> : <span className="down">miss</span>}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      </div>
+          );
+        }}
+      />
     </section>
   );
 }
@@ -283,37 +243,24 @@ function CalibrationPanel({ state }: { state: PredictionState }) {
       </label>
       <p className="muted">Rolling over the last 50 resolutions: hit rate (left axis) and bias, the mean of actual_ret − pred_ret (right axis, bp).</p>
       <LineChart lines={lines} label={`Rolling hit rate and bias of ${instrumentName(instrument)} at ${horizon} bar(s)`} />
-      <div className="scroll">
-        <table data-testid="calibration">
-          <caption>Online calibration (exponentially weighted, as the predictor uses it)</caption>
-          <thead>
-            <tr>
-              <th scope="col">Instrument</th>
-              <th scope="col">Horizon</th>
-              <th scope="col">Model</th>
-              <th scope="col">n</th>
-              <th scope="col">Hit rate</th>
-              <th scope="col">Bias</th>
-              <th scope="col">MAE</th>
-              <th scope="col">RMSE</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((c) => (
-              <tr key={`${c.instrument_key}|${c.interval}|${c.horizon_steps}|${c.model_kind}`}>
-                <th scope="row">{instrumentName(c.instrument_key)}</th>
-                <td>{c.horizon_steps}</td>
-                <td>{c.model_kind}</td>
-                <td>{c.n}</td>
-                <td>{pct(c.hit_rate)}</td>
-                <td>{bp(c.bias)}</td>
-                <td>{bp(c.mae)}</td>
-                <td>{bp(c.rmse)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        testId="calibration"
+        caption="Online calibration (exponentially weighted, as the predictor uses it)"
+        columns={["Instrument", "Horizon", "Model", "n", "Hit rate", "Bias", "MAE", "RMSE"]}
+        items={rows}
+        row={(c) => (
+          <tr key={`${c.instrument_key}|${c.interval}|${c.horizon_steps}|${c.model_kind}`}>
+            <th scope="row">{instrumentName(c.instrument_key)}</th>
+            <td>{c.horizon_steps}</td>
+            <td>{c.model_kind}</td>
+            <td>{c.n}</td>
+            <td>{pct(c.hit_rate)}</td>
+            <td>{bp(c.bias)}</td>
+            <td>{bp(c.mae)}</td>
+            <td>{bp(c.rmse)}</td>
+          </tr>
+        )}
+      />
     </section>
   );
 }

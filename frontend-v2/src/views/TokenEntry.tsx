@@ -1,5 +1,6 @@
 /** Asks for the API token when the server requires one (SIGNALDESK_API_TOKEN). */
 import { useId, useState, type FormEvent } from "react";
+import { ErrorAlert } from "../components/ErrorAlert";
 
 export function TokenEntry({ problem, onToken }: { problem: string; onToken: (token: string) => void }) {
   const [token, setToken] = useState("");
@@ -17,11 +18,7 @@ export function TokenEntry({ problem, onToken }: { problem: string; onToken: (to
         </p>
         <label htmlFor={id}>API token</label>
         <input id={id} type="password" autoComplete="current-password" value={token} onChange={(e) => setToken(e.target.value)} autoFocus />
-        {problem && (
-          <p role="alert" className="error">
-            {problem}
-          </p>
-        )}
+        <ErrorAlert error={problem} />
         <div className="actions">
           <button type="submit" disabled={!token.trim()}>
             Open the desk

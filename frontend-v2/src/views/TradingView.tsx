@@ -2,6 +2,8 @@
 import { useMemo, useState } from "react";
 import { ConfirmButton } from "../components/Confirm";
 import { LineChart, COLORS, type Line } from "../components/Charts";
+import { DataTable } from "../components/DataTable";
+import { ErrorAlert } from "../components/ErrorAlert";
 import { clock, rupees, signedRupees, tone } from "../app/format";
 import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
 import { instrumentName, lastClose } from "../state/market";
@@ -123,11 +125,7 @@ function Controls({ engine }: { engine: Engine }) {
       <p aria-live="polite" className="muted">
         {command.pending ? "working…" : command.done}
       </p>
-      {command.error && (
-        <p role="alert" className="error">
-          {command.error}
-        </p>
-      )}
+      <ErrorAlert error={command.error} />
     </section>
   );
 }
@@ -172,80 +170,49 @@ export function TradingView() {
       </section>
       <section className="panel wide" aria-labelledby="open-title">
         <h2 id="open-title">Open trades ({open.length})</h2>
-        <div className="scroll">
-          <table data-testid="open-trades">
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Instrument</th>
-                <th scope="col">Side</th>
-                <th scope="col">Qty</th>
-                <th scope="col">Entry</th>
-                <th scope="col">Stop</th>
-                <th scope="col">Target</th>
-                <th scope="col">Last</th>
-                <th scope="col">Open PnL</th>
+        <DataTable
+          testId="open-trades"
+          columns={["#", "Instrument", "Side", "Qty", "Entry", "Stop", "Target", "Last", "Open PnL"]}
+          items={open}
+          empty="No open trades."
+          row={(t) => {
+            const last = close(t.instrument_key);
+            const pnl = last === undefined ? undefined : t.qty * (last - t.entry);
+            return (
+              <tr key={t.trade_id} data-trade-id={t.trade_id}>
+                <td>{t.trade_id}</td>
+                <th scope="row">{instrumentName(t.instrument_key)}</th>
+                <td>{t.qty > 0 ? "long" : "short"}</td>
+                <td>{Math.abs(t.qty)}</td>
+                <td>{rupees(t.entry)}</td>
+                <td>{rupees(t.stop)}</td>
+                <td>{rupees(t.target)}</td>
+                <td>{rupees(last)}</td>
+                <td className={tone(pnl)}>{signedRupees(pnl)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {open.length === 0 && (
-                <tr>
-                  <td colSpan={9} className="muted">
-                    No open trades.
-                  </td>
-                </tr>
-              )}
-              {open.map((t) => {
-                const last = close(t.instrument_key);
-                const pnl = last === undefined ? undefined : t.qty * (last - t.entry);
-                return (
-                  <tr key={t.trade_id} data-trade-id={t.trade_id}>
-                    <td>{t.trade_id}</td>
-                    <th scope="row">{instrumentName(t.instrument_key)}</th>
-                    <td>{t.qty > 0 ? "long" : "short"}</td>
-                    <td>{Math.abs(t.qty)}</td>
-                    <td>{rupees(t.entry)}</td>
-                    <td>{rupees(t.stop)}</td>
-                    <td>{rupees(t.target)}</td>
-                    <td>{rupees(last)}</td>
-                    <td className={tone(pnl)}>{signedRupees(pnl)}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
-        </div>
+            );
+          }}
+        />
       </section>
       <section className="panel wide" aria-labelledby="closed-title">
         <h2 id="closed-title">Closed trades ({closed.length})</h2>
-        <div className="scroll tall">
-          <table data-testid="closed-trades">
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">Instrument</th>
-                <th scope="col">Qty</th>
-                <th scope="col">Entry</th>
-                <th scope="col">Exit</th>
-                <th scope="col">PnL</th>
-                <th scope="col">Reason</th>
-              </tr>
-            </thead>
-            <tbody>
-              {closed.map((t) => (
-                <tr key={t.trade_id} data-trade-id={t.trade_id}>
-                  <td>{t.trade_id}</td>
-                  <th scope="row">{instrumentName(t.instrument_key)}</th>
-                  <td>{t.qty}</td>
-                  <td>{rupees(t.entry)}</td>
-                  <td>{rupees(t.exit)}</td>
-                  <td className={tone(t.pnl)}>{signedRupees(t.pnl)}</td>
-                  <td>{t.reason ?? "–"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          testId="closed-trades"
+          tall
+          columns={["#", "Instrument", "Qty", "Entry", "Exit", "PnL", "Reason"]}
+          items={closed}
+          row={(t) => (
+            <tr key={t.trade_id} data-trade-id={t.trade_id}>
+              <td>{t.trade_id}</td>
+              <th scope="row">{instrumentName(t.instrument_key)}</th>
+              <td>{t.qty}</td>
+              <td>{rupees(t.entry)}</td>
+              <td>{rupees(t.exit)}</td>
+              <td className={tone(t.pnl)}>{signedRupees(t.pnl)}</td>
+              <td>{t.reason ?? "–"}</td>
+            </tr>
+          )}
+        />
       </section>
       <section className="panel wide" aria-labelledby="errors-title">
         <h2 id="errors-title">Errors ({trading.errors.length})</h2>
