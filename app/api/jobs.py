@@ -1,11 +1,12 @@
-"""What the training and automation routes share: the job request body, the lookups, and
-domain errors mapped to HTTP answers."""
+"""What the training and automation routes share: the job request body, the four job routes
+(queue, list, read, cancel), the lookups, and domain errors mapped to HTTP answers."""
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, NoReturn
 
-from fastapi import HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.automation.system import JobSystem
@@ -63,3 +64,43 @@ async def cancel(system: JobSystem, family: str, job_id: str) -> dict[str, Any]:
 async def find(system: JobSystem, family: str, status_: JobStatus | None, kind: str | None, limit: int) -> dict[str, Any]:
     records = await system.jobs.find(family=family, status=status_, kind=kind, limit=limit)
     return {"jobs": [r.public() for r in records]}
+
+
+def _system(request: Request) -> JobSystem:
+    system: JobSystem = request.app.state.jobs
+    return system
+
+
+SystemDep = Annotated[JobSystem, Depends(_system)]
+Detail = Callable[[JobSystem, JobRecord], Awaitable[dict[str, Any]]]
+
+
+async def _public(system: JobSystem, record: JobRecord) -> dict[str, Any]:
+    return record.public()
+
+
+def add_job_routes(router: APIRouter, family: str, path: str, *, queue: str, listing: str, cancelling: str,
+                   detail: Detail = _public) -> None:  # fmt: skip
+    """Queue (202), list, read and cancel the jobs of `family` under `path`; `detail` makes the
+    answer of a read; the other arguments are the routes' summaries."""
+
+    @router.post(path, status_code=status.HTTP_202_ACCEPTED, summary=queue)
+    async def create_job(system: SystemDep, body: SubmitJob) -> dict[str, Any]:
+        return await submit(system, family, body)
+
+    @router.get(path, summary=listing)
+    async def read_jobs(
+        system: SystemDep,
+        status_: Annotated[JobStatus | None, Query(alias="status")] = None,
+        kind: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> dict[str, Any]:
+        return await find(system, family, status_, kind, limit)
+
+    @router.get(path + "/{job_id}")
+    async def read_job(system: SystemDep, job_id: str) -> dict[str, Any]:
+        return await detail(system, await read(system, family, job_id))
+
+    @router.post(path + "/{job_id}/cancel", summary=cancelling)
+    async def cancel_job(system: SystemDep, job_id: str) -> dict[str, Any]:
+        return await cancel(system, family, job_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import jobs
@@ -14,44 +14,27 @@ from app.automation.kinds import FAMILY
 from app.automation.schedules import ScheduleNotFound
 from app.automation.system import JobSystem
 from app.jobs.errors import InvalidParams, UnknownJobKind
-from app.jobs.status import JobStatus
+from app.jobs.models import JobRecord
 
 router = APIRouter(prefix="/api/automation", tags=["automation"], dependencies=[Depends(require_token)])
 
 
-def _system(request: Request) -> JobSystem:
-    system: JobSystem = request.app.state.jobs
-    return system
+SystemDep = jobs.SystemDep
 
 
-SystemDep = Annotated[JobSystem, Depends(_system)]
+async def _run_with_children(system: JobSystem, record: JobRecord) -> dict[str, Any]:
+    return {**record.public(), "children": [c.public() for c in await system.jobs.find(parent_id=record.job_id, limit=1000)]}
 
 
-@router.post("/runs", status_code=status.HTTP_202_ACCEPTED, summary="Start a run now")
-async def create_run(system: SystemDep, body: jobs.SubmitJob) -> dict[str, Any]:
-    return await jobs.submit(system, FAMILY, body)
-
-
-@router.get("/runs", summary="Automation runs, newest first")
-async def read_runs(
-    system: SystemDep,
-    status_: Annotated[JobStatus | None, Query(alias="status")] = None,
-    kind: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
-    return await jobs.find(system, FAMILY, status_, kind, limit)
-
-
-@router.get("/runs/{job_id}")
-async def read_run(system: SystemDep, job_id: str) -> dict[str, Any]:
-    record = (await jobs.read(system, FAMILY, job_id)).public()
-    record["children"] = [c.public() for c in await system.jobs.find(parent_id=job_id, limit=1000)]
-    return record
-
-
-@router.post("/runs/{job_id}/cancel", summary="Ask a run (and its training jobs) to stop")
-async def cancel_run(system: SystemDep, job_id: str) -> dict[str, Any]:
-    return await jobs.cancel(system, FAMILY, job_id)
+jobs.add_job_routes(
+    router,
+    FAMILY,
+    "/runs",
+    queue="Start a run now",
+    listing="Automation runs, newest first",
+    cancelling="Ask a run (and its training jobs) to stop",
+    detail=_run_with_children,
+)
 
 
 # --- schedules -----------------------------------------------------------------------------
