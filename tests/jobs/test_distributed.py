@@ -8,7 +8,9 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ from websockets.asyncio.client import connect
 
 from tests.support.server import ServerProcess
 from tests.support.services import require_redis
-from tests.support.worker import QueueDeployment, ancestors, queue_deployment
+from tests.support.worker import QueueDeployment, WorkerProcess, ancestors, queue_deployment
 from tests.support.ws import recv_ready
 from tests.training.synthetic import RELIANCE, SLOW_LGBM, candles_csv, import_candles
 
@@ -155,7 +157,18 @@ async def test_jobs_run_on_a_worker_and_stream_through_the_server(deployment, se
     assert f"{run_id}:run_job" in worker.log()
 
 
-async def test_a_worker_killed_mid_training_ends_its_job_failed(deployment, server_factory) -> None:
+@dataclass
+class Training:
+    server: ServerProcess
+    worker: WorkerProcess
+    follower: Follower
+    job: dict[str, Any]
+    trainer: int
+
+
+@asynccontextmanager
+async def training_on_a_worker(deployment: QueueDeployment, server_factory: Any) -> AsyncIterator[Training]:
+    """A slow lgbm job submitted to a server, running in a worker's training process."""
     server: ServerProcess = server_factory(deployment.data_dir, deployment.env)
     server.start()
     worker = deployment.worker()
@@ -166,8 +179,13 @@ async def test_a_worker_killed_mid_training_ends_its_job_failed(deployment, serv
         job = submit(deployment, server, "lgbm", **SLOW_LGBM)
         await follower.until(in_worker(job["job_id"]))
         trainer = stored(server, job["job_id"])["worker_pid"]
-        assert worker.pid in ancestors(trainer) and server.proc.pid not in ancestors(trainer)
+        assert worker.pid in ancestors(trainer) and server.proc is not None and server.proc.pid not in ancestors(trainer)
+        yield Training(server, worker, follower, job, trainer)
 
+
+async def test_a_worker_killed_mid_training_ends_its_job_failed(deployment, server_factory) -> None:
+    async with training_on_a_worker(deployment, server_factory) as t:
+        server, worker, follower, job, trainer = t.server, t.worker, t.follower, t.job, t.trainer
         killed = time.monotonic()
         worker.kill()
         await follower.until(ended(job["job_id"]), timeout=20)
@@ -271,17 +289,9 @@ def test_a_queue_without_a_shared_bus_is_a_clear_config_error(tmp_path: Path) ->
 
 async def test_a_stopped_worker_ends_its_jobs_failed(deployment, server_factory) -> None:
     """SIGTERM: the worker ends what it runs itself (stored, then published) and exits 0."""
-    server: ServerProcess = server_factory(deployment.data_dir, deployment.env)
-    server.start()
-    worker = deployment.worker()
-    import_candles(server.http, RELIANCE, candles_csv(6))
-    async with connect(server.ws("training")) as ws:
-        await recv_ready(ws)
-        follower = Follower(ws)
-        job = submit(deployment, server, "lgbm", **SLOW_LGBM)
-        await follower.until(in_worker(job["job_id"]))
-        trainer = stored(server, job["job_id"])["worker_pid"]
-        assert worker.pid in ancestors(trainer) and worker.proc is not None
+    async with training_on_a_worker(deployment, server_factory) as t:
+        server, worker, follower, job, trainer = t.server, t.worker, t.follower, t.job, t.trainer
+        assert worker.proc is not None
         worker.proc.terminate()
         assert worker.proc.wait(15) == 0
         await follower.until(ended(job["job_id"]), timeout=5)

@@ -19,7 +19,28 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class ServerProcess:
+class ChildProcess:
+    """A process a test started: stopped politely (SIGTERM, then SIGKILL) or killed."""
+
+    proc: subprocess.Popen[bytes] | None = None
+    stop_timeout = 10.0
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(self.stop_timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+class ServerProcess(ChildProcess):
     """`python -m app serve` with its own data dir and environment; restartable, killable."""
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None, argv: list[str] | None = None) -> None:
@@ -59,19 +80,6 @@ class ServerProcess:
             time.sleep(0.05)
         raise TimeoutError(f"server not healthy after {timeout}s:\n{self.log_path.read_text()}")
 
-    def kill(self) -> None:
-        """SIGKILL: no shutdown code runs."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
     def publish(self, channel: str, type: str, payload: dict[str, object], **kw: object) -> httpx.Response:
         return httpx.post(f"{self.http}/api/events", json={"channel": channel, "type": type, "payload": payload}, **kw)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import signal
 import subprocess
 import sys
 import time
@@ -16,11 +15,15 @@ from pathlib import Path
 
 import redis
 
+from tests.support.server import ChildProcess
+
 READY = re.compile(r"signaldesk (worker \S+): taking jobs from")
 
 
-class WorkerProcess:
+class WorkerProcess(ChildProcess):
     """`python -m app worker` on a data dir; `holder` is its id once started."""
+
+    stop_timeout = 15.0
 
     def __init__(self, data_dir: Path, env: dict[str, str], args: list[str] | None = None) -> None:
         self.data_dir = data_dir
@@ -54,19 +57,6 @@ class WorkerProcess:
     def log(self) -> str:
         return self.log_path.read_text()
 
-    def kill(self) -> None:
-        """SIGKILL: no shutdown code runs."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @dataclass
