@@ -77,9 +77,11 @@ class LeaderDuties:
     async def on_elected(self, token: int) -> None:
         state, settings = self.app.state, self.settings
         await state.jobs.start()
+        default = None
         if settings.predictor_autostart and self.has_market:
             universe = [key for key in DEFAULT_UNIVERSE if key in state.market.instruments]
-            await state.predictor.start(universe, PredictorConfig(interval=settings.market_interval))
+            default = (universe, PredictorConfig(interval=settings.market_interval))
+        await state.predictor.recover(default)
         await state.trading.recover(autostart=settings.hft_autostart and self.has_market)
         if settings.automation_retrain_at_start and not self._retrained:
             self._retrained = True

@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 import numpy as np
+from pydantic import ValidationError
 
 from app.bus.interface import EventBus
 from app.market.bars import BarSet
@@ -31,7 +32,7 @@ from app.market.intervals import parse_interval
 from app.predictor.calibration import SUMS
 from app.predictor.config import PredictorConfig
 from app.predictor.core import Block, Cycle, PredictorCore, PromotedModel
-from app.predictor.errors import PredictorStateError, UnknownInstruments
+from app.predictor.errors import PredictorError, PredictorStateError, UnknownInstruments
 from app.predictor.models import make_model
 from app.predictor.store import PredictionStore, Row
 
@@ -119,10 +120,10 @@ class PredictorService:
             first_id=await self._store.next_id(),
         )
         await self._restore(core, cfg)
+        started = int(self._clock())
+        await self._store.save_run(instruments, cfg.model_dump(), started)
         await self._bus.publish(CHANNEL, "predictor.start", {"instruments": instruments, "cfg": cfg.model_dump()})
-        self.status = PredictorStatus(
-            PredictorState.RUNNING, instruments, cfg.model_dump(), started_ts=int(self._clock())
-        )
+        self.status = PredictorStatus(PredictorState.RUNNING, instruments, cfg.model_dump(), started_ts=started)
         self._missing = set()
         self._task = asyncio.create_task(self._run(core, self._feed.subscribe(name="predictor")))
         log.info("predictor started", extra={"instruments": len(instruments), "cfg": cfg.model_dump()})
@@ -136,11 +137,24 @@ class PredictorService:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         self.status.state = PredictorState.STOPPED
+        await self._store.clear_run()
         await self._bus.publish(CHANNEL, "predictor.stop", {})
         return self.status
 
+    async def recover(self, default: tuple[Sequence[str], PredictorConfig] | None = None) -> None:
+        """At start-up, or when this process becomes the cluster's leader: resume the run a
+        previous process left on (stored at start, cleared at stop); else start `default`."""
+        saved = await self._store.saved_run()
+        try:
+            if saved is not None:
+                await self.start(saved["instruments"], PredictorConfig.model_validate(saved["cfg"]))
+            elif default is not None:
+                await self.start(*default)
+        except (PredictorError, ValidationError) as e:
+            await self._error(f"could not resume the predictor: {e}")
+
     async def close(self) -> None:
-        """At shutdown: stop without publishing (a restart resumes the open predictions)."""
+        """At shutdown: stop without publishing or forgetting the run (a restart resumes it)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from app.predictor.calibration import SUMS, summarise
-from app.predictor.tables import CalibrationState, Prediction
+from app.predictor.tables import CalibrationState, Prediction, PredictorRun
 from app.storage.db import Database
 from app.storage.bulk import execute_many
 from app.storage.upsert import upsert
@@ -26,6 +26,22 @@ RESOLVE = (
 class PredictionStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def save_run(self, instruments: Sequence[str], cfg: Row, started_ts: int) -> None:
+        row = {"id": 1, "instruments": list(instruments), "cfg": cfg, "started_ts": started_ts}
+        async with self.db.session() as s:
+            await s.execute(delete(PredictorRun))
+            await s.execute(PredictorRun.__table__.insert().values(row))
+
+    async def clear_run(self) -> None:
+        async with self.db.session() as s:
+            await s.execute(delete(PredictorRun))
+
+    async def saved_run(self) -> Row | None:
+        """The run the predictor was on when its process stopped, if it was on."""
+        async with self.db.session() as s:
+            row = (await s.execute(select(PredictorRun.__table__))).first()
+            return dict(row._mapping) if row is not None else None
 
     async def next_id(self) -> int:
         async with self.db.session() as s:

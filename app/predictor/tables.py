@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Float, Index, Integer, String
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.storage.base import Base
@@ -49,3 +51,15 @@ class CalibrationState(Base):
     s_sq: Mapped[float] = mapped_column(Float)
     s_hit: Mapped[float] = mapped_column(Float)
     updated_ts: Mapped[int] = mapped_column(BigInteger)
+
+
+class PredictorRun(Base):
+    """The predictor's run while it is on (one row; none when stopped): what a restarted server
+    or a newly elected leader resumes."""
+
+    __tablename__ = "predictor_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    instruments: Mapped[list[str]] = mapped_column(JSON)
+    cfg: Mapped[dict[str, Any]] = mapped_column(JSON)
+    started_ts: Mapped[int] = mapped_column(BigInteger)

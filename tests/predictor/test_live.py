@@ -104,7 +104,7 @@ async def test_bad_requests_get_clear_answers_and_change_nothing(server_factory)
     assert r.status_code == 422
 
 
-async def test_restart_resumes_resolution_of_open_predictions(server_factory) -> None:
+async def test_restart_resumes_the_run_and_resolution_of_open_predictions(server_factory) -> None:
     server: ServerProcess = server_factory(env=FAST_MARKET)
     server.start()
     start = {"instruments": [RELIANCE], "cfg": {"horizons": [3], "model_kind": "zero"}}
@@ -115,10 +115,12 @@ async def test_restart_resumes_resolution_of_open_predictions(server_factory) ->
     server.kill()
     open_before = {e["payload"]["id"] for e in events if e["type"] == "prediction.created"}
 
-    server.start()
+    server.start()  # no autostart: the run it was on resumes by itself
     async with connect(server.ws("prediction", after=events[-1]["id"], epoch=ready["epoch"])) as ws:
         assert (await recv_ready(ws))["resumed"] is True
-        assert httpx.post(f"{server.http}/api/predictor/start", json=start).status_code == 200
+        status = httpx.get(f"{server.http}/api/predictor/status").json()
+        assert (status["state"], status["instruments"]) == ("running", [RELIANCE])
+        assert status["cfg"]["horizons"] == [3] and status["cfg"]["model_kind"] == "zero"
 
         def settled(ev: list[dict[str, Any]]) -> bool:
             done = {e["payload"]["id"] for e in ev if e["type"] == "prediction.resolved"}
@@ -128,6 +130,11 @@ async def test_restart_resumes_resolution_of_open_predictions(server_factory) ->
         await collect(ws, settled)
     statuses = {p["id"]: p["status"] for p in httpx.get(f"{server.http}/api/predictions").json()["predictions"]}
     assert all(statuses[i] in ("resolved", "expired") for i in open_before)
+
+    assert httpx.post(f"{server.http}/api/predictor/stop").status_code == 200
+    server.stop()
+    server.start()  # stopped by request: it stays stopped
+    assert httpx.get(f"{server.http}/api/predictor/status").json()["state"] == "stopped"
 
 
 async def test_heavy_cycles_do_not_stall_other_channels(server_factory) -> None:
