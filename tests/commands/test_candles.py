@@ -61,7 +61,9 @@ def test_bad_arguments_and_configuration_exit_2_with_a_message(tmp_path: Path) -
         ((file, "--instrument", KEY, "--interval", "1m", "--format", "xls", *data), None, "--format 'xls'"),
         ((tmp_path / "nope.csv", "--instrument", KEY, "--interval", "1m", *data), None, "cannot read"),
         ((file, "--instrument", KEY, "--interval", "1m", *data), {"SIGNALDESK_DATABASE_URL": "nonsense"},
-         "cannot open the database"),
+         "SIGNALDESK_DATABASE_URL: not a database URL"),
+        ((file, "--instrument", KEY, "--interval", "1m", *data), {"SIGNALDESK_DATABASE_URL": "postgresql://127.0.0.1:1/x"},
+         "cannot open the database postgresql+asyncpg://127.0.0.1:1/x (SIGNALDESK_DATABASE_URL)"),
         ((file, "--instrument", KEY, "--interval", "1m", "--data-dir", file), None, "cannot open the database"),
         ((file, "--instrument", KEY, "--interval", "1m", *data), {"SIGNALDESK_PORT": "x"}, "SIGNALDESK_PORT"),
     ]
