@@ -25,6 +25,13 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def database_env(database_url: str) -> dict[str, str]:
+    """A server's environment for the relational store at `database_url` (ask for it before
+    `server_factory`, so that the servers stop before a PostgreSQL database is dropped)."""
+    return {"SIGNALDESK_DATABASE_URL": database_url}
+
+
+@pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The relational store at `database_url`, migrated to heads: every store test runs on both kinds."""
     await upgrade_async(database_url)

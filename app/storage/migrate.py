@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import logging
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from alembic import command
@@ -39,6 +40,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 LOCK_KEY = int.from_bytes(hashlib.sha256(b"signaldesk.schema-migrations").digest()[:8], "big", signed=True)
 # Alembic keeps the running migration's context in module globals: one upgrade per process at a time.
 _one_at_a_time = threading.Lock()
+# Its INFO lines ("Context impl PostgresqlImpl.", one per migration) say little: we log one line instead.
+logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 class DatabaseError(RuntimeError):
@@ -85,7 +88,7 @@ async def prepare_async(url: str, *, auto_upgrade: bool) -> None:
     await asyncio.to_thread(prepare, url, auto_upgrade=auto_upgrade)
 
 
-async def _with_connection(url: str, work) -> None:  # type: ignore[no-untyped-def]
+async def _with_connection(url: str, work: Callable[[AsyncConnection], Awaitable[object]]) -> None:
     """Run `work(connection)` on one fresh connection to `url`; every failure as a DatabaseError."""
     where = f"{shown(url)} (SIGNALDESK_DATABASE_URL)"
     try:
@@ -123,9 +126,23 @@ async def _upgrade(conn: AsyncConnection, url: str, revision: str) -> None:
 
 
 def _alembic_upgrade(conn: Connection, url: str, revision: str) -> None:
+    before = _revisions(conn)
     config = alembic_config(url)
     config.attributes["connection"] = conn  # env.py migrates on this connection
     command.upgrade(config, revision)
+    after = _revisions(conn)
+    if after == before:
+        log.info("database schema current at %s: %s", after, shown(url))
+    else:
+        log.info("database schema upgraded from %s to %s: %s", before or "nothing", after, shown(url))
+
+
+def _revisions(conn: Connection) -> str:
+    """The applied revisions, read in a transaction of its own (so that Alembic runs its own)."""
+    try:
+        return ", ".join(sorted(MigrationContext.configure(conn).get_current_heads()))
+    finally:
+        conn.commit()
 
 
 def _check_current(conn: Connection, url: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -47,6 +49,13 @@ def backend(url: str) -> str:
     return make_url(url).get_backend_name()
 
 
-def asyncpg_dsn(url: str) -> str:
-    """The libpq-style DSN asyncpg.connect takes, for the same database as the SQLAlchemy URL."""
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+def asyncpg_connect_args(url: str) -> dict[str, Any]:
+    """The keyword arguments of `asyncpg.connect` for the database of a postgresql+asyncpg URL,
+    exactly as SQLAlchemy's engine connects to it (host, port, user, password, database, and the
+    URL's query parameters such as `ssl=require`)."""
+    from sqlalchemy.dialects.postgresql.asyncpg import dialect
+
+    _, args = dialect().create_connect_args(make_url(url))
+    for engine_only in ("prepared_statement_cache_size", "prepared_statement_name_func", "async_creator_fn"):
+        args.pop(engine_only, None)
+    return dict(args)

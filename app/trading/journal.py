@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Table
 
-from app.storage.urls import asyncpg_dsn
+from app.storage.urls import asyncpg_connect_args
 from app.trading.errors import JournalError
 from app.trading.tables import JOURNAL_TABLES
 
@@ -196,10 +196,10 @@ class PostgresJournal:
 
     def __init__(self, url: str, *, timeout: float = 10.0, connect_timeout: float = 10.0) -> None:
         self.url = url
-        self._dsn = asyncpg_dsn(url)
-        self._settings = {"application_name": "signaldesk-journal"}
+        self._connect_args = asyncpg_connect_args(url)
+        self._connect_args.setdefault("server_settings", {})["application_name"] = "signaldesk-journal"
+        self._connect_args["timeout"] = connect_timeout
         self._timeout = timeout
-        self._connect_timeout = connect_timeout
         self._sql: dict[StatementKey, str] = {}
         self._staged: list[tuple[StatementKey, tuple[Any, ...]]] = []
         self._conn: asyncpg.Connection | None = None
@@ -242,7 +242,7 @@ class PostgresJournal:
         import asyncpg
 
         await self._drop()
-        self._conn = await asyncpg.connect(self._dsn, timeout=self._connect_timeout, server_settings=self._settings)
+        self._conn = await asyncpg.connect(**self._connect_args)
         return self._conn
 
     async def _drop(self) -> None:

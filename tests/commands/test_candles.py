@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.market.candle_files import bars, csv_bytes, upstox_json
+from tests.support.cli import signaldesk
 
 KEY = "NSE_EQ|INE002A01018"
-
-
-def signaldesk(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
-    return subprocess.run(
-        [sys.executable, "-m", "app", *map(str, args)],
-        capture_output=True, text=True, timeout=60, env={**clean, **(env or {})},
-    )
 
 
 def test_import_then_reimport_then_list(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
-from app.storage.urls import asyncpg_dsn
+from app.storage.urls import asyncpg_connect_args
 from app.trading.errors import JournalError
 from app.trading.journal import Journal, PostgresJournal, SqliteJournal, upsert_sql
 from app.trading.system import build_journal
@@ -139,7 +139,7 @@ async def test_postgres_flushes_wait_for_a_row_lock_in_order_and_survive_a_lost_
 ) -> None:
     journal.stage("hft_paper_positions", position(1))
     await journal.flush()
-    other = await asyncpg.connect(asyncpg_dsn(database_url))
+    other = await asyncpg.connect(**asyncpg_connect_args(database_url))
     try:
         tx = other.transaction()
         await tx.start()
