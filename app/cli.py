@@ -22,7 +22,7 @@ from app.core.config import Settings
 from app.core.logging import configure_logging
 
 cli = typer.Typer(help="signaldesk: ML price prediction and intraday trading, streamed live.", no_args_is_help=True)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
 
 
 @cli.callback()
@@ -42,7 +42,8 @@ def load_settings(**overrides: Any) -> Settings:
         for problem in e.errors(include_url=False):
             field = ".".join(str(p) for p in problem["loc"]) or "settings"
             name = f"SIGNALDESK_{field.upper()}" if problem["loc"] else "settings"
-            err.print(f"[red]error:[/red] {name}: {problem['msg']}")
+            message = problem["msg"].removeprefix("Value error, ")
+            err.print(f"[red]error:[/red] {name}: {message}")
         raise typer.Exit(2) from e
 
 
@@ -69,9 +70,10 @@ def serve(
         )
         raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_format)
+    prepare_database(settings, auto_upgrade=settings.db_auto_upgrade)
     err.print(f"signaldesk: http://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()})")
     if workers == 1:
-        uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+        uvicorn.Server(uvicorn_config(create_app(settings, prepare_db=False), settings)).run()
         return
     # The processes read their settings from the environment: put this command's options there.
     # One simulated market for all of them: the same seed, start and anchor.
@@ -81,21 +83,43 @@ def serve(
     serve_processes(settings, workers)
 
 
+def prepare_database(settings: Settings, *, auto_upgrade: bool) -> None:
+    """The schema brought current (or checked); exit 2 with one line when it cannot be."""
+    from app.storage.migrate import DatabaseError, prepare
+
+    try:
+        if settings.database_url is None:  # the default SQLite file lives in the data directory
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare(settings.db_url, auto_upgrade=auto_upgrade)
+    except OSError as e:
+        err.print(f"error: cannot create the data directory {settings.data_dir} (SIGNALDESK_DATA_DIR): {e}", markup=False)
+        raise typer.Exit(2) from e
+    except DatabaseError as e:
+        err.print(f"error: {e}", markup=False)
+        raise typer.Exit(2) from e
+
+
 db_cli = typer.Typer(help="The relational database (candles, predictions, jobs, trades).", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 
 
 @db_cli.command("upgrade")
 def db_upgrade(
-    data_dir: Annotated[Path | None, typer.Option(help="Data directory (env SIGNALDESK_DATA_DIR).")] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST:PORT/DB (env SIGNALDESK_DATABASE_URL)."),
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Data directory: the default SQLite database's (env SIGNALDESK_DATA_DIR).")
+    ] = None,
 ) -> None:
-    """Apply every pending schema migration (the server also does this at start-up)."""
-    from app.storage.migrate import upgrade
+    """Apply every pending schema migration (the server also does this at start-up, unless
+    SIGNALDESK_DB_AUTO_UPGRADE=false). Safe to run from several processes at once on PostgreSQL."""
+    from app.storage.urls import shown
 
-    settings = load_settings(data_dir=data_dir)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(settings.db_url)
-    err.print(f"database at head: {settings.db_url}")
+    settings = load_settings(database_url=database_url, data_dir=data_dir)
+    prepare_database(settings, auto_upgrade=True)
+    err.print(f"database schema current: {shown(settings.db_url)}", markup=False)
 
 
 cli.add_typer(predictor_cli, name="predictor")

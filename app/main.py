@@ -46,7 +46,7 @@ from app.predictor.config import DEFAULT_UNIVERSE, PredictorConfig
 from app.predictor.service import PredictorService
 from app.predictor.store import PredictionStore
 from app.storage.db import Database
-from app.storage.migrate import upgrade_async
+from app.storage.migrate import prepare_async
 from app.trading.system import SquareOff, build_trading
 
 
@@ -100,16 +100,21 @@ def app_from_environment() -> FastAPI:
     """One process of `signaldesk serve --workers N`: settings from SIGNALDESK_* variables."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    return create_app(settings)
+    return create_app(settings, prepare_db=False)  # `serve` prepared it before starting them
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """One signaldesk server: the bus is opened by the lifespan and closed after the last client."""
+def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
+    """One signaldesk server: the bus is opened by the lifespan and closed after the last client.
+
+    :param prepare_db: the lifespan upgrades the schema (or checks it, SIGNALDESK_DB_AUTO_UPGRADE=false)
+        first; False when the caller did (`signaldesk serve` does, to fail with one line).
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        await upgrade_async(settings.db_url)
+        if prepare_db:
+            await prepare_async(settings.db_url, auto_upgrade=settings.db_auto_upgrade)
         db = Database(settings.db_url)
         bus = build_bus(settings)
         await bus.start()

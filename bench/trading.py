@@ -10,7 +10,11 @@ journal commit (order, trade and paper ledger in one transaction), the bus's com
 fan-out. The trade leaves at that bar's close (time exit), so the book stays small, as live.
 Samples are paced at the engine's own limit of 10 orders a second (an entry and an exit each).
 
-Run: `python -m bench.trading [--samples 200] [--bus-synchronous full|normal]`.
+The relational store (and so the journal) is a fresh SQLite file unless `--database-url` names a
+PostgreSQL database (postgresql+asyncpg://...): an empty one, which the run migrates and writes
+its trades into (PostgresJournal).
+
+Run: `python -m bench.trading [--samples 200] [--bus-synchronous full|normal] [--database-url URL]`.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ from app.market.intervals import CANONICAL
 from app.market.simulated import SimulatedMarket, universe
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
+from app.storage.urls import shown
+from app.trading.store import TradeStore
 from app.trading.system import build_trading
 from bench.predictor import QueueSource
 
@@ -105,7 +111,8 @@ def session_bars(instruments: int, count: int) -> list[BarSet]:
     return list(itertools.islice(market.bars_from(start), count))
 
 
-async def entry_latency(samples: int, instruments: int, synchronous: str = "full") -> dict[str, Any]:
+async def entry_latency(samples: int, instruments: int, synchronous: str = "full",
+                        database_url: str | None = None) -> dict[str, Any]:  # fmt: skip
     if samples + WARMUP_BARS > 350:
         raise ValueError("at most 344 samples: bars of one session before the 15:15 square-off")
     bars = session_bars(instruments, samples + WARMUP_BARS)
@@ -114,9 +121,13 @@ async def entry_latency(samples: int, instruments: int, synchronous: str = "full
             data_dir=Path(tmp), market_source="off", bus_synchronous=synchronous, hft_max_open_trades=10_000,
             hft_max_notional_total=1e12, hft_max_notional_per_trade=1e9, hft_max_daily_loss=1e12, hft_cooldown=0,
             hft_stop_vol=1000.0, hft_target_vol=1000.0, hft_trail_vol=0.0, hft_risk_per_trade=1e6, hft_capital=1e12,
+            database_url=database_url,
         )  # fmt: skip
         await upgrade_async(settings.db_url)
         db = Database(settings.db_url)
+        if await TradeStore(db).next_ids() != (1, 1):
+            await db.close()
+            raise SystemExit(f"{shown(settings.db_url)} holds trades already: give the benchmark an empty database")
         bus = LocalEventBus(SqliteEventLog(settings.event_log_path, synchronous=settings.bus_synchronous), ContractValidator())
         await bus.start()
         watch = EntryWatch()
@@ -165,6 +176,7 @@ async def entry_latency(samples: int, instruments: int, synchronous: str = "full
         "samples": len(ms),
         "instruments": instruments,
         "bus_synchronous": synchronous,
+        "database": db.engine.dialect.name,
         "trades_open_at_end": open_at_end,
         "p50_ms": round(float(np.percentile(ms, 50)), 3),
         "p99_ms": round(float(np.percentile(ms, 99)), 3),
@@ -203,8 +215,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=200)
     parser.add_argument("--instruments", type=int, default=50, help="the universe (bars for all; one trades per sample)")
     parser.add_argument("--bus-synchronous", choices=("full", "normal"), default="full")
+    parser.add_argument("--database-url", help="an empty PostgreSQL database (postgresql+asyncpg://...); default: a fresh SQLite file")
     args = parser.parse_args()
-    result = asyncio.run(entry_latency(args.samples, args.instruments, args.bus_synchronous))
+    result = asyncio.run(entry_latency(args.samples, args.instruments, args.bus_synchronous, args.database_url))
     print("price update -> hft.entry published:", result)
 
 

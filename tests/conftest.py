@@ -1,11 +1,43 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from app.storage.db import Database
+from app.storage.migrate import upgrade_async
 from tests.support.server import ServerProcess
+from tests.support.services import postgres_database
+
+RELATIONAL = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=RELATIONAL)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The relational store's URL, once per kind: an SQLite file, and a fresh PostgreSQL database
+    (dropped after the test). Not migrated: `database` is, or the test migrates it itself."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'signaldesk.sqlite3'}"
+    else:
+        with postgres_database() as url:
+            yield url
+
+
+@pytest.fixture
+def database_env(database_url: str) -> dict[str, str]:
+    """A server's environment for the relational store at `database_url` (ask for it before
+    `server_factory`, so that the servers stop before a PostgreSQL database is dropped)."""
+    return {"SIGNALDESK_DATABASE_URL": database_url}
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """The relational store at `database_url`, migrated to heads: every store test runs on both kinds."""
+    await upgrade_async(database_url)
+    db = Database(database_url)
+    yield db
+    await db.close()
 
 
 @pytest.fixture

@@ -138,27 +138,16 @@ async def _series(url: str) -> list[CandleSeries]:
 
 def _migrate(settings: Settings) -> None:
     """Create the data directory and bring the schema to head; exit 2 when the configuration cannot work."""
-    from alembic.util.exc import CommandError
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from app.storage.migrate import upgrade
+    from app.storage.migrate import DatabaseError, upgrade
+    from app.storage.urls import shown
 
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         upgrade(settings.db_url)
-    except (OSError, SQLAlchemyError, CommandError, ImportError) as e:
-        _fail(f"cannot open the database {_shown(settings.db_url)} (SIGNALDESK_DATABASE_URL, --data-dir): {e}")
-
-
-def _shown(url: str) -> str:
-    """A database URL fit for a message: no password."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return repr(url)
+    except OSError as e:
+        _fail(f"cannot open the database {shown(settings.db_url)} (SIGNALDESK_DATABASE_URL, --data-dir): {e}")
+    except DatabaseError as e:
+        _fail(str(e))
 
 
 def _report(e: CandleImportError) -> None:

@@ -79,13 +79,14 @@ def backtest(
     from app.market.intervals import parse_interval
     from app.predictor.backtest import load_aligned, run_backtest
     from app.predictor.config import PredictorConfig
+    from app.storage.migrate import DatabaseError
 
     settings = load_settings(data_dir=data_dir)
     keys = [k.strip() for k in instruments.split(",") if k.strip()]
     try:
         cfg = PredictorConfig(interval=interval, horizons=[int(h) for h in horizons.split(",")], calib_halflife=calib_halflife)
         data = asyncio.run(load_aligned(settings.db_url, keys, parse_interval(cfg.interval), _epoch(start, "--start"), _epoch(end, "--end")))
-    except (ValidationError, ValueError, MarketDataError) as e:
+    except (ValidationError, ValueError, MarketDataError, DatabaseError) as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     if trade:

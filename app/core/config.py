@@ -35,7 +35,13 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="where the event log and databases live")
     database_url: str | None = Field(
         None,
-        description="SQLAlchemy async URL; default sqlite+aiosqlite:///<data_dir>/signaldesk.sqlite3",
+        description="the relational store: sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST:PORT/DB; "
+        "default sqlite+aiosqlite:///<data_dir>/signaldesk.sqlite3",
+    )
+    db_auto_upgrade: bool = Field(
+        True,
+        description="apply pending schema migrations at start-up (under a lock on PostgreSQL); "
+        "false: only check the schema is current, and leave upgrading to `signaldesk db upgrade`",
     )
     api_token: SecretStr | None = Field(
         None, description="bearer token for REST and WebSockets; 16-256 chars of A-Z a-z 0-9 . _ ~ -"
@@ -218,6 +224,13 @@ class Settings(BaseSettings):
                 "on the shared bus, and the job queue uses the same Redis unless SIGNALDESK_JOB_QUEUE_URL is set"
             )
         return self
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        from app.storage.urls import normalize_database_url
+
+        return normalize_database_url(value.strip()) if value and value.strip() else None
 
     @field_validator("bus_url", "job_queue_url")
     @classmethod

@@ -8,32 +8,21 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import func, select
 from sqlalchemy.sql.expression import Insert
 
 from app.market.candle_checks import COLUMNS, check_candles, empty_candles
 from app.market.instruments import parse_instrument_key
 from app.market.intervals import Interval, parse_interval
 from app.market.tables import Candle
+from app.storage.bulk import execute_many, fetch_tuples
 from app.storage.db import Database
+from app.storage.upsert import upsert_statement
 
 CHUNK = 10_000
 TABLE = Candle.__table__
 VALUES = COLUMNS[1:]
 NAMES = ("instrument_key", "interval", *COLUMNS)
-SQLITE_UPSERT = (
-    f"INSERT INTO candles ({', '.join(NAMES)}) VALUES ({', '.join('?' * len(NAMES))})"
-    " ON CONFLICT (instrument_key, interval, ts) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in VALUES)
-    + " WHERE "
-    + " OR ".join(f"{c} IS NOT excluded.{c}" for c in VALUES)  # unchanged rows are not written
-)
-SQLITE_READ = (
-    "SELECT ts, open, high, low, close, volume, oi FROM candles"
-    " WHERE instrument_key = ? AND interval = ? AND ts >= ? AND ts <= ? ORDER BY ts"
-)
 
 
 class CandleSeries(NamedTuple):
@@ -51,9 +40,6 @@ class CandleStore:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        # SQLite takes plain SQL on the driver's own thread: SQLAlchemy's per-row parameter and
-        # Row handling costs seconds per 500,000 candles, on the event loop. Others go through Core.
-        self.fast = db.engine.dialect.name == "sqlite"
 
     async def upsert(
         self,
@@ -77,16 +63,10 @@ class CandleStore:
         rows = await asyncio.to_thread(_rows, key, iv.name, clean)
         written = 0
         async with self.db.engine.begin() as conn:
-            statement = None if self.fast else _upsert_statement(conn)
+            statement = _upsert_statement(conn.dialect.name)
             for at in range(0, len(rows), CHUNK):
                 chunk = rows[at : at + CHUNK]
-                if statement is None:
-                    raw = await conn.get_raw_connection()
-                    cursor = await raw.driver_connection.executemany(SQLITE_UPSERT, chunk)
-                    written += cursor.rowcount
-                else:
-                    result = await conn.execute(statement, [dict(zip(NAMES, row)) for row in chunk])
-                    written += max(result.rowcount, 0)
+                written += await execute_many(conn, statement, chunk, count=True)
                 if on_progress is not None:
                     on_progress(at + len(chunk))
         return written
@@ -99,18 +79,14 @@ class CandleStore:
         name = _name(interval)
         lo = -(2**62) if start is None else start
         hi = 2**62 if end is None else end
+        c = TABLE.c
+        query = (
+            select(c.ts, *(c[v] for v in VALUES))
+            .where(c.instrument_key == instrument_key, c.interval == name, c.ts >= lo, c.ts <= hi)
+            .order_by(c.ts)
+        )
         async with self.db.engine.connect() as conn:
-            if self.fast:
-                raw = await conn.get_raw_connection()
-                rows = await raw.driver_connection.execute_fetchall(SQLITE_READ, (instrument_key, name, lo, hi))
-            else:
-                c = TABLE.c
-                query = (
-                    select(c.ts, *(c[v] for v in VALUES))
-                    .where(c.instrument_key == instrument_key, c.interval == name, c.ts >= lo, c.ts <= hi)
-                    .order_by(c.ts)
-                )
-                rows = [tuple(row) for row in (await conn.execute(query)).all()]
+            rows = await fetch_tuples(conn, query)
         return await asyncio.to_thread(_frame, rows)
 
     async def has(self, instrument_key: str, interval: str | Interval) -> bool:
@@ -137,26 +113,17 @@ def _name(interval: str | Interval) -> str:
     return (parse_interval(interval) if isinstance(interval, str) else interval).name
 
 
-def _upsert_statement(conn: AsyncConnection) -> Insert:
-    """The portable upsert (Core), for databases other than SQLite."""
-    dialect = conn.dialect.name
-    insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(dialect)
-    if insert is None:
-        raise NotImplementedError(f"candle upserts support sqlite and postgresql, not {dialect}")
-    statement = insert(TABLE)
-    new = statement.excluded
-    return statement.on_conflict_do_update(
-        index_elements=[TABLE.c.instrument_key, TABLE.c.interval, TABLE.c.ts],
-        set_={c: new[c] for c in VALUES},
-        where=or_(*(TABLE.c[c].is_distinct_from(new[c]) for c in VALUES)),
-    )
+def _upsert_statement(dialect: str) -> Insert:
+    """Insert, or replace the values of the stored candle with the same key, unless they are the
+    same: unchanged rows are not written (nor counted)."""
+    return upsert_statement(TABLE, ("instrument_key", "interval", "ts"), dialect, only_changed=True)
 
 
-def _rows(key: str, interval: str, frame: pd.DataFrame) -> list[tuple[object, ...]]:
-    """Parameter tuples in NAMES order; NaN oi becomes NULL."""
+def _rows(key: str, interval: str, frame: pd.DataFrame) -> list[dict[str, object]]:
+    """One parameter mapping per candle; NaN oi becomes NULL."""
     oi = [None if v != v else v for v in frame["oi"].tolist()]
     values = [frame[c].tolist() for c in COLUMNS[:-1]]
-    return list(zip([key] * len(frame), [interval] * len(frame), *values, oi))
+    return [dict(zip(NAMES, row)) for row in zip([key] * len(frame), [interval] * len(frame), *values, oi)]
 
 
 def _frame(rows: Sequence[Sequence[object]]) -> pd.DataFrame:

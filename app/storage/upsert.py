@@ -5,19 +5,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import Table, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from app.storage.bulk import execute_many
 
+INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
-def upsert_statement(table: Table, keys: Sequence[str], dialect: str) -> Insert:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+def upsert_statement(table: Table, keys: Sequence[str], dialect: str, *, only_changed: bool = False) -> Insert:
+    """Insert, or replace every non-key column of the row with the same `keys`.
+
+    :param only_changed: leave a stored row whose values are all the same alone (not written,
+        not counted in a row count).
+    """
+    insert = INSERTS.get(dialect)
+    if insert is None:
+        raise NotImplementedError(f"upserts support {' and '.join(INSERTS)}, not {dialect}")
     stmt = insert(table)
-    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-    return stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)
+    values = [c.name for c in table.columns if c.name not in keys]
+    updates = {name: stmt.excluded[name] for name in values}
+    where = or_(*(table.c[name].is_distinct_from(stmt.excluded[name]) for name in values)) if only_changed else None
+    return stmt.on_conflict_do_update(index_elements=list(keys), set_=updates, where=where)
 
 
 async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:

@@ -11,21 +11,35 @@ is free, else on a thread of its own. One plain commit per flush is what keeps a
 a published `hft.entry` near a millisecond; the async SQLAlchemy session costs more than that.
 Reads (REST, recovery) use SQLAlchemy (`app.trading.store`). `MemoryJournal` keeps the last
 row per key in memory, for backtests.
+
+`PostgresJournal` does the same on PostgreSQL, with asyncpg directly on a connection of its own:
+one prepared upsert per (table, columns), each run of rows for it sent with `executemany`, all in
+one transaction (BEGIN, the upserts, COMMIT: a few loopback round trips per flush). Both journals
+build their SQL with `upsert_sql`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import Table
 
+from app.storage.urls import asyncpg_connect_args
 from app.trading.errors import JournalError
 from app.trading.tables import JOURNAL_TABLES
+
+if TYPE_CHECKING:
+    import asyncpg
+
+log = logging.getLogger(__name__)
 
 Row = Mapping[str, Any]
 
@@ -42,15 +56,24 @@ class Journal(Protocol):
     async def close(self) -> None: ...
 
 
-def _upsert_sql(table: Table, columns: tuple[str, ...]) -> str:
+def upsert_sql(table: Table, columns: tuple[str, ...], dialect: str) -> str:
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE of `columns` (only those: a row may be partial),
+    for either journal: SQLite's named placeholders (:col), or PostgreSQL's numbered ones ($1)."""
     keys = [c.name for c in table.primary_key.columns]
     unknown = set(columns) - set(table.columns.keys())
     if unknown:
         raise KeyError(f"{table.name} has no column {', '.join(sorted(unknown))}")
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in keys)
-    placeholders = ", ".join(f":{c}" for c in columns)
+    if dialect == "sqlite":
+        placeholders = [f":{c}" for c in columns]
+    elif dialect == "postgresql":
+        placeholders = [f"${i}" for i in range(1, len(columns) + 1)]
+    else:
+        raise ValueError(f"no trading journal for {dialect}")
+    updates = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in keys)
     conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({placeholders}) ON CONFLICT ({', '.join(keys)}) {conflict}"
+    names = ", ".join(f'"{c}"' for c in columns)
+    key_names = ", ".join(f'"{c}"' for c in keys)
+    return f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join(placeholders)}) ON CONFLICT ({key_names}) {conflict}'
 
 
 class SqliteJournal:
@@ -80,7 +103,7 @@ class SqliteJournal:
         key = (table, tuple(row))
         sql = self._sql.get(key)
         if sql is None:
-            sql = self._sql[key] = _upsert_sql(JOURNAL_TABLES[table], key[1])
+            sql = self._sql[key] = upsert_sql(JOURNAL_TABLES[table], key[1], "sqlite")
         self._staged.append((sql, row))
 
     async def flush(self) -> None:
@@ -152,6 +175,91 @@ def _apply(conn: sqlite3.Connection, staged: list[tuple[str, Row]]) -> None:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+StatementKey = tuple[str, tuple[str, ...]]  # (table, columns)
+
+
+class PostgresJournal:
+    """Journal on PostgreSQL (the relational store's database, whose tables Alembic created).
+
+    A dedicated asyncpg connection, opened at the first flush (and again after one that lost it).
+    A flush is one transaction: for each run of staged rows with the same (table, columns), the
+    prepared upsert's `executemany`; any failure rolls the whole flush back and raises
+    JournalError. Flushes commit one at a time, in the order they were made.
+
+    A commit is as durable as the server's `synchronous_commit` makes it (PostgreSQL's default,
+    on: it survives a crash of the database server too, not only of this process).
+
+    :param timeout: seconds a flush may take before it fails (and the connection is replaced).
+    """
+
+    def __init__(self, url: str, *, timeout: float = 10.0, connect_timeout: float = 10.0) -> None:
+        self.url = url
+        self._connect_args = asyncpg_connect_args(url)
+        self._connect_args.setdefault("server_settings", {})["application_name"] = "signaldesk-journal"
+        self._connect_args["timeout"] = connect_timeout
+        self._timeout = timeout
+        self._sql: dict[StatementKey, str] = {}
+        self._staged: list[tuple[StatementKey, tuple[Any, ...]]] = []
+        self._conn: asyncpg.Connection | None = None
+        self._prepared: dict[StatementKey, asyncpg.prepared_stmt.PreparedStatement] = {}
+        self._lock = asyncio.Lock()  # one flush on the connection at a time, first come first served
+
+    def stage(self, table: str, row: Row) -> None:
+        key = (table, tuple(row))
+        if key not in self._sql:
+            self._sql[key] = upsert_sql(JOURNAL_TABLES[table], key[1], "postgresql")
+        self._staged.append((key, tuple(row.values())))
+
+    async def flush(self) -> None:
+        if not self._staged:
+            return
+        staged, self._staged = self._staged, []
+        async with self._lock:
+            try:
+                async with asyncio.timeout(self._timeout):
+                    await self._write(staged)
+            except BaseException as e:
+                # Rolled back (or never begun). The connection may be lost, stuck mid-protocol or
+                # fine (a row the server refused): it is replaced either way, at the next flush.
+                await self._drop()
+                if not isinstance(e, Exception):  # cancelled: not the journal's failure to report
+                    raise
+                reason = "timed out" if isinstance(e, TimeoutError) else " ".join(str(e).split()) or type(e).__name__
+                raise JournalError(f"the trading journal could not commit {len(staged)} rows: {reason}") from e
+
+    async def _write(self, staged: list[tuple[StatementKey, tuple[Any, ...]]]) -> None:
+        conn = self._conn if self._conn is not None and not self._conn.is_closed() else await self._connect()
+        async with conn.transaction():
+            for key, run in groupby(staged, key=itemgetter(0)):
+                statement = self._prepared.get(key)
+                if statement is None:
+                    statement = self._prepared[key] = await conn.prepare(self._sql[key])
+                await statement.executemany([args for _, args in run])
+
+    async def _connect(self) -> asyncpg.Connection:
+        import asyncpg
+
+        await self._drop()
+        self._conn = await asyncpg.connect(**self._connect_args)
+        return self._conn
+
+    async def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        self._prepared.clear()  # prepared statements belong to their connection
+        if conn is not None and not conn.is_closed():
+            conn.terminate()
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        self._prepared.clear()
+        if conn is not None and not conn.is_closed():
+            try:
+                await asyncio.wait_for(conn.close(), 5)
+            except (OSError, TimeoutError) as e:
+                log.warning("trading journal: closing its PostgreSQL connection failed: %s", e)
+                conn.terminate()
 
 
 class MemoryJournal:

@@ -11,6 +11,7 @@ from app.core.config import Settings
 from app.market.clock import Clock
 from app.market.feed import MarketFeed
 from app.storage.db import Database
+from app.storage.urls import shown
 from app.trading.brokers.paper import PaperBroker, PaperConfig
 from app.trading.brokers.registry import BrokerRegistry
 from app.trading.brokers.upstox import HttpTransport, UpstoxBroker, UpstoxTransport
@@ -18,19 +19,23 @@ from app.trading.costs import CostModel
 from app.trading.engine import FlattenOutcome
 from app.trading.errors import EngineStateError
 from app.trading.gate import LiveGate
-from app.trading.journal import Journal, SqliteJournal
+from app.trading.journal import Journal, PostgresJournal, SqliteJournal
 from app.trading.risk import RiskLimits
 from app.trading.service import TradingService
 from app.trading.store import TradeStore
 from app.trading.strategy import Strategy, StrategyConfig
 
 
-def journal_path(db: Database) -> Path:
-    """The SQLite file of the relational store (the journal writes into it directly)."""
+def build_journal(db: Database) -> Journal:
+    """The journal that writes into the relational store's own database: its SQLite file
+    directly (sqlite3), or its PostgreSQL database on a connection of its own (asyncpg)."""
     url = make_url(db.url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        raise ValueError(f"the trading journal needs an SQLite file database, not {url.render_as_string()}")
-    return Path(url.database)
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        return PostgresJournal(db.url)
+    if backend == "sqlite" and url.database and url.database != ":memory:":
+        return SqliteJournal(Path(url.database))
+    raise ValueError(f"the trading journal needs an SQLite file or a PostgreSQL database, not {shown(url)}")
 
 
 def costs_from(settings: Settings) -> CostModel:
@@ -91,7 +96,7 @@ def build_brokers(settings: Settings, *, journal: Journal, store: TradeStore,
 
 def build_trading(settings: Settings, *, db: Database, bus: EventBus, feed: MarketFeed,
                   upstox_transport: UpstoxTransport | None = None, clock: Clock | None = None) -> TradingService:  # fmt: skip
-    journal = SqliteJournal(journal_path(db))
+    journal = build_journal(db)
     store = TradeStore(db)
     return TradingService(
         bus=bus,

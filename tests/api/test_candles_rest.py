@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import httpx
 import pandas as pd
 
+from app.market.candles import CandleSeries, CandleStore
 from tests.market.candle_files import OPEN_TS, bars, csv_bytes, upstox_json
 from tests.support.server import ServerProcess
+from tests.support.storage import default_sqlite_unused, read_database
 
 KEY = "NSE_EQ|INE002A01018"
 TOKEN = "candles-test-token-0123456789"
@@ -23,7 +26,10 @@ def get(server: ServerProcess, **params: str) -> httpx.Response:
     return httpx.get(f"{server.http}/api/candles", params={"instrument_key": KEY, "interval": "1m", **params})
 
 
-def test_import_is_idempotent_and_ranges_read_back(server: ServerProcess) -> None:
+def test_import_is_idempotent_and_ranges_read_back(database_env: dict[str, str], server_factory) -> None:  # type: ignore[no-untyped-def]
+    """On each relational store (SQLite, PostgreSQL: tests/conftest.py)."""
+    server: ServerProcess = server_factory(env=database_env)
+    server.start()
     r = post(server, csv_bytes(bars(5)), {"content-type": "text/csv"})
     assert r.status_code == 200, r.text
     assert r.json() == {"instrument_key": KEY, "interval": "1m", "rows": 5, "written": 5, "unchanged": 0,
@@ -41,6 +47,8 @@ def test_import_is_idempotent_and_ranges_read_back(server: ServerProcess) -> Non
     assert get(server, start=str(OPEN_TS + 3600)).json()["candles"] == []
     series = httpx.get(f"{server.http}/api/candles/instruments").json()
     assert series == [{"instrument_key": KEY, "interval": "1m", "first_ts": OPEN_TS, "last_ts": OPEN_TS + 240, "count": 5}]
+    stored = asyncio.run(read_database(database_env["SIGNALDESK_DATABASE_URL"], lambda db: CandleStore(db).instruments()))
+    assert stored == [CandleSeries(KEY, "1m", OPEN_TS, OPEN_TS + 240, 5)] and default_sqlite_unused(server.data_dir)
 
 
 def test_parquet_upload_with_format_and_missing_oi_is_null(server: ServerProcess) -> None:

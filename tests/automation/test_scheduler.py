@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from app.jobs.status import JobStatus
 from app.market.calendar import IST
 from app.market.clock import ManualClock
 from app.storage.db import Database
-from app.storage.migrate import upgrade_async
 
 
 def ist(text: str) -> float:
@@ -43,12 +41,9 @@ class Submitted:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> Any:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
-    await upgrade_async(url)
-    database = Database(url)
-    yield database
-    await database.close()
+def db(database: Database) -> Database:
+    """SQLite and PostgreSQL (tests/conftest.py)."""
+    return database
 
 
 async def test_fires_at_exchange_local_times(db: Database) -> None:

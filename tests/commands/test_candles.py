@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from tests.market.candle_files import bars, csv_bytes, upstox_json
+from tests.support.cli import signaldesk
 
 KEY = "NSE_EQ|INE002A01018"
-
-
-def signaldesk(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
-    return subprocess.run(
-        [sys.executable, "-m", "app", *map(str, args)],
-        capture_output=True, text=True, timeout=60, env={**clean, **(env or {})},
-    )
 
 
 def test_import_then_reimport_then_list(tmp_path: Path) -> None:
@@ -61,7 +51,9 @@ def test_bad_arguments_and_configuration_exit_2_with_a_message(tmp_path: Path) -
         ((file, "--instrument", KEY, "--interval", "1m", "--format", "xls", *data), None, "--format 'xls'"),
         ((tmp_path / "nope.csv", "--instrument", KEY, "--interval", "1m", *data), None, "cannot read"),
         ((file, "--instrument", KEY, "--interval", "1m", *data), {"SIGNALDESK_DATABASE_URL": "nonsense"},
-         "cannot open the database"),
+         "SIGNALDESK_DATABASE_URL: not a database URL"),
+        ((file, "--instrument", KEY, "--interval", "1m", *data), {"SIGNALDESK_DATABASE_URL": "postgresql://127.0.0.1:1/x"},
+         "cannot open the database postgresql+asyncpg://127.0.0.1:1/x (SIGNALDESK_DATABASE_URL)"),
         ((file, "--instrument", KEY, "--interval", "1m", "--data-dir", file), None, "cannot open the database"),
         ((file, "--instrument", KEY, "--interval", "1m", *data), {"SIGNALDESK_PORT": "x"}, "SIGNALDESK_PORT"),
     ]

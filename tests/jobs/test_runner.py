@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from app.jobs.status import JobStatus, check_transition
 from app.jobs.store import JobStore
 from app.jobs.worker import WorkerPool
 from app.storage.db import Database
-from app.storage.migrate import upgrade_async
 from tests.jobs import work
 
 
@@ -68,12 +66,9 @@ class Recorder:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> Any:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
-    await upgrade_async(url)
-    database = Database(url)
-    yield database
-    await database.close()
+def db(database: Database) -> Database:
+    """SQLite and PostgreSQL (tests/conftest.py)."""
+    return database
 
 
 def make_runner(db: Database, events: Recorder, limit: int = 1) -> JobRunner:

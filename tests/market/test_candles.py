@@ -1,9 +1,6 @@
-"""CandleStore on a real migrated SQLite database: idempotent upserts, ranges, all-or-nothing."""
+"""CandleStore on a real migrated database (SQLite and PostgreSQL): idempotent upserts, ranges, all-or-nothing."""
 
 from __future__ import annotations
-
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,7 +10,6 @@ from app.market import candles as candles_module
 from app.market.candles import CandleSeries, CandleStore
 from app.market.errors import CandleImportError, InvalidInstrumentKey
 from app.storage.db import Database
-from app.storage.migrate import upgrade_async
 from tests.market.candle_files import OPEN_TS
 
 KEY = "NSE_EQ|INE002A01018"
@@ -32,20 +28,9 @@ def minute_frame(n: int, *, start: int = OPEN_TS, price: float = 100.0, oi: bool
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'signaldesk.sqlite3'}"
-    await upgrade_async(url)
-    database = Database(url)
-    yield database
-    await database.close()
-
-
-@pytest.fixture(params=["sqlite", "core"])
-def store(request: pytest.FixtureRequest, db: Database) -> CandleStore:
-    """Both write/read paths: SQLite's driver-level one and the portable Core one."""
-    s = CandleStore(db)
-    s.fast = request.param == "sqlite"
-    return s
+def store(database: Database) -> CandleStore:
+    """On SQLite (its driver-level path) and on PostgreSQL (Core): see tests/conftest.py."""
+    return CandleStore(database)
 
 
 async def test_upsert_then_read_round_trips_values_and_dtypes(store: CandleStore) -> None:

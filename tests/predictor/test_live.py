@@ -9,7 +9,9 @@ import httpx
 from websockets.asyncio.client import connect
 
 from app.api.ws_channel_models import CONTRACT
+from app.predictor.store import PredictionStore
 from tests.support.server import ServerProcess
+from tests.support.storage import default_sqlite_unused, read_database
 from tests.support.ws import recv_ready
 
 RELIANCE, TCS = "NSE_EQ|INE002A01018", "NSE_EQ|INE467B01029"
@@ -104,8 +106,9 @@ async def test_bad_requests_get_clear_answers_and_change_nothing(server_factory)
     assert r.status_code == 422
 
 
-async def test_restart_resumes_the_run_and_resolution_of_open_predictions(server_factory) -> None:
-    server: ServerProcess = server_factory(env=FAST_MARKET)
+async def test_restart_resumes_the_run_and_resolution_of_open_predictions(database_env, server_factory) -> None:  # type: ignore[no-untyped-def]
+    """On each relational store (SQLite, PostgreSQL: tests/conftest.py)."""
+    server: ServerProcess = server_factory(env={**FAST_MARKET, **database_env})
     server.start()
     start = {"instruments": [RELIANCE], "cfg": {"horizons": [3], "model_kind": "zero"}}
     async with connect(server.ws("prediction")) as ws:
@@ -114,6 +117,9 @@ async def test_restart_resumes_the_run_and_resolution_of_open_predictions(server
         events = await collect(ws, lambda ev: sum(e["type"] == "prediction.created" for e in ev) >= 3)
     server.kill()
     open_before = {e["payload"]["id"] for e in events if e["type"] == "prediction.created"}
+    url = database_env["SIGNALDESK_DATABASE_URL"]
+    stored = await read_database(url, lambda db: PredictionStore(db).open_predictions())
+    assert {p["id"] for p in stored} >= open_before and default_sqlite_unused(server.data_dir)
 
     server.start()  # no autostart: the run it was on resumes by itself
     async with connect(server.ws("prediction", after=events[-1]["id"], epoch=ready["epoch"])) as ws:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +12,6 @@ from app.predictor.features import feature_matrix
 from app.registry.gate import Incumbent, decide
 from app.registry.registry import ModelRegistry, NewModel
 from app.storage.db import Database
-from app.storage.migrate import upgrade_async
 from app.training.dataset import FEATURE_SPEC_HASH
 from app.training.estimators import RidgeEstimator
 
@@ -31,12 +29,9 @@ def test_gate() -> None:
 
 
 @pytest.fixture
-async def registry(tmp_path: Path) -> Any:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
-    await upgrade_async(url)
-    db = Database(url)
-    yield ModelRegistry(db, tmp_path / "models")
-    await db.close()
+def registry(database: Database, tmp_path: Path) -> ModelRegistry:
+    """On SQLite and PostgreSQL (tests/conftest.py)."""
+    return ModelRegistry(database, tmp_path / "models")
 
 
 async def add(registry: ModelRegistry, ratio: float) -> str:

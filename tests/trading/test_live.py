@@ -11,7 +11,9 @@ import random
 import httpx
 from websockets.asyncio.client import connect
 
+from app.trading.store import TradeStore
 from tests.support.server import ServerProcess
+from tests.support.storage import default_sqlite_unused, read_database
 from tests.support.ws import recv_ready
 from tests.trading.live import FAST, REASONS, Stream, assert_resumed_and_reconciled, inject, post, status, wait_for_bars
 from tests.trading.stubs import RELIANCE, TCS
@@ -171,8 +173,10 @@ async def test_kill_switch_under_load(server_factory) -> None:  # type: ignore[n
     check_trades(stream)
 
 
-async def test_sigkill_with_open_trades_then_they_are_managed_again(server_factory) -> None:  # type: ignore[no-untyped-def]
-    server: ServerProcess = server_factory(env={**FAST, "SIGNALDESK_HFT_COOLDOWN": "0"})
+async def test_sigkill_with_open_trades_then_they_are_managed_again(database_env, server_factory) -> None:  # type: ignore[no-untyped-def]
+    """On each relational store (SQLite, PostgreSQL: tests/conftest.py): the open trades are
+    reloaded from it after the SIGKILL, and the journal wrote them there before they were announced."""
+    server: ServerProcess = server_factory(env={**FAST, "SIGNALDESK_HFT_COOLDOWN": "0", **database_env})
     server.start()
     async with connect(server.ws("hft")) as ws:
         ready = await recv_ready(ws)
@@ -185,6 +189,9 @@ async def test_sigkill_with_open_trades_then_they_are_managed_again(server_facto
     before = {p["instrument_key"]: p["qty"] for p in httpx.get(f"{server.http}/api/hft/positions").json()["positions"]}
     assert before == {p["instrument_key"]: p["qty"] for p in stream.of("hft.entry")}
     server.kill()
+    url = database_env["SIGNALDESK_DATABASE_URL"]
+    stored = await read_database(url, lambda db: TradeStore(db).open_trades())
+    assert {t.trade_id for t in stored} == held and default_sqlite_unused(server.data_dir)
 
     server.start()
     async with connect(server.ws("hft", after=stream.events[-1]["id"], epoch=ready["epoch"])) as ws:

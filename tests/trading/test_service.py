@@ -1,5 +1,6 @@
 """The live service on the real bus, journal and database, fed by hand: lifecycle, the two keys,
-restart recovery, the kill switch."""
+restart recovery, the kill switch. The database and its journal: SQLite and PostgreSQL
+(`database_url`, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from tests.trading.stubs import INFY, RELIANCE, TCS
 PRICES = {RELIANCE: 2900.0, TCS: 3900.0, INFY: 1500.0}
 
 
-async def test_lifecycle_start_entry_exit_flatten_stop_in_contract_order(tmp_path: Path) -> None:
-    rig = await make_rig(tmp_path)
+async def test_lifecycle_start_entry_exit_flatten_stop_in_contract_order(tmp_path: Path, database_url: str) -> None:
+    rig = await make_rig(tmp_path, database_url=database_url)
     try:
         status = await rig.service.start()
         assert (status["state"], status["broker"], status["venue"], status["safe_mode"]) == ("running", "paper", "paper", True)
@@ -38,8 +39,8 @@ async def test_lifecycle_start_entry_exit_flatten_stop_in_contract_order(tmp_pat
         await rig.close()
 
 
-async def test_bad_commands_are_refused_and_change_nothing(tmp_path: Path) -> None:
-    rig = await make_rig(tmp_path)
+async def test_bad_commands_are_refused_and_change_nothing(tmp_path: Path, database_url: str) -> None:
+    rig = await make_rig(tmp_path, database_url=database_url)
     try:
         for call in (rig.service.stop(), rig.service.flatten(), rig.service.halt(), rig.service.resume()):
             with pytest.raises(EngineStateError):
@@ -92,8 +93,8 @@ async def test_an_order_reaches_the_live_broker_only_with_both_keys(tmp_path: Pa
         await rig.close()
 
 
-async def test_a_restart_reloads_open_trades_reconciles_and_manages_them(tmp_path: Path) -> None:
-    rig = await make_rig(tmp_path)
+async def test_a_restart_reloads_open_trades_reconciles_and_manages_them(tmp_path: Path, database_url: str) -> None:
+    rig = await make_rig(tmp_path, database_url=database_url)
     await rig.service.start()
     await rig.warm(PRICES)
     await rig.predict(RELIANCE, 0.01)
@@ -102,7 +103,7 @@ async def test_a_restart_reloads_open_trades_reconciles_and_manages_them(tmp_pat
     stop = rig.service.engine.book.open[entry["trade_id"]].stop  # type: ignore[union-attr]
     await rig.close()  # as a shutdown: the stored state stays "running"
 
-    again = await make_rig(tmp_path)
+    again = await make_rig(tmp_path, database_url=database_url)
     try:
         again.now = rig.now
         await again.service.recover(autostart=False)
@@ -123,12 +124,12 @@ async def test_a_restart_reloads_open_trades_reconciles_and_manages_them(tmp_pat
         await again.close()
 
 
-async def test_a_halted_engine_stays_halted_across_a_restart(tmp_path: Path) -> None:
-    rig = await make_rig(tmp_path)
+async def test_a_halted_engine_stays_halted_across_a_restart(tmp_path: Path, database_url: str) -> None:
+    rig = await make_rig(tmp_path, database_url=database_url)
     await rig.service.start()
     await rig.service.halt("a person pressed halt")
     await rig.close()
-    again = await make_rig(tmp_path)
+    again = await make_rig(tmp_path, database_url=database_url)
     try:
         await again.service.recover(autostart=True)
         status = again.service.status()
@@ -142,15 +143,15 @@ async def test_a_halted_engine_stays_halted_across_a_restart(tmp_path: Path) -> 
         await again.close()
 
 
-async def test_autostart_starts_paper_in_safe_mode_and_recovery_drops_to_safe_mode_without_key_one(tmp_path: Path) -> None:
-    rig = await make_rig(tmp_path, live_trading_enabled=True)
+async def test_autostart_starts_paper_in_safe_mode_and_recovery_drops_to_safe_mode_without_key_one(tmp_path: Path, database_url: str) -> None:
+    rig = await make_rig(tmp_path, database_url=database_url, live_trading_enabled=True)
     await rig.service.recover(autostart=True)
     assert rig.watch.of("hft.start") == [{"broker": "paper", "safe_mode": True, "live_trading_enabled": True}]
     await rig.service.stop()
     await rig.service.start("upstox", safe_mode=False)
     assert rig.service.status()["venue"] == "upstox"
     await rig.close()
-    again = await make_rig(tmp_path, live_trading_enabled=False)  # key 1 removed while it was down
+    again = await make_rig(tmp_path, database_url=database_url, live_trading_enabled=False)  # key 1 removed while it was down
     try:
         await again.service.recover(autostart=False)
         status = again.service.status()

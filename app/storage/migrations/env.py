@@ -1,4 +1,8 @@
-"""Alembic environment: async engines (aiosqlite, asyncpg), one metadata for every domain."""
+"""Alembic environment: async engines (aiosqlite, asyncpg), one metadata for every domain.
+
+Batch mode (copy-and-move ALTER TABLE) only on SQLite, which cannot alter most things in place;
+PostgreSQL alters in place, and runs the whole upgrade in one transaction (transactional DDL).
+"""
 
 from __future__ import annotations
 
@@ -41,4 +45,10 @@ async def run_online() -> None:
     await engine.dispose()
 
 
-asyncio.run(run_online())
+# app.storage.migrate hands over the connection it opened (and, on PostgreSQL, locked);
+# the `alembic` command line (revision --autogenerate) opens one here.
+shared = config.attributes.get("connection")
+if shared is not None:
+    run_migrations(shared)
+else:
+    asyncio.run(run_online())

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from app.storage.db import Database
-from app.storage.migrate import upgrade_async
 from app.trading.brokers.paper import PaperBroker, PaperConfig, PaperState
 from app.trading.costs import CostModel
 from app.trading.errors import NotConnected
-from app.trading.journal import MemoryJournal, SqliteJournal
+from app.trading.journal import MemoryJournal
 from app.trading.orders import OrderRequest, OrderStatus, Side
 from app.trading.store import TradeStore
+from app.trading.system import build_journal
 
 KEY = "NSE_EQ|INE002A01018"
 
@@ -62,12 +60,10 @@ async def test_orders_that_would_open_more_than_the_funds_are_rejected_reduction
         await broker.positions()
 
 
-async def test_the_ledger_survives_a_restart(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
-    await upgrade_async(url)
-    db = Database(url)
-    store = TradeStore(db)
-    journal = SqliteJournal(tmp_path / "db.sqlite3")
+async def test_the_ledger_survives_a_restart(database: Database) -> None:
+    """On SQLite and PostgreSQL (tests/conftest.py), with the journal a server builds for each."""
+    store = TradeStore(database)
+    journal = build_journal(database)
     try:
         broker = PaperBroker(config=PaperConfig(slippage_bps=0.0), costs=CostModel(), journal=journal, load=store.paper_state)
         await broker.connect()
@@ -82,4 +78,3 @@ async def test_the_ledger_survives_a_restart(tmp_path: Path) -> None:
         assert (await again.place_order(OrderRequest(3, KEY, Side.SELL, 15, 2900.0, 0))).broker_order_id == "paper-3"
     finally:
         await journal.close()
-        await db.close()
