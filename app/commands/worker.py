@@ -33,7 +33,7 @@ def worker(
 
     SIGTERM or Ctrl-C ends the jobs it runs as failed; a worker killed outright has its jobs ended failed by any other process once its lease (SIGNALDESK_JOB_LEASE seconds) lapses. See docs/workers.md.
     """  # noqa: E501 - typer keeps a docstring's line breaks
-    from app.cli import load_settings
+    from app.cli import load_settings, prepare_database
     from app.core.logging import configure_logging
 
     settings = load_settings(data_dir=data_dir)
@@ -42,6 +42,7 @@ def worker(
                   "(with SIGNALDESK_BUS_URL) on the worker and on every server")  # fmt: skip
         raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_format)
+    prepare_database(settings, auto_upgrade=settings.db_auto_upgrade)
     asyncio.run(run_worker(settings, concurrency or settings.jobs_training_concurrency + settings.jobs_automation_concurrency))
 
 
@@ -50,10 +51,8 @@ async def run_worker(settings: Settings, concurrency: int) -> None:
     from app.automation.system import build_worker_system
     from app.main import build_bus
     from app.storage.db import Database
-    from app.storage.migrate import upgrade_async
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    await upgrade_async(settings.db_url)
     db = Database(settings.db_url)
     bus = build_bus(settings)
     await bus.start()
