@@ -18,7 +18,7 @@ from app.bus.errors import BusClosed, UnknownChannel
 from app.bus.events import Batch, StoredEvent
 from app.bus.fanout import Fanout
 from app.bus.interface import PayloadValidator
-from app.bus.metrics import COMMIT_SECONDS, COMMITS, EVENTS_PUBLISHED
+from app.bus.metrics import COMMIT_SECONDS, COMMITS, published_on
 from app.bus.subscription import ResumeFailure, ResumeOutcome, Subscriber, Subscription
 
 log = logging.getLogger(__name__)
@@ -224,14 +224,14 @@ class BaseEventBus(ABC):
                 if not p.future.done():
                     p.future.set_exception(e)
             return
-        COMMITS.inc()
-        for p, group in zip(pending, stored, strict=True):
-            EVENTS_PUBLISHED.labels(p.channel).inc(len(group))
         if self.dispatches_appends:
             self._dispatch([e for group in stored for e in group])
         for p, group in zip(pending, stored, strict=True):
             if not p.future.done():
                 p.future.set_result(group)
+        COMMITS.inc()  # after the fan-out: counting never delays delivery
+        for p, group in zip(pending, stored, strict=True):
+            published_on(p.channel).inc(len(group))
 
     def _dispatch(self, events: list[StoredEvent]) -> None:
         """Hand durable events, in id order, to the live subscriptions."""
