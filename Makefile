@@ -19,8 +19,11 @@ test: test-python test-frontend test-e2e check-contract
 test-python: $(STAMP)
 	$(VENV)/bin/pytest -q
 
+# bench.scaleout starts its own redis-server (Debian's, installed here when missing).
 bench: $(STAMP)
+	@command -v redis-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
 	$(PY) -m bench
+	$(PY) -m bench.scaleout
 	$(PY) -m bench.predictor
 	$(PY) -m bench.training
 	$(PY) -m bench.trading

@@ -56,10 +56,18 @@ the fewest data frames any live connection has received so far (8-byte big-endia
 every 2 ms). The publisher keeps at most its window of events ahead of that, which is what
 "as fast as it sustainably goes" means: no subscriber falls behind without bound.
 
+Several servers and channels: `--endpoint PORT/PATH` (repeatable) replaces `--port`/`--path`;
+connection i goes to endpoint i % E, so the subscribers are split evenly (bench.scaleout: two
+API processes of one Redis-backed cluster, each channel's path on each). `--server-pid` is
+repeatable too: the server CPU is the sum (the API processes and Redis).
+
 Protocol with the orchestrator (`python -m bench`), JSON lines:
   stdout  {"phase": "ready", ...}            all N connections upgraded and saw stream.ready
   stdout  {"phase": "window", ...}           the measurement window's figures
   stdin   {"first_id": a, "last_id": b}      what the publisher published, once it stopped
+          (+ "paths": {path: {"published": n, "first_id": a, "last_id": b}} when the events
+           are spread over channels: each connection is checked against its own path's ids,
+           which are not consecutive, so missing = published - received)
   stdout  {"phase": "final", ...}            per-connection integrity, then the client exits
 """
 
@@ -101,10 +109,11 @@ class Conn:
     Data frames are counted and checked; control frames are skipped.
     """
 
-    def __init__(self, idx: int, client: LoadClient, sock: socket.socket) -> None:
+    def __init__(self, idx: int, client: LoadClient, sock: socket.socket, endpoint: tuple[int, str]) -> None:
         self.idx = idx
         self.client = client
         self.sock = sock
+        self.port, self.path = endpoint
         self.fd = sock.fileno()
         self.key = base64.b64encode(os.urandom(16))
         self.upgraded = False
@@ -133,7 +142,7 @@ class Conn:
         self.send(
             b"GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             b"Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            % (c.path.encode(), c.host.encode(), c.port, self.key)
+            % (self.path.encode(), c.host.encode(), self.port, self.key)
         )
 
     def send(self, data: bytes) -> None:
@@ -403,6 +412,17 @@ def _proc_cpu_seconds(pid: int) -> float | None:
         return None
 
 
+def _procs_cpu_seconds(pids: list[int]) -> float | None:
+    """The summed CPU seconds of `pids`; None when there are none or one is unreadable."""
+    total = 0.0
+    for pid in pids:
+        seconds = _proc_cpu_seconds(pid)
+        if seconds is None:
+            return None
+        total += seconds
+    return total if pids else None
+
+
 def _machine_busy_seconds() -> tuple[float, float] | None:
     """CPU-seconds all cores spent busy since boot, and the part of it in (soft)irq, from /proc/stat.
 
@@ -440,15 +460,14 @@ def percentiles(samples: array, qs: tuple[float, ...]) -> dict[str, float | None
 class LoadClient:
     def __init__(self, args: argparse.Namespace) -> None:
         self.host: str = args.host
-        self.port: int = args.port
-        self.path: str = args.path
+        self.endpoints: list[tuple[int, str]] = args.endpoints
         self.n: int = args.subscribers
         self.warmup: float = args.warmup
         self.seconds: float = args.seconds
         self.sample_every: int = max(1, args.sample_every)
         self.stamp_every: int = max(0, args.stamp_every)
         self.control_port: int | None = args.control_port
-        self.server_pid: int | None = args.server_pid
+        self.server_pids: list[int] = args.server_pid or []
         self.drain_timeout: float = args.drain_timeout
         self.rcvlowat: int = args.rcvlowat
         self.data_timeout: float = args.data_timeout
@@ -493,12 +512,13 @@ class LoadClient:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if self.stamp_every:
                     sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                endpoint = self.endpoints[i % len(self.endpoints)]
                 try:
-                    await loop.sock_connect(sock, (self.host, self.port))
+                    await loop.sock_connect(sock, (self.host, endpoint[0]))
                 except OSError:
                     sock.close()
                     raise
-                conn = Conn(i, self, sock)
+                conn = Conn(i, self, sock, endpoint)
                 self.conns.append(conn)
                 conn.start()
                 await asyncio.wait_for(conn.ready, 30)
@@ -531,7 +551,7 @@ class LoadClient:
             "ns": time.time_ns(),
             "user": user,
             "sys": sys_,
-            "server": _proc_cpu_seconds(self.server_pid) if self.server_pid else None,
+            "server": _procs_cpu_seconds(self.server_pids),
             "machine": _machine_busy_seconds(),
             "frames": self.win_frames,
         }
@@ -624,24 +644,40 @@ class LoadClient:
             raise EOFError("the orchestrator closed stdin before sending first_id/last_id")
         return orjson.loads(line)
 
-    async def drain(self, last_id: int | None) -> float:
-        """Wait until every live connection has the last published id (or the drain timeout)."""
+    async def drain(self, last_id: int | None, paths: dict[str, dict[str, Any]] | None = None) -> float:
+        """Wait until every live connection has the last published id of its path, or of all
+        (or the drain timeout)."""
         t0 = time.monotonic()
-        if last_id is None:
+        if paths is not None:
+            last = {c.idx: (paths.get(c.path) or {}).get("last_id") or 0 for c in self.conns}
+        elif last_id is None:
             return 0.0
+        else:
+            last = dict.fromkeys((c.idx for c in self.conns), last_id)
         while time.monotonic() - t0 < self.drain_timeout:
-            if all(c.lost or c.last >= last_id for c in self.conns):
+            if all(c.lost or c.last >= last[c.idx] for c in self.conns):
                 break
             await asyncio.sleep(0.01)
         return time.monotonic() - t0
 
-    def final_report(self, first_id: int | None, last_id: int | None, drain_s: float) -> dict[str, Any]:
-        missing = dups = gaps = head_missing = tail_missing = 0
+    def final_report(
+        self, first_id: int | None, last_id: int | None, drain_s: float,
+        paths: dict[str, dict[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        missing = dups = gaps = head_missing = tail_missing = unexpected = 0
         never = 0
         worst: list[dict[str, Any]] = []
         for c in self.conns:
             m = c.gaps
-            if first_id is not None and last_id is not None and last_id >= first_id:
+            if paths is not None:  # ids of a path are not consecutive: count them
+                published = (paths.get(c.path) or {}).get("published") or 0
+                if c.last < 0:
+                    never += 1 if published else 0
+                    m = published
+                else:
+                    m = max(0, published - c.received)
+                    unexpected += max(0, c.received - published)
+            elif first_id is not None and last_id is not None and last_id >= first_id:
                 if c.last < 0:
                     never += 1
                     m = last_id - first_id + 1
@@ -671,7 +707,8 @@ class LoadClient:
             "drain_seconds": drain_s,
             "received": sum(c.received for c in self.conns),
             "missing": missing,
-            "missing_in_gaps": gaps,
+            "missing_in_gaps": None if paths is not None else gaps,
+            "unexpected": unexpected,
             "missing_at_start": head_missing,
             "missing_at_end": tail_missing,
             "connections_without_data": never,
@@ -707,9 +744,9 @@ class LoadClient:
             await self.window_done
             self.emit(self.window_report())
             expected = await self.read_expected()
-            first_id, last_id = expected.get("first_id"), expected.get("last_id")
-            drain_s = await self.drain(last_id)
-            self.emit(self.final_report(first_id, last_id, drain_s))
+            first_id, last_id, paths = expected.get("first_id"), expected.get("last_id"), expected.get("paths")
+            drain_s = await self.drain(last_id, paths)
+            self.emit(self.final_report(first_id, last_id, drain_s, paths))
         finally:
             self.closing = True
             progress.cancel()
@@ -728,8 +765,13 @@ def raise_fd_limit(need: int) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.load_client", description=__doc__.split("\n\n")[0])
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--port", type=int, help="the server's port (or --endpoint)")
     p.add_argument("--path", default="/api/ws/prediction")
+    p.add_argument(
+        "--endpoint", action="append", metavar="PORT/PATH",
+        help="a server port and WebSocket path, e.g. 8001/api/ws/hft; repeatable: connection i goes to endpoint "
+             "i %% E (instead of --port/--path)",
+    )
     p.add_argument("--subscribers", type=int, default=1000)
     p.add_argument("--warmup", type=float, default=2.0, help="seconds after the first data frame")
     p.add_argument("--seconds", type=float, default=10.0, help="length of the measurement window")
@@ -739,14 +781,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="every k-th read per connection also takes the kernel's arrival timestamp (SO_TIMESTAMPNS); 0: never",
     )
     p.add_argument("--control-port", type=int, help="the publisher's control port, for flow-control progress")
-    p.add_argument("--server-pid", type=int, help="to report the server's CPU over the window")
+    p.add_argument("--server-pid", type=int, action="append",
+                   help="to report the server's CPU over the window; repeatable (summed)")
     p.add_argument("--drain-timeout", type=float, default=10.0)
     p.add_argument(
         "--rcvlowat", type=int, default=0,
         help="SO_RCVLOWAT bytes during the window: fewer, fuller reads (throughput only: it delays frames)",
     )
     p.add_argument("--data-timeout", type=float, default=30.0)
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    if args.endpoint:
+        args.endpoints = []
+        for spec in args.endpoint:
+            port, slash, path = spec.partition("/")
+            if not port.isdigit() or not slash:
+                p.error(f"--endpoint {spec!r}: expected PORT/PATH")
+            args.endpoints.append((int(port), "/" + path))
+    elif args.port is not None:
+        args.endpoints = [(args.port, args.path)]
+    else:
+        p.error("--port or --endpoint is required")
+    return args
 
 
 def main(argv: list[str] | None = None) -> None:

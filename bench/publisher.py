@@ -2,13 +2,16 @@
 
 A server under test hands it one coroutine, `publish() -> event id`, that publishes one
 `prediction`/`predictor.error` event whose payload carries `time.time_ns()` as its `error`
-string. The orchestrator connects to the control port and sends JSON lines:
+string; or a list of them, one per lane (e.g. one per channel): event i goes to lane
+i % lanes, and `stop` reports per lane how many were published and their first/last ids.
+The orchestrator connects to the control port and sends JSON lines:
 
   {"cmd": "hello"}                                   -> {"ok": true, "pid": ..., "info": {...}}
   {"cmd": "start", "mode": "throughput", "window": W} -> publish as fast as it sustainably goes
   {"cmd": "start", "mode": "rate", "rate": R, "window": W} -> R events/s on a fixed schedule
   {"cmd": "stop"}                                    -> waits for publishes in flight, then
-      {"ok": true, "published": n, "first_id": a, "last_id": b, "errors": e, "seconds": s}
+      {"ok": true, "published": n, "first_id": a, "last_id": b, "errors": e, "seconds": s,
+       "lanes": [{"published": n, "first_id": a, "last_id": b}, ...]}
 
 The load client connects too, sends `progress\\n`, then a stream of 8-byte big-endian
 integers: the fewest data frames any of its live connections has received. The publisher
@@ -26,7 +29,7 @@ import logging
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -46,8 +49,8 @@ async def exit_with_parent() -> None:
 
 
 class Publisher:
-    def __init__(self, publish: PublishOne, *, concurrency: int, info: dict[str, Any]) -> None:
-        self._publish = publish
+    def __init__(self, publish: PublishOne | Sequence[PublishOne], *, concurrency: int, info: dict[str, Any]) -> None:
+        self._lanes = [publish] if callable(publish) else list(publish)
         self.concurrency = concurrency
         self.info = info
         self._server: asyncio.Server | None = None
@@ -66,6 +69,7 @@ class Publisher:
         self.first_error: str | None = None
         self.first_id: int | None = None
         self.last_id: int | None = None
+        self.by_lane = [{"published": 0, "first_id": None, "last_id": None} for _ in self._lanes]
         self.started = time.monotonic()
         self.stopped: float | None = None
 
@@ -142,6 +146,7 @@ class Publisher:
                 "errors": self.errors,
                 "first_error": self.first_error,
                 "seconds": (self.stopped or time.monotonic()) - self.started,
+                "lanes": self.by_lane,
             }
         return {"ok": False, "error": f"unknown command {cmd!r}"}
 
@@ -164,9 +169,9 @@ class Publisher:
             await asyncio.wait(self._inflight, timeout=30)
         self.stopped = time.monotonic()
 
-    async def _one(self, gate: asyncio.Semaphore) -> None:
+    async def _one(self, gate: asyncio.Semaphore, lane: int) -> None:
         try:
-            event_id = await self._publish()
+            event_id = await self._lanes[lane]()
         except Exception as e:
             self.errors += 1
             if self.first_error is None:
@@ -178,6 +183,12 @@ class Publisher:
                 self.first_id = event_id
             if self.last_id is None or event_id > self.last_id:
                 self.last_id = event_id
+            counts = self.by_lane[lane]
+            counts["published"] += 1
+            if counts["first_id"] is None or event_id < counts["first_id"]:
+                counts["first_id"] = event_id
+            if counts["last_id"] is None or event_id > counts["last_id"]:
+                counts["last_id"] = event_id
         finally:
             gate.release()
 
@@ -187,8 +198,9 @@ class Publisher:
             self._progressed.clear()
             await self._progressed.wait()
         await gate.acquire()
+        lane = self.submitted % len(self._lanes)
         self.submitted += 1
-        task = asyncio.create_task(self._one(gate))
+        task = asyncio.create_task(self._one(gate, lane))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
 

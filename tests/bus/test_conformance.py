@@ -159,3 +159,43 @@ async def test_publish_many_is_all_or_nothing_with_consecutive_ids(open_bus, rec
     assert [e.id for e in group] == [2, 3, 4] and one.id == 1
     await rec.wait_for_id(4)
     assert rec.ids == [1, 2, 3, 4]
+
+
+async def test_one_append_of_mixed_channels_and_types_stores_and_delivers_each_event_as_published(
+    open_bus, recorder
+) -> None:
+    bus = await open_bus()
+
+    class Capture(recorder):  # type: ignore[misc, valid-type]
+        def __init__(self) -> None:
+            super().__init__()
+            self.events: list = []
+
+        def deliver(self, batch) -> None:  # type: ignore[no-untyped-def]
+            self.events.extend(batch.events)
+            super().deliver(batch)
+
+    live = {channel: Capture() for channel in ("hft", "training", "prediction")}
+    for channel, rec in live.items():
+        await bus.subscribe(channel, rec)
+    calls = [
+        ("hft", [("hft.error", err("a")), ("hft.stop", {}), ("hft.error", err("b"))]),
+        ("training", [("training.failed", {"job_id": "j", "error": "c"})]),
+        ("hft", [("hft.error", err('é " \\ 𝄞 ' + "x" * 70_000))]),
+        ("prediction", [("predictor.error", err(""))]),
+    ]
+    groups = await asyncio.gather(*(bus.publish_many(channel, events) for channel, events in calls))
+    published = [event for group in groups for event in group]
+    assert [e.id for e in published] == list(range(1, 7))
+    payloads = [payload for _, events in calls for _, payload in events]
+    for event, (channel, type), payload in zip(
+        published, [(c, t) for c, events in calls for t, _ in events], payloads, strict=True
+    ):
+        assert (event.channel, event.type) == (channel, type)
+        assert orjson.loads(event.data) == {"id": event.id, "channel": channel, "type": type, "payload": payload,
+                                            "ts": event.ts}
+    for channel, rec in live.items():
+        mine = [e for e in published if e.channel == channel]
+        await rec.wait_for_id(mine[-1].id)
+        assert rec.events == mine
+        assert await bus.history(channel, after=0, limit=10) == mine
