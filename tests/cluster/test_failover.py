@@ -123,3 +123,38 @@ async def test_workers_on_one_port_deliver_every_event_to_every_client(server_fa
     for ws in clients:
         assert [e["id"] for e in await recv_events(ws, 20)] == ids
         await ws.close()
+
+
+def prediction_log(server: ServerProcess) -> list[dict[str, object]]:
+    """Every stored event of the prediction channel, oldest first."""
+    events: list[dict[str, object]] = []
+    while True:
+        after = events[-1]["id"] if events else 0
+        page = httpx.get(f"{server.http}/api/events", params={"channel": "prediction", "after": after, "limit": 1000}).json()
+        if not page["events"]:
+            return events
+        events += page["events"]
+
+
+async def test_one_predictor_in_the_cluster_and_the_next_leader_resumes_it(server_factory, tmp_path, cluster_env) -> None:  # type: ignore[no-untyped-def]
+    env = {**cluster_env, "SIGNALDESK_PREDICTOR_AUTOSTART": "true"}
+    a: ServerProcess = server_factory(tmp_path / "a", env)
+    b: ServerProcess = server_factory(tmp_path / "b", env)
+    a.start()
+    b.start()
+    async with connect(b.ws("prediction")) as ws:
+        await recv_events(ws, 30, timeout=30)  # three cycles of the leader's predictions, read on the follower
+    before = prediction_log(b)
+    created = [e["payload"] for e in before if e["type"] == "prediction.created"]
+    assert [e["type"] for e in before].count("predictor.start") == 1, "both processes autostart; one predicts"
+    forecasts = [(p["instrument_key"], p["horizon_steps"], p["ts_pred"]) for p in created]
+    assert len(forecasts) == len(set(forecasts)) >= 30
+
+    a.kill()
+    wait_until_leader(b, timeout=4 / 3 * LEASE_TTL + 3)
+    async with connect(b.ws("prediction")) as ws:
+        await recv_events(ws, 20, timeout=30)
+    after = prediction_log(b)[len(before):]
+    assert [e["type"] for e in after].count("predictor.start") == 1, "the new leader resumed the predictor, once"
+    ids = [e["payload"]["id"] for e in before + after if e["type"] == "prediction.created"]
+    assert len(ids) == len(set(ids)), "no prediction id made twice across the failover"
