@@ -121,11 +121,13 @@ class JobRunner:
     # --- start-up and shutdown ----------------------------------------------------------
 
     async def start(self) -> list[JobRecord]:
-        """Open the job queue (if any), end what stopped processes left, watch leases and aborts."""
-        if self.queue is not None:
+        """Open the job queue (if any), end what stopped processes left, watch leases and aborts.
+        Again later (a leader elected again): only the recovery."""
+        first = self._watcher is None
+        if self.queue is not None and first:
             await self.queue.open()
         ended = await self.recover()
-        if self.queue is not None:
+        if self.queue is not None and first:
             self._watcher = asyncio.create_task(self._watch(), name="job watch")
         return ended
 

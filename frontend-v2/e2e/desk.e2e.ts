@@ -263,9 +263,8 @@ describe("the desk in a browser", () => {
     const before = await rowIds("latest-predictions", "data-prediction-id"); // nothing can arrive now
     await server.start();
     await waitForLinks((s, stream) => (stream === "market" ? s === "live" : s === "resumed"), "channels resumed, market live", 30_000);
-    // No autostart: the restarted server's predictor is stopped, and the resumed desk says so.
-    await page.waitForFunction(() => document.querySelector('[data-testid="predictor-state"]')?.textContent === "stopped");
-    await page.getByRole("button", { name: "Start predictor" }).click();
+    // The predictor was on when the server stopped: the restarted server resumes it by itself
+    // (no autostart here), and the resumed desk says so.
     await page.waitForFunction(() => document.querySelector('[data-testid="predictor-state"]')?.textContent === "running");
     // New predictions (ids above every one made before the restart) are made and resolved.
     for (const table of ["latest-predictions", "resolved-predictions"]) {
