@@ -16,8 +16,9 @@ run: $(STAMP) web
 
 test: test-python test-frontend test-e2e check-contract
 
+# Two processes: the tests mostly wait on servers they start, so this halves the wall time.
 test-python: $(STAMP)
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n 2
 
 # bench.scaleout starts its own redis-server (Debian's, installed here when missing).
 bench: $(STAMP)

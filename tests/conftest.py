@@ -63,10 +63,17 @@ def server(server_factory) -> ServerProcess:  # type: ignore[no-untyped-def]
 
 
 def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    """Say plainly which services were missing and which tests that skipped."""
-    from tests.support.services import skipped
+    """Say plainly which services were missing and which tests that skipped (from the skip
+    reports, so it works with the tests spread over xdist workers)."""
+    from tests.support.services import SKIP_NOTE
 
-    if skipped:
+    missing: dict[str, int] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if SKIP_NOTE in reason:
+            message = reason.removeprefix("Skipped: ").split(SKIP_NOTE)[0].rstrip("; ")
+            missing[message] = missing.get(message, 0) + 1
+    if missing:
         terminalreporter.section("services not reachable: their tests were skipped")
-        for message in skipped.values():
-            terminalreporter.write_line(message)
+        for message, count in missing.items():
+            terminalreporter.write_line(f"{message}: {count} tests skipped")

@@ -21,8 +21,7 @@ import pytest
 REDIS_URL = os.environ.get("SIGNALDESK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_URL = os.environ.get("SIGNALDESK_TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/postgres")
 OPTIONAL = os.environ.get("SIGNALDESK_TEST_SERVICES", "required") == "optional"
-
-skipped: dict[str, str] = {}
+SKIP_NOTE = "skipped because SIGNALDESK_TEST_SERVICES=optional"
 
 
 def _reachable(url: str) -> str | None:
@@ -42,8 +41,7 @@ def require(name: str, url: str) -> None:
         return
     message = f"{name} is not reachable at {url} ({problem})"
     if OPTIONAL:
-        skipped[name] = message
-        pytest.skip(f"{message}; skipped because SIGNALDESK_TEST_SERVICES=optional")
+        pytest.skip(f"{message}; {SKIP_NOTE}")
     pytest.fail(f"{message}; these tests need it (SIGNALDESK_TEST_SERVICES=optional skips them)", pytrace=False)
 
 
