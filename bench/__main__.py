@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -529,8 +529,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return opts
 
 
-def main(argv: list[str] | None = None) -> int:
-    opts = parse_args(argv)
+def run_bench(opts: argparse.Namespace, run: Callable[[argparse.Namespace], dict[str, Any]],
+              render: Callable[[dict, argparse.Namespace], None]) -> int:  # fmt: skip
+    """Run a benchmark (stopping its children on SIGTERM too), print its tables, write its JSON."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: children stop
     try:
         results = run(opts)
@@ -546,6 +547,10 @@ def main(argv: list[str] | None = None) -> int:
     opts.json.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2, default=str))
     console.print(f"results: {opts.json}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_bench(parse_args(argv), run, render)
 
 
 if __name__ == "__main__":

@@ -51,7 +51,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -60,7 +59,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import orjson
 import redis
 from rich.table import Table
 
@@ -77,6 +75,7 @@ from bench.__main__ import (
     free_port,
     get,
     meta,
+    run_bench,
     wait_http,
 )
 from bench.signaldesk_server import LANES
@@ -573,22 +572,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    opts = parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: children stop
-    try:
-        results = run(opts)
-    except BenchError as e:
-        console.print(f"[red]bench failed:[/red] {e}")
-        return 1
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/yellow]")
-        return 130
-    render(results, opts)
-    opts.json.parent.mkdir(parents=True, exist_ok=True)
-    results["meta"]["options"]["json"] = str(opts.json)
-    opts.json.write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2, default=str))
-    console.print(f"results: {opts.json}")
-    return 0
+    return run_bench(parse_args(argv), run, render)
 
 
 if __name__ == "__main__":
