@@ -3,34 +3,21 @@ schedules over REST, and the CLI following a run."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 from typing import Any
 
 import httpx
-import orjson
 from websockets.asyncio.client import connect
 
 from tests.support.server import ServerProcess
-from tests.support.ws import recv_ready
+from tests.support.ws import recv_ready, recv_until
 from tests.training.synthetic import RELIANCE, candles_csv, import_candles
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
-async def collect(ws: Any, until: Any, timeout: float = 60.0) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-
-    async def run() -> None:
-        while not until(events):
-            frame = orjson.loads(await ws.recv())
-            if frame["id"] is not None:
-                events.append(frame)
-
-    await asyncio.wait_for(run(), timeout)
-    return events
 
 
 def run_ended(ev: list[dict[str, Any]]) -> bool:
@@ -45,7 +32,7 @@ async def test_retrain_at_start_up_is_visible_on_both_channels(server_factory) -
     page = lambda ch: httpx.get(f"{server.http}/api/events", params={"channel": ch, "limit": 1000}).json()  # noqa: E731
     async with connect(server.ws("automation", after=0, epoch=page("automation")["epoch"])) as ws:
         await recv_ready(ws)
-        runs = await collect(ws, run_ended)
+        runs = await recv_until(ws, run_ended)
     assert runs[0]["type"] == "automation_run.started" and runs[0]["payload"]["kind"] == "retrain"
     job_id = runs[0]["payload"]["job_id"]
     updates = [e["payload"] for e in runs if e["type"] == "automation_run.updated"]
@@ -73,12 +60,12 @@ async def test_housekeeping_runs_and_schedules(server_factory) -> None:
         for kind in ("evaluate", "prune", "square_off"):
             r = httpx.post(f"{base}/runs", json={"kind": kind, "params": {}})
             assert r.status_code == 202, r.text
-            events = await collect(ws, run_ended)
+            events = await recv_until(ws, run_ended)
             assert events[-1]["payload"]["status"] == "succeeded", events[-1]
         assert events[-1]["payload"]["stats"] == {"closed": 0, "errors": [], "engine": True}  # nothing open
         r = httpx.post(f"{base}/runs", json={"kind": "backfill", "params": {}})  # no simulated market here
         assert r.status_code == 202
-        events = await collect(ws, run_ended)
+        events = await recv_until(ws, run_ended)
         assert events[-1]["payload"]["status"] == "failed" and "simulated market" in events[-1]["payload"]["error"]
 
     r = httpx.post(f"{base}/runs", json={"kind": "lgbm", "params": {}})

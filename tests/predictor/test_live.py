@@ -12,27 +12,13 @@ from app.api.ws_channel_models import CONTRACT
 from app.predictor.store import PredictionStore
 from tests.support.server import ServerProcess
 from tests.support.storage import default_sqlite_unused, read_database
-from tests.support.ws import recv_ready
+from tests.support.ws import recv_ready, recv_until
 
 RELIANCE, TCS = "NSE_EQ|INE002A01018", "NSE_EQ|INE467B01029"
 FAST_MARKET = {"SIGNALDESK_MARKET_SPEED": "1200", "SIGNALDESK_MARKET_SEED": "7"}
 CFG = {"horizons": [1, 2], "model_kind": "ewma"}
 
 
-async def collect(ws: Any, until: Any, timeout: float = 30.0) -> list[dict[str, Any]]:
-    """Events (control frames skipped) until `until(events)` holds."""
-    import orjson
-
-    events: list[dict[str, Any]] = []
-
-    async def run() -> None:
-        while not until(events):
-            frame = orjson.loads(await ws.recv())
-            if frame["id"] is not None:
-                events.append(frame)
-
-    await asyncio.wait_for(run(), timeout)
-    return events
 
 
 def assert_exact_contract(event: dict[str, Any]) -> None:
@@ -48,7 +34,7 @@ async def test_predictions_are_created_resolved_and_calibrated_live(server_facto
         r = httpx.post(f"{server.http}/api/predictor/start", json={"instruments": [RELIANCE, TCS], "cfg": CFG})
         assert r.status_code == 200, r.text
         assert r.json()["state"] == "running"
-        events = await collect(ws, lambda ev: sum(e["type"] == "predictor.cycle" for e in ev) >= 6)
+        events = await recv_until(ws, lambda ev: sum(e["type"] == "predictor.cycle" for e in ev) >= 6)
 
     types = [e["type"] for e in events]
     assert types[0] == "predictor.start"
@@ -114,7 +100,7 @@ async def test_restart_resumes_the_run_and_resolution_of_open_predictions(databa
     async with connect(server.ws("prediction")) as ws:
         ready = await recv_ready(ws)
         assert httpx.post(f"{server.http}/api/predictor/start", json=start).status_code == 200
-        events = await collect(ws, lambda ev: sum(e["type"] == "prediction.created" for e in ev) >= 3)
+        events = await recv_until(ws, lambda ev: sum(e["type"] == "prediction.created" for e in ev) >= 3)
     server.kill()
     open_before = {e["payload"]["id"] for e in events if e["type"] == "prediction.created"}
     url = database_env["SIGNALDESK_DATABASE_URL"]
@@ -133,7 +119,7 @@ async def test_restart_resumes_the_run_and_resolution_of_open_predictions(databa
             expired = " ".join(e["payload"]["error"] for e in ev if e["type"] == "predictor.error")
             return all(i in done or f"{i} (" in expired for i in open_before)
 
-        await collect(ws, settled)
+        await recv_until(ws, settled)
     statuses = {p["id"]: p["status"] for p in httpx.get(f"{server.http}/api/predictions").json()["predictions"]}
     assert all(statuses[i] in ("resolved", "expired") for i in open_before)
 
@@ -158,7 +144,7 @@ async def test_heavy_cycles_do_not_stall_other_channels(server_factory) -> None:
         def busy_cycles(ev: list[dict[str, Any]]) -> bool:
             return sum(e["type"] == "predictor.cycle" and e["payload"]["created"] >= 300 for e in ev) >= 2
 
-        await collect(busy, busy_cycles)
+        await recv_until(busy, busy_cycles)
         loop = asyncio.get_running_loop()
         arrivals = []
         for _ in range(10):

@@ -34,3 +34,17 @@ async def recv_ready(ws: ClientConnection, timeout: float = 5.0) -> dict[str, An
     assert frame["id"] is None
     payload: dict[str, Any] = frame["payload"]
     return payload
+
+
+async def recv_until(ws: ClientConnection, until: Any, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """Events (frames with an id, control frames skipped) until `until(events)` holds."""
+    events: list[dict[str, Any]] = []
+
+    async def collect() -> None:
+        while not until(events):
+            frame = orjson.loads(await ws.recv())
+            if frame["id"] is not None:
+                events.append(frame)
+
+    await asyncio.wait_for(collect(), timeout)
+    return events

@@ -8,29 +8,17 @@ import signal
 from typing import Any
 
 import httpx
-import orjson
 import pytest
 from websockets.asyncio.client import connect
 
 from app.api.ws_channel_models import CONTRACT
 from tests.support.server import ServerProcess
-from tests.support.ws import recv_ready
+from tests.support.ws import recv_ready, recv_until
 from tests.training.synthetic import RELIANCE, SLOW_LGBM, candles_csv, import_candles
 
 QUIET = {"SIGNALDESK_MARKET_SOURCE": "off"}
 
 
-async def collect(ws: Any, until: Any, timeout: float = 30.0) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = []
-
-    async def run() -> None:
-        while not until(events):
-            frame = orjson.loads(await ws.recv())
-            if frame["id"] is not None:
-                events.append(frame)
-
-    await asyncio.wait_for(run(), timeout)
-    return events
 
 
 def ended(job_id: str) -> Any:
@@ -59,7 +47,7 @@ async def test_training_job_end_to_end(server_factory) -> None:
         await recv_ready(ws)
         job = submit(server, "lgbm")
         assert job["status"] == "queued"
-        events = await collect(ws, ended(job["job_id"]))
+        events = await recv_until(ws, ended(job["job_id"]))
     for e in events:
         model = CONTRACT["training"][e["type"]]
         assert model.model_validate(e["payload"]).model_dump(mode="json") == e["payload"]
@@ -86,7 +74,7 @@ async def test_training_job_end_to_end(server_factory) -> None:
     async with connect(server.ws("training")) as ws:
         await recv_ready(ws)
         again = submit(server, "lgbm")
-        events = await collect(ws, ended(again["job_id"]))
+        events = await recv_until(ws, ended(again["job_id"]))
     second = events[-1]["payload"]["result"]
     assert second["promoted"] is False and "does not beat the incumbent" in second["decision"]
     promoted = httpx.get(f"{server.http}/api/models", params={"promoted": True}).json()["models"]
@@ -100,13 +88,13 @@ async def test_promoted_model_drives_the_predictor(server_factory) -> None:
     async with connect(server.ws("training")) as ws:
         await recv_ready(ws)
         job = submit(server, "ridge")
-        result = (await collect(ws, ended(job["job_id"])))[-1]["payload"]["result"]
+        result = (await recv_until(ws, ended(job["job_id"])))[-1]["payload"]["result"]
     assert result["promoted"], result["decision"]
     r = httpx.post(f"{server.http}/api/predictor/start", json={"instruments": [RELIANCE], "cfg": {"min_history": 1}})
     assert r.status_code == 200, r.text
     async with connect(server.ws("prediction")) as ws:
         await recv_ready(ws)
-        events = await collect(ws, lambda ev: any(e["type"] == "prediction.created" for e in ev))
+        events = await recv_until(ws, lambda ev: any(e["type"] == "prediction.created" for e in ev))
     created = [e["payload"] for e in events if e["type"] == "prediction.created"]
     assert created[0]["model_kind"] == f"ridge:{result['model_id']}"
 
@@ -118,10 +106,10 @@ async def test_cancel_mid_training(server_factory) -> None:
     async with connect(server.ws("training")) as ws:
         await recv_ready(ws)
         job = submit(server, "lgbm", **SLOW_LGBM)
-        await collect(ws, in_worker(job["job_id"]))
+        await recv_until(ws, in_worker(job["job_id"]))
         r = httpx.post(f"{server.http}/api/training/jobs/{job['job_id']}/cancel")
         assert r.status_code == 200, r.text
-        events = await collect(ws, ended(job["job_id"]), timeout=15)
+        events = await recv_until(ws, ended(job["job_id"]), timeout=15)
     assert events[-1]["type"] == "training.failed"
     assert events[-1]["payload"]["error"].startswith("cancelled")
     stored = httpx.get(f"{server.http}/api/training/jobs/{job['job_id']}").json()
@@ -137,11 +125,11 @@ async def test_killed_worker_ends_the_job_failed(server_factory) -> None:
     async with connect(server.ws("training")) as ws:
         await recv_ready(ws)
         job = submit(server, "lgbm", **SLOW_LGBM)
-        await collect(ws, in_worker(job["job_id"]))
+        await recv_until(ws, in_worker(job["job_id"]))
         pid = httpx.get(f"{server.http}/api/training/jobs/{job['job_id']}").json()["worker_pid"]
         assert pid and pid != server.proc.pid
         os.kill(pid, signal.SIGKILL)
-        events = await collect(ws, ended(job["job_id"]), timeout=15)
+        events = await recv_until(ws, ended(job["job_id"]), timeout=15)
     assert events[-1]["type"] == "training.failed"
     assert events[-1]["payload"]["error"] == "the worker process was killed by SIGKILL"
     assert httpx.get(f"{server.http}/api/training/jobs/{job['job_id']}").json()["status"] == "failed"
@@ -154,12 +142,12 @@ async def test_server_restart_ends_a_running_job_failed(server_factory) -> None:
     async with connect(server.ws("training")) as ws:
         ready = await recv_ready(ws)
         job = submit(server, "lgbm", **SLOW_LGBM)
-        seen = await collect(ws, in_worker(job["job_id"]))
+        seen = await recv_until(ws, in_worker(job["job_id"]))
     server.kill()
     server.start()
     async with connect(server.ws("training", after=seen[-1]["id"], epoch=ready["epoch"])) as ws:
         assert (await recv_ready(ws))["resumed"] is True
-        events = await collect(ws, ended(job["job_id"]), timeout=15)
+        events = await recv_until(ws, ended(job["job_id"]), timeout=15)
     assert events[-1]["type"] == "training.failed"
     assert events[-1]["payload"]["error"].startswith("interrupted: the server stopped while it was running")
     stored = httpx.get(f"{server.http}/api/training/jobs/{job['job_id']}").json()
@@ -174,7 +162,7 @@ async def test_event_loop_stays_responsive_during_training(server_factory) -> No
         await recv_ready(ws)
         await recv_ready(idle)
         job = submit(server, "lgbm", **SLOW_LGBM)
-        await collect(ws, in_worker(job["job_id"]))
+        await recv_until(ws, in_worker(job["job_id"]))
         loop = asyncio.get_running_loop()
         arrivals = []
         for _ in range(10):
@@ -207,12 +195,12 @@ async def test_bad_requests_get_clear_answers(server_factory) -> None:
     async with connect(server.ws("training")) as ws:
         await recv_ready(ws)
         unknown = submit(server, "ridge", instrument_key="NSE_EQ|INE000000000")
-        events = await collect(ws, ended(unknown["job_id"]))
+        events = await recv_until(ws, ended(unknown["job_id"]))
         assert events[-1]["type"] == "training.failed"
         assert events[-1]["payload"]["error"].startswith("unknown instrument: no 1m candles stored for NSE_EQ|INE000000000")
         import_candles(server.http, RELIANCE, candles_csv(1))
         short = submit(server, "ridge")
-        events = await collect(ws, ended(short["job_id"]))
+        events = await recv_until(ws, ended(short["job_id"]))
         assert events[-1]["type"] == "training.failed"
         assert events[-1]["payload"]["error"].startswith("too little data: ")
     statuses = {j["job_id"]: j["status"] for j in httpx.get(base).json()["jobs"]}
