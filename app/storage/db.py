@@ -24,10 +24,12 @@ def _sqlite_pragmas(dbapi_conn: object, _record: object) -> None:
 
 
 def make_engine(url: str, **options: Any) -> AsyncEngine:
-    """An async engine for `url`, set up as every part of signaldesk uses it (SQLite's pragmas,
-    PostgreSQL's connect timeout)."""
+    """An async engine for `url`, set up as every part of signaldesk uses it (SQLite's pragmas;
+    PostgreSQL's connect timeout, and a ping when a pooled connection is taken, so a restarted
+    PostgreSQL costs a reconnect instead of a failed request)."""
     if make_url(url).get_backend_name() == "postgresql":
         options.setdefault("connect_args", {"timeout": CONNECT_TIMEOUT})
+        options.setdefault("pool_pre_ping", True)
     engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
