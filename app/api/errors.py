@@ -8,6 +8,8 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 
 from app.bus.errors import BusClosed, InvalidEvent
+from app.predictor.errors import PredictorStateError
+from app.trading.errors import EngineStateError
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +24,11 @@ async def on_bus_closed(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "server is shutting down"}, status_code=status.HTTP_503_SERVICE_UNAVAILABLE)
 
 
+async def on_wrong_state(request: Request, exc: Exception) -> JSONResponse:
+    """A command the service's current state does not allow (start twice, stop when stopped): 409."""
+    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
+
+
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
@@ -30,4 +37,6 @@ async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidEvent, on_invalid_event)
     app.add_exception_handler(BusClosed, on_bus_closed)
+    app.add_exception_handler(EngineStateError, on_wrong_state)
+    app.add_exception_handler(PredictorStateError, on_wrong_state)
     app.add_exception_handler(Exception, on_unexpected)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, sta
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.security import require_token
-from app.trading.errors import BadLimits, BrokerError, EngineStateError, LiveTradingRefused, UnknownBroker
+from app.trading.errors import BadLimits, BrokerError, LiveTradingRefused, UnknownBroker
 from app.trading.service import TradingService
 from app.trading.trades import TradeStatus
 
@@ -60,10 +60,6 @@ def _service(request: Request) -> TradingService:
 ServiceDep = Annotated[TradingService, Depends(_service)]
 
 
-def _conflict(e: EngineStateError) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, str(e))
-
-
 @router.post("/start", summary="Start trading (409 running, 422 unknown broker or limits, 403 safe_mode off without live trading)")
 async def start_engine(service: ServiceDep, body: Annotated[StartEngine | None, Body()] = None) -> dict[str, Any]:
     body = body or StartEngine()
@@ -77,42 +73,28 @@ async def start_engine(service: ServiceDep, body: Annotated[StartEngine | None, 
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
     except LiveTradingRefused as e:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(e)) from e
-    except EngineStateError as e:
-        raise _conflict(e) from e
     except BrokerError as e:
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"the broker could not be connected: {e}") from e
 
 
 @router.post("/stop", summary="Flatten, then stop (409 when stopped, or when the flatten left errors: then halted)")
 async def stop_engine(service: ServiceDep) -> dict[str, Any]:
-    try:
-        return await service.stop()
-    except EngineStateError as e:
-        raise _conflict(e) from e
+    return await service.stop()
 
 
 @router.post("/halt", summary="Kill switch: no new entries; open trades are still managed (409 when stopped)")
 async def halt_engine(service: ServiceDep, body: Annotated[HaltEngine | None, Body()] = None) -> dict[str, Any]:
-    try:
-        return await service.halt((body or HaltEngine()).reason)
-    except EngineStateError as e:
-        raise _conflict(e) from e
+    return await service.halt((body or HaltEngine()).reason)
 
 
 @router.post("/resume", summary="Allow entries again after a halt (409 unless halted, or past the daily loss limit)")
 async def resume_engine(service: ServiceDep) -> dict[str, Any]:
-    try:
-        return await service.resume()
-    except EngineStateError as e:
-        raise _conflict(e) from e
+    return await service.resume()
 
 
 @router.post("/flatten", summary="Close every open trade now (409 when stopped)")
 async def flatten_engine(service: ServiceDep, body: Annotated[FlattenEngine | None, Body()] = None) -> dict[str, Any]:
-    try:
-        return asdict(await service.flatten((body or FlattenEngine()).reason))
-    except EngineStateError as e:
-        raise _conflict(e) from e
+    return asdict(await service.flatten((body or FlattenEngine()).reason))
 
 
 @router.get("/status", summary="State, broker and venue, the two keys, limits, today's PnL, counters")

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.security import require_token
 from app.predictor.config import PredictorConfig
-from app.predictor.errors import PredictorStateError, UnknownInstruments
+from app.predictor.errors import UnknownInstruments
 from app.predictor.service import PredictorService
 from app.predictor.store import PredictionStore
 
@@ -45,16 +45,11 @@ async def start_predictor(service: ServiceDep, body: StartPredictor) -> dict[str
     except UnknownInstruments as e:
         detail = [{"loc": ["body", "instruments"], "msg": str(e), "input": e.unknown}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
-    except PredictorStateError as e:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
 
 
 @router.post("/api/predictor/stop", summary="Stop predicting (409 when not running)")
 async def stop_predictor(service: ServiceDep) -> dict[str, Any]:
-    try:
-        return asdict(await service.stop())
-    except PredictorStateError as e:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
+    return asdict(await service.stop())
 
 
 @router.get("/api/predictor/status")
