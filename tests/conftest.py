@@ -8,6 +8,7 @@ import pytest
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
 from tests.support.server import ServerProcess
+from tests.support import services
 from tests.support.services import postgres_database
 
 RELATIONAL = ["sqlite", "postgresql"]
@@ -38,6 +39,13 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     db = Database(database_url)
     yield db
     await db.close()
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A Redis key prefix of this test's own (the real Redis is required); cleaned up after."""
+    with services.redis_prefix() as prefix:
+        yield prefix
 
 
 @pytest.fixture

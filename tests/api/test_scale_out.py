@@ -2,29 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
 
 import pytest
-import redis
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.server import ServerProcess
-from tests.support.services import REDIS_URL, require_redis
+from tests.support.services import REDIS_URL, delete_keys
 from tests.support.ws import recv_events, recv_ready
 
 
 @pytest.fixture
-def prefix() -> Iterator[str]:
-    require_redis()
-    name = f"test-{secrets.token_hex(6)}"
-    yield name
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{name}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+def prefix(redis_prefix: str) -> str:
+    return redis_prefix
 
 
 def two_servers(server_factory, tmp_path, prefix: str) -> tuple[ServerProcess, ServerProcess]:  # type: ignore[no-untyped-def]
@@ -70,9 +60,7 @@ async def test_redis_losing_its_data_is_an_epoch_change(server_factory, tmp_path
         epoch = (await recv_ready(ws))["epoch"]
         publish(a, 1)
         (event,) = await recv_events(ws, 1)
-        client = redis.Redis.from_url(REDIS_URL)
-        client.delete(*client.scan_iter(f"{prefix}:*"))  # what a Redis without persistence does on restart
-        client.close()
+        delete_keys(prefix)  # what a Redis without persistence does on restart
         with pytest.raises(ConnectionClosed) as closed:
             await recv_events(ws, 1)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 
 from app.api.ws_channel_models import ContractValidator
 from app.bus.base import BaseEventBus, Retention
@@ -15,7 +14,7 @@ from app.bus.local import LocalEventBus
 from app.bus.redis_bus import RedisEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from tests.bus.recorder import Recorder
-from tests.support.services import REDIS_URL, require_redis
+from tests.support.services import REDIS_URL, delete_keys, require_redis
 BusFactory = Callable[..., BaseEventBus]
 
 
@@ -43,11 +42,7 @@ async def open_bus(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     for bus in buses:
         await bus.close()
     if backend == "redis":
-        client = aioredis.from_url(REDIS_URL)
-        keys = [key async for key in client.scan_iter(f"{prefix}:*")]
-        if keys:
-            await client.delete(*keys)
-        await client.aclose()
+        delete_keys(prefix)
 
 
 @pytest.fixture

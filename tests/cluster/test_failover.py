@@ -3,20 +3,17 @@ replaced, the open trades are managed by the new one, and nothing is entered twi
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import redis
 from websockets.asyncio.client import connect
 
 from tests.support.server import ServerProcess
-from tests.support.services import REDIS_URL, require_redis
+from tests.support.services import REDIS_URL
 from tests.support.ws import recv_events, recv_ready
 from tests.trading.live import FAST, Stream, assert_resumed_and_reconciled, inject, post, status
 from tests.trading.stubs import KEYS
@@ -25,24 +22,17 @@ LEASE_TTL = 1.5
 
 
 @pytest.fixture
-def cluster_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+def cluster_env(tmp_path: Path, redis_prefix: str) -> dict[str, str]:
     """Settings for processes of one cluster: one Redis prefix, one database, one market."""
-    require_redis()
-    prefix = f"test-{secrets.token_hex(6)}"
-    yield {
+    return {
         **FAST,
         "SIGNALDESK_BUS_URL": REDIS_URL,
-        "SIGNALDESK_BUS_PREFIX": prefix,
+        "SIGNALDESK_BUS_PREFIX": redis_prefix,
         "SIGNALDESK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'shared.sqlite3'}",
         "SIGNALDESK_MARKET_ANCHOR": str(time.time()),
         "SIGNALDESK_LEADER_LEASE_TTL": str(LEASE_TTL),
         "SIGNALDESK_HFT_COOLDOWN": "0",
     }
-    client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 def health(server: ServerProcess) -> dict[str, object]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
@@ -31,15 +29,8 @@ class Duties:
 
 
 @pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    url = require_redis()
-    name = f"test-{secrets.token_hex(6)}"
-    yield name
-    client = aioredis.from_url(url)
-    keys = [key async for key in client.scan_iter(f"{name}:*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
+def prefix(redis_prefix: str) -> str:
+    return redis_prefix
 
 
 def candidate(prefix: str, holder: str, ttl: float = 1.5) -> tuple[Leadership, Duties]:
@@ -66,12 +57,13 @@ async def test_a_leader_that_lost_its_lease_steps_down(prefix: str) -> None:
     a, a_duties = candidate(prefix, "a")
     await a.start()
     assert a.is_leader
+    a_duties.elected.clear()
     usurper = aioredis.from_url(require_redis())
     await usurper.set(f"{prefix}:leader", "someone-else")  # e.g. a's lease expired while it was stalled
     await asyncio.wait_for(a_duties.deposed.wait(), 5)
     assert not a.is_leader and a.token is None
     await usurper.delete(f"{prefix}:leader")
-    await asyncio.wait_for(_until(lambda: len(a_duties.terms) == 2), 5)  # and campaigns again
+    await asyncio.wait_for(a_duties.elected.wait(), 5)  # and campaigns again
     assert a_duties.terms[1] > a_duties.terms[0]
     await usurper.aclose()
     await a.close()
@@ -121,7 +113,3 @@ async def test_a_leader_cut_off_from_redis_steps_down_before_its_lease_ends(pref
     assert ttl_ms > 0, "a must have stepped down while its lease still ran in Redis"
     await a.close()
 
-
-async def _until(condition) -> None:  # type: ignore[no-untyped-def]
-    while not condition():
-        await asyncio.sleep(0.01)

@@ -50,6 +50,30 @@ def require_redis() -> str:
     return REDIS_URL
 
 
+def delete_keys(prefix: str, *extra: str) -> None:
+    """Delete every Redis key under `prefix:` (and the `extra` keys named)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [*client.scan_iter(f"{prefix}:*"), *extra]
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@contextmanager
+def redis_prefix() -> Iterator[str]:
+    """A key prefix of its own for one test on the real Redis; its keys are deleted afterwards."""
+    require_redis()
+    prefix = f"test-{secrets.token_hex(6)}"
+    try:
+        yield prefix
+    finally:
+        delete_keys(prefix)
+
+
 def _admin(statement: str) -> None:
     """Run one statement on the maintenance database, on a thread of its own (callable anywhere)."""
     import asyncpg
