@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -14,6 +16,7 @@ from app.bus.interface import PayloadValidator
 from app.bus.sqlite_log import Snapshot, SqliteEventLog
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class LocalEventBus(BaseEventBus):
@@ -56,9 +59,19 @@ class LocalEventBus(BaseEventBus):
                 group.append(StoredEvent(next_id, p.channel, type, ts, encode_envelope(next_id, p.channel, type, payload, ts)))
                 next_id += 1
             stored.append(group)
-        await self._on(self._write_thread, self._log.append, [e for group in stored for e in group])
+        due = await self._on(self._write_thread, self._log.append, [e for group in stored for e in group])
         self._next_id = next_id  # only now: a failed append reuses the ids nobody saw
+        if due:  # queued behind this commit on the writer thread: it runs while the fan-out does
+            self._write_thread.submit(self._checkpoint)
         return stored
+
+    def _checkpoint(self) -> None:
+        """On the writer thread. A failed checkpoint loses nothing (the WAL holds the events);
+        the next commit asks for it again."""
+        try:
+            self._log.checkpoint()
+        except sqlite3.Error:
+            log.exception("event log checkpoint failed; retried after the next commit")
 
     async def _history(self, channel: str, after: int, limit: int) -> list[StoredEvent]:
         return await self._on(self._read_threads, self._log.read_after, channel, after, limit)

@@ -3,6 +3,12 @@
 Every method here blocks; the bus calls them from worker threads. Appends and pruning run on
 one writer thread with one connection. Each read gets a connection of its own, so reads
 never wait for a commit (WAL) and a replay reads one consistent snapshot.
+
+The writer never checkpoints inside a commit: SQLite's automatic checkpoint would make the
+commit that crosses its threshold wait for the copy into the database file and its fsync.
+`append` says instead when the WAL has grown by about `checkpoint_pages` (SQLite's own
+threshold by default), and the bus runs `checkpoint` on the writer thread once that commit's
+events are out.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ CREATE TABLE IF NOT EXISTS channel_floor (channel TEXT PRIMARY KEY, floor INTEGE
 """
 
 EVENT_COLUMNS = "id, channel, type, ts, data"
+PAGE_SIZE = 4096  # SQLite's default page size
+PAGES_PER_COMMIT = 3  # what any commit rewrites: the events table's and its index's last leaf, meta
 
 
 class SqliteEventLog:
@@ -41,9 +49,11 @@ class SqliteEventLog:
     last saw an id below the floor has missed events.
     """
 
-    def __init__(self, path: Path, *, synchronous: Synchronous = "full") -> None:
+    def __init__(self, path: Path, *, synchronous: Synchronous = "full", checkpoint_pages: int = 1000) -> None:
         self.path = path
         self._synchronous = synchronous
+        self._checkpoint_pages = checkpoint_pages
+        self._wal_pages = 0  # written to the WAL since the last checkpoint (an estimate)
         self._local = threading.local()
         self._writer: sqlite3.Connection | None = None
         self._readers: list[sqlite3.Connection] = []
@@ -61,6 +71,7 @@ class SqliteEventLog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = self._connect()
         conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
         conn.executescript(SCHEMA)
         conn.execute("BEGIN IMMEDIATE")
         row = conn.execute("SELECT value FROM meta WHERE key = 'epoch'").fetchone()
@@ -86,8 +97,11 @@ class SqliteEventLog:
 
     # --- writer thread ------------------------------------------------------------------
 
-    def append(self, events: Sequence[StoredEvent]) -> None:
-        """Store a batch in one transaction (group commit); durable when this returns."""
+    def append(self, events: Sequence[StoredEvent]) -> bool:
+        """Store a batch in one transaction (group commit); durable when this returns.
+
+        True when a checkpoint is due (call `checkpoint` after the batch has been fanned out).
+        """
         conn = self._writer_conn()
         conn.execute("BEGIN")
         try:
@@ -101,6 +115,14 @@ class SqliteEventLog:
             conn.execute("ROLLBACK")
             raise
         self.last_id = events[-1].id
+        self._wal_pages += PAGES_PER_COMMIT + -(-sum(len(e.data) for e in events) // PAGE_SIZE)
+        return self._wal_pages >= self._checkpoint_pages
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file as far as open readers allow (PASSIVE: it never
+        waits for them); the WAL is then reused from its start by later commits."""
+        self._writer_conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self._wal_pages = 0
 
     def prune(self, *, channels: Iterable[str], max_events: int, min_ts: int) -> int:
         """Apply retention to each channel: keep its newest `max_events`, none older than `min_ts`.
