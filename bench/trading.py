@@ -10,6 +10,10 @@ journal commit (order, trade and paper ledger in one transaction), the bus's com
 fan-out. The trade leaves at that bar's close (time exit), so the book stays small, as live.
 Samples are paced at the engine's own limit of 10 orders a second (an entry and an exit each).
 
+With `--bus-synchronous full` every bus commit waits for an fsync, so the disk sets a floor: in
+each pause between samples the benchmark also times one 4 KiB write + `fdatasync` of a file in
+the same directory (`disk_fdatasync_ms`), under the same idle-then-busy pattern as the commits.
+
 The relational store (and so the journal) is a fresh SQLite file unless `--database-url` names a
 PostgreSQL database (postgresql+asyncpg://...): an empty one, which the run migrates and writes
 its trades into (PostgresJournal).
@@ -23,6 +27,7 @@ import argparse
 import asyncio
 import gc
 import itertools
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -144,6 +149,8 @@ async def entry_latency(samples: int, instruments: int, synchronous: str = "full
         gc.freeze()  # as the server does once started (app.main)
         latencies: list[float] = []
         parts: list[tuple[float, float, float]] = []
+        disk: list[float] = []
+        probe = os.open(Path(tmp) / "fdatasync-probe", os.O_WRONLY | os.O_CREAT)
         open_at_end = 0
         try:
             for k, bar_set in enumerate(bars):
@@ -163,9 +170,12 @@ async def entry_latency(samples: int, instruments: int, synchronous: str = "full
                                   (watch.arrived[key] - stamps.published) * 1000))  # fmt: skip
                 while engine.last_bar != (bar_set.open_ts, bar_set.close_ts) or engine.lock.locked():
                     await asyncio.sleep(0.0005)
+                await asyncio.sleep(max(0.0, (paced + time.perf_counter()) / 2 - time.perf_counter()))
+                disk.append(_fdatasync_ms(probe))
                 await asyncio.sleep(max(0.0, paced - time.perf_counter()))
             open_at_end = len(engine.book.open)
         finally:
+            os.close(probe)
             await service.close()
             await feed.close()
             await bus.close()
@@ -190,7 +200,16 @@ async def entry_latency(samples: int, instruments: int, synchronous: str = "full
             name: round(float(np.percentile(split[:, i], 99)), 3)
             for i, name in enumerate(("feed_to_engine", "engine_and_journal", "bus_commit_and_fanout"))
         },
+        "disk_fdatasync_ms": {f"p{q}": round(float(np.percentile(disk, q)), 3) for q in (50, 99)},
     }
+
+
+def _fdatasync_ms(fd: int) -> float:
+    """One 4 KiB write and its fdatasync, in ms: what a bus commit waits for at `full`."""
+    os.pwrite(fd, b"\0" * 4096, 0)
+    started = time.perf_counter()
+    os.fdatasync(fd)
+    return (time.perf_counter() - started) * 1000
 
 
 async def _arrival(watch: EntryWatch, key: str) -> None:
