@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(PY) -m bench.predictor
 	$(PY) -m bench.training
 	$(PY) -m bench.trading
+	$(PY) -m bench.trading --bus-synchronous normal
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
