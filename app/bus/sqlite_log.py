@@ -127,7 +127,8 @@ class SqliteEventLog:
     def prune(self, *, channels: Iterable[str], max_events: int, min_ts: int) -> int:
         """Apply retention to each channel: keep its newest `max_events`, none older than `min_ts`.
 
-        Returns how many events were deleted.
+        Returns how many events were deleted. A pass that deleted any ends with a checkpoint:
+        its deletes rewrite pages that `append` does not count.
         """
         conn = self._writer_conn()
         deleted = 0
@@ -148,6 +149,8 @@ class SqliteEventLog:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if deleted:
+            self.checkpoint()
         return deleted
 
     @staticmethod

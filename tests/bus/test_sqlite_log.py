@@ -44,3 +44,18 @@ async def test_the_bus_checkpoints_so_the_wal_stays_near_the_threshold(tmp_path:
         await bus.close()
     assert [e.id for e in history] == list(range(1, 1001))
     assert wal_size < 512 * KIB, f"the WAL grew to {wal_size} bytes: the bus did not checkpoint"
+
+
+def test_a_retention_pass_that_deletes_checkpoints(tmp_path: Path) -> None:
+    log = SqliteEventLog(tmp_path / "events.sqlite3", synchronous="normal", checkpoint_pages=10_000)
+    log.open()
+    wal = tmp_path / "events.sqlite3-wal"
+    for i in range(1, 101):
+        log.append([event(i, KIB)])
+    assert log.prune(channels=["hft"], max_events=10, min_ts=-1) == 90
+    after_prune = wal.stat().st_size
+    for i in range(101, 106):
+        log.append([event(i, KIB)])
+    assert wal.stat().st_size == after_prune, "checkpointed: later commits reuse the WAL from its start"
+    assert [e.id for e in log.read_after("hft", 0, 1000)] == list(range(91, 106))
+    log.close()
