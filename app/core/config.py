@@ -135,6 +135,9 @@ class Settings(BaseSettings):
     hft_max_notional_per_trade: float = Field(300_000.0, gt=0, description="rupees of one entry")
     hft_max_notional_total: float = Field(1_000_000.0, gt=0, description="rupees of all open trades")
     hft_max_daily_loss: float = Field(10_000.0, gt=0, description="the day's PnL at or below -this halts and flattens")
+    hft_broker_check_interval: float = Field(
+        15.0, gt=0, le=3600, description="seconds between checks that the broker answers (hft.error when not, hft.broker on reconnect)"
+    )
     hft_max_orders_per_second: int = Field(10, ge=1, le=10, description="order rate (the exchange's algo threshold)")
     hft_cooldown: float = Field(300.0, ge=0, description="exchange seconds without entries on an instrument after a stop-out")
     hft_square_off: time = Field(time(15, 15), description="IST time at which every trade is closed and entries stop")

@@ -6,6 +6,12 @@
 into the predictor. Lifecycle commands are serialised; `halt` is not, so the kill switch never
 waits behind anything. The state (running/halted, broker, safe_mode, limits) is journaled, so a
 restarted server resumes the engine it had (see `recover`).
+
+While a run is on, the broker is asked every `broker_check_interval` seconds whether it still
+answers (`Broker.check`). The first failed check is announced (`hft.error`); from then on the
+service reconnects at the same interval, and a reconnect is announced as `hft.broker`. Orders
+meanwhile go to the broker as always and fail there (entries rejected, exits retried at the
+next bar), so nothing waits on the watch.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from app.trading.book import Book
 from app.trading.brokers.base import Broker, Funds, Position
 from app.trading.brokers.registry import BrokerRegistry
 from app.trading.engine import CHANNEL, FlattenOutcome, TradingEngine
-from app.trading.errors import EngineStateError, TradingError
+from app.trading.errors import BrokerError, EngineStateError, TradingError
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
 from app.trading.prices import PriceBook
@@ -99,6 +105,7 @@ class TradingService:
         min_vol_bars: int = 5,
         clock: Clock | None = None,
         wall: Callable[[], float] = time.time,
+        broker_check_interval: float = 15.0,
     ) -> None:
         self.bus = bus
         self.feed = feed
@@ -112,6 +119,7 @@ class TradingService:
         self.min_vol_bars = min_vol_bars
         self.clock = clock or WallClock()
         self.wall = wall
+        self.broker_check_interval = broker_check_interval
         self.state = EngineState.STOPPED
         self.broker = PAPER
         self.safe_mode = True
@@ -119,7 +127,7 @@ class TradingService:
         self.engine: TradingEngine | None = None
         self.run_limits = limits
         self._lock = asyncio.Lock()
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
         self._subscription: Subscription | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -163,7 +171,10 @@ class TradingService:
             ("hft.broker", {"broker": venue.name}),
         ])  # fmt: skip
         await self._listen(engine)
-        self._task = asyncio.create_task(self._run(engine, self.feed.subscribe(name="hft")), name="trading-engine")
+        self._tasks = [
+            asyncio.create_task(self._run(engine, self.feed.subscribe(name="hft")), name="trading-engine"),
+            asyncio.create_task(self._watch_broker(venue), name="trading-broker-watch"),
+        ]
         log.info("trading engine %s: broker %s, venue %s, safe_mode %s, %d open trades",
                  state.value, broker, venue.name, safe_mode, len(engine.book.open))  # fmt: skip
 
@@ -282,11 +293,10 @@ class TradingService:
         if self._subscription is not None:
             self._subscription.close()
             self._subscription = None
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         if engine is not None:
             async with engine.lock:  # let a bar in progress finish its writes
                 await engine.journal.flush()
@@ -301,6 +311,23 @@ class TradingService:
                 except Exception as e:  # one bad price update must not end the engine
                     log.exception("trading engine failed on the bars closing at %d", bars.close_ts)
                     await self._error(f"price update at {_iso(bars)} failed: {type(e).__name__}: {e}")
+
+    async def _watch_broker(self, venue: Broker) -> None:
+        answering = True
+        while True:
+            await asyncio.sleep(self.broker_check_interval)
+            try:
+                await (venue.check() if answering else venue.connect())
+            except BrokerError as e:
+                if answering:
+                    answering = False
+                    await self._error(f"broker {venue.name} is not answering ({e.message}); "
+                                      f"reconnecting every {self.broker_check_interval:g} s")  # fmt: skip
+                continue
+            if not answering:
+                answering = True
+                log.info("trading: broker %s answers again", venue.name)
+                await self.bus.publish(CHANNEL, "hft.broker", {"broker": venue.name})
 
     # --- state ----------------------------------------------------------------------------
 
@@ -342,10 +369,10 @@ class TradingService:
             "brokers": list(self.brokers.names), "limits": self.run_limits.public(),
         }  # fmt: skip
         if engine is None:
-            return {**out, "venue": None, "open_trades": 0}
+            return {**out, "venue": None, "venue_connected": False, "open_trades": 0}
         day = self._day()
         return {
-            **out, "venue": engine.venue.name, "interval": engine.interval, "day": day,
+            **out, "venue": engine.venue.name, "venue_connected": engine.venue.connected, "interval": engine.interval, "day": day,
             "day_pnl": round(float(engine.day_pnl(day)), 2), "realized_today": round(engine.book.realized.get(day, 0.0), 2),
             "open_pnl": round(float(engine.open_pnl()), 2), "open_trades": len(engine.book.open),
             "signals_pending": len(engine.signals), "orders_sent": engine.orders_sent,

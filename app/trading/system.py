@@ -109,6 +109,7 @@ def build_trading(settings: Settings, *, db: Database, bus: EventBus, feed: Mark
         limits=limits_from(settings),
         vol_span=settings.hft_vol_span,
         clock=clock,
+        broker_check_interval=settings.hft_broker_check_interval,
     )
 
 

@@ -4,6 +4,7 @@ restart recovery, the kill switch. The database and its journal: SQLite and Post
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,32 @@ async def test_autostart_starts_paper_in_safe_mode_and_recovery_drops_to_safe_mo
         assert again.network.requests == []
     finally:
         await again.close()
+
+
+async def test_a_broker_that_stops_answering_is_reported_and_reconnected(tmp_path: Path) -> None:
+    rig = await make_rig(tmp_path, live_trading_enabled=True, hft_broker_check_interval=0.05)
+    try:
+        await rig.service.start("upstox", safe_mode=False)
+        assert rig.service.status()["venue_connected"] is True
+        rig.network.fail = "connection refused"
+        await rig.watch.wait(lambda: bool(rig.watch.of("hft.error")))
+        assert rig.service.status()["venue_connected"] is False
+        tried = len(rig.network.requests)
+
+        async def retried() -> None:
+            while len(rig.network.requests) < tried + 3:
+                await asyncio.sleep(0.01)
+
+        await asyncio.wait_for(retried(), 5)  # three more reconnect attempts, still one hft.error
+        assert len(rig.watch.of("hft.error")) == 1
+        assert "broker upstox is not answering (connection refused)" in rig.watch.of("hft.error")[0]["error"]
+        rig.network.fail = None
+        await rig.watch.wait(lambda: len(rig.watch.of("hft.broker")) == 2)
+        assert rig.watch.of("hft.broker") == [{"broker": "upstox"}, {"broker": "upstox"}]
+        assert rig.service.status()["venue_connected"] is True
+        await rig.service.stop()
+        after_stop = len(rig.network.requests)
+        await rig.service.start()  # paper: the watch of the upstox run has ended with it
+        assert [path for _, path, _, _ in rig.network.requests[after_stop:]] == []
+    finally:
+        await rig.close()

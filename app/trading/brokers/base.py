@@ -45,6 +45,11 @@ class Broker(Protocol):
 
     async def close(self) -> None: ...
 
+    async def check(self) -> None:
+        """Ask the broker whether the session still answers (a cheap call); raises BrokerError
+        when it does not, and `connected` is False from then until `connect` succeeds."""
+        ...
+
     async def place_order(self, request: OrderRequest) -> OrderResult:
         """Send a market order; answer once it is filled, partly filled, rejected, or unknown."""
         ...

@@ -105,6 +105,9 @@ class PaperBroker:
     async def close(self) -> None:
         self._state = None
 
+    async def check(self) -> None:
+        self._account()  # in process: it answers whenever it is connected
+
     def _account(self) -> PaperState:
         if self._state is None:
             raise NotConnected(NAME)

@@ -102,6 +102,13 @@ class UpstoxBroker:
         self._connected = False
         await self._transport.close()
 
+    async def check(self) -> None:
+        try:
+            await self._transport.request("GET", "/v2/user/profile")
+        except BrokerError:
+            self._connected = False
+            raise
+
     def _check(self) -> None:
         if not self._connected:
             raise NotConnected(NAME)
