@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.sql.expression import Insert
 
 from app.market.candle_checks import COLUMNS, check_candles, empty_candles
@@ -20,7 +20,7 @@ from app.storage.db import Database
 from app.storage.upsert import upsert_statement
 
 CHUNK = 10_000
-TABLE = Candle.__table__
+TABLE = cast(Table, Candle.__table__)  # declarative __table__ is typed FromClause
 VALUES = COLUMNS[1:]
 NAMES = ("instrument_key", "interval", *COLUMNS)
 
