@@ -32,7 +32,7 @@ class CandleSeries(NamedTuple):
     interval: str
     first_ts: int
     last_ts: int
-    count: int
+    count: int  # type: ignore[assignment]  # the API's field name; it shadows tuple.count, which nothing calls
 
 
 class CandleStore:

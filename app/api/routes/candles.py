@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import orjson
 import pandas as pd
@@ -160,7 +160,7 @@ async def import_candles(
         fmt = format or CONTENT_TYPES.get(content_type)
         frame = await asyncio.to_thread(load_candles, data, iv, fmt=fmt, source="body")
     except CandleImportError as e:
-        detail = [{"loc": ["body"], "msg": e.reason}]
+        detail: list[dict[str, Any]] = [{"loc": ["body"], "msg": e.reason}]
         detail += [{"loc": ["body", p.line, p.column], "msg": p.message} for p in e.problems]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
     written = await store.upsert(key, iv, frame)
