@@ -196,5 +196,5 @@ def _page(key: str, interval: str, frame: pd.DataFrame) -> bytes:
     columns = [frame[c].tolist() for c in ("ts", "open", "high", "low", "close", "volume")]
     oi = [None if v != v else v for v in frame["oi"].tolist()]
     names = ("ts", "open", "high", "low", "close", "volume", "oi")
-    candles = [dict(zip(names, row)) for row in zip(*columns, oi)]
+    candles = [dict(zip(names, row, strict=True)) for row in zip(*columns, oi, strict=True)]
     return orjson.dumps({"instrument_key": key, "interval": interval, "candles": candles})
