@@ -3,7 +3,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-python bench contract clean
+.PHONY: run test check-static test-python bench contract clean
 
 $(STAMP): requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
@@ -14,7 +14,12 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP) web
 	SIGNALDESK_PREDICTOR_AUTOSTART=true SIGNALDESK_AUTOMATION_RETRAIN_AT_START=true SIGNALDESK_HFT_AUTOSTART=true $(VENV)/bin/signaldesk serve
 
-test: test-python test-frontend test-e2e check-contract
+test: check-static test-python test-frontend test-e2e check-contract
+
+# Lint (real findings, not style) and type-check first: seconds, before the minutes of tests.
+check-static: $(STAMP)
+	$(VENV)/bin/ruff check app bench tests
+	$(VENV)/bin/mypy
 
 # Two processes: the tests mostly wait on servers they start, so this halves the wall time.
 test-python: $(STAMP)
@@ -31,7 +36,7 @@ bench: $(STAMP)
 	$(PY) -m bench.trading --bus-synchronous normal
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache
 
 # --- the WebSocket contract in JSON Schema, AsyncAPI and TypeScript (frontend-v2) ----------
 FRONTEND   := frontend-v2

@@ -405,7 +405,9 @@ def render(results: dict, opts: argparse.Namespace) -> None:
         if len(kinds) == 2:
             table.add_column("signaldesk / naive", justify="right")
 
-        def row(label: str, path: tuple[str, ...], fmt: Any, ratio: bool = False) -> None:
+        def row(
+            label: str, path: tuple[str, ...], fmt: Any, ratio: bool = False, *, name: str = name, table: Table = table
+        ) -> None:
             values = [get(results, kind, name, *path) for kind in kinds]
             cells = [fmt(v) for v in values]
             if len(kinds) == 2:

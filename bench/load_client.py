@@ -588,7 +588,7 @@ class LoadClient:
         spread to the last sampled one (how long the fan-out of one event takes)."""
         first: dict[int, int] = {}
         last: dict[int, int] = {}
-        for i, lat in zip(self.arrival_ids, self.arrival):
+        for i, lat in zip(self.arrival_ids, self.arrival, strict=True):
             if lat < first.get(i, 1 << 62):
                 first[i] = lat
             if lat > last.get(i, -(1 << 62)):
@@ -726,7 +726,7 @@ class LoadClient:
         parent = os.getppid()
 
         async def exit_with_parent() -> None:
-            while os.getppid() == parent:
+            while os.getppid() == parent:  # noqa: ASYNC110 (no event says a parent is gone: poll it)
                 await asyncio.sleep(1.0)
             os._exit(3)  # the orchestrator is gone: nobody reads the results
 

@@ -141,7 +141,7 @@ async def live_cycle(instruments: int, cycles: int, warmup: int = 10) -> dict[st
                     elapsed = time.perf_counter() - started
                     if k >= warmup:
                         latencies.append(elapsed * 1000)
-                while service.status.cycles == made_before:  # let the cycle finish before the next bar
+                while service.status.cycles == made_before:  # noqa: ASYNC110 (no event for it): let the cycle finish before the next bar
                     await asyncio.sleep(0.001)
         finally:
             await service.close()

@@ -42,7 +42,7 @@ PublishOne = Callable[[], Awaitable[int]]
 async def exit_with_parent() -> None:
     """SIGINT this process (uvicorn shuts down gracefully) once the orchestrator is gone."""
     parent = os.getppid()
-    while os.getppid() == parent:
+    while os.getppid() == parent:  # noqa: ASYNC110 (no event says a parent is gone: poll it)
         await asyncio.sleep(1.0)
     log.warning("the orchestrator is gone; shutting down")
     os.kill(os.getpid(), signal.SIGINT)

@@ -168,7 +168,7 @@ async def entry_latency(samples: int, instruments: int, synchronous: str = "full
                     latencies.append((watch.arrived[key] - started) * 1000)
                     parts.append(((stamps.took - started) * 1000, (stamps.published - stamps.took) * 1000,
                                   (watch.arrived[key] - stamps.published) * 1000))  # fmt: skip
-                while engine.last_bar != (bar_set.open_ts, bar_set.close_ts) or engine.lock.locked():
+                while engine.last_bar != (bar_set.open_ts, bar_set.close_ts) or engine.lock.locked():  # noqa: ASYNC110 (the engine has no event for it)
                     await asyncio.sleep(0.0005)
                 await asyncio.sleep(max(0.0, (paced + time.perf_counter()) / 2 - time.perf_counter()))
                 disk.append(_fdatasync_ms(probe))

@@ -71,8 +71,9 @@ def _envelope(name: str, channel: str, type: str, payload: type[Payload]) -> Env
         __config__=ConfigDict(strict=True, extra="forbid", frozen=True),
         __doc__=f"`{type}` on /api/ws/{channel}" + _DOC_SUFFIX[kind],
         id=id_field,
-        channel=(Literal[channel], ...),  # type: ignore[valid-type]
-        type=(Literal[type], ...),  # type: ignore[valid-type]
+        # Literals of run-time values: valid for Pydantic, not expressible to a type checker.
+        channel=(Literal[channel], ...),  # type: ignore[arg-type]
+        type=(Literal[type], ...),  # type: ignore[arg-type]
         payload=(payload, ...),
         ts=(EpochSeconds, ...),
     )
@@ -108,11 +109,12 @@ def message_model() -> type[RootModel[Any]]:
     per_channel = []
     for channel in STREAMS:
         members = tuple(m for (c, _), m in envelope_models().items() if c == channel)
-        root = Annotated[Union[members], Field(discriminator="type")]  # noqa: UP007 (a runtime tuple)
+        # Unions of models built at run time: valid for Pydantic, not expressible to a type checker.
+        root = Annotated[Union[members], Field(discriminator="type")]  # type: ignore[valid-type]  # noqa: UP007 (a runtime tuple)
         doc = f"Every frame of /api/ws/{channel}, tagged by `type`."
         per_channel.append(create_model(f"{channel.title()}Message", __base__=RootModel[root], __doc__=doc))
     doc = "Any frame of any stream (the four channels and `market`): narrow on `channel`, then on `type`."
-    return create_model(ROOT, __base__=RootModel[Union[tuple(per_channel)]], __doc__=doc)  # noqa: UP007
+    return create_model(ROOT, __base__=RootModel[Union[tuple(per_channel)]], __doc__=doc)  # type: ignore[misc, call-overload]  # noqa: UP007
 
 
 # --- JSON Schema -----------------------------------------------------------------------------
@@ -160,11 +162,11 @@ class ResumeQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     after: Annotated[
-        optional(Annotated[int, Field(ge=0, lt=10**18)]),
+        optional[Annotated[int, Field(ge=0, lt=10**18)]],
         Field(description="id of the last event processed; every retained event after it follows"),
     ]
     epoch: Annotated[
-        optional(Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]),
+        optional[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]],
         Field(description="the `epoch` of the stream.ready that `after` came from"),
     ]
 

@@ -11,7 +11,7 @@ validation, the JSON Schema, the TypeScript types, the fixtures) is derived from
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -22,13 +22,22 @@ def _is_none(value: object) -> bool:
     return value is None
 
 
-def optional(annotation: Any) -> Any:
-    """A field the spec marks `?`: may be absent (left out of the JSON), never `null`.
+_T = TypeVar("_T")
 
-    The default None is not validated, so leaving the field out works while an explicit
-    `null` from a producer fails validation like any other wrong type.
-    """
-    return Annotated[annotation, Field(default=None, exclude_if=_is_none)]
+if TYPE_CHECKING:
+    # What a reader of the model sees: the attribute is None when the field was left out.
+    optional: TypeAlias = _T | None
+else:
+
+    class optional:
+        """`optional[T]`: a field the spec marks `?`: may be absent (left out of the JSON), never `null`.
+
+        The default None is not validated, so leaving the field out works while an explicit
+        `null` from a producer fails validation like any other wrong type.
+        """
+
+        def __class_getitem__(cls, annotation: Any) -> Any:
+            return Annotated[annotation, Field(default=None, exclude_if=_is_none)]
 
 
 class Payload(BaseModel):
@@ -113,11 +122,11 @@ class AutomationRunStarted(Payload):
 
 class AutomationRunUpdated(Payload):
     job_id: str
-    progress: optional(Fraction)
-    message: optional(str)
-    status: optional(JobStatus)
-    stats: optional(JsonObject)
-    error: optional(str)
+    progress: optional[Fraction]
+    message: optional[str]
+    status: optional[JobStatus]
+    stats: optional[JsonObject]
+    error: optional[str]
 
 
 # --- training ------------------------------------------------------------------------
@@ -144,8 +153,8 @@ class TrainingSucceeded(Payload):
 
 class TrainingFailed(Payload):
     job_id: str
-    result: optional(JsonObject)
-    error: optional(str)
+    result: optional[JsonObject]
+    error: optional[str]
 
 
 # --- hft -----------------------------------------------------------------------------

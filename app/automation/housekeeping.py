@@ -36,6 +36,7 @@ async def evaluate(ctx: JobContext, params: EvaluateParams, deps: AutomationDeps
     await ctx.progress(0.5, f"scoring {len(rows)} resolved predictions")
     groups: dict[tuple[str, str, int, str], list[tuple[float, float]]] = {}
     for key, interval, h, kind, pred, actual in rows:
+        assert actual is not None  # a resolved prediction has its actual_ret
         groups.setdefault((key, interval, h, kind), []).append((pred, actual))
     report = [_score(group, np.array(values), params.bins) for group, values in sorted(groups.items())]
     return {"groups": len(report), "predictions": len(rows), "window": params.window, "newest_ts_pred": newest,

@@ -71,7 +71,7 @@ class RetrainParams(_Params):
 
     @model_validator(mode="after")
     def _training_params_fit(self) -> Self:
-        for kind, extra in self.training.items():
+        for kind in self.training:
             if kind not in TRAINING_PARAMS:
                 raise ValueError(f"training: unknown kind {kind!r}; one of {', '.join(TRAINING_PARAMS)}")
             try:

@@ -59,7 +59,7 @@ class Scheduler:
             except Exception:
                 log.exception("scheduler pass failed; retrying on the next change or in a minute")
                 upcoming = [self.clock.now() + 60]
-            waits = [asyncio.ensure_future(self._changed.wait())]
+            waits: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._changed.wait())]
             if upcoming:
                 waits.append(asyncio.ensure_future(self.clock.sleep_until(min(upcoming))))
             try:

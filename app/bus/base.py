@@ -38,7 +38,7 @@ class Pending:
     """One publish call: its events (type, validated payload) and who waits for them."""
 
     channel: str
-    events: list[tuple[str, object]]
+    events: list[tuple[str, dict[str, object]]]
     future: asyncio.Future[list[StoredEvent]]
 
 

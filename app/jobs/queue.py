@@ -102,16 +102,16 @@ class RedisJobQueue:
         return before is not None
 
     async def hold(self, job_id: str) -> None:
-        await self.redis.hset(self._holders_key, job_id, self.holder)
+        await self.redis.hset(self._holders_key, job_id, self.holder)  # type: ignore[misc]  # redis-py types its commands for the sync and async clients at once
 
     async def release(self, job_id: str) -> None:
-        await self.redis.hdel(self._holders_key, job_id)
+        await self.redis.hdel(self._holders_key, job_id)  # type: ignore[misc]  # redis-py types its commands for the sync and async clients at once
 
     async def holders(self, job_ids: Sequence[str]) -> dict[str, str]:
         """The holder of each of `job_ids` that has one."""
         if not job_ids:
             return {}
-        values = await self.redis.hmget(self._holders_key, list(job_ids))
+        values = await self.redis.hmget(self._holders_key, list(job_ids))  # type: ignore[misc]  # redis-py types its commands for the sync and async clients at once
         return {job_id: v.decode() for job_id, v in zip(job_ids, values, strict=True) if v is not None}
 
     async def alive(self, holders: Iterable[str]) -> set[str]:

@@ -14,6 +14,8 @@ Rules (each failing row is reported with its line and column; one bad row reject
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -76,14 +78,19 @@ def _numbers(raw: pd.Series, lines: Lines, column: str, problems: ProblemLog, *,
     return out
 
 
+def _value_is(v: Floats, what: str) -> Callable[[int], str]:
+    """The message for position i: the value, then `what`."""
+    return lambda i: f"{v[i]} {what}"
+
+
 def _check_values(values: dict[str, Floats], lines: Lines, problems: ProblemLog) -> None:
     with np.errstate(invalid="ignore"):
-        for c in PRICES:
-            v = values[c]
-            problems.add(lines, ~np.isnan(v) & ~(np.isfinite(v) & (v > 0)), c, lambda i, v=v: f"{v[i]} is not positive")
-        for c in ("volume", "oi"):
-            v = values[c]
-            problems.add(lines, ~np.isnan(v) & ~(np.isfinite(v) & (v >= 0)), c, lambda i, v=v: f"{v[i]} is negative")
+        for column in PRICES:
+            v = values[column]
+            problems.add(lines, ~np.isnan(v) & ~(np.isfinite(v) & (v > 0)), column, _value_is(v, "is not positive"))
+        for column in ("volume", "oi"):
+            v = values[column]
+            problems.add(lines, ~np.isnan(v) & ~(np.isfinite(v) & (v >= 0)), column, _value_is(v, "is negative"))
         o, h, lo, c = (values[k] for k in PRICES)
         priced = np.isfinite(o) & np.isfinite(h) & np.isfinite(lo) & np.isfinite(c) & (np.minimum(o, c) > 0)
         top, bottom = np.maximum(o, c), np.minimum(o, c)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.sql.expression import Insert
 
 from app.market.candle_checks import COLUMNS, check_candles, empty_candles
@@ -20,7 +20,7 @@ from app.storage.db import Database
 from app.storage.upsert import upsert_statement
 
 CHUNK = 10_000
-TABLE = Candle.__table__
+TABLE = cast(Table, Candle.__table__)  # declarative __table__ is typed FromClause
 VALUES = COLUMNS[1:]
 NAMES = ("instrument_key", "interval", *COLUMNS)
 
@@ -32,7 +32,7 @@ class CandleSeries(NamedTuple):
     interval: str
     first_ts: int
     last_ts: int
-    count: int
+    count: int  # type: ignore[assignment]  # the API's field name; it shadows tuple.count, which nothing calls
 
 
 class CandleStore:
@@ -123,7 +123,7 @@ def _rows(key: str, interval: str, frame: pd.DataFrame) -> list[dict[str, object
     """One parameter mapping per candle; NaN oi becomes NULL."""
     oi = [None if v != v else v for v in frame["oi"].tolist()]
     values = [frame[c].tolist() for c in COLUMNS[:-1]]
-    return [dict(zip(NAMES, row)) for row in zip([key] * len(frame), [interval] * len(frame), *values, oi)]
+    return [dict(zip(NAMES, row, strict=True)) for row in zip([key] * len(frame), [interval] * len(frame), *values, oi, strict=True)]
 
 
 def _frame(rows: Sequence[Sequence[object]]) -> pd.DataFrame:

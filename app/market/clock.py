@@ -154,7 +154,7 @@ class SimulatedClock:
             await asyncio.sleep(0)  # let the rest of the loop run between bars
             return
         target = self._trading.elapsed(ts) / self.speed
-        while (remaining := target - (self._monotonic() - self._wall0)) > 0:
+        while (remaining := target - (self._monotonic() - self._wall0)) > 0:  # noqa: ASYNC110 (a deadline, not a flag)
             await asyncio.sleep(remaining)
 
 
@@ -214,5 +214,5 @@ class WallClock:
         return time.time()
 
     async def sleep_until(self, ts: float) -> None:
-        while (remaining := ts - time.time()) > 0:
+        while (remaining := ts - time.time()) > 0:  # noqa: ASYNC110 (a deadline, not a flag)
             await asyncio.sleep(remaining)

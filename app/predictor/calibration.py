@@ -59,7 +59,7 @@ class Calibration:
         self.n[m, k, i] = 0
         self.sums[:, m, k, i] = 0.0
 
-    def snapshot(self, k: int) -> tuple[Array, Array]:
+    def snapshot(self, k: int) -> tuple[npt.NDArray[np.int64], Array]:
         """Copies of horizon row `k`'s counts (models, n) and sums (5, models, n)."""
         return self.n[:, k].copy(), self.sums[:, :, k].copy()
 

@@ -160,8 +160,8 @@ class PredictorCore:
                 if int(h) in model.horizons:
                     row[i] = model.model_kind
             old = previous[k] if previous is not None else np.full(n, self.model_kinds[0], dtype=object)
-            for i in np.flatnonzero(row != old):
-                self.calibration.reset(0, k, int(i))
+            for j in np.flatnonzero(row != old):
+                self.calibration.reset(0, k, int(j))
             kinds.append(row)
         self.promoted = chosen
         self._promoted_kinds = kinds if chosen else None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 
 from app.predictor.calibration import SUMS, summarise
 from app.predictor.tables import CalibrationState, Prediction, PredictorRun
@@ -13,12 +13,16 @@ from app.storage.db import Database
 from app.storage.bulk import execute_many
 from app.storage.upsert import upsert
 
+# The declarative models' __table__ is typed FromClause: these are their Tables.
+PREDICTIONS = cast(Table, Prediction.__table__)
+RUNS = cast(Table, PredictorRun.__table__)
+CALIBRATIONS = cast(Table, CalibrationState.__table__)
 Row = dict[str, Any]
-PREDICTION_FIELDS = [c.name for c in Prediction.__table__.columns]
+PREDICTION_FIELDS = [c.name for c in PREDICTIONS.columns]
 CALIBRATION_KEYS = ("instrument_key", "interval", "horizon_steps", "model_kind")
 RESOLVE = (
-    Prediction.__table__.update()
-    .where(Prediction.__table__.c.id == bindparam("b_id"))
+    PREDICTIONS.update()
+    .where(PREDICTIONS.c.id == bindparam("b_id"))
     .values(status="resolved", actual_ret=bindparam("b_actual_ret"), error=bindparam("b_error"))
 )
 
@@ -31,7 +35,7 @@ class PredictionStore:
         row = {"id": 1, "instruments": list(instruments), "cfg": cfg, "started_ts": started_ts}
         async with self.db.session() as s:
             await s.execute(delete(PredictorRun))
-            await s.execute(PredictorRun.__table__.insert().values(row))
+            await s.execute(RUNS.insert().values(row))
 
     async def clear_run(self) -> None:
         async with self.db.session() as s:
@@ -40,7 +44,7 @@ class PredictionStore:
     async def saved_run(self) -> Row | None:
         """The run the predictor was on when its process stopped, if it was on."""
         async with self.db.session() as s:
-            row = (await s.execute(select(PredictorRun.__table__))).first()
+            row = (await s.execute(select(RUNS))).first()
             return dict(row._mapping) if row is not None else None
 
     async def next_id(self) -> int:
@@ -50,7 +54,7 @@ class PredictionStore:
     async def insert(self, rows: Sequence[Row]) -> None:
         if rows:
             async with self.db.session() as s:
-                await execute_many(s, Prediction.__table__.insert(), rows)
+                await execute_many(s, PREDICTIONS.insert(), rows)
 
     async def finish(self, resolved: Sequence[Row], expired: Sequence[int], calibration: Sequence[Row]) -> None:
         """Record outcomes (rows of b_id, b_actual_ret, b_error) and the calibration they produced,
@@ -59,11 +63,11 @@ class PredictionStore:
             await execute_many(s, RESOLVE, resolved)
             if expired:
                 await s.execute(update(Prediction).where(Prediction.id.in_(expired)).values(status="expired"))
-            await upsert(s, CalibrationState.__table__, calibration, CALIBRATION_KEYS)
+            await upsert(s, CALIBRATIONS, calibration, CALIBRATION_KEYS)
 
     async def open_predictions(self) -> list[Row]:
         async with self.db.session() as s:
-            result = await s.execute(select(Prediction.__table__).where(Prediction.status == "open").order_by(Prediction.id))
+            result = await s.execute(select(PREDICTIONS).where(Prediction.status == "open").order_by(Prediction.id))
             return [dict(r._mapping) for r in result]
 
     async def expire(self, ids: Sequence[int]) -> None:
@@ -74,7 +78,7 @@ class PredictionStore:
     async def calibration_states(self, interval: str, model_kind: str) -> list[Row]:
         async with self.db.session() as s:
             result = await s.execute(
-                select(CalibrationState.__table__).where(
+                select(CALIBRATIONS).where(
                     CalibrationState.interval == interval, CalibrationState.model_kind == model_kind
                 )
             )
@@ -90,7 +94,7 @@ class PredictionStore:
         limit: int = 500,
     ) -> list[Row]:
         """Newest first; start/end bound ts_pred (inclusive)."""
-        query = select(Prediction.__table__).order_by(Prediction.id.desc()).limit(limit)
+        query = select(PREDICTIONS).order_by(Prediction.id.desc()).limit(limit)
         if instrument_key is not None:
             query = query.where(Prediction.instrument_key == instrument_key)
         if status is not None:
@@ -105,7 +109,7 @@ class PredictionStore:
     async def calibration(self) -> list[Row]:
         """Every calibration state with its summary (n, bias, mae, rmse, hit_rate)."""
         async with self.db.session() as s:
-            rows = [dict(r._mapping) for r in await s.execute(select(CalibrationState.__table__))]
+            rows = [dict(r._mapping) for r in await s.execute(select(CALIBRATIONS))]
         return [calibration_summary(r) for r in rows]
 
 

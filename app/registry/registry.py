@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 
 from app.registry.errors import ModelNotFound
 from app.registry.gate import Decision, Incumbent, decide
@@ -111,7 +111,7 @@ class ModelRegistry:
                     values["promoted_ts"] = now
                     await upsert(
                         s,
-                        PromotionRow.__table__,
+                        cast(Table, PromotionRow.__table__),  # declarative __table__ is typed FromClause
                         [{"instrument_key": model.instrument_key, "interval": model.interval,
                           "model_id": model_id, "promoted_ts": now}],
                         ("instrument_key", "interval"),

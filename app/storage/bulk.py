@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Executable, Select, literal_column
+from sqlalchemy import Executable, Integer, Select, literal_column
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import Insert
 
@@ -22,6 +22,14 @@ Target = AsyncSession | AsyncConnection
 
 async def _connection(target: Target) -> AsyncConnection:
     return await target.connection() if isinstance(target, AsyncSession) else target
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The driver's own connection under `conn` (aiosqlite's, on SQLite)."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    if driver is None:
+        raise RuntimeError("the pooled connection was invalidated: it has no driver connection")
+    return driver
 
 
 async def execute_many(
@@ -39,18 +47,17 @@ async def execute_many(
     conn = await _connection(target)
     if conn.dialect.name != "sqlite":
         if count and isinstance(statement, Insert) and not conn.dialect.supports_sane_multi_rowcount:
-            result = await conn.execute(statement.returning(literal_column("1")), list(rows))
-            return len(result.all())
+            returned = await conn.execute(statement.returning(literal_column("1", Integer)), list(rows))
+            return len(returned.all())
         result = await conn.execute(statement, list(rows))
-        return result.rowcount if conn.dialect.supports_sane_multi_rowcount else -1  # type: ignore[attr-defined]
+        return result.rowcount if conn.dialect.supports_sane_multi_rowcount else -1
     compiled = statement.compile(dialect=conn.dialect, column_keys=list(rows[0]))  # type: ignore[attr-defined]
     names = list(compiled.positiontup or [])
     missing = [n for n in names if n not in rows[0]]  # literal values of the statement itself
     literals = {n: compiled.params[n] for n in missing}
     take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-    params = [take(row) for row in ((row | literals for row in rows) if literals else rows)]
-    raw = await conn.get_raw_connection()
-    cursor = await raw.driver_connection.executemany(compiled.string, params)
+    params = [take(row) for row in (({**row, **literals} for row in rows) if literals else rows)]
+    cursor = await (await _driver(conn)).executemany(compiled.string, params)
     return int(cursor.rowcount)
 
 
@@ -61,6 +68,5 @@ async def fetch_tuples(target: Target, query: Select[Any]) -> list[tuple[Any, ..
         compiled = query.compile(dialect=conn.dialect)
         if not compiled.post_compile_params:  # IN (...) lists are expanded per call: Core does that
             params = tuple(compiled.params[n] for n in compiled.positiontup or [])
-            raw = await conn.get_raw_connection()
-            return list(await raw.driver_connection.execute_fetchall(compiled.string, params))
+            return list(await (await _driver(conn)).execute_fetchall(compiled.string, params))
     return [tuple(row) for row in (await conn.execute(query)).all()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, or_
@@ -12,7 +12,7 @@ from sqlalchemy.sql.dml import Insert
 
 from app.storage.bulk import execute_many
 
-INSERTS = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
 
 
 def upsert_statement(table: Table, keys: Sequence[str], dialect: str, *, only_changed: bool = False) -> Insert:
@@ -34,5 +34,5 @@ def upsert_statement(table: Table, keys: Sequence[str], dialect: str, *, only_ch
 async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
     """Insert `rows`, replacing the non-key columns of rows whose `keys` already exist."""
     if rows:
-        dialect = session.bind.dialect.name
+        dialect = session.get_bind().dialect.name
         await execute_many(session, upsert_statement(table, keys, dialect), rows)

@@ -56,6 +56,7 @@ class TradeStore:
         out: dict[str, float] = {}
         async with self.db.session() as s:
             for exit_ts, pnl in (await s.execute(query)).all():
+                assert exit_ts is not None  # exit_ts >= since_ts excludes NULL
                 day = ist_day(exit_ts)
                 out[day] = out.get(day, 0.0) + float(pnl or 0.0)
         return out

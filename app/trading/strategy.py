@@ -27,8 +27,10 @@ initial stop distance from the best close, only ever tighter.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from app.market.calendar import IST
 from app.trading.costs import CostModel
@@ -85,9 +87,10 @@ class Prediction:
     model_kind: str
 
     @classmethod
-    def from_payload(cls, p: dict[str, object]) -> Prediction:
-        return cls(int(p["id"]), str(p["instrument_key"]), str(p["interval"]), int(p["horizon_steps"]),  # type: ignore[call-overload]
-                   int(p["ts_pred"]), int(p["ts_target"]), float(p["pred_ret_adj"]), str(p["model_kind"]))  # type: ignore[arg-type]  # fmt: skip
+    def from_payload(cls, p: Mapping[str, Any]) -> Prediction:
+        """From a contract-validated prediction payload (JSON values)."""
+        return cls(int(p["id"]), str(p["instrument_key"]), str(p["interval"]), int(p["horizon_steps"]),
+                   int(p["ts_pred"]), int(p["ts_target"]), float(p["pred_ret_adj"]), str(p["model_kind"]))  # fmt: skip
 
     @property
     def direction(self) -> int:

@@ -32,7 +32,7 @@ CONTRACTS = Path(__file__).parents[2] / "contracts"
 FIXTURES = CONTRACTS / "fixtures"
 SCHEMA = json.loads((CONTRACTS / "ws.schema.json").read_text())
 
-# `optional()` fields accept null on input and drop it (exclude_if): the schema and ws.ts
+# `optional[]` fields accept null on input and drop it (exclude_if): the schema and ws.ts
 # refuse it, as the docs say ("never null"). Reported; remove once the models refuse it too.
 def _load(directory: str) -> list[tuple[str, dict[str, Any]]]:
     paths = sorted((FIXTURES / directory).rglob("*.json"))

@@ -8,7 +8,6 @@ import signal
 from typing import Any
 
 import httpx
-import pytest
 from websockets.asyncio.client import connect
 
 from app.api.ws_channel_models import CONTRACT

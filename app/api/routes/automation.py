@@ -109,9 +109,8 @@ async def update_schedule(system: SystemDep, schedule_id: int, body: ScheduleUpd
     try:
         current = await system.schedules.get(schedule_id)
         if "kind" in changes or "params" in changes:
-            changes["params"] = _checked_params(
-                system, changes.get("kind", current["kind"]), changes.get("params", current["params"])
-            )
+            merged = current | changes
+            changes["params"] = _checked_params(system, merged["kind"], merged["params"])
         updated = await system.schedules.update(schedule_id, **changes)
     except ScheduleNotFound as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import orjson
 import pandas as pd
@@ -160,7 +160,7 @@ async def import_candles(
         fmt = format or CONTENT_TYPES.get(content_type)
         frame = await asyncio.to_thread(load_candles, data, iv, fmt=fmt, source="body")
     except CandleImportError as e:
-        detail = [{"loc": ["body"], "msg": e.reason}]
+        detail: list[dict[str, Any]] = [{"loc": ["body"], "msg": e.reason}]
         detail += [{"loc": ["body", p.line, p.column], "msg": p.message} for p in e.problems]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
     written = await store.upsert(key, iv, frame)
@@ -196,5 +196,5 @@ def _page(key: str, interval: str, frame: pd.DataFrame) -> bytes:
     columns = [frame[c].tolist() for c in ("ts", "open", "high", "low", "close", "volume")]
     oi = [None if v != v else v for v in frame["oi"].tolist()]
     names = ("ts", "open", "high", "low", "close", "volume", "oi")
-    candles = [dict(zip(names, row)) for row in zip(*columns, oi)]
+    candles = [dict(zip(names, row, strict=True)) for row in zip(*columns, oi, strict=True)]
     return orjson.dumps({"instrument_key": key, "interval": interval, "candles": candles})

@@ -11,7 +11,6 @@ Open without a token: the app itself asks for one when the API needs it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
@@ -42,7 +41,7 @@ def _reserved(path: str) -> bool:
 class _AppRoute(APIRoute):
     """A route that steps aside for the API's paths, so the router goes on to the next route."""
 
-    def matches(self, scope: Scope) -> tuple[Match, dict[str, Any]]:
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if _reserved(scope.get("path", "")):
             return Match.NONE, {}
         return super().matches(scope)
