@@ -318,10 +318,11 @@ class TradingService:
             await asyncio.sleep(self.broker_check_interval)
             try:
                 await (venue.check() if answering else venue.connect())
-            except BrokerError as e:
+            except Exception as e:  # a BrokerError; anything else is a broker bug, and the watch goes on
                 if answering:
                     answering = False
-                    await self._error(f"broker {venue.name} is not answering ({e.message}); "
+                    why = e.message if isinstance(e, BrokerError) else f"{type(e).__name__}: {e}"
+                    await self._error(f"broker {venue.name} is not answering ({why}); "
                                       f"reconnecting every {self.broker_check_interval:g} s")  # fmt: skip
                 continue
             if not answering:
