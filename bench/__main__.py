@@ -390,6 +390,25 @@ def fmt_int(v: float | None) -> str:
     return "-" if v is None else f"{v:,.0f}"
 
 
+def fmt_closes(v: dict[str, int] | None) -> str:
+    """Close codes and how many subscribers each closed, e.g. `3x4500`."""
+    return "-" if v is None else (", ".join(f"{n}x{c}" for c, n in v.items()) or "0")
+
+
+def print_verdicts(title: str, targets: list[dict[str, Any]], off_conditions: str) -> None:
+    """One row per target: what it asks, what was measured, PASS or FAIL."""
+    verdicts = Table(title=title, title_justify="left")
+    verdicts.add_column("target")
+    verdicts.add_column("measured", justify="right")
+    verdicts.add_column("", justify="center")
+    for t in targets:
+        mark = "[green]PASS[/green]" if t["pass"] else "[red]FAIL[/red]"
+        if not t["at_target_conditions"]:
+            mark += f" [yellow]({off_conditions})[/yellow]"
+        verdicts.add_row(t["target"], t["shown"], mark)
+    console.print(verdicts)
+
+
 def render(results: dict, opts: argparse.Namespace) -> None:
     kinds = [k for k in SERVERS if k in results]
     for name, title in (
@@ -434,20 +453,10 @@ def render(results: dict, opts: argparse.Namespace) -> None:
         row("other load on the machine (cores)", ("window", "other_load_cores"), fmt_cores)
         row("missing events", ("integrity", "missing"), fmt_int)
         row("duplicate events", ("integrity", "duplicates"), fmt_int)
-        row("subscribers closed by server", ("integrity", "closed_by_server"),
-            lambda v: "-" if v is None else (", ".join(f"{n}x{c}" for c, n in v.items()) or "0"))
+        row("subscribers closed by server", ("integrity", "closed_by_server"), fmt_closes)
         console.print(table)
 
-    verdicts = Table(title="Targets (signaldesk, durability on)", title_justify="left")
-    verdicts.add_column("target")
-    verdicts.add_column("measured", justify="right")
-    verdicts.add_column("", justify="center")
-    for t in results["targets"]:
-        mark = "[green]PASS[/green]" if t["pass"] else "[red]FAIL[/red]"
-        if not t["at_target_conditions"]:
-            mark += " [yellow](not at the target's load)[/yellow]"
-        verdicts.add_row(t["target"], t["shown"], mark)
-    console.print(verdicts)
+    print_verdicts("Targets (signaldesk, durability on)", results["targets"], "not at the target's load")
 
     notes = []
     for kind in kinds:

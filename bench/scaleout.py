@@ -69,12 +69,14 @@ from bench.__main__ import (
     Control,
     Proc,
     console,
+    fmt_closes,
     fmt_cores,
     fmt_int,
     fmt_ms,
     free_port,
     get,
     meta,
+    print_verdicts,
     run_bench,
     wait_http,
 )
@@ -465,20 +467,10 @@ def render(results: dict, opts: argparse.Namespace) -> None:
         row(t, "other load on the machine (cores)", level, ("window", "other_load_cores"), fmt_cores)
         row(t, "missing events", level, ("integrity", "missing"), fmt_int)
         row(t, "duplicate events", level, ("integrity", "duplicates"), fmt_int)
-        row(t, "subscribers closed by server", level, ("integrity", "closed_by_server"),
-            lambda v: "-" if v is None else (", ".join(f"{n}x{c}" for c, n in v.items()) or "0"))
+        row(t, "subscribers closed by server", level, ("integrity", "closed_by_server"), fmt_closes)
         console.print(t)
 
-    verdicts = Table(title="Targets (scale-out issue)", title_justify="left")
-    verdicts.add_column("target")
-    verdicts.add_column("measured", justify="right")
-    verdicts.add_column("", justify="center")
-    for t_ in results["targets"]:
-        mark = "[green]PASS[/green]" if t_["pass"] else "[red]FAIL[/red]"
-        if not t_["at_target_conditions"]:
-            mark += " [yellow](not at the target's conditions)[/yellow]"
-        verdicts.add_row(t_["target"], t_["shown"], mark)
-    console.print(verdicts)
+    print_verdicts("Targets (scale-out issue)", results["targets"], "not at the target's conditions")
 
     notes = []
     for b in backends:

@@ -167,11 +167,12 @@ class Training:
 
 
 @asynccontextmanager
-async def training_on_a_worker(deployment: QueueDeployment, server_factory: Any) -> AsyncIterator[Training]:
+async def training_on_a_worker(deployment: QueueDeployment, server_factory: Any,
+                               *worker_args: str) -> AsyncIterator[Training]:  # fmt: skip
     """A slow lgbm job submitted to a server, running in a worker's training process."""
     server: ServerProcess = server_factory(deployment.data_dir, deployment.env)
     server.start()
-    worker = deployment.worker()
+    worker = deployment.worker(*worker_args)
     import_candles(server.http, RELIANCE, candles_csv(6))
     async with connect(server.ws("training")) as ws:
         await recv_ready(ws)
@@ -210,16 +211,8 @@ async def test_a_worker_killed_mid_training_ends_its_job_failed(deployment, serv
 
 
 async def test_cancel_a_queued_and_a_running_job_on_the_worker(deployment, server_factory) -> None:
-    server: ServerProcess = server_factory(deployment.data_dir, deployment.env)
-    server.start()
-    deployment.worker("--concurrency", "1")
-    import_candles(server.http, RELIANCE, candles_csv(6))
-    async with connect(server.ws("training")) as ws:
-        await recv_ready(ws)
-        follower = Follower(ws)
-        running = submit(deployment, server, "lgbm", **SLOW_LGBM)
-        await follower.until(in_worker(running["job_id"]))
-        trainer = stored(server, running["job_id"])["worker_pid"]
+    async with training_on_a_worker(deployment, server_factory, "--concurrency", "1") as t:
+        server, follower, running, trainer = t.server, t.follower, t.job, t.trainer
         waiting = submit(deployment, server, "ridge")  # the worker is full: it waits in the queue
 
         r = httpx.post(f"{server.http}/api/training/jobs/{waiting['job_id']}/cancel")
