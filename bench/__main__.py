@@ -531,13 +531,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     opts.seconds = opts.seconds or (2.0 if quick else 10.0)
     opts.warmup = opts.warmup if opts.warmup is not None else (0.5 if quick else 2.0)
     opts.drain_timeout = opts.drain_timeout or (3.0 if quick else 10.0)
+    check_load_options(p, opts)
+    return opts
+
+
+def check_load_options(p: argparse.ArgumentParser, opts: argparse.Namespace) -> None:
+    """The options every load run has, once their defaults are in: within bounds, or a usage error."""
     if not 1 <= opts.subscribers <= 20_000:
         p.error("--subscribers must be between 1 and 20000")
-    if not 0 < opts.seconds <= 600 or not 0 <= opts.warmup <= 600:
-        p.error("--seconds and --warmup must be between 0 and 600")
     if not 0 < opts.rate <= 100_000:
         p.error("--rate must be between 0 and 100000 events/s")
-    return opts
+    if not 0 < opts.seconds <= 600 or not 0 <= opts.warmup <= 600:
+        p.error("--seconds and --warmup must be between 0 and 600")
 
 
 def run_bench(opts: argparse.Namespace, run: Callable[[argparse.Namespace], dict[str, Any]],

@@ -68,6 +68,7 @@ from bench.__main__ import (
     BenchError,
     Control,
     Proc,
+    check_load_options,
     console,
     fmt_closes,
     fmt_cores,
@@ -552,12 +553,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     opts.seconds = opts.seconds or (2.0 if quick else 10.0)
     opts.warmup = opts.warmup if opts.warmup is not None else (0.5 if quick else 2.0)
     opts.drain_timeout = opts.drain_timeout or (5.0 if quick else 20.0)
-    if not 1 <= opts.subscribers <= 20_000:
-        p.error("--subscribers must be between 1 and 20000")
-    if not 0 < opts.rate <= 100_000:
-        p.error("--rate must be between 0 and 100000 events/s")
-    if not 0 < opts.seconds <= 600 or not 0 <= opts.warmup <= 600:
-        p.error("--seconds and --warmup must be between 0 and 600")
+    check_load_options(p, opts)
     if opts.batch < 1 or opts.inflight < 1:
         p.error("--batch and --inflight must be at least 1")
     return opts
