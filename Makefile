@@ -16,9 +16,10 @@ run: $(STAMP) web
 
 test: check-static test-python test-frontend test-e2e check-contract
 
-# Lint (real findings, not style) and type-check first: seconds, before the minutes of tests.
+# Lint, layout (ruff format) and type-check first: seconds, before the minutes of tests.
 check-static: $(STAMP)
 	$(VENV)/bin/ruff check app bench tests
+	$(VENV)/bin/ruff format --check app bench tests
 	$(VENV)/bin/mypy
 
 # Two processes: the tests mostly wait on servers they start, so this halves the wall time.

@@ -77,8 +77,13 @@ def serve(
         return
     # The processes read their settings from the environment: put this command's options there.
     # One simulated market for all of them: the same seed, start and anchor.
-    given = {"host": host, "port": port, "data_dir": data_dir, "market_anchor": settings.market_anchor or time.time(),
-             "market_seed": settings.market_seed if settings.market_seed is not None else secrets.randbelow(2**31)}  # fmt: skip
+    given = {
+        "host": host,
+        "port": port,
+        "data_dir": data_dir,
+        "market_anchor": settings.market_anchor or time.time(),
+        "market_seed": settings.market_seed if settings.market_seed is not None else secrets.randbelow(2**31),
+    }
     os.environ.update({f"SIGNALDESK_{k.upper()}": str(v) for k, v in given.items() if v is not None})
     serve_processes(settings, workers)
 
@@ -92,7 +97,9 @@ def prepare_database(settings: Settings, *, auto_upgrade: bool) -> None:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         prepare(settings.db_url, auto_upgrade=auto_upgrade)
     except OSError as e:
-        err.print(f"error: cannot create the data directory {settings.data_dir} (SIGNALDESK_DATA_DIR): {e}", markup=False)
+        err.print(
+            f"error: cannot create the data directory {settings.data_dir} (SIGNALDESK_DATA_DIR): {e}", markup=False
+        )
         raise typer.Exit(2) from e
     except DatabaseError as e:
         err.print(f"error: {e}", markup=False)
@@ -107,7 +114,9 @@ cli.add_typer(db_cli, name="db")
 def db_upgrade(
     database_url: Annotated[
         str | None,
-        typer.Option(help="sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST:PORT/DB (env SIGNALDESK_DATABASE_URL)."),
+        typer.Option(
+            help="sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST:PORT/DB (env SIGNALDESK_DATABASE_URL)."
+        ),
     ] = None,
     data_dir: Annotated[
         Path | None, typer.Option(help="Data directory: the default SQLite database's (env SIGNALDESK_DATA_DIR).")

@@ -130,8 +130,9 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
         if source is not None:
             market.start(source)
         app.state.trading = build_trading(settings, db=db, bus=bus, feed=market)
-        app.state.jobs = build_from_settings(settings, db=db, bus=bus, feed=market, source=source,
-                                             flattener=SquareOff(app.state.trading))  # type: ignore[arg-type]  # fmt: skip
+        app.state.jobs = build_from_settings(
+            settings, db=db, bus=bus, feed=market, source=source, flattener=SquareOff(app.state.trading)
+        )  # type: ignore[arg-type]
         app.state.predictions = PredictionStore(db)
         app.state.predictor = PredictorService(
             bus=bus,

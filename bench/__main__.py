@@ -230,18 +230,30 @@ def scenario(kind: str, name: str, opts: argparse.Namespace, srv: tuple[Proc, Co
     throughput = name == "throughput"
     sample_every = opts.sample_every if throughput else 1
     argv = [
-        sys.executable, "-m", "bench.load_client",
-        "--port", str(port),
-        "--subscribers", str(opts.subscribers),
-        "--warmup", str(opts.warmup),
-        "--seconds", str(opts.seconds),
-        "--sample-every", str(sample_every),
-        "--control-port", str(control_port_of(ctl)),
-        "--server-pid", str(proc.pid),
-        "--drain-timeout", str(opts.drain_timeout),
-        "--rcvlowat", str(opts.rcvlowat if throughput else 0),
-        "--stamp-every", str(0 if throughput else opts.stamp_every),
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "bench.load_client",
+        "--port",
+        str(port),
+        "--subscribers",
+        str(opts.subscribers),
+        "--warmup",
+        str(opts.warmup),
+        "--seconds",
+        str(opts.seconds),
+        "--sample-every",
+        str(sample_every),
+        "--control-port",
+        str(control_port_of(ctl)),
+        "--server-pid",
+        str(proc.pid),
+        "--drain-timeout",
+        str(opts.drain_timeout),
+        "--rcvlowat",
+        str(opts.rcvlowat if throughput else 0),
+        "--stamp-every",
+        str(0 if throughput else opts.stamp_every),
+    ]
     client = Proc(f"{kind}-{name}-client", argv, work, stdio=True, cpus={1} if opts.pin else None)
     try:
         ready = client.expect("ready", timeout=60 + opts.subscribers / 50)
@@ -350,31 +362,57 @@ def targets(results: dict, opts: argparse.Namespace) -> list[dict[str, Any]]:
     out = []
 
     def add(name: str, measured: Any, ok: bool | None, conditions_met: bool, shown: str) -> None:
-        out.append({"target": name, "measured": measured, "pass": ok, "at_target_conditions": conditions_met,
-                    "shown": shown})
+        out.append(
+            {"target": name, "measured": measured, "pass": ok, "at_target_conditions": conditions_met, "shown": shown}
+        )
 
     if sd_msgs is not None:
-        add(f">= {TARGET_MSGS:,} delivered msg/s at {TARGET_SUBSCRIBERS} subscribers (durability on)",
-            sd_msgs, sd_msgs >= TARGET_MSGS, at_target_load, f"{sd_msgs:,.0f} msg/s")
+        add(
+            f">= {TARGET_MSGS:,} delivered msg/s at {TARGET_SUBSCRIBERS} subscribers (durability on)",
+            sd_msgs,
+            sd_msgs >= TARGET_MSGS,
+            at_target_load,
+            f"{sd_msgs:,.0f} msg/s",
+        )
     if sd_msgs is not None and nv_msgs:
         ratio = sd_msgs / nv_msgs
-        add(f">= {TARGET_RATIO:g}x the naive FastAPI baseline", ratio, ratio >= TARGET_RATIO, at_target_load,
-            f"{ratio:.2f}x")
+        add(
+            f">= {TARGET_RATIO:g}x the naive FastAPI baseline",
+            ratio,
+            ratio >= TARGET_RATIO,
+            at_target_load,
+            f"{ratio:.2f}x",
+        )
     if sd_p99 is not None:
         shown = f"{judged_on} {sd_p99:.2f} ms"
         if judged_on == "arrival" and sd_read_p99 is not None:
             shown += f" (read {sd_read_p99:.2f} ms)"
-        add(f"p99 <= {TARGET_P99_MS:g} ms at {TARGET_RATE:g} events/s x {TARGET_SUBSCRIBERS} subscribers",
-            sd_p99, sd_p99 <= TARGET_P99_MS, at_target_rate, shown)
+        add(
+            f"p99 <= {TARGET_P99_MS:g} ms at {TARGET_RATE:g} events/s x {TARGET_SUBSCRIBERS} subscribers",
+            sd_p99,
+            sd_p99 <= TARGET_P99_MS,
+            at_target_rate,
+            shown,
+        )
         delivered = get(results, "signaldesk", "latency", "window", "msgs_per_s") or 0.0
         expected = opts.rate * opts.subscribers
-        add(f"latency scenario sustains {opts.rate:g} events/s (>= 95% delivered)", delivered,
-            delivered >= 0.95 * expected, True, f"{delivered:,.0f} of {expected:,.0f} msg/s")
+        add(
+            f"latency scenario sustains {opts.rate:g} events/s (>= 95% delivered)",
+            delivered,
+            delivered >= 0.95 * expected,
+            True,
+            f"{delivered:,.0f} of {expected:,.0f} msg/s",
+        )
     if "signaldesk" in results:
         lost = sum(get(results, "signaldesk", s, "integrity", "missing") or 0 for s in ("throughput", "latency"))
         dup = sum(get(results, "signaldesk", s, "integrity", "duplicates") or 0 for s in ("throughput", "latency"))
-        add("no missing or duplicate events, ids strictly increasing per connection", {"missing": lost, "duplicates": dup},
-            lost == 0 and dup == 0, True, f"{lost} missing, {dup} duplicate")
+        add(
+            "no missing or duplicate events, ids strictly increasing per connection",
+            {"missing": lost, "duplicates": dup},
+            lost == 0 and dup == 0,
+            True,
+            f"{lost} missing, {dup} duplicate",
+        )
     return out
 
 
@@ -464,8 +502,10 @@ def render(results: dict, opts: argparse.Namespace) -> None:
             w = get(results, kind, name, "window") or {}
             cores = get(w, "client_cpu", "cores")
             if cores is not None and cores >= CLIENT_SATURATED:
-                notes.append(f"{kind} {name}: the load client used {cores:.2f} cores: it may be the bottleneck "
-                             "(the figure is then a lower bound)")
+                notes.append(
+                    f"{kind} {name}: the load client used {cores:.2f} cores: it may be the bottleneck "
+                    "(the figure is then a lower bound)"
+                )
             other = w.get("other_load_cores")
             if other is not None and other >= DISTURBED:
                 notes.append(f"{kind} {name}: other processes used {other:.2f} cores during the window: disturbed run")
@@ -475,21 +515,28 @@ def render(results: dict, opts: argparse.Namespace) -> None:
     notes.append("server pinned to CPU 0, load client to CPU 1 (taskset)" if opts.pin else "no CPU pinning")
     info = get(results, "signaldesk", "info")
     if info:
-        notes.append(f"signaldesk: {info.get('bus')} with synchronous={info.get('bus_synchronous')}, "
-                     f"ws protocol {info.get('ws_protocol')}, {info.get('publish_concurrency')} publishes in flight")
+        notes.append(
+            f"signaldesk: {info.get('bus')} with synchronous={info.get('bus_synchronous')}, "
+            f"ws protocol {info.get('ws_protocol')}, {info.get('publish_concurrency')} publishes in flight"
+        )
     info = get(results, "naive", "info")
     if info:
         notes.append(f"naive: ws protocol {info.get('ws_protocol')}")
     if opts.stamp_every:
-        notes.append(f"latency: arrival = kernel receive timestamp of the subscriber's socket (SO_TIMESTAMPNS, "
-                     f"1 read in {opts.stamp_every}), read = when the load client handled it (adds the client's "
-                     "own queueing); the p99 target is judged on arrival")
+        notes.append(
+            f"latency: arrival = kernel receive timestamp of the subscriber's socket (SO_TIMESTAMPNS, "
+            f"1 read in {opts.stamp_every}), read = when the load client handled it (adds the client's "
+            "own queueing); the p99 target is judged on arrival"
+        )
     if opts.rcvlowat:
-        notes.append(f"throughput: client sockets read with SO_RCVLOWAT={opts.rcvlowat} (fewer reads, frames delayed "
-                     "on purpose): no latency shown there; latency comes from the latency scenario, every frame")
+        notes.append(
+            f"throughput: client sockets read with SO_RCVLOWAT={opts.rcvlowat} (fewer reads, frames delayed "
+            "on purpose): no latency shown there; latency comes from the latency scenario, every frame"
+        )
     else:
-        notes.append(f"latency: sampled on 1 frame in {opts.sample_every} per connection (throughput), "
-                     "every frame (latency)")
+        notes.append(
+            f"latency: sampled on 1 frame in {opts.sample_every} per connection (throughput), every frame (latency)"
+        )
     for note in notes:
         console.print(f"  - {note}")
 
@@ -504,18 +551,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=TARGET_RATE, help="events/s in the latency scenario (default 100)")
     p.add_argument("--only", choices=SERVERS, help="run one server only")
     p.add_argument(
-        "--pin", action=argparse.BooleanOptionalAction, default=None,
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="pin the server to CPU 0 and the load client to CPU 1 with taskset (default: on when there are "
-             "2+ CPUs and taskset exists), so the client never takes the server's core",
+        "2+ CPUs and taskset exists), so the client never takes the server's core",
     )
     p.add_argument("--scenario", choices=("throughput", "latency"), help="run one scenario only")
     p.add_argument("--quick", action="store_true", help="smoke run: short warm-up and windows, few subscribers")
     p.add_argument("--window", type=int, default=1000, help="flow control: most events ahead of the slowest client")
     p.add_argument("--concurrency", type=int, default=256, help="signaldesk publishes in flight at once")
-    p.add_argument("--rcvlowat", type=int, default=4096,
-                   help="throughput scenario: SO_RCVLOWAT of the client's sockets, fewer reads (0: off)")
-    p.add_argument("--stamp-every", type=int, default=4,
-                   help="latency scenario: kernel arrival timestamp on every k-th read per connection")
+    p.add_argument(
+        "--rcvlowat",
+        type=int,
+        default=4096,
+        help="throughput scenario: SO_RCVLOWAT of the client's sockets, fewer reads (0: off)",
+    )
+    p.add_argument(
+        "--stamp-every",
+        type=int,
+        default=4,
+        help="latency scenario: kernel arrival timestamp on every k-th read per connection",
+    )
     p.add_argument("--sample-every", type=int, default=16, help="throughput scenario: latency on 1 frame in k")
     p.add_argument("--drain-timeout", type=float, help="seconds to wait for the last events (default 10)")
     p.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="where to write the results")
@@ -545,8 +602,11 @@ def check_load_options(p: argparse.ArgumentParser, opts: argparse.Namespace) -> 
         p.error("--seconds and --warmup must be between 0 and 600")
 
 
-def run_bench(opts: argparse.Namespace, run: Callable[[argparse.Namespace], dict[str, Any]],
-              render: Callable[[dict, argparse.Namespace], None]) -> int:  # fmt: skip
+def run_bench(
+    opts: argparse.Namespace,
+    run: Callable[[argparse.Namespace], dict[str, Any]],
+    render: Callable[[dict, argparse.Namespace], None],
+) -> int:
     """Run a benchmark (stopping its children on SIGTERM too), print its tables, write its JSON."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: children stop
     try:

@@ -283,7 +283,9 @@ class Conn:
                 return
         self._slow(buf, pos)
 
-    def _data(self, ids: list[int], buf: bytes | bytearray, pos: int, marks: list[int], stamps: list[bytes] | None = None) -> None:
+    def _data(
+        self, ids: list[int], buf: bytes | bytearray, pos: int, marks: list[int], stamps: list[bytes] | None = None
+    ) -> None:
         """Account for data frames `ids` read together.
 
         buf[:pos] holds them; `marks` are the offsets of the frames to sample (sampling every
@@ -661,7 +663,10 @@ class LoadClient:
         return time.monotonic() - t0
 
     def final_report(
-        self, first_id: int | None, last_id: int | None, drain_s: float,
+        self,
+        first_id: int | None,
+        last_id: int | None,
+        drain_s: float,
         paths: dict[str, dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
         missing = dups = gaps = head_missing = tail_missing = unexpected = 0
@@ -692,8 +697,16 @@ class LoadClient:
             gaps += c.gaps
             if (m or c.dups or c.errors) and len(worst) < 5:
                 worst.append(
-                    {"conn": c.idx, "first": c.first, "last": c.last, "received": c.received, "missing": m,
-                     "duplicates": c.dups, "close_code": c.close_code, "errors": c.errors[:3]}
+                    {
+                        "conn": c.idx,
+                        "first": c.first,
+                        "last": c.last,
+                        "received": c.received,
+                        "missing": m,
+                        "duplicates": c.dups,
+                        "close_code": c.close_code,
+                        "errors": c.errors[:3],
+                    }
                 )
         close_codes: dict[str, int] = {}
         for c in self.conns:
@@ -768,24 +781,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--port", type=int, help="the server's port (or --endpoint)")
     p.add_argument("--path", default="/api/ws/prediction")
     p.add_argument(
-        "--endpoint", action="append", metavar="PORT/PATH",
+        "--endpoint",
+        action="append",
+        metavar="PORT/PATH",
         help="a server port and WebSocket path, e.g. 8001/api/ws/hft; repeatable: connection i goes to endpoint "
-             "i %% E (instead of --port/--path)",
+        "i %% E (instead of --port/--path)",
     )
     p.add_argument("--subscribers", type=int, default=1000)
     p.add_argument("--warmup", type=float, default=2.0, help="seconds after the first data frame")
     p.add_argument("--seconds", type=float, default=10.0, help="length of the measurement window")
     p.add_argument("--sample-every", type=int, default=1, help="latency sample on every k-th frame per connection")
     p.add_argument(
-        "--stamp-every", type=int, default=0,
+        "--stamp-every",
+        type=int,
+        default=0,
         help="every k-th read per connection also takes the kernel's arrival timestamp (SO_TIMESTAMPNS); 0: never",
     )
     p.add_argument("--control-port", type=int, help="the publisher's control port, for flow-control progress")
-    p.add_argument("--server-pid", type=int, action="append",
-                   help="to report the server's CPU over the window; repeatable (summed)")
+    p.add_argument(
+        "--server-pid",
+        type=int,
+        action="append",
+        help="to report the server's CPU over the window; repeatable (summed)",
+    )
     p.add_argument("--drain-timeout", type=float, default=10.0)
     p.add_argument(
-        "--rcvlowat", type=int, default=0,
+        "--rcvlowat",
+        type=int,
+        default=0,
         help="SO_RCVLOWAT bytes during the window: fewer, fuller reads (throughput only: it delays frames)",
     )
     p.add_argument("--data-timeout", type=float, default=30.0)

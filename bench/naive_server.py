@@ -38,8 +38,13 @@ def build_app(control_port: int) -> FastAPI:
         next_id += 1
         event_id = next_id
         text = orjson.dumps(
-            {"id": event_id, "channel": CHANNEL, "type": TYPE, "payload": {"error": str(time.time_ns())},
-             "ts": int(time.time())}
+            {
+                "id": event_id,
+                "channel": CHANNEL,
+                "type": TYPE,
+                "payload": {"error": str(time.time_ns())},
+                "ts": int(time.time()),
+            }
         ).decode()
         for websocket in list(clients):
             try:
@@ -52,7 +57,9 @@ def build_app(control_port: int) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
 
-        ws_impl = getattr(AutoWebSocketsProtocol, "__module__", "?") + "." + getattr(AutoWebSocketsProtocol, "__name__", "?")
+        ws_impl = (
+            getattr(AutoWebSocketsProtocol, "__module__", "?") + "." + getattr(AutoWebSocketsProtocol, "__name__", "?")
+        )
         publisher = Publisher(publish, concurrency=1, info={"server": "naive", "ws_protocol": ws_impl})
         await publisher.serve(control_port)
         try:
@@ -67,8 +74,9 @@ def build_app(control_port: int) -> FastAPI:
         await websocket.accept()
         ready = {"epoch": "naive", "head_id": next_id, "resumed": False, "reason": None, "heartbeat_interval": 15.0}
         await websocket.send_text(
-            orjson.dumps({"id": None, "channel": channel, "type": "stream.ready", "payload": ready,
-                          "ts": int(time.time())}).decode()
+            orjson.dumps(
+                {"id": None, "channel": channel, "type": "stream.ready", "payload": ready, "ts": int(time.time())}
+            ).decode()
         )
         clients.add(websocket)
         try:

@@ -179,9 +179,24 @@ def redis_server(opts: argparse.Namespace, work: Path, name: str) -> Iterator[Re
     data = work / f"redis-{name}"
     data.mkdir()
     argv = [
-        binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(data),
-        "--appendonly", "yes", "--appendfsync", opts.redis_fsync, "--daemonize", "no", "--logfile", "",
-    ]  # fmt: skip
+        binary,
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--dir",
+        str(data),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        opts.redis_fsync,
+        "--daemonize",
+        "no",
+        "--logfile",
+        "",
+    ]
     proc = Proc(f"redis-{name}", argv, work, cpus=pinned(opts, 0))
     try:
         url = f"redis://127.0.0.1:{port}/0"
@@ -194,8 +209,14 @@ def redis_server(opts: argparse.Namespace, work: Path, name: str) -> Iterator[Re
 
 @contextlib.contextmanager
 def api_servers(
-    opts: argparse.Namespace, work: Path, name: str, count: int, *, bus_url: str | None = None,
-    prefix: str | None = None, lanes: int = 1,
+    opts: argparse.Namespace,
+    work: Path,
+    name: str,
+    count: int,
+    *,
+    bus_url: str | None = None,
+    prefix: str | None = None,
+    lanes: int = 1,
 ) -> Iterator[list[Server]]:
     """`count` signaldesk API processes (bench.signaldesk_server), on one Redis bus when given."""
     procs: list[tuple[Proc, int, int]] = []
@@ -204,10 +225,20 @@ def api_servers(
         for i in range(count):
             port, control_port = free_port(), free_port()
             argv = [
-                sys.executable, "-m", "bench.signaldesk_server", "--port", str(port),
-                "--control-port", str(control_port), "--data-dir", str(work / f"{name}-{i}-data"),
-                "--concurrency", str(opts.concurrency), "--lanes", str(lanes),
-            ]  # fmt: skip
+                sys.executable,
+                "-m",
+                "bench.signaldesk_server",
+                "--port",
+                str(port),
+                "--control-port",
+                str(control_port),
+                "--data-dir",
+                str(work / f"{name}-{i}-data"),
+                "--concurrency",
+                str(opts.concurrency),
+                "--lanes",
+                str(lanes),
+            ]
             if bus_url is not None:
                 argv += ["--bus-url", bus_url, "--bus-prefix", prefix or "signaldesk"]
             procs.append((Proc(f"{name}-api-{i}", argv, work, cpus=pinned(opts, 0)), port, control_port))
@@ -224,21 +255,36 @@ def api_servers(
 
 
 def load_client(
-    opts: argparse.Namespace, work: Path, name: str, endpoints: list[str], subscribers: int, pids: list[int],
-    *, latency: bool,
+    opts: argparse.Namespace,
+    work: Path,
+    name: str,
+    endpoints: list[str],
+    subscribers: int,
+    pids: list[int],
+    *,
+    latency: bool,
 ) -> Proc:
     argv = [
-        sys.executable, "-m", "bench.load_client",
+        sys.executable,
+        "-m",
+        "bench.load_client",
         *(arg for endpoint in endpoints for arg in ("--endpoint", endpoint)),
-        "--subscribers", str(subscribers),
-        "--warmup", str(opts.warmup),
-        "--seconds", str(opts.seconds),
-        "--sample-every", str(1 if latency else opts.sample_every),
-        "--drain-timeout", str(opts.drain_timeout),
-        "--rcvlowat", str(0 if latency else opts.rcvlowat),
-        "--stamp-every", str(opts.stamp_every if latency else 0),
+        "--subscribers",
+        str(subscribers),
+        "--warmup",
+        str(opts.warmup),
+        "--seconds",
+        str(opts.seconds),
+        "--sample-every",
+        str(1 if latency else opts.sample_every),
+        "--drain-timeout",
+        str(opts.drain_timeout),
+        "--rcvlowat",
+        str(0 if latency else opts.rcvlowat),
+        "--stamp-every",
+        str(opts.stamp_every if latency else 0),
         *(arg for pid in pids for arg in ("--server-pid", str(pid))),
-    ]  # fmt: skip
+    ]
     return Proc(name, argv, work, stdio=True, cpus=pinned(opts, 1))
 
 
@@ -268,12 +314,21 @@ def throughput(backend: str, opts: argparse.Namespace, work: Path) -> dict[str, 
             data.mkdir()
             producer_args += ["--data-dir", str(data)]
         argv = [
-            sys.executable, "-m", "bench.bus_producer", *producer_args,
-            "--batch", str(opts.batch), "--inflight", str(opts.inflight),
-            "--warmup", str(opts.warmup), "--seconds", str(opts.seconds),
+            sys.executable,
+            "-m",
+            "bench.bus_producer",
+            *producer_args,
+            "--batch",
+            str(opts.batch),
+            "--inflight",
+            str(opts.inflight),
+            "--warmup",
+            str(opts.warmup),
+            "--seconds",
+            str(opts.seconds),
             *(arg for pid in pids for arg in ("--server-pid", str(pid))),
             *(["--client-pid", str(client.pid)] if client else []),
-        ]  # fmt: skip
+        ]
         producer = Proc(f"{backend}-producer", argv, work, stdio=True, cpus=pinned(opts, 1))
         stack.callback(producer.stop, 10)
         producer.expect("ready", timeout=60)
@@ -352,8 +407,10 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
                     line = f"    {p['events_per_s']:,.0f} events/s acknowledged"
                     if res.get("window"):
                         line += f", {res['window']['events_per_s']:,.0f} events/s per subscriber"
-                    console.print(line + f", producer CPU {fmt_cores(p['producer_cpu_cores'])}, "
-                                  f"other load {fmt_cores(p['other_load_cores'])}")
+                    console.print(
+                        line + f", producer CPU {fmt_cores(p['producer_cpu_cores'])}, "
+                        f"other load {fmt_cores(p['other_load_cores'])}"
+                    )
                     time.sleep(0.5)
                     continue
                 levels = [("latency", opts.subscribers)]
@@ -361,8 +418,9 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
                     levels.append(("reference", opts.reference_subscribers))
                 for level, subscribers in levels:
                     if level == "reference":
-                        console.print(f"[bold]{TITLES[backend]}[/bold]: latency, reference level "
-                                      f"({subscribers} subscribers) ...")
+                        console.print(
+                            f"[bold]{TITLES[backend]}[/bold]: latency, reference level ({subscribers} subscribers) ..."
+                        )
                     res = results[backend][level] = latency(backend, opts, work, subscribers, level)
                     w = res["window"]
                     a = w["arrival_latency_ms"]
@@ -383,25 +441,41 @@ def targets(results: dict, opts: argparse.Namespace) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
     def add(name: str, measured: Any, ok: bool, at_conditions: bool, shown: str) -> None:
-        out.append({"target": name, "measured": measured, "pass": ok, "at_target_conditions": at_conditions,
-                    "shown": shown})
+        out.append(
+            {"target": name, "measured": measured, "pass": ok, "at_target_conditions": at_conditions, "shown": shown}
+        )
 
     fsync = get(results, "redis", "throughput", "redis", "appendfsync")
     tp = get(results, "redis", "throughput", "producer", "events_per_s")
     if tp is not None:
-        add(f"Redis publish throughput >= {TARGET_EVENTS:,.0f} events/s (appendfsync {fsync}, 2 API processes reading)",
-            tp, tp >= TARGET_EVENTS, fsync == "always", f"{tp:,.0f} events/s")
+        add(
+            f"Redis publish throughput >= {TARGET_EVENTS:,.0f} events/s (appendfsync {fsync}, 2 API processes reading)",
+            tp,
+            tp >= TARGET_EVENTS,
+            fsync == "always",
+            f"{tp:,.0f} events/s",
+        )
     p99 = get(results, "redis", "latency", "window", "arrival_latency_ms", "p99")
     if p99 is not None:
         at = opts.subscribers == TARGET_SUBSCRIBERS and opts.rate == TARGET_RATE
         read = get(results, "redis", "latency", "window", "latency_ms", "p99")
-        add(f"Redis p99 publish-to-receive <= {TARGET_P99_MS:g} ms at {TARGET_RATE:,.0f} events/s, "
+        add(
+            f"Redis p99 publish-to-receive <= {TARGET_P99_MS:g} ms at {TARGET_RATE:,.0f} events/s, "
             f"{TARGET_SUBSCRIBERS:,} subscribers on 2 processes",
-            p99, p99 <= TARGET_P99_MS, at, f"arrival {p99:.2f} ms" + (f" (read {read:.2f} ms)" if read else ""))
+            p99,
+            p99 <= TARGET_P99_MS,
+            at,
+            f"arrival {p99:.2f} ms" + (f" (read {read:.2f} ms)" if read else ""),
+        )
         delivered = get(results, "redis", "latency", "window", "msgs_per_s") or 0.0
         expected = opts.rate * opts.subscribers / opts.channels
-        add(f"Redis latency scenario sustains {opts.rate:,.0f} events/s (>= 95% delivered)", delivered,
-            delivered >= 0.95 * expected, True, f"{delivered:,.0f} of {expected:,.0f} msg/s")
+        add(
+            f"Redis latency scenario sustains {opts.rate:,.0f} events/s (>= 95% delivered)",
+            delivered,
+            delivered >= 0.95 * expected,
+            True,
+            f"{delivered:,.0f} of {expected:,.0f} msg/s",
+        )
     if "redis" in results:
         runs = ("throughput", "latency", "reference")
         lost = sum(get(results, "redis", s, "integrity", "missing") or 0 for s in runs)
@@ -409,9 +483,13 @@ def targets(results: dict, opts: argparse.Namespace) -> list[dict[str, Any]]:
         extra = sum(get(results, "redis", s, "integrity", "unexpected") or 0 for s in runs)
         errors = get(results, "redis", "throughput", "producer", "errors") or 0
         errors += sum(p.get("errors") or 0 for s in runs for p in get(results, "redis", s, "publishers") or [])
-        add("Redis: no missing, duplicate or misrouted event, no failed publish", {"missing": lost, "duplicates": dup,
-            "unexpected": extra, "publish_errors": errors}, lost == dup == extra == errors == 0, True,
-            f"{lost} missing, {dup} duplicate, {extra} misrouted, {errors} failed")
+        add(
+            "Redis: no missing, duplicate or misrouted event, no failed publish",
+            {"missing": lost, "duplicates": dup, "unexpected": extra, "publish_errors": errors},
+            lost == dup == extra == errors == 0,
+            True,
+            f"{lost} missing, {dup} duplicate, {extra} misrouted, {errors} failed",
+        )
     return out
 
 
@@ -429,15 +507,22 @@ def render(results: dict, opts: argparse.Namespace) -> None:
         t.add_row(label, *(fmt(get(results, b, scenario, *path)) for b in backends))
 
     if "throughput" in opts.scenarios:
-        t = table(f"Publish throughput: publish_many of {opts.batch} events, {opts.inflight} calls in flight, "
-                  f"durable on return")
+        t = table(
+            f"Publish throughput: publish_many of {opts.batch} events, {opts.inflight} calls in flight, "
+            f"durable on return"
+        )
         row(t, "events/s acknowledged", "throughput", ("producer", "events_per_s"), fmt_int)
         row(t, "publish_many call p50 (ms)", "throughput", ("producer", "call_ms", "p50"), fmt_ms)
         row(t, "publish_many call p99 (ms)", "throughput", ("producer", "call_ms", "p99"), fmt_ms)
         row(t, "events/s received per subscriber", "throughput", ("window", "events_per_s"), fmt_int)
         row(t, "subscribers (1 per API process)", "throughput", ("window", "alive"), fmt_int)
-        row(t, "catch-up after the producer stopped (s)", "throughput", ("integrity", "drain_seconds"),
-            lambda v: "-" if v is None else f"{v:.2f}")
+        row(
+            t,
+            "catch-up after the producer stopped (s)",
+            "throughput",
+            ("integrity", "drain_seconds"),
+            lambda v: "-" if v is None else f"{v:.2f}",
+        )
         row(t, "producer CPU (cores)", "throughput", ("producer", "producer_cpu_cores"), fmt_cores)
         row(t, "API processes + Redis CPU (cores)", "throughput", ("producer", "server_cpu_cores"), fmt_cores)
         row(t, "load client CPU (cores)", "throughput", ("producer", "client_cpu_cores"), fmt_cores)
@@ -451,8 +536,10 @@ def render(results: dict, opts: argparse.Namespace) -> None:
     for level, subscribers in levels if "latency" in opts.scenarios else []:
         per = opts.rate / opts.channels
         what = "Latency" if level == "latency" else "Latency, reference level (fewer subscribers, same bus load)"
-        t = table(f"{what}: {opts.rate:,.0f} events/s over {opts.channels} channel(s), {subscribers:,} subscribers "
-                  f"({per:,.0f} events/s each)")
+        t = table(
+            f"{what}: {opts.rate:,.0f} events/s over {opts.channels} channel(s), {subscribers:,} subscribers "
+            f"({per:,.0f} events/s each)"
+        )
         row(t, "delivered msg/s", level, ("window", "msgs_per_s"), fmt_int)
         row(t, "events/s per subscriber", level, ("window", "events_per_s"), fmt_int)
         for q in ("p50", "p90", "p99", "max"):
@@ -484,21 +571,29 @@ def render(results: dict, opts: argparse.Namespace) -> None:
             figures = res.get("producer") or {} if name == "throughput" else w
             other = figures.get("other_load_cores")
             if other is not None and other >= DISTURBED:
-                notes.append(f"{TITLES[b]} {name}: other processes used {other:.2f} cores during the window: "
-                             "disturbed run")
+                notes.append(
+                    f"{TITLES[b]} {name}: other processes used {other:.2f} cores during the window: disturbed run"
+                )
             alive, n = w.get("alive"), w.get("subscribers")
             if alive is not None and alive < n:
                 notes.append(f"{TITLES[b]} {name}: only {alive} of {n} subscribers stayed connected")
-    notes.append("API processes and Redis pinned to CPU 0, load client and producer to CPU 1 (taskset)" if opts.pin
-                 else "no CPU pinning: the API processes, Redis, the producer and the load client share the "
-                      f"machine's {os.cpu_count()} CPUs")
+    notes.append(
+        "API processes and Redis pinned to CPU 0, load client and producer to CPU 1 (taskset)"
+        if opts.pin
+        else "no CPU pinning: the API processes, Redis, the producer and the load client share the "
+        f"machine's {os.cpu_count()} CPUs"
+    )
     config = get(results, "redis", "throughput", "redis") or get(results, "redis", "latency", "redis")
     if config:
         where = opts.redis_url or "a private redis-server per scenario"
-        notes.append(f"Redis {config.get('version')}: {where}, appendonly {config.get('appendonly')}, "
-                     f"appendfsync {config.get('appendfsync')}; SQLite: synchronous=full")
-    notes.append("latency: arrival = kernel receive timestamp on the subscriber's socket (SO_TIMESTAMPNS, "
-                 f"1 read in {opts.stamp_every}); targets are judged on it")
+        notes.append(
+            f"Redis {config.get('version')}: {where}, appendonly {config.get('appendonly')}, "
+            f"appendfsync {config.get('appendfsync')}; SQLite: synchronous=full"
+        )
+    notes.append(
+        "latency: arrival = kernel receive timestamp on the subscriber's socket (SO_TIMESTAMPNS, "
+        f"1 read in {opts.stamp_every}); targets are judged on it"
+    )
     for note in notes:
         console.print(f"  - {note}")
 
@@ -507,32 +602,51 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         prog="python -m bench.scaleout",
         description="Scale-out: the Redis Streams bus with 2 API processes beside one SQLite process "
-                    "(publish throughput, then publish-to-receive latency).",
+        "(publish throughput, then publish-to-receive latency).",
     )
-    p.add_argument("--subscribers", type=int, help=f"latency: WebSocket subscribers (default {TARGET_SUBSCRIBERS}; "
-                   "--quick: 40)")
+    p.add_argument(
+        "--subscribers", type=int, help=f"latency: WebSocket subscribers (default {TARGET_SUBSCRIBERS}; --quick: 40)"
+    )
     p.add_argument("--rate", type=float, help=f"latency: events/s in total (default {TARGET_RATE:g}; --quick: 200)")
-    p.add_argument("--reference-subscribers", type=int,
-                   help="latency: also run a reference level with this many subscribers, same events/s "
-                        "(default 100; --quick and 0: none)")
-    p.add_argument("--channels", type=int, default=len(LANES), choices=range(1, len(LANES) + 1),
-                   help=f"latency: channels the events and the subscribers are spread over (default {len(LANES)}: "
-                        f"{', '.join(LANES)})")
+    p.add_argument(
+        "--reference-subscribers",
+        type=int,
+        help="latency: also run a reference level with this many subscribers, same events/s "
+        "(default 100; --quick and 0: none)",
+    )
+    p.add_argument(
+        "--channels",
+        type=int,
+        default=len(LANES),
+        choices=range(1, len(LANES) + 1),
+        help=f"latency: channels the events and the subscribers are spread over (default {len(LANES)}: "
+        f"{', '.join(LANES)})",
+    )
     p.add_argument("--seconds", type=float, help="measurement window per scenario (default 10; --quick: 2)")
     p.add_argument("--warmup", type=float, help="seconds before measuring (default 2; --quick: 0.5)")
     p.add_argument("--batch", type=int, default=100, help="throughput: events per publish_many call")
-    p.add_argument("--inflight", type=int, default=32,
-                   help="throughput: publish_many calls in flight (32 x 100 events: appends near the bus's 4096 max)")
+    p.add_argument(
+        "--inflight",
+        type=int,
+        default=32,
+        help="throughput: publish_many calls in flight (32 x 100 events: appends near the bus's 4096 max)",
+    )
     p.add_argument("--only", choices=BACKENDS, help="one backend only")
     p.add_argument("--scenario", choices=SCENARIOS, help="one scenario only")
     p.add_argument("--quick", action="store_true", help="smoke run: short windows, few subscribers")
     p.add_argument("--redis-url", help="use this Redis instead of starting one (keys under a fresh prefix)")
-    p.add_argument("--redis-fsync", choices=("always", "everysec", "no"), default="always",
-                   help="appendfsync of the private redis-server (default always: durable before publish returns)")
     p.add_argument(
-        "--pin", action=argparse.BooleanOptionalAction, default=False,
+        "--redis-fsync",
+        choices=("always", "everysec", "no"),
+        default="always",
+        help="appendfsync of the private redis-server (default always: durable before publish returns)",
+    )
+    p.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=False,
         help="pin API processes and Redis to CPU 0, the load client and the producer to CPU 1 (default: off, the "
-             "point of 2 API processes is to use more than one core)",
+        "point of 2 API processes is to use more than one core)",
     )
     p.add_argument("--concurrency", type=int, default=256, help="latency: publishes in flight per API process")
     p.add_argument("--rcvlowat", type=int, default=4096, help="throughput: SO_RCVLOWAT of the subscribers' sockets")

@@ -117,8 +117,13 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=256, help="publishes in flight at once")
     p.add_argument("--bus-url", help="redis://host:port/db: the shared Redis Streams bus (default: SQLite)")
     p.add_argument("--bus-prefix", default="signaldesk", help="Redis key prefix of the cluster's log")
-    p.add_argument("--lanes", type=int, default=1, choices=range(1, len(LANES) + 1),
-                   help="publish round-robin over this many channels (prediction, hft, automation, training)")
+    p.add_argument(
+        "--lanes",
+        type=int,
+        default=1,
+        choices=range(1, len(LANES) + 1),
+        help="publish round-robin over this many channels (prediction, hft, automation, training)",
+    )
     args = p.parse_args()
     raise_fd_limit(4096)
     settings = bench_settings(args.port, args.data_dir, args.bus_url, args.bus_prefix)

@@ -116,24 +116,37 @@ def session_bars(instruments: int, count: int) -> list[BarSet]:
     return list(itertools.islice(market.bars_from(start), count))
 
 
-async def entry_latency(samples: int, instruments: int, synchronous: str = "full",
-                        database_url: str | None = None) -> dict[str, Any]:  # fmt: skip
+async def entry_latency(
+    samples: int, instruments: int, synchronous: str = "full", database_url: str | None = None
+) -> dict[str, Any]:
     if samples + WARMUP_BARS > 350:
         raise ValueError("at most 344 samples: bars of one session before the 15:15 square-off")
     bars = session_bars(instruments, samples + WARMUP_BARS)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
-            data_dir=Path(tmp), market_source="off", bus_synchronous=synchronous, hft_max_open_trades=10_000,
-            hft_max_notional_total=1e12, hft_max_notional_per_trade=1e9, hft_max_daily_loss=1e12, hft_cooldown=0,
-            hft_stop_vol=1000.0, hft_target_vol=1000.0, hft_trail_vol=0.0, hft_risk_per_trade=1e6, hft_capital=1e12,
+            data_dir=Path(tmp),
+            market_source="off",
+            bus_synchronous=synchronous,
+            hft_max_open_trades=10_000,
+            hft_max_notional_total=1e12,
+            hft_max_notional_per_trade=1e9,
+            hft_max_daily_loss=1e12,
+            hft_cooldown=0,
+            hft_stop_vol=1000.0,
+            hft_target_vol=1000.0,
+            hft_trail_vol=0.0,
+            hft_risk_per_trade=1e6,
+            hft_capital=1e12,
             database_url=database_url,
-        )  # fmt: skip
+        )
         await upgrade_async(settings.db_url)
         db = Database(settings.db_url)
         if await TradeStore(db).next_ids() != (1, 1):
             await db.close()
             raise SystemExit(f"{shown(settings.db_url)} holds trades already: give the benchmark an empty database")
-        bus = LocalEventBus(SqliteEventLog(settings.event_log_path, synchronous=settings.bus_synchronous), ContractValidator())
+        bus = LocalEventBus(
+            SqliteEventLog(settings.event_log_path, synchronous=settings.bus_synchronous), ContractValidator()
+        )
         await bus.start()
         watch = EntryWatch()
         await bus.subscribe("hft", watch)
@@ -166,8 +179,13 @@ async def entry_latency(samples: int, instruments: int, synchronous: str = "full
                 if k >= WARMUP_BARS:
                     await asyncio.wait_for(_arrival(watch, key), 10)
                     latencies.append((watch.arrived[key] - started) * 1000)
-                    parts.append(((stamps.took - started) * 1000, (stamps.published - stamps.took) * 1000,
-                                  (watch.arrived[key] - stamps.published) * 1000))  # fmt: skip
+                    parts.append(
+                        (
+                            (stamps.took - started) * 1000,
+                            (stamps.published - stamps.took) * 1000,
+                            (watch.arrived[key] - stamps.published) * 1000,
+                        )
+                    )
                 while engine.last_bar != (bar_set.open_ts, bar_set.close_ts) or engine.lock.locked():  # noqa: ASYNC110 (the engine has no event for it)
                     await asyncio.sleep(0.0005)
                 await asyncio.sleep(max(0.0, (paced + time.perf_counter()) / 2 - time.perf_counter()))
@@ -219,22 +237,45 @@ async def _arrival(watch: EntryWatch, key: str) -> None:
 
 
 def _prediction(key: str, id: int, ts_pred: int) -> dict[str, Any]:
-    return {"id": id, "instrument_key": key, "interval": "1m", "horizon_steps": 1, "ts_pred": ts_pred,
-            "ts_target": ts_pred + 60, "pred_ret": 0.01, "pred_ret_adj": 0.01, "calib_bias": 0.0, "model_kind": "ridge"}  # fmt: skip
+    return {
+        "id": id,
+        "instrument_key": key,
+        "interval": "1m",
+        "horizon_steps": 1,
+        "ts_pred": ts_pred,
+        "ts_target": ts_pred + 60,
+        "pred_ret": 0.01,
+        "pred_ret_adj": 0.01,
+        "calib_bias": 0.0,
+        "model_kind": "ridge",
+    }
 
 
 def _resolution(key: str) -> dict[str, Any]:
-    return {"id": 0, "instrument_key": key, "interval": "1m", "horizon_steps": 1, "ts_pred": 0, "ts_target": 0,
-            "actual_ret": 0.0, "pred_ret_adj": 0.0, "error": 0.0,
-            "calibration": {"n": 100, "bias": 0.0, "mae": 0.001, "rmse": 0.001, "hit_rate": 0.6}}  # fmt: skip
+    return {
+        "id": 0,
+        "instrument_key": key,
+        "interval": "1m",
+        "horizon_steps": 1,
+        "ts_pred": 0,
+        "ts_target": 0,
+        "actual_ret": 0.0,
+        "pred_ret_adj": 0.0,
+        "error": 0.0,
+        "calibration": {"n": 100, "bias": 0.0, "mae": 0.001, "rmse": 0.001, "hit_rate": 0.6},
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=200)
-    parser.add_argument("--instruments", type=int, default=50, help="the universe (bars for all; one trades per sample)")
+    parser.add_argument(
+        "--instruments", type=int, default=50, help="the universe (bars for all; one trades per sample)"
+    )
     parser.add_argument("--bus-synchronous", choices=("full", "normal"), default="full")
-    parser.add_argument("--database-url", help="an empty PostgreSQL database (postgresql+asyncpg://...); default: a fresh SQLite file")
+    parser.add_argument(
+        "--database-url", help="an empty PostgreSQL database (postgresql+asyncpg://...); default: a fresh SQLite file"
+    )
     args = parser.parse_args()
     result = asyncio.run(entry_latency(args.samples, args.instruments, args.bus_synchronous, args.database_url))
     print("price update -> hft.entry published:", result)

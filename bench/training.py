@@ -50,8 +50,15 @@ def _train(kind: str, ts: np.ndarray, close: np.ndarray, out: Any) -> None:
         result = train_in_worker(TrainRequest(kind, params, ts, close, artifacts), NullReporter())
         seconds = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    out.send({"seconds": seconds, "peak_rss_mb": peak, "samples": result["samples"], "params": params,
-              "mae_ratio": result["metrics"]["mae_ratio"]})  # fmt: skip
+    out.send(
+        {
+            "seconds": seconds,
+            "peak_rss_mb": peak,
+            "samples": result["samples"],
+            "params": params,
+            "mae_ratio": result["metrics"]["mae_ratio"],
+        }
+    )
 
 
 def run(kind: str, sessions: int) -> dict[str, Any]:
@@ -62,9 +69,13 @@ def run(kind: str, sessions: int) -> dict[str, Any]:
     process.start()
     result: dict[str, Any] = reader.recv()
     process.join()
-    return {"kind": kind, "bars": len(ts), **result,
-            "targets": {"seconds": TARGET_SECONDS, "peak_rss_mb": TARGET_RSS_MB},
-            "pass": result["seconds"] <= TARGET_SECONDS and result["peak_rss_mb"] <= TARGET_RSS_MB}  # fmt: skip
+    return {
+        "kind": kind,
+        "bars": len(ts),
+        **result,
+        "targets": {"seconds": TARGET_SECONDS, "peak_rss_mb": TARGET_RSS_MB},
+        "pass": result["seconds"] <= TARGET_SECONDS and result["peak_rss_mb"] <= TARGET_RSS_MB,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,9 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     opts = p.parse_args(argv)
     result = run(opts.kind, opts.sessions)
     verdict = "PASS" if result["pass"] else "FAIL"
-    print(f"training {result['kind']}: {result['bars']:,} bars ({result['samples']:,} samples, 5 walk-forward folds + "
-          f"final fit): {result['seconds']:.2f} s, peak RSS {result['peak_rss_mb']:.0f} MB "
-          f"(targets <= {TARGET_SECONDS:g} s, <= {TARGET_RSS_MB:g} MB): {verdict}")
+    print(
+        f"training {result['kind']}: {result['bars']:,} bars ({result['samples']:,} samples, 5 walk-forward folds + "
+        f"final fit): {result['seconds']:.2f} s, peak RSS {result['peak_rss_mb']:.0f} MB "
+        f"(targets <= {TARGET_SECONDS:g} s, <= {TARGET_RSS_MB:g} MB): {verdict}"
+    )
     opts.json.parent.mkdir(parents=True, exist_ok=True)
     opts.json.write_text(json.dumps(result, indent=2))
     return 0 if result["pass"] else 1

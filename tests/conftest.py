@@ -7,8 +7,8 @@ import pytest
 
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
-from tests.support.server import ServerProcess
 from tests.support import services
+from tests.support.server import ServerProcess
 from tests.support.services import postgres_database
 
 RELATIONAL = ["sqlite", "postgresql"]

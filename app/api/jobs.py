@@ -61,7 +61,9 @@ async def cancel(system: JobSystem, family: str, job_id: str) -> dict[str, Any]:
         raise_http(e)
 
 
-async def find(system: JobSystem, family: str, status_: JobStatus | None, kind: str | None, limit: int) -> dict[str, Any]:
+async def find(
+    system: JobSystem, family: str, status_: JobStatus | None, kind: str | None, limit: int
+) -> dict[str, Any]:
     records = await system.jobs.find(family=family, status=status_, kind=kind, limit=limit)
     return {"jobs": [r.public() for r in records]}
 
@@ -79,8 +81,9 @@ async def _public(system: JobSystem, record: JobRecord) -> dict[str, Any]:
     return record.public()
 
 
-def add_job_routes(router: APIRouter, family: str, path: str, *, queue: str, listing: str, cancelling: str,
-                   detail: Detail = _public) -> None:  # fmt: skip
+def add_job_routes(
+    router: APIRouter, family: str, path: str, *, queue: str, listing: str, cancelling: str, detail: Detail = _public
+) -> None:
     """Queue (202), list, read and cancel the jobs of `family` under `path`; `detail` makes the
     answer of a read; the other arguments are the routes' summaries."""
 

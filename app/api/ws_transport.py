@@ -8,10 +8,9 @@ falls back to plain ASGI sends when a server without it runs the app.
 
 from __future__ import annotations
 
+from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 from wsproto import events
 from wsproto.events import CloseConnection
-
-from uvicorn.protocols.websockets.wsproto_impl import WSProtocol
 
 RAW_FRAMES = "signaldesk.raw_frames"
 

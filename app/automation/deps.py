@@ -6,11 +6,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from app.automation.history import SimulatedHistory
 from app.bus.interface import EventBus
 from app.market.candles import CandleStore
 from app.registry.registry import ModelRegistry
 from app.storage.db import Database
-from app.automation.history import SimulatedHistory
 
 
 @dataclass(frozen=True, slots=True)

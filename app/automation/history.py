@@ -34,7 +34,9 @@ class HistorySpec:
     live_start: float
 
 
-def generate_history(spec: HistorySpec, keys: Sequence[str], interval: str, days: int, reporter: object) -> dict[str, pd.DataFrame]:
+def generate_history(
+    spec: HistorySpec, keys: Sequence[str], interval: str, days: int, reporter: object
+) -> dict[str, pd.DataFrame]:
     """Candle frames (ts, open, high, low, close, volume) of `keys`: `days` sessions up to the live start."""
     calendar = NseCalendar()
     iv = parse_interval(interval)
@@ -42,7 +44,11 @@ def generate_history(spec: HistorySpec, keys: Sequence[str], interval: str, days
     opens, _ = _sessions_before(calendar, spec.live_start, days)
     first = float(opens[0]) - 1
     market = SimulatedMarket(
-        ManualClock(first), instruments=wanted, interval=iv, seed=(spec.seed ^ HISTORY_SEED_SALT) % 2**31, calendar=calendar
+        ManualClock(first),
+        instruments=wanted,
+        interval=iv,
+        seed=(spec.seed ^ HISTORY_SEED_SALT) % 2**31,
+        calendar=calendar,
     )
     rows: list[np.ndarray] = []
     stamps: list[int] = []
@@ -59,11 +65,17 @@ def generate_history(spec: HistorySpec, keys: Sequence[str], interval: str, days
     ts = np.array(stamps, dtype=np.int64)
     return {
         inst.key: pd.DataFrame(
-            {"ts": ts, "open": prices[:, 0, j], "high": prices[:, 1, j], "low": prices[:, 2, j],
-             "close": prices[:, 3, j], "volume": cube[:, 4, j]}
+            {
+                "ts": ts,
+                "open": prices[:, 0, j],
+                "high": prices[:, 1, j],
+                "low": prices[:, 2, j],
+                "close": prices[:, 3, j],
+                "volume": cube[:, 4, j],
+            }
         )
         for j, inst in enumerate(wanted)
-    }  # fmt: skip
+    }
 
 
 def _sessions_before(calendar: NseCalendar, ts: float, days: int) -> tuple[np.ndarray, np.ndarray]:

@@ -39,8 +39,13 @@ async def evaluate(ctx: JobContext, params: EvaluateParams, deps: AutomationDeps
         assert actual is not None  # a resolved prediction has its actual_ret
         groups.setdefault((key, interval, h, kind), []).append((pred, actual))
     report = [_score(group, np.array(values), params.bins) for group, values in sorted(groups.items())]
-    return {"groups": len(report), "predictions": len(rows), "window": params.window, "newest_ts_pred": newest,
-            "report": report}  # fmt: skip
+    return {
+        "groups": len(report),
+        "predictions": len(rows),
+        "window": params.window,
+        "newest_ts_pred": newest,
+        "report": report,
+    }
 
 
 def _score(group: tuple[str, str, int, str], values: np.ndarray, bins: int) -> dict[str, Any]:
@@ -50,17 +55,28 @@ def _score(group: tuple[str, str, int, str], values: np.ndarray, bins: int) -> d
     edges = np.quantile(pred, np.linspace(0, 1, bins + 1))
     which = np.clip(np.searchsorted(edges, pred, side="right") - 1, 0, bins - 1)
     calibration = [
-        {"n": int((which == b).sum()), "mean_pred": float(pred[which == b].mean()), "mean_actual": float(actual[which == b].mean())}
+        {
+            "n": int((which == b).sum()),
+            "mean_pred": float(pred[which == b].mean()),
+            "mean_actual": float(actual[which == b].mean()),
+        }
         for b in range(bins)
         if (which == b).any()
     ]
     key, interval, horizon, kind = group
     return {
-        "instrument_key": key, "interval": interval, "horizon_steps": horizon, "model_kind": kind, "n": len(pred),
-        "mae": mae, "baseline_mae": base, "mae_ratio": mae / base if base > 0 else None,
-        "bias": float(np.mean(actual - pred)), "hit_rate": float(np.mean(np.sign(actual) == np.sign(pred))),
+        "instrument_key": key,
+        "interval": interval,
+        "horizon_steps": horizon,
+        "model_kind": kind,
+        "n": len(pred),
+        "mae": mae,
+        "baseline_mae": base,
+        "mae_ratio": mae / base if base > 0 else None,
+        "bias": float(np.mean(actual - pred)),
+        "hit_rate": float(np.mean(np.sign(actual) == np.sign(pred))),
         "calibration": calibration,
-    }  # fmt: skip
+    }
 
 
 async def prune(ctx: JobContext, params: PruneParams, deps: AutomationDeps) -> dict[str, Any]:

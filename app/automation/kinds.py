@@ -34,11 +34,15 @@ RUNS: dict[str, tuple[type[BaseModel], Callable[..., Awaitable[dict[str, Any]]],
 
 
 def automation_kinds(deps: AutomationDeps) -> list[JobKind]:
-    def bind(handler: Callable[..., Awaitable[dict[str, Any]]]) -> Callable[[JobContext, Any], Awaitable[dict[str, Any]]]:
+    def bind(
+        handler: Callable[..., Awaitable[dict[str, Any]]],
+    ) -> Callable[[JobContext, Any], Awaitable[dict[str, Any]]]:
         async def run(ctx: JobContext, params: Any) -> dict[str, Any]:
             return await handler(ctx, params, deps)
 
         return run
 
-    return [JobKind(name, FAMILY, params, bind(handler), timeout, SERVER_BOUND.get(name))
-            for name, (params, handler, timeout) in RUNS.items()]  # fmt: skip
+    return [
+        JobKind(name, FAMILY, params, bind(handler), timeout, SERVER_BOUND.get(name))
+        for name, (params, handler, timeout) in RUNS.items()
+    ]

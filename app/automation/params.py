@@ -62,7 +62,7 @@ class RetrainParams(_Params):
     horizons: Annotated[list[Annotated[int, Field(ge=1, le=1000)]], Field(min_length=1, max_length=8)] = [1, 5]
     folds: int = Field(5, ge=2, le=20)
     training: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="extra params per kind, e.g. {\"lgbm\": {\"n_estimators\": 200}}"
+        default_factory=dict, description='extra params per kind, e.g. {"lgbm": {"n_estimators": 200}}'
     )
     backfill_days: int = Field(0, ge=0, le=2000, description="> 0: first backfill this many sessions (simulated)")
 

@@ -24,9 +24,11 @@ async def retrain(ctx: JobContext, params: RetrainParams, deps: AutomationDeps) 
     stats: dict[str, Any] = {"instruments": len(keys), "jobs": len(keys) * len(params.kinds)}
     if params.backfill_days > 0:
         filled = await backfill(
-            ctx, BackfillParams(instruments=keys, interval=params.interval, days=params.backfill_days), deps,
+            ctx,
+            BackfillParams(instruments=keys, interval=params.interval, days=params.backfill_days),
+            deps,
             span=(0.0, BACKFILL_SHARE),
-        )  # fmt: skip
+        )
         stats["backfill"] = filled
         start = BACKFILL_SHARE
     children: list[JobRecord] = []
@@ -95,11 +97,18 @@ def _tally(records: Any) -> dict[str, int]:
 
 
 def _line(record: JobRecord) -> dict[str, Any]:
-    line: dict[str, Any] = {"job_id": record.job_id, "kind": record.kind,
-                            "instrument_key": record.params["instrument_key"], "status": record.status.value}  # fmt: skip
+    line: dict[str, Any] = {
+        "job_id": record.job_id,
+        "kind": record.kind,
+        "instrument_key": record.params["instrument_key"],
+        "status": record.status.value,
+    }
     if record.result:
-        line.update(model_id=record.result.get("model_id"), promoted=record.result.get("promoted"),
-                    mae_ratio=record.result.get("metrics", {}).get("mae_ratio"))  # fmt: skip
+        line.update(
+            model_id=record.result.get("model_id"),
+            promoted=record.result.get("promoted"),
+            mae_ratio=record.result.get("metrics", {}).get("mae_ratio"),
+        )
     if record.error:
         line["error"] = record.error
     return line

@@ -32,9 +32,16 @@ class ScheduleStore:
         cron, timezone = check_cron(cron), check_timezone(timezone)
         now = self._clock()
         row = ScheduleRow(
-            name=name, kind=kind, params=params, cron=cron, timezone=timezone, enabled=enabled,
-            next_ts=next_slot(cron, timezone, now) if enabled else None, created_ts=now, updated_ts=now,
-        )  # fmt: skip
+            name=name,
+            kind=kind,
+            params=params,
+            cron=cron,
+            timezone=timezone,
+            enabled=enabled,
+            next_ts=next_slot(cron, timezone, now) if enabled else None,
+            created_ts=now,
+            updated_ts=now,
+        )
         async with self.db.session() as s:
             s.add(row)
             await s.flush()
@@ -71,7 +78,9 @@ class ScheduleStore:
             rows = (await s.execute(select(ScheduleRow).order_by(ScheduleRow.schedule_id))).scalars().all()
         return [_public(r) for r in rows]
 
-    async def fired(self, schedule_id: int, *, slot: float, next_ts: float, job_id: str | None, error: str | None) -> None:
+    async def fired(
+        self, schedule_id: int, *, slot: float, next_ts: float, job_id: str | None, error: str | None
+    ) -> None:
         async with self.db.session() as s:
             await s.execute(
                 update(ScheduleRow)
@@ -89,8 +98,17 @@ class ScheduleStore:
 
 def _public(row: ScheduleRow) -> Row:
     return {
-        "schedule_id": row.schedule_id, "name": row.name, "kind": row.kind, "params": row.params, "cron": row.cron,
-        "timezone": row.timezone, "enabled": row.enabled, "next_ts": row.next_ts, "last_slot_ts": row.last_slot_ts,
-        "last_job_id": row.last_job_id, "last_error": row.last_error, "created_ts": row.created_ts,
+        "schedule_id": row.schedule_id,
+        "name": row.name,
+        "kind": row.kind,
+        "params": row.params,
+        "cron": row.cron,
+        "timezone": row.timezone,
+        "enabled": row.enabled,
+        "next_ts": row.next_ts,
+        "last_slot_ts": row.last_slot_ts,
+        "last_job_id": row.last_job_id,
+        "last_error": row.last_error,
+        "created_ts": row.created_ts,
         "updated_ts": row.updated_ts,
-    }  # fmt: skip
+    }

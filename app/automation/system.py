@@ -19,9 +19,10 @@ from typing import Any
 from app.automation.deps import AutomationDeps, Flattener
 from app.automation.events import AutomationEvents
 from app.automation.history import SimulatedHistory
-from app.automation.kinds import FAMILY as AUTOMATION, automation_kinds
-from app.automation.schedules import ScheduleStore
+from app.automation.kinds import FAMILY as AUTOMATION
+from app.automation.kinds import automation_kinds
 from app.automation.scheduler import Scheduler
+from app.automation.schedules import ScheduleStore
 from app.bus.interface import EventBus
 from app.core.config import Settings
 from app.jobs.models import JobRecord
@@ -37,7 +38,8 @@ from app.predictor.config import DEFAULT_UNIVERSE
 from app.registry.registry import ModelRegistry
 from app.storage.db import Database
 from app.training.events import TrainingEvents
-from app.training.jobs import FAMILY as TRAINING, training_kinds
+from app.training.jobs import FAMILY as TRAINING
+from app.training.jobs import training_kinds
 
 WORKER_PRELOAD = ("app.training.worker", "app.automation.history")
 
@@ -92,8 +94,9 @@ def build_job_system(
     stamps: dict[str, Any] = {"clock": wall_clock} if wall_clock is not None else {}
     candles = CandleStore(db)
     registry = ModelRegistry(db, data_dir / "models", **stamps)
-    deps = AutomationDeps(db=db, bus=bus, candles=candles, registry=registry, universe=universe, history=history,
-                          flattener=flattener)  # fmt: skip
+    deps = AutomationDeps(
+        db=db, bus=bus, candles=candles, registry=registry, universe=universe, history=history, flattener=flattener
+    )
     jobs = JobStore(db)
     runner = JobRunner(
         store=jobs,
@@ -114,8 +117,15 @@ def build_job_system(
     return JobSystem(runner, jobs, registry, schedules, scheduler, history)
 
 
-def build_from_settings(settings: Settings, *, db: Database, bus: EventBus, feed: MarketFeed,
-                        source: BarSource | None, flattener: Flattener | None = None) -> JobSystem:  # fmt: skip
+def build_from_settings(
+    settings: Settings,
+    *,
+    db: Database,
+    bus: EventBus,
+    feed: MarketFeed,
+    source: BarSource | None,
+    flattener: Flattener | None = None,
+) -> JobSystem:
     """The job system of a server: SIGNALDESK_JOBS_*, SIGNALDESK_JOB_TIMEOUTS, the feed's universe;
     `flattener`: the trading engine's square-off (the `square_off` kind)."""
 

@@ -56,7 +56,9 @@ class LocalEventBus(BaseEventBus):
         for p in pending:
             group = []
             for type, payload in p.events:
-                group.append(StoredEvent(next_id, p.channel, type, ts, encode_envelope(next_id, p.channel, type, payload, ts)))
+                group.append(
+                    StoredEvent(next_id, p.channel, type, ts, encode_envelope(next_id, p.channel, type, payload, ts))
+                )
                 next_id += 1
             stored.append(group)
         due = await self._on(self._write_thread, self._log.append, [e for group in stored for e in group])

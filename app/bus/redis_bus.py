@@ -282,10 +282,7 @@ def _by_id(event: StoredEvent) -> int:
 def _raw_events(channel: str, entries: list[list[Any]]) -> list[StoredEvent]:
     """Raw XREAD entries `[b"<id>-0", [b"d", data, b"t", type, b"s", ts]]`, fields in the order
     APPEND writes them."""
-    return [
-        StoredEvent(int(entry_id[:-2]), channel, f[3].decode(), int(f[5]), f[1])
-        for entry_id, f in entries
-    ]
+    return [StoredEvent(int(entry_id[:-2]), channel, f[3].decode(), int(f[5]), f[1]) for entry_id, f in entries]
 
 
 class _StreamSource:

@@ -9,8 +9,8 @@ import secrets
 import socket
 from typing import Protocol
 
-from app.cluster.lease import Lease, RedisLease, SoleLease
 from app.cluster.leadership import Leadership
+from app.cluster.lease import Lease, RedisLease, SoleLease
 from app.cluster.relay import Answer, LeaderRelay
 from app.core.config import Settings
 

@@ -60,7 +60,9 @@ class LeaderRelay:
                     continue
                 request: Message = orjson.loads(got[1])
                 if request["deadline"] < time.time():
-                    log.warning("dropped a relayed %s %s: its caller gave up", request.get("method"), request.get("path"))
+                    log.warning(
+                        "dropped a relayed %s %s: its caller gave up", request.get("method"), request.get("path")
+                    )
                     continue
                 task = asyncio.create_task(self._answer(request, answer))
                 self._answering.add(task)

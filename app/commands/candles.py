@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -16,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from app.core.config import Settings
+from app.market.timestamps import iso
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,7 +70,7 @@ def import_candles(
         out.print(f"no candles in {file}; nothing imported")
         return
     written = _store(settings, key, iv.name, frame)
-    first, last = _iso(int(frame["ts"].iloc[0])), _iso(int(frame["ts"].iloc[-1]))
+    first, last = iso(int(frame["ts"].iloc[0])), iso(int(frame["ts"].iloc[-1]))
     out.print(
         f"{key} {iv.name}: {len(frame)} candles from {file} ({first} .. {last}): "
         f"{written} imported, {len(frame) - written} unchanged"
@@ -89,7 +89,7 @@ def list_candles(data_dir: DataDirOption = None) -> None:
         out.print("no candles stored")
         return
     rows = [("instrument_key", "interval", "first (UTC)", "last (UTC)", "candles")]
-    rows += [(s.instrument_key, s.interval, _iso(s.first_ts), _iso(s.last_ts), str(s.count)) for s in series]
+    rows += [(s.instrument_key, s.interval, iso(s.first_ts), iso(s.last_ts), str(s.count)) for s in series]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         out.print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(), markup=False)
@@ -174,7 +174,3 @@ def _progress() -> Progress:
         transient=True,
         disable=not err.is_terminal,
     )
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")

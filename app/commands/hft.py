@@ -21,7 +21,7 @@ err = Console(stderr=True)
 def start(
     broker: Annotated[str, typer.Option(help="paper or upstox.")] = "paper",
     safe_mode: Annotated[bool, typer.Option("--safe-mode/--no-safe-mode", help="Route every order to paper.")] = True,
-    limits: Annotated[str, typer.Option(help='Stricter risk limits as JSON, e.g. \'{"max_open_trades": 2}\'.')] = "{}",
+    limits: Annotated[str, typer.Option(help="Stricter risk limits as JSON, e.g. '{\"max_open_trades\": 2}'.")] = "{}",
     url: UrlOption = None,
 ) -> None:
     """Start trading. Live orders need live trading enabled on the server AND --no-safe-mode."""
@@ -30,7 +30,9 @@ def start(
     except json.JSONDecodeError as e:
         err.print(f"[red]error:[/red] --limits is not JSON: {e}")
         raise typer.Exit(2) from e
-    out.print_json(data=call("POST", url, "/api/hft/start", {"broker": broker, "safe_mode": safe_mode, "limits": limits_value}))
+    out.print_json(
+        data=call("POST", url, "/api/hft/start", {"broker": broker, "safe_mode": safe_mode, "limits": limits_value})
+    )
 
 
 @hft_cli.command("stop")
@@ -40,7 +42,10 @@ def stop(url: UrlOption = None) -> None:
 
 
 @hft_cli.command("halt")
-def halt(reason: Annotated[str, typer.Option(help="Why (shown in the status).")] = "halted from the CLI", url: UrlOption = None) -> None:
+def halt(
+    reason: Annotated[str, typer.Option(help="Why (shown in the status).")] = "halted from the CLI",
+    url: UrlOption = None,
+) -> None:
     """Kill switch: no new entries; open trades are still managed."""
     out.print_json(data=call("POST", url, "/api/hft/halt", {"reason": reason}))
 
@@ -52,7 +57,9 @@ def resume(url: UrlOption = None) -> None:
 
 
 @hft_cli.command("flatten")
-def flatten(reason: Annotated[str | None, typer.Option(help="A note stored with the exits.")] = None, url: UrlOption = None) -> None:
+def flatten(
+    reason: Annotated[str | None, typer.Option(help="A note stored with the exits.")] = None, url: UrlOption = None
+) -> None:
     """Close every open trade now."""
     out.print_json(data=call("POST", url, "/api/hft/flatten", {"reason": reason}))
 
@@ -77,7 +84,12 @@ def trades(
     for column in columns:
         table.add_column(column, justify="right")
     for row in rows:
-        table.add_row(*("" if row.get(c) is None else f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c]) for c in columns))
+        table.add_row(
+            *(
+                "" if row.get(c) is None else f"{row[c]:.2f}" if isinstance(row[c], float) else str(row[c])
+                for c in columns
+            )
+        )
     out.print(table)
 
 
@@ -87,42 +99,57 @@ def positions(url: UrlOption = None) -> None:
     out.print_json(data=call("GET", url, "/api/hft/positions"))
 
 
-def trade_backtest(data: Any, interval: str, horizons: list[int], model_kind: str, calib_halflife: float,
-                   json_out: bool) -> None:  # fmt: skip
+def trade_backtest(
+    data: Any, interval: str, horizons: list[int], model_kind: str, calib_halflife: float, json_out: bool
+) -> None:
     """`signaldesk backtest --trade`: the live engine on paper over stored candles, and its report."""
     from app.cli import load_settings
     from app.market.intervals import parse_interval
+    from app.predictor.models import MODEL_KINDS
     from app.trading.backtest import run_trade_backtest
     from app.trading.system import costs_from, limits_from, paper_from, strategy_from
-
-    from app.predictor.models import MODEL_KINDS
 
     if model_kind not in MODEL_KINDS:
         err.print(f"[red]error:[/red] --model {model_kind!r}: one of {', '.join(MODEL_KINDS)}")
         raise typer.Exit(2)
     settings = load_settings()
-    report = asyncio.run(run_trade_backtest(
-        data, parse_interval(interval), strategy=strategy_from(settings), limits=limits_from(settings),
-        costs=costs_from(settings), paper=paper_from(settings), horizons=horizons, model_kind=model_kind,
-        calib_halflife=calib_halflife, vol_span=settings.hft_vol_span,
-    ))  # fmt: skip
+    report = asyncio.run(
+        run_trade_backtest(
+            data,
+            parse_interval(interval),
+            strategy=strategy_from(settings),
+            limits=limits_from(settings),
+            costs=costs_from(settings),
+            paper=paper_from(settings),
+            horizons=horizons,
+            model_kind=model_kind,
+            calib_halflife=calib_halflife,
+            vol_span=settings.hft_vol_span,
+        )
+    )
     result = report.public()
     if json_out:
         out.print_json(data=result)
         return
-    table = Table(title=f"trade backtest: {len(report.instruments)} instruments, {interval}, {report.bars} bars, "
-                        f"{report.days} days, {model_kind}, paper")  # fmt: skip
+    table = Table(
+        title=f"trade backtest: {len(report.instruments)} instruments, {interval}, {report.bars} bars, "
+        f"{report.days} days, {model_kind}, paper"
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     win = "n/a" if report.win_rate is None else f"{report.win_rate:.1%}"
     sharpe = "n/a (one day)" if report.sharpe is None else f"{report.sharpe:.2f}"
     rows = [
-        ("net PnL after costs", f"{report.net_pnl:,.2f}"), ("gross PnL", f"{report.gross_pnl:,.2f}"),
-        ("charges", f"{report.charges:,.2f}"), ("trades", str(report.trades)), ("win rate", win),
+        ("net PnL after costs", f"{report.net_pnl:,.2f}"),
+        ("gross PnL", f"{report.gross_pnl:,.2f}"),
+        ("charges", f"{report.charges:,.2f}"),
+        ("trades", str(report.trades)),
+        ("win rate", win),
         ("max drawdown", f"{report.max_drawdown:,.2f} ({report.max_drawdown_pct:.2f} % of {report.capital:,.0f})"),
-        ("Sharpe (daily, annualised)", sharpe), ("exposure (bars with a position)", f"{report.exposure:.1%}"),
+        ("Sharpe (daily, annualised)", sharpe),
+        ("exposure (bars with a position)", f"{report.exposure:.1%}"),
         ("exits by reason", ", ".join(f"{k} {v}" for k, v in sorted(report.by_reason.items())) or "-"),
-    ]  # fmt: skip
+    ]
     for name, value in rows:
         table.add_row(name, value)
     out.print(table)

@@ -74,8 +74,13 @@ def _start_and_follow(url: str | None, channel: str, path: str, body: dict[str, 
 
 def _follow(ws: Any, channel: str, job_id: str) -> tuple[str, dict[str, Any]]:
     """Show the job's progress until its terminal event: (status, that event's payload)."""
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-               TimeElapsedColumn(), TextColumn("{task.fields[message]}"))  # fmt: skip
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>5.1f}%"),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[message]}"),
+    )
     with Progress(*columns, console=err, transient=False) as bar:
         task = bar.add_task(job_id, total=1.0, message="queued")
         for raw in ws:
@@ -108,7 +113,7 @@ def train_run(
     instrument: Annotated[str, typer.Option("--instrument", "-i", help="Instrument key with stored candles.")],
     interval: Annotated[str, typer.Option(help="Candle interval.")] = "1m",
     horizons: Annotated[str, typer.Option(help="Comma-separated horizon_steps.")] = "1,5",
-    params: Annotated[str, typer.Option(help='More params as JSON, e.g. \'{"n_estimators": 300}\'.')] = "{}",
+    params: Annotated[str, typer.Option(help="More params as JSON, e.g. '{\"n_estimators\": 300}'.")] = "{}",
     follow: FollowOption = True,
     url: UrlOption = None,
 ) -> None:
@@ -118,8 +123,15 @@ def train_run(
     except ValueError as e:
         err.print(f"[red]error:[/red] --horizons {horizons!r}: expected integers like 1,5")
         raise typer.Exit(2) from e
-    body = {"kind": kind, "params": {"instrument_key": instrument, "interval": interval, "horizons": hs,
-                                     **_json_option(params, "--params")}}  # fmt: skip
+    body = {
+        "kind": kind,
+        "params": {
+            "instrument_key": instrument,
+            "interval": interval,
+            "horizons": hs,
+            **_json_option(params, "--params"),
+        },
+    }
     _start_and_follow(url, "training", "/api/training/jobs", body, follow)
 
 
@@ -151,7 +163,7 @@ def train_models(url: UrlOption = None) -> None:
 @automation_cli.command("run")
 def automation_run(
     kind: Annotated[str, typer.Argument(help="backfill, retrain, evaluate, prune or square_off")],
-    params: Annotated[str, typer.Option(help='Params as JSON, e.g. \'{"backfill_days": 20}\'.')] = "{}",
+    params: Annotated[str, typer.Option(help="Params as JSON, e.g. '{\"backfill_days\": 20}'.")] = "{}",
     follow: FollowOption = True,
     url: UrlOption = None,
 ) -> None:

@@ -22,8 +22,10 @@ err = Console(stderr=True)
 
 @predictor_cli.command("start")
 def start(
-    instrument: Annotated[list[str], typer.Option("--instrument", "-i", help="Instrument key; repeat. None: all.")] = [],  # noqa: B006
-    cfg: Annotated[str, typer.Option(help='Predictor cfg as JSON, e.g. \'{"horizons": [1, 5]}\'.')] = "{}",
+    instrument: Annotated[
+        list[str], typer.Option("--instrument", "-i", help="Instrument key; repeat. None: all.")
+    ] = [],  # noqa: B006
+    cfg: Annotated[str, typer.Option(help="Predictor cfg as JSON, e.g. '{\"horizons\": [1, 5]}'.")] = "{}",
     url: UrlOption = None,
 ) -> None:
     """Start the predictor (see docs/predictor.md for cfg)."""
@@ -69,7 +71,9 @@ def backtest(
     calib_halflife: Annotated[float, typer.Option(help="Calibration half-life in resolutions.")] = 100.0,
     data_dir: Annotated[Path | None, typer.Option(help="Data directory (env SIGNALDESK_DATA_DIR).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
-    trade: Annotated[bool, typer.Option("--trade", help="Run the trading engine on paper and report its trades.")] = False,
+    trade: Annotated[
+        bool, typer.Option("--trade", help="Run the trading engine on paper and report its trades.")
+    ] = False,
     model: Annotated[str, typer.Option(help="--trade: the predictor model the engine trades on.")] = "ridge",
 ) -> None:
     """Run the predictor core over stored candles and report every model against the baseline
@@ -84,8 +88,14 @@ def backtest(
     settings = load_settings(data_dir=data_dir)
     keys = [k.strip() for k in instruments.split(",") if k.strip()]
     try:
-        cfg = PredictorConfig(interval=interval, horizons=[int(h) for h in horizons.split(",")], calib_halflife=calib_halflife)
-        data = asyncio.run(load_aligned(settings.db_url, keys, parse_interval(cfg.interval), _epoch(start, "--start"), _epoch(end, "--end")))
+        cfg = PredictorConfig(
+            interval=interval, horizons=[int(h) for h in horizons.split(",")], calib_halflife=calib_halflife
+        )
+        data = asyncio.run(
+            load_aligned(
+                settings.db_url, keys, parse_interval(cfg.interval), _epoch(start, "--start"), _epoch(end, "--end")
+            )
+        )
     except (ValidationError, ValueError, MarketDataError, DatabaseError) as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
@@ -95,11 +105,25 @@ def backtest(
         return trade_backtest(data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out)
     report = run_backtest(data, parse_interval(cfg.interval), horizons=cfg.horizons, calib_halflife=cfg.calib_halflife)
     if json_out:
-        out.print_json(data={"bars": report.bars, "anchors": report.anchors, "up_share": report.up_share, "models": report.rows()})
+        out.print_json(
+            data={"bars": report.bars, "anchors": report.anchors, "up_share": report.up_share, "models": report.rows()}
+        )
         return
-    table = Table(title=f"backtest: {len(keys)} instruments, {cfg.interval}, {report.anchors} anchors, {report.bars} bars")
-    columns = ["model_kind", "horizon_steps", "n", "hit_rate", "hit_rate_calibrated", "mae", "mae_calibrated",
-               "bias", "bias_calibrated", "mae_vs_zero"]  # fmt: skip
+    table = Table(
+        title=f"backtest: {len(keys)} instruments, {cfg.interval}, {report.anchors} anchors, {report.bars} bars"
+    )
+    columns = [
+        "model_kind",
+        "horizon_steps",
+        "n",
+        "hit_rate",
+        "hit_rate_calibrated",
+        "mae",
+        "mae_calibrated",
+        "bias",
+        "bias_calibrated",
+        "mae_vs_zero",
+    ]
     for column in columns:
         table.add_column(column, justify="right")
     for row in report.rows():

@@ -18,13 +18,19 @@ err = Console(stderr=True)
 def worker(
     concurrency: Annotated[
         int | None,
-        typer.Option(min=1, max=256, help="Queued jobs this worker takes at once (default: the training plus "
-                                           "the automation concurrency, SIGNALDESK_JOBS_*_CONCURRENCY)."),  # fmt: skip
+        typer.Option(
+            min=1,
+            max=256,
+            help="Queued jobs this worker takes at once (default: the training plus "
+            "the automation concurrency, SIGNALDESK_JOBS_*_CONCURRENCY).",
+        ),
     ] = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Data directory shared with the servers: model artifacts, and the SQLite database "
-                          "unless SIGNALDESK_DATABASE_URL is set (env SIGNALDESK_DATA_DIR)."),  # fmt: skip
+        typer.Option(
+            help="Data directory shared with the servers: model artifacts, and the SQLite database "
+            "unless SIGNALDESK_DATABASE_URL is set (env SIGNALDESK_DATA_DIR)."
+        ),
     ] = None,
 ) -> None:
     """Run jobs that servers queue on Redis (needs SIGNALDESK_JOB_QUEUE=redis and SIGNALDESK_BUS_URL).
@@ -38,12 +44,16 @@ def worker(
 
     settings = load_settings(data_dir=data_dir)
     if settings.job_queue != "redis":
-        err.print("[red]error:[/red] SIGNALDESK_JOB_QUEUE: a worker needs the Redis job queue; set it to redis "
-                  "(with SIGNALDESK_BUS_URL) on the worker and on every server")  # fmt: skip
+        err.print(
+            "[red]error:[/red] SIGNALDESK_JOB_QUEUE: a worker needs the Redis job queue; set it to redis "
+            "(with SIGNALDESK_BUS_URL) on the worker and on every server"
+        )
         raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_format)
     prepare_database(settings, auto_upgrade=settings.db_auto_upgrade)
-    asyncio.run(run_worker(settings, concurrency or settings.jobs_training_concurrency + settings.jobs_automation_concurrency))
+    asyncio.run(
+        run_worker(settings, concurrency or settings.jobs_training_concurrency + settings.jobs_automation_concurrency)
+    )
 
 
 async def run_worker(settings: Settings, concurrency: int) -> None:
@@ -67,7 +77,10 @@ async def run_worker(settings: Settings, concurrency: int) -> None:
             loop.add_signal_handler(sig, stop.set)
         taking = asyncio.create_task(arq.async_run(), name="arq worker")
         stopping = asyncio.create_task(stop.wait())
-        err.print(f"signaldesk {runner.queue.holder}: taking jobs from {runner.queue.queue_name}, {concurrency} at once", soft_wrap=True)
+        err.print(
+            f"signaldesk {runner.queue.holder}: taking jobs from {runner.queue.queue_name}, {concurrency} at once",
+            soft_wrap=True,
+        )
         await asyncio.wait({taking, stopping}, return_when=asyncio.FIRST_COMPLETED)
         arq.allow_pick_jobs = False
         await runner.close()  # each held job ends failed, stored then published

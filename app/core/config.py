@@ -128,7 +128,9 @@ class Settings(BaseSettings):
     live_trading_enabled: bool = Field(
         False, description="key 1 of 2 of live trading (only here, never from a request); key 2 is a run's safe_mode"
     )
-    hft_autostart: bool = Field(False, description="start the trading engine (paper, safe mode) at start-up (make run does)")
+    hft_autostart: bool = Field(
+        False, description="start the trading engine (paper, safe mode) at start-up (make run does)"
+    )
     hft_capital: float = Field(1_000_000.0, gt=0, description="starting funds of the paper account, rupees")
     hft_risk_per_trade: float = Field(1_000.0, gt=0, description="rupees lost when a trade's initial stop is hit")
     hft_max_open_trades: int = Field(4, ge=1, le=10_000, description="open trades at once")
@@ -136,12 +138,19 @@ class Settings(BaseSettings):
     hft_max_notional_total: float = Field(1_000_000.0, gt=0, description="rupees of all open trades")
     hft_max_daily_loss: float = Field(10_000.0, gt=0, description="the day's PnL at or below -this halts and flattens")
     hft_broker_check_interval: float = Field(
-        15.0, gt=0, le=3600, description="seconds between checks that the broker answers (hft.error when not, hft.broker on reconnect)"
+        15.0,
+        gt=0,
+        le=3600,
+        description="seconds between checks that the broker answers (hft.error when not, hft.broker on reconnect)",
     )
     hft_max_orders_per_second: int = Field(10, ge=1, le=10, description="order rate (the exchange's algo threshold)")
-    hft_cooldown: float = Field(300.0, ge=0, description="exchange seconds without entries on an instrument after a stop-out")
+    hft_cooldown: float = Field(
+        300.0, ge=0, description="exchange seconds without entries on an instrument after a stop-out"
+    )
     hft_square_off: time = Field(time(15, 15), description="IST time at which every trade is closed and entries stop")
-    hft_min_calibration_n: int = Field(20, ge=0, description="resolutions a calibration needs before its predictions trade")
+    hft_min_calibration_n: int = Field(
+        20, ge=0, description="resolutions a calibration needs before its predictions trade"
+    )
     hft_min_hit_rate: float = Field(0.5, ge=0, le=1, description="the calibration's hit rate needed to trade")
     hft_cost_multiple: float = Field(1.0, ge=0, description="|pred_ret_adj| must clear this x round-trip costs")
     hft_horizons: Annotated[list[int], NoDecode] = Field(

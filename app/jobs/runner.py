@@ -94,7 +94,9 @@ class JobRunner:
     ) -> None:
         self.store = store
         self.kinds = {k.name: k for k in kinds}
-        missing = {k.family for k in self.kinds.values()} - set(events) | {k.family for k in self.kinds.values()} - set(limits)
+        missing = {k.family for k in self.kinds.values()} - set(events) | {k.family for k in self.kinds.values()} - set(
+            limits
+        )
         if missing:
             raise ValueError(f"no events or limit for families {sorted(missing)}")
         unknown = set(timeouts or {}) - set(self.kinds)
@@ -143,8 +145,11 @@ class JobRunner:
             if job.job_id in self._handles:  # ours, still running (a leader elected again)
                 continue
             was = "while it was running" if job.status is JobStatus.RUNNING else "before it started"
-            record = await self._end(job.job_id, JobStatus.FAILED,
-                                     f"interrupted: the server stopped {was} (found {job.status.value} at start-up)")  # fmt: skip
+            record = await self._end(
+                job.job_id,
+                JobStatus.FAILED,
+                f"interrupted: the server stopped {was} (found {job.status.value} at start-up)",
+            )
             if record is not None:
                 ended.append(record)
         if ended:
@@ -167,9 +172,14 @@ class JobRunner:
     # --- submit, cancel, wait -----------------------------------------------------------
 
     async def submit(
-        self, kind: str, params: object, *, family: str | None = None, parent_id: str | None = None,
+        self,
+        kind: str,
+        params: object,
+        *,
+        family: str | None = None,
+        parent_id: str | None = None,
         schedule_id: int | None = None,
-    ) -> JobRecord:  # fmt: skip
+    ) -> JobRecord:
         """Validate, store `queued`, publish, and start as soon as a slot is free.
 
         UnknownJobKind (also for a kind of another family than `family`) or InvalidParams
@@ -323,7 +333,12 @@ class JobRunner:
             handle.done.set_result(final)
 
     async def _finish(self, handle: _Handle, outcome: JobResult) -> JobRecord:
-        fields: Json = {"finished_ts": self._clock(), "worker_pid": None, "result": outcome.result, "error": outcome.error}
+        fields: Json = {
+            "finished_ts": self._clock(),
+            "worker_pid": None,
+            "result": outcome.result,
+            "error": outcome.error,
+        }
         if outcome.status is JobStatus.SUCCEEDED:
             fields["progress"] = 1.0
         if outcome.stats is not None:
@@ -348,8 +363,9 @@ class JobRunner:
         """End a job this process does not run: store, then publish. None when it had already
         ended (or, with `only_from`, left that state), unless `strict` (IllegalTransition)."""
         try:
-            record = await self.store.transition(job_id, status, only_from=only_from, error=error,
-                                                 finished_ts=self._clock(), worker_pid=None)  # fmt: skip
+            record = await self.store.transition(
+                job_id, status, only_from=only_from, error=error, finished_ts=self._clock(), worker_pid=None
+            )
         except IllegalTransition:
             if strict:
                 raise

@@ -32,9 +32,7 @@ ProgressCallback = Callable[[float, str, Metrics], Awaitable[None]]
 class Reporter:
     """What the work in a worker process holds: report progress, honour an abort."""
 
-    def __init__(
-        self, conn: multiprocessing.connection.Connection, abort: multiprocessing.synchronize.Event
-    ) -> None:
+    def __init__(self, conn: multiprocessing.connection.Connection, abort: multiprocessing.synchronize.Event) -> None:
         self._conn = conn
         self._abort = abort
         self._parent = multiprocessing.parent_process()

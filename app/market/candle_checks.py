@@ -118,13 +118,17 @@ def _check_order(
         day_first = pd.Series(t).groupby(t // DAY).transform("min").to_numpy()
         off_grid = (t % 60 == 0) & ((t - day_first) % interval.seconds != 0)
         problems.add(
-            ln, off_grid, "ts",
+            ln,
+            off_grid,
+            "ts",
             lambda i: f"{iso(t[i])} is off the {interval.name} grid of its day (first bar {iso(day_first[i])})",
         )
     else:
         date = (t + offset[at]) // DAY
         twice = first & ~same & np.concatenate([[False], date[1:] == date[:-1]])
         problems.add(
-            ln, twice, "ts",
+            ln,
+            twice,
+            "ts",
             lambda i: f"second 1d bar on {iso(int(date[i]) * DAY)[:10]} (also line {ln[prev[i]]})",
         )

@@ -123,7 +123,10 @@ def _rows(key: str, interval: str, frame: pd.DataFrame) -> list[dict[str, object
     """One parameter mapping per candle; NaN oi becomes NULL."""
     oi = [None if v != v else v for v in frame["oi"].tolist()]
     values = [frame[c].tolist() for c in COLUMNS[:-1]]
-    return [dict(zip(NAMES, row, strict=True)) for row in zip([key] * len(frame), [interval] * len(frame), *values, oi, strict=True)]
+    return [
+        dict(zip(NAMES, row, strict=True))
+        for row in zip([key] * len(frame), [interval] * len(frame), *values, oi, strict=True)
+    ]
 
 
 def _frame(rows: Sequence[Sequence[object]]) -> pd.DataFrame:

@@ -21,7 +21,8 @@ class InvalidInstrumentKey(MarketDataError):
         self.text = text
         self.reason = reason
         super().__init__(
-            f"invalid instrument key {text!r}: {reason} (expected EXCHANGE_SEGMENT|IDENTIFIER, e.g. NSE_EQ|INE002A01018)"
+            f"invalid instrument key {text!r}: {reason} "
+            "(expected EXCHANGE_SEGMENT|IDENTIFIER, e.g. NSE_EQ|INE002A01018)"
         )
 
 

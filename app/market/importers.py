@@ -45,8 +45,12 @@ class CandleFormat(str, Enum):
     JSON = "json"
 
 
-EXTENSIONS = {".csv": CandleFormat.CSV, ".parquet": CandleFormat.PARQUET, ".pq": CandleFormat.PARQUET,
-              ".json": CandleFormat.JSON}
+EXTENSIONS = {
+    ".csv": CandleFormat.CSV,
+    ".parquet": CandleFormat.PARQUET,
+    ".pq": CandleFormat.PARQUET,
+    ".json": CandleFormat.JSON,
+}
 
 
 def detect_format(name: str | None, head: bytes) -> CandleFormat:
@@ -113,8 +117,12 @@ def _read_csv(data: bytes, source: str) -> tuple[pd.DataFrame, Lines]:
     ts_name = header[next(p for p, c in used.items() if c == "ts")]
     try:
         raw = pd.read_csv(
-            io.StringIO(text), index_col=False, dtype={ts_name: "str"}, skip_blank_lines=False,
-            keep_default_na=False, na_values=[""],
+            io.StringIO(text),
+            index_col=False,
+            dtype={ts_name: "str"},
+            skip_blank_lines=False,
+            keep_default_na=False,
+            na_values=[""],
         )
     except pd.errors.ParserError as e:
         ragged = RAGGED.search(str(e))

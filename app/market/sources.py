@@ -7,8 +7,8 @@ import secrets
 from datetime import datetime
 
 from app.core.config import Settings
-from app.market.candles import CandleStore
 from app.market.calendar import DAY, NseCalendar
+from app.market.candles import CandleStore
 from app.market.clock import SimulatedClock, last_session_open
 from app.market.feed import BarSource
 from app.market.intervals import parse_interval

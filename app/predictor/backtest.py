@@ -46,7 +46,9 @@ def align(frames: dict[str, pd.DataFrame], interval: Interval) -> Aligned:
     identified by its own stamp.
     """
     instruments = tuple(frames)
-    stamps = np.unique(np.concatenate([f["ts"].to_numpy(np.int64) for f in frames.values()] or [np.array([], np.int64)]))
+    stamps = np.unique(
+        np.concatenate([f["ts"].to_numpy(np.int64) for f in frames.values()] or [np.array([], np.int64)])
+    )
     ohlcv = {name: np.full((len(stamps), len(instruments)), np.nan) for name in OHLCV}
     for j, key in enumerate(instruments):
         frame = frames[key]

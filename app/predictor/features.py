@@ -25,7 +25,9 @@ class FeatureState:
     on what the past looked like, with targets made only of closes already seen.
     """
 
-    def __init__(self, n: int, *, window: int, fast_span: float = 5, slow_span: float = 30, vol_span: float = 30) -> None:
+    def __init__(
+        self, n: int, *, window: int, fast_span: float = 5, slow_span: float = 30, vol_span: float = 30
+    ) -> None:
         self.n = n
         self.window = window
         self._a_fast, self._a_slow, self._a_vol = ewm_alpha(fast_span), ewm_alpha(slow_span), ewm_alpha(vol_span)

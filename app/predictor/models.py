@@ -57,7 +57,9 @@ class RollingRidge:
 
     kind = "ridge"
 
-    def __init__(self, *, window: int = 1500, refit_every: int = 10, alpha: float = 10.0, min_samples: int = 60) -> None:
+    def __init__(
+        self, *, window: int = 1500, refit_every: int = 10, alpha: float = 10.0, min_samples: int = 60
+    ) -> None:
         self.window = window
         self.refit_every = refit_every
         self.alpha = alpha

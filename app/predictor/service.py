@@ -17,7 +17,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -29,6 +28,7 @@ from app.market.bars import BarSet
 from app.market.calendar import BarClock
 from app.market.feed import BarSubscription, MarketFeed
 from app.market.intervals import parse_interval
+from app.market.timestamps import iso
 from app.predictor.calibration import SUMS
 from app.predictor.config import PredictorConfig
 from app.predictor.core import Block, Cycle, PredictorCore, PromotedModel
@@ -168,7 +168,7 @@ class PredictorService:
                     await self._cycle(core, bars)
                 except Exception as e:  # one bad cycle must not end the predictor
                     log.exception("predictor cycle failed")
-                    await self._error(f"cycle at {_iso(bars.close_ts)} failed: {e}")
+                    await self._error(f"cycle at {iso(bars.close_ts)} failed: {e}")
 
     # --- one cycle ----------------------------------------------------------------------
 
@@ -217,7 +217,7 @@ class PredictorService:
         """Say once when an instrument stops having bars, and once when it has them again."""
         missing = {core.instruments[i] for i in np.flatnonzero(~np.isfinite(bars.close))}
         for key in sorted(missing - self._missing):
-            await self._error(f"no bar for {key} at {_iso(bars.close_ts)}; no predictions for it until bars return")
+            await self._error(f"no bar for {key} at {iso(bars.close_ts)}; no predictions for it until bars return")
         for key in sorted(self._missing - missing):
             log.info("bars are back", extra={"instrument_key": key})
         self._missing = missing
@@ -254,10 +254,6 @@ class PredictorService:
             ids = ", ".join(str(r["id"]) for r in orphans[:20])
             more = f" and {len(orphans) - 20} more" if len(orphans) > 20 else ""
             await self._error(f"predictions {ids}{more} expired: the new run does not cover their instrument/cfg")
-
-
-def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _select(bars: BarSet, instruments: tuple[str, ...]) -> BarSet:
@@ -314,9 +310,17 @@ def _created_rows(core: PredictorCore, block: Block) -> list[Row]:
 
 
 CREATED_FIELDS = (
-    "id", "instrument_key", "interval", "horizon_steps", "ts_pred", "ts_target",
-    "pred_ret", "pred_ret_adj", "calib_bias", "model_kind",
-)  # fmt: skip
+    "id",
+    "instrument_key",
+    "interval",
+    "horizon_steps",
+    "ts_pred",
+    "ts_target",
+    "pred_ret",
+    "pred_ret_adj",
+    "calib_bias",
+    "model_kind",
+)
 
 
 def _created_payload(row: Row) -> Row:
@@ -350,7 +354,9 @@ def _outcomes(core: PredictorCore, cycle: Cycle) -> tuple[list[Row], list[Row]]:
                     }
                 )
             for i in np.flatnonzero(res.expired).tolist():
-                expired.append({"id": int(block.ids[m, i]), "instrument_key": core.instruments[i], "ts_target": block.ts_target})
+                expired.append(
+                    {"id": int(block.ids[m, i]), "instrument_key": core.instruments[i], "ts_target": block.ts_target}
+                )
     return resolved, expired
 
 
@@ -360,7 +366,7 @@ def _expiry_messages(expired: list[Row]) -> list[str]:
         by_target[row["ts_target"]].append(row)
     return [
         "predictions expired, no bar at their target "
-        + _iso(ts)
+        + iso(ts)
         + ": "
         + ", ".join(f"{r['id']} ({r['instrument_key']})" for r in rows)
         for ts, rows in sorted(by_target.items())

@@ -9,8 +9,8 @@ from sqlalchemy import Table, bindparam, delete, func, select, update
 
 from app.predictor.calibration import SUMS, summarise
 from app.predictor.tables import CalibrationState, Prediction, PredictorRun
-from app.storage.db import Database
 from app.storage.bulk import execute_many
+from app.storage.db import Database
 from app.storage.upsert import upsert
 
 # The declarative models' __table__ is typed FromClause: these are their Tables.
@@ -115,5 +115,9 @@ class PredictionStore:
 
 def calibration_summary(row: Row) -> Row:
     summary = summarise(row["n"], [row[name] for name in SUMS])
-    return {**{k: row[k] for k in CALIBRATION_KEYS}, **{k: float(v) for k, v in summary.items()}, "n": row["n"],
-            "updated_ts": row["updated_ts"]}
+    return {
+        **{k: row[k] for k in CALIBRATION_KEYS},
+        **{k: float(v) for k, v in summary.items()},
+        "n": row["n"],
+        "updated_ts": row["updated_ts"],
+    }

@@ -59,6 +59,7 @@ def decide(metrics: dict[str, Any], feature_spec: str, incumbent: Incumbent | No
         )
     return Decision(
         True,
-        f"promoted: validation MAE {ratio:.4f}x the baseline's beats the incumbent {incumbent.model_id}'s {theirs:.4f}x",
+        f"promoted: validation MAE {ratio:.4f}x the baseline's "
+        f"beats the incumbent {incumbent.model_id}'s {theirs:.4f}x",
         incumbent.model_id,
     )

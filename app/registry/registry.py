@@ -112,10 +112,16 @@ class ModelRegistry:
                     await upsert(
                         s,
                         cast(Table, PromotionRow.__table__),  # declarative __table__ is typed FromClause
-                        [{"instrument_key": model.instrument_key, "interval": model.interval,
-                          "model_id": model_id, "promoted_ts": now}],
+                        [
+                            {
+                                "instrument_key": model.instrument_key,
+                                "interval": model.interval,
+                                "model_id": model_id,
+                                "promoted_ts": now,
+                            }
+                        ],
                         ("instrument_key", "interval"),
-                    )  # fmt: skip
+                    )
                 await s.execute(update(ModelRow).where(ModelRow.model_id == model_id).values(**values))
             if decision.promoted:
                 self.version += 1
@@ -170,12 +176,16 @@ class ModelRegistry:
         """The promoted model of every instrument at `interval` (current feature spec only)."""
         async with self.db.session() as s:
             rows = (
-                await s.execute(
-                    select(ModelRow)
-                    .join(PromotionRow, PromotionRow.model_id == ModelRow.model_id)
-                    .where(PromotionRow.interval == interval, ModelRow.feature_spec == FEATURE_SPEC_HASH)
+                (
+                    await s.execute(
+                        select(ModelRow)
+                        .join(PromotionRow, PromotionRow.model_id == ModelRow.model_id)
+                        .where(PromotionRow.interval == interval, ModelRow.feature_spec == FEATURE_SPEC_HASH)
+                    )
                 )
-            ).scalars().all()
+                .scalars()
+                .all()
+            )
         out: dict[str, LoadedModel] = {}
         for row in rows:
             model = self._cache.get(row.model_id)
@@ -198,9 +208,14 @@ class ModelRegistry:
         return _public(row, promoted=await self._is_promoted(model_id))
 
     async def find(
-        self, *, instrument_key: str | None = None, interval: str | None = None, kind: str | None = None,
-        promoted: bool | None = None, limit: int = 100,
-    ) -> list[Row]:  # fmt: skip
+        self,
+        *,
+        instrument_key: str | None = None,
+        interval: str | None = None,
+        kind: str | None = None,
+        promoted: bool | None = None,
+        limit: int = 100,
+    ) -> list[Row]:
         """Newest first."""
         query = select(ModelRow).order_by(ModelRow.created_ts.desc()).limit(limit)
         if instrument_key is not None:

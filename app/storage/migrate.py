@@ -169,4 +169,3 @@ def _reason(e: BaseException) -> str:
         message = "timed out"
     name = type(cause).__name__
     return message if name in message else f"{name}: {message}"
-

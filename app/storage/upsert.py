@@ -12,7 +12,10 @@ from sqlalchemy.sql.dml import Insert
 
 from app.storage.bulk import execute_many
 
-INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}
+INSERTS: dict[str, Callable[[Table], sqlite.Insert | postgresql.Insert]] = {
+    "sqlite": sqlite.insert,
+    "postgresql": postgresql.insert,
+}
 
 
 def upsert_statement(table: Table, keys: Sequence[str], dialect: str, *, only_changed: bool = False) -> Insert:

@@ -32,7 +32,9 @@ def normalize_database_url(text: str) -> str:
     if url.get_backend_name() == "sqlite" and (not url.database or url.database == ":memory:"):
         raise ValueError(f"an SQLite database must be a file (sqlite+aiosqlite:///PATH), not {shown(url)}")
     if url.get_backend_name() == "postgresql" and not (url.database or url.query.get("dbname")):
-        raise ValueError(f"name the PostgreSQL database: postgresql+asyncpg://USER@HOST:PORT/DATABASE, not {shown(url)}")
+        raise ValueError(
+            f"name the PostgreSQL database: postgresql+asyncpg://USER@HOST:PORT/DATABASE, not {shown(url)}"
+        )
     return url.render_as_string(hide_password=False)
 
 

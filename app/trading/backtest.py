@@ -100,13 +100,25 @@ class TradeReport:
 
     def public(self) -> dict[str, Any]:
         return {
-            "instruments": list(self.instruments), "interval": self.interval, "bars": self.bars, "days": self.days,
-            "capital": self.capital, "trades": self.trades, "wins": self.wins, "win_rate": self.win_rate,
-            "net_pnl": round(self.net_pnl, 2), "gross_pnl": round(self.gross_pnl, 2), "charges": round(self.charges, 2),
-            "max_drawdown": round(self.max_drawdown, 2), "max_drawdown_pct": round(self.max_drawdown_pct, 3),
-            "sharpe": None if self.sharpe is None else round(self.sharpe, 3), "exposure": round(self.exposure, 4),
-            "by_reason": self.by_reason, "events": self.events, "errors": self.errors[:20],
-        }  # fmt: skip
+            "instruments": list(self.instruments),
+            "interval": self.interval,
+            "bars": self.bars,
+            "days": self.days,
+            "capital": self.capital,
+            "trades": self.trades,
+            "wins": self.wins,
+            "win_rate": self.win_rate,
+            "net_pnl": round(self.net_pnl, 2),
+            "gross_pnl": round(self.gross_pnl, 2),
+            "charges": round(self.charges, 2),
+            "max_drawdown": round(self.max_drawdown, 2),
+            "max_drawdown_pct": round(self.max_drawdown_pct, 3),
+            "sharpe": None if self.sharpe is None else round(self.sharpe, 3),
+            "exposure": round(self.exposure, 4),
+            "by_reason": self.by_reason,
+            "events": self.events,
+            "errors": self.errors[:20],
+        }
 
 
 async def run_trade_backtest(
@@ -123,8 +135,14 @@ async def run_trade_backtest(
     vol_span: int = 20,
 ) -> TradeReport:
     """Step predictor and engine over every bar of `data`; see the module docstring."""
-    core = PredictorCore(data.instruments, interval, horizons=horizons, models=[make_model(model_kind)],
-                         clock=ObservedCalendar(data.close_ts), calib_halflife=calib_halflife)  # fmt: skip
+    core = PredictorCore(
+        data.instruments,
+        interval,
+        horizons=horizons,
+        models=[make_model(model_kind)],
+        clock=ObservedCalendar(data.close_ts),
+        calib_halflife=calib_halflife,
+    )
     journal, recorder, clock = MemoryJournal(), Recorder(), BarClock()
 
     async def fresh() -> PaperState | None:
@@ -133,10 +151,19 @@ async def run_trade_backtest(
     broker = PaperBroker(config=paper, costs=costs, journal=journal, load=fresh)
     await broker.connect()
     engine = TradingEngine(
-        instruments=data.instruments, interval=interval.name, strategy=Strategy(strategy, costs), limits=limits,
-        venue=broker, safe_mode=True, gate=LiveGate(False), journal=journal, sink=recorder, clock=clock,
-        prices=PriceBook(data.instruments, span=vol_span), reconcile=False,
-    )  # fmt: skip
+        instruments=data.instruments,
+        interval=interval.name,
+        strategy=Strategy(strategy, costs),
+        limits=limits,
+        venue=broker,
+        safe_mode=True,
+        gate=LiveGate(False),
+        journal=journal,
+        sink=recorder,
+        clock=clock,
+        prices=PriceBook(data.instruments, span=vol_span),
+        reconcile=False,
+    )
     exposed = 0
     bars: BarSet | None = None
     for bars in iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv):
@@ -155,28 +182,49 @@ def _feed_predictions(engine: TradingEngine, core: PredictorCore, cycle: Cycle) 
     for block in cycle.created:
         adj, pred, bias = block.pred_ret_adj[0], block.pred_ret[0], block.calib_bias[0]
         for i in np.flatnonzero(block.made).tolist():
-            engine.on_prediction({
-                "id": int(block.ids[0, i]), "instrument_key": core.instruments[i], "interval": name,
-                "horizon_steps": block.horizon, "ts_pred": block.ts_pred, "ts_target": block.ts_target,
-                "pred_ret": float(pred[i]), "pred_ret_adj": float(adj[i]), "calib_bias": float(bias[i]),
-                "model_kind": block.model_kinds[0],
-            })  # fmt: skip
+            engine.on_prediction(
+                {
+                    "id": int(block.ids[0, i]),
+                    "instrument_key": core.instruments[i],
+                    "interval": name,
+                    "horizon_steps": block.horizon,
+                    "ts_pred": block.ts_pred,
+                    "ts_target": block.ts_target,
+                    "pred_ret": float(pred[i]),
+                    "pred_ret_adj": float(adj[i]),
+                    "calib_bias": float(bias[i]),
+                    "model_kind": block.model_kinds[0],
+                }
+            )
     for res in cycle.resolved:
         calibration = res.calibration
         for i in np.flatnonzero(res.ok).tolist():
-            engine.on_resolution({
-                "instrument_key": core.instruments[i], "interval": name, "horizon_steps": res.block.horizon,
-                "calibration": {"n": int(calibration["n"][0, i]), "hit_rate": float(calibration["hit_rate"][0, i])},
-            })  # fmt: skip
+            engine.on_resolution(
+                {
+                    "instrument_key": core.instruments[i],
+                    "interval": name,
+                    "horizon_steps": res.block.horizon,
+                    "calibration": {"n": int(calibration["n"][0, i]), "hit_rate": float(calibration["hit_rate"][0, i])},
+                }
+            )
 
 
-def _report(data: Aligned, interval: Interval, journal: MemoryJournal, recorder: Recorder, capital: float,
-            exposed: int) -> TradeReport:  # fmt: skip
+def _report(
+    data: Aligned, interval: Interval, journal: MemoryJournal, recorder: Recorder, capital: float, exposed: int
+) -> TradeReport:
     days = sorted({ist_day(ts) for ts in data.close_ts.tolist()})
-    report = TradeReport(data.instruments, interval.name, bars=len(data.close_ts), days=len(days), capital=capital,
-                         events=dict(recorder.counts), errors=recorder.errors)  # fmt: skip
-    closed = sorted((r for r in journal.rows("hft_trades") if r["status"] == "closed"),
-                    key=lambda r: (r["exit_ts"], r["trade_id"]))  # fmt: skip
+    report = TradeReport(
+        data.instruments,
+        interval.name,
+        bars=len(data.close_ts),
+        days=len(days),
+        capital=capital,
+        events=dict(recorder.counts),
+        errors=recorder.errors,
+    )
+    closed = sorted(
+        (r for r in journal.rows("hft_trades") if r["status"] == "closed"), key=lambda r: (r["exit_ts"], r["trade_id"])
+    )
     pnl = np.array([r["pnl"] for r in closed], dtype=np.float64)
     report.trades = len(closed)
     report.wins = int((pnl > 0).sum())

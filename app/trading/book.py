@@ -11,7 +11,9 @@ class Book:
     """Open trades by id and instrument (one open trade per instrument), realized PnL per IST day,
     and per-instrument cooldowns (exchange time)."""
 
-    def __init__(self, *, next_trade_id: int = 1, next_order_id: int = 1, realized: dict[str, float] | None = None) -> None:
+    def __init__(
+        self, *, next_trade_id: int = 1, next_order_id: int = 1, realized: dict[str, float] | None = None
+    ) -> None:
         self.open: dict[int, Trade] = {}
         self.by_instrument: dict[str, Trade] = {}
         self.realized: dict[str, float] = dict(realized or {})
@@ -31,7 +33,9 @@ class Book:
 
     def add(self, trade: Trade) -> None:
         if trade.instrument_key in self.by_instrument:
-            raise ValueError(f"{trade.instrument_key} already has open trade {self.by_instrument[trade.instrument_key].trade_id}")
+            raise ValueError(
+                f"{trade.instrument_key} already has open trade {self.by_instrument[trade.instrument_key].trade_id}"
+            )
         self.open[trade.trade_id] = trade
         self.by_instrument[trade.instrument_key] = trade
         self._notional = None

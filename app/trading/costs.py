@@ -61,7 +61,15 @@ class CostModel:
     stamp_buy_pct: float = 0.003
 
     def __post_init__(self) -> None:
-        for name in ("brokerage_pct", "brokerage_cap", "stt_sell_pct", "exchange_pct", "sebi_per_crore", "gst_pct", "stamp_buy_pct"):
+        for name in (
+            "brokerage_pct",
+            "brokerage_cap",
+            "stt_sell_pct",
+            "exchange_pct",
+            "sebi_per_crore",
+            "gst_pct",
+            "stamp_buy_pct",
+        ):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 

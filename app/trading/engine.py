@@ -131,7 +131,11 @@ class TradingEngine:
             self.skipped["halted"] += 1
             return
         pending = self.signals.get(prediction.instrument_key)
-        if pending is None or pending.ts_pred < prediction.ts_pred or abs(pending.pred_ret_adj) < abs(prediction.pred_ret_adj):
+        if (
+            pending is None
+            or pending.ts_pred < prediction.ts_pred
+            or abs(pending.pred_ret_adj) < abs(prediction.pred_ret_adj)
+        ):
             self.signals[prediction.instrument_key] = prediction
 
     def on_resolution(self, payload: Payload) -> None:
@@ -273,15 +277,22 @@ class TradingEngine:
             self.skipped[plan] += 1
             return
         try:
-            self.risk.check_entry(self.book, instrument_key=key, qty=plan.qty, price=quote.open, now=now, halted=self.halted)
+            self.risk.check_entry(
+                self.book, instrument_key=key, qty=plan.qty, price=quote.open, now=now, halted=self.halted
+            )
         except OrderDenied as e:
             self.denied[e.reason] += 1
             return
         trade_id = self.book.trade_id()
-        order = self.order(trade_id, key, Side.to_open(plan.qty), abs(plan.qty), Purpose.ENTRY, "signal", quote.open, quote.open_ts)
+        order = self.order(
+            trade_id, key, Side.to_open(plan.qty), abs(plan.qty), Purpose.ENTRY, "signal", quote.open, quote.open_ts
+        )
         result = await self.send(order)
         if not result.filled_qty:
-            self.emit("hft.manage_error", {"error": f"entry order {order.order_id} for {key} {result.status}: {result.message}"})
+            self.emit(
+                "hft.manage_error",
+                {"error": f"entry order {order.order_id} for {key} {result.status}: {result.message}"},
+            )
             return
         self._open_trade(trade_id, prediction, plan, order, quote.open_ts)
 
@@ -290,25 +301,41 @@ class TradingEngine:
         sign = 1 if plan.qty > 0 else -1
         fill = order.fill_price
         trade = Trade(
-            trade_id=trade_id, instrument_key=order.instrument_key, qty=sign * order.filled_qty, entry=fill,
-            entry_ts=ts, entry_charges=order.charges, stop=on_tick(fill - sign * plan.stop_distance),
-            target=on_tick(fill + sign * plan.target_distance), stop_distance=plan.stop_distance,
-            exit_by=prediction.ts_target, horizon_steps=prediction.horizon_steps, prediction_id=prediction.id,
-            pred_ret_adj=prediction.pred_ret_adj, venue=self.venue.name, day=ist_day(ts), best=fill,
+            trade_id=trade_id,
+            instrument_key=order.instrument_key,
+            qty=sign * order.filled_qty,
+            entry=fill,
+            entry_ts=ts,
+            entry_charges=order.charges,
+            stop=on_tick(fill - sign * plan.stop_distance),
+            target=on_tick(fill + sign * plan.target_distance),
+            stop_distance=plan.stop_distance,
+            exit_by=prediction.ts_target,
+            horizon_steps=prediction.horizon_steps,
+            prediction_id=prediction.id,
+            pred_ret_adj=prediction.pred_ret_adj,
+            venue=self.venue.name,
+            day=ist_day(ts),
+            best=fill,
             open_qty=sign * order.filled_qty,
-        )  # fmt: skip
+        )
         self.book.add(trade)
         self._stage_trade(trade)
-        self.emit("hft.entry", {"trade_id": trade_id, "instrument_key": trade.instrument_key, "qty": trade.qty, "entry": fill})
+        self.emit(
+            "hft.entry", {"trade_id": trade_id, "instrument_key": trade.instrument_key, "qty": trade.qty, "entry": fill}
+        )
         self.emit("hft.trade_risk", {"trade_id": trade_id, "stop": trade.stop, "target": trade.target})
 
-    async def _exit(self, trade: Trade, price: float, reason: str, ts: int, *, note: str | None = None,
-                    report: bool = True) -> str | None:  # fmt: skip
+    async def _exit(
+        self, trade: Trade, price: float, reason: str, ts: int, *, note: str | None = None, report: bool = True
+    ) -> str | None:
         """Send the exit of what is open; book it. Returns the error text when it did not fully fill."""
         reason = str(reason)
         await self.risk.rate.acquire()
         side = Side.to_close(trade.open_qty)
-        order = self.order(trade.trade_id, trade.instrument_key, side, abs(trade.open_qty), Purpose.EXIT, reason, price, ts)
+        order = self.order(
+            trade.trade_id, trade.instrument_key, side, abs(trade.open_qty), Purpose.EXIT, reason, price, ts
+        )
         result = await self.send(order)
         if order.fill_price is not None:
             self.book_exit(trade, order.filled_qty, order.fill_price, order.charges, reason, ts, note)
@@ -322,8 +349,9 @@ class TradingEngine:
             self.emit("hft.manage_error", {"error": error})
         return error
 
-    def book_exit(self, trade: Trade, filled: int, price: float, charges: float, reason: str, ts: int,
-                  note: str | None = None) -> None:  # fmt: skip
+    def book_exit(
+        self, trade: Trade, filled: int, price: float, charges: float, reason: str, ts: int, note: str | None = None
+    ) -> None:
         """Book an exit fill on `trade`; once it is closed, announce it (`hft.exit`)."""
         if note is not None:
             trade.note = note
@@ -334,13 +362,21 @@ class TradingEngine:
             if trade.exit_reason == ExitReason.STOP and self.limits.cooldown > 0 and self.last_bar is not None:
                 self.book.cooldowns[trade.instrument_key] = self.last_bar[1] + self.limits.cooldown
             assert trade.exit_price is not None and trade.pnl is not None
-            self.emit("hft.exit", {"trade_id": trade.trade_id, "instrument_key": trade.instrument_key,
-                                   "price": round(trade.exit_price, 2), "pnl": round(trade.pnl, 2),
-                                   "reason": str(trade.exit_reason)})  # fmt: skip
+            self.emit(
+                "hft.exit",
+                {
+                    "trade_id": trade.trade_id,
+                    "instrument_key": trade.instrument_key,
+                    "price": round(trade.exit_price, 2),
+                    "pnl": round(trade.pnl, 2),
+                    "reason": str(trade.exit_reason),
+                },
+            )
         self._stage_trade(trade)
 
-    def order(self, trade_id: int | None, key: str, side: Side, qty: int, purpose: Purpose, reason: str, price: float,
-               ts: int) -> Order:  # fmt: skip
+    def order(
+        self, trade_id: int | None, key: str, side: Side, qty: int, purpose: Purpose, reason: str, price: float, ts: int
+    ) -> Order:
         return Order(self.book.order_id(), trade_id or 0, self.venue.name, key, side, qty, purpose, reason, price, ts)
 
     async def send(self, order: Order) -> OrderResult:

@@ -73,7 +73,9 @@ def upsert_sql(table: Table, columns: tuple[str, ...], dialect: str) -> str:
     conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
     names = ", ".join(f'"{c}"' for c in columns)
     key_names = ", ".join(f'"{c}"' for c in keys)
-    return f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join(placeholders)}) ON CONFLICT ({key_names}) {conflict}'
+    return (
+        f'INSERT INTO "{table.name}" ({names}) VALUES ({", ".join(placeholders)}) ON CONFLICT ({key_names}) {conflict}'
+    )
 
 
 class SqliteJournal:

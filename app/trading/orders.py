@@ -50,7 +50,9 @@ class OrderStatus(StrEnum):
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.NEW: frozenset({OrderStatus.SUBMITTED, OrderStatus.DENIED}),
-    OrderStatus.SUBMITTED: frozenset({OrderStatus.FILLED, OrderStatus.PARTIAL, OrderStatus.REJECTED, OrderStatus.UNKNOWN}),
+    OrderStatus.SUBMITTED: frozenset(
+        {OrderStatus.FILLED, OrderStatus.PARTIAL, OrderStatus.REJECTED, OrderStatus.UNKNOWN}
+    ),
     OrderStatus.DENIED: frozenset(),
     OrderStatus.FILLED: frozenset(),
     OrderStatus.PARTIAL: frozenset(),
@@ -130,9 +132,20 @@ class Order:
 
     def row(self) -> dict[str, object]:
         return {
-            "order_id": self.order_id, "trade_id": self.trade_id, "venue": self.venue,
-            "instrument_key": self.instrument_key, "side": self.side.value, "qty": self.qty,
-            "purpose": self.purpose.value, "reason": self.reason, "price": self.price, "ts": self.ts,
-            "status": self.status.value, "filled_qty": self.filled_qty, "fill_price": self.fill_price,
-            "charges": self.charges, "broker_order_id": self.broker_order_id, "error": self.error,
-        }  # fmt: skip
+            "order_id": self.order_id,
+            "trade_id": self.trade_id,
+            "venue": self.venue,
+            "instrument_key": self.instrument_key,
+            "side": self.side.value,
+            "qty": self.qty,
+            "purpose": self.purpose.value,
+            "reason": self.reason,
+            "price": self.price,
+            "ts": self.ts,
+            "status": self.status.value,
+            "filled_qty": self.filled_qty,
+            "fill_price": self.fill_price,
+            "charges": self.charges,
+            "broker_order_id": self.broker_order_id,
+            "error": self.error,
+        }

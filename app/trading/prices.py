@@ -99,8 +99,14 @@ class PriceBook:
         i = self.index.get(key)
         if i is None or not math.isfinite(float(bars.close[i])):
             return None
-        return Quote(float(bars.open[i]), float(bars.high[i]), float(bars.low[i]), float(bars.close[i]),
-                     bars.open_ts, bars.close_ts)  # fmt: skip
+        return Quote(
+            float(bars.open[i]),
+            float(bars.high[i]),
+            float(bars.low[i]),
+            float(bars.close[i]),
+            bars.open_ts,
+            bars.close_ts,
+        )
 
     @property
     def last_close_ts(self) -> int | None:

@@ -51,8 +51,13 @@ async def reconcile(engine: TradingEngine, bars: BarSet) -> None:
         if price is None:
             price = positions[key].avg_price if key in positions else trades[0].entry
         resolution = await _resolve(engine, key, have, trades, price, bars.open_ts)
-        engine.emit("hft.manage_error", {"error": f"reconcile {key}: the engine's open trades hold {want:+d} shares, "
-                                                  f"{engine.venue.name} holds {have:+d}; {resolution}"})  # fmt: skip
+        engine.emit(
+            "hft.manage_error",
+            {
+                "error": f"reconcile {key}: the engine's open trades hold {want:+d} shares, "
+                f"{engine.venue.name} holds {have:+d}; {resolution}"
+            },
+        )
     await engine.commit()
 
 
@@ -71,7 +76,14 @@ async def _resolve(engine: TradingEngine, key: str, have: int, trades: list[Trad
         return f"{result.status}: {result.message}; halted"
     charges = order.charges
     for trade in trades:
-        engine.book_exit(trade, abs(trade.open_qty), order.fill_price, charges, ExitReason.RECONCILE, ts,
-                         f"squared off {have:+d} at the broker")  # fmt: skip
+        engine.book_exit(
+            trade,
+            abs(trade.open_qty),
+            order.fill_price,
+            charges,
+            ExitReason.RECONCILE,
+            ts,
+            f"squared off {have:+d} at the broker",
+        )
         charges = 0.0
     return f"squared off {have:+d} at {order.fill_price:.2f} and closed {len(trades)} trade(s) there"

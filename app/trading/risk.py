@@ -37,7 +37,9 @@ class RiskLimits:
     cooldown: float = 300.0
 
     def __post_init__(self) -> None:
-        problems = {f.name: "must be > 0" for f in fields(self) if f.name != "cooldown" and not getattr(self, f.name) > 0}
+        problems = {
+            f.name: "must be > 0" for f in fields(self) if f.name != "cooldown" and not getattr(self, f.name) > 0
+        }
         if not self.cooldown >= 0:
             problems["cooldown"] = "must be >= 0"
         if self.max_orders_per_second > EXCHANGE_ORDER_RATE:
@@ -110,8 +112,9 @@ class RiskGate:
         self.limits = limits
         self.rate = rate
 
-    def check_entry(self, book: Exposure, *, instrument_key: str, qty: int, price: float, now: float,
-                    halted: str | None) -> None:  # fmt: skip
+    def check_entry(
+        self, book: Exposure, *, instrument_key: str, qty: int, price: float, now: float, halted: str | None
+    ) -> None:
         """Raise OrderDenied unless an entry of `qty` (signed) shares at `price` may be sent."""
         limits = self.limits
         notional = abs(qty) * price
@@ -128,7 +131,8 @@ class RiskGate:
         if notional > limits.max_notional_per_trade:
             raise OrderDenied("max_notional_per_trade", f"{notional:,.0f} > {limits.max_notional_per_trade:,.0f}")
         if book.open_notional() + notional > limits.max_notional_total:
-            raise OrderDenied("max_notional_total",
-                              f"{book.open_notional() + notional:,.0f} > {limits.max_notional_total:,.0f}")  # fmt: skip
+            raise OrderDenied(
+                "max_notional_total", f"{book.open_notional() + notional:,.0f} > {limits.max_notional_total:,.0f}"
+            )
         if not self.rate.try_acquire():
             raise OrderDenied("rate", f"more than {self.rate.per_second} orders in one second")

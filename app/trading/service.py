@@ -21,7 +21,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -29,9 +28,9 @@ import orjson
 from app.bus.events import Batch
 from app.bus.interface import EventBus
 from app.bus.subscription import ResumeOutcome, Subscription
-from app.market.bars import BarSet
 from app.market.clock import Clock, WallClock
 from app.market.feed import BarSubscription, MarketFeed
+from app.market.timestamps import iso
 from app.trading.book import Book
 from app.trading.brokers.base import Broker, Funds, Position
 from app.trading.brokers.registry import BrokerRegistry
@@ -132,7 +131,9 @@ class TradingService:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    async def start(self, broker: str = PAPER, safe_mode: bool = True, limits: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    async def start(
+        self, broker: str = PAPER, safe_mode: bool = True, limits: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Start a run: the request is checked first (UnknownBroker, LiveTradingRefused, BadLimits),
         then the state (EngineStateError when a run is on, running or halted)."""
         self.brokers.check(broker)
@@ -145,7 +146,9 @@ class TradingService:
             await self._start(broker, safe_mode, run_limits, EngineState.RUNNING, None)
         return self.status()
 
-    async def _start(self, broker: str, safe_mode: bool, limits: RiskLimits, state: EngineState, halted: str | None) -> None:
+    async def _start(
+        self, broker: str, safe_mode: bool, limits: RiskLimits, state: EngineState, halted: str | None
+    ) -> None:
         self.brokers.check(broker)
         self.gate.check_safe_mode(safe_mode)
         interval = self.feed.interval
@@ -166,22 +169,37 @@ class TradingService:
             engine.halted = halted
         self._stage_state()
         await self.journal.flush()
-        await self.bus.publish_many(CHANNEL, [
-            ("hft.start", {"broker": broker, "safe_mode": safe_mode, "live_trading_enabled": self.gate.live_trading_enabled}),
-            ("hft.broker", {"broker": venue.name}),
-        ])  # fmt: skip
+        await self.bus.publish_many(
+            CHANNEL,
+            [
+                (
+                    "hft.start",
+                    {"broker": broker, "safe_mode": safe_mode, "live_trading_enabled": self.gate.live_trading_enabled},
+                ),
+                ("hft.broker", {"broker": venue.name}),
+            ],
+        )
         await self._listen(engine)
         self._tasks = [
             asyncio.create_task(self._run(engine, self.feed.subscribe(name="hft")), name="trading-engine"),
             asyncio.create_task(self._watch_broker(venue), name="trading-broker-watch"),
         ]
-        log.info("trading engine %s: broker %s, venue %s, safe_mode %s, %d open trades",
-                 state.value, broker, venue.name, safe_mode, len(engine.book.open))  # fmt: skip
+        log.info(
+            "trading engine %s: broker %s, venue %s, safe_mode %s, %d open trades",
+            state.value,
+            broker,
+            venue.name,
+            safe_mode,
+            len(engine.book.open),
+        )
 
     async def _engine(self, venue: Broker, safe_mode: bool, limits: RiskLimits, interval: str) -> TradingEngine:
         next_trade, next_order = await self.store.next_ids()
-        book = Book(next_trade_id=next_trade, next_order_id=next_order,
-                    realized=await self.store.realized_by_day(int(self.wall()) - 7 * DAY))  # fmt: skip
+        book = Book(
+            next_trade_id=next_trade,
+            next_order_id=next_order,
+            realized=await self.store.realized_by_day(int(self.wall()) - 7 * DAY),
+        )
         for trade in await self.store.open_trades():
             if trade.instrument_key in book.by_instrument:  # never twice: the second is reconciled away
                 trade.note = "a second open trade on this instrument after a restart"
@@ -191,10 +209,20 @@ class TradingService:
         prices = PriceBook(self.feed.instruments, span=self.vol_span, min_bars=self.min_vol_bars)
         prices.seed(self.feed.recent())
         return TradingEngine(
-            instruments=self.feed.instruments, interval=interval, strategy=self.strategy, limits=limits, venue=venue,
-            safe_mode=safe_mode, gate=self.gate, journal=self.journal, sink=self.bus, clock=self.clock, book=book,
-            prices=prices, on_halt=self._on_halt,
-        )  # fmt: skip
+            instruments=self.feed.instruments,
+            interval=interval,
+            strategy=self.strategy,
+            limits=limits,
+            venue=venue,
+            safe_mode=safe_mode,
+            gate=self.gate,
+            journal=self.journal,
+            sink=self.bus,
+            clock=self.clock,
+            book=book,
+            prices=prices,
+            on_halt=self._on_halt,
+        )
 
     async def _listen(self, engine: TradingEngine) -> None:
         def lost() -> None:  # a new event log: subscribe again, live
@@ -214,8 +242,11 @@ class TradingService:
             if outcome.errors:
                 self._on_halt(f"stop could not flatten: {'; '.join(outcome.errors)}")
                 await self.journal.flush()
-                raise EngineStateError("stop", self.state.value,
-                                       f"the flatten left errors, so it stays halted: {'; '.join(outcome.errors)}")  # fmt: skip
+                raise EngineStateError(
+                    "stop",
+                    self.state.value,
+                    f"the flatten left errors, so it stays halted: {'; '.join(outcome.errors)}",
+                )
             await self.stand_down()
             check_transition(self.state, EngineState.STOPPED)
             self.state, self.halted_reason = EngineState.STOPPED, None
@@ -241,8 +272,12 @@ class TradingService:
             day = self._day()
             pnl = engine.day_pnl(day)
             if pnl <= -self.run_limits.max_daily_loss:
-                raise EngineStateError("resume", self.state.value, f"today's PnL {pnl:,.2f} is beyond the daily loss "
-                                       f"limit {self.run_limits.max_daily_loss:,.2f}; trading resumes on the next day")  # fmt: skip
+                raise EngineStateError(
+                    "resume",
+                    self.state.value,
+                    f"today's PnL {pnl:,.2f} is beyond the daily loss "
+                    f"limit {self.run_limits.max_daily_loss:,.2f}; trading resumes on the next day",
+                )
             engine.resume()
             self.state, self.halted_reason = EngineState.RUNNING, None
             self._stage_state()
@@ -277,7 +312,9 @@ class TradingService:
         state = EngineState(row["state"])
         try:
             async with self._lock:
-                await self._start(row["broker"], safe_mode, self.limits.tightened(strictest), state, row["halted_reason"])
+                await self._start(
+                    row["broker"], safe_mode, self.limits.tightened(strictest), state, row["halted_reason"]
+                )
         except TradingError as e:
             await self._error(f"could not resume the engine after a restart: {e}")
 
@@ -310,7 +347,7 @@ class TradingService:
                     await engine.on_bars(bars)
                 except Exception as e:  # one bad price update must not end the engine
                     log.exception("trading engine failed on the bars closing at %d", bars.close_ts)
-                    await self._error(f"price update at {_iso(bars)} failed: {type(e).__name__}: {e}")
+                    await self._error(f"price update at {iso(bars.close_ts)} failed: {type(e).__name__}: {e}")
 
     async def _watch_broker(self, venue: Broker) -> None:
         answering = True
@@ -322,8 +359,10 @@ class TradingService:
                 if answering:
                     answering = False
                     why = e.message if isinstance(e, BrokerError) else f"{type(e).__name__}: {e}"
-                    await self._error(f"broker {venue.name} is not answering ({why}); "
-                                      f"reconnecting every {self.broker_check_interval:g} s")  # fmt: skip
+                    await self._error(
+                        f"broker {venue.name} is not answering ({why}); "
+                        f"reconnecting every {self.broker_check_interval:g} s"
+                    )
                 continue
             if not answering:
                 answering = True
@@ -345,11 +384,18 @@ class TradingService:
         self._stage_state()
 
     def _stage_state(self) -> None:
-        self.journal.stage("hft_engine", {
-            "id": 1, "state": self.state.value, "broker": self.broker, "safe_mode": self.safe_mode,
-            "halted_reason": self.halted_reason, "limits": orjson.dumps(self.run_limits.public()).decode(),
-            "updated_ts": int(self.wall()),
-        })  # fmt: skip
+        self.journal.stage(
+            "hft_engine",
+            {
+                "id": 1,
+                "state": self.state.value,
+                "broker": self.broker,
+                "safe_mode": self.safe_mode,
+                "halted_reason": self.halted_reason,
+                "limits": orjson.dumps(self.run_limits.public()).decode(),
+                "updated_ts": int(self.wall()),
+            },
+        )
 
     async def _error(self, text: str) -> None:
         log.error("trading: %s", text)
@@ -365,21 +411,33 @@ class TradingService:
     def status(self) -> dict[str, Any]:
         engine = self.engine
         out: dict[str, Any] = {
-            "state": self.state.value, "broker": self.broker, "safe_mode": self.safe_mode,
-            "live_trading_enabled": self.gate.live_trading_enabled, "halted_reason": self.halted_reason,
-            "brokers": list(self.brokers.names), "limits": self.run_limits.public(),
-        }  # fmt: skip
+            "state": self.state.value,
+            "broker": self.broker,
+            "safe_mode": self.safe_mode,
+            "live_trading_enabled": self.gate.live_trading_enabled,
+            "halted_reason": self.halted_reason,
+            "brokers": list(self.brokers.names),
+            "limits": self.run_limits.public(),
+        }
         if engine is None:
             return {**out, "venue": None, "venue_connected": False, "open_trades": 0}
         day = self._day()
         return {
-            **out, "venue": engine.venue.name, "venue_connected": engine.venue.connected, "interval": engine.interval, "day": day,
-            "day_pnl": round(float(engine.day_pnl(day)), 2), "realized_today": round(engine.book.realized.get(day, 0.0), 2),
-            "open_pnl": round(float(engine.open_pnl()), 2), "open_trades": len(engine.book.open),
-            "signals_pending": len(engine.signals), "orders_sent": engine.orders_sent,
-            "denied": dict(engine.denied), "skipped": dict(engine.skipped),
+            **out,
+            "venue": engine.venue.name,
+            "venue_connected": engine.venue.connected,
+            "interval": engine.interval,
+            "day": day,
+            "day_pnl": round(float(engine.day_pnl(day)), 2),
+            "realized_today": round(engine.book.realized.get(day, 0.0), 2),
+            "open_pnl": round(float(engine.open_pnl()), 2),
+            "open_trades": len(engine.book.open),
+            "signals_pending": len(engine.signals),
+            "orders_sent": engine.orders_sent,
+            "denied": dict(engine.denied),
+            "skipped": dict(engine.skipped),
             "last_bar_ts": engine.last_bar[1] if engine.last_bar else None,
-        }  # fmt: skip
+        }
 
     async def positions(self) -> dict[str, Any]:
         """The venue's positions and funds (the paper ledger as stored when no run is on)."""
@@ -394,14 +452,26 @@ class TradingService:
             venue, expected = PAPER, {}
             positions = {k: Position(k, q, p) for k, (q, p) in (state.positions if state else {}).items()}
             used = sum(abs(p.qty) * p.avg_price for p in positions.values())
-            funds = Funds(state.capital + state.realized - state.charges - used, used, state.realized, state.charges) if state else Funds(0.0, 0.0)
+            funds = (
+                Funds(state.capital + state.realized - state.charges - used, used, state.realized, state.charges)
+                if state
+                else Funds(0.0, 0.0)
+            )
         return {
             "venue": venue,
-            "positions": [{"instrument_key": p.instrument_key, "qty": p.qty, "avg_price": p.avg_price,
-                           "engine_qty": expected.get(p.instrument_key, 0)} for p in positions.values()],  # fmt: skip
-            "funds": {"available": funds.available, "used": funds.used, "realized": funds.realized, "charges": funds.charges},
+            "positions": [
+                {
+                    "instrument_key": p.instrument_key,
+                    "qty": p.qty,
+                    "avg_price": p.avg_price,
+                    "engine_qty": expected.get(p.instrument_key, 0),
+                }
+                for p in positions.values()
+            ],
+            "funds": {
+                "available": funds.available,
+                "used": funds.used,
+                "realized": funds.realized,
+                "charges": funds.charges,
+            },
         }
-
-
-def _iso(bars: BarSet) -> str:
-    return datetime.fromtimestamp(bars.close_ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

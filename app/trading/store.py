@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from app.storage.db import Database
-from app.trading.brokers.paper import NAME as PAPER, PaperState
+from app.trading.brokers.paper import NAME as PAPER
+from app.trading.brokers.paper import PaperState
 from app.trading.strategy import ist_day
 from app.trading.tables import EngineRow, OrderRow, PaperAccountRow, PaperPositionRow, TradeRow
 from app.trading.trades import Trade, TradeStatus
@@ -24,8 +25,13 @@ class TradeStore:
             row = await s.get(EngineRow, 1)
             if row is None:
                 return None
-            return {"state": row.state, "broker": row.broker, "safe_mode": row.safe_mode,
-                    "halted_reason": row.halted_reason, "limits": dict(row.limits or {})}  # fmt: skip
+            return {
+                "state": row.state,
+                "broker": row.broker,
+                "safe_mode": row.safe_mode,
+                "halted_reason": row.halted_reason,
+                "limits": dict(row.limits or {}),
+            }
 
     async def open_trades(self) -> list[Trade]:
         return await self.trades(status=TradeStatus.OPEN, limit=None, oldest_first=True)

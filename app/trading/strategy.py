@@ -89,8 +89,16 @@ class Prediction:
     @classmethod
     def from_payload(cls, p: Mapping[str, Any]) -> Prediction:
         """From a contract-validated prediction payload (JSON values)."""
-        return cls(int(p["id"]), str(p["instrument_key"]), str(p["interval"]), int(p["horizon_steps"]),
-                   int(p["ts_pred"]), int(p["ts_target"]), float(p["pred_ret_adj"]), str(p["model_kind"]))  # fmt: skip
+        return cls(
+            int(p["id"]),
+            str(p["instrument_key"]),
+            str(p["interval"]),
+            int(p["horizon_steps"]),
+            int(p["ts_pred"]),
+            int(p["ts_target"]),
+            float(p["pred_ret_adj"]),
+            str(p["model_kind"]),
+        )
 
     @property
     def direction(self) -> int:
@@ -147,7 +155,9 @@ class Strategy:
         c = self.config
         scale = max(sigma, 1e-6) * math.sqrt(prediction.horizon_steps) * price
         stop_distance = max(c.stop_vol * scale, 2 * TICK)
-        shares = min(math.floor(limits.risk_per_trade / stop_distance), math.floor(limits.max_notional_per_trade / price))
+        shares = min(
+            math.floor(limits.risk_per_trade / stop_distance), math.floor(limits.max_notional_per_trade / price)
+        )
         if shares < 1:
             return Skip("size")
         cost = self.costs.round_trip_fraction(shares, price) + 2 * c.slippage_bps / 10_000

@@ -78,24 +78,37 @@ def limits_from(settings: Settings) -> RiskLimits:
 
 
 def paper_from(settings: Settings) -> PaperConfig:
-    return PaperConfig(capital=settings.hft_capital, slippage_bps=settings.hft_slippage_bps, fill_ratio=settings.hft_fill_ratio)
+    return PaperConfig(
+        capital=settings.hft_capital, slippage_bps=settings.hft_slippage_bps, fill_ratio=settings.hft_fill_ratio
+    )
 
 
-def build_brokers(settings: Settings, *, journal: Journal, store: TradeStore,
-                  upstox_transport: UpstoxTransport | None = None) -> BrokerRegistry:  # fmt: skip
+def build_brokers(
+    settings: Settings, *, journal: Journal, store: TradeStore, upstox_transport: UpstoxTransport | None = None
+) -> BrokerRegistry:
     """`paper` and `upstox`. The Upstox transport is HTTPS to SIGNALDESK_UPSTOX_BASE_URL unless given."""
     costs = costs_from(settings)
     token = settings.upstox_access_token.get_secret_value() if settings.upstox_access_token else None
     transport = upstox_transport or HttpTransport(settings.upstox_base_url, token)
     registry = BrokerRegistry()
-    registry.register("paper", lambda: PaperBroker(config=paper_from(settings), costs=costs, journal=journal,
-                                                   load=store.paper_state), live=False)  # fmt: skip
+    registry.register(
+        "paper",
+        lambda: PaperBroker(config=paper_from(settings), costs=costs, journal=journal, load=store.paper_state),
+        live=False,
+    )
     registry.register("upstox", lambda: UpstoxBroker(transport=transport, costs=costs), live=True)
     return registry
 
 
-def build_trading(settings: Settings, *, db: Database, bus: EventBus, feed: MarketFeed,
-                  upstox_transport: UpstoxTransport | None = None, clock: Clock | None = None) -> TradingService:  # fmt: skip
+def build_trading(
+    settings: Settings,
+    *,
+    db: Database,
+    bus: EventBus,
+    feed: MarketFeed,
+    upstox_transport: UpstoxTransport | None = None,
+    clock: Clock | None = None,
+) -> TradingService:
     journal = build_journal(db)
     store = TradeStore(db)
     return TradingService(

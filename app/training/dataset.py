@@ -62,7 +62,11 @@ def build_dataset(ts: npt.ArrayLike, close: npt.ArrayLike, horizons: Sequence[in
     reach = max(hs)
     rows = np.arange(WARMUP, max(WARMUP, len(closes) - reach))
     with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.stack([np.log(closes[rows + h] / closes[rows]) for h in hs], axis=1) if len(rows) else np.empty((0, len(hs)))
+        y = (
+            np.stack([np.log(closes[rows + h] / closes[rows]) for h in hs], axis=1)
+            if len(rows)
+            else np.empty((0, len(hs)))
+        )
     usable = np.isfinite(y).all(axis=1) & np.isfinite(features[rows]).all(axis=1)
     rows = rows[usable]
     return Dataset(features[rows], y[usable], stamps[rows], hs)

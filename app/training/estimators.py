@@ -111,8 +111,9 @@ class LgbmEstimator:
                 checker.check()
 
         # One binned dataset for every horizon: binning is the features', not the target's.
-        data = lgb.Dataset(x, label=y[:, 0], params={**self.params, "feature_pre_filter": False},
-                           free_raw_data=False).construct()
+        data = lgb.Dataset(
+            x, label=y[:, 0], params={**self.params, "feature_pre_filter": False}, free_raw_data=False
+        ).construct()
         self.boosters = []
         for k in range(len(self.horizons)):
             data.set_label(y[:, k])
@@ -128,8 +129,13 @@ class LgbmEstimator:
             name = f"h{h}.txt"
             booster.save_model(str(directory / name))
             files.append(name)
-        manifest = {"kind": self.kind, "horizons": list(self.horizons), "params": self.params, "rounds": self.rounds,
-                    "files": files}  # fmt: skip
+        manifest = {
+            "kind": self.kind,
+            "horizons": list(self.horizons),
+            "params": self.params,
+            "rounds": self.rounds,
+            "files": files,
+        }
         (directory / MANIFEST).write_text(json.dumps(manifest))
 
     @classmethod

@@ -42,8 +42,7 @@ class Trainer:
         if frame.empty:
             within = " in that range" if params.start is not None or params.end is not None else ""
             raise JobFailed(
-                f"unknown instrument: no {interval} candles stored for {key}{within}; "
-                "backfill or import candles first"
+                f"unknown instrument: no {interval} candles stored for {key}{within}; backfill or import candles first"
             )
         await ctx.progress(LOAD_SPAN, f"loaded {len(frame)} {interval} candles of {key}", {"candles": len(frame)})
         model_id = self.registry.new_model_id()
@@ -96,9 +95,7 @@ class Trainer:
         }
 
 
-def training_kinds(
-    *, candles: CandleStore, registry: ModelRegistry, timeout: float = DEFAULT_TIMEOUT
-) -> list[JobKind]:
+def training_kinds(*, candles: CandleStore, registry: ModelRegistry, timeout: float = DEFAULT_TIMEOUT) -> list[JobKind]:
     """The `ridge` and `lgbm` job kinds."""
     trainer = Trainer(candles, registry)
     return [JobKind(name, FAMILY, params, trainer, timeout) for name, params in PARAMS.items()]

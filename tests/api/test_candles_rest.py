@@ -32,28 +32,71 @@ def test_import_is_idempotent_and_ranges_read_back(database_env: dict[str, str],
     server.start()
     r = post(server, csv_bytes(bars(5)), {"content-type": "text/csv"})
     assert r.status_code == 200, r.text
-    assert r.json() == {"instrument_key": KEY, "interval": "1m", "rows": 5, "written": 5, "unchanged": 0,
-                        "first_ts": OPEN_TS, "last_ts": OPEN_TS + 240}
+    assert r.json() == {
+        "instrument_key": KEY,
+        "interval": "1m",
+        "rows": 5,
+        "written": 5,
+        "unchanged": 0,
+        "first_ts": OPEN_TS,
+        "last_ts": OPEN_TS + 240,
+    }
     again = post(server, upstox_json(bars(5)))  # the same candles as Upstox sends them, format from the content
     assert again.json()["written"] == 0 and again.json()["unchanged"] == 5
     page = get(server, start="2026-11-24T09:16:00+05:30", end=str(OPEN_TS + 180)).json()
     assert page["instrument_key"] == KEY and page["interval"] == "1m"
     assert page["candles"] == [
-        {"ts": OPEN_TS + 60, "open": 2871.0, "high": 2873.5, "low": 2869.5, "close": 2871.5, "volume": 1001.0, "oi": 0.0},
-        {"ts": OPEN_TS + 120, "open": 2872.0, "high": 2874.5, "low": 2870.5, "close": 2872.5, "volume": 1002.0, "oi": 0.0},
-        {"ts": OPEN_TS + 180, "open": 2873.0, "high": 2875.5, "low": 2871.5, "close": 2873.5, "volume": 1003.0, "oi": 0.0},
+        {
+            "ts": OPEN_TS + 60,
+            "open": 2871.0,
+            "high": 2873.5,
+            "low": 2869.5,
+            "close": 2871.5,
+            "volume": 1001.0,
+            "oi": 0.0,
+        },
+        {
+            "ts": OPEN_TS + 120,
+            "open": 2872.0,
+            "high": 2874.5,
+            "low": 2870.5,
+            "close": 2872.5,
+            "volume": 1002.0,
+            "oi": 0.0,
+        },
+        {
+            "ts": OPEN_TS + 180,
+            "open": 2873.0,
+            "high": 2875.5,
+            "low": 2871.5,
+            "close": 2873.5,
+            "volume": 1003.0,
+            "oi": 0.0,
+        },
     ]
     assert len(get(server).json()["candles"]) == 5
     assert get(server, start=str(OPEN_TS + 3600)).json()["candles"] == []
     series = httpx.get(f"{server.http}/api/candles/instruments").json()
-    assert series == [{"instrument_key": KEY, "interval": "1m", "first_ts": OPEN_TS, "last_ts": OPEN_TS + 240, "count": 5}]
-    stored = asyncio.run(read_database(database_env["SIGNALDESK_DATABASE_URL"], lambda db: CandleStore(db).instruments()))
+    assert series == [
+        {"instrument_key": KEY, "interval": "1m", "first_ts": OPEN_TS, "last_ts": OPEN_TS + 240, "count": 5}
+    ]
+    stored = asyncio.run(
+        read_database(database_env["SIGNALDESK_DATABASE_URL"], lambda db: CandleStore(db).instruments())
+    )
     assert stored == [CandleSeries(KEY, "1m", OPEN_TS, OPEN_TS + 240, 5)] and default_sqlite_unused(server.data_dir)
 
 
 def test_parquet_upload_with_format_and_missing_oi_is_null(server: ServerProcess) -> None:
-    frame = pd.DataFrame({"ts": [OPEN_TS, OPEN_TS + 300], "open": [10.0, 11.0], "high": [12.0, 12.0],
-                          "low": [9.0, 10.0], "close": [11.0, 11.5], "volume": [5, 0]})
+    frame = pd.DataFrame(
+        {
+            "ts": [OPEN_TS, OPEN_TS + 300],
+            "open": [10.0, 11.0],
+            "high": [12.0, 12.0],
+            "low": [9.0, 10.0],
+            "close": [11.0, 11.5],
+            "volume": [5, 0],
+        }
+    )
     buffer = io.BytesIO()
     frame.to_parquet(buffer, index=False)
     r = post(server, buffer.getvalue(), interval="5m", format="parquet")
@@ -73,7 +116,9 @@ def test_a_bad_file_is_422_with_its_rows_and_nothing_is_stored(server: ServerPro
         {"loc": ["body", 4, "high"], "msg": "1.0 is below max(open, close) 2872.5"},
         {"loc": ["body", 6, "ts"], "msg": "duplicate timestamp 2026-11-24T03:48:00Z (also line 5)"},
     ]
-    r = post(server, b'{"status": "error", "errors": [{"message": "Invalid token"}]}', {"content-type": "application/json"})
+    r = post(
+        server, b'{"status": "error", "errors": [{"message": "Invalid token"}]}', {"content-type": "application/json"}
+    )
     assert r.status_code == 422 and "Invalid token" in r.json()["detail"][0]["msg"]
     r = post(server, b"ts,open\n1,2\n")
     assert r.status_code == 422 and "no column for high" in r.json()["detail"][0]["msg"]
@@ -83,23 +128,35 @@ def test_a_bad_file_is_422_with_its_rows_and_nothing_is_stored(server: ServerPro
 
 
 def test_bad_queries_name_each_field(server: ServerProcess) -> None:
-    r = httpx.get(f"{server.http}/api/candles", params={"instrument_key": "RELIANCE", "interval": "2m",
-                                                        "start": "2026-11-24", "end": "soon"})
+    r = httpx.get(
+        f"{server.http}/api/candles",
+        params={"instrument_key": "RELIANCE", "interval": "2m", "start": "2026-11-24", "end": "soon"},
+    )
     assert r.status_code == 422
     assert [d["loc"] for d in r.json()["detail"]] == [
-        ["query", "instrument_key"], ["query", "interval"], ["query", "start"], ["query", "end"]
+        ["query", "instrument_key"],
+        ["query", "interval"],
+        ["query", "start"],
+        ["query", "end"],
     ]
     assert "EXCHANGE_SEGMENT|IDENTIFIER" in r.json()["detail"][0]["msg"]
     r = get(server, start=str(OPEN_TS + 60), end=str(OPEN_TS))
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "end"]
     assert httpx.get(f"{server.http}/api/candles", params={"interval": "1m"}).json()["detail"][0]["loc"] == [
-        "query", "instrument_key"
+        "query",
+        "instrument_key",
     ]
     r = post(server, csv_bytes(bars(1)), instrument_key="nse_eq|x", interval="fortnight")
-    assert r.status_code == 422 and [d["loc"] for d in r.json()["detail"]] == [["query", "instrument_key"], ["query", "interval"]]
+    assert r.status_code == 422 and [d["loc"] for d in r.json()["detail"]] == [
+        ["query", "instrument_key"],
+        ["query", "interval"],
+    ]
     assert post(server, csv_bytes(bars(1)), format="xlsx").status_code == 422
-    form = httpx.post(f"{server.http}/api/candles/import", params={"instrument_key": KEY, "interval": "1m"},
-                      files={"file": ("a.csv", csv_bytes(bars(1)))})
+    form = httpx.post(
+        f"{server.http}/api/candles/import",
+        params={"instrument_key": KEY, "interval": "1m"},
+        files={"file": ("a.csv", csv_bytes(bars(1)))},
+    )
     assert form.status_code == 415
 
 

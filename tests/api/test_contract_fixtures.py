@@ -17,11 +17,11 @@ from jsonschema import Draft202012Validator, ValidationError
 from pydantic import ValidationError as PydanticError
 
 from app.api.contract_schema import (
+    STREAMS,
     asyncapi_document,
     dump,
     envelope_models,
     envelope_name,
-    STREAMS,
     message_schema,
     stream_types,
     valid_fixtures,
@@ -31,6 +31,7 @@ from app.api.ws_channel_models import EPHEMERAL, Envelope
 CONTRACTS = Path(__file__).parents[2] / "contracts"
 FIXTURES = CONTRACTS / "fixtures"
 SCHEMA = json.loads((CONTRACTS / "ws.schema.json").read_text())
+
 
 # `optional[]` fields accept null on input and drop it (exclude_if): the schema and ws.ts
 # refuse it, as the docs say ("never null"). Reported; remove once the models refuse it too.
@@ -82,7 +83,9 @@ def test_fixtures_on_disk_are_the_generated_ones() -> None:
     assert on_disk == valid_fixtures(), "contracts/fixtures/valid is stale: run `make contract`"
 
 
-@pytest.mark.parametrize(("name", "generate"), [("ws.schema.json", message_schema), ("asyncapi.json", asyncapi_document)])
+@pytest.mark.parametrize(
+    ("name", "generate"), [("ws.schema.json", message_schema), ("asyncapi.json", asyncapi_document)]
+)
 def test_contract_documents_are_current(name: str, generate: Any) -> None:
     assert (CONTRACTS / name).read_text() == dump(generate()), f"contracts/{name} is stale: run `make contract`"
 

@@ -46,8 +46,14 @@ def test_bad_ingest_names_each_field_and_stores_nothing(server: ServerProcess) -
 
 
 def test_bad_history_queries_are_422(server: ServerProcess) -> None:
-    for params in ({"channel": "nope"}, {"channel": "hft", "after": -1}, {"channel": "hft", "limit": 0},
-                   {"channel": "hft", "limit": 5000}, {"channel": "hft", "after": "x"}, {}):
+    for params in (
+        {"channel": "nope"},
+        {"channel": "hft", "after": -1},
+        {"channel": "hft", "limit": 0},
+        {"channel": "hft", "limit": 5000},
+        {"channel": "hft", "after": "x"},
+        {},
+    ):
         r = httpx.get(f"{server.http}/api/events", params=params)
         assert r.status_code == 422, (params, r.text)
         assert r.json()["detail"][0]["loc"][0] == "query"
@@ -67,7 +73,10 @@ def test_health_and_openapi(server: ServerProcess) -> None:
 def test_refuses_to_bind_beyond_loopback_without_a_token(tmp_path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "app", "serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 2
     assert "SIGNALDESK_API_TOKEN" in result.stderr and "Traceback" not in result.stderr

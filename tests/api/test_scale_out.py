@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed

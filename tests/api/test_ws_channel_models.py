@@ -84,7 +84,9 @@ def test_optional_fields_are_left_out_not_null() -> None:
 def test_producers_are_held_to_the_contract_strictly() -> None:
     validator = ContractValidator()
     with pytest.raises(InvalidEvent) as caught:
-        validator.validate("hft", "hft.start", {"broker": "paper", "safe_mode": "true", "live_trading_enabled": 1, "x": 0})
+        validator.validate(
+            "hft", "hft.start", {"broker": "paper", "safe_mode": "true", "live_trading_enabled": 1, "x": 0}
+        )
     paths = sorted(p.path for p in caught.value.problems)
     assert paths == ["payload.live_trading_enabled", "payload.safe_mode", "payload.x"]
 

@@ -101,7 +101,9 @@ async def test_slow_consumer_is_closed_others_unaffected_and_it_resumes(server_f
             if len(published) % 20 == 0 and await subscribers() == 1:
                 break
         assert await subscribers() == 1, "the slow consumer was never closed"
-        await client.post(f"{server.http}/api/events", json={"channel": "hft", "type": "hft.error", "payload": {"error": "last"}})
+        await client.post(
+            f"{server.http}/api/events", json={"channel": "hft", "type": "hft.error", "payload": {"error": "last"}}
+        )
         published.append(published[-1] + 1)
 
         assert await asyncio.wait_for(reader, 30) == published  # the fast client missed nothing

@@ -44,7 +44,13 @@ async def test_ready_then_live_events_then_heartbeat(server: ServerProcess) -> N
         assert frame["id"] == entry_id and frame["channel"] == "hft" and frame["type"] == "hft.error"
         assert isinstance(frame["ts"], int)
         heartbeat = await recv_frame(ws, timeout=3)
-        assert heartbeat == {"id": None, "channel": "hft", "type": "stream.heartbeat", "payload": {}, "ts": heartbeat["ts"]}
+        assert heartbeat == {
+            "id": None,
+            "channel": "hft",
+            "type": "stream.heartbeat",
+            "payload": {},
+            "ts": heartbeat["ts"],
+        }
 
 
 async def test_resume_after_reconnect_gets_exactly_the_missed_events(server: ServerProcess) -> None:
@@ -116,7 +122,9 @@ async def test_retention_gives_too_old(server_factory) -> None:
         ("/api/ws/hft?after=1&epoch=%3Cscript%3E", 4400, "epoch="),
     ],
 )
-async def test_bad_requests_close_with_documented_codes(server: ServerProcess, path: str, code: int, reason_part: str) -> None:
+async def test_bad_requests_close_with_documented_codes(
+    server: ServerProcess, path: str, code: int, reason_part: str
+) -> None:
     got_code, reason = await close_code(f"ws://127.0.0.1:{server.port}{path}")
     assert got_code == code
     assert reason_part in reason
@@ -144,7 +152,9 @@ async def test_token_guards_websockets_and_rest(server_factory) -> None:
     server = server_factory(env={"SIGNALDESK_API_TOKEN": TOKEN})
     server.start()
     assert (await close_code(server.ws("hft")))[0] == 4401
-    assert (await close_code(server.ws("hft"), additional_headers={"Authorization": "Bearer wrong-token-000000000"}))[0] == 4401
+    assert (await close_code(server.ws("hft"), additional_headers={"Authorization": "Bearer wrong-token-000000000"}))[
+        0
+    ] == 4401
     async with connect(server.ws("hft"), additional_headers={"Authorization": f"Bearer {TOKEN}"}) as ws:
         await recv_ready(ws)
     async with connect(server.ws("hft"), subprotocols=["signaldesk.v1", f"bearer.{TOKEN}"]) as ws:  # type: ignore[list-item]

@@ -18,15 +18,17 @@ from tests.training.synthetic import RELIANCE, candles_csv, import_candles
 TERMINAL = {"succeeded", "failed", "cancelled"}
 
 
-
-
 def run_ended(ev: list[dict[str, Any]]) -> bool:
     return any(e["type"] == "automation_run.updated" and e["payload"].get("status") in TERMINAL for e in ev)
 
 
 async def test_retrain_at_start_up_is_visible_on_both_channels(server_factory) -> None:
-    env = {"SIGNALDESK_AUTOMATION_RETRAIN_AT_START": "true", "SIGNALDESK_AUTOMATION_BACKFILL_DAYS": "5",
-           "SIGNALDESK_MARKET_UNIVERSE": "2", "SIGNALDESK_MARKET_SEED": "5"}  # fmt: skip
+    env = {
+        "SIGNALDESK_AUTOMATION_RETRAIN_AT_START": "true",
+        "SIGNALDESK_AUTOMATION_BACKFILL_DAYS": "5",
+        "SIGNALDESK_MARKET_UNIVERSE": "2",
+        "SIGNALDESK_MARKET_SEED": "5",
+    }
     server: ServerProcess = server_factory(env=env)
     server.start()
     page = lambda ch: httpx.get(f"{server.http}/api/events", params={"channel": ch, "limit": 1000}).json()  # noqa: E731
@@ -71,14 +73,19 @@ async def test_housekeeping_runs_and_schedules(server_factory) -> None:
     r = httpx.post(f"{base}/runs", json={"kind": "lgbm", "params": {}})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "kind"]
     r = httpx.post(f"{base}/runs", json={"kind": "retrain", "params": {"kinds": ["svm"], "folds": 0}})
-    assert {tuple(d["loc"]) for d in r.json()["detail"]} >= {("body", "params", "kinds", 0), ("body", "params", "folds")}
+    assert {tuple(d["loc"]) for d in r.json()["detail"]} >= {
+        ("body", "params", "kinds", 0),
+        ("body", "params", "folds"),
+    }
 
     r = httpx.post(f"{base}/schedules", json={"name": "close", "kind": "square_off", "cron": "20 15 * * 1-5"})
     assert r.status_code == 201, r.text
     schedule = r.json()
     assert schedule["timezone"] == "Asia/Kolkata" and schedule["next_ts"] is not None
     assert httpx.post(f"{base}/schedules", json={"name": "x", "kind": "prune", "cron": "61 * * * *"}).status_code == 422
-    r = httpx.post(f"{base}/schedules", json={"name": "x", "kind": "prune", "cron": "0 9 * * *", "timezone": "Mars/Base"})
+    r = httpx.post(
+        f"{base}/schedules", json={"name": "x", "kind": "prune", "cron": "0 9 * * *", "timezone": "Mars/Base"}
+    )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "timezone"]
     r = httpx.post(f"{base}/schedules", json={"name": "x", "kind": "prune", "cron": "0 9 * * *", "params": {"bad": 1}})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "params", "bad"]
@@ -96,13 +103,24 @@ def test_cli_follows_a_job_and_exits_non_zero_when_it_fails(server_factory) -> N
     import_candles(server.http, RELIANCE, candles_csv(6, phi=0.4))
     cli = [sys.executable, "-m", "app", "train", "run"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
-    ok = subprocess.run([*cli, "ridge", "-i", RELIANCE, "--url", server.http], capture_output=True, text=True,
-                        timeout=60, env=env)  # fmt: skip
+    ok = subprocess.run(
+        [*cli, "ridge", "-i", RELIANCE, "--url", server.http], capture_output=True, text=True, timeout=60, env=env
+    )
     assert ok.returncode == 0, ok.stderr
     assert "promoted" in ok.stderr and '"model_id"' in ok.stdout
-    bad = subprocess.run([*cli, "ridge", "-i", "NSE_EQ|INE000000000", "--url", server.http], capture_output=True,
-                         text=True, timeout=60, env=env)  # fmt: skip
+    bad = subprocess.run(
+        [*cli, "ridge", "-i", "NSE_EQ|INE000000000", "--url", server.http],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert bad.returncode == 1 and "unknown instrument" in bad.stderr
-    run = subprocess.run([sys.executable, "-m", "app", "automation", "run", "evaluate", "--url", server.http],
-                         capture_output=True, text=True, timeout=60, env=env)  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "app", "automation", "run", "evaluate", "--url", server.http],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
     assert run.returncode == 0, run.stderr

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from app.automation.schedules import ScheduleStore
 from app.automation.scheduler import Scheduler
+from app.automation.schedules import ScheduleStore
 from app.jobs.models import JobRecord
 from app.jobs.status import JobStatus
 from app.market.calendar import IST
@@ -51,8 +51,9 @@ async def test_fires_at_exchange_local_times(db: Database) -> None:
     store = ScheduleStore(db, clock.now)
     runs = Submitted(clock)
     scheduler = Scheduler(store=store, submit=runs, clock=clock)
-    created = await store.create(name="square off", kind="square_off", params={}, cron="20 15 * * 1-5",
-                                 timezone="Asia/Kolkata")  # fmt: skip
+    created = await store.create(
+        name="square off", kind="square_off", params={}, cron="20 15 * * 1-5", timezone="Asia/Kolkata"
+    )
     assert created["next_ts"] == ist("2024-01-25 15:20")
     scheduler.start()
     try:
@@ -77,8 +78,9 @@ async def test_fires_at_exchange_local_times(db: Database) -> None:
 async def test_missed_slots_run_once_at_start_up(db: Database) -> None:
     clock = ManualClock(ist("2024-01-22 08:00"))  # Monday
     store = ScheduleStore(db, clock.now)
-    await store.create(name="retrain", kind="retrain", params={"kinds": ["ridge"]}, cron="0 9 * * *",
-                       timezone="Asia/Kolkata")  # fmt: skip
+    await store.create(
+        name="retrain", kind="retrain", params={"kinds": ["ridge"]}, cron="0 9 * * *", timezone="Asia/Kolkata"
+    )
     await store.create(name="later", kind="prune", params={}, cron="0 18 * * *", timezone="Asia/Kolkata")
     # The server was down from Monday 08:00 to Thursday 12:00: four 09:00 slots and three 18:00 slots passed.
     clock.advance_to(ist("2024-01-25 12:00"))

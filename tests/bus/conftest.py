@@ -15,6 +15,7 @@ from app.bus.redis_bus import RedisEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from tests.bus.recorder import Recorder
 from tests.support.services import REDIS_URL, delete_keys, require_redis
+
 BusFactory = Callable[..., BaseEventBus]
 
 
@@ -31,7 +32,9 @@ async def open_bus(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         kw.setdefault("retention", Retention(interval=3600))
         validator = ContractValidator()
         if backend == "sqlite":
-            bus: BaseEventBus = LocalEventBus(SqliteEventLog(tmp_path / f"{name}.sqlite3", synchronous="normal"), validator, **kw)  # type: ignore[arg-type]
+            bus: BaseEventBus = LocalEventBus(
+                SqliteEventLog(tmp_path / f"{name}.sqlite3", synchronous="normal"), validator, **kw
+            )  # type: ignore[arg-type]
         else:
             bus = RedisEventBus(REDIS_URL, validator, prefix=f"{prefix}:{name}", block_ms=100, **kw)  # type: ignore[arg-type]
         await bus.start()

@@ -8,8 +8,8 @@ import orjson
 import pytest
 from prometheus_client import REGISTRY
 
-from app.bus.errors import BusClosed, InvalidEvent, UnknownChannel
 from app.bus.base import Retention
+from app.bus.errors import BusClosed, InvalidEvent, UnknownChannel
 from app.bus.subscription import ResumeFailure
 
 
@@ -23,7 +23,13 @@ async def test_publish_assigns_one_increasing_sequence_across_channels(open_bus)
     b = await bus.publish("prediction", "predictor.error", err("b"))
     c = await bus.publish("hft", "hft.error", err("c"))
     assert (a.id, b.id, c.id) == (1, 2, 3)
-    assert orjson.loads(c.data) == {"id": 3, "channel": "hft", "type": "hft.error", "payload": {"error": "c"}, "ts": c.ts}
+    assert orjson.loads(c.data) == {
+        "id": 3,
+        "channel": "hft",
+        "type": "hft.error",
+        "payload": {"error": "c"},
+        "ts": c.ts,
+    }
 
 
 async def test_concurrent_publishes_share_transactions_and_keep_order(open_bus) -> None:
@@ -63,7 +69,11 @@ async def test_events_and_epoch_survive_reopening(open_bus) -> None:
 async def test_subscribe_replays_after_then_goes_live(open_bus, recorder) -> None:
     bus = await open_bus()
     for i in range(10):
-        await bus.publish("hft" if i % 2 else "training", "hft.error" if i % 2 else "training.failed", {"error": "x", **({} if i % 2 else {"job_id": "j"})})
+        await bus.publish(
+            "hft" if i % 2 else "training",
+            "hft.error" if i % 2 else "training.failed",
+            {"error": "x", **({} if i % 2 else {"job_id": "j"})},
+        )
     rec = recorder()
     await bus.subscribe("hft", rec, after=4, epoch=bus.epoch)
     assert rec.outcome is not None and rec.outcome.resumed and rec.outcome.reason is None
@@ -192,8 +202,13 @@ async def test_one_append_of_mixed_channels_and_types_stores_and_delivers_each_e
         published, [(c, t) for c, events in calls for t, _ in events], payloads, strict=True
     ):
         assert (event.channel, event.type) == (channel, type)
-        assert orjson.loads(event.data) == {"id": event.id, "channel": channel, "type": type, "payload": payload,
-                                            "ts": event.ts}
+        assert orjson.loads(event.data) == {
+            "id": event.id,
+            "channel": channel,
+            "type": type,
+            "payload": payload,
+            "ts": event.ts,
+        }
     for channel, rec in live.items():
         mine = [e for e in published if e.channel == channel]
         await rec.wait_for_id(mine[-1].id)

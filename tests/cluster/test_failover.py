@@ -49,7 +49,9 @@ def wait_until_leader(server: ServerProcess, timeout: float) -> float:
     return time.monotonic() - started
 
 
-async def test_leader_routes_answer_from_any_process_and_failover_enters_nothing_twice(server_factory, tmp_path, cluster_env) -> None:  # type: ignore[no-untyped-def]
+async def test_leader_routes_answer_from_any_process_and_failover_enters_nothing_twice(
+    server_factory, tmp_path, cluster_env
+) -> None:  # type: ignore[no-untyped-def]
     a: ServerProcess = server_factory(tmp_path / "a", cluster_env)
     b: ServerProcess = server_factory(tmp_path / "b", cluster_env)
     a.start()
@@ -120,13 +122,17 @@ def prediction_log(server: ServerProcess) -> list[dict[str, object]]:
     events: list[dict[str, object]] = []
     while True:
         after = events[-1]["id"] if events else 0
-        page = httpx.get(f"{server.http}/api/events", params={"channel": "prediction", "after": after, "limit": 1000}).json()
+        page = httpx.get(
+            f"{server.http}/api/events", params={"channel": "prediction", "after": after, "limit": 1000}
+        ).json()
         if not page["events"]:
             return events
         events += page["events"]
 
 
-async def test_one_predictor_in_the_cluster_and_the_next_leader_resumes_it(server_factory, tmp_path, cluster_env) -> None:  # type: ignore[no-untyped-def]
+async def test_one_predictor_in_the_cluster_and_the_next_leader_resumes_it(
+    server_factory, tmp_path, cluster_env
+) -> None:  # type: ignore[no-untyped-def]
     env = {**cluster_env, "SIGNALDESK_PREDICTOR_AUTOSTART": "true"}
     a: ServerProcess = server_factory(tmp_path / "a", env)
     b: ServerProcess = server_factory(tmp_path / "b", env)
@@ -144,7 +150,7 @@ async def test_one_predictor_in_the_cluster_and_the_next_leader_resumes_it(serve
     wait_until_leader(b, timeout=4 / 3 * LEASE_TTL + 3)
     async with connect(b.ws("prediction")) as ws:
         await recv_events(ws, 20, timeout=30)
-    after = prediction_log(b)[len(before):]
+    after = prediction_log(b)[len(before) :]
     assert [e["type"] for e in after].count("predictor.start") == 1, "the new leader resumed the predictor, once"
     ids = [e["payload"]["id"] for e in before + after if e["type"] == "prediction.created"]
     assert len(ids) == len(set(ids)), "no prediction id made twice across the failover"

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from app.cluster.lease import RedisLease
 from app.cluster.leadership import Leadership
+from app.cluster.lease import RedisLease
 from tests.support.services import require_redis
 
 
@@ -112,4 +112,3 @@ async def test_a_leader_cut_off_from_redis_steps_down_before_its_lease_ends(pref
     await client.aclose()
     assert ttl_ms > 0, "a must have stepped down while its lease still ran in Redis"
     await a.close()
-

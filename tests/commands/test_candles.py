@@ -16,12 +16,15 @@ def test_import_then_reimport_then_list(tmp_path: Path) -> None:
     file.write_bytes(upstox_json(bars(3)))
     first = signaldesk("candles", "import", file, "--instrument", KEY, "--interval", "1minute", "--data-dir", data)
     assert first.returncode == 0, first.stderr
-    assert f"{KEY} 1m: 3 candles from {file} (2026-11-24 03:45:00Z .. 2026-11-24 03:47:00Z): 3 imported, 0 unchanged" in first.stdout
+    assert (
+        f"{KEY} 1m: 3 candles from {file} (2026-11-24T03:45:00Z .. 2026-11-24T03:47:00Z): 3 imported, 0 unchanged"
+        in first.stdout
+    )
     again = signaldesk("candles", "import", file, "--instrument", KEY, "--interval", "1m", "--data-dir", data)
     assert again.returncode == 0 and "0 imported, 3 unchanged" in again.stdout
     listed = signaldesk("candles", "list", "--data-dir", data)
     assert listed.returncode == 0
-    assert listed.stdout.splitlines()[1].split() == [KEY, "1m", "2026-11-24", "03:45:00Z", "2026-11-24", "03:47:00Z", "3"]
+    assert listed.stdout.splitlines()[1].split() == [KEY, "1m", "2026-11-24T03:45:00Z", "2026-11-24T03:47:00Z", "3"]
 
 
 def test_a_bad_file_exits_2_with_the_first_20_problems_and_stores_nothing(tmp_path: Path) -> None:
@@ -50,10 +53,16 @@ def test_bad_arguments_and_configuration_exit_2_with_a_message(tmp_path: Path) -
         ((file, "--instrument", KEY, "--interval", "2m", *data), None, "unknown interval '2m'"),
         ((file, "--instrument", KEY, "--interval", "1m", "--format", "xls", *data), None, "--format 'xls'"),
         ((tmp_path / "nope.csv", "--instrument", KEY, "--interval", "1m", *data), None, "cannot read"),
-        ((file, "--instrument", KEY, "--interval", "1m", *data), {"SIGNALDESK_DATABASE_URL": "nonsense"},
-         "SIGNALDESK_DATABASE_URL: not a database URL"),
-        ((file, "--instrument", KEY, "--interval", "1m", *data), {"SIGNALDESK_DATABASE_URL": "postgresql://127.0.0.1:1/x"},
-         "cannot open the database postgresql+asyncpg://127.0.0.1:1/x (SIGNALDESK_DATABASE_URL)"),
+        (
+            (file, "--instrument", KEY, "--interval", "1m", *data),
+            {"SIGNALDESK_DATABASE_URL": "nonsense"},
+            "SIGNALDESK_DATABASE_URL: not a database URL",
+        ),
+        (
+            (file, "--instrument", KEY, "--interval", "1m", *data),
+            {"SIGNALDESK_DATABASE_URL": "postgresql://127.0.0.1:1/x"},
+            "cannot open the database postgresql+asyncpg://127.0.0.1:1/x (SIGNALDESK_DATABASE_URL)",
+        ),
         ((file, "--instrument", KEY, "--interval", "1m", "--data-dir", file), None, "cannot open the database"),
         ((file, "--instrument", KEY, "--interval", "1m", *data), {"SIGNALDESK_PORT": "x"}, "SIGNALDESK_PORT"),
     ]

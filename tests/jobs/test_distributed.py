@@ -73,12 +73,18 @@ def ended(job_id: str) -> Any:
 
 def in_worker(job_id: str) -> Any:
     """Until the job's training process has reported (its first message: samples and folds)."""
-    return lambda ev: any(e["type"] == "training.progress" and e["payload"]["job_id"] == job_id
-                          and e["payload"]["message"].endswith("folds") for e in ev)  # fmt: skip
+    return lambda ev: any(
+        e["type"] == "training.progress"
+        and e["payload"]["job_id"] == job_id
+        and e["payload"]["message"].endswith("folds")
+        for e in ev
+    )
 
 
 def submit(deployment: QueueDeployment, server: ServerProcess, kind: str, **params: Any) -> dict[str, Any]:
-    r = httpx.post(f"{server.http}/api/training/jobs", json={"kind": kind, "params": {"instrument_key": RELIANCE, **params}})
+    r = httpx.post(
+        f"{server.http}/api/training/jobs", json={"kind": kind, "params": {"instrument_key": RELIANCE, **params}}
+    )
     assert r.status_code == 202, r.text
     job: dict[str, Any] = r.json()
     deployment.job_ids.add(job["job_id"])
@@ -138,13 +144,16 @@ async def test_jobs_run_on_a_worker_and_stream_through_the_server(deployment, se
         await recv_ready(auto_ws)
         await recv_ready(train_ws)
         runs, trainings = Follower(auto_ws), Follower(train_ws)
-        r = httpx.post(f"{server.http}/api/automation/runs",
-                       json={"kind": "retrain", "params": {"instruments": [RELIANCE], "kinds": ["ridge"]}})  # fmt: skip
+        r = httpx.post(
+            f"{server.http}/api/automation/runs",
+            json={"kind": "retrain", "params": {"instruments": [RELIANCE], "kinds": ["ridge"]}},
+        )
         assert r.status_code == 202, r.text
         run_id = r.json()["job_id"]
         deployment.job_ids.add(run_id)
-        await runs.until(lambda ev: any(e["payload"]["job_id"] == run_id and e["payload"].get("status") == "succeeded"
-                                        for e in ev))  # fmt: skip
+        await runs.until(
+            lambda ev: any(e["payload"]["job_id"] == run_id and e["payload"].get("status") == "succeeded" for e in ev)
+        )
         children = httpx.get(f"{server.http}/api/automation/runs/{run_id}").json()["children"]
         assert [c["kind"] for c in children] == ["ridge"] and children[0]["status"] == "succeeded"
         await trainings.until(ended(children[0]["job_id"]))
@@ -167,8 +176,9 @@ class Training:
 
 
 @asynccontextmanager
-async def training_on_a_worker(deployment: QueueDeployment, server_factory: Any,
-                               *worker_args: str) -> AsyncIterator[Training]:  # fmt: skip
+async def training_on_a_worker(
+    deployment: QueueDeployment, server_factory: Any, *worker_args: str
+) -> AsyncIterator[Training]:
     """A slow lgbm job submitted to a server, running in a worker's training process."""
     server: ServerProcess = server_factory(deployment.data_dir, deployment.env)
     server.start()
@@ -180,7 +190,9 @@ async def training_on_a_worker(deployment: QueueDeployment, server_factory: Any,
         job = submit(deployment, server, "lgbm", **SLOW_LGBM)
         await follower.until(in_worker(job["job_id"]))
         trainer = stored(server, job["job_id"])["worker_pid"]
-        assert worker.pid in ancestors(trainer) and server.proc is not None and server.proc.pid not in ancestors(trainer)
+        assert (
+            worker.pid in ancestors(trainer) and server.proc is not None and server.proc.pid not in ancestors(trainer)
+        )
         yield Training(server, worker, follower, job, trainer)
 
 
@@ -253,8 +265,10 @@ async def test_bad_requests_get_the_same_answers_and_queue_nothing(deployment, s
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "kind"]
     r = httpx.post(base, json={"kind": "lgbm", "params": {"instrument_key": "nope", "folds": 1}})
     assert r.status_code == 422
-    assert {tuple(d["loc"]) for d in r.json()["detail"]} == {("body", "params", "instrument_key"),
-                                                             ("body", "params", "folds")}  # fmt: skip
+    assert {tuple(d["loc"]) for d in r.json()["detail"]} == {
+        ("body", "params", "instrument_key"),
+        ("body", "params", "folds"),
+    }
     r = httpx.post(f"{server.http}/api/automation/runs", json={"kind": "retrain", "params": {"kinds": []}})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "params", "kinds"]
     assert httpx.get(base).json()["jobs"] == []
@@ -307,13 +321,19 @@ async def test_cancel_reaches_a_training_job_a_run_made_on_the_worker(deployment
         await recv_ready(auto_ws)
         await recv_ready(train_ws)
         runs, trainings = Follower(auto_ws), Follower(train_ws)
-        r = httpx.post(f"{server.http}/api/automation/runs", json={"kind": "retrain", "params": {
-            "instruments": [RELIANCE], "kinds": ["lgbm"], "training": {"lgbm": SLOW_LGBM}}})  # fmt: skip
+        r = httpx.post(
+            f"{server.http}/api/automation/runs",
+            json={
+                "kind": "retrain",
+                "params": {"instruments": [RELIANCE], "kinds": ["lgbm"], "training": {"lgbm": SLOW_LGBM}},
+            },
+        )
         assert r.status_code == 202, r.text
         run_id = r.json()["job_id"]
         deployment.job_ids.add(run_id)
-        await trainings.until(lambda ev: any(e["type"] == "training.progress" and e["payload"]["message"].endswith("folds")
-                                             for e in ev))  # fmt: skip
+        await trainings.until(
+            lambda ev: any(e["type"] == "training.progress" and e["payload"]["message"].endswith("folds") for e in ev)
+        )
         child = trainings.events[-1]["payload"]["job_id"]
         deployment.job_ids.add(child)
         trainer = stored(server, child)["worker_pid"]
@@ -321,8 +341,10 @@ async def test_cancel_reaches_a_training_job_a_run_made_on_the_worker(deployment
         r = httpx.post(f"{server.http}/api/training/jobs/{child}/cancel")
         assert r.status_code == 200, r.text
         await trainings.until(ended(child), timeout=15)
-        await runs.until(lambda ev: any(e["payload"]["job_id"] == run_id and e["payload"].get("status") == "failed"
-                                        for e in ev), timeout=15)  # fmt: skip
+        await runs.until(
+            lambda ev: any(e["payload"]["job_id"] == run_id and e["payload"].get("status") == "failed" for e in ev),
+            timeout=15,
+        )
         runs.close()
         trainings.close()
     assert trainings.of(child)[-1]["payload"]["error"] == "cancelled on request"
@@ -343,7 +365,9 @@ async def test_a_run_on_the_servers_own_state_stays_on_the_server(deployment, se
         r = httpx.post(f"{server.http}/api/automation/runs", json={"kind": "square_off", "params": {}})
         assert r.status_code == 202, r.text
         run_id = r.json()["job_id"]
-        await runs.until(lambda ev: any(e["payload"]["job_id"] == run_id and e["payload"].get("status") == "succeeded"
-                                        for e in ev), timeout=10)  # fmt: skip
+        await runs.until(
+            lambda ev: any(e["payload"]["job_id"] == run_id and e["payload"].get("status") == "succeeded" for e in ev),
+            timeout=10,
+        )
         runs.close()
     assert runs.of(run_id)[-1]["payload"]["stats"]["engine"] is True  # this server's trading engine

@@ -72,9 +72,14 @@ def db(database: Database) -> Database:
 
 
 def make_runner(db: Database, events: Recorder, limit: int = 1) -> JobRunner:
-    return JobRunner(store=JobStore(db), kinds=[JobKind("test", "training", Params, handler, 5.0)],
-                     events={"training": events}, limits={"training": limit}, pool=WorkerPool(grace=1.0),
-                     timeouts={"test": 5.0})  # fmt: skip
+    return JobRunner(
+        store=JobStore(db),
+        kinds=[JobKind("test", "training", Params, handler, 5.0)],
+        events={"training": events},
+        limits={"training": limit},
+        pool=WorkerPool(grace=1.0),
+        timeouts={"test": 5.0},
+    )
 
 
 def test_transitions_are_checked_in_one_place() -> None:
@@ -118,8 +123,13 @@ async def test_lifecycle_errors_limit_and_cancel(db: Database) -> None:
 
 async def test_timeout_and_shutdown_and_recovery(db: Database) -> None:
     events = Recorder()
-    runner = JobRunner(store=JobStore(db), kinds=[JobKind("test", "training", Params, handler, 0.2)],
-                       events={"training": events}, limits={"training": 1}, pool=WorkerPool(grace=1.0))  # fmt: skip
+    runner = JobRunner(
+        store=JobStore(db),
+        kinds=[JobKind("test", "training", Params, handler, 0.2)],
+        events={"training": events},
+        limits={"training": 1},
+        pool=WorkerPool(grace=1.0),
+    )
     slow = await runner.submit("test", {"mode": "sleep"})
     ended = await runner.wait(slow.job_id)
     assert ended.status is JobStatus.FAILED and ended.error == "timed out after 0.2 s"

@@ -17,11 +17,16 @@ KEY = "NSE_EQ|INE002A01018"
 
 def minute_frame(n: int, *, start: int = OPEN_TS, price: float = 100.0, oi: bool = True) -> pd.DataFrame:
     close = price + np.arange(n, dtype=np.float64)
-    frame = pd.DataFrame({
-        "ts": start + 60 * np.arange(n, dtype=np.int64),
-        "open": close - 0.5, "high": close + 1.0, "low": close - 1.0, "close": close,
-        "volume": np.arange(n, dtype=np.float64) * 10,
-    })
+    frame = pd.DataFrame(
+        {
+            "ts": start + 60 * np.arange(n, dtype=np.int64),
+            "open": close - 0.5,
+            "high": close + 1.0,
+            "low": close - 1.0,
+            "close": close,
+            "volume": np.arange(n, dtype=np.float64) * 10,
+        }
+    )
     if oi:
         frame["oi"] = np.where(np.arange(n) % 2 == 0, 7.0, np.nan)
     return frame
@@ -58,7 +63,9 @@ async def test_read_bounds_are_inclusive_and_series_are_separate(store: CandleSt
     await store.upsert(KEY, "1m", minute_frame(10))
     await store.upsert(KEY, "5m", minute_frame(3).assign(ts=OPEN_TS + 300 * np.arange(3)))
     await store.upsert("NSE_EQ|INE848E01016", "1m", minute_frame(4, price=50))
-    assert (await store.read(KEY, "1m", OPEN_TS + 60, OPEN_TS + 180))["ts"].tolist() == [OPEN_TS + 60 * i for i in (1, 2, 3)]
+    assert (await store.read(KEY, "1m", OPEN_TS + 60, OPEN_TS + 180))["ts"].tolist() == [
+        OPEN_TS + 60 * i for i in (1, 2, 3)
+    ]
     assert len(await store.read(KEY, "1m", start=OPEN_TS + 540)) == 1
     assert len(await store.read(KEY, "1m", end=OPEN_TS)) == 1
     assert (await store.read(KEY, "1m", OPEN_TS + 1, OPEN_TS + 59)).empty

@@ -28,16 +28,30 @@ def test_upstox_response_newest_first_becomes_ascending_utc_bar_opens() -> None:
     assert frame["ts"].tolist() == [OPEN_TS, OPEN_TS + 60, OPEN_TS + 120]
     assert OPEN_TS == 1795491900  # 2026-11-24T09:15:00+05:30 = 03:45 UTC
     assert frame.iloc[0].to_dict() == {
-        "ts": OPEN_TS, "open": 2870.0, "high": 2872.5, "low": 2868.5, "close": 2870.5, "volume": 1000.0, "oi": 0.0
+        "ts": OPEN_TS,
+        "open": 2870.0,
+        "high": 2872.5,
+        "low": 2868.5,
+        "close": 2870.5,
+        "volume": 1000.0,
+        "oi": 0.0,
     }
-    assert frame.dtypes.to_dict() == {"ts": np.int64, **{c: np.float64 for c in ("open", "high", "low", "close", "volume", "oi")}}
+    assert frame.dtypes.to_dict() == {
+        "ts": np.int64,
+        **{c: np.float64 for c in ("open", "high", "low", "close", "volume", "oi")},
+    }
 
 
 def test_the_issue_example_and_rows_without_oi() -> None:
-    body = {"status": "success", "data": {"candles": [
-        ["2026-11-24T15:29:00+05:30", 2871.0, 2872.5, 2870.1, 2871.35, 12500, 0],
-        ["2026-11-24T15:28:00+05:30", 2870.0, 2871.5, 2869.1, 2871.0, 9000],
-    ]}}
+    body = {
+        "status": "success",
+        "data": {
+            "candles": [
+                ["2026-11-24T15:29:00+05:30", 2871.0, 2872.5, 2870.1, 2871.35, 12500, 0],
+                ["2026-11-24T15:28:00+05:30", 2870.0, 2871.5, 2869.1, 2871.0, 9000],
+            ]
+        },
+    }
     frame = load_candles(orjson.dumps(body), M1)
     assert frame["ts"].tolist() == [1795514280, 1795514340]
     assert np.isnan(frame["oi"].iloc[0]) and frame["oi"].iloc[1] == 0.0
@@ -203,9 +217,19 @@ def test_parquet_with_aware_times_epoch_seconds_or_a_time_index() -> None:
 
 
 def test_parquet_faults() -> None:
-    naive = pd.DataFrame({"ts": pd.to_datetime(["2026-11-24 09:15"]), "open": [1.0], "high": [1.0], "low": [1.0],
-                          "close": [1.0], "volume": [1.0]})
-    assert problems(_parquet(naive), M1) == [(1, "ts", "2026-11-24T09:15:00.000000 has no time zone (naive timestamp column)")]
+    naive = pd.DataFrame(
+        {
+            "ts": pd.to_datetime(["2026-11-24 09:15"]),
+            "open": [1.0],
+            "high": [1.0],
+            "low": [1.0],
+            "close": [1.0],
+            "volume": [1.0],
+        }
+    )
+    assert problems(_parquet(naive), M1) == [
+        (1, "ts", "2026-11-24T09:15:00.000000 has no time zone (naive timestamp column)")
+    ]
     with pytest.raises(CandleImportError, match="not a readable Parquet file"):
         load_candles(b"PAR1 but not really", M1)
 

@@ -8,8 +8,17 @@ from app.market.errors import InvalidInstrumentKey
 from app.market.instruments import parse_instrument_key
 
 
-@pytest.mark.parametrize("key", ["NSE_EQ|INE002A01018", "NSE_FO|45450", "NSE_INDEX|Nifty 50", "BSE_EQ|INE848E01016",
-                                 "INDEX|SP500", "MCX_FO|435823"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "NSE_EQ|INE002A01018",
+        "NSE_FO|45450",
+        "NSE_INDEX|Nifty 50",
+        "BSE_EQ|INE848E01016",
+        "INDEX|SP500",
+        "MCX_FO|435823",
+    ],
+)
 def test_well_formed_keys_pass_unchanged(key: str) -> None:
     assert parse_instrument_key(key) == key
 

@@ -19,8 +19,6 @@ FAST_MARKET = {"SIGNALDESK_MARKET_SPEED": "1200", "SIGNALDESK_MARKET_SEED": "7"}
 CFG = {"horizons": [1, 2], "model_kind": "ewma"}
 
 
-
-
 def assert_exact_contract(event: dict[str, Any]) -> None:
     model = CONTRACT["prediction"][event["type"]]
     assert model.model_validate(event["payload"]).model_dump(mode="json") == event["payload"]
@@ -49,7 +47,11 @@ async def test_predictions_are_created_resolved_and_calibrated_live(server_facto
     assert all(p["model_kind"] == "ewma" for p in created.values())
     for res in resolved:
         made = created[res["id"]]
-        assert (res["ts_pred"], res["ts_target"], res["pred_ret_adj"]) == (made["ts_pred"], made["ts_target"], made["pred_ret_adj"])
+        assert (res["ts_pred"], res["ts_target"], res["pred_ret_adj"]) == (
+            made["ts_pred"],
+            made["ts_target"],
+            made["pred_ret_adj"],
+        )
         assert res["error"] == res["actual_ret"] - res["pred_ret_adj"]
         assert res["calibration"]["n"] >= 1
     # Per cycle: created, then resolved, then the cycle event with their counts.
@@ -80,7 +82,10 @@ async def test_bad_requests_get_clear_answers_and_change_nothing(server_factory)
     assert r.status_code == 422 and "NSE_EQ|NOPE" in r.text
     r = httpx.post(f"{base}/start", json={"instruments": [RELIANCE], "cfg": {"horizons": [0], "model_kind": "magic"}})
     assert r.status_code == 422
-    assert {tuple(d["loc"]) for d in r.json()["detail"]} >= {("body", "cfg", "horizons", 0), ("body", "cfg", "model_kind")}
+    assert {tuple(d["loc"]) for d in r.json()["detail"]} >= {
+        ("body", "cfg", "horizons", 0),
+        ("body", "cfg", "model_kind"),
+    }
     r = httpx.post(f"{base}/start", json={"instruments": [RELIANCE], "cfg": {"interval": "1h"}})
     assert r.status_code == 409 and "1m" in r.text
     assert httpx.post(f"{base}/stop").status_code == 409
@@ -131,8 +136,12 @@ async def test_restart_resumes_the_run_and_resolution_of_open_predictions(databa
 
 async def test_heavy_cycles_do_not_stall_other_channels(server_factory) -> None:
     """300 instruments at 10 bars/s keep the predictor busy; an idle channel's heartbeats stay on time."""
-    env = {**FAST_MARKET, "SIGNALDESK_MARKET_SPEED": "600", "SIGNALDESK_MARKET_UNIVERSE": "300",
-           "SIGNALDESK_HEARTBEAT_INTERVAL": "0.2"}  # fmt: skip
+    env = {
+        **FAST_MARKET,
+        "SIGNALDESK_MARKET_SPEED": "600",
+        "SIGNALDESK_MARKET_UNIVERSE": "300",
+        "SIGNALDESK_HEARTBEAT_INTERVAL": "0.2",
+    }
     server: ServerProcess = server_factory(env=env)
     server.start()
     async with connect(server.ws("prediction")) as busy, connect(server.ws("hft")) as idle:

@@ -16,15 +16,33 @@ T0 = 1_764_043_500  # a bar open, UTC epoch seconds
 
 
 def made(id: int, key: str, *, h: int = 1, ts: int = T0) -> dict[str, Any]:
-    return {"id": id, "instrument_key": key, "interval": "1m", "horizon_steps": h, "ts_pred": ts,
-            "ts_target": ts + 60 * h, "close_pred": 2900.5, "pred_ret": 0.001, "pred_ret_adj": 0.0008,
-            "calib_bias": 0.0002, "model_kind": "ewma", "status": "open"}  # fmt: skip
+    return {
+        "id": id,
+        "instrument_key": key,
+        "interval": "1m",
+        "horizon_steps": h,
+        "ts_pred": ts,
+        "ts_target": ts + 60 * h,
+        "close_pred": 2900.5,
+        "pred_ret": 0.001,
+        "pred_ret_adj": 0.0008,
+        "calib_bias": 0.0002,
+        "model_kind": "ewma",
+        "status": "open",
+    }
 
 
 def calibration(key: str, n: int, weight: float, *, h: int = 1) -> dict[str, Any]:
     sums = dict(zip(SUMS, (weight, 0.0001 * weight, 0.002 * weight, 0.00001 * weight, 0.5 * weight), strict=True))
-    return {"instrument_key": key, "interval": "1m", "horizon_steps": h, "model_kind": "ewma", "n": n, **sums,
-            "updated_ts": T0 + 60 * n}  # fmt: skip
+    return {
+        "instrument_key": key,
+        "interval": "1m",
+        "horizon_steps": h,
+        "model_kind": "ewma",
+        "n": n,
+        **sums,
+        "updated_ts": T0 + 60 * n,
+    }
 
 
 @pytest.fixture
@@ -46,8 +64,11 @@ async def test_made_resolved_expired_and_calibrated(store: PredictionStore) -> N
     assert [p["id"] for p in await store.open_predictions()] == [3, 4]
 
     # The next resolution replaces the calibration state of its key (an upsert), adds another.
-    await store.finish([{"b_id": 4, "b_actual_ret": -0.001, "b_error": -0.0018}], [],
-                       [calibration(RELIANCE, 2, 1.9), calibration(TCS, 1, 1.0)])  # fmt: skip
+    await store.finish(
+        [{"b_id": 4, "b_actual_ret": -0.001, "b_error": -0.0018}],
+        [],
+        [calibration(RELIANCE, 2, 1.9), calibration(TCS, 1, 1.0)],
+    )
     states = {s["instrument_key"]: s for s in await store.calibration_states("1m", "ewma")}
     assert (states[RELIANCE]["n"], states[RELIANCE]["weight"], states[TCS]["n"]) == (2, 1.9, 1)
     assert await store.calibration_states("5m", "ewma") == []

@@ -20,7 +20,8 @@ async def test_a_request_after_postgresql_dropped_every_connection_still_works()
             admin = await asyncpg.connect(POSTGRES_URL)
             try:
                 dropped = await admin.fetchval(
-                    "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1) t",
+                    "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = $1) t",
                     name,
                 )
             finally:

@@ -34,7 +34,10 @@ def inspect(url: str) -> tuple[set[str], list[object], dict[str, int]]:
     def look(conn: Connection) -> tuple[set[str], list[object], dict[str, int]]:
         context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
         if conn.dialect.name == "postgresql":
-            query = "SELECT relname, oid::bigint FROM pg_class WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+            query = (
+                "SELECT relname, oid::bigint FROM pg_class"
+                " WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace"
+            )
         else:
             query = "SELECT name, rootpage FROM sqlite_master WHERE type = 'table'"
         tables = {name: int(ident) for name, ident in conn.execute(text(query)).all()}
@@ -58,8 +61,20 @@ def test_a_fresh_database_upgrades_to_heads_matching_the_models_and_again_is_a_n
     heads, differences, tables = inspect(database_url)
     assert heads == HEADS and len(HEADS) > 1  # every domain's branch
     assert differences == []  # the migrations make exactly the models' schema, on this database too
-    assert {"candles", "predictions", "calibration", "jobs", "models", "promotions", "schedules", "hft_trades",
-            "hft_orders", "hft_engine", "hft_paper_account", "hft_paper_positions"} <= set(tables)  # fmt: skip
+    assert {
+        "candles",
+        "predictions",
+        "calibration",
+        "jobs",
+        "models",
+        "promotions",
+        "schedules",
+        "hft_trades",
+        "hft_orders",
+        "hft_engine",
+        "hft_paper_account",
+        "hft_paper_positions",
+    } <= set(tables)
     upgrade(database_url)
     assert inspect(database_url) == (heads, [], tables)  # nothing recreated
     check_current(database_url)
@@ -89,16 +104,23 @@ UNREACHABLE = "postgresql+asyncpg://127.0.0.1:1/signaldesk"
     [
         ("mysql://db.example/signaldesk", "error: SIGNALDESK_DATABASE_URL: unsupported database mysql://; expected"),
         ("nonsense", "error: SIGNALDESK_DATABASE_URL: not a database URL"),
-        (UNREACHABLE, f"error: cannot open the database {UNREACHABLE} (SIGNALDESK_DATABASE_URL): ConnectionRefusedError"),
-        ("postgresql://someone:secret@127.0.0.1:1/signaldesk",
-         "error: cannot open the database postgresql+asyncpg://someone:***@127.0.0.1:1/signaldesk"),
+        (
+            UNREACHABLE,
+            f"error: cannot open the database {UNREACHABLE} (SIGNALDESK_DATABASE_URL): ConnectionRefusedError",
+        ),
+        (
+            "postgresql://someone:secret@127.0.0.1:1/signaldesk",
+            "error: cannot open the database postgresql+asyncpg://someone:***@127.0.0.1:1/signaldesk",
+        ),
     ],
-)  # fmt: skip
+)
 def test_a_bad_database_url_is_one_line_naming_the_setting(url: str, message: str) -> None:
     runs = [signaldesk("db", "upgrade", env={"SIGNALDESK_DATABASE_URL": url})]
     if url == UNREACHABLE:
-        runs += [signaldesk("serve", "--port", "0", env={"SIGNALDESK_DATABASE_URL": url}),
-                 signaldesk("db", "upgrade", "--database-url", url)]  # fmt: skip
+        runs += [
+            signaldesk("serve", "--port", "0", env={"SIGNALDESK_DATABASE_URL": url}),
+            signaldesk("db", "upgrade", "--database-url", url),
+        ]
     for result in runs:
         assert result.returncode == 2, (result.args, result.stderr)
         assert result.stderr.startswith(message) and result.stderr.count("\n") == 1, (result.args, result.stderr)

@@ -8,11 +8,16 @@ import sys
 from pathlib import Path
 
 
-def signaldesk(*args: str | Path, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def signaldesk(
+    *args: str | Path, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
     return subprocess.run(
         [sys.executable, "-m", "app", *map(str, args)],
-        capture_output=True, text=True, timeout=timeout, env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**clean, **(env or {})},
     )
 
 
@@ -21,5 +26,8 @@ def popen(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Po
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
     return subprocess.Popen(
         [sys.executable, "-m", "app", *map(str, args)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**clean, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**clean, **(env or {})},
     )

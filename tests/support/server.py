@@ -80,6 +80,5 @@ class ServerProcess(ChildProcess):
             time.sleep(0.05)
         raise TimeoutError(f"server not healthy after {timeout}s:\n{self.log_path.read_text()}")
 
-
     def publish(self, channel: str, type: str, payload: dict[str, object], **kw: object) -> httpx.Response:
         return httpx.post(f"{self.http}/api/events", json={"channel": channel, "type": type, "payload": payload}, **kw)

@@ -36,8 +36,12 @@ class WorkerProcess(ChildProcess):
     def start(self, timeout: float = 30.0) -> None:
         env = {**os.environ, **self.env, "SIGNALDESK_LOG_FORMAT": "console"}
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "app", "worker", "--data-dir", str(self.data_dir), *self.args],
-                                         env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app", "worker", "--data-dir", str(self.data_dir), *self.args],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -56,7 +60,6 @@ class WorkerProcess(ChildProcess):
 
     def log(self) -> str:
         return self.log_path.read_text()
-
 
 
 @dataclass

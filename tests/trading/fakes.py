@@ -42,8 +42,9 @@ class UpstoxNetwork:
         """Every order placed (the request bodies of POST /v2/order/place)."""
         return [body for method, path, _, body in self.requests if path == "/v2/order/place" and body is not None]
 
-    async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                      json: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    async def request(
+        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         self.requests.append((method, path, params, json))
         if self.fail is not None:
             raise BrokerError("upstox", self.fail)
@@ -55,13 +56,21 @@ class UpstoxNetwork:
             qty = json["quantity"] * (1 if json["transaction_type"] == "BUY" else -1)
             key = json["instrument_token"]
             self.positions[key] = self.positions.get(key, 0) + qty
-            self._orders[order_id] = {"status": "complete", "filled_quantity": json["quantity"], "average_price": self.price}
+            self._orders[order_id] = {
+                "status": "complete",
+                "filled_quantity": json["quantity"],
+                "average_price": self.price,
+            }
             return {"status": "success", "data": {"order_id": order_id}}
         if path == "/v2/order/details":
             assert params is not None
             return {"status": "success", "data": self._orders[params["order_id"]]}
         if path == "/v2/portfolio/short-term-positions":
-            rows = [{"instrument_token": k, "quantity": q, "average_price": self.price} for k, q in self.positions.items() if q]
+            rows = [
+                {"instrument_token": k, "quantity": q, "average_price": self.price}
+                for k, q in self.positions.items()
+                if q
+            ]
             return {"status": "success", "data": rows}
         if path == "/v2/user/get-funds-and-margin":
             return {"status": "success", "data": {"equity": {"available_margin": 1e7, "used_margin": 0.0}}}

@@ -76,8 +76,10 @@ def inject(server: ServerProcess, key: str, adj: float, *, h: int, id: int, ahea
     """A well-calibrated prediction for `key`, made `ahead` bars after the engine's latest bar
     (so it is acted on at the bar that opens then, however long this request took)."""
     last = latest_close(server)
-    for type, payload in (("prediction.resolved", resolution(key, h=h)),
-                          ("prediction.created", prediction(key, adj, ts_pred=last + 60 * ahead, h=h, id=id))):  # fmt: skip
+    for type, payload in (
+        ("prediction.resolved", resolution(key, h=h)),
+        ("prediction.created", prediction(key, adj, ts_pred=last + 60 * ahead, h=h, id=id)),
+    ):
         answer = server.publish("prediction", type, payload, timeout=10)
         assert answer.status_code == 201, answer.text
 

@@ -26,9 +26,14 @@ from tests.trading.fakes import QueueSource, UpstoxNetwork
 from tests.trading.stubs import DAY_OPEN, KEYS, MINUTE, bar_set, prediction, resolution
 
 RIG_SETTINGS: dict[str, Any] = {
-    "market_source": "off", "hft_slippage_bps": 0.0, "hft_trail_vol": 0.0, "hft_max_daily_loss": 50_000.0,
-    "hft_max_notional_per_trade": 500_000.0, "hft_max_notional_total": 2_000_000.0, "hft_max_open_trades": 10,
-}  # fmt: skip
+    "market_source": "off",
+    "hft_slippage_bps": 0.0,
+    "hft_trail_vol": 0.0,
+    "hft_max_daily_loss": 50_000.0,
+    "hft_max_notional_per_trade": 500_000.0,
+    "hft_max_notional_total": 2_000_000.0,
+    "hft_max_open_trades": 10,
+}
 
 
 class HftWatch:

@@ -72,19 +72,44 @@ class RecordingSink:
 
 
 def prediction(key: str, adj: float, *, ts_pred: int, h: int = 5, id: int = 1, interval: str = "1m") -> dict[str, Any]:
-    return {"id": id, "instrument_key": key, "interval": interval, "horizon_steps": h, "ts_pred": ts_pred,
-            "ts_target": ts_pred + 60 * h, "pred_ret": adj, "pred_ret_adj": adj, "calib_bias": 0.0, "model_kind": "ridge"}  # fmt: skip
+    return {
+        "id": id,
+        "instrument_key": key,
+        "interval": interval,
+        "horizon_steps": h,
+        "ts_pred": ts_pred,
+        "ts_target": ts_pred + 60 * h,
+        "pred_ret": adj,
+        "pred_ret_adj": adj,
+        "calib_bias": 0.0,
+        "model_kind": "ridge",
+    }
 
 
 def resolution(key: str, *, h: int = 5, n: int = 100, hit_rate: float = 0.6) -> dict[str, Any]:
-    return {"id": 0, "instrument_key": key, "interval": "1m", "horizon_steps": h, "ts_pred": 0, "ts_target": 0,
-            "actual_ret": 0.0, "pred_ret_adj": 0.0, "error": 0.0,
-            "calibration": {"n": n, "bias": 0.0, "mae": 0.001, "rmse": 0.001, "hit_rate": hit_rate}}  # fmt: skip
+    return {
+        "id": 0,
+        "instrument_key": key,
+        "interval": "1m",
+        "horizon_steps": h,
+        "ts_pred": 0,
+        "ts_target": 0,
+        "actual_ret": 0.0,
+        "pred_ret_adj": 0.0,
+        "error": 0.0,
+        "calibration": {"n": n, "bias": 0.0, "mae": 0.001, "rmse": 0.001, "hit_rate": hit_rate},
+    }
 
 
 STRATEGY = StrategyConfig(cost_multiple=1.0, stop_vol=1.5, target_vol=2.0, trail_vol=0.0, slippage_bps=0.0)
-LIMITS = RiskLimits(max_open_trades=3, risk_per_trade=1000.0, max_notional_per_trade=500_000.0,
-                    max_notional_total=1_200_000.0, max_daily_loss=50_000.0, cooldown=300.0)  # fmt: skip
+LIMITS = RiskLimits(
+    max_open_trades=3,
+    risk_per_trade=1000.0,
+    max_notional_per_trade=500_000.0,
+    max_notional_total=1_200_000.0,
+    max_daily_loss=50_000.0,
+    cooldown=300.0,
+)
 
 
 @dataclass
@@ -99,7 +124,9 @@ class Desk:
     now: int = DAY_OPEN
     halts: list[str] = field(default_factory=list)
 
-    async def bar(self, bars: dict[str, float | Ohlc], *, open_ts: int | None = None) -> list[tuple[str, dict[str, Any]]]:
+    async def bar(
+        self, bars: dict[str, float | Ohlc], *, open_ts: int | None = None
+    ) -> list[tuple[str, dict[str, Any]]]:
         """Feed one bar (the next minute unless `open_ts`); the events it produced."""
         if open_ts is not None:
             self.now = open_ts
@@ -144,8 +171,18 @@ async def make_desk(
     desk_venue = venue or broker
     halts: list[str] = []
     engine = TradingEngine(
-        instruments=instruments, interval="1m", strategy=Strategy(strategy, CostModel()), limits=limits,
-        venue=desk_venue, safe_mode=safe_mode, gate=LiveGate(live_enabled), journal=journal, sink=sink, clock=clock,
-        book=book, prices=PriceBook(instruments, span=20, min_bars=5), on_halt=halts.append,
-    )  # fmt: skip
+        instruments=instruments,
+        interval="1m",
+        strategy=Strategy(strategy, CostModel()),
+        limits=limits,
+        venue=desk_venue,
+        safe_mode=safe_mode,
+        gate=LiveGate(live_enabled),
+        journal=journal,
+        sink=sink,
+        clock=clock,
+        book=book,
+        prices=PriceBook(instruments, span=20, min_bars=5),
+        on_halt=halts.append,
+    )
     return Desk(engine, broker, journal, sink, clock, halts=halts)

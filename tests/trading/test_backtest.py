@@ -41,13 +41,23 @@ def simulated(days: int, instruments: int = 5, seed: int = 11) -> list[BarSet]:
 
 
 def aligned(bars: list[BarSet]) -> Aligned:
-    return Aligned(bars[0].instruments, np.array([b.open_ts for b in bars]), np.array([b.close_ts for b in bars]),
-                   {n: np.stack([getattr(b, n) for b in bars]) for n in ("open", "high", "low", "close", "volume")})  # fmt: skip
+    return Aligned(
+        bars[0].instruments,
+        np.array([b.open_ts for b in bars]),
+        np.array([b.close_ts for b in bars]),
+        {n: np.stack([getattr(b, n) for b in bars]) for n in ("open", "high", "low", "close", "volume")},
+    )
 
 
 async def test_the_report_adds_up() -> None:
-    report = await run_trade_backtest(aligned(simulated(3)), MINUTE, strategy=StrategyConfig(), limits=RiskLimits(),
-                                      costs=CostModel(), paper=PaperConfig())  # fmt: skip
+    report = await run_trade_backtest(
+        aligned(simulated(3)),
+        MINUTE,
+        strategy=StrategyConfig(),
+        limits=RiskLimits(),
+        costs=CostModel(),
+        paper=PaperConfig(),
+    )
     assert report.trades > 10 and report.days == 3 and report.bars == 3 * 375
     assert report.events["hft.entry"] == report.events["hft.exit"] == report.trades
     assert sum(report.by_reason.values()) == report.trades
@@ -63,11 +73,27 @@ async def test_an_uptrend_traded_on_momentum_makes_money_after_costs() -> None:
     rng = np.random.default_rng(3)
     close = 1000.0 * np.exp(np.cumsum(0.002 + 0.0005 * rng.standard_normal((n, 2)), axis=0))
     open_ = np.vstack([close[:1] / 1.002, close[:-1]])
-    data = Aligned(keys, start + 60 * np.arange(n), start + 60 * np.arange(1, n + 1),
-                   {"open": open_, "high": np.maximum(open_, close) * 1.0002, "low": np.minimum(open_, close) * 0.9998,
-                    "close": close, "volume": np.full((n, 2), 1e5)})  # fmt: skip
-    report = await run_trade_backtest(data, MINUTE, strategy=StrategyConfig(min_calibration_n=5), limits=RiskLimits(),
-                                      costs=CostModel(), paper=PaperConfig(), model_kind="ewma")  # fmt: skip
+    data = Aligned(
+        keys,
+        start + 60 * np.arange(n),
+        start + 60 * np.arange(1, n + 1),
+        {
+            "open": open_,
+            "high": np.maximum(open_, close) * 1.0002,
+            "low": np.minimum(open_, close) * 0.9998,
+            "close": close,
+            "volume": np.full((n, 2), 1e5),
+        },
+    )
+    report = await run_trade_backtest(
+        data,
+        MINUTE,
+        strategy=StrategyConfig(min_calibration_n=5),
+        limits=RiskLimits(),
+        costs=CostModel(),
+        paper=PaperConfig(),
+        model_kind="ewma",
+    )
     assert report.trades > 5 and report.net_pnl > 0 and report.gross_pnl > report.charges
 
 
@@ -81,15 +107,30 @@ def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
         await upgrade_async(url)
         db = Database(url)
         for i, key in enumerate(bars[0].instruments):
-            frame = pd.DataFrame({"ts": [b.open_ts for b in bars], **{f: [float(getattr(b, f)[i]) for b in bars]
-                                  for f in ("open", "high", "low", "close", "volume")}})  # fmt: skip
+            frame = pd.DataFrame(
+                {
+                    "ts": [b.open_ts for b in bars],
+                    **{f: [float(getattr(b, f)[i]) for b in bars] for f in ("open", "high", "low", "close", "volume")},
+                }
+            )
             await CandleStore(db).upsert(key, "1m", frame)
         await db.close()
 
     asyncio.run(store())
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
-    args = [sys.executable, "-m", "app", "backtest", "--trade", "--instruments", ",".join(bars[0].instruments),
-            "--interval", "1m", "--data-dir", str(data_dir)]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "app",
+        "backtest",
+        "--trade",
+        "--instruments",
+        ",".join(bars[0].instruments),
+        "--interval",
+        "1m",
+        "--data-dir",
+        str(data_dir),
+    ]
     result = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)

@@ -21,7 +21,7 @@ async def entered(desk, key=RELIANCE, adj=0.01, h=5, price=None):  # type: ignor
     await desk.warm(PRICES)
     desk.calibrate(key, h=h)
     desk.predict(key, adj, h=h)
-    p = price or PRICES[key] * 1.001 ** 0
+    p = price or PRICES[key] * 1.001**0
     events = await desk.bar({**PRICES, key: p})
     entries = [e for t, e in events if t == "hft.entry"]
     assert len(entries) == 1, events
@@ -41,7 +41,11 @@ async def test_a_calibrated_prediction_above_costs_enters_at_the_next_open_sized
     distance = 1.5 * sigma * math.sqrt(5) * 2901.0
     qty = math.floor(1000.0 / distance)
     assert entry == {"trade_id": 1, "instrument_key": RELIANCE, "qty": qty, "entry": 2901.0}
-    assert risk == {"trade_id": 1, "stop": on_tick(2901.0 - distance), "target": on_tick(2901.0 + 2.0 * sigma * math.sqrt(5) * 2901.0)}
+    assert risk == {
+        "trade_id": 1,
+        "stop": on_tick(2901.0 - distance),
+        "target": on_tick(2901.0 + 2.0 * sigma * math.sqrt(5) * 2901.0),
+    }
     trade = desk.engine.book.by_instrument[RELIANCE]
     assert trade.entry_charges == pytest.approx(CostModel().charges(Side.BUY, qty, 2901.0).total)
     # stored before announced: the journal has the trade and its filled order
@@ -83,9 +87,17 @@ async def test_stop_exit_at_the_stop_then_a_cooldown_on_that_instrument() -> Non
     stop = trade.stop
     events = await desk.bar({**PRICES, RELIANCE: (2900.0, 2901.0, stop - 5, stop - 2)})
     (exit_,) = [e for t, e in events if t == "hft.exit"]
-    charges = CostModel().charges(Side.BUY, entry["qty"], entry["entry"]).total + CostModel().charges(Side.SELL, entry["qty"], stop).total
-    assert exit_ == {"trade_id": 1, "instrument_key": RELIANCE, "price": stop, "reason": "stop",
-                     "pnl": round(entry["qty"] * (stop - entry["entry"]) - charges, 2)}  # fmt: skip
+    charges = (
+        CostModel().charges(Side.BUY, entry["qty"], entry["entry"]).total
+        + CostModel().charges(Side.SELL, entry["qty"], stop).total
+    )
+    assert exit_ == {
+        "trade_id": 1,
+        "instrument_key": RELIANCE,
+        "price": stop,
+        "reason": "stop",
+        "pnl": round(entry["qty"] * (stop - entry["entry"]) - charges, 2),
+    }
     desk.predict(RELIANCE, 0.01, id=2)
     assert await desk.bar(PRICES) == []
     assert desk.engine.denied["cooldown"] == 1
@@ -185,9 +197,16 @@ async def test_flatten_closes_every_trade_at_the_last_price() -> None:
 
 
 async def test_the_daily_loss_limit_halts_and_flattens_by_itself() -> None:
-    limits = RiskLimits(max_open_trades=3, risk_per_trade=1000.0, max_notional_per_trade=500_000.0,
-                        max_notional_total=1_200_000.0, max_daily_loss=500.0)  # fmt: skip
-    desk = await make_desk(limits=limits, strategy=StrategyConfig(stop_vol=20.0, target_vol=40.0, trail_vol=0.0, slippage_bps=0.0))
+    limits = RiskLimits(
+        max_open_trades=3,
+        risk_per_trade=1000.0,
+        max_notional_per_trade=500_000.0,
+        max_notional_total=1_200_000.0,
+        max_daily_loss=500.0,
+    )
+    desk = await make_desk(
+        limits=limits, strategy=StrategyConfig(stop_vol=20.0, target_vol=40.0, trail_vol=0.0, slippage_bps=0.0)
+    )
     entry = await entered(desk)
     loss_price = entry["entry"] - 600.0 / entry["qty"] - 1
     events = await desk.bar({**PRICES, RELIANCE: loss_price})
@@ -203,7 +222,9 @@ async def test_the_daily_loss_limit_halts_and_flattens_by_itself() -> None:
 
 
 async def test_risk_limits_deny_entries_before_any_broker_sees_them() -> None:
-    limits = RiskLimits(max_open_trades=1, risk_per_trade=1000.0, max_notional_per_trade=500_000.0, max_notional_total=1_200_000.0)
+    limits = RiskLimits(
+        max_open_trades=1, risk_per_trade=1000.0, max_notional_per_trade=500_000.0, max_notional_total=1_200_000.0
+    )
     desk = await make_desk(limits=limits)
     await desk.warm(PRICES)
     for key in (RELIANCE, TCS):
@@ -213,7 +234,9 @@ async def test_risk_limits_deny_entries_before_any_broker_sees_them() -> None:
     assert len(desk.engine.book.open) == 1 and desk.engine.denied == {"max_open_trades": 1}
     assert len(desk.journal.rows("hft_orders")) == 1
 
-    small = RiskLimits(max_open_trades=3, risk_per_trade=1000.0, max_notional_per_trade=500_000.0, max_notional_total=400_000.0)
+    small = RiskLimits(
+        max_open_trades=3, risk_per_trade=1000.0, max_notional_per_trade=500_000.0, max_notional_total=400_000.0
+    )
     desk = await make_desk(limits=small)
     await desk.warm(PRICES)
     for key in (RELIANCE, TCS):
@@ -224,8 +247,13 @@ async def test_risk_limits_deny_entries_before_any_broker_sees_them() -> None:
 
 
 async def test_the_order_rate_denies_entries_and_paces_exits() -> None:
-    limits = RiskLimits(max_open_trades=3, risk_per_trade=1000.0, max_notional_per_trade=500_000.0,
-                        max_notional_total=2_000_000.0, max_orders_per_second=2)  # fmt: skip
+    limits = RiskLimits(
+        max_open_trades=3,
+        risk_per_trade=1000.0,
+        max_notional_per_trade=500_000.0,
+        max_notional_total=2_000_000.0,
+        max_orders_per_second=2,
+    )
     desk = await make_desk(limits=limits)
     await desk.warm(PRICES)
     for key in (RELIANCE, TCS, INFY):

@@ -30,8 +30,13 @@ def upstox() -> Iterator[UpstoxHttpDouble]:
 
 
 def env(upstox: UpstoxHttpDouble, live: bool) -> dict[str, str]:
-    return {**FAST, "SIGNALDESK_UPSTOX_BASE_URL": upstox.url, "SIGNALDESK_UPSTOX_ACCESS_TOKEN": TOKEN,
-            "SIGNALDESK_LIVE_TRADING_ENABLED": "true" if live else "false", "SIGNALDESK_HFT_COOLDOWN": "0"}  # fmt: skip
+    return {
+        **FAST,
+        "SIGNALDESK_UPSTOX_BASE_URL": upstox.url,
+        "SIGNALDESK_UPSTOX_ACCESS_TOKEN": TOKEN,
+        "SIGNALDESK_LIVE_TRADING_ENABLED": "true" if live else "false",
+        "SIGNALDESK_HFT_COOLDOWN": "0",
+    }
 
 
 async def trade_once(server: ServerProcess, stream: Stream, key: str, id: int) -> None:
@@ -62,7 +67,11 @@ async def test_live_trading_disabled_nothing_reaches_upstox(server_factory, upst
         assert status(server)["state"] == "stopped"
         started = post(server, "start", {"broker": "upstox"})  # safe mode: on by default
         assert started.status_code == 200
-        assert (started.json()["broker"], started.json()["venue"], started.json()["safe_mode"]) == ("upstox", "paper", True)
+        assert (started.json()["broker"], started.json()["venue"], started.json()["safe_mode"]) == (
+            "upstox",
+            "paper",
+            True,
+        )
         await trade_once(server, stream, RELIANCE, 1)
     assert stream.of("hft.start") == [{"broker": "upstox", "safe_mode": True, "live_trading_enabled": False}]
     assert stream.of("hft.broker") == [{"broker": "paper"}]
@@ -84,14 +93,24 @@ async def test_live_trading_enabled_only_safe_mode_off_reaches_upstox(server_fac
     assert stream.of("hft.start")[-1] == {"broker": "upstox", "safe_mode": False, "live_trading_enabled": True}
     assert stream.of("hft.broker") == [{"broker": "paper"}, {"broker": "upstox"}]
     sides = [(o["instrument_token"], o["transaction_type"]) for o in upstox.network.orders]
-    assert sides == [(RELIANCE, "BUY"), (RELIANCE, "SELL"), (RELIANCE, "SELL"), (RELIANCE, "BUY")]  # entry, flatten, short, square-off
+    assert sides == [
+        (RELIANCE, "BUY"),
+        (RELIANCE, "SELL"),
+        (RELIANCE, "SELL"),
+        (RELIANCE, "BUY"),
+    ]  # entry, flatten, short, square-off
     assert set(upstox.authorizations) == {f"Bearer {TOKEN}"} and upstox.network.positions == {RELIANCE: 0}
 
 
 def cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
-    return subprocess.run([sys.executable, "-m", "app", "hft", *args, "--url", server.http],
-                          capture_output=True, text=True, timeout=60, env=clean)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "app", "hft", *args, "--url", server.http],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean,
+    )
 
 
 async def test_bad_requests_get_clear_answers_and_change_nothing_and_the_cli(server_factory) -> None:  # type: ignore[no-untyped-def]
@@ -101,11 +120,14 @@ async def test_bad_requests_get_clear_answers_and_change_nothing_and_the_cli(ser
     for path in ("stop", "halt", "resume"):
         assert post(server, path).status_code == 409, path
     bad = post(server, "start", {"broker": "zerodha"})
-    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "broker"] and "paper, upstox" in bad.text
+    assert (
+        bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "broker"] and "paper, upstox" in bad.text
+    )
     bad = post(server, "start", {"limits": {"risk_per_trade": -5, "max_open_trades": 0, "max_orders_per_second": 50}})
     assert bad.status_code == 422
-    assert {tuple(d["loc"]) for d in bad.json()["detail"]} == {("body", "limits", f) for f in
-                                                              ("risk_per_trade", "max_open_trades", "max_orders_per_second")}  # fmt: skip
+    assert {tuple(d["loc"]) for d in bad.json()["detail"]} == {
+        ("body", "limits", f) for f in ("risk_per_trade", "max_open_trades", "max_orders_per_second")
+    }
     looser = post(server, "start", {"limits": {"max_daily_loss": 1e9}})
     assert looser.status_code == 422 and "may not exceed the server's 10000" in looser.text
     assert status(server)["state"] == "stopped"

@@ -53,7 +53,9 @@ async def test_a_bad_row_rolls_the_whole_flush_back(journal: Journal, database: 
     journal.stage("hft_paper_positions", position(1, "NSE_EQ|A"))
     await journal.flush()
     journal.stage("hft_paper_positions", position(5))
-    journal.stage("hft_paper_account", {"name": "paper", "capital": 1.0, "realized": 0.0, "charges": 0.0, "next_order": 2})
+    journal.stage(
+        "hft_paper_account", {"name": "paper", "capital": 1.0, "realized": 0.0, "charges": 0.0, "next_order": 2}
+    )
     journal.stage("hft_paper_positions", position(2, "NSE_EQ|A"))
     journal.stage("hft_paper_positions", position(None, "NSE_EQ|Y"))  # NOT NULL
     with pytest.raises(JournalError, match="could not commit 4 rows") as caught:
@@ -72,7 +74,15 @@ async def test_a_bad_row_rolls_the_whole_flush_back(journal: Journal, database: 
 
 
 def engine(state: str, **more: object) -> dict[str, object]:
-    return {"id": 1, "state": state, "broker": "paper", "safe_mode": True, **more, "limits": '{"a": 1}', "updated_ts": 5}
+    return {
+        "id": 1,
+        "state": state,
+        "broker": "paper",
+        "safe_mode": True,
+        **more,
+        "limits": '{"a": 1}',
+        "updated_ts": 5,
+    }
 
 
 async def test_rows_apply_in_the_order_staged_and_partial_rows_update_only_their_columns(
@@ -85,7 +95,11 @@ async def test_rows_apply_in_the_order_staged_and_partial_rows_update_only_their
     journal.stage("hft_engine", engine("stopped", halted_reason="last"))  # same columns as the first, staged last
     await journal.flush()
     async with database.session() as s:
-        assert (await s.execute(select(table.c.state, table.c.halted_reason, table.c.limits))).one() == ("stopped", "last", {"a": 1})
+        assert (await s.execute(select(table.c.state, table.c.halted_reason, table.c.limits))).one() == (
+            "stopped",
+            "last",
+            {"a": 1},
+        )
     journal.stage("hft_engine", engine("running", halted_reason="x"))
     journal.stage("hft_engine", engine("halted"))
     await journal.flush()

@@ -18,9 +18,21 @@ from tests.support.ws import recv_ready
 from tests.trading.live import FAST, REASONS, Stream, assert_resumed_and_reconciled, inject, post, status, wait_for_bars
 from tests.trading.stubs import RELIANCE, TCS
 
-KEYS = ("NSE_EQ|INE002A01018", "NSE_EQ|INE467B01029", "NSE_EQ|INE040A01034", "NSE_EQ|INE009A01021", "NSE_EQ|INE090A01021")
-LIFECYCLE = {**FAST, "SIGNALDESK_MARKET_START": "2025-11-25", "SIGNALDESK_HFT_STOP_VOL": "1.0",
-             "SIGNALDESK_HFT_TARGET_VOL": "1.0", "SIGNALDESK_HFT_COOLDOWN": "0", "SIGNALDESK_HFT_MAX_OPEN_TRADES": "5"}  # fmt: skip
+KEYS = (
+    "NSE_EQ|INE002A01018",
+    "NSE_EQ|INE467B01029",
+    "NSE_EQ|INE040A01034",
+    "NSE_EQ|INE009A01021",
+    "NSE_EQ|INE090A01021",
+)
+LIFECYCLE = {
+    **FAST,
+    "SIGNALDESK_MARKET_START": "2025-11-25",
+    "SIGNALDESK_HFT_STOP_VOL": "1.0",
+    "SIGNALDESK_HFT_TARGET_VOL": "1.0",
+    "SIGNALDESK_HFT_COOLDOWN": "0",
+    "SIGNALDESK_HFT_MAX_OPEN_TRADES": "5",
+}
 
 
 def check_trades(stream: Stream) -> None:
@@ -32,7 +44,11 @@ def check_trades(stream: Stream) -> None:
     for trade_id, entry in entries.items():
         risk, qty = first_risk[trade_id], entry["qty"]
         assert isinstance(qty, int) and qty != 0
-        assert risk["stop"] < entry["entry"] < risk["target"] if qty > 0 else risk["target"] < entry["entry"] < risk["stop"]
+        assert (
+            risk["stop"] < entry["entry"] < risk["target"]
+            if qty > 0
+            else risk["target"] < entry["entry"] < risk["stop"]
+        )
     for exit_ in stream.of("hft.exit"):
         assert exit_["trade_id"] in entries and exit_["reason"] in REASONS
         assert exit_["instrument_key"] == entries[exit_["trade_id"]]["instrument_key"]
@@ -100,10 +116,17 @@ async def test_full_lifecycle_every_exit_reason_in_contract(server_factory) -> N
 
     check_trades(stream)
     assert {p["reason"] for p in stream.of("hft.exit")} >= {"stop", "target", "time", "signal", "flatten", "square_off"}
-    stored = {t["trade_id"]: t for t in httpx.get(f"{server.http}/api/hft/trades", params={"limit": 5000}).json()["trades"]}
+    stored = {
+        t["trade_id"]: t for t in httpx.get(f"{server.http}/api/hft/trades", params={"limit": 5000}).json()["trades"]
+    }
     for p in stream.of("hft.exit"):  # stored before announced, and the same
         t = stored[p["trade_id"]]
-        assert (t["status"], round(t["exit"], 2), round(t["pnl"], 2), t["reason"]) == ("closed", p["price"], p["pnl"], p["reason"])
+        assert (t["status"], round(t["exit"], 2), round(t["pnl"], 2), t["reason"]) == (
+            "closed",
+            p["price"],
+            p["pnl"],
+            p["reason"],
+        )
     assert status(server)["state"] == "stopped"
     assert httpx.get(f"{server.http}/api/hft/positions").json()["positions"] == []
 
@@ -120,7 +143,9 @@ async def test_daily_loss_breach_halts_and_flattens_by_itself(server_factory) ->
         types = [e["type"] for e in stream.events if e["type"] != "hft.trade_risk"]  # (the trailing stop may move)
         assert types == ["hft.start", "hft.broker", "hft.entry", "hft.error", "hft.exit", "hft.flatten"]
         assert "daily loss limit breached" in stream.of("hft.error")[0]["error"]
-        assert stream.of("hft.exit")[0]["reason"] == "daily_loss" and stream.of("hft.flatten") == [{"closed": 1, "errors": []}]
+        assert stream.of("hft.exit")[0]["reason"] == "daily_loss" and stream.of("hft.flatten") == [
+            {"closed": 1, "errors": []}
+        ]
         state = status(server)
         assert state["state"] == "halted" and "daily loss" in state["halted_reason"] and state["open_trades"] == 0
         inject(server, TCS, 0.01, h=300, id=2)  # halted: no new entry
@@ -136,7 +161,9 @@ async def test_kill_switch_under_load(server_factory) -> None:  # type: ignore[n
     import asyncio
     import threading
 
-    server: ServerProcess = server_factory(env={**FAST, "SIGNALDESK_HFT_COOLDOWN": "0", "SIGNALDESK_HFT_MAX_OPEN_TRADES": "5"})
+    server: ServerProcess = server_factory(
+        env={**FAST, "SIGNALDESK_HFT_COOLDOWN": "0", "SIGNALDESK_HFT_MAX_OPEN_TRADES": "5"}
+    )
     server.start()
     stop = threading.Event()
 
@@ -199,7 +226,9 @@ async def test_sigkill_with_open_trades_then_they_are_managed_again(database_env
         after = Stream(ws)
         await after.until(lambda ev: "hft.broker" in [e["type"] for e in ev])
         types = [e["type"] for e in after.events]  # what the killed process published after our last read, then:
-        assert types[-2:] == ["hft.start", "hft.broker"] and set(types[:-2]) <= {"hft.trade_risk"}  # recovered by itself
+        assert types[-2:] == ["hft.start", "hft.broker"] and set(types[:-2]) <= {
+            "hft.trade_risk"
+        }  # recovered by itself
         await assert_resumed_and_reconciled(server, before, 3)
         flattened = post(server, "flatten")
         assert flattened.json() == {"closed": 3, "errors": []}

@@ -12,9 +12,25 @@ PRICES = {RELIANCE: 2900.0, TCS: 3900.0}
 
 
 def open_trade(trade_id: int, key: str, qty: int, entry: float) -> Trade:
-    return Trade(trade_id=trade_id, instrument_key=key, qty=qty, entry=entry, entry_ts=DAY_OPEN - 600, entry_charges=10.0,
-                 stop=entry - 20, target=entry + 30, stop_distance=20.0, exit_by=DAY_OPEN + 3600, horizon_steps=5,
-                 prediction_id=1, pred_ret_adj=0.01, venue="paper", day="2025-11-25", best=entry, open_qty=qty)  # fmt: skip
+    return Trade(
+        trade_id=trade_id,
+        instrument_key=key,
+        qty=qty,
+        entry=entry,
+        entry_ts=DAY_OPEN - 600,
+        entry_charges=10.0,
+        stop=entry - 20,
+        target=entry + 30,
+        stop_distance=20.0,
+        exit_by=DAY_OPEN + 3600,
+        horizon_steps=5,
+        prediction_id=1,
+        pred_ret_adj=0.01,
+        venue="paper",
+        day="2025-11-25",
+        best=entry,
+        open_qty=qty,
+    )
 
 
 def book_with(*trades: Trade) -> Book:
@@ -35,9 +51,16 @@ async def test_a_trade_the_broker_does_not_hold_is_closed_without_an_order() -> 
     desk = await make_desk(book=book_with(open_trade(1, RELIANCE, 50, 2890.0)), state=PaperState(capital=1e6))
     events = await desk.bar({RELIANCE: (2895.0, 2896.0, 2894.0, 2895.0), TCS: 3900.0})
     assert [t for t, _ in events] == ["hft.exit", "hft.manage_error"]
-    assert events[0][1] == {"trade_id": 1, "instrument_key": RELIANCE, "price": 2895.0, "reason": "reconcile",
-                            "pnl": round(50 * 5.0 - 10.0, 2)}  # fmt: skip
-    assert events[1][1]["error"].startswith(f"reconcile {RELIANCE}: the engine's open trades hold +50 shares, paper holds +0")
+    assert events[0][1] == {
+        "trade_id": 1,
+        "instrument_key": RELIANCE,
+        "price": 2895.0,
+        "reason": "reconcile",
+        "pnl": round(50 * 5.0 - 10.0, 2),
+    }
+    assert events[1][1]["error"].startswith(
+        f"reconcile {RELIANCE}: the engine's open trades hold +50 shares, paper holds +0"
+    )
     assert not desk.engine.book.open and desk.journal.rows("hft_orders") == []
 
 

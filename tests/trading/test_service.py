@@ -20,7 +20,12 @@ async def test_lifecycle_start_entry_exit_flatten_stop_in_contract_order(tmp_pat
     rig = await make_rig(tmp_path, database_url=database_url)
     try:
         status = await rig.service.start()
-        assert (status["state"], status["broker"], status["venue"], status["safe_mode"]) == ("running", "paper", "paper", True)
+        assert (status["state"], status["broker"], status["venue"], status["safe_mode"]) == (
+            "running",
+            "paper",
+            "paper",
+            True,
+        )
         await rig.warm(PRICES)
         await rig.predict(RELIANCE, 0.01)
         await rig.predict(TCS, -0.01, id=2)
@@ -66,8 +71,9 @@ async def test_bad_commands_are_refused_and_change_nothing(tmp_path: Path, datab
 @pytest.mark.parametrize("live_enabled", [False, True])
 @pytest.mark.parametrize("safe_mode", [True, False])
 @pytest.mark.parametrize("broker", ["paper", "upstox"])
-async def test_an_order_reaches_the_live_broker_only_with_both_keys(tmp_path: Path, live_enabled: bool, safe_mode: bool,
-                                                                    broker: str) -> None:  # fmt: skip
+async def test_an_order_reaches_the_live_broker_only_with_both_keys(
+    tmp_path: Path, live_enabled: bool, safe_mode: bool, broker: str
+) -> None:
     rig = await make_rig(tmp_path, live_trading_enabled=live_enabled)
     try:
         if not safe_mode and not live_enabled:
@@ -86,7 +92,9 @@ async def test_an_order_reaches_the_live_broker_only_with_both_keys(tmp_path: Pa
         assert len(rig.watch.of("hft.entry")) == 1 and len(rig.watch.of("hft.exit")) == 1
         if live:
             assert [(o["transaction_type"], o["product"], o["order_type"]) for o in rig.network.orders] == [
-                ("BUY", "I", "MARKET"), ("SELL", "I", "MARKET")]  # fmt: skip
+                ("BUY", "I", "MARKET"),
+                ("SELL", "I", "MARKET"),
+            ]
             assert rig.network.positions == {RELIANCE: 0}
         else:
             assert rig.network.requests == []  # not an order, not even a connection
@@ -113,7 +121,8 @@ async def test_a_restart_reloads_open_trades_reconciles_and_manages_them(tmp_pat
         await again.bar(PRICES)  # reconciles: the paper ledger agrees, nothing to say
         assert again.watch.of("hft.manage_error") == []
         assert (await again.service.positions())["positions"] == [
-            {"instrument_key": RELIANCE, "qty": entry["qty"], "avg_price": entry["entry"], "engine_qty": entry["qty"]}]  # fmt: skip
+            {"instrument_key": RELIANCE, "qty": entry["qty"], "avg_price": entry["entry"], "engine_qty": entry["qty"]}
+        ]
         await again.bar({**PRICES, RELIANCE: (2900.0, 2901.0, stop - 1, stop)})
         (exit_,) = again.watch.of("hft.exit")
         assert (exit_["trade_id"], exit_["reason"]) == (entry["trade_id"], "stop")
@@ -144,7 +153,9 @@ async def test_a_halted_engine_stays_halted_across_a_restart(tmp_path: Path, dat
         await again.close()
 
 
-async def test_autostart_starts_paper_in_safe_mode_and_recovery_drops_to_safe_mode_without_key_one(tmp_path: Path, database_url: str) -> None:
+async def test_autostart_starts_paper_in_safe_mode_and_recovery_drops_to_safe_mode_without_key_one(
+    tmp_path: Path, database_url: str
+) -> None:
     rig = await make_rig(tmp_path, database_url=database_url, live_trading_enabled=True)
     await rig.service.recover(autostart=True)
     assert rig.watch.of("hft.start") == [{"broker": "paper", "safe_mode": True, "live_trading_enabled": True}]
@@ -152,7 +163,9 @@ async def test_autostart_starts_paper_in_safe_mode_and_recovery_drops_to_safe_mo
     await rig.service.start("upstox", safe_mode=False)
     assert rig.service.status()["venue"] == "upstox"
     await rig.close()
-    again = await make_rig(tmp_path, database_url=database_url, live_trading_enabled=False)  # key 1 removed while it was down
+    again = await make_rig(
+        tmp_path, database_url=database_url, live_trading_enabled=False
+    )  # key 1 removed while it was down
     try:
         await again.service.recover(autostart=False)
         status = again.service.status()

@@ -31,8 +31,13 @@ def candles_csv(sessions: int, *, phi: float = 0.0, seed: int = 1, year: int = 2
 
 
 def import_candles(http: str, key: str, body: bytes) -> dict[str, Any]:
-    r = httpx.post(f"{http}/api/candles/import", params={"instrument_key": key, "interval": "1m"}, content=body,
-                   headers={"content-type": "text/csv"}, timeout=30)  # fmt: skip
+    r = httpx.post(
+        f"{http}/api/candles/import",
+        params={"instrument_key": key, "interval": "1m"},
+        content=body,
+        headers={"content-type": "text/csv"},
+        timeout=30,
+    )
     assert r.status_code == 200, r.text
     result: dict[str, Any] = r.json()
     return result

@@ -45,5 +45,7 @@ def test_walk_forward_validates_after_training_with_an_embargo() -> None:
 
 def test_too_little_data_says_how_much_is_needed() -> None:
     data = build_dataset(np.arange(400) * 60, closes(400), (1, 5))
-    with pytest.raises(TooLittleData, match=r"too little data: 365 usable samples of 1m candles for NSE_EQ\|X, 1230 needed"):
+    with pytest.raises(
+        TooLittleData, match=r"too little data: 365 usable samples of 1m candles for NSE_EQ\|X, 1230 needed"
+    ):
         check_enough(data, 5, "NSE_EQ|X", "1m")

@@ -18,21 +18,26 @@ from tests.training.synthetic import RELIANCE, SLOW_LGBM, candles_csv, import_ca
 QUIET = {"SIGNALDESK_MARKET_SOURCE": "off"}
 
 
-
-
 def ended(job_id: str) -> Any:
-    return lambda ev: any(e["type"] in ("training.succeeded", "training.failed") and e["payload"]["job_id"] == job_id
-                          for e in ev)  # fmt: skip
+    return lambda ev: any(
+        e["type"] in ("training.succeeded", "training.failed") and e["payload"]["job_id"] == job_id for e in ev
+    )
 
 
 def in_worker(job_id: str) -> Any:
     """Until the job's worker process has reported (its first message: samples and folds)."""
-    return lambda ev: any(e["type"] == "training.progress" and e["payload"]["job_id"] == job_id
-                          and e["payload"]["message"].endswith("folds") for e in ev)  # fmt: skip
+    return lambda ev: any(
+        e["type"] == "training.progress"
+        and e["payload"]["job_id"] == job_id
+        and e["payload"]["message"].endswith("folds")
+        for e in ev
+    )
 
 
 def submit(server: ServerProcess, kind: str, **params: Any) -> dict[str, Any]:
-    r = httpx.post(f"{server.http}/api/training/jobs", json={"kind": kind, "params": {"instrument_key": RELIANCE, **params}})
+    r = httpx.post(
+        f"{server.http}/api/training/jobs", json={"kind": kind, "params": {"instrument_key": RELIANCE, **params}}
+    )
     assert r.status_code == 202, r.text
     job: dict[str, Any] = r.json()
     return job
@@ -51,7 +56,12 @@ async def test_training_job_end_to_end(server_factory) -> None:
         model = CONTRACT["training"][e["type"]]
         assert model.model_validate(e["payload"]).model_dump(mode="json") == e["payload"]
     assert [e["type"] for e in events][0] == "training.started"
-    assert events[0]["payload"] == {"job_id": job["job_id"], "kind": "lgbm", "instrument_key": RELIANCE, "interval": "1m"}
+    assert events[0]["payload"] == {
+        "job_id": job["job_id"],
+        "kind": "lgbm",
+        "instrument_key": RELIANCE,
+        "interval": "1m",
+    }
     progress = [e["payload"] for e in events if e["type"] == "training.progress"]
     values = [p["progress"] for p in progress]
     assert values == sorted(values) and values[-1] == 1.0 and len(set(values)) >= 6
@@ -181,12 +191,22 @@ async def test_bad_requests_get_clear_answers(server_factory) -> None:
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "kind"] and "lgbm" in r.text
     r = httpx.post(base, json={"kind": "backfill", "params": {}})  # an automation kind
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "kind"]
-    r = httpx.post(base, json={"kind": "lgbm", "params": {"instrument_key": "nope", "horizons": [0], "folds": 1,
-                                                          "num_leaves": "many", "colour": 1}})  # fmt: skip
+    r = httpx.post(
+        base,
+        json={
+            "kind": "lgbm",
+            "params": {"instrument_key": "nope", "horizons": [0], "folds": 1, "num_leaves": "many", "colour": 1},
+        },
+    )
     assert r.status_code == 422
     locs = {tuple(d["loc"]) for d in r.json()["detail"]}
-    assert locs >= {("body", "params", "instrument_key"), ("body", "params", "horizons", 0), ("body", "params", "folds"),
-                    ("body", "params", "num_leaves"), ("body", "params", "colour")}  # fmt: skip
+    assert locs >= {
+        ("body", "params", "instrument_key"),
+        ("body", "params", "horizons", 0),
+        ("body", "params", "folds"),
+        ("body", "params", "num_leaves"),
+        ("body", "params", "colour"),
+    }
     assert httpx.get(base).json()["jobs"] == []
     assert httpx.get(f"{base}/nope").status_code == 404
     assert httpx.post(f"{base}/nope/cancel").status_code == 404
@@ -196,7 +216,9 @@ async def test_bad_requests_get_clear_answers(server_factory) -> None:
         unknown = submit(server, "ridge", instrument_key="NSE_EQ|INE000000000")
         events = await recv_until(ws, ended(unknown["job_id"]))
         assert events[-1]["type"] == "training.failed"
-        assert events[-1]["payload"]["error"].startswith("unknown instrument: no 1m candles stored for NSE_EQ|INE000000000")
+        assert events[-1]["payload"]["error"].startswith(
+            "unknown instrument: no 1m candles stored for NSE_EQ|INE000000000"
+        )
         import_candles(server.http, RELIANCE, candles_csv(1))
         short = submit(server, "ridge")
         events = await recv_until(ws, ended(short["job_id"]))

@@ -23,7 +23,10 @@ SystemDep = jobs.SystemDep
 
 
 async def _run_with_children(system: JobSystem, record: JobRecord) -> dict[str, Any]:
-    return {**record.public(), "children": [c.public() for c in await system.jobs.find(parent_id=record.job_id, limit=1000)]}
+    return {
+        **record.public(),
+        "children": [c.public() for c in await system.jobs.find(parent_id=record.job_id, limit=1000)],
+    }
 
 
 jobs.add_job_routes(
@@ -82,8 +85,9 @@ def _cron_error(e: CronError) -> HTTPException:
 async def create_schedule(system: SystemDep, body: ScheduleCreate) -> dict[str, Any]:
     params = _checked_params(system, body.kind, body.params)
     try:
-        created = await system.schedules.create(name=body.name, kind=body.kind, params=params, cron=body.cron,
-                                                timezone=body.timezone, enabled=body.enabled)  # fmt: skip
+        created = await system.schedules.create(
+            name=body.name, kind=body.kind, params=params, cron=body.cron, timezone=body.timezone, enabled=body.enabled
+        )
     except CronError as e:
         raise _cron_error(e) from e
     system.scheduler.notify()

@@ -53,7 +53,9 @@ async def read_events(
         events = await bus.history(channel, after=after, limit=limit)
         floor = await bus.floor(channel)
     except UnknownChannel as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["query", "channel"], "msg": str(e)}]) from e
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["query", "channel"], "msg": str(e)}]
+        ) from e
     head = f'{{"epoch":"{bus.epoch}","head_id":{head_id},"floor":{floor},"events":['.encode()
     body = head + b",".join(e.data for e in events) + b"]}"
     return Response(body, media_type="application/json")

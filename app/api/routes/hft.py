@@ -60,14 +60,18 @@ def _service(request: Request) -> TradingService:
 ServiceDep = Annotated[TradingService, Depends(_service)]
 
 
-@router.post("/start", summary="Start trading (409 running, 422 unknown broker or limits, 403 safe_mode off without live trading)")
+@router.post(
+    "/start",
+    summary="Start trading (409 running, 422 unknown broker or limits, 403 safe_mode off without live trading)",
+)
 async def start_engine(service: ServiceDep, body: Annotated[StartEngine | None, Body()] = None) -> dict[str, Any]:
     body = body or StartEngine()
     try:
         return await service.start(body.broker, body.safe_mode, body.limits.model_dump(exclude_none=True))
     except UnknownBroker as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            [{"loc": ["body", "broker"], "msg": str(e), "input": e.name}]) from e  # fmt: skip
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["body", "broker"], "msg": str(e), "input": e.name}]
+        ) from e
     except BadLimits as e:
         detail = [{"loc": ["body", "limits", name], "msg": msg} for name, msg in e.problems.items()]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
@@ -109,7 +113,9 @@ async def read_trades(
     instrument_key: str | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
-    trades = await service.store.trades(status=TradeStatus(status_) if status_ else None, instrument_key=instrument_key, limit=limit)
+    trades = await service.store.trades(
+        status=TradeStatus(status_) if status_ else None, instrument_key=instrument_key, limit=limit
+    )
     return {"trades": [t.public() for t in trades]}
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass

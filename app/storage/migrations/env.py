@@ -12,15 +12,15 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.storage.base import Base
+import app.automation.tables  # noqa: E402,F401  (schedules)
+import app.jobs.tables  # noqa: E402,F401  (jobs)
 
 # Every domain's tables, so that autogenerate sees one complete metadata.
 import app.market.tables  # noqa: E402,F401  (candles)
 import app.predictor.tables  # noqa: E402,F401  (predictions, calibration)
-import app.jobs.tables  # noqa: E402,F401  (jobs)
 import app.registry.tables  # noqa: E402,F401  (models, promotions)
-import app.automation.tables  # noqa: E402,F401  (schedules)
 import app.trading.tables  # noqa: E402,F401  (trades, orders, engine state, paper ledger)
+from app.storage.base import Base
 
 metadata = Base.metadata
 

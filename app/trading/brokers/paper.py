@@ -128,8 +128,11 @@ class PaperBroker:
         account.next_order += 1
         if request.qty <= 0 or not math.isfinite(request.price) or request.price <= 0:
             self._stage_account(account)
-            return OrderResult(OrderStatus.REJECTED, broker_order_id=order_id,
-                               message=f"qty {request.qty} at price {request.price} cannot fill")  # fmt: skip
+            return OrderResult(
+                OrderStatus.REJECTED,
+                broker_order_id=order_id,
+                message=f"qty {request.qty} at price {request.price} cannot fill",
+            )
         filled = request.qty if self.config.fill_ratio >= 1 else max(1, int(request.qty * self.config.fill_ratio))
         price = self.fill_price(request.side, request.price)
         held, avg = account.positions.get(request.instrument_key, (0, 0.0))
@@ -137,9 +140,12 @@ class PaperBroker:
         opening = abs(held + delta) > abs(held)
         if opening and abs(delta) * price > self._available(account):
             self._stage_account(account)
-            return OrderResult(OrderStatus.REJECTED, broker_order_id=order_id,
-                               message=f"insufficient funds: {abs(delta) * price:,.2f} needed, "
-                                       f"{self._available(account):,.2f} available")  # fmt: skip
+            return OrderResult(
+                OrderStatus.REJECTED,
+                broker_order_id=order_id,
+                message=f"insufficient funds: {abs(delta) * price:,.2f} needed, "
+                f"{self._available(account):,.2f} available",
+            )
         charges = self.costs.charges(request.side, filled, price).total
         self._book(account, request.instrument_key, held, avg, delta, price)
         account.charges += charges
@@ -169,8 +175,16 @@ class PaperBroker:
         self._journal.stage("hft_paper_positions", {"instrument_key": key, "qty": new, "avg_price": avg})
 
     def _stage_account(self, account: PaperState) -> None:
-        self._journal.stage("hft_paper_account", {"name": NAME, "capital": account.capital, "realized": account.realized,
-                                                  "charges": account.charges, "next_order": account.next_order})  # fmt: skip
+        self._journal.stage(
+            "hft_paper_account",
+            {
+                "name": NAME,
+                "capital": account.capital,
+                "realized": account.realized,
+                "charges": account.charges,
+                "next_order": account.next_order,
+            },
+        )
 
     async def cancel_order(self, broker_order_id: str) -> None:
         """Market orders fill or cancel at once: nothing ever rests to be cancelled."""

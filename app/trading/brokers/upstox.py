@@ -26,7 +26,9 @@ Json = dict[str, Any]
 class UpstoxTransport(Protocol):
     """One Upstox REST call: answers the response's JSON, raises BrokerError on any failure."""
 
-    async def request(self, method: str, path: str, *, params: Json | None = None, json: Json | None = None) -> Json: ...
+    async def request(
+        self, method: str, path: str, *, params: Json | None = None, json: Json | None = None
+    ) -> Json: ...
 
     async def close(self) -> None: ...
 
@@ -34,8 +36,14 @@ class UpstoxTransport(Protocol):
 class HttpTransport:
     """UpstoxTransport over HTTPS with an access token (`SIGNALDESK_UPSTOX_ACCESS_TOKEN`)."""
 
-    def __init__(self, base_url: str, token: str | None, *, timeout: float = 10.0,
-                 network: httpx.AsyncBaseTransport | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        timeout: float = 10.0,
+        network: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self._client: httpx.AsyncClient | None = None
@@ -47,8 +55,9 @@ class HttpTransport:
             raise BrokerError(NAME, "no access token: set SIGNALDESK_UPSTOX_ACCESS_TOKEN")
         if self._client is None:
             headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-            self._client = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=self._timeout,
-                                             transport=self._network)  # fmt: skip
+            self._client = httpx.AsyncClient(
+                base_url=self.base_url, headers=headers, timeout=self._timeout, transport=self._network
+            )
         try:
             response = await self._client.request(method, path, params=params, json=json)
         except httpx.HTTPError as e:
@@ -116,11 +125,18 @@ class UpstoxBroker:
     async def place_order(self, request: OrderRequest) -> OrderResult:
         self._check()
         body = {
-            "quantity": request.qty, "product": "I", "validity": "DAY", "price": 0,
-            "tag": f"sd-{request.client_order_id}", "instrument_token": request.instrument_key,
-            "order_type": "MARKET", "transaction_type": request.side.value.upper(),
-            "disclosed_quantity": 0, "trigger_price": 0, "is_amo": False,
-        }  # fmt: skip
+            "quantity": request.qty,
+            "product": "I",
+            "validity": "DAY",
+            "price": 0,
+            "tag": f"sd-{request.client_order_id}",
+            "instrument_token": request.instrument_key,
+            "order_type": "MARKET",
+            "transaction_type": request.side.value.upper(),
+            "disclosed_quantity": 0,
+            "trigger_price": 0,
+            "is_amo": False,
+        }
         answer = await self._transport.request("POST", "/v2/order/place", json=body)
         order_id = str((answer.get("data") or {}).get("order_id") or "")
         if not order_id:
@@ -131,7 +147,9 @@ class UpstoxBroker:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._fill_timeout
         while True:
-            details = (await self._transport.request("GET", "/v2/order/details", params={"order_id": order_id})).get("data") or {}
+            details = (await self._transport.request("GET", "/v2/order/details", params={"order_id": order_id})).get(
+                "data"
+            ) or {}
             status = _FINAL.get(str(details.get("status", "")).lower())
             if status is not None:
                 filled = int(details.get("filled_quantity") or 0)
@@ -143,8 +161,11 @@ class UpstoxBroker:
                 charges = self._costs.charges(request.side, filled, price).total if filled else 0.0
                 return OrderResult(status, filled, price, charges, order_id, details.get("status_message"))
             if loop.time() >= deadline:
-                return OrderResult(OrderStatus.UNKNOWN, broker_order_id=order_id,
-                                   message=f"no final status after {self._fill_timeout:g} s")  # fmt: skip
+                return OrderResult(
+                    OrderStatus.UNKNOWN,
+                    broker_order_id=order_id,
+                    message=f"no final status after {self._fill_timeout:g} s",
+                )
             await asyncio.sleep(self._poll)
 
     async def cancel_order(self, broker_order_id: str) -> None:
@@ -164,6 +185,8 @@ class UpstoxBroker:
 
     async def funds(self) -> Funds:
         self._check()
-        data = (await self._transport.request("GET", "/v2/user/get-funds-and-margin", params={"segment": "SEC"})).get("data") or {}
+        data = (await self._transport.request("GET", "/v2/user/get-funds-and-margin", params={"segment": "SEC"})).get(
+            "data"
+        ) or {}
         equity = data.get("equity") or {}
         return Funds(float(equity.get("available_margin") or 0.0), float(equity.get("used_margin") or 0.0))

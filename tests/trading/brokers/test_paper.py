@@ -65,7 +65,9 @@ async def test_the_ledger_survives_a_restart(database: Database) -> None:
     store = TradeStore(database)
     journal = build_journal(database)
     try:
-        broker = PaperBroker(config=PaperConfig(slippage_bps=0.0), costs=CostModel(), journal=journal, load=store.paper_state)
+        broker = PaperBroker(
+            config=PaperConfig(slippage_bps=0.0), costs=CostModel(), journal=journal, load=store.paper_state
+        )
         await broker.connect()
         await broker.place_order(OrderRequest(1, KEY, Side.BUY, 15, 2900.0, 0))
         await broker.place_order(OrderRequest(2, "NSE_EQ|X", Side.SELL, 5, 50.0, 0))

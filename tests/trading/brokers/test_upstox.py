@@ -24,11 +24,27 @@ async def test_an_intraday_market_order_and_its_fill() -> None:
         await broker.place_order(OrderRequest(7, RELIANCE, Side.BUY, 10, 2900.0, 0))
     await broker.connect()
     result = await broker.place_order(OrderRequest(7, RELIANCE, Side.SELL, 10, 2900.0, 0))
-    assert (result.status, result.filled_qty, result.avg_price, result.broker_order_id) == (OrderStatus.FILLED, 10, 2901.5, "U1")
-    assert network.orders == [{
-        "quantity": 10, "product": "I", "validity": "DAY", "price": 0, "tag": "sd-7", "instrument_token": RELIANCE,
-        "order_type": "MARKET", "transaction_type": "SELL", "disclosed_quantity": 0, "trigger_price": 0, "is_amo": False,
-    }]  # fmt: skip
+    assert (result.status, result.filled_qty, result.avg_price, result.broker_order_id) == (
+        OrderStatus.FILLED,
+        10,
+        2901.5,
+        "U1",
+    )
+    assert network.orders == [
+        {
+            "quantity": 10,
+            "product": "I",
+            "validity": "DAY",
+            "price": 0,
+            "tag": "sd-7",
+            "instrument_token": RELIANCE,
+            "order_type": "MARKET",
+            "transaction_type": "SELL",
+            "disclosed_quantity": 0,
+            "trigger_price": 0,
+            "is_amo": False,
+        }
+    ]
     assert (await broker.positions())[RELIANCE].qty == -10
     assert (await broker.funds()).available == 1e7
 

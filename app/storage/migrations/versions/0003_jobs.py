@@ -22,7 +22,9 @@ def upgrade() -> None:
         sa.Column("family", sa.String(length=16), nullable=False, comment="training or automation: the channel"),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("params", sa.JSON(), nullable=False),
-        sa.Column("status", sa.String(length=10), nullable=False, comment="queued, running, succeeded, failed, cancelled"),
+        sa.Column(
+            "status", sa.String(length=10), nullable=False, comment="queued, running, succeeded, failed, cancelled"
+        ),
         sa.Column("progress", sa.Float(), nullable=False),
         sa.Column("message", sa.Text(), nullable=True),
         sa.Column("stats", sa.JSON(), nullable=True),
@@ -61,7 +63,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("model_id", name=op.f("pk_models")),
     )
     with op.batch_alter_table("models", schema=None) as batch_op:
-        batch_op.create_index("ix_models_instrument_interval", ["instrument_key", "interval", "created_ts"], unique=False)
+        batch_op.create_index(
+            "ix_models_instrument_interval", ["instrument_key", "interval", "created_ts"], unique=False
+        )
 
     op.create_table(
         "promotions",
