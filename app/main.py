@@ -27,7 +27,6 @@ from app.api.routes import (
     ws,
     ws_market,
 )
-from app.api.ws_channel_models import ContractValidator
 from app.api.ws_codes import CloseCode
 from app.api.ws_market import MarketBroadcast
 from app.api.ws_streams import StreamRegistry
@@ -39,6 +38,7 @@ from app.bus.sqlite_log import SqliteEventLog
 from app.cluster.node import build_cluster
 from app.core.config import Settings
 from app.core.logging import configure_logging
+from app.events import ContractValidator
 from app.market.calendar import NseCalendar
 from app.market.feed import MarketFeed
 from app.market.sources import build_source
@@ -131,8 +131,13 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
             market.start(source)
         app.state.trading = build_trading(settings, db=db, bus=bus, feed=market)
         app.state.jobs = build_from_settings(
-            settings, db=db, bus=bus, feed=market, source=source, flattener=SquareOff(app.state.trading)
-        )  # type: ignore[arg-type]
+            settings,
+            db=db,
+            bus=bus,
+            feed=market,
+            source=source,
+            flattener=SquareOff(app.state.trading),  # type: ignore[arg-type]
+        )
         app.state.predictions = PredictionStore(db)
         app.state.predictor = PredictorService(
             bus=bus,

@@ -41,11 +41,11 @@ from typing import Any
 
 import orjson
 
-from app.api.ws_channel_models import ContractValidator
 from app.bus.base import BaseEventBus, Retention
 from app.bus.local import LocalEventBus
 from app.bus.redis_bus import RedisEventBus
 from app.bus.sqlite_log import SqliteEventLog
+from app.events import ContractValidator
 from bench.load_client import _machine_busy_seconds, _proc_cpu_seconds, _procs_cpu_seconds, percentiles
 
 CHANNEL = "prediction"

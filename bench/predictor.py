@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from app.api.ws_channel_models import ContractValidator
 from app.bus.events import Batch
 from app.bus.local import LocalEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from app.bus.subscription import ResumeOutcome
+from app.events import ContractValidator
 from app.market.bars import BarSet
 from app.market.calendar import NseCalendar
 from app.market.clock import ManualClock, last_session_open

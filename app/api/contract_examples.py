@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.api.ws_channel_models import EPHEMERAL, JsonObject
+from app.events import EPHEMERAL, JsonObject
 
 INSTRUMENT = "NSE_EQ|INE848E01016"
 JOB = "job-20250214-0007"
@@ -273,3 +273,34 @@ def control_examples(channels: tuple[str, ...]) -> tuple[Example, ...]:
             examples.append(Example(channel, "stream.ready", payload, note, variant))
         examples.append(Example(channel, "stream.heartbeat", {}, "an idle connection's heartbeat"))
     return tuple(examples)
+
+
+# signaldesk's own event types (docs/websocket-contracts.md, below the contract). Their fixtures
+# are numbered after every frame of the user's contract, so adding one never moves those.
+EXTENSION_EXAMPLES: tuple[Example, ...] = (
+    Example(
+        "hft",
+        "hft.state",
+        {
+            "state": "running",
+            "halted_reason": None,
+            "safe_mode": True,
+            "live_trading_enabled": False,
+            "broker": "paper",
+        },
+        "the engine runs on paper in safe mode",
+    ),
+    Example(
+        "hft",
+        "hft.state",
+        {
+            "state": "halted",
+            "halted_reason": "daily loss limit breached: the day's PnL is -10,250.00, the limit 10,000.00",
+            "safe_mode": True,
+            "live_trading_enabled": False,
+            "broker": "paper",
+        },
+        "halted by the daily loss limit",
+        variant="halted",
+    ),
+)

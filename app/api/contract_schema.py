@@ -1,8 +1,8 @@
 """The machine-readable contract, derived from CONTRACT, CONTROL and EPHEMERAL: JSON Schema, AsyncAPI, fixtures.
 
-Nothing here restates a field: every schema comes from the Pydantic models in
-`app.api.ws_channel_models` through `models_json_schema`, and the only edits are removals of
-clutter (titles, `default: null`, OpenAPI's `discriminator`). `python -m app.api.contract_schema`
+Nothing here restates a field: every schema comes from the Pydantic models in `app.events`
+(re-exported by `app.api.ws_channel_models`) through `models_json_schema`; the only edits are
+removals of clutter (titles, `default: null`, OpenAPI's `discriminator`). `python -m app.api.contract_schema`
 writes contracts/ws.schema.json, contracts/asyncapi.json and contracts/fixtures/valid/;
 `make contract` runs it and then generates frontend-v2/src/lib/ws.gen.ts from the schema.
 """
@@ -19,8 +19,15 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, RootModel, create_model
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from app.api.contract_examples import EPHEMERAL_EXAMPLES, EVENT_EXAMPLES, Example, control_examples
-from app.api.ws_channel_models import (
+from app.api.contract_examples import (
+    EPHEMERAL_EXAMPLES,
+    EVENT_EXAMPLES,
+    EXTENSION_EXAMPLES,
+    Example,
+    control_examples,
+)
+from app.api.ws_codes import CloseCode
+from app.events import (
     CHANNELS,
     CONTRACT,
     CONTROL,
@@ -31,7 +38,6 @@ from app.api.ws_channel_models import (
     Payload,
     optional,
 )
-from app.api.ws_codes import CloseCode
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID = "https://signaldesk.invalid/contracts/ws.schema.json"
@@ -281,7 +287,7 @@ def _fixture(n: int, example: Example) -> tuple[str, JsonObject]:
 
 def valid_fixtures() -> dict[str, JsonObject]:
     """Every example as a full envelope, validated through its model; path (under fixtures/) -> fixture."""
-    examples = EVENT_EXAMPLES + control_examples(STREAMS) + EPHEMERAL_EXAMPLES
+    examples = EVENT_EXAMPLES + control_examples(STREAMS) + EPHEMERAL_EXAMPLES + EXTENSION_EXAMPLES
     fixtures: dict[str, JsonObject] = {}
     for n, example in enumerate(examples, start=1):
         path, fixture = _fixture(n, example)

@@ -25,7 +25,7 @@ BARS_TYPE = "market.bars"
 
 
 def market_payload(bars: BarSet) -> dict[str, object]:
-    """The `market.bars` payload (model: ws_channel_models.MarketBars); instruments without a
+    """The `market.bars` payload (model: app.events.MarketBars); instruments without a
     complete bar (NaN anywhere) are left out."""
     fields = (bars.open, bars.high, bars.low, bars.close, bars.volume)
     present = np.flatnonzero(np.isfinite(np.vstack(fields)).all(axis=0))

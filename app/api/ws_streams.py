@@ -11,12 +11,12 @@ from typing import Protocol
 from prometheus_client import Counter, Gauge
 from starlette.websockets import WebSocket
 
-from app.api.ws_channel_models import StreamHeartbeat, StreamReady
 from app.api.ws_codes import CloseCode
 from app.api.ws_frames import SharedMessage, control_envelope, text_frame, text_frames
 from app.api.ws_transport import RAW_FRAMES, FanoutWSProtocol
 from app.bus.events import Batch
 from app.bus.subscription import ResumeOutcome
+from app.events import StreamHeartbeat, StreamReady
 
 log = logging.getLogger(__name__)
 

@@ -140,6 +140,7 @@ describe("types", () => {
             case "hft.exit":
             case "hft.trade_risk":
             case "hft.manage_error":
+            case "hft.state":
             case "stream.heartbeat":
               return m.type;
             default: {

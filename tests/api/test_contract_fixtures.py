@@ -26,7 +26,7 @@ from app.api.contract_schema import (
     stream_types,
     valid_fixtures,
 )
-from app.api.ws_channel_models import EPHEMERAL, Envelope
+from app.events import EPHEMERAL, Envelope
 
 CONTRACTS = Path(__file__).parents[2] / "contracts"
 FIXTURES = CONTRACTS / "fixtures"

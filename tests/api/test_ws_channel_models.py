@@ -43,8 +43,20 @@ def test_spec_parses_into_the_four_channels_and_21_types() -> None:
     assert sum(len(types) for types in SPEC_EVENTS.values()) == 21
 
 
+# signaldesk's own types: documented below the contract's part of the doc, never in place of one.
+EXTENSIONS = {"hft": {"hft.state"}}
+
+
 def test_every_channel_and_type_has_a_model_and_no_more() -> None:
-    assert {c: set(t) for c, t in CONTRACT.items()} == {c: set(t) for c, t in SPEC_EVENTS.items()}
+    expected = {c: set(t) | EXTENSIONS.get(c, set()) for c, t in SPEC_EVENTS.items()}
+    assert {c: set(t) for c, t in CONTRACT.items()} == expected
+
+
+@pytest.mark.parametrize("type", sorted(t for types in EXTENSIONS.values() for t in types))
+def test_every_extension_is_documented_with_its_fields(type: str) -> None:
+    channel = type.split(".")[0]
+    fields = ", ".join(CONTRACT[channel][type].model_fields)
+    assert f"- `{type} {{{fields}}}`" in SPEC.read_text().split("\n---\n")[1]
 
 
 def _schema_types(prop: dict[str, Any], defs: dict[str, Any]) -> set[str]:

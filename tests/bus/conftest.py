@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from app.api.ws_channel_models import ContractValidator
 from app.bus.base import BaseEventBus, Retention
 from app.bus.local import LocalEventBus
 from app.bus.redis_bus import RedisEventBus
 from app.bus.sqlite_log import SqliteEventLog
+from app.events import ContractValidator
 from tests.bus.recorder import Recorder
 from tests.support.services import REDIS_URL, delete_keys, require_redis
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.api.ws_channel_models import ContractValidator
 from app.bus.events import StoredEvent
 from app.bus.local import LocalEventBus
 from app.bus.sqlite_log import SqliteEventLog
+from app.events import ContractValidator
 
 KIB = 1024
 

@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from app.api.ws_channel_models import EPHEMERAL, Envelope, MarketBars
+from app.events import EPHEMERAL, Envelope, MarketBars
 from app.market.calendar import IST, NseCalendar
 from app.market.intervals import CANONICAL
 from tests.support.server import ServerProcess

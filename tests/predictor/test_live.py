@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
-from app.api.ws_channel_models import CONTRACT
+from app.events import CONTRACT
 from app.predictor.store import PredictionStore
 from tests.support.server import ServerProcess
 from tests.support.storage import default_sqlite_unused, read_database

@@ -10,7 +10,7 @@ import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection
 
-from app.api.ws_channel_models import CONTRACT
+from app.events import CONTRACT
 from tests.support.server import ServerProcess
 from tests.trading.stubs import prediction, resolution
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import orjson
 
-from app.api.ws_channel_models import CONTRACT, ContractValidator
 from app.bus.events import Batch
 from app.bus.local import LocalEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from app.bus.subscription import ResumeOutcome
 from app.core.config import Settings
+from app.events import CONTRACT, ContractValidator
 from app.market.feed import MarketFeed
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async

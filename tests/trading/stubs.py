@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from app.api.ws_channel_models import CONTRACT
+from app.events import CONTRACT
 from app.market.bars import BarSet
 from app.market.calendar import IST
 from app.market.clock import ManualClock

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from websockets.asyncio.client import connect
 
-from app.api.ws_channel_models import CONTRACT
+from app.events import CONTRACT
 from tests.support.server import ServerProcess
 from tests.support.ws import recv_ready, recv_until
 from tests.training.synthetic import RELIANCE, SLOW_LGBM, candles_csv, import_candles

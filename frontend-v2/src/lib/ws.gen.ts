@@ -44,6 +44,7 @@ export type HftMessage =
   | HftExitEvent
   | HftTradeRiskEvent
   | HftManageErrorEvent
+  | HftStateEvent
   | HftStreamReadyFrame
   | HftStreamHeartbeatFrame;
 /**
@@ -648,6 +649,36 @@ export interface HftManageErrorEvent {
 }
 export interface HftManageError {
   error: string;
+}
+/**
+ * `hft.state` on /api/ws/hft
+ */
+export interface HftStateEvent {
+  channel: "hft";
+  /**
+   * event id: one strictly increasing sequence for the whole bus
+   */
+  id: number;
+  payload: HftState;
+  /**
+   * UTC epoch seconds
+   */
+  ts: number;
+  type: "hft.state";
+}
+/**
+ * The engine's state after every transition (signaldesk extension): a client follows it
+ * instead of asking `GET /api/hft/status` again.
+ */
+export interface HftState {
+  broker: string;
+  /**
+   * why it is halted; null unless halted
+   */
+  halted_reason: string | null;
+  live_trading_enabled: boolean;
+  safe_mode: boolean;
+  state: "stopped" | "running" | "halted";
 }
 /**
  * `stream.ready` on /api/ws/hft (control frame)

@@ -103,6 +103,13 @@ const HftExit = z.object({
 });
 const HftTradeRisk = z.object({ trade_id: integer, stop: z.number(), target: z.number() });
 const HftManageError = z.object({ error: z.string() });
+const HftState = z.object({
+  state: z.enum(["stopped", "running", "halted"]),
+  halted_reason: z.string().nullable(),
+  safe_mode: z.boolean(),
+  live_trading_enabled: z.boolean(),
+  broker: z.string(),
+});
 
 const MarketBar = z.object({
   instrument_key: z.string(),
@@ -182,6 +189,7 @@ export const FRAMES = {
     "hft.exit": event("hft", "hft.exit", HftExit),
     "hft.trade_risk": event("hft", "hft.trade_risk", HftTradeRisk),
     "hft.manage_error": event("hft", "hft.manage_error", HftManageError),
+    "hft.state": event("hft", "hft.state", HftState),
     ...control("hft"),
   },
   market: {
@@ -322,6 +330,7 @@ assertTrue<Parses<typeof HftEntry, gen.HftEntry>>();
 assertTrue<Parses<typeof HftExit, gen.HftExit>>();
 assertTrue<Parses<typeof HftTradeRisk, gen.HftTradeRisk>>();
 assertTrue<Parses<typeof HftManageError, gen.HftManageError>>();
+assertTrue<Parses<typeof HftState, gen.HftState>>();
 assertTrue<Parses<typeof MarketBar, gen.MarketBar>>();
 assertTrue<Parses<typeof MarketBars, gen.MarketBars>>();
 assertTrue<Parses<typeof StreamReady, gen.StreamReady>>();

@@ -101,6 +101,10 @@ function apply(state: TradingState, event: EventOf<"hft">, at: number | undefine
     }
     case "hft.trade_risk":
       return upsertTrade(state, event.payload);
+    case "hft.state": {
+      const { halted_reason, ...rest } = event.payload;
+      return { ...state, engine: { ...state.engine, ...rest, halted_reason: halted_reason ?? undefined } };
+    }
   }
 }
 
