@@ -42,7 +42,7 @@ clean:
 # --- the WebSocket contract in JSON Schema, AsyncAPI and TypeScript (frontend-v2) ----------
 FRONTEND   := frontend-v2
 NODE_STAMP := $(FRONTEND)/node_modules/.installed
-GENERATED  := contracts $(FRONTEND)/src/lib/ws.gen.ts
+GENERATED  := contracts $(FRONTEND)/src/lib/ws.gen.ts $(FRONTEND)/src/lib/ws.zod.gen.ts
 
 .PHONY: test-frontend check-contract web test-e2e
 

@@ -4,7 +4,8 @@
  *
  * Open the page and see every stream live; start the predictor from the UI and see predictions
  * made and resolved; candles on the market view; paper trading (start, an entry, flatten with
- * its confirmation) when the server has the trading engine; reload and see no duplicated row;
+ * its confirmation) when the server has the trading engine; a halt and a resume from the CLI seen
+ * in two pages at once; reload and see no duplicated row;
  * restart the server and see every stream resume and the desk go on; restart it on a new log and
  * see every channel reset and reload. A screenshot of every view is saved in test-artifacts/.
  */
@@ -170,6 +171,52 @@ describe("the desk in a browser", () => {
     await page.getByRole("button", { name: "Flatten all positions" }).click();
     await page.getByText(/Last flatten at/).waitFor({ timeout: 20_000 });
     await shot("05-trading-flattened");
+  });
+
+  test("a halt from the CLI shows as halted in two open pages within a second, a resume likewise, with no reload", async () => {
+    if ((await (await rest("/api/hft/status")).json()).state !== "running") await server.cli("hft", "start");
+    await go("Trading");
+    const second = await context.newPage();
+    try {
+      await second.goto(`${server.http}/trading`);
+      const pages = [page, second];
+      const statusReads: string[] = [];
+      for (const [i, p] of pages.entries()) {
+        await p.waitForFunction(() => document.querySelector('[data-testid="engine-state"]')?.textContent === "running");
+        await p.evaluate(() => ((window as { notReloaded?: boolean }).notReloaded = true));
+        p.on("request", (r) => {
+          if (new URL(r.url()).pathname === "/api/hft/status") statusReads.push(`page ${i + 1}`);
+        });
+      }
+      /** Every page shows `state` (and `reason`, or none) within a second of the CLI's answer. */
+      const shown = async (state: string, reason: string | null) => {
+        const started = Date.now();
+        await Promise.all(
+          pages.map((p) =>
+            p.waitForFunction(
+              ([s, r]) =>
+                document.querySelector('[data-testid="engine-state"]')?.textContent === s &&
+                (document.querySelector('[data-testid="halted-reason"]')?.textContent ?? null) === r,
+              [state, reason] as const,
+              { timeout: 1_000 },
+            ),
+          ),
+        );
+        return Date.now() - started;
+      };
+
+      await server.cli("hft", "halt", "--reason", "e2e: halted from the CLI");
+      expect(await shown("halted", "Halted: e2e: halted from the CLI")).toBeLessThan(1_000);
+      await Promise.all(pages.map((p) => p.getByRole("button", { name: "Resume entries" }).waitFor({ timeout: 1_000 })));
+      await shot("05b-trading-halted");
+
+      await server.cli("hft", "resume");
+      expect(await shown("running", null)).toBeLessThan(1_000);
+      for (const p of pages) expect(await p.evaluate(() => (window as { notReloaded?: boolean }).notReloaded)).toBe(true);
+      expect(statusReads).toEqual([]); // the pages followed hft.state; none asked for the status again
+    } finally {
+      await second.close();
+    }
   });
 
   test("training: start a job from the UI; it runs to a result or an error, live", async () => {

@@ -159,6 +159,38 @@ describe("Desk", () => {
     expect(Object.keys(d.getState().prediction.rows)).toEqual(["7"]); // what the reload said, not the stale 8 and 9
   });
 
+  test("the engine follows hft.state: the status is read once, at the load, never after an event or a resume", async () => {
+    const paper = { broker: "paper", safe_mode: true, live_trading_enabled: false };
+    const rest = fakeRest({ ...REST, "/api/hft/status": { state: "running", halted_reason: null, brokers: ["paper"], ...paper } });
+    const d = desk(rest);
+    await d.start();
+    for (const s of sockets) s.ready(5);
+    await until("all live", () => (Object.values(d.getState().connection).every((l) => l.status === "live") ? true : undefined));
+    const engine = () => d.getState().trading.engine;
+    expect(engine()).toEqual({ state: "running", brokers: ["paper"], ...paper });
+
+    const halted = { ...paper, state: "halted", halted_reason: "halted by request" } as const;
+    socketOf("hft").send(hft(6, "hft.state", halted));
+    expect(engine()).toMatchObject({ state: "halted", halted_reason: "halted by request" });
+    socketOf("hft").send(hft(7, "hft.error", { error: "order rejected" }));
+    socketOf("hft").send(hft(8, "hft.flatten", { closed: 0, errors: [] }));
+    socketOf("hft").send(hft(9, "hft.stop", {}));
+    socketOf("hft").send(hft(10, "hft.state", { ...paper, state: "stopped", halted_reason: null }));
+    expect(engine()).toEqual({ state: "stopped", brokers: ["paper"], ...paper });
+
+    socketOf("hft").drop(1012);
+    await until("a new hft socket", () => (sockets.filter((s) => s.stream === "hft").length === 2 ? true : undefined));
+    socketOf("hft").ready(10, { resumed: true });
+    socketOf("hft").send(hft(11, "hft.state", { ...paper, state: "running", halted_reason: null })); // a restart recovered the run
+    expect(engine().state).toBe("running");
+    // A barrier: the prediction stream's resume rereads its status; an hft reread would have gone out before it.
+    socketOf("prediction").drop(1012);
+    await until("a new prediction socket", () => (sockets.filter((s) => s.stream === "prediction").length === 2 ? true : undefined));
+    socketOf("prediction").ready(5, { resumed: true });
+    await until("predictor status reread", () => (rest.calls.filter((c) => c.path === "/api/predictor/status").length === 2 ? true : undefined));
+    expect(rest.calls.filter((c) => c.path === "/api/hft/status")).toHaveLength(1);
+  });
+
   test("the market stream reloads its recent bars on every ready; bars merge by time", async () => {
     const rest = fakeRest(REST);
     const d = desk(rest);

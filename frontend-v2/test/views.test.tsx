@@ -132,7 +132,7 @@ describe("trading view", () => {
     await act(async () => {
       fireEvent.click(screen.getByRole("button", { name: "Flatten and stop" }));
     });
-    expect(posts.map((p) => p.path)).toEqual(["/api/hft/stop", "/api/hft/status"]); // then the status is reread
+    expect(posts.map((p) => p.path)).toEqual(["/api/hft/stop"]); // no status reread: hft.state follows on the stream
   });
 
   test("start sends the broker and safe mode", async () => {
@@ -143,14 +143,20 @@ describe("trading view", () => {
     expect(posts[0]).toEqual({ path: "/api/hft/start", body: { broker: "paper", safe_mode: true } });
   });
 
-  test("halt asks first, then shows the engine halted", async () => {
-    renderDesk("/trading", trading);
+  test("halt asks first and posts; the engine shows halted when hft.state says so, with its reason", async () => {
+    const desk = renderDesk("/trading", trading);
     fireEvent.click(screen.getByRole("button", { name: "Halt" }));
     await act(async () => {
       fireEvent.click(screen.getByRole("button", { name: "Halt the engine" }));
     });
-    expect(posts.map((p) => p.path)).toContain("/api/hft/halt");
+    expect(posts.map((p) => p.path)).toEqual(["/api/hft/halt"]); // no status reread, no local patch
+    expect(screen.getByTestId("engine-state").textContent).toBe("running");
+    const payload = { broker: "paper", safe_mode: true, live_trading_enabled: false };
+    const halted = hft(9, "hft.state", { ...payload, state: "halted", halted_reason: "halted by request" });
+    act(() => desk.patch((s) => ({ ...s, trading: applyHftEvent(s.trading, halted) })));
     expect(screen.getByTestId("engine-state").textContent).toBe("halted");
+    expect(screen.getByTestId("halted-reason").textContent).toBe("Halted: halted by request");
+    expect(screen.getByRole("button", { name: "Resume entries" })).toBeTruthy();
   });
 });
 

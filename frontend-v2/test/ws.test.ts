@@ -113,6 +113,16 @@ describe("malformed input", () => {
     expect(result.issues.map((i) => i.path).sort()).toEqual(["payload.entry", "payload.qty"]);
   });
 
+  test("an optional field is absent, never null; a nullable one is null, never absent", () => {
+    const updated = { id: 9, channel: "automation", type: "automation_run.updated", payload: { job_id: "j1" }, ts: 1 };
+    expect(message(parseMessage(updated)).payload).toEqual({ job_id: "j1" });
+    expect(parseMessage({ ...updated, payload: { job_id: "j1", progress: null } })).toMatchObject({ kind: "error", path: "payload.progress" });
+    const state = { broker: "paper", safe_mode: true, live_trading_enabled: false, state: "running" };
+    const frame = { id: 10, channel: "hft", type: "hft.state", ts: 1 };
+    expect(message(parseMessage({ ...frame, payload: { ...state, halted_reason: null } })).payload).toHaveProperty("halted_reason", null);
+    expect(parseMessage({ ...frame, payload: state })).toMatchObject({ kind: "error", path: "payload.halted_reason" });
+  });
+
   test("never throws", () => {
     const inputs: unknown[] = [undefined, Symbol("x"), () => 1, new Map(), Object.create(null), { toJSON: 1 }];
     for (const input of inputs) expect(parseMessage(input).kind).toBe("error");

@@ -201,11 +201,6 @@ export class Desk {
       return;
     }
     this.applyEvent(stream, event);
-    // A halt, a resume or a halted stop has no event of its own; an error or a flatten may be
-    // one: the engine's status is reread then (one GET; these events are rare).
-    if (event.type === "hft.error" || event.type === "hft.flatten" || event.type === "hft.stop") {
-      void this.refreshTrading().catch(() => undefined);
-    }
   }
 
   private applyEvent(stream: Stream, event: AnyEvent): void {
@@ -338,14 +333,13 @@ export class Desk {
 
   /**
    * After a resume the events are complete, but some state is not made of events: a restarted
-   * server's predictor and engine may have stopped without one, schedules have none. One read each.
+   * server's predictor may have stopped without one, schedules have none. One read each. (The
+   * engine needs none: hft.state follows every transition, the run a restart recovers included.)
    */
   private async refreshAfterResume(stream: Stream): Promise<void> {
     if (stream === "prediction") {
       const status = await this.api.get("/api/predictor/status");
       this.update((s) => ({ ...s, prediction: loadPredictions(s.prediction, { status, predictions: [], calibration: [] }, 0) }));
-    } else if (stream === "hft") {
-      await this.refreshTrading();
     } else if (stream === "automation") {
       await this.refreshSchedules();
     }
@@ -357,13 +351,7 @@ export class Desk {
     if (schedules !== null) this.update((s) => ({ ...s, automation: { ...s.automation, schedules: listOf(schedules, "schedules") } }));
   }
 
-  /** Reread the engine's status (after a command: halt, for one, has no event of its own). */
-  async refreshTrading(): Promise<void> {
-    const status = await this.optional("/api/hft/status");
-    if (status !== null) this.update((s) => ({ ...s, trading: loadTrading(s.trading, { status, trades: [] }, 0) }));
-  }
-
-  /** Apply a local change (e.g. the engine halted, as the halt endpoint answered). */
+  /** Change the state from outside the streams (the views' tests set the state they show). */
   patch(change: (state: DeskState) => DeskState): void {
     this.update(change);
   }

@@ -2,6 +2,13 @@
  * The trading view's state: the engine (state, broker, safe_mode, live_trading_enabled),
  * trades by trade_id, errors; pure functions of (state, REST answer | hft event).
  *
+ * The engine follows `hft.state`, which the server publishes after every transition (start,
+ * halt by a person, the daily loss limit or a failure, resume, stop, restart recovery): after
+ * the initial load (GET /api/hft/status as of the stream's head_id) nothing is re-read, and a
+ * halt from the CLI or another browser shows here as it happens. PnL is not taken from the
+ * status either: realized PnL sums the day's closed trades (hft.exit), open PnL marks the
+ * open trades (hft.entry, hft.trade_risk) to the market stream's latest closes.
+ *
  * hft events carry no market time; the caller passes the instrument's latest bar time when a
  * live event arrives (`at`), so entries and exits can be drawn on the candle chart. REST trades
  * bring their own times when the engine stores them.
@@ -18,8 +25,9 @@ export interface Engine {
   readonly broker?: string;
   readonly safe_mode?: boolean;
   readonly live_trading_enabled?: boolean;
-  /** Why the engine is halted (REST status), and the brokers it can start with. */
+  /** Why the engine is halted: present only while `state` is "halted". */
   readonly halted_reason?: string;
+  /** The brokers it can start with (REST status). */
   readonly brokers?: readonly string[];
   /** The trading day (IST date, REST status): realized PnL counts this day's trades. */
   readonly day?: string;
@@ -72,14 +80,30 @@ function upsertTrade(state: TradingState, trade: Partial<Trade> & { trade_id: nu
   return { ...state, trades: { ...state.trades, [trade.trade_id]: next } };
 }
 
+/** `halted_reason` only while halted: absent otherwise (never an undefined-valued key). */
+function settled({ halted_reason, ...engine }: Engine): Engine {
+  return engine.state === "halted" && halted_reason !== undefined ? { ...engine, halted_reason } : engine;
+}
+
+/** The engine with the defined fields of `change` over it. */
+function withEngine(state: TradingState, change: Partial<Engine>): TradingState {
+  return { ...state, engine: settled(merge(state.engine, change)) };
+}
+
 function apply(state: TradingState, event: EventOf<"hft">, at: number | undefined): TradingState {
   switch (event.type) {
+    // hft.start and hft.stop are each followed by an hft.state that says the same; they still
+    // move the engine so that a log from before hft.state existed replays right.
     case "hft.start":
-      return { ...state, engine: { ...event.payload, state: "running" } };
+      return withEngine(state, { ...event.payload, state: "running" });
     case "hft.stop":
-      return { ...state, engine: { ...state.engine, state: state.engine.state === "halted" ? "halted" : "stopped" } };
+      return withEngine(state, { state: "stopped" });
     case "hft.broker":
-      return { ...state, engine: { ...state.engine, broker: event.payload.broker } };
+      return withEngine(state, { broker: event.payload.broker });
+    case "hft.state": {
+      const { halted_reason, ...fields } = event.payload;
+      return { ...state, engine: settled({ ...state.engine, ...fields, halted_reason: halted_reason ?? undefined }) };
+    }
     case "hft.error":
     case "hft.manage_error": {
       const error: DeskError = { id: event.id, ts: event.ts, source: event.type, error: event.payload.error };
@@ -101,10 +125,6 @@ function apply(state: TradingState, event: EventOf<"hft">, at: number | undefine
     }
     case "hft.trade_risk":
       return upsertTrade(state, event.payload);
-    case "hft.state": {
-      const { halted_reason, ...rest } = event.payload;
-      return { ...state, engine: { ...state.engine, ...rest, halted_reason: halted_reason ?? undefined } };
-    }
   }
 }
 
@@ -164,17 +184,12 @@ export function loadTrading(
   headId: number,
 ): TradingState {
   let next = state;
-  if (rest.status !== null) next = { ...next, engine: merge(next.engine, engineFromRest(rest.status)) };
+  if (rest.status !== null) next = withEngine(next, engineFromRest(rest.status));
   for (const raw of rest.trades) {
     const trade = tradeFromRest(raw);
     if (trade !== null) next = upsertTrade(next, trade);
   }
   return { ...next, lastId: Math.max(next.lastId, headId) };
-}
-
-/** The engine stopped for good by a halt (the halt endpoint answers; no event names it). */
-export function markHalted(state: TradingState): TradingState {
-  return { ...state, engine: { ...state.engine, state: "halted" } };
 }
 
 // --- selectors ------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
 import { instrumentName, lastClose } from "../state/market";
 import {
   closedTrades,
-  markHalted,
   openPnl,
   openTrades,
   pnlSeries,
@@ -50,7 +49,11 @@ function Mode({ engine }: { engine: Engine }) {
           <dd>{engine.live_trading_enabled === undefined ? "–" : engine.live_trading_enabled ? "YES" : "no"}</dd>
         </div>
       </dl>
-      {engine.state === "halted" && engine.halted_reason && <p className="error">Halted: {engine.halted_reason}</p>}
+      {engine.state === "halted" && engine.halted_reason && (
+        <p className="error" data-testid="halted-reason">
+          Halted: {engine.halted_reason}
+        </p>
+      )}
     </div>
   );
 }
@@ -63,11 +66,10 @@ function Controls({ engine }: { engine: Engine }) {
   const running = engine.state === "running";
   const active = running || engine.state === "halted";
   const brokers = engine.brokers?.length ? engine.brokers : ["paper"];
-  const act = (path: string, after?: () => void, body: unknown = {}) =>
+  // The engine's new state arrives as hft.state on the stream, here and in every other dashboard.
+  const act = (path: string, body: unknown = {}) =>
     void command.run(async () => {
       const answer = await desk.rest.post(path, body);
-      after?.();
-      await desk.refreshTrading().catch(() => undefined);
       const closed = typeof answer?.closed === "number" ? `: ${answer.closed} closed` : "";
       return `${path.split("/").pop()} done${closed}`;
     });
@@ -91,7 +93,7 @@ function Controls({ engine }: { engine: Engine }) {
         <button
           type="button"
           disabled={command.pending || active}
-          onClick={() => act("/api/hft/start", undefined, { broker, safe_mode: safeMode })}
+          onClick={() => act("/api/hft/start", { broker, safe_mode: safeMode })}
         >
           Start trading
         </button>
@@ -119,7 +121,7 @@ function Controls({ engine }: { engine: Engine }) {
           question="The kill switch: no new entries from now on. Open trades are still managed (stops, targets); flatten to close them."
           confirmLabel="Halt the engine"
           disabled={command.pending || !running}
-          onConfirm={() => act("/api/hft/halt", () => desk.patch((s) => ({ ...s, trading: markHalted(s.trading) })))}
+          onConfirm={() => act("/api/hft/halt")}
         />
       </div>
       <p aria-live="polite" className="muted">

@@ -5,7 +5,6 @@ import {
   closedTrades,
   initialTrading,
   loadTrading,
-  markHalted,
   openPnl,
   openTrades,
   pnlSeries,
@@ -13,21 +12,65 @@ import {
   type TradingState,
 } from "../../src/state/trading";
 import type { EventOf } from "../../src/lib/ws";
+import type { HftState } from "../../src/lib/ws.gen";
 import { hft, RELIANCE, TCS } from "../support/events";
 
 const run = (events: EventOf<"hft">[], from: TradingState = initialTrading, at?: number) =>
   events.reduce((s, e) => applyHftEvent(s, e, at), from);
 
 describe("engine", () => {
-  test("start shows broker, safe_mode and live_trading_enabled; stop and halt", () => {
-    const s = run([hft(1, "hft.start", { broker: "paper", safe_mode: true, live_trading_enabled: false })]);
-    expect(s.engine).toEqual({ state: "running", broker: "paper", safe_mode: true, live_trading_enabled: false });
+  const paper = { broker: "paper", safe_mode: true, live_trading_enabled: false };
+  const state = (id: number, over: Partial<HftState> = {}) =>
+    hft(id, "hft.state", { state: "running", halted_reason: null, ...paper, ...over });
+  const reason = "daily loss limit breached: the day's PnL is -10,250.00, the limit 10,000.00";
+
+  test("start shows broker, safe_mode and live_trading_enabled; stop and broker", () => {
+    const s = run([hft(1, "hft.start", paper)]);
+    expect(s.engine).toEqual({ state: "running", ...paper });
     const stopped = run([hft(2, "hft.stop", {})], s);
-    expect(stopped.engine.state).toBe("stopped");
-    expect(stopped.engine.broker).toBe("paper");
-    const halted = markHalted(s);
-    expect(run([hft(3, "hft.stop", {})], halted).engine.state).toBe("halted");
+    expect(stopped.engine).toEqual({ state: "stopped", ...paper });
     expect(run([hft(4, "hft.broker", { broker: "upstox" })], s).engine.broker).toBe("upstox");
+  });
+
+  test("hft.state sets every field it carries and keeps what only the status says", () => {
+    const status = { state: "stopped", brokers: ["paper", "upstox"], day: "2025-02-14" };
+    const loaded = loadTrading(initialTrading, { status, trades: [] }, 3);
+    const live = run([state(4, { broker: "upstox", safe_mode: false, live_trading_enabled: true })], loaded);
+    expect(live.engine).toEqual({
+      state: "running",
+      broker: "upstox",
+      safe_mode: false,
+      live_trading_enabled: true,
+      brokers: ["paper", "upstox"],
+      day: "2025-02-14",
+    });
+    expect(live.lastId).toBe(4);
+  });
+
+  test("a halt carries its reason; a resume, a stop or a start clears it", () => {
+    const halted = run([hft(1, "hft.start", paper), state(2), state(3, { state: "halted", halted_reason: reason })]);
+    expect(halted.engine).toEqual({ state: "halted", halted_reason: reason, ...paper });
+    const resumed = run([state(4)], halted);
+    expect(resumed.engine).toEqual({ state: "running", ...paper });
+    expect(resumed.engine).not.toHaveProperty("halted_reason");
+    expect(run([hft(4, "hft.stop", {}), state(5, { state: "stopped" })], halted).engine).toEqual({ state: "stopped", ...paper });
+    expect(run([hft(4, "hft.start", paper)], halted).engine).not.toHaveProperty("halted_reason");
+    // A reason on a state that is not halted is not shown as one.
+    expect(run([state(4, { halted_reason: "stale" })], halted).engine).not.toHaveProperty("halted_reason");
+  });
+
+  test("idempotent: the same hft.state twice changes nothing; a replay of it with another id neither", () => {
+    const halt = state(7, { state: "halted", halted_reason: "halted by request" });
+    const once = run([halt], run([state(6)]));
+    expect(applyHftEvent(once, halt)).toBe(once);
+    const again = applyHftEvent(once, { ...halt, id: 8 });
+    expect(again.engine).toEqual(once.engine);
+  });
+
+  test("the status load clears a reason the status does not have, so a load after a resume is not halted", () => {
+    const halted = run([state(1, { state: "halted", halted_reason: reason })]);
+    const loaded = loadTrading(halted, { status: { state: "running", halted_reason: null, ...paper }, trades: [] }, 2);
+    expect(loaded.engine).toEqual({ state: "running", ...paper });
   });
 });
 

@@ -1,10 +1,11 @@
 /** A real signaldesk server (`signaldesk serve`) in a child process, on a free loopback port. */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync, closeSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { until } from "./wait";
 
 const SIGNALDESK = process.env.SIGNALDESK_BIN ?? fileURLToPath(new URL("../../../.venv/bin/signaldesk", import.meta.url));
@@ -111,6 +112,18 @@ export class SignaldeskServer {
       return readFileSync(this.logPath, "utf8");
     } catch {
       return "";
+    }
+  }
+
+  /** Run `signaldesk <args> --url <this server>` (with its token) as a person would; its stdout, or it throws with its output. */
+  async cli(...args: string[]): Promise<string> {
+    const env = { ...process.env, ...(this.options.token ? { SIGNALDESK_API_TOKEN: this.options.token } : {}) };
+    try {
+      const { stdout } = await promisify(execFile)(SIGNALDESK, [...args, "--url", this.http], { env, timeout: 30_000 });
+      return stdout;
+    } catch (error) {
+      const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+      throw new Error(`signaldesk ${args.join(" ")} failed: ${String(error)}\n${stdout}${stderr}`);
     }
   }
 
