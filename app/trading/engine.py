@@ -39,7 +39,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import cast
 
 from app.events import (
     Calibration,
@@ -53,26 +52,24 @@ from app.events import (
     HftFlatten,
     HftManageError,
     HftStart,
-    HftState,
     HftStop,
     HftTradeRisk,
     PredictionCreated,
     PredictionResolved,
-    publish,
 )
-from app.events.hft import EngineStateName
 from app.market.bars import BarSet
 from app.market.clock import Clock
 from app.trading.book import Book
 from app.trading.brokers.base import Broker
-from app.trading.errors import BrokerError, EngineStateError, JournalError, LiveTradingRefused, OrderDenied
+from app.trading.errors import BrokerError, EngineStateError, LiveTradingRefused, OrderDenied
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
 from app.trading.orders import Order, OrderResult, OrderStatus, Purpose, Side
+from app.trading.outbox import Outbox
 from app.trading.prices import PriceBook, Quote
 from app.trading.recovery import Mismatch, plan
 from app.trading.risk import RateLimiter, RiskGate, RiskLimits
-from app.trading.state import EngineSnapshot, EngineState, RunSettings, check_transition, state_row
+from app.trading.state import EngineSnapshot, EngineState, RunSettings
 from app.trading.strategy import EntryPlan, Skip, Strategy, ist_day, on_tick
 from app.trading.trades import ExitReason, Trade, TradeStatus
 
@@ -123,8 +120,6 @@ class TradingEngine:
         halted_reason: str | None = None,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        if (state is EngineState.HALTED) != (halted_reason is not None) or state is EngineState.STOPPED:
-            raise ValueError("an engine starts RUNNING, or HALTED with a reason")
         self.interval = interval
         self.strategy = strategy
         self.limits = limits
@@ -132,13 +127,13 @@ class TradingEngine:
         self.run = RunSettings(broker or venue.name, safe_mode, limits)
         self.gate = gate
         self.journal = journal
-        self.sink = sink
+        self.outbox = Outbox(
+            journal=journal, sink=sink, gate=gate, run=self.run, state=state, halted_reason=halted_reason, wall=wall
+        )
         self.clock = clock
         self.risk = RiskGate(limits, RateLimiter(limits.max_orders_per_second, clock))
         self.book = book or Book()
         self.prices = prices or PriceBook(instruments)
-        self.state: EngineState = state
-        self.halted_reason = halted_reason
         self.signals: dict[str, PredictionCreated] = {}
         self.reversals: dict[int, str] = {}
         self.calibration: dict[tuple[str, str, int], Calibration] = {}
@@ -148,9 +143,15 @@ class TradingEngine:
         self.last_bar: tuple[int, int] | None = None  # (open_ts, close_ts) of the latest bar
         self.breached_day: str | None = None
         self._needs_reconcile = reconcile
-        self._wall = wall
         self._lock = asyncio.Lock()
-        self._events: list[HftEvent] = []
+
+    @property
+    def state(self) -> EngineState:
+        return self.outbox.state
+
+    @property
+    def halted_reason(self) -> str | None:
+        return self.outbox.halted_reason
 
     @property
     def busy(self) -> bool:
@@ -288,7 +289,7 @@ class TradingEngine:
         committed, then `hft.start`, `hft.broker` and `hft.state` go out in one publish."""
         run = self.run
         live = self.gate.live_trading_enabled
-        await self._announce(
+        await self.outbox.announce(
             HftStart(broker=run.broker, safe_mode=run.safe_mode, live_trading_enabled=live),
             HftBroker(broker=self.venue.name),
         )
@@ -298,8 +299,9 @@ class TradingEngine:
         open trades are still managed. Never waits behind a price update. False when not running."""
         if self.state is not EngineState.RUNNING:
             return False
-        self._enter_halt(reason)
-        await self._announce()
+        self.outbox.move(EngineState.HALTED, reason)
+        self.signals.clear()
+        await self.outbox.announce()
         return True
 
     async def resume(self) -> None:
@@ -315,8 +317,8 @@ class TradingEngine:
                     f"today's PnL {pnl:,.2f} is beyond the daily loss "
                     f"limit {self.limits.max_daily_loss:,.2f}; trading resumes on the next day",
                 )
-            self._move(EngineState.RUNNING, None)
-            await self._announce()
+            self.outbox.move(EngineState.RUNNING)
+            await self.outbox.announce()
 
     async def flatten(self, reason: ExitReason = ExitReason.FLATTEN, note: str | None = None) -> FlattenOutcome:
         """Close every open trade now at the latest price; publishes the exits, then `hft.flatten`."""
@@ -332,9 +334,9 @@ class TradingEngine:
                 self._halt(f"stop could not flatten: {'; '.join(outcome.errors)}")
                 await self.commit()
                 return outcome
-            self._move(EngineState.STOPPED, None)
+            self.outbox.move(EngineState.STOPPED)
             self.signals.clear()
-            await self._announce(HftStop())
+            await self.outbox.announce(HftStop())
             return outcome
 
     async def close(self) -> None:
@@ -544,79 +546,30 @@ class TradingEngine:
             charges = 0.0
         return f"squared off {have:+d} at {order.fill_price:.2f} and closed {len(trades)} trade(s) there", None
 
-    # --- state ---------------------------------------------------------------------------
-
-    def _move(self, state: EngineState, halted_reason: str | None) -> None:
-        check_transition(self.state, state)
-        self.state, self.halted_reason = state, halted_reason
-
-    def _enter_halt(self, reason: str) -> None:
-        """HALTED (a halted engine only takes the newer reason); pending signals are dropped."""
-        if self.state is EngineState.HALTED:
-            self.halted_reason = reason
-        else:
-            self._move(EngineState.HALTED, reason)
-        self.signals.clear()
-
-    def _halt(self, reason: str) -> None:
-        """A halt inside a phase: its state row and `hft.state` go out with the phase's commit."""
-        self._enter_halt(reason)
-        self._stage_state()
-        self.emit(self._state_event())
-
-    def _stage_state(self) -> None:
-        self.journal.stage("hft_engine", state_row(self.state, self.halted_reason, self.run, int(self._wall())))
-
-    def _state_event(self) -> HftState:
-        return HftState(
-            state=cast(EngineStateName, self.state.value),
-            halted_reason=self.halted_reason,
-            safe_mode=self.run.safe_mode,
-            live_trading_enabled=self.gate.live_trading_enabled,
-            broker=self.run.broker,
-        )
-
-    async def _announce(self, *events: HftEvent) -> None:
-        """A command's transition: the state row is committed (a JournalError raises), then
-        `events` and `hft.state` are published together."""
-        self._stage_state()
-        await self.journal.flush()
-        await publish(self.sink, *events, self._state_event())
-
     # --- staging and publishing ------------------------------------------------------------
 
+    def _halt(self, reason: str) -> None:
+        """A halt inside a phase (stored and announced with its commit); pending signals are dropped."""
+        self.outbox.halt(reason)
+        self.signals.clear()
+
     def emit(self, event: HftEvent) -> None:
-        self._events.append(event)
+        self.outbox.emit(event)
 
     def _stage_trade(self, trade: Trade) -> None:
-        self.journal.stage("hft_trades", trade.row())
+        self.outbox.stage("hft_trades", trade.row())
 
     def _stage_order(self, order: Order) -> None:
         row = order.row()
         if not order.trade_id:
             row["trade_id"] = None
-        self.journal.stage("hft_orders", row)
+        self.outbox.stage("hft_orders", row)
 
     async def commit(self) -> None:
-        """Store what this phase staged, then publish its events (never the other way round).
-        When the journal fails the engine halts: the error is announced, and `hft.state` too
-        once the halted state row could be stored."""
-        events, self._events = self._events, []
-        try:
-            await self.journal.flush()
-        except JournalError as e:
-            log.exception("trading journal failed")
-            error = HftError(error=f"{e}; halted, {len(events)} events withheld (restart reconciles)")
-            self._halt(str(e))
-            state, self._events = self._events, []
-            try:
-                await self.journal.flush()
-                events = [error, *state]
-            except JournalError:
-                log.exception("trading journal failed again: the halt is not stored")
-                events = [error]
-        if events:
-            await publish(self.sink, *events)
+        """Store this phase's rows, then publish its events (`Outbox.commit`)."""
+        await self.outbox.commit()
+        if self.state is not EngineState.RUNNING:
+            self.signals.clear()  # the journal failed and the run halted
 
     # --- views ---------------------------------------------------------------------------
 

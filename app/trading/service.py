@@ -131,10 +131,11 @@ class TradingService:
         self.gate.check_safe_mode(safe_mode)
         run_limits = self.limits.tightened(dict(limits or {}))
         async with self._lock:
-            if self.engine is not None:
+            if self.engine is not None and self.engine.state is not EngineState.STOPPED:
                 state = self.engine.state
                 hint = "resume or stop it" if state is EngineState.HALTED else "stop it first"
                 raise EngineStateError("start", state.value, hint)
+            await self.stand_down()  # a run that stopped but could not stand down (its journal failed)
             await self._start(RunSettings(broker, safe_mode, run_limits), EngineState.RUNNING, None)
         return self.status()
 
