@@ -301,9 +301,12 @@ async def test_nothing_is_announced_that_the_journal_did_not_store() -> None:
     desk.predict(RELIANCE, 0.01)
     desk.journal.fail_next = OSError("disk full")
     events = await desk.bar(PRICES)
-    assert [t for t, _ in events][0] == "hft.error"
+    assert [t for t, _ in events][:2] == ["hft.error", "hft.state"]
     assert "disk full" in events[0][1]["error"] and desk.sink.of("hft.entry") == []
     assert desk.engine.halted_reason is not None
+    assert events[1][1]["state"] == "halted" and "disk full" in events[1][1]["halted_reason"]
+    (row,) = desk.journal.rows("hft_engine")  # the halt was stored before it was announced
+    assert (row["state"], row["halted_reason"]) == ("halted", events[1][1]["halted_reason"])
 
 
 def test_limits_a_request_can_only_tighten() -> None:
