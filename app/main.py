@@ -136,7 +136,7 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
             bus=bus,
             feed=market,
             source=source,
-            flattener=SquareOff(app.state.trading),  # type: ignore[arg-type]
+            flattener=SquareOff(app.state.trading),
         )
         app.state.predictions = PredictionStore(db)
         app.state.predictor = PredictorService(

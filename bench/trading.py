@@ -186,7 +186,7 @@ async def entry_latency(
                             (watch.arrived[key] - stamps.published) * 1000,
                         )
                     )
-                while engine.last_bar != (bar_set.open_ts, bar_set.close_ts) or engine.lock.locked():  # noqa: ASYNC110 (the engine has no event for it)
+                while engine.last_bar != (bar_set.open_ts, bar_set.close_ts) or engine.busy:  # noqa: ASYNC110 (the engine has no event for it)
                     await asyncio.sleep(0.0005)
                 await asyncio.sleep(max(0.0, (paced + time.perf_counter()) / 2 - time.perf_counter()))
                 disk.append(_fdatasync_ms(probe))

@@ -11,18 +11,13 @@ from app.bus.interface import EventBus
 from app.market.candles import CandleStore
 from app.registry.registry import ModelRegistry
 from app.storage.db import Database
-
-
-@dataclass(frozen=True, slots=True)
-class FlattenResult:
-    closed: int
-    errors: list[str]
+from app.trading.engine import FlattenOutcome
 
 
 class Flattener(Protocol):
-    """The trading engine's square-off, once that engine exists."""
+    """The trading engine's square-off, once that engine exists (app.trading.system.SquareOff)."""
 
-    async def flatten(self, reason: str) -> FlattenResult: ...
+    async def flatten(self, reason: str) -> FlattenOutcome: ...
 
 
 class Prunable(Protocol):

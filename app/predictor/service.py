@@ -24,6 +24,8 @@ import numpy as np
 from pydantic import ValidationError
 
 from app.bus.interface import EventBus
+from app.events import PredictionEvent, PredictorCycle, PredictorStart, PredictorStop, publish
+from app.events import PredictorError as PredictorFailed
 from app.market.bars import BarSet
 from app.market.calendar import BarClock
 from app.market.feed import BarSubscription, MarketFeed
@@ -33,11 +35,11 @@ from app.predictor.calibration import SUMS
 from app.predictor.config import PredictorConfig
 from app.predictor.core import Block, Cycle, PredictorCore, PromotedModel
 from app.predictor.errors import PredictorError, PredictorStateError, UnknownInstruments
+from app.predictor.events import created_event, created_rows, outcomes
 from app.predictor.models import make_model
 from app.predictor.store import PredictionStore, Row
 
 log = logging.getLogger(__name__)
-CHANNEL = "prediction"
 
 
 class PromotedModels(Protocol):
@@ -122,7 +124,7 @@ class PredictorService:
         await self._restore(core, cfg)
         started = int(self._clock())
         await self._store.save_run(instruments, cfg.model_dump(), started)
-        await self._bus.publish(CHANNEL, "predictor.start", {"instruments": instruments, "cfg": cfg.model_dump()})
+        await publish(self._bus, PredictorStart(instruments=instruments, cfg=cfg.model_dump()))
         self.status = PredictorStatus(PredictorState.RUNNING, instruments, cfg.model_dump(), started_ts=started)
         self._missing = set()
         self._task = asyncio.create_task(self._run(core, self._feed.subscribe(name="predictor")))
@@ -138,7 +140,7 @@ class PredictorService:
             await task
         self.status.state = PredictorState.STOPPED
         await self._store.clear_run()
-        await self._bus.publish(CHANNEL, "predictor.stop", {})
+        await publish(self._bus, PredictorStop())
         return self.status
 
     async def recover(self, default: tuple[Sequence[str], PredictorConfig] | None = None) -> None:
@@ -176,17 +178,17 @@ class PredictorService:
         bars = _select(bars, core.instruments)
         await self._pick_up_promotions(core)
         cycle = await asyncio.to_thread(core.step, bars)
-        created = [row for block in cycle.created for row in _created_rows(core, block)]
+        created = [row for block in cycle.created for row in created_rows(core, block)]
         await self._store.insert(created)
-        await self._publish_all("prediction.created", [_created_payload(r) for r in created])
+        await self._publish_all(*[created_event(row) for row in created])
 
-        resolved, expired = _outcomes(core, cycle)
+        resolved, expired = outcomes(core, cycle)
         await self._store.finish(
-            [{"b_id": r["id"], "b_actual_ret": r["actual_ret"], "b_error": r["error"]} for r in resolved],
+            [{"b_id": r.id, "b_actual_ret": r.actual_ret, "b_error": r.error} for r in resolved],
             [e["id"] for e in expired],
             _calibration_rows(core, cycle, int(self._clock())),
         )
-        await self._publish_all("prediction.resolved", resolved)
+        await self._publish_all(*resolved)
         for text in _expiry_messages(expired):
             await self._error(text)
         await self._report_missing(core, bars)
@@ -196,9 +198,7 @@ class PredictorService:
         self.status.created += len(created)
         self.status.resolved += len(resolved)
         self.status.expired += len(expired)
-        await self._bus.publish(
-            CHANNEL, "predictor.cycle", {"created": len(created), "resolved": len(resolved), "anchor": cycle.anchor}
-        )
+        await publish(self._bus, PredictorCycle(created=len(created), resolved=len(resolved), anchor=cycle.anchor))
 
     async def _pick_up_promotions(self, core: PredictorCore) -> None:
         """Use the registry's promoted models from this cycle on, when they changed."""
@@ -207,11 +207,13 @@ class PredictorService:
         self._registry_version = self._registry.version
         core.use_promoted(await self._registry.promoted(core.interval.name))
 
-    async def _publish_all(self, type: str, payloads: list[Row]) -> None:
-        await self._bus.publish_many(CHANNEL, [(type, p) for p in payloads])
+    async def _publish_all(self, *events: PredictionEvent) -> None:
+        """One publish (all or none) of a cycle's created, or its resolved, events."""
+        if events:
+            await publish(self._bus, *events)
 
     async def _error(self, text: str) -> None:
-        await self._bus.publish(CHANNEL, "predictor.error", {"error": text})
+        await publish(self._bus, PredictorFailed(error=text))
 
     async def _report_missing(self, core: PredictorCore, bars: BarSet) -> None:
         """Say once when an instrument stops having bars, and once when it has them again."""
@@ -273,91 +275,6 @@ def _select(bars: BarSet, instruments: tuple[str, ...]) -> BarSet:
         bars.close[idx],
         bars.volume[idx],
     )
-
-
-def _created_rows(core: PredictorCore, block: Block) -> list[Row]:
-    idx = np.flatnonzero(block.made)
-    close = block.close_pred[idx].tolist()
-    rows: list[Row] = []
-    for m in range(len(block.model_kinds)):
-        columns = zip(
-            idx.tolist(),
-            block.ids[m, idx].tolist(),
-            close,
-            block.pred_ret[m, idx].tolist(),
-            block.pred_ret_adj[m, idx].tolist(),
-            block.calib_bias[m, idx].tolist(),
-            strict=True,
-        )
-        rows += [
-            {
-                "id": pid,
-                "instrument_key": core.instruments[i],
-                "interval": core.interval.name,
-                "horizon_steps": block.horizon,
-                "ts_pred": block.ts_pred,
-                "ts_target": block.ts_target,
-                "close_pred": c,
-                "pred_ret": p,
-                "pred_ret_adj": adj,
-                "calib_bias": bias,
-                "model_kind": block.model_kind(m, i),
-                "status": "open",
-            }
-            for i, pid, c, p, adj, bias in columns
-        ]
-    return rows
-
-
-CREATED_FIELDS = (
-    "id",
-    "instrument_key",
-    "interval",
-    "horizon_steps",
-    "ts_pred",
-    "ts_target",
-    "pred_ret",
-    "pred_ret_adj",
-    "calib_bias",
-    "model_kind",
-)
-
-
-def _created_payload(row: Row) -> Row:
-    return {k: row[k] for k in CREATED_FIELDS}
-
-
-def _outcomes(core: PredictorCore, cycle: Cycle) -> tuple[list[Row], list[Row]]:
-    """`prediction.resolved` payloads, and the expired predictions (id, instrument, target)."""
-    resolved: list[Row] = []
-    expired: list[Row] = []
-    for res in cycle.resolved:
-        block = res.block
-        calibration = res.calibration
-        for m in range(len(block.model_kinds)):
-            for i in np.flatnonzero(res.ok).tolist():
-                resolved.append(
-                    {
-                        "id": int(block.ids[m, i]),
-                        "instrument_key": core.instruments[i],
-                        "interval": core.interval.name,
-                        "horizon_steps": block.horizon,
-                        "ts_pred": block.ts_pred,
-                        "ts_target": block.ts_target,
-                        "actual_ret": float(res.actual_ret[i]),
-                        "pred_ret_adj": float(block.pred_ret_adj[m, i]),
-                        "error": float(res.error[m, i]),
-                        "calibration": {
-                            "n": int(calibration["n"][m, i]),
-                            **{k: float(calibration[k][m, i]) for k in ("bias", "mae", "rmse", "hit_rate")},
-                        },
-                    }
-                )
-            for i in np.flatnonzero(res.expired).tolist():
-                expired.append(
-                    {"id": int(block.ids[m, i]), "instrument_key": core.instruments[i], "ts_target": block.ts_target}
-                )
-    return resolved, expired
 
 
 def _expiry_messages(expired: list[Row]) -> list[str]:

@@ -1,8 +1,9 @@
 """Backtest of the trading engine: the same engine as live, over stored candles, on paper.
 
 Per bar, exactly as live: the engine takes the bar (entries for earlier signals, management),
-then the predictor core (the live one) makes this bar's predictions and resolutions, which the
-engine takes as it would from the `prediction` channel (created first, then resolved). What
+then the predictor core (the live one) makes this bar's predictions and resolutions, built as the
+live predictor builds them (app.predictor.events) and handed to the engine through the door the
+live bus listener uses (`TradingEngine.on_event`): created first, then resolved. What
 differs is injected: the paper broker's ledger and the journal are in memory, events go to a
 recorder, and the order rate is paced on the bars' clock. Open trades are flattened after the
 last bar, so every trade is in the report.
@@ -19,11 +20,13 @@ from typing import Any
 
 import numpy as np
 
+from app.events import HftError, HftManageError
 from app.market.bars import BarSet, iter_bar_sets
 from app.market.calendar import ObservedCalendar
 from app.market.intervals import Interval
 from app.predictor.backtest import Aligned
 from app.predictor.core import Cycle, PredictorCore
+from app.predictor.events import created_events, outcomes
 from app.predictor.models import make_model
 from app.trading.brokers.paper import PaperBroker, PaperConfig, PaperState
 from app.trading.costs import CostModel
@@ -64,8 +67,8 @@ class Recorder:
     async def publish_many(self, channel: str, events: Sequence[tuple[str, object]]) -> object:
         for type, payload in events:
             self.counts[type] += 1
-            if type in ("hft.error", "hft.manage_error") and isinstance(payload, dict):
-                self.errors.append(str(payload["error"]))
+            if isinstance(payload, HftError | HftManageError):
+                self.errors.append(payload.error)
         return None
 
 
@@ -170,43 +173,18 @@ async def run_trade_backtest(
         clock.advance_to(bars.close_ts)
         await engine.on_bars(bars)
         exposed += bool(engine.book.open)
-        _feed_predictions(engine, core, core.step(bars))
+        feed_predictions(engine, core, core.step(bars))
     if bars is not None:
         await engine.flatten(note="end of the backtest")
     return _report(data, interval, journal, recorder, paper.capital, exposed)
 
 
-def _feed_predictions(engine: TradingEngine, core: PredictorCore, cycle: Cycle) -> None:
+def feed_predictions(engine: TradingEngine, core: PredictorCore, cycle: Cycle) -> None:
     """This bar's `prediction.created`, then `prediction.resolved`, as the live channel carries them."""
-    name = core.interval.name
-    for block in cycle.created:
-        adj, pred, bias = block.pred_ret_adj[0], block.pred_ret[0], block.calib_bias[0]
-        for i in np.flatnonzero(block.made).tolist():
-            engine.on_prediction(
-                {
-                    "id": int(block.ids[0, i]),
-                    "instrument_key": core.instruments[i],
-                    "interval": name,
-                    "horizon_steps": block.horizon,
-                    "ts_pred": block.ts_pred,
-                    "ts_target": block.ts_target,
-                    "pred_ret": float(pred[i]),
-                    "pred_ret_adj": float(adj[i]),
-                    "calib_bias": float(bias[i]),
-                    "model_kind": block.model_kinds[0],
-                }
-            )
-    for res in cycle.resolved:
-        calibration = res.calibration
-        for i in np.flatnonzero(res.ok).tolist():
-            engine.on_resolution(
-                {
-                    "instrument_key": core.instruments[i],
-                    "interval": name,
-                    "horizon_steps": res.block.horizon,
-                    "calibration": {"n": int(calibration["n"][0, i]), "hit_rate": float(calibration["hit_rate"][0, i])},
-                }
-            )
+    for event in created_events(core, cycle):
+        engine.on_event(event)
+    for resolved in outcomes(core, cycle)[0]:
+        engine.on_event(resolved)
 
 
 def _report(

@@ -1,10 +1,16 @@
 """The trading engine: predictions in, orders out, every decision stored before it is announced.
 
 One engine instance is one run (start to stop). It is driven from outside, the same way live
-and in a backtest: `on_prediction` / `on_resolution` (the `prediction` channel's events),
-`on_bars` (every price update: one BarSet per bar close), and the commands `flatten`, `halt`,
-`resume`. It holds the bus only as an `EventSink`, the journal, one venue (the broker orders go
-to, chosen by the two-key gate) and a clock (for the order rate).
+and in a backtest: `on_event` (the `prediction` channel's typed events: the bus listener and the
+backtest both hand them in there), `on_bars` (every price update: one BarSet per bar close), and
+the commands `start`, `stop_entries` (halt), `resume`, `flatten`, `stop`, `close`. It holds the
+bus only as an `EventSink`, the journal, one venue (the broker orders go to, chosen by the two-key
+gate) and a clock (for the order rate).
+
+The engine owns its state (RUNNING, HALTED, STOPPED and why it is halted): every change stages
+the `hft_engine` row and `hft.state` with it, so the row is committed before the event is
+published, in the same commit as whatever caused it (a halt inside a bar goes out with that
+phase's events). Reconciliation at the first bar carries out `app.trading.recovery.plan`.
 
 Per bar, under the engine's lock, in phases (the strategy module says what each decides):
 1. exits at the open: signal reversals, and exits that did not fill completely before;
@@ -17,43 +23,64 @@ Per bar, under the engine's lock, in phases (the strategy module says what each 
    engine and flattens every trade (exit reason `daily_loss`); it stays halted until resumed.
 Each phase stages its rows, commits them (`journal.flush`), then publishes its events in one
 `publish_many`: nothing is announced that is not stored.
+
+The order of events per transition: start (and a recovered run): `hft.start, hft.broker,
+hft.state`; a person's halt: `hft.state`; a halt inside the engine: `hft.error, hft.state` (in
+that phase's commit; the daily loss limit's exits and `hft.flatten` follow in the next one);
+resume: `hft.state`; stop: the exits and `hft.flatten`, then `hft.stop, hft.state`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
+from app.events import (
+    Calibration,
+    Event,
+    EventSink,
+    HftBroker,
+    HftEntry,
+    HftError,
+    HftEvent,
+    HftExit,
+    HftFlatten,
+    HftManageError,
+    HftStart,
+    HftStop,
+    HftTradeRisk,
+    PredictionCreated,
+    PredictionResolved,
+)
 from app.market.bars import BarSet
 from app.market.clock import Clock
 from app.trading.book import Book
 from app.trading.brokers.base import Broker
-from app.trading.errors import BrokerError, JournalError, LiveTradingRefused, OrderDenied
+from app.trading.errors import BrokerError, EngineStateError, LiveTradingRefused, OrderDenied
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
 from app.trading.orders import Order, OrderResult, OrderStatus, Purpose, Side
+from app.trading.outbox import Outbox
 from app.trading.prices import PriceBook, Quote
+from app.trading.recovery import Mismatch, plan
 from app.trading.risk import RateLimiter, RiskGate, RiskLimits
-from app.trading.strategy import Calibration, EntryPlan, Prediction, Skip, Strategy, ist_day, on_tick
+from app.trading.state import EngineSnapshot, EngineState, RunSettings
+from app.trading.strategy import EntryPlan, Skip, Strategy, ist_day, on_tick
 from app.trading.trades import ExitReason, Trade, TradeStatus
 
 log = logging.getLogger(__name__)
-CHANNEL = "hft"
-Payload = dict[str, Any]
-
-
-class EventSink(Protocol):
-    """Where events go: the EventBus live, a recorder in backtests."""
-
-    async def publish_many(self, channel: str, events: Sequence[tuple[str, object]]) -> object: ...
 
 
 @dataclass(frozen=True, slots=True)
 class FlattenOutcome:
+    """What a flatten did (`hft.flatten`'s fields): the one type the square-off automation and
+    `POST /api/hft/flatten` answer with."""
+
     closed: int
     errors: list[str]
 
@@ -65,8 +92,11 @@ class TradingEngine:
     :param interval: the bar interval traded; predictions of other intervals are ignored.
     :param venue: the connected broker orders go to (paper unless both gate keys are turned).
     :param safe_mode: this run's second key; checked with the gate on every order.
+    :param broker: the broker the run asked for (the venue's name unless said).
     :param clock: paces the order rate (wall time live; the bars' time in backtests).
     :param book: open trades and ids (reloaded after a restart).
+    :param state, halted_reason: where the run starts: RUNNING, or HALTED when a restart recovers a halted run.
+    :param wall: epoch seconds, for the state row's timestamp.
     """
 
     def __init__(
@@ -82,40 +112,63 @@ class TradingEngine:
         journal: Journal,
         sink: EventSink,
         clock: Clock,
+        broker: str | None = None,
         book: Book | None = None,
         prices: PriceBook | None = None,
         reconcile: bool = True,
-        on_halt: Callable[[str], None] | None = None,
+        state: EngineState = EngineState.RUNNING,
+        halted_reason: str | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.interval = interval
         self.strategy = strategy
         self.limits = limits
         self.venue = venue
-        self.safe_mode = safe_mode
+        self.run = RunSettings(broker or venue.name, safe_mode, limits)
         self.gate = gate
         self.journal = journal
-        self.sink = sink
+        self.outbox = Outbox(
+            journal=journal, sink=sink, gate=gate, run=self.run, state=state, halted_reason=halted_reason, wall=wall
+        )
+        self.clock = clock
         self.risk = RiskGate(limits, RateLimiter(limits.max_orders_per_second, clock))
         self.book = book or Book()
         self.prices = prices or PriceBook(instruments)
-        self.lock = asyncio.Lock()
-        self.signals: dict[str, Prediction] = {}
+        self.signals: dict[str, PredictionCreated] = {}
         self.reversals: dict[int, str] = {}
         self.calibration: dict[tuple[str, str, int], Calibration] = {}
-        self.halted: str | None = None
         self.denied: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
         self.orders_sent = 0
         self.last_bar: tuple[int, int] | None = None  # (open_ts, close_ts) of the latest bar
         self.breached_day: str | None = None
         self._needs_reconcile = reconcile
-        self._on_halt = on_halt
-        self._events: list[tuple[str, Payload]] = []
+        self._lock = asyncio.Lock()
+
+    @property
+    def state(self) -> EngineState:
+        return self.outbox.state
+
+    @property
+    def halted_reason(self) -> str | None:
+        return self.outbox.halted_reason
+
+    @property
+    def busy(self) -> bool:
+        """A price update or a command holds the engine right now."""
+        return self._lock.locked()
 
     # --- inputs from the prediction channel (synchronous: no I/O, called by the bus) -------
 
-    def on_prediction(self, payload: Payload) -> None:
-        prediction = Prediction.from_payload(payload)
+    def on_event(self, event: Event) -> None:
+        """A `prediction` channel event: the one door predictions come in by, live (the bus
+        listener) and in backtests alike. Other events are ignored."""
+        if isinstance(event, PredictionCreated):
+            self._on_prediction(event)
+        elif isinstance(event, PredictionResolved):
+            self.calibration[(event.instrument_key, event.interval, event.horizon_steps)] = event.calibration
+
+    def _on_prediction(self, prediction: PredictionCreated) -> None:
         if prediction.interval != self.interval or prediction.instrument_key not in self.prices.index:
             return
         calibration = self.calibration.get((prediction.instrument_key, prediction.interval, prediction.horizon_steps))
@@ -127,7 +180,7 @@ class TradingEngine:
         if skip is not None:
             self.skipped[skip] += 1
             return
-        if self.halted is not None:
+        if self.state is not EngineState.RUNNING:
             self.skipped["halted"] += 1
             return
         pending = self.signals.get(prediction.instrument_key)
@@ -138,15 +191,12 @@ class TradingEngine:
         ):
             self.signals[prediction.instrument_key] = prediction
 
-    def on_resolution(self, payload: Payload) -> None:
-        calibration = payload["calibration"]
-        key = (str(payload["instrument_key"]), str(payload["interval"]), int(payload["horizon_steps"]))
-        self.calibration[key] = Calibration(int(calibration["n"]), float(calibration["hit_rate"]))
-
     # --- price updates -------------------------------------------------------------------
 
     async def on_bars(self, bars: BarSet) -> None:
-        async with self.lock:
+        async with self._lock:
+            if self.state is EngineState.STOPPED:
+                return
             self.last_bar = (bars.open_ts, bars.close_ts)
             if self._needs_reconcile:
                 self._needs_reconcile = False
@@ -215,7 +265,7 @@ class TradingEngine:
             stop = self.strategy.trailed_stop(trade, quote.close)
             if stop is not None:
                 trade.stop = stop
-                self.emit("hft.trade_risk", {"trade_id": trade.trade_id, "stop": trade.stop, "target": trade.target})
+                self.emit(HftTradeRisk(trade_id=trade.trade_id, stop=trade.stop, target=trade.target))
             if stop is not None or trade.best != best:
                 self._stage_trade(trade)
         await self.commit()
@@ -227,27 +277,75 @@ class TradingEngine:
             return
         self.breached_day = today
         reason = f"daily loss limit breached: the day's PnL is {pnl:,.2f}, the limit {self.limits.max_daily_loss:,.2f}"
-        self.halt(reason)
-        self.emit("hft.error", {"error": f"{reason}; halted and flattening (resume: POST /api/hft/resume)"})
+        self.emit(HftError(error=f"{reason}; halted and flattening (resume: POST /api/hft/resume)"))
+        self._halt(reason)
         await self.commit()
         await self._flatten(ExitReason.DAILY_LOSS, reason)
 
     # --- commands ------------------------------------------------------------------------
 
-    def halt(self, reason: str) -> None:
-        """No new entries from now on (checked by the risk gate before every order)."""
-        self.halted = reason
-        self.signals.clear()
-        if self._on_halt is not None:
-            self._on_halt(reason)
+    async def start(self) -> None:
+        """Announce the run (a start, or a run recovered after a restart): the state row is
+        committed, then `hft.start`, `hft.broker` and `hft.state` go out in one publish."""
+        run = self.run
+        live = self.gate.live_trading_enabled
+        await self.outbox.announce(
+            HftStart(broker=run.broker, safe_mode=run.safe_mode, live_trading_enabled=live),
+            HftBroker(broker=self.venue.name),
+        )
 
-    def resume(self) -> None:
-        self.halted = None
+    async def stop_entries(self, reason: str) -> bool:
+        """The kill switch: HALTED now, no new entries (the risk gate checks before every order);
+        open trades are still managed. Never waits behind a price update. False when not running."""
+        if self.state is not EngineState.RUNNING:
+            return False
+        self.outbox.move(EngineState.HALTED, reason)
+        self.signals.clear()
+        await self.outbox.announce()
+        return True
+
+    async def resume(self) -> None:
+        """HALTED -> RUNNING; refused (EngineStateError) while today's PnL is beyond the daily loss limit."""
+        async with self._lock:
+            if self.state is not EngineState.HALTED:
+                raise EngineStateError("resume", self.state.value, "only a halted engine resumes")
+            pnl = self.day_pnl(self.day())
+            if pnl <= -self.limits.max_daily_loss:
+                raise EngineStateError(
+                    "resume",
+                    self.state.value,
+                    f"today's PnL {pnl:,.2f} is beyond the daily loss "
+                    f"limit {self.limits.max_daily_loss:,.2f}; trading resumes on the next day",
+                )
+            self.outbox.move(EngineState.RUNNING)
+            await self.outbox.announce()
 
     async def flatten(self, reason: ExitReason = ExitReason.FLATTEN, note: str | None = None) -> FlattenOutcome:
         """Close every open trade now at the latest price; publishes the exits, then `hft.flatten`."""
-        async with self.lock:
+        async with self._lock:
             return await self._flatten(reason, note)
+
+    async def stop(self) -> FlattenOutcome:
+        """Flatten, then STOPPED (`hft.stop`, `hft.state`): price updates are ignored from then on.
+        When the flatten leaves errors the engine is HALTED instead and keeps managing what is open."""
+        async with self._lock:
+            outcome = await self._flatten(ExitReason.FLATTEN, "stop")
+            if outcome.errors:
+                self._halt(f"stop could not flatten: {'; '.join(outcome.errors)}")
+                await self.commit()
+                return outcome
+            self.outbox.move(EngineState.STOPPED)
+            self.signals.clear()
+            await self.outbox.announce(HftStop())
+            return outcome
+
+    async def close(self) -> None:
+        """Stand down without changing the stored state: a price update in progress finishes its
+        writes, then the venue is closed (shutdown, or this process is no longer the leader)."""
+        async with self._lock:
+            await self.journal.flush()
+        with contextlib.suppress(Exception):
+            await self.venue.close()
 
     async def _flatten(self, reason: ExitReason, note: str | None) -> FlattenOutcome:
         self.signals.clear()
@@ -264,13 +362,13 @@ class TradingEngine:
             closed += trade.status is TradeStatus.CLOSED
             if error is not None:
                 errors.append(error)
-        self.emit("hft.flatten", {"closed": closed, "errors": errors})
+        self.emit(HftFlatten(closed=closed, errors=errors))
         await self.commit()
         return FlattenOutcome(closed, errors)
 
     # --- orders --------------------------------------------------------------------------
 
-    async def _enter(self, prediction: Prediction, quote: Quote, now: int) -> None:
+    async def _enter(self, prediction: PredictionCreated, quote: Quote, now: int) -> None:
         key = prediction.instrument_key
         plan = self.strategy.plan(prediction, quote.open, self.prices.volatility(key), self.limits)
         if isinstance(plan, Skip):
@@ -278,7 +376,7 @@ class TradingEngine:
             return
         try:
             self.risk.check_entry(
-                self.book, instrument_key=key, qty=plan.qty, price=quote.open, now=now, halted=self.halted
+                self.book, instrument_key=key, qty=plan.qty, price=quote.open, now=now, halted=self.halted_reason
             )
         except OrderDenied as e:
             self.denied[e.reason] += 1
@@ -289,14 +387,11 @@ class TradingEngine:
         )
         result = await self.send(order)
         if not result.filled_qty:
-            self.emit(
-                "hft.manage_error",
-                {"error": f"entry order {order.order_id} for {key} {result.status}: {result.message}"},
-            )
+            self.emit(HftManageError(error=f"entry order {order.order_id} for {key} {result.status}: {result.message}"))
             return
         self._open_trade(trade_id, prediction, plan, order, quote.open_ts)
 
-    def _open_trade(self, trade_id: int, prediction: Prediction, plan: EntryPlan, order: Order, ts: int) -> None:
+    def _open_trade(self, trade_id: int, prediction: PredictionCreated, plan: EntryPlan, order: Order, ts: int) -> None:
         assert order.fill_price is not None
         sign = 1 if plan.qty > 0 else -1
         fill = order.fill_price
@@ -321,10 +416,8 @@ class TradingEngine:
         )
         self.book.add(trade)
         self._stage_trade(trade)
-        self.emit(
-            "hft.entry", {"trade_id": trade_id, "instrument_key": trade.instrument_key, "qty": trade.qty, "entry": fill}
-        )
-        self.emit("hft.trade_risk", {"trade_id": trade_id, "stop": trade.stop, "target": trade.target})
+        self.emit(HftEntry(trade_id=trade_id, instrument_key=trade.instrument_key, qty=trade.qty, entry=fill))
+        self.emit(HftTradeRisk(trade_id=trade_id, stop=trade.stop, target=trade.target))
 
     async def _exit(
         self, trade: Trade, price: float, reason: str, ts: int, *, note: str | None = None, report: bool = True
@@ -346,7 +439,7 @@ class TradingEngine:
             return None
         error = f"exit ({reason}) of trade {trade.trade_id} ({trade.instrument_key}) {result.status}: {result.message}"
         if report:
-            self.emit("hft.manage_error", {"error": error})
+            self.emit(HftManageError(error=error))
         return error
 
     def book_exit(
@@ -363,14 +456,13 @@ class TradingEngine:
                 self.book.cooldowns[trade.instrument_key] = self.last_bar[1] + self.limits.cooldown
             assert trade.exit_price is not None and trade.pnl is not None
             self.emit(
-                "hft.exit",
-                {
-                    "trade_id": trade.trade_id,
-                    "instrument_key": trade.instrument_key,
-                    "price": round(trade.exit_price, 2),
-                    "pnl": round(trade.pnl, 2),
-                    "reason": str(trade.exit_reason),
-                },
+                HftExit(
+                    trade_id=trade.trade_id,
+                    instrument_key=trade.instrument_key,
+                    price=round(trade.exit_price, 2),
+                    pnl=round(trade.pnl, 2),
+                    reason=str(trade.exit_reason),
+                )
             )
         self._stage_trade(trade)
 
@@ -382,11 +474,11 @@ class TradingEngine:
     async def send(self, order: Order) -> OrderResult:
         """Gate, then broker. A broker failure becomes a REJECTED result; nothing raises past here."""
         try:
-            self.gate.check_order(self.venue.is_live, self.safe_mode)
+            self.gate.check_order(self.venue.is_live, self.run.safe_mode)
         except LiveTradingRefused as e:
             order.move(OrderStatus.DENIED)
-            self.halt(str(e))
-            self.emit("hft.error", {"error": f"{e}; halted"})
+            self.emit(HftError(error=f"{e}; halted"))
+            self._halt(str(e))
             return OrderResult(OrderStatus.DENIED, message=str(e))
         order.move(OrderStatus.SUBMITTED)
         self.orders_sent += 1
@@ -404,51 +496,111 @@ class TradingEngine:
         self._stage_order(order)
         if result.status is OrderStatus.UNKNOWN:
             reason = f"order {order.order_id} ({order.instrument_key}) has an unknown outcome at {self.venue.name}"
-            self.halt(reason)
-            self.emit("hft.error", {"error": f"{reason}: {result.message}; halted until reconciled (restart)"})
+            self.emit(HftError(error=f"{reason}: {result.message}; halted until reconciled (restart)"))
+            self._halt(reason)
         return result
 
     # --- recovery ------------------------------------------------------------------------
 
     async def _reconcile(self, bars: BarSet) -> None:
-        """Compare the open trades with the venue's positions once prices are known; resolve
-        each mismatch by the rule in app.trading.recovery."""
-        from app.trading.recovery import reconcile  # recovery acts on the engine: import at use
+        """Compare the open trades with the venue's positions once prices are known; carry out
+        the plan of app.trading.recovery for each mismatch."""
+        try:
+            positions = await self.venue.positions()
+        except BrokerError as e:
+            reason = f"cannot reconcile with {self.venue.name}: {e.message}"
+            self.emit(HftError(error=f"{reason}; halted"))
+            self._halt(reason)
+            await self.commit()
+            return
 
-        await reconcile(self, bars)
+        def price(key: str) -> float | None:
+            quote = self.prices.quote_in(bars, key)
+            return quote.open if quote is not None else self.prices.price(key)
+
+        for mismatch in plan(self.book.net(), self.book.open.values(), positions, self.prices.index, price):
+            resolution, halt = await self._resolve(mismatch, bars.open_ts)
+            self.emit(HftManageError(error=mismatch.report(self.venue.name, resolution)))
+            if halt is not None:
+                self._halt(halt)
+        await self.commit()
+
+    async def _resolve(self, mismatch: Mismatch, ts: int) -> tuple[str, str | None]:
+        """Make the instrument flat on both sides; what was done, and why to halt (when it failed)."""
+        key, have, trades, price = mismatch.instrument_key, mismatch.have, mismatch.trades, mismatch.price
+        if not mismatch.needs_order:
+            for trade in trades:
+                self.book_exit(trade, abs(trade.open_qty), price, 0.0, ExitReason.RECONCILE, ts, "the broker held none")
+            return f"closed {len(trades)} trade(s) at {price:.2f} without an order (the broker holds none)", None
+        await self.risk.rate.acquire()
+        trade_id = trades[0].trade_id if trades else None
+        order = self.order(trade_id, key, Side.to_close(have), abs(have), Purpose.EXIT, ExitReason.RECONCILE, price, ts)
+        result = await self.send(order)
+        if result.status is not OrderStatus.FILLED or order.fill_price is None:
+            reason = f"reconcile {key}: squaring off {have:+d} at {self.venue.name} {result.status}: {result.message}"
+            return f"{result.status}: {result.message}; halted", reason
+        charges = order.charges
+        for trade in trades:
+            note = f"squared off {have:+d} at the broker"
+            self.book_exit(trade, abs(trade.open_qty), order.fill_price, charges, ExitReason.RECONCILE, ts, note)
+            charges = 0.0
+        return f"squared off {have:+d} at {order.fill_price:.2f} and closed {len(trades)} trade(s) there", None
 
     # --- staging and publishing ------------------------------------------------------------
 
-    def emit(self, type: str, payload: Payload) -> None:
-        self._events.append((type, payload))
+    def _halt(self, reason: str) -> None:
+        """A halt inside a phase (stored and announced with its commit); pending signals are dropped."""
+        self.outbox.halt(reason)
+        self.signals.clear()
+
+    def emit(self, event: HftEvent) -> None:
+        self.outbox.emit(event)
 
     def _stage_trade(self, trade: Trade) -> None:
-        self.journal.stage("hft_trades", trade.row())
+        self.outbox.stage("hft_trades", trade.row())
 
     def _stage_order(self, order: Order) -> None:
         row = order.row()
         if not order.trade_id:
             row["trade_id"] = None
-        self.journal.stage("hft_orders", row)
+        self.outbox.stage("hft_orders", row)
 
     async def commit(self) -> None:
-        """Store what this phase staged, then publish its events (never the other way round)."""
-        events, self._events = self._events, []
-        try:
-            await self.journal.flush()
-        except JournalError as e:
-            log.exception("trading journal failed")
-            self.halt(str(e))
-            events = [("hft.error", {"error": f"{e}; halted, {len(events)} events withheld (restart reconciles)"})]
-        if events:
-            await self.sink.publish_many(CHANNEL, events)
+        """Store this phase's rows, then publish its events (`Outbox.commit`)."""
+        await self.outbox.commit()
+        if self.state is not EngineState.RUNNING:
+            self.signals.clear()  # the journal failed and the run halted
 
     # --- views ---------------------------------------------------------------------------
 
+    def day(self) -> str:
+        """The exchange day: the latest bar's, else now's."""
+        return ist_day(self.last_bar[1] if self.last_bar else self.clock.now())
+
     def day_pnl(self, day: str) -> float:
         """Realized PnL of trades closed on `day` plus open trades marked at their latest price."""
-        open_pnl = sum(t.mark(self.prices.price(t.instrument_key) or t.entry) for t in self.book.open.values())
-        return self.book.realized.get(day, 0.0) + open_pnl
+        return self.book.realized.get(day, 0.0) + self.open_pnl()
 
     def open_pnl(self) -> float:
         return sum(t.mark(self.prices.price(t.instrument_key) or t.entry) for t in self.book.open.values())
+
+    def snapshot(self) -> EngineSnapshot:
+        day = self.day()
+        return EngineSnapshot(
+            state=self.state,
+            halted_reason=self.halted_reason,
+            run=self.run,
+            venue=self.venue.name,
+            venue_connected=self.venue.connected,
+            interval=self.interval,
+            day=day,
+            day_pnl=round(float(self.day_pnl(day)), 2),
+            realized_today=round(self.book.realized.get(day, 0.0), 2),
+            open_pnl=round(float(self.open_pnl()), 2),
+            open_trades=len(self.book.open),
+            signals_pending=len(self.signals),
+            orders_sent=self.orders_sent,
+            denied=dict(self.denied),
+            skipped=dict(self.skipped),
+            last_bar_ts=self.last_bar[1] if self.last_bar else None,
+        )

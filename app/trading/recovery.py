@@ -1,9 +1,10 @@
-"""Reconciliation: the engine's open trades against the broker's positions.
+"""Reconciliation: the engine's open trades against the broker's positions, as a plan.
 
 Runs at the first price update of every run (a start, and a restart after a crash: open
 trades are reloaded from the journal first), over the instruments of the engine's universe.
 Per instrument, the engine expects the broker to hold the sum of its open trades' signed
-`open_qty`. Every mismatch is reported as `hft.manage_error` and resolved by one rule:
+`open_qty`. `plan` lists every mismatch (a pure function); the engine carries each one out,
+reports it as `hft.manage_error` (`Mismatch.report`) and resolves it by one rule:
 
     A position the engine cannot account for is never traded on: the instrument is made flat
     on both sides. When the broker holds shares, they are squared off with a market order and
@@ -18,72 +19,58 @@ while the server was down, a position changed by hand).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
-from app.market.bars import BarSet
-from app.trading.errors import BrokerError
-from app.trading.orders import OrderStatus, Purpose, Side
-from app.trading.trades import ExitReason, Trade
-
-if TYPE_CHECKING:
-    from app.trading.engine import TradingEngine
+from app.trading.brokers.base import Position
+from app.trading.trades import Trade
 
 
-async def reconcile(engine: TradingEngine, bars: BarSet) -> None:
-    try:
-        positions = await engine.venue.positions()
-    except BrokerError as e:
-        reason = f"cannot reconcile with {engine.venue.name}: {e.message}"
-        engine.halt(reason)
-        engine.emit("hft.error", {"error": f"{reason}; halted"})
-        await engine.commit()
-        return
-    expected = engine.book.net()
-    universe = engine.prices.index
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """One instrument where the engine's open trades (`want` shares) and the broker (`have`) differ.
+
+    :param price: where the trades close without an order, and the square-off order's reference.
+    """
+
+    instrument_key: str
+    want: int
+    have: int
+    trades: tuple[Trade, ...]
+    price: float
+
+    @property
+    def needs_order(self) -> bool:
+        """The broker holds shares: they are squared off at the broker."""
+        return self.have != 0
+
+    def report(self, venue: str, resolution: str) -> str:
+        return (
+            f"reconcile {self.instrument_key}: the engine's open trades hold {self.want:+d} shares, "
+            f"{venue} holds {self.have:+d}; {resolution}"
+        )
+
+
+def plan(
+    expected: Mapping[str, int],
+    open_trades: Iterable[Trade],
+    positions: Mapping[str, Position],
+    universe: Iterable[str],
+    price: Callable[[str], float | None],
+) -> list[Mismatch]:
+    """Every mismatch in `universe`, by instrument key. `expected`: the book's net open shares
+    (`Book.net`); `price(key)`: the bar's open, else the latest price; without either, the
+    broker's average price or the first trade's entry."""
+    trades = list(open_trades)
+    mismatches: list[Mismatch] = []
     for key in sorted((set(expected) | set(positions)) & set(universe)):
         want = expected.get(key, 0)
         have = positions[key].qty if key in positions else 0
         if want == have:
             continue
-        trades = [t for t in engine.book.open.values() if t.instrument_key == key]
-        quote = engine.prices.quote_in(bars, key)
-        price = quote.open if quote is not None else engine.prices.price(key)
-        if price is None:
-            price = positions[key].avg_price if key in positions else trades[0].entry
-        resolution = await _resolve(engine, key, have, trades, price, bars.open_ts)
-        engine.emit(
-            "hft.manage_error",
-            {
-                "error": f"reconcile {key}: the engine's open trades hold {want:+d} shares, "
-                f"{engine.venue.name} holds {have:+d}; {resolution}"
-            },
-        )
-    await engine.commit()
-
-
-async def _resolve(engine: TradingEngine, key: str, have: int, trades: list[Trade], price: float, ts: int) -> str:
-    if have == 0:
-        for trade in trades:
-            engine.book_exit(trade, abs(trade.open_qty), price, 0.0, ExitReason.RECONCILE, ts, "the broker held none")
-        return f"closed {len(trades)} trade(s) at {price:.2f} without an order (the broker holds none)"
-    await engine.risk.rate.acquire()
-    trade_id = trades[0].trade_id if trades else None
-    order = engine.order(trade_id, key, Side.to_close(have), abs(have), Purpose.EXIT, ExitReason.RECONCILE, price, ts)
-    result = await engine.send(order)
-    if result.status is not OrderStatus.FILLED or order.fill_price is None:
-        reason = f"reconcile {key}: squaring off {have:+d} at {engine.venue.name} {result.status}: {result.message}"
-        engine.halt(reason)
-        return f"{result.status}: {result.message}; halted"
-    charges = order.charges
-    for trade in trades:
-        engine.book_exit(
-            trade,
-            abs(trade.open_qty),
-            order.fill_price,
-            charges,
-            ExitReason.RECONCILE,
-            ts,
-            f"squared off {have:+d} at the broker",
-        )
-        charges = 0.0
-    return f"squared off {have:+d} at {order.fill_price:.2f} and closed {len(trades)} trade(s) there"
+        on_key = tuple(t for t in trades if t.instrument_key == key)
+        mark = price(key)
+        if mark is None:
+            mark = positions[key].avg_price if key in positions else on_key[0].entry
+        mismatches.append(Mismatch(key, want, have, on_key, mark))
+    return mismatches

@@ -17,32 +17,30 @@ next bar), so nothing waits on the watch.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import orjson
-
 from app.bus.events import Batch
 from app.bus.interface import EventBus
 from app.bus.subscription import ResumeOutcome, Subscription
+from app.events import HftBroker, HftError, decode, publish
 from app.market.clock import Clock, WallClock
 from app.market.feed import BarSubscription, MarketFeed
 from app.market.timestamps import iso
 from app.trading.book import Book
 from app.trading.brokers.base import Broker, Funds, Position
 from app.trading.brokers.registry import BrokerRegistry
-from app.trading.engine import CHANNEL, FlattenOutcome, TradingEngine
+from app.trading.engine import FlattenOutcome, TradingEngine
 from app.trading.errors import BrokerError, EngineStateError, TradingError
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
 from app.trading.prices import PriceBook
 from app.trading.risk import RiskLimits
-from app.trading.state import EngineState, check_transition
+from app.trading.state import EngineState, RunSettings
 from app.trading.store import TradeStore
-from app.trading.strategy import Strategy, ist_day
+from app.trading.strategy import Strategy
 from app.trading.trades import ExitReason
 
 log = logging.getLogger(__name__)
@@ -51,7 +49,8 @@ DAY = 86_400
 
 
 class PredictionListener:
-    """The engine's Subscriber on the `prediction` channel: created and resolved, handed on inline."""
+    """The engine's Subscriber on the `prediction` channel: created and resolved, decoded to their
+    typed events and handed to `TradingEngine.on_event` inline (the backtest's door too)."""
 
     def __init__(self, engine: TradingEngine, on_lost: Callable[[], None]) -> None:
         self.engine = engine
@@ -65,11 +64,7 @@ class PredictionListener:
             if event.type not in ("prediction.created", "prediction.resolved"):
                 continue
             try:
-                payload = orjson.loads(event.data)["payload"]
-                if event.type == "prediction.created":
-                    self.engine.on_prediction(payload)
-                else:
-                    self.engine.on_resolution(payload)
+                self.engine.on_event(decode(event))
             except Exception:  # one odd event must not break the bus's fan-out
                 log.exception("the trading engine could not take event %d (%s)", event.id, event.type)
 
@@ -119,12 +114,8 @@ class TradingService:
         self.clock = clock or WallClock()
         self.wall = wall
         self.broker_check_interval = broker_check_interval
-        self.state = EngineState.STOPPED
-        self.broker = PAPER
-        self.safe_mode = True
-        self.halted_reason: str | None = None
         self.engine: TradingEngine | None = None
-        self.run_limits = limits
+        self.run = RunSettings(PAPER, True, limits)  # the latest run's (shown while stopped)
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscription: Subscription | None = None
@@ -140,45 +131,31 @@ class TradingService:
         self.gate.check_safe_mode(safe_mode)
         run_limits = self.limits.tightened(dict(limits or {}))
         async with self._lock:
-            if self.state is not EngineState.STOPPED:
-                hint = "resume or stop it" if self.state is EngineState.HALTED else "stop it first"
-                raise EngineStateError("start", self.state.value, hint)
-            await self._start(broker, safe_mode, run_limits, EngineState.RUNNING, None)
+            if self.engine is not None and self.engine.state is not EngineState.STOPPED:
+                state = self.engine.state
+                hint = "resume or stop it" if state is EngineState.HALTED else "stop it first"
+                raise EngineStateError("start", state.value, hint)
+            await self.stand_down()  # a run that stopped but could not stand down (its journal failed)
+            await self._start(RunSettings(broker, safe_mode, run_limits), EngineState.RUNNING, None)
         return self.status()
 
-    async def _start(
-        self, broker: str, safe_mode: bool, limits: RiskLimits, state: EngineState, halted: str | None
-    ) -> None:
-        self.brokers.check(broker)
-        self.gate.check_safe_mode(safe_mode)
+    async def _start(self, run: RunSettings, state: EngineState, halted: str | None) -> None:
+        """A run from STOPPED: RUNNING, or HALTED when a restart recovers a halted run."""
+        self.brokers.check(run.broker)
+        self.gate.check_safe_mode(run.safe_mode)
         interval = self.feed.interval
         if interval is None or not self.feed.instruments:
-            raise EngineStateError("start", self.state.value, "the market feed has no source: no prices to trade on")
-        live = self.gate.venue_for(self.brokers.is_live(broker), safe_mode)
-        venue = self.brokers.create(broker if live else PAPER)
+            raise EngineStateError("start", "stopped", "the market feed has no source: no prices to trade on")
+        live = self.gate.venue_for(self.brokers.is_live(run.broker), run.safe_mode)
+        venue = self.brokers.create(run.broker if live else PAPER)
         await venue.connect()
         try:
-            engine = await self._engine(venue, safe_mode, limits, interval.name)
+            engine = await self._engine(venue, run, interval.name, state, halted)
+            await engine.start()
         except BaseException:
             await venue.close()
             raise
-        check_transition(self.state, state)
-        self.engine, self.broker, self.safe_mode, self.run_limits = engine, broker, safe_mode, limits
-        self.state, self.halted_reason = state, halted
-        if halted is not None:
-            engine.halted = halted
-        self._stage_state()
-        await self.journal.flush()
-        await self.bus.publish_many(
-            CHANNEL,
-            [
-                (
-                    "hft.start",
-                    {"broker": broker, "safe_mode": safe_mode, "live_trading_enabled": self.gate.live_trading_enabled},
-                ),
-                ("hft.broker", {"broker": venue.name}),
-            ],
-        )
+        self.engine, self.run = engine, run
         await self._listen(engine)
         self._tasks = [
             asyncio.create_task(self._run(engine, self.feed.subscribe(name="hft")), name="trading-engine"),
@@ -187,13 +164,15 @@ class TradingService:
         log.info(
             "trading engine %s: broker %s, venue %s, safe_mode %s, %d open trades",
             state.value,
-            broker,
+            run.broker,
             venue.name,
-            safe_mode,
+            run.safe_mode,
             len(engine.book.open),
         )
 
-    async def _engine(self, venue: Broker, safe_mode: bool, limits: RiskLimits, interval: str) -> TradingEngine:
+    async def _engine(
+        self, venue: Broker, run: RunSettings, interval: str, state: EngineState, halted: str | None
+    ) -> TradingEngine:
         next_trade, next_order = await self.store.next_ids()
         book = Book(
             next_trade_id=next_trade,
@@ -212,16 +191,19 @@ class TradingService:
             instruments=self.feed.instruments,
             interval=interval,
             strategy=self.strategy,
-            limits=limits,
+            limits=run.limits,
             venue=venue,
-            safe_mode=safe_mode,
+            safe_mode=run.safe_mode,
+            broker=run.broker,
             gate=self.gate,
             journal=self.journal,
             sink=self.bus,
             clock=self.clock,
             book=book,
             prices=prices,
-            on_halt=self._on_halt,
+            state=state,
+            halted_reason=halted,
+            wall=self.wall,
         )
 
     async def _listen(self, engine: TradingEngine) -> None:
@@ -236,52 +218,25 @@ class TradingService:
         managing what is open (EngineStateError says which)."""
         async with self._lock:
             engine = self._running("stop")
-            engine.halted = engine.halted or "stopping"
-            engine.signals.clear()
-            outcome = await engine.flatten(ExitReason.FLATTEN, note="stop")
+            outcome = await engine.stop()
             if outcome.errors:
-                self._on_halt(f"stop could not flatten: {'; '.join(outcome.errors)}")
-                await self.journal.flush()
                 raise EngineStateError(
                     "stop",
-                    self.state.value,
+                    engine.state.value,
                     f"the flatten left errors, so it stays halted: {'; '.join(outcome.errors)}",
                 )
             await self.stand_down()
-            check_transition(self.state, EngineState.STOPPED)
-            self.state, self.halted_reason = EngineState.STOPPED, None
-            self._stage_state()
-            await self.journal.flush()
-            await self.bus.publish(CHANNEL, "hft.stop", {})
         return {**self.status(), "flatten": {"closed": outcome.closed, "errors": outcome.errors}}
 
     async def halt(self, reason: str = "halted by request") -> dict[str, Any]:
         """The kill switch: no new entries from now; open trades are still managed."""
-        engine = self._running("halt")
-        if self.state is EngineState.RUNNING:
-            engine.halt(reason)
-            await self.journal.flush()
+        await self._running("halt").stop_entries(reason)
         return self.status()
 
     async def resume(self) -> dict[str, Any]:
         """HALTED -> RUNNING; refused while today's PnL is beyond the daily loss limit."""
         async with self._lock:
-            engine = self._running("resume")
-            if self.state is not EngineState.HALTED:
-                raise EngineStateError("resume", self.state.value, "only a halted engine resumes")
-            day = self._day()
-            pnl = engine.day_pnl(day)
-            if pnl <= -self.run_limits.max_daily_loss:
-                raise EngineStateError(
-                    "resume",
-                    self.state.value,
-                    f"today's PnL {pnl:,.2f} is beyond the daily loss "
-                    f"limit {self.run_limits.max_daily_loss:,.2f}; trading resumes on the next day",
-                )
-            engine.resume()
-            self.state, self.halted_reason = EngineState.RUNNING, None
-            self._stage_state()
-            await self.journal.flush()
+            await self._running("resume").resume()
         return self.status()
 
     async def flatten(self, reason: str | None = None) -> FlattenOutcome:
@@ -310,10 +265,11 @@ class TradingService:
         stored = {k: v for k, v in row["limits"].items() if hasattr(self.limits, k)}
         strictest = {k: (max if k == "cooldown" else min)(v, getattr(self.limits, k)) for k, v in stored.items()}
         state = EngineState(row["state"])
+        halted = (row["halted_reason"] or "halted") if state is EngineState.HALTED else None
         try:
             async with self._lock:
                 await self._start(
-                    row["broker"], safe_mode, self.limits.tightened(strictest), state, row["halted_reason"]
+                    RunSettings(row["broker"], safe_mode, self.limits.tightened(strictest)), state, halted
                 )
         except TradingError as e:
             await self._error(f"could not resume the engine after a restart: {e}")
@@ -335,10 +291,7 @@ class TradingService:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         if engine is not None:
-            async with engine.lock:  # let a bar in progress finish its writes
-                await engine.journal.flush()
-            with contextlib.suppress(Exception):
-                await engine.venue.close()
+            await engine.close()
 
     async def _run(self, engine: TradingEngine, subscription: BarSubscription) -> None:
         async with subscription:
@@ -367,76 +320,50 @@ class TradingService:
             if not answering:
                 answering = True
                 log.info("trading: broker %s answers again", venue.name)
-                await self.bus.publish(CHANNEL, "hft.broker", {"broker": venue.name})
+                await publish(self.bus, HftBroker(broker=venue.name))
 
     # --- state ----------------------------------------------------------------------------
 
     def _running(self, action: str, hint: str = "start it first") -> TradingEngine:
-        if self.engine is None or self.state is EngineState.STOPPED:
+        if self.engine is None or self.engine.state is EngineState.STOPPED:
             raise EngineStateError(action, EngineState.STOPPED.value, hint)
         return self.engine
 
-    def _on_halt(self, reason: str) -> None:
-        """The engine halted (a request, the daily loss limit, a failure): journal it with the phase."""
-        if self.state is EngineState.RUNNING:
-            self.state = EngineState.HALTED
-        self.halted_reason = reason
-        self._stage_state()
-
-    def _stage_state(self) -> None:
-        self.journal.stage(
-            "hft_engine",
-            {
-                "id": 1,
-                "state": self.state.value,
-                "broker": self.broker,
-                "safe_mode": self.safe_mode,
-                "halted_reason": self.halted_reason,
-                "limits": orjson.dumps(self.run_limits.public()).decode(),
-                "updated_ts": int(self.wall()),
-            },
-        )
-
     async def _error(self, text: str) -> None:
         log.error("trading: %s", text)
-        await self.bus.publish(CHANNEL, "hft.error", {"error": text})
-
-    def _day(self) -> str:
-        engine = self.engine
-        ts = engine.last_bar[1] if engine is not None and engine.last_bar else self.clock.now()
-        return ist_day(ts)
+        await publish(self.bus, HftError(error=text))
 
     # --- views ----------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        engine = self.engine
+        snapshot = self.engine.snapshot() if self.engine is not None else None
+        run = snapshot.run if snapshot is not None else self.run
         out: dict[str, Any] = {
-            "state": self.state.value,
-            "broker": self.broker,
-            "safe_mode": self.safe_mode,
+            "state": snapshot.state.value if snapshot is not None else EngineState.STOPPED.value,
+            "broker": run.broker,
+            "safe_mode": run.safe_mode,
             "live_trading_enabled": self.gate.live_trading_enabled,
-            "halted_reason": self.halted_reason,
+            "halted_reason": snapshot.halted_reason if snapshot is not None else None,
             "brokers": list(self.brokers.names),
-            "limits": self.run_limits.public(),
+            "limits": run.limits.public(),
         }
-        if engine is None:
+        if snapshot is None:
             return {**out, "venue": None, "venue_connected": False, "open_trades": 0}
-        day = self._day()
         return {
             **out,
-            "venue": engine.venue.name,
-            "venue_connected": engine.venue.connected,
-            "interval": engine.interval,
-            "day": day,
-            "day_pnl": round(float(engine.day_pnl(day)), 2),
-            "realized_today": round(engine.book.realized.get(day, 0.0), 2),
-            "open_pnl": round(float(engine.open_pnl()), 2),
-            "open_trades": len(engine.book.open),
-            "signals_pending": len(engine.signals),
-            "orders_sent": engine.orders_sent,
-            "denied": dict(engine.denied),
-            "skipped": dict(engine.skipped),
-            "last_bar_ts": engine.last_bar[1] if engine.last_bar else None,
+            "venue": snapshot.venue,
+            "venue_connected": snapshot.venue_connected,
+            "interval": snapshot.interval,
+            "day": snapshot.day,
+            "day_pnl": snapshot.day_pnl,
+            "realized_today": snapshot.realized_today,
+            "open_pnl": snapshot.open_pnl,
+            "open_trades": snapshot.open_trades,
+            "signals_pending": snapshot.signals_pending,
+            "orders_sent": snapshot.orders_sent,
+            "denied": dict(snapshot.denied),
+            "skipped": dict(snapshot.skipped),
+            "last_bar_ts": snapshot.last_bar_ts,
         }
 
     async def positions(self) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The strategy: which predictions become entries, how big, where the stop and target sit,
 and when a trade is closed. Pure decisions; the engine does the acting.
 
-Entry (per `prediction.created`):
+Entry (per `prediction.created`, the event itself: `PredictionCreated`):
 - the horizon is one the strategy trades (`horizons`, empty: any);
 - the calibration of that instrument/interval/horizon (from the latest `prediction.resolved`)
   has at least `min_calibration_n` resolutions and a `hit_rate` of at least `min_hit_rate`;
@@ -27,11 +27,10 @@ initial stop distance from the best close, only ever tighter.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
 
+from app.events import Calibration, PredictionCreated
 from app.market.calendar import IST
 from app.trading.costs import CostModel
 from app.trading.prices import Quote
@@ -73,42 +72,10 @@ class StrategyConfig:
             raise ValueError("cost_multiple and trail_vol must be >= 0, stop_vol and target_vol > 0")
 
 
-@dataclass(frozen=True, slots=True)
-class Prediction:
-    """The fields of `prediction.created` the strategy uses."""
-
-    id: int
-    instrument_key: str
-    interval: str
-    horizon_steps: int
-    ts_pred: int
-    ts_target: int
-    pred_ret_adj: float
-    model_kind: str
-
-    @classmethod
-    def from_payload(cls, p: Mapping[str, Any]) -> Prediction:
-        """From a contract-validated prediction payload (JSON values)."""
-        return cls(
-            int(p["id"]),
-            str(p["instrument_key"]),
-            str(p["interval"]),
-            int(p["horizon_steps"]),
-            int(p["ts_pred"]),
-            int(p["ts_target"]),
-            float(p["pred_ret_adj"]),
-            str(p["model_kind"]),
-        )
-
-    @property
-    def direction(self) -> int:
-        return 1 if self.pred_ret_adj > 0 else -1 if self.pred_ret_adj < 0 else 0
-
-
-@dataclass(frozen=True, slots=True)
-class Calibration:
-    n: int
-    hit_rate: float
+def direction(prediction: PredictionCreated) -> int:
+    """+1 up (a long), -1 down (a short), 0 flat."""
+    adj = prediction.pred_ret_adj
+    return 1 if adj > 0 else -1 if adj < 0 else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +102,7 @@ class Strategy:
         self.config = config
         self.costs = costs
 
-    def accepts(self, prediction: Prediction, calibration: Calibration | None) -> Skip | None:
+    def accepts(self, prediction: PredictionCreated, calibration: Calibration | None) -> Skip | None:
         """None when the prediction may become an entry signal; otherwise why not."""
         c = self.config
         if c.horizons and prediction.horizon_steps not in c.horizons:
@@ -144,11 +111,14 @@ class Strategy:
             return Skip("calibration_n")
         if calibration.hit_rate < c.min_hit_rate:
             return Skip("hit_rate")
-        if prediction.direction == 0 or (prediction.direction < 0 and not c.allow_short):
+        side = direction(prediction)
+        if side == 0 or (side < 0 and not c.allow_short):
             return Skip("direction")
         return None
 
-    def plan(self, prediction: Prediction, price: float, sigma: float | None, limits: RiskLimits) -> EntryPlan | Skip:
+    def plan(
+        self, prediction: PredictionCreated, price: float, sigma: float | None, limits: RiskLimits
+    ) -> EntryPlan | Skip:
         """Size an entry at `price` or say why not (no volatility yet, too small, below costs)."""
         if sigma is None:
             return Skip("volatility_unknown")
@@ -163,13 +133,18 @@ class Strategy:
         cost = self.costs.round_trip_fraction(shares, price) + 2 * c.slippage_bps / 10_000
         if abs(prediction.pred_ret_adj) < c.cost_multiple * cost:
             return Skip("below_costs")
-        return EntryPlan(prediction.direction * shares, price, stop_distance, max(c.target_vol * scale, 2 * TICK), cost)
+        return EntryPlan(
+            direction(prediction) * shares, price, stop_distance, max(c.target_vol * scale, 2 * TICK), cost
+        )
 
-    def reverses(self, trade: Trade, prediction: Prediction, calibration: Calibration | None, price: float) -> bool:
+    def reverses(
+        self, trade: Trade, prediction: PredictionCreated, calibration: Calibration | None, price: float
+    ) -> bool:
         """An opposite prediction that would itself be worth an entry closes the trade."""
-        if not self.config.exit_on_reversal or prediction.direction == 0:
+        side = direction(prediction)
+        if not self.config.exit_on_reversal or side == 0:
             return False
-        if (prediction.direction > 0) == trade.is_long or self.accepts(prediction, calibration) is not None:
+        if (side > 0) == trade.is_long or self.accepts(prediction, calibration) is not None:
             return False
         cost = self.costs.round_trip_fraction(abs(trade.open_qty), price) + 2 * self.config.slippage_bps / 10_000
         return abs(prediction.pred_ret_adj) >= self.config.cost_multiple * cost

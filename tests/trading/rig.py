@@ -4,12 +4,17 @@ but fed by hand: bars through a QueueSource, predictions published on the real b
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import orjson
+from sqlalchemy.engine import make_url
 
 from app.bus.events import Batch
 from app.bus.local import LocalEventBus
@@ -20,6 +25,7 @@ from app.events import CONTRACT, ContractValidator
 from app.market.feed import MarketFeed
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
+from app.storage.urls import asyncpg_connect_args
 from app.trading.service import TradingService
 from app.trading.system import build_trading
 from tests.trading.fakes import QueueSource, UpstoxNetwork
@@ -36,21 +42,51 @@ RIG_SETTINGS: dict[str, Any] = {
 }
 
 
-class HftWatch:
-    """A Subscriber on `hft` that keeps every event and wakes waiters; checks the contract exactly."""
+def stored_engine_row(db_url: str) -> dict[str, Any] | None:
+    """The `hft_engine` row as committed right now. A blocking read: called from a subscriber's
+    `deliver`, the event loop (the engine with it) waits for the answer, so the row is the one
+    committed when the event was published."""
+    url = make_url(db_url)
+    query = "SELECT state, halted_reason FROM hft_engine WHERE id = 1"
+    if url.get_backend_name() == "sqlite":
+        with contextlib.closing(sqlite3.connect(str(url.database))) as conn:
+            row = conn.execute(query).fetchone()
+    else:
 
-    def __init__(self) -> None:
+        async def read() -> Any:
+            conn = await asyncpg.connect(**asyncpg_connect_args(db_url))
+            try:
+                return await conn.fetchrow(query)
+            finally:
+                await conn.close()
+
+        with ThreadPoolExecutor(1) as pool:
+            row = pool.submit(asyncio.run, read()).result(timeout=10)
+    return None if row is None else {"state": row[0], "halted_reason": row[1]}
+
+
+class HftWatch:
+    """A Subscriber on `hft` that keeps every event and wakes waiters; checks the contract exactly.
+    With `read_state`, each `hft.state` is kept with the engine row stored when it arrived."""
+
+    def __init__(self, read_state: Callable[[], dict[str, Any] | None] | None = None) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
+        self.batches: list[list[str]] = []  # the types of each delivery (one publish: one batch)
+        self.states: list[tuple[dict[str, Any], dict[str, Any] | None]] = []
+        self._read_state = read_state
         self._changed = asyncio.Event()
 
     def ready(self, outcome: ResumeOutcome) -> None:
         pass
 
     def deliver(self, batch: Batch) -> None:
+        self.batches.append([e.type for e in batch.events])
         for e in batch.events:
             payload = orjson.loads(e.data)["payload"]
             assert CONTRACT["hft"][e.type].model_validate(payload).model_dump(mode="json") == payload
             self.events.append((e.type, payload))
+            if e.type == "hft.state" and self._read_state is not None:
+                self.states.append((payload, self._read_state()))
         self._changed.set()
 
     async def drained(self) -> bool:
@@ -92,7 +128,7 @@ class Rig:
         async def done() -> None:
             while True:
                 engine = self.service.engine
-                if engine is not None and engine.last_bar == (open_ts, open_ts + 60) and not engine.lock.locked():
+                if engine is not None and engine.last_bar == (open_ts, open_ts + 60) and not engine.busy:
                     return
                 await asyncio.sleep(0.001)
 
@@ -122,7 +158,7 @@ async def make_rig(data_dir: Path, **overrides: Any) -> Rig:
     db = Database(settings.db_url)
     bus = LocalEventBus(SqliteEventLog(settings.event_log_path, synchronous="normal"), ContractValidator())
     await bus.start()
-    watch = HftWatch()
+    watch = HftWatch(lambda: stored_engine_row(settings.db_url))
     await bus.subscribe("hft", watch)
     feed = MarketFeed()
     source = QueueSource(KEYS, MINUTE)

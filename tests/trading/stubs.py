@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from app.events import CONTRACT
+from app.events import CONTRACT, PredictionCreated, PredictionResolved
 from app.market.bars import BarSet
 from app.market.calendar import IST
 from app.market.clock import ManualClock
@@ -50,7 +50,7 @@ def bar_set(open_ts: int, bars: dict[str, float | Ohlc], instruments: Sequence[s
 
 
 class RecordingSink:
-    """An EventSink that keeps what it is given and holds it to the contract exactly."""
+    """An EventSink that keeps what it is given (as JSON payloads): typed events of the contract."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, dict[str, Any]]] = []
@@ -58,10 +58,8 @@ class RecordingSink:
     async def publish_many(self, channel: str, events: Sequence[tuple[str, object]]) -> object:
         assert channel == "hft"
         for type, payload in events:
-            model = CONTRACT["hft"][type]
-            assert isinstance(payload, dict)
-            assert model.model_validate(payload).model_dump(mode="json") == payload, (type, payload)
-            self.events.append((type, payload))
+            assert isinstance(payload, CONTRACT["hft"][type]), (type, payload)
+            self.events.append((type, payload.model_dump(mode="json")))
         return None
 
     def of(self, type: str) -> list[dict[str, Any]]:
@@ -122,7 +120,6 @@ class Desk:
     sink: RecordingSink
     clock: ManualClock
     now: int = DAY_OPEN
-    halts: list[str] = field(default_factory=list)
 
     async def bar(
         self, bars: dict[str, float | Ohlc], *, open_ts: int | None = None
@@ -141,10 +138,11 @@ class Desk:
             await self.bar({key: p * (1.001 if k % 2 else 1.0) for key, p in prices.items()})
 
     def predict(self, key: str, adj: float, *, h: int = 5, id: int = 1, ts_pred: int | None = None) -> None:
-        self.engine.on_prediction(prediction(key, adj, ts_pred=self.now if ts_pred is None else ts_pred, h=h, id=id))
+        payload = prediction(key, adj, ts_pred=self.now if ts_pred is None else ts_pred, h=h, id=id)
+        self.engine.on_event(PredictionCreated.model_validate(payload))
 
     def calibrate(self, key: str, *, h: int = 5, n: int = 100, hit_rate: float = 0.6) -> None:
-        self.engine.on_resolution(resolution(key, h=h, n=n, hit_rate=hit_rate))
+        self.engine.on_event(PredictionResolved.model_validate(resolution(key, h=h, n=n, hit_rate=hit_rate)))
 
 
 async def make_desk(
@@ -169,7 +167,6 @@ async def make_desk(
     broker = PaperBroker(config=paper or PaperConfig(slippage_bps=0.0), costs=CostModel(), journal=journal, load=load)
     await broker.connect()
     desk_venue = venue or broker
-    halts: list[str] = []
     engine = TradingEngine(
         instruments=instruments,
         interval="1m",
@@ -183,6 +180,5 @@ async def make_desk(
         clock=clock,
         book=book,
         prices=PriceBook(instruments, span=20, min_bars=5),
-        on_halt=halts.append,
     )
-    return Desk(engine, broker, journal, sink, clock, halts=halts)
+    return Desk(engine, broker, journal, sink, clock)

@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from app.events import PredictionCreated
 from app.trading.brokers.paper import PaperConfig
 from app.trading.costs import CostModel
 from app.trading.orders import Side
@@ -211,10 +212,12 @@ async def test_the_daily_loss_limit_halts_and_flattens_by_itself() -> None:
     loss_price = entry["entry"] - 600.0 / entry["qty"] - 1
     events = await desk.bar({**PRICES, RELIANCE: loss_price})
     types = [t for t, _ in events]
-    assert types == ["hft.error", "hft.exit", "hft.flatten"]
+    assert types == ["hft.error", "hft.state", "hft.exit", "hft.flatten"]
     assert "daily loss limit breached" in events[0][1]["error"]
-    assert events[1][1]["reason"] == "daily_loss"
-    assert desk.engine.halted is not None and desk.halts and "daily loss" in desk.halts[0]
+    assert events[1][1]["state"] == "halted" and events[1][1]["halted_reason"].startswith("daily loss limit breached")
+    assert events[2][1]["reason"] == "daily_loss"
+    assert desk.engine.halted_reason is not None and "daily loss" in desk.engine.halted_reason
+    assert desk.journal.rows("hft_engine")[0]["state"] == "halted"
     desk.predict(TCS, 0.01, id=3)
     desk.calibrate(TCS)
     assert await desk.bar(PRICES) == []
@@ -298,9 +301,12 @@ async def test_nothing_is_announced_that_the_journal_did_not_store() -> None:
     desk.predict(RELIANCE, 0.01)
     desk.journal.fail_next = OSError("disk full")
     events = await desk.bar(PRICES)
-    assert [t for t, _ in events][0] == "hft.error"
+    assert [t for t, _ in events][:2] == ["hft.error", "hft.state"]
     assert "disk full" in events[0][1]["error"] and desk.sink.of("hft.entry") == []
-    assert desk.engine.halted is not None
+    assert desk.engine.halted_reason is not None
+    assert events[1][1]["state"] == "halted" and "disk full" in events[1][1]["halted_reason"]
+    (row,) = desk.journal.rows("hft_engine")  # the halt was stored before it was announced
+    assert (row["state"], row["halted_reason"]) == ("halted", events[1][1]["halted_reason"])
 
 
 def test_limits_a_request_can_only_tighten() -> None:
@@ -337,6 +343,6 @@ async def test_predictions_of_another_interval_or_instrument_are_ignored() -> No
     desk = await make_desk()
     await desk.warm(PRICES)
     desk.calibrate(RELIANCE)
-    desk.engine.on_prediction(prediction(RELIANCE, 0.01, ts_pred=desk.now, interval="5m"))
-    desk.engine.on_prediction(prediction("NSE_EQ|NOPE", 0.01, ts_pred=desk.now))
+    desk.engine.on_event(PredictionCreated.model_validate(prediction(RELIANCE, 0.01, ts_pred=desk.now, interval="5m")))
+    desk.engine.on_event(PredictionCreated.model_validate(prediction("NSE_EQ|NOPE", 0.01, ts_pred=desk.now)))
     assert await desk.bar(PRICES) == [] and not desk.engine.signals and not desk.engine.skipped

@@ -43,7 +43,7 @@ async def test_halt_and_flatten_while_an_entry_is_in_flight() -> None:
         desk.predict(key, 0.01, id=k)
     bar = asyncio.create_task(desk.bar(PRICES))
     await asyncio.wait_for(broker.held.wait(), 5)  # the second entry is at the broker
-    desk.engine.halt("kill switch")
+    assert await desk.engine.stop_entries("kill switch")
     flatten = asyncio.create_task(desk.engine.flatten())
     await asyncio.sleep(0)
     broker.release.set()

@@ -63,10 +63,12 @@ async def test_full_lifecycle_every_exit_reason_in_contract(server_factory) -> N
         stream = Stream(ws)
         started = post(server, "start")
         assert started.status_code == 200 and started.json()["state"] == "running"
-        await stream.until(lambda ev: len(ev) >= 2)
+        await stream.until(lambda ev: len(ev) >= 3)
+        running = {"state": "running", "halted_reason": None, "safe_mode": True, "live_trading_enabled": False}
         assert [(e["type"], e["payload"]) for e in stream.events] == [
             ("hft.start", {"broker": "paper", "safe_mode": True, "live_trading_enabled": False}),
             ("hft.broker", {"broker": "paper"}),
+            ("hft.state", {**running, "broker": "paper"}),
         ]
 
         # stop, target, time: one-bar trades whose stop and target sit one sigma away
@@ -112,7 +114,8 @@ async def test_full_lifecycle_every_exit_reason_in_contract(server_factory) -> N
 
         stopped = post(server, "stop")
         assert stopped.status_code == 200 and stopped.json()["state"] == "stopped"
-        await stream.until(lambda ev: ev[-1]["type"] == "hft.stop")
+        await stream.until(lambda ev: ev[-1]["type"] == "hft.state" and ev[-2]["type"] == "hft.stop")
+        assert stream.of("hft.state")[-1] == {**running, "state": "stopped", "broker": "paper"}
 
     check_trades(stream)
     assert {p["reason"] for p in stream.of("hft.exit")} >= {"stop", "target", "time", "signal", "flatten", "square_off"}
@@ -141,7 +144,17 @@ async def test_daily_loss_breach_halts_and_flattens_by_itself(server_factory) ->
         inject(server, RELIANCE, 0.01, h=300, id=1)
         await stream.until(lambda ev: stream.of("hft.flatten") != [])
         types = [e["type"] for e in stream.events if e["type"] != "hft.trade_risk"]  # (the trailing stop may move)
-        assert types == ["hft.start", "hft.broker", "hft.entry", "hft.error", "hft.exit", "hft.flatten"]
+        assert types == [
+            "hft.start",
+            "hft.broker",
+            "hft.state",
+            "hft.entry",
+            "hft.error",
+            "hft.state",
+            "hft.exit",
+            "hft.flatten",
+        ]
+        assert stream.of("hft.state")[-1]["state"] == "halted"
         assert "daily loss limit breached" in stream.of("hft.error")[0]["error"]
         assert stream.of("hft.exit")[0]["reason"] == "daily_loss" and stream.of("hft.flatten") == [
             {"closed": 1, "errors": []}
@@ -224,11 +237,12 @@ async def test_sigkill_with_open_trades_then_they_are_managed_again(database_env
     async with connect(server.ws("hft", after=stream.events[-1]["id"], epoch=ready["epoch"])) as ws:
         assert (await recv_ready(ws))["resumed"] is True
         after = Stream(ws)
-        await after.until(lambda ev: "hft.broker" in [e["type"] for e in ev])
+        await after.until(lambda ev: "hft.state" in [e["type"] for e in ev])
         types = [e["type"] for e in after.events]  # what the killed process published after our last read, then:
-        assert types[-2:] == ["hft.start", "hft.broker"] and set(types[:-2]) <= {
+        assert types[-3:] == ["hft.start", "hft.broker", "hft.state"] and set(types[:-3]) <= {
             "hft.trade_risk"
         }  # recovered by itself
+        assert after.of("hft.state")[-1]["state"] == "running"
         await assert_resumed_and_reconciled(server, before, 3)
         flattened = post(server, "flatten")
         assert flattened.json() == {"closed": 3, "errors": []}

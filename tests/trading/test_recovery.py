@@ -92,4 +92,14 @@ async def test_a_broker_that_cannot_say_its_positions_halts_the_engine() -> None
     desk.paper.positions = broken  # type: ignore[method-assign]
     events = await desk.bar(PRICES)
     assert events[0] == ("hft.error", {"error": "cannot reconcile with paper: positions unavailable; halted"})
-    assert desk.engine.halted is not None and len(desk.engine.book.open) == 1
+    assert events[1] == (
+        "hft.state",
+        {
+            "state": "halted",
+            "halted_reason": "cannot reconcile with paper: positions unavailable",
+            "safe_mode": True,
+            "live_trading_enabled": False,
+            "broker": "paper",
+        },
+    )
+    assert desk.engine.halted_reason is not None and len(desk.engine.book.open) == 1

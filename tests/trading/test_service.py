@@ -35,7 +35,7 @@ async def test_lifecycle_start_entry_exit_flatten_stop_in_contract_order(tmp_pat
         assert (outcome.closed, outcome.errors) == (2, [])
         await rig.service.stop()
         types = [t for t, _ in rig.watch.events]
-        assert types[:2] == ["hft.start", "hft.broker"] and types[-1] == "hft.stop"
+        assert types[:3] == ["hft.start", "hft.broker", "hft.state"] and types[-2:] == ["hft.stop", "hft.state"]
         assert rig.watch.of("hft.start") == [{"broker": "paper", "safe_mode": True, "live_trading_enabled": False}]
         assert rig.watch.of("hft.broker") == [{"broker": "paper"}]
         stored = await rig.service.store.trades()

@@ -65,9 +65,10 @@ async def test_an_order_without_a_final_status_is_unknown_and_halts_the_engine()
     desk.calibrate(RELIANCE)
     desk.predict(RELIANCE, 0.01)
     events = await desk.bar(PRICES)
-    assert [t for t, _ in events] == ["hft.error", "hft.manage_error"]
+    assert [t for t, _ in events] == ["hft.error", "hft.state", "hft.manage_error"]
     assert "unknown outcome at upstox" in events[0][1]["error"]
-    assert desk.engine.halted is not None
+    assert events[1][1]["state"] == "halted" and "unknown outcome" in events[1][1]["halted_reason"]
+    assert desk.engine.halted_reason is not None
     (order,) = desk.journal.rows("hft_orders")
     assert order["status"] == "unknown" and order["broker_order_id"] == "U1"
 
@@ -82,7 +83,8 @@ async def test_the_gate_stops_an_order_at_the_last_moment_when_a_key_is_off() ->
     desk.predict(RELIANCE, 0.01)
     events = await desk.bar(PRICES)
     assert events[0][0] == "hft.error" and "safe mode on; refused; halted" in events[0][1]["error"]
-    assert network.orders == [] and desk.engine.halted is not None
+    assert events[1] == ("hft.state", {**events[1][1], "state": "halted", "broker": "upstox", "safe_mode": True})
+    assert network.orders == [] and desk.engine.halted_reason is not None
 
 
 async def test_the_https_transport_sends_the_token_and_reads_errors() -> None:

@@ -1,0 +1,116 @@
+"""The engine's outbox: what a run decided, stored before it is announced, and the run's state.
+
+Rows are staged in the journal as the engine decides (`stage`); events wait here (`emit`) until
+`commit` has stored the rows (`journal.flush`), then go out in one publish: nothing is announced
+that is not stored. The run's state (RUNNING, HALTED, STOPPED, and why it is halted) is held here,
+in this one place, because every change of it is one more staged row (`hft_engine`) and one more
+event (`hft.state`): a halt inside a price update goes out with that phase's commit (`halt`); a
+command's transition is stored and published at once (`announce`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+from app.events import EventSink, HftError, HftEvent, HftState, publish
+from app.events.hft import EngineStateName
+from app.trading.errors import JournalError
+from app.trading.gate import LiveGate
+from app.trading.journal import Journal
+from app.trading.state import EngineState, RunSettings, check_transition, state_row
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    """:param state, halted_reason: where the run starts: RUNNING, or HALTED (with its reason) when
+    a restart recovers a halted run.
+    :param wall: epoch seconds, for the state row's timestamp."""
+
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        sink: EventSink,
+        gate: LiveGate,
+        run: RunSettings,
+        state: EngineState,
+        halted_reason: str | None,
+        wall: Callable[[], float],
+    ) -> None:
+        if (state is EngineState.HALTED) != (halted_reason is not None) or state is EngineState.STOPPED:
+            raise ValueError("a run starts RUNNING, or HALTED with a reason")
+        self.journal = journal
+        self.sink = sink
+        self.gate = gate
+        self.run = run
+        self.state: EngineState = state
+        self.halted_reason = halted_reason
+        self._wall = wall
+        self._events: list[HftEvent] = []
+
+    # --- what a phase decided -------------------------------------------------------------
+
+    def stage(self, table: str, row: Mapping[str, Any]) -> None:
+        self.journal.stage(table, row)
+
+    def emit(self, event: HftEvent) -> None:
+        self._events.append(event)
+
+    async def commit(self) -> None:
+        """Store what was staged, then publish what was emitted (never the other way round).
+        When the journal fails the run halts: the error is announced, and `hft.state` too once
+        the halted state row could be stored."""
+        events, self._events = self._events, []
+        try:
+            await self.journal.flush()
+        except JournalError as e:
+            log.exception("trading journal failed")
+            error = HftError(error=f"{e}; halted, {len(events)} events withheld (restart reconciles)")
+            self.halt(str(e))
+            state, self._events = self._events, []
+            try:
+                await self.journal.flush()
+                events = [error, *state]
+            except JournalError:
+                log.exception("trading journal failed again: the halt is not stored")
+                events = [error]
+        if events:
+            await publish(self.sink, *events)
+
+    # --- the run's state ------------------------------------------------------------------
+
+    def move(self, state: EngineState, halted_reason: str | None = None) -> None:
+        """A transition in memory only: `announce` (a command) or `halt` (a phase) stores it."""
+        if state is EngineState.HALTED and self.state is EngineState.HALTED:
+            self.halted_reason = halted_reason  # halted again: the newer reason
+            return
+        check_transition(self.state, state)
+        self.state, self.halted_reason = state, halted_reason
+
+    def halt(self, reason: str) -> None:
+        """A halt inside a phase: its state row and `hft.state` go out with the phase's commit."""
+        self.move(EngineState.HALTED, reason)
+        self._stage_state()
+        self.emit(self.state_event())
+
+    async def announce(self, *events: HftEvent) -> None:
+        """A command's transition: the state row is stored (a JournalError raises), then `events`
+        and `hft.state` are published together."""
+        self._stage_state()
+        await self.journal.flush()
+        await publish(self.sink, *events, self.state_event())
+
+    def state_event(self) -> HftState:
+        return HftState(
+            state=cast(EngineStateName, self.state.value),
+            halted_reason=self.halted_reason,
+            safe_mode=self.run.safe_mode,
+            live_trading_enabled=self.gate.live_trading_enabled,
+            broker=self.run.broker,
+        )
+
+    def _stage_state(self) -> None:
+        self.journal.stage("hft_engine", state_row(self.state, self.halted_reason, self.run, int(self._wall())))
