@@ -15,5 +15,6 @@ jobs.add_job_routes(
     "",
     queue="Queue a training job (ridge, lgbm)",
     listing="Training jobs, newest first",
+    reading="One training job (404 when unknown)",
     cancelling="Ask a job to stop (409 when it has already ended)",
 )
