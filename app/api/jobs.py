@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import JobsDep
+from app.api.schemas.errors import errors
 from app.api.schemas.jobs import JobList, JobOut
 from app.automation.system import JobSystem
 from app.jobs.errors import IllegalTransition, InvalidParams, JobNotFound, UnknownJobKind
@@ -109,6 +110,6 @@ def add_job_routes(
     async def read_job(system: JobsDep, job_id: str) -> dict[str, Any]:
         return await detail(system, await read(system, family, job_id))
 
-    @router.post(path + "/{job_id}/cancel", summary=cancelling, response_model=JobOut)
+    @router.post(path + "/{job_id}/cancel", summary=cancelling, response_model=JobOut, responses=errors(409))
     async def cancel_job(system: JobsDep, job_id: str) -> dict[str, Any]:
         return await cancel(system, family, job_id)

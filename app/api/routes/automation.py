@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import jobs
 from app.api.deps import JobsDep
+from app.api.schemas.errors import errors
 from app.api.schemas.jobs import RunOut, ScheduleList, ScheduleOut
 from app.api.security import require_token
 from app.automation.cron import DEFAULT_TIMEZONE, CronError
@@ -18,7 +19,12 @@ from app.automation.system import JobSystem
 from app.jobs.errors import InvalidParams, UnknownJobKind
 from app.jobs.models import JobRecord
 
-router = APIRouter(prefix="/api/automation", tags=["automation"], dependencies=[Depends(require_token)])
+router = APIRouter(
+    prefix="/api/automation",
+    tags=["automation"],
+    dependencies=[Depends(require_token)],
+    responses=errors(401, 404, 422),
+)
 
 
 async def _run_with_children(system: JobSystem, record: JobRecord) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 
 from app.api.deps import CandlesDep
 from app.api.schemas.candles import CandlePage, ImportOut, SeriesOut
+from app.api.schemas.errors import errors
 from app.api.security import require_token
 from app.market.errors import CandleImportError, MarketDataError
 from app.market.importers import CandleFormat, load_candles
@@ -19,7 +20,9 @@ from app.market.instruments import parse_instrument_key
 from app.market.intervals import parse_interval
 from app.market.timestamps import parse_moment
 
-router = APIRouter(prefix="/api/candles", tags=["candles"], dependencies=[Depends(require_token)])
+router = APIRouter(
+    prefix="/api/candles", tags=["candles"], dependencies=[Depends(require_token)], responses=errors(401, 422)
+)
 
 T = TypeVar("T")
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024

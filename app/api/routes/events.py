@@ -8,12 +8,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 
 from app.api.deps import BusDep
+from app.api.schemas.errors import errors
 from app.api.schemas.events import EventPage
 from app.api.security import require_token
 from app.bus.errors import UnknownChannel
 from app.events import Envelope
 
-router = APIRouter(prefix="/api/events", tags=["events"], dependencies=[Depends(require_token)])
+router = APIRouter(
+    prefix="/api/events", tags=["events"], dependencies=[Depends(require_token)], responses=errors(401, 422)
+)
 
 
 class EventIn(BaseModel):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.deps import ServicesDep
+from app.api.schemas.errors import errors
 from app.api.schemas.health import Health
 from app.api.security import require_token
 
@@ -31,7 +32,7 @@ async def read_health(services: ServicesDep) -> Health:
     dependencies=[Depends(require_token)],
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}, **errors(401)},
 )
 async def read_metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

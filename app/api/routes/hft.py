@@ -9,12 +9,13 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import TradingDep
+from app.api.schemas.errors import errors
 from app.api.schemas.hft import EngineStatus, FlattenOut, OrderList, PositionsOut, StoppedEngine, TradeList
 from app.api.security import require_token
 from app.trading.errors import BadLimits, BrokerError, LiveTradingRefused, UnknownBroker
 from app.trading.trades import TradeStatus
 
-router = APIRouter(prefix="/api/hft", tags=["hft"], dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/api/hft", tags=["hft"], dependencies=[Depends(require_token)], responses=errors(401, 409))
 
 
 class LimitsIn(BaseModel):
@@ -58,6 +59,7 @@ class FlattenEngine(BaseModel):
     summary="Start trading (409 running, 422 unknown broker or limits, 403 safe_mode off without live trading)",
     response_model=EngineStatus,
     response_model_exclude_unset=True,  # the status leaves out a run's counters when stopped
+    responses=errors(403, 422, 502),
 )
 async def start_engine(service: TradingDep, body: Annotated[StartEngine | None, Body()] = None) -> dict[str, Any]:
     body = body or StartEngine()
@@ -144,7 +146,10 @@ async def read_orders(
 
 
 @router.get(
-    "/positions", summary="The venue's positions (with what the engine expects) and funds", response_model=PositionsOut
+    "/positions",
+    summary="The venue's positions (with what the engine expects) and funds",
+    response_model=PositionsOut,
+    responses=errors(502),
 )
 async def read_positions(service: TradingDep) -> dict[str, Any]:
     try:

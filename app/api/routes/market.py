@@ -11,11 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 
 from app.api.deps import MarketDep
+from app.api.schemas.errors import errors
 from app.api.schemas.market import MarketOut
 from app.api.security import require_token
 from app.api.ws_market import market_payload
 
-router = APIRouter(tags=["market"], dependencies=[Depends(require_token)])
+router = APIRouter(tags=["market"], dependencies=[Depends(require_token)], responses=errors(401))
 
 
 @router.get(

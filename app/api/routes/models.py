@@ -7,11 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from app.api.deps import JobsDep
+from app.api.schemas.errors import errors
 from app.api.schemas.models import ModelList, ModelOut
 from app.api.security import require_token
 from app.registry.errors import ModelNotFound
 
-router = APIRouter(prefix="/api/models", tags=["models"], dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/api/models", tags=["models"], dependencies=[Depends(require_token)], responses=errors(401))
 
 
 @router.get("", summary="Registered models, newest first", response_model=ModelList)
@@ -29,7 +30,9 @@ async def read_models(
     return {"models": models}
 
 
-@router.get("/{model_id}", summary="One registered model (404 when unknown)", response_model=ModelOut)
+@router.get(
+    "/{model_id}", summary="One registered model (404 when unknown)", response_model=ModelOut, responses=errors(404)
+)
 async def read_model(system: JobsDep, model_id: str) -> dict[str, Any]:
     try:
         return await system.registry.get(model_id)

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import PredictionsDep, PredictorDep
+from app.api.schemas.errors import errors
 from app.api.schemas.predictor import CalibrationList, PredictionList, PredictionStatus, PredictorStatusOut
 from app.api.security import require_token
 from app.predictor.config import PredictorConfig
 from app.predictor.errors import UnknownInstruments
 
-router = APIRouter(tags=["predictor"], dependencies=[Depends(require_token)])
+router = APIRouter(tags=["predictor"], dependencies=[Depends(require_token)], responses=errors(401))
 
 
 class StartPredictor(BaseModel):
@@ -25,7 +26,10 @@ class StartPredictor(BaseModel):
 
 
 @router.post(
-    "/api/predictor/start", summary="Start predicting (409 when already running)", response_model=PredictorStatusOut
+    "/api/predictor/start",
+    summary="Start predicting (409 when already running)",
+    response_model=PredictorStatusOut,
+    responses=errors(409, 422),
 )
 async def start_predictor(service: PredictorDep, body: StartPredictor) -> dict[str, Any]:
     try:
@@ -35,7 +39,12 @@ async def start_predictor(service: PredictorDep, body: StartPredictor) -> dict[s
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
 
 
-@router.post("/api/predictor/stop", summary="Stop predicting (409 when not running)", response_model=PredictorStatusOut)
+@router.post(
+    "/api/predictor/stop",
+    summary="Stop predicting (409 when not running)",
+    response_model=PredictorStatusOut,
+    responses=errors(409),
+)
 async def stop_predictor(service: PredictorDep) -> dict[str, Any]:
     return asdict(await service.stop())
 
