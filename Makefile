@@ -40,9 +40,10 @@ clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache
 
 # --- the WebSocket contract in JSON Schema, AsyncAPI and TypeScript (frontend-v2) ----------
+# --- and the REST API's OpenAPI document, with its TypeScript types (api.gen.ts) -----------
 FRONTEND   := frontend-v2
 NODE_STAMP := $(FRONTEND)/node_modules/.installed
-GENERATED  := contracts $(FRONTEND)/src/lib/ws.gen.ts $(FRONTEND)/src/lib/ws.zod.gen.ts
+GENERATED  := contracts $(FRONTEND)/src/lib/ws.gen.ts $(FRONTEND)/src/lib/ws.zod.gen.ts $(FRONTEND)/src/lib/api.gen.ts
 
 .PHONY: test-frontend check-contract web test-e2e
 
@@ -53,7 +54,8 @@ $(NODE_STAMP): $(FRONTEND)/package-lock.json $(FRONTEND)/package.json
 
 contract: $(STAMP) $(NODE_STAMP)
 	$(PY) -m app.api.contract_schema contracts
-	cd $(FRONTEND) && npm run --silent gen
+	$(PY) -m app.openapi contracts/openapi.json
+	cd $(FRONTEND) && npm run --silent gen && npm run --silent gen:api
 
 # Needs the venv: the client tests start a real `signaldesk serve`.
 test-frontend: $(STAMP) $(NODE_STAMP)

@@ -27,6 +27,7 @@ from app.api.routes import (
     ws,
     ws_market,
 )
+from app.api.services import Services, services_of
 from app.api.ws_codes import CloseCode
 from app.api.ws_market import MarketBroadcast
 from app.api.ws_streams import StreamRegistry
@@ -75,25 +76,25 @@ class LeaderDuties:
         self._retrained = False
 
     async def on_elected(self, token: int) -> None:
-        state, settings = self.app.state, self.settings
-        await state.jobs.start()
+        services, settings = services_of(self.app), self.settings
+        await services.jobs.start()
         default = None
         if settings.predictor_autostart and self.has_market:
-            universe = [key for key in DEFAULT_UNIVERSE if key in state.market.instruments]
+            universe = [key for key in DEFAULT_UNIVERSE if key in services.market.instruments]
             default = (universe, PredictorConfig(interval=settings.market_interval))
-        await state.predictor.recover(default)
-        await state.trading.recover(autostart=settings.hft_autostart and self.has_market)
+        await services.predictor.recover(default)
+        await services.trading.recover(autostart=settings.hft_autostart and self.has_market)
         if settings.automation_retrain_at_start and not self._retrained:
             self._retrained = True
-            await retrain_at_start(state.jobs, settings)
-        state.cluster.serve_relayed(functools.partial(answer_on_leader, self.app))
+            await retrain_at_start(services.jobs, settings)
+        services.cluster.serve_relayed(functools.partial(answer_on_leader, self.app))
 
     async def on_deposed(self) -> None:
-        state = self.app.state
-        await state.cluster.stop_serving_relayed()
-        await state.trading.stand_down()
-        await state.predictor.close()
-        await state.jobs.stand_down()
+        services = services_of(self.app)
+        await services.cluster.stop_serving_relayed()
+        await services.trading.stand_down()
+        await services.predictor.close()
+        await services.jobs.stand_down()
 
 
 def app_from_environment() -> FastAPI:
@@ -119,35 +120,41 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
         bus = build_bus(settings)
         await bus.start()
         streams = StreamRegistry(settings.heartbeat_interval)
-        app.state.db = db
-        app.state.bus = bus
-        app.state.streams = streams
         market = MarketFeed()
-        app.state.market = market
-        app.state.market_broadcast = MarketBroadcast(streams)
-        market.add_listener(app.state.market_broadcast.on_bars)
+        market_broadcast = MarketBroadcast(streams)
+        market.add_listener(market_broadcast.on_bars)
         source = build_source(settings, db=db)
         if source is not None:
             market.start(source)
-        app.state.trading = build_trading(settings, db=db, bus=bus, feed=market)
-        app.state.jobs = build_from_settings(
+        trading = build_trading(settings, db=db, bus=bus, feed=market)
+        jobs = build_from_settings(
             settings,
             db=db,
             bus=bus,
             feed=market,
             source=source,
-            flattener=SquareOff(app.state.trading),
+            flattener=SquareOff(trading),
         )
-        app.state.predictions = PredictionStore(db)
-        app.state.predictor = PredictorService(
+        predictions = PredictionStore(db)
+        predictor = PredictorService(
+            bus=bus, store=predictions, feed=market, calendar=NseCalendar(), registry=jobs.registry
+        )
+        cluster = build_cluster(settings, LeaderDuties(app, settings, source is not None))
+        services = Services(
+            settings=settings,
+            db=db,
             bus=bus,
-            store=app.state.predictions,
-            feed=market,
-            calendar=NseCalendar(),
-            registry=app.state.jobs.registry,
+            streams=streams,
+            market=market,
+            market_broadcast=market_broadcast,
+            trading=trading,
+            jobs=jobs,
+            predictions=predictions,
+            predictor=predictor,
+            cluster=cluster,
         )
-        app.state.cluster = build_cluster(settings, LeaderDuties(app, settings, source is not None))
-        await app.state.cluster.leadership.start()
+        services.install(app)  # before the leadership starts: its duties use them
+        await cluster.leadership.start()
         heartbeats = asyncio.create_task(streams.run_heartbeats())
         # Everything built so far lives as long as the server: keep it out of the collector's
         # full scans, which otherwise stall a cycle or a fan-out for tens of milliseconds.
@@ -155,10 +162,10 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
         try:
             yield
         finally:
-            await app.state.cluster.close()
-            await app.state.jobs.close()
-            await app.state.trading.close()
-            await app.state.predictor.close()
+            await cluster.close()
+            await jobs.close()
+            await trading.close()
+            await predictor.close()
             await market.close()
             heartbeats.cancel()
             streams.close_all(CloseCode.GOING_AWAY, "server shutting down; reconnect and resume")
@@ -171,7 +178,6 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(LeaderRoutes)
     app.include_router(health.router)

@@ -3,9 +3,9 @@
 `create_app(settings)` builds the app exactly as `signaldesk serve` does and
 `uvicorn_config(app, settings)` selects signaldesk's WebSocket protocol; the only addition is
 a wrapper around the app's lifespan that, once the bus is open, starts the bench publisher
-(bench.publisher) on `app.state.bus`. Every event goes through `bus.publish`: validated
-against the contract, committed to SQLite (`bus_synchronous="full"`, fsync on every commit:
-durability on), then fanned out. Settings are given explicitly, so no SIGNALDESK_* variable
+(bench.publisher) on the app's bus (`services_of(app).bus`). Every event goes through
+`bus.publish`: validated against the contract, committed to SQLite (`bus_synchronous="full"`,
+fsync on every commit: durability on), then fanned out. Settings are given explicitly, so no SIGNALDESK_* variable
 in the environment can change what is measured; the simulated market feed and the predictor
 are off, so nothing else runs in the server or publishes on the channel.
 
@@ -29,6 +29,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from app.api.services import services_of
 from app.core.config import Settings
 from app.core.logging import configure_logging
 from app.main import create_app
@@ -74,7 +75,7 @@ def with_publisher(
     @contextlib.asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[object]:
         async with inner(app_) as state:
-            bus = app_.state.bus
+            bus = services_of(app_).bus
 
             def lane(channel: str, type: str, extra: dict[str, str]) -> Callable[[], Awaitable[int]]:
                 async def publish() -> int:

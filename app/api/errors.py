@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import ResponseValidationError
 from fastapi.responses import JSONResponse
 
 from app.bus.errors import BusClosed, InvalidEvent
@@ -29,6 +30,15 @@ async def on_wrong_state(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
 
 
+async def on_wrong_answer(request: Request, exc: Exception) -> JSONResponse:
+    """A route's answer does not match its response model: a server bug, named in the log."""
+    assert isinstance(exc, ResponseValidationError)
+    problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    log.error("the answer of %s %s does not match its response model: %s", request.method, request.url.path, problems)
+    detail = "internal error: the answer did not match its documented shape; see the server log"
+    return JSONResponse({"detail": detail}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
@@ -39,4 +49,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BusClosed, on_bus_closed)
     app.add_exception_handler(EngineStateError, on_wrong_state)
     app.add_exception_handler(PredictorStateError, on_wrong_state)
+    app.add_exception_handler(ResponseValidationError, on_wrong_answer)
     app.add_exception_handler(Exception, on_unexpected)

@@ -6,9 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NoReturn
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.deps import JobsDep
+from app.api.schemas.errors import errors
+from app.api.schemas.jobs import JobList, JobOut
 from app.automation.system import JobSystem
 from app.jobs.errors import IllegalTransition, InvalidParams, JobNotFound, UnknownJobKind
 from app.jobs.models import JobRecord
@@ -68,12 +71,6 @@ async def find(
     return {"jobs": [r.public() for r in records]}
 
 
-def _system(request: Request) -> JobSystem:
-    system: JobSystem = request.app.state.jobs
-    return system
-
-
-SystemDep = Annotated[JobSystem, Depends(_system)]
 Detail = Callable[[JobSystem, JobRecord], Awaitable[dict[str, Any]]]
 
 
@@ -82,28 +79,37 @@ async def _public(system: JobSystem, record: JobRecord) -> dict[str, Any]:
 
 
 def add_job_routes(
-    router: APIRouter, family: str, path: str, *, queue: str, listing: str, cancelling: str, detail: Detail = _public
+    router: APIRouter,
+    family: str,
+    path: str,
+    *,
+    queue: str,
+    listing: str,
+    reading: str,
+    cancelling: str,
+    detail: Detail = _public,
+    detail_model: type[JobOut] = JobOut,
 ) -> None:
     """Queue (202), list, read and cancel the jobs of `family` under `path`; `detail` makes the
-    answer of a read; the other arguments are the routes' summaries."""
+    answer of a read, `detail_model` describes it; the strings are the routes' summaries."""
 
-    @router.post(path, status_code=status.HTTP_202_ACCEPTED, summary=queue)
-    async def create_job(system: SystemDep, body: SubmitJob) -> dict[str, Any]:
+    @router.post(path, status_code=status.HTTP_202_ACCEPTED, summary=queue, response_model=JobOut)
+    async def create_job(system: JobsDep, body: SubmitJob) -> dict[str, Any]:
         return await submit(system, family, body)
 
-    @router.get(path, summary=listing)
+    @router.get(path, summary=listing, response_model=JobList)
     async def read_jobs(
-        system: SystemDep,
+        system: JobsDep,
         status_: Annotated[JobStatus | None, Query(alias="status")] = None,
         kind: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     ) -> dict[str, Any]:
         return await find(system, family, status_, kind, limit)
 
-    @router.get(path + "/{job_id}")
-    async def read_job(system: SystemDep, job_id: str) -> dict[str, Any]:
+    @router.get(path + "/{job_id}", summary=reading, response_model=detail_model)
+    async def read_job(system: JobsDep, job_id: str) -> dict[str, Any]:
         return await detail(system, await read(system, family, job_id))
 
-    @router.post(path + "/{job_id}/cancel", summary=cancelling)
-    async def cancel_job(system: SystemDep, job_id: str) -> dict[str, Any]:
+    @router.post(path + "/{job_id}/cancel", summary=cancelling, response_model=JobOut, responses=errors(409))
+    async def cancel_job(system: JobsDep, job_id: str) -> dict[str, Any]:
         return await cancel(system, family, job_id)

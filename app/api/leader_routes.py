@@ -19,7 +19,8 @@ import httpx
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.cluster.relay import LeaderRelay, RelayTimeout
+from app.api.services import find_services
+from app.cluster.relay import RelayTimeout
 
 LEADER_PREFIXES = ("/api/hft", "/api/predictor", "/api/training", "/api/automation")
 RELAYED = "x-signaldesk-relayed"
@@ -35,8 +36,10 @@ class LeaderRoutes:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        cluster = getattr(scope["app"].state, "cluster", None) if "app" in scope else None
-        if scope["type"] != "http" or cluster is None or cluster.is_leader or not is_leader_route(scope["path"]):
+        services = find_services(scope["app"]) if "app" in scope else None
+        cluster = services.cluster if services is not None else None
+        relay = cluster.relay if cluster is not None and not cluster.is_leader else None  # none: a lone server
+        if scope["type"] != "http" or relay is None or not is_leader_route(scope["path"]):
             await self.app(scope, receive, send)
             return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
@@ -50,7 +53,6 @@ class LeaderRoutes:
             "headers": [(k, v) for k, v in headers if k not in HOP_BY_HOP],
             "body": base64.b64encode(await _read_body(receive)).decode(),
         }
-        relay: LeaderRelay = cluster.relay
         try:
             answer = await relay.ask(request)
         except RelayTimeout as e:

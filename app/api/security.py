@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from fastapi import HTTPException, Request, status
 
+from app.api.deps import SettingsDep
+
 SUBPROTOCOL = "signaldesk.v1"
 BEARER_SUBPROTOCOL_PREFIX = "bearer."
 
@@ -43,9 +45,9 @@ def origin_allowed(headers: Mapping[str, str], allowed: Sequence[str]) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc == headers.get("host")
 
 
-def require_token(request: Request) -> None:
+def require_token(request: Request, settings: SettingsDep) -> None:
     """FastAPI dependency: with a token configured, REST calls need `Authorization: Bearer`."""
-    expected: str | None = request.app.state.settings.token
+    expected = settings.token
     if expected is None:
         return
     if not token_matches(expected, bearer_from_header(request.headers.get("authorization"))):

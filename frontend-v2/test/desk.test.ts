@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, test } from "vitest";
 import { Desk } from "../src/app/desk";
+import type { Schemas } from "../src/lib/api";
 import type { SocketLike } from "../src/lib/client";
 import { bars, created, hft, RELIANCE, resolved } from "./support/events";
 import { until } from "./support/wait";
@@ -71,6 +72,27 @@ function fakeRest(answers: Record<string, unknown>, token?: string) {
 }
 
 const page = (events: unknown[] = []) => ({ epoch: "e1", head_id: 0, floor: 0, events });
+const LIMITS: Schemas["LimitsOut"] = {
+  max_open_trades: 4,
+  risk_per_trade: 1000,
+  max_notional_per_trade: 300000,
+  max_notional_total: 1000000,
+  max_daily_loss: 10000,
+  max_orders_per_second: 10,
+  cooldown: 300,
+};
+const ENGINE: Schemas["EngineStatus"] = {
+  state: "running",
+  broker: "paper",
+  safe_mode: true,
+  live_trading_enabled: false,
+  halted_reason: null,
+  brokers: ["paper", "upstox"],
+  limits: LIMITS,
+  venue: "paper",
+  venue_connected: true,
+  open_trades: 0,
+};
 const REST = {
   "/api/market": { state: "running", interval: "1m", instruments: [RELIANCE], bars: [bars(0, { [RELIANCE]: 100 })] },
   "/api/predictor/status": { state: "running", instruments: [RELIANCE], cfg: {} },
@@ -80,6 +102,11 @@ const REST = {
   "/api/predictor/calibration": { calibration: [] },
   "/api/events?prediction": page([created(4, 7)]),
   "/api/events?hft": page([hft(3, "hft.start", { broker: "paper", safe_mode: true, live_trading_enabled: false })]),
+  "/api/hft/status": ENGINE,
+  "/api/hft/trades": { trades: [] } satisfies Schemas["TradeList"],
+  "/api/training/jobs": { jobs: [] } satisfies Schemas["JobList"],
+  "/api/automation/runs": { jobs: [] } satisfies Schemas["JobList"],
+  "/api/automation/schedules": { schedules: [] } satisfies Schemas["ScheduleList"],
   "/api/events?training": page(),
   "/api/events?automation": page(),
 };
@@ -206,6 +233,18 @@ describe("Desk", () => {
     await until("market live again", () => (d.getState().connection.market.status === "live" ? true : undefined));
     expect(d.getState().market.candles[RELIANCE]!.map((c) => c.time)).toEqual([0, 60]);
     expect(d.getState().connection.market.resets).toBe(0);
+  });
+
+  test("an endpoint that fails (even 404) is a failed load, retried: never taken for an empty state", async () => {
+    const { ["/api/hft/status"]: _status, ...withoutStatus } = REST;
+    const rest = fakeRest(withoutStatus);
+    const d = desk(rest);
+    await d.start();
+    for (const s of sockets) s.ready(5);
+    await until("training live", () => (d.getState().connection.training.status === "live" ? true : undefined));
+    await until("hft load failed", () => (d.getState().connection.hft.detail.includes("404") ? true : undefined));
+    expect(d.getState().connection.hft.status).not.toBe("live");
+    await until("retried", () => (rest.calls.filter((c) => c.path === "/api/hft/status").length >= 2 ? true : undefined));
   });
 
   test("a server that needs a token: the desk asks, then opens with it", async () => {

@@ -8,6 +8,9 @@ from fastapi import APIRouter, Depends, HTTPException, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import jobs
+from app.api.deps import JobsDep
+from app.api.schemas.errors import errors
+from app.api.schemas.jobs import RunOut, ScheduleList, ScheduleOut
 from app.api.security import require_token
 from app.automation.cron import DEFAULT_TIMEZONE, CronError
 from app.automation.kinds import FAMILY
@@ -16,10 +19,12 @@ from app.automation.system import JobSystem
 from app.jobs.errors import InvalidParams, UnknownJobKind
 from app.jobs.models import JobRecord
 
-router = APIRouter(prefix="/api/automation", tags=["automation"], dependencies=[Depends(require_token)])
-
-
-SystemDep = jobs.SystemDep
+router = APIRouter(
+    prefix="/api/automation",
+    tags=["automation"],
+    dependencies=[Depends(require_token)],
+    responses=errors(401, 404, 422),
+)
 
 
 async def _run_with_children(system: JobSystem, record: JobRecord) -> dict[str, Any]:
@@ -35,8 +40,10 @@ jobs.add_job_routes(
     "/runs",
     queue="Start a run now",
     listing="Automation runs, newest first",
+    reading="One run with the jobs it started (404 when unknown)",
     cancelling="Ask a run (and its training jobs) to stop",
     detail=_run_with_children,
+    detail_model=RunOut,
 )
 
 
@@ -81,8 +88,13 @@ def _cron_error(e: CronError) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["body", field], "msg": str(e)}])
 
 
-@router.post("/schedules", status_code=status.HTTP_201_CREATED)
-async def create_schedule(system: SystemDep, body: ScheduleCreate) -> dict[str, Any]:
+@router.post(
+    "/schedules",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create a schedule (422 naming a wrong kind, param, cron or time zone)",
+    response_model=ScheduleOut,
+)
+async def create_schedule(system: JobsDep, body: ScheduleCreate) -> dict[str, Any]:
     params = _checked_params(system, body.kind, body.params)
     try:
         created = await system.schedules.create(
@@ -94,21 +106,21 @@ async def create_schedule(system: SystemDep, body: ScheduleCreate) -> dict[str, 
     return created
 
 
-@router.get("/schedules")
-async def read_schedules(system: SystemDep) -> dict[str, Any]:
+@router.get("/schedules", summary="Every schedule", response_model=ScheduleList)
+async def read_schedules(system: JobsDep) -> dict[str, Any]:
     return {"schedules": await system.schedules.all()}
 
 
-@router.get("/schedules/{schedule_id}")
-async def read_schedule(system: SystemDep, schedule_id: int) -> dict[str, Any]:
+@router.get("/schedules/{schedule_id}", summary="One schedule (404 when unknown)", response_model=ScheduleOut)
+async def read_schedule(system: JobsDep, schedule_id: int) -> dict[str, Any]:
     try:
         return await system.schedules.get(schedule_id)
     except ScheduleNotFound as e:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
 
 
-@router.patch("/schedules/{schedule_id}")
-async def update_schedule(system: SystemDep, schedule_id: int, body: ScheduleUpdate) -> dict[str, Any]:
+@router.patch("/schedules/{schedule_id}", summary="Change some of a schedule's fields", response_model=ScheduleOut)
+async def update_schedule(system: JobsDep, schedule_id: int, body: ScheduleUpdate) -> dict[str, Any]:
     changes = body.model_dump(exclude_none=True)
     try:
         current = await system.schedules.get(schedule_id)
@@ -124,8 +136,13 @@ async def update_schedule(system: SystemDep, schedule_id: int, body: ScheduleUpd
     return updated
 
 
-@router.delete("/schedules/{schedule_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_schedule(system: SystemDep, schedule_id: int) -> Response:
+@router.delete(
+    "/schedules/{schedule_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    summary="Delete a schedule (404 when unknown)",
+    response_model=None,
+)
+async def delete_schedule(system: JobsDep, schedule_id: int) -> Response:
     try:
         await system.schedules.delete(schedule_id)
     except ScheduleNotFound as e:

@@ -9,17 +9,20 @@ from typing import Annotated, Any, TypeVar
 import orjson
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel
 
+from app.api.deps import CandlesDep
+from app.api.schemas.candles import CandlePage, ImportOut, SeriesOut
+from app.api.schemas.errors import errors
 from app.api.security import require_token
-from app.market.candles import CandleStore
 from app.market.errors import CandleImportError, MarketDataError
 from app.market.importers import CandleFormat, load_candles
 from app.market.instruments import parse_instrument_key
 from app.market.intervals import parse_interval
 from app.market.timestamps import parse_moment
 
-router = APIRouter(prefix="/api/candles", tags=["candles"], dependencies=[Depends(require_token)])
+router = APIRouter(
+    prefix="/api/candles", tags=["candles"], dependencies=[Depends(require_token)], responses=errors(401, 422)
+)
 
 T = TypeVar("T")
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
@@ -29,49 +32,6 @@ CONTENT_TYPES = {
     "application/vnd.apache.parquet": CandleFormat.PARQUET,
     "application/x-parquet": CandleFormat.PARQUET,
 }
-
-
-class CandleOut(BaseModel):
-    ts: int
-    open: float
-    high: float
-    low: float
-    close: float
-    volume: float
-    oi: float | None
-
-
-class CandlePage(BaseModel):
-    """Documents GET /api/candles; the response itself is encoded straight from the stored arrays."""
-
-    instrument_key: str
-    interval: str
-    candles: list[CandleOut]
-
-
-class SeriesOut(BaseModel):
-    instrument_key: str
-    interval: str
-    first_ts: int
-    last_ts: int
-    count: int
-
-
-class ImportOut(BaseModel):
-    instrument_key: str
-    interval: str
-    rows: int
-    written: int  # new or changed
-    unchanged: int
-    first_ts: int | None
-    last_ts: int | None
-
-
-def _store(request: Request) -> CandleStore:
-    return CandleStore(request.app.state.db)
-
-
-StoreDep = Annotated[CandleStore, Depends(_store)]
 
 
 class _Fields:
@@ -100,7 +60,7 @@ class _Fields:
 
 @router.get("", response_model=CandlePage, summary="Stored candles of one instrument and interval, oldest first")
 async def read_candles(
-    store: StoreDep,
+    store: CandlesDep,
     instrument_key: Annotated[str, Query(description="EXCHANGE_SEGMENT|IDENTIFIER, e.g. NSE_EQ|INE002A01018")],
     interval: Annotated[str, Query(description="1m 3m 5m 10m 15m 30m 1h 1d, or an alias (1minute, day, ...)")],
     start: Annotated[str | None, Query(description="first bar open: epoch seconds or ISO-8601 with offset")] = None,
@@ -123,7 +83,7 @@ async def read_candles(
 
 
 @router.get("/instruments", response_model=list[SeriesOut], summary="Every stored instrument and interval")
-async def read_instruments(store: StoreDep) -> list[SeriesOut]:
+async def read_instruments(store: CandlesDep) -> list[SeriesOut]:
     return [SeriesOut(**s._asdict()) for s in await store.instruments()]
 
 
@@ -140,7 +100,7 @@ async def read_instruments(store: StoreDep) -> list[SeriesOut]:
 )
 async def import_candles(
     request: Request,
-    store: StoreDep,
+    store: CandlesDep,
     instrument_key: Annotated[str, Query(description="EXCHANGE_SEGMENT|IDENTIFIER, e.g. NSE_EQ|INE002A01018")],
     interval: Annotated[str, Query(description="1m 3m 5m 10m 15m 30m 1h 1d, or an alias")],
     format: Annotated[

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
+from pydantic import BaseModel, ConfigDict
 
+from app.api.deps import BusDep
+from app.api.schemas.errors import errors
+from app.api.schemas.events import EventPage
 from app.api.security import require_token
 from app.bus.errors import UnknownChannel
-from app.bus.interface import EventBus
+from app.events import Envelope
 
-router = APIRouter(prefix="/api/events", tags=["events"], dependencies=[Depends(require_token)])
+router = APIRouter(
+    prefix="/api/events", tags=["events"], dependencies=[Depends(require_token)], responses=errors(401, 422)
+)
 
 
 class EventIn(BaseModel):
@@ -22,23 +27,6 @@ class EventIn(BaseModel):
     channel: str
     type: str
     payload: dict[str, Any]
-
-
-class EventPage(BaseModel):
-    """Documents the shape of GET /api/events; the response itself is assembled from stored bytes."""
-
-    epoch: str
-    head_id: int
-    floor: int = Field(description="highest id retention deleted from the channel; after < floor means a gap")
-    events: list[dict[str, Any]]
-
-
-def _bus(request: Request) -> EventBus:
-    bus: EventBus = request.app.state.bus
-    return bus
-
-
-BusDep = Annotated[EventBus, Depends(_bus)]
 
 
 @router.get("", response_model=EventPage, summary="A page of a channel's stored events, oldest first")
@@ -61,7 +49,12 @@ async def read_events(
     return Response(body, media_type="application/json")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Publish one event (validated against the contract)")
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Publish one event (validated against the contract); answers it as stored",
+    response_model=Envelope,
+)
 async def create_event(bus: BusDep, event: EventIn) -> Response:
     stored = await bus.publish(event.channel, event.type, event.payload)
     return Response(stored.data, status_code=status.HTTP_201_CREATED, media_type="application/json")

@@ -2,38 +2,37 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
 
+from app.api.deps import ServicesDep
+from app.api.schemas.errors import errors
+from app.api.schemas.health import Health
 from app.api.security import require_token
 
 router = APIRouter(tags=["health"])
 
 
-class Health(BaseModel):
-    status: str
-    epoch: str
-    head_id: int
-    subscribers: int
-    leader: bool
-    leader_token: int | None
-
-
-@router.get("/api/health", response_model=Health)
-async def read_health(request: Request) -> Health:
-    bus = request.app.state.bus
-    leadership = request.app.state.cluster.leadership
+@router.get("/api/health", summary="Whether the server is up, and whether it leads the cluster", response_model=Health)
+async def read_health(services: ServicesDep) -> Health:
+    bus = services.bus
+    leadership = services.cluster.leadership
     return Health(
         status="ok",
         epoch=bus.epoch,
         head_id=bus.head_id,
-        subscribers=len(request.app.state.streams),
+        subscribers=len(services.streams),
         leader=leadership.is_leader,
         leader_token=leadership.token,
     )
 
 
-@router.get("/metrics", dependencies=[Depends(require_token)], summary="Prometheus metrics")
+@router.get(
+    "/metrics",
+    dependencies=[Depends(require_token)],
+    summary="Prometheus metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}, **errors(401)},
+)
 async def read_metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.deps import TradingDep
+from app.api.schemas.errors import errors
+from app.api.schemas.hft import EngineStatus, FlattenOut, OrderList, PositionsOut, StoppedEngine, TradeList
 from app.api.security import require_token
 from app.trading.errors import BadLimits, BrokerError, LiveTradingRefused, UnknownBroker
-from app.trading.service import TradingService
 from app.trading.trades import TradeStatus
 
-router = APIRouter(prefix="/api/hft", tags=["hft"], dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/api/hft", tags=["hft"], dependencies=[Depends(require_token)], responses=errors(401, 409))
 
 
 class LimitsIn(BaseModel):
@@ -52,19 +54,14 @@ class FlattenEngine(BaseModel):
     reason: str | None = Field(None, max_length=500, description="a note stored with the exits")
 
 
-def _service(request: Request) -> TradingService:
-    service: TradingService = request.app.state.trading
-    return service
-
-
-ServiceDep = Annotated[TradingService, Depends(_service)]
-
-
 @router.post(
     "/start",
     summary="Start trading (409 running, 422 unknown broker or limits, 403 safe_mode off without live trading)",
+    response_model=EngineStatus,
+    response_model_exclude_unset=True,  # the status leaves out a run's counters when stopped
+    responses=errors(403, 422, 502),
 )
-async def start_engine(service: ServiceDep, body: Annotated[StartEngine | None, Body()] = None) -> dict[str, Any]:
+async def start_engine(service: TradingDep, body: Annotated[StartEngine | None, Body()] = None) -> dict[str, Any]:
     body = body or StartEngine()
     try:
         return await service.start(body.broker, body.safe_mode, body.limits.model_dump(exclude_none=True))
@@ -81,34 +78,54 @@ async def start_engine(service: ServiceDep, body: Annotated[StartEngine | None, 
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, f"the broker could not be connected: {e}") from e
 
 
-@router.post("/stop", summary="Flatten, then stop (409 when stopped, or when the flatten left errors: then halted)")
-async def stop_engine(service: ServiceDep) -> dict[str, Any]:
+@router.post(
+    "/stop",
+    summary="Flatten, then stop (409 when stopped, or when the flatten left errors: then halted)",
+    response_model=StoppedEngine,
+    response_model_exclude_unset=True,
+)
+async def stop_engine(service: TradingDep) -> dict[str, Any]:
     return await service.stop()
 
 
-@router.post("/halt", summary="Kill switch: no new entries; open trades are still managed (409 when stopped)")
-async def halt_engine(service: ServiceDep, body: Annotated[HaltEngine | None, Body()] = None) -> dict[str, Any]:
+@router.post(
+    "/halt",
+    summary="Kill switch: no new entries; open trades are still managed (409 when stopped)",
+    response_model=EngineStatus,
+    response_model_exclude_unset=True,
+)
+async def halt_engine(service: TradingDep, body: Annotated[HaltEngine | None, Body()] = None) -> dict[str, Any]:
     return await service.halt((body or HaltEngine()).reason)
 
 
-@router.post("/resume", summary="Allow entries again after a halt (409 unless halted, or past the daily loss limit)")
-async def resume_engine(service: ServiceDep) -> dict[str, Any]:
+@router.post(
+    "/resume",
+    summary="Allow entries again after a halt (409 unless halted, or past the daily loss limit)",
+    response_model=EngineStatus,
+    response_model_exclude_unset=True,
+)
+async def resume_engine(service: TradingDep) -> dict[str, Any]:
     return await service.resume()
 
 
-@router.post("/flatten", summary="Close every open trade now (409 when stopped)")
-async def flatten_engine(service: ServiceDep, body: Annotated[FlattenEngine | None, Body()] = None) -> dict[str, Any]:
+@router.post("/flatten", summary="Close every open trade now (409 when stopped)", response_model=FlattenOut)
+async def flatten_engine(service: TradingDep, body: Annotated[FlattenEngine | None, Body()] = None) -> dict[str, Any]:
     return asdict(await service.flatten((body or FlattenEngine()).reason))
 
 
-@router.get("/status", summary="State, broker and venue, the two keys, limits, today's PnL, counters")
-async def read_engine_status(service: ServiceDep) -> dict[str, Any]:
+@router.get(
+    "/status",
+    summary="State, broker and venue, the two keys, limits, today's PnL, counters",
+    response_model=EngineStatus,
+    response_model_exclude_unset=True,
+)
+async def read_engine_status(service: TradingDep) -> dict[str, Any]:
     return service.status()
 
 
-@router.get("/trades", summary="Stored trades, newest first")
+@router.get("/trades", summary="Stored trades, newest first", response_model=TradeList)
 async def read_trades(
-    service: ServiceDep,
+    service: TradingDep,
     status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
     instrument_key: str | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
@@ -119,17 +136,22 @@ async def read_trades(
     return {"trades": [t.public() for t in trades]}
 
 
-@router.get("/orders", summary="Stored orders, newest first")
+@router.get("/orders", summary="Stored orders, newest first", response_model=OrderList)
 async def read_orders(
-    service: ServiceDep,
+    service: TradingDep,
     trade_id: int | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
     return {"orders": await service.store.orders(trade_id=trade_id, limit=limit)}
 
 
-@router.get("/positions", summary="The venue's positions (with what the engine expects) and funds")
-async def read_positions(service: ServiceDep) -> dict[str, Any]:
+@router.get(
+    "/positions",
+    summary="The venue's positions (with what the engine expects) and funds",
+    response_model=PositionsOut,
+    responses=errors(502),
+)
+async def read_positions(service: TradingDep) -> dict[str, Any]:
     try:
         return await service.positions()
     except BrokerError as e:

@@ -8,21 +8,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
+from app.api.deps import MarketDep
+from app.api.schemas.errors import errors
+from app.api.schemas.market import MarketOut
 from app.api.security import require_token
 from app.api.ws_market import market_payload
-from app.market.feed import MarketFeed
 
-router = APIRouter(tags=["market"], dependencies=[Depends(require_token)])
+router = APIRouter(tags=["market"], dependencies=[Depends(require_token)], responses=errors(401))
 
 
-@router.get("/api/market", summary="The market feed: state, interval, instruments and its recent bars")
+@router.get(
+    "/api/market", summary="The market feed: state, interval, instruments and its recent bars", response_model=MarketOut
+)
 async def read_market(
-    request: Request,
+    feed: MarketDep,
     limit: Annotated[int, Query(ge=0, le=10_000, description="the last `limit` moments of bars")] = 375,
 ) -> dict[str, Any]:
-    feed: MarketFeed = request.app.state.market
     interval = feed.interval
     return {
         "state": str(feed.state),

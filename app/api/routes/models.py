@@ -4,26 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
+from app.api.deps import JobsDep
+from app.api.schemas.errors import errors
+from app.api.schemas.models import ModelList, ModelOut
 from app.api.security import require_token
-from app.automation.system import JobSystem
 from app.registry.errors import ModelNotFound
 
-router = APIRouter(prefix="/api/models", tags=["models"], dependencies=[Depends(require_token)])
+router = APIRouter(prefix="/api/models", tags=["models"], dependencies=[Depends(require_token)], responses=errors(401))
 
 
-def _system(request: Request) -> JobSystem:
-    system: JobSystem = request.app.state.jobs
-    return system
-
-
-SystemDep = Annotated[JobSystem, Depends(_system)]
-
-
-@router.get("", summary="Registered models, newest first")
+@router.get("", summary="Registered models, newest first", response_model=ModelList)
 async def read_models(
-    system: SystemDep,
+    system: JobsDep,
     instrument_key: str | None = None,
     interval: str | None = None,
     kind: str | None = None,
@@ -36,8 +30,10 @@ async def read_models(
     return {"models": models}
 
 
-@router.get("/{model_id}")
-async def read_model(system: SystemDep, model_id: str) -> dict[str, Any]:
+@router.get(
+    "/{model_id}", summary="One registered model (404 when unknown)", response_model=ModelOut, responses=errors(404)
+)
+async def read_model(system: JobsDep, model_id: str) -> dict[str, Any]:
     try:
         return await system.registry.get(model_id)
     except ModelNotFound as e:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.api.deps import PredictionsDep, PredictorDep
+from app.api.schemas.errors import errors
+from app.api.schemas.predictor import CalibrationList, PredictionList, PredictionStatus, PredictorStatusOut
 from app.api.security import require_token
 from app.predictor.config import PredictorConfig
 from app.predictor.errors import UnknownInstruments
-from app.predictor.service import PredictorService
-from app.predictor.store import PredictionStore
 
-router = APIRouter(tags=["predictor"], dependencies=[Depends(require_token)])
+router = APIRouter(tags=["predictor"], dependencies=[Depends(require_token)], responses=errors(401))
 
 
 class StartPredictor(BaseModel):
@@ -24,22 +25,13 @@ class StartPredictor(BaseModel):
     cfg: PredictorConfig = Field(default_factory=PredictorConfig)
 
 
-def _service(request: Request) -> PredictorService:
-    service: PredictorService = request.app.state.predictor
-    return service
-
-
-def _store(request: Request) -> PredictionStore:
-    store: PredictionStore = request.app.state.predictions
-    return store
-
-
-ServiceDep = Annotated[PredictorService, Depends(_service)]
-StoreDep = Annotated[PredictionStore, Depends(_store)]
-
-
-@router.post("/api/predictor/start", summary="Start predicting (409 when already running)")
-async def start_predictor(service: ServiceDep, body: StartPredictor) -> dict[str, Any]:
+@router.post(
+    "/api/predictor/start",
+    summary="Start predicting (409 when already running)",
+    response_model=PredictorStatusOut,
+    responses=errors(409, 422),
+)
+async def start_predictor(service: PredictorDep, body: StartPredictor) -> dict[str, Any]:
     try:
         return asdict(await service.start(body.instruments, body.cfg))
     except UnknownInstruments as e:
@@ -47,21 +39,26 @@ async def start_predictor(service: ServiceDep, body: StartPredictor) -> dict[str
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
 
 
-@router.post("/api/predictor/stop", summary="Stop predicting (409 when not running)")
-async def stop_predictor(service: ServiceDep) -> dict[str, Any]:
+@router.post(
+    "/api/predictor/stop",
+    summary="Stop predicting (409 when not running)",
+    response_model=PredictorStatusOut,
+    responses=errors(409),
+)
+async def stop_predictor(service: PredictorDep) -> dict[str, Any]:
     return asdict(await service.stop())
 
 
-@router.get("/api/predictor/status")
-async def read_predictor_status(service: ServiceDep) -> dict[str, Any]:
+@router.get("/api/predictor/status", summary="The predictor's run and counters", response_model=PredictorStatusOut)
+async def read_predictor_status(service: PredictorDep) -> dict[str, Any]:
     return asdict(service.status)
 
 
-@router.get("/api/predictions", summary="Stored predictions, newest first")
+@router.get("/api/predictions", summary="Stored predictions, newest first", response_model=PredictionList)
 async def read_predictions(
-    store: StoreDep,
+    store: PredictionsDep,
     instrument_key: str | None = None,
-    status_: Annotated[Literal["open", "resolved", "expired"] | None, Query(alias="status")] = None,
+    status_: Annotated[PredictionStatus | None, Query(alias="status")] = None,
     start: Annotated[int | None, Query(ge=0, description="ts_pred >= start (epoch s)")] = None,
     end: Annotated[int | None, Query(ge=0, description="ts_pred <= end (epoch s)")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
@@ -70,6 +67,10 @@ async def read_predictions(
     return {"predictions": rows}
 
 
-@router.get("/api/predictor/calibration", summary="Calibration per instrument, interval, horizon and model")
-async def read_calibration(store: StoreDep) -> dict[str, Any]:
+@router.get(
+    "/api/predictor/calibration",
+    summary="Calibration per instrument, interval, horizon and model",
+    response_model=CalibrationList,
+)
+async def read_calibration(store: PredictionsDep) -> dict[str, Any]:
     return {"calibration": await store.calibration()}

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
+from app.api.deps import BusDep, SettingsDep, StreamsDep
 from app.api.security import (
     SUBPROTOCOL,
     bearer_from_header,
@@ -19,7 +20,6 @@ from app.api.security import (
 )
 from app.api.ws_codes import CloseCode
 from app.api.ws_streams import ChannelStream, StreamRegistry, writer_for
-from app.bus.interface import EventBus
 from app.core.config import Settings
 
 router = APIRouter()
@@ -102,11 +102,9 @@ async def registered(stream: ChannelStream, streams: StreamRegistry) -> AsyncIte
 
 
 @router.websocket("/api/ws/{channel}")
-async def channel_stream(websocket: WebSocket, channel: str) -> None:
-    settings: Settings = websocket.app.state.settings
-    bus: EventBus = websocket.app.state.bus
-    streams: StreamRegistry = websocket.app.state.streams
-
+async def channel_stream(
+    websocket: WebSocket, channel: str, settings: SettingsDep, bus: BusDep, streams: StreamsDep
+) -> None:
     await accept(websocket)
     try:
         check_access(websocket, settings)

@@ -9,20 +9,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket
 
+from app.api.deps import MarketBroadcastDep, SettingsDep, StreamsDep
 from app.api.routes.ws import Refused, accept, check_access, new_stream, refuse_client_messages, registered
-from app.api.ws_market import CHANNEL, MarketBroadcast
-from app.api.ws_streams import StreamRegistry
-from app.core.config import Settings
+from app.api.ws_market import CHANNEL
 
 router = APIRouter()
 
 
 @router.websocket("/api/ws/market")
-async def market_stream(websocket: WebSocket) -> None:
-    settings: Settings = websocket.app.state.settings
-    streams: StreamRegistry = websocket.app.state.streams
-    broadcast: MarketBroadcast = websocket.app.state.market_broadcast
-
+async def market_stream(
+    websocket: WebSocket, settings: SettingsDep, streams: StreamsDep, broadcast: MarketBroadcastDep
+) -> None:
     await accept(websocket)
     try:
         check_access(websocket, settings)

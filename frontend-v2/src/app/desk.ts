@@ -11,7 +11,7 @@
  *
  * Not React: views read `getState()` through `useSyncExternalStore` (see useDesk.ts).
  */
-import { Api, ApiError, eventsUpTo, listOf, type Json } from "../lib/api";
+import { Api, ApiError, eventsUpTo } from "../lib/api";
 import { ChannelClient, type Options as ClientOptions, type Ready } from "../lib/client";
 import { STREAMS, type Channel, type EventOf, type Stream } from "../lib/ws";
 import { initialConnection, linkOn, reloadStarted, type Connection, type LinkEvent } from "../state/connection";
@@ -255,24 +255,13 @@ export class Desk {
       case "hft":
         return (ready) => this.loadTrading(ready.headId);
       case "training":
-        return (ready) => this.loadJobs("training", ready.headId, ["/api/training/jobs"]);
       case "automation":
-        return (ready) => this.loadJobs("automation", ready.headId, ["/api/automation/runs"], "/api/automation/schedules");
+        return (ready) => this.loadJobs(stream, ready.headId);
       case "market":
         return async () => {
           const market = await this.api.market();
           this.update((s) => ({ ...s, market: loadMarket(s.market, market) }));
         };
-    }
-  }
-
-  /** A REST read that may not exist on this server yet (404/405): null then. */
-  private async optional<T = Json>(path: string, query: Record<string, string | number> = {}): Promise<T | null> {
-    try {
-      return await this.api.get<T>(path, query);
-    } catch (error) {
-      if (error instanceof ApiError && error.missing) return null;
-      throw error;
     }
   }
 
@@ -283,13 +272,13 @@ export class Desk {
   }
 
   private async loadPrediction(headId: number): Promise<void> {
-    const [status, predictions, calibration, recent] = await Promise.all([
-      this.api.get("/api/predictor/status"),
-      this.api.get("/api/predictions", { limit: 2000 }),
-      this.api.get("/api/predictor/calibration"),
+    const [status, { predictions }, { calibration }, recent] = await Promise.all([
+      this.api.read("/api/predictor/status"),
+      this.api.read("/api/predictions", { limit: 2000 }),
+      this.api.read("/api/predictor/calibration"),
       this.recentEvents("prediction", headId),
     ]);
-    const snapshot = { status, predictions: listOf(predictions, "predictions"), calibration: listOf(calibration, "calibration") };
+    const snapshot = { status, predictions, calibration };
     this.update((s) => ({
       ...s,
       prediction: loadPredictions(s.prediction, snapshot, headId),
@@ -297,36 +286,36 @@ export class Desk {
     }));
   }
 
-  /** The hft log replayed (low volume), then the engine's REST state where it exists. */
+  /** The hft log replayed (low volume), then the engine's REST state. */
   private async loadTrading(headId: number): Promise<void> {
-    const [events, status, trades] = await Promise.all([
+    const [events, status, { trades }] = await Promise.all([
       eventsUpTo(this.api, "hft", headId),
-      this.optional("/api/hft/status"),
-      this.optional("/api/hft/trades"),
+      this.api.read("/api/hft/status"),
+      this.api.read("/api/hft/trades"),
     ]);
     this.update((s) => {
       const replayed = applyAll(s.trading, events, (t, e) => applyHftEvent(t, e));
       return {
         ...s,
-        trading: loadTrading(replayed, { status, trades: listOf(trades, "trades") }, headId),
+        trading: loadTrading(replayed, { status, trades }, headId),
         inspector: recordEnvelopes(s.inspector, "hft", events.slice(-INSPECT_ON_LOAD)),
       };
     });
   }
 
-  private async loadJobs(channel: "training" | "automation", headId: number, lists: string[], schedulesPath?: string): Promise<void> {
-    const [events, ...answers] = await Promise.all([
+  /** The channel's log replayed, then its jobs (automation: its runs and schedules) over REST. */
+  private async loadJobs(channel: "training" | "automation", headId: number): Promise<void> {
+    const [events, { jobs }, schedules] = await Promise.all([
       eventsUpTo(this.api, channel, headId),
-      ...lists.map((path) => this.optional(path, { limit: 200 })),
+      this.api.read(channel === "training" ? "/api/training/jobs" : "/api/automation/runs", { limit: 200 }),
+      channel === "automation" ? this.api.read("/api/automation/schedules") : undefined,
     ]);
-    const schedules = schedulesPath === undefined ? null : await this.optional(schedulesPath);
-    const jobs = answers.flatMap((a) => listOf(a, "jobs", "runs"));
     this.update((s) => {
       const replayed =
         channel === "training"
           ? applyAll(s.training, events as EventOf<"training">[], applyTrainingEvent)
           : applyAll(s.automation, events as EventOf<"automation">[], applyAutomationEvent);
-      const loaded = loadJobs(replayed, { jobs, schedules: schedules === null ? undefined : listOf(schedules, "schedules") }, headId);
+      const loaded = loadJobs(replayed, { jobs, schedules: schedules?.schedules }, headId);
       return { ...s, [channel]: loaded, inspector: recordEnvelopes(s.inspector, channel, events.slice(-INSPECT_ON_LOAD)) };
     });
   }
@@ -338,7 +327,7 @@ export class Desk {
    */
   private async refreshAfterResume(stream: Stream): Promise<void> {
     if (stream === "prediction") {
-      const status = await this.api.get("/api/predictor/status");
+      const status = await this.api.read("/api/predictor/status");
       this.update((s) => ({ ...s, prediction: loadPredictions(s.prediction, { status, predictions: [], calibration: [] }, 0) }));
     } else if (stream === "automation") {
       await this.refreshSchedules();
@@ -347,8 +336,8 @@ export class Desk {
 
   /** Reload schedules after an edit (REST only: no channel carries them). */
   async refreshSchedules(): Promise<void> {
-    const schedules = await this.optional("/api/automation/schedules");
-    if (schedules !== null) this.update((s) => ({ ...s, automation: { ...s.automation, schedules: listOf(schedules, "schedules") } }));
+    const { schedules } = await this.api.read("/api/automation/schedules");
+    this.update((s) => ({ ...s, automation: { ...s.automation, schedules } }));
   }
 
   /** Change the state from outside the streams (the views' tests set the state they show). */

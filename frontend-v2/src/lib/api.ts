@@ -3,11 +3,30 @@
  *
  * Every call either returns the decoded JSON or throws `ApiError` carrying the status and
  * the server's `detail` (a string, or FastAPI's list of `{loc, msg}`), rendered by `message`.
+ *
+ * The answers' types come from the server: each REST route has a Pydantic response model
+ * (app/api/schemas/), the OpenAPI document describes them (contracts/openapi.json) and
+ * `make contract` generates api.gen.ts from it. `read(path)` is typed by its path.
  */
+import type { components, paths } from "./api.gen";
 import type { Channel, EventOf } from "./ws";
-import type { MarketBars } from "./ws.gen";
 
 export type Json = Record<string, unknown>;
+
+/** The REST answers' models, by name (`Schemas["EngineStatus"]`), as the OpenAPI document has them. */
+export type Schemas = components["schemas"];
+
+type Method = "get" | "post" | "patch" | "delete";
+type JsonOf<R> = R extends { content: { "application/json": infer T } } ? T : never;
+
+/** What `method` on `path` answers when it succeeds (200, 201 or 202). */
+export type Answer<P extends keyof paths, M extends Method = "get"> =
+  NonNullable<paths[P][M]> extends { responses: infer R } ? JsonOf<R[Extract<keyof R, 200 | 201 | 202>]> : never;
+
+/** The paths a GET reads as JSON without path parameters. */
+export type ReadPath = {
+  [P in keyof paths]: P extends `${string}{${string}` ? never : [Answer<P>] extends [never] ? never : P;
+}[keyof paths];
 
 export class ApiError extends Error {
   constructor(
@@ -21,10 +40,6 @@ export class ApiError extends Error {
 
   get unauthorized(): boolean {
     return this.status === 401;
-  }
-
-  get missing(): boolean {
-    return this.status === 404 || this.status === 405;
   }
 }
 
@@ -52,18 +67,9 @@ export interface ApiOptions {
 
 type Query = Record<string, string | number | boolean | undefined>;
 
-export interface EventPage<C extends Channel> {
-  epoch: string;
-  head_id: number;
-  floor: number;
+/** GET /api/events, its envelopes typed by channel (the OpenAPI document types them as any envelope). */
+export interface EventPage<C extends Channel> extends Omit<Schemas["EventPage"], "events"> {
   events: EventOf<C>[];
-}
-
-export interface MarketState {
-  state: string;
-  interval: string | null;
-  instruments: string[];
-  bars: MarketBars[];
 }
 
 export class Api {
@@ -115,27 +121,20 @@ export class Api {
     return decoded as T;
   }
 
+  /** GET `path`, its answer typed by the OpenAPI document (`read("/api/hft/status")` is an EngineStatus). */
+  read<P extends ReadPath>(path: P, query: Query = {}): Promise<Answer<P>> {
+    return this.get<Answer<P>>(path, query);
+  }
+
   // --- the endpoints the desk reads -------------------------------------------------------
 
   events<C extends Channel>(channel: C, after: number, limit = 1000): Promise<EventPage<C>> {
     return this.get<EventPage<C>>("/api/events", { channel, after, limit });
   }
 
-  market(limit = 375): Promise<MarketState> {
-    return this.get<MarketState>("/api/market", { limit });
+  market(limit = 375): Promise<Schemas["MarketOut"]> {
+    return this.read("/api/market", { limit });
   }
-}
-
-/** A list out of a REST answer: the array itself, or the first array under one of `keys`. */
-export function listOf<T = Json>(body: unknown, ...keys: string[]): T[] {
-  if (Array.isArray(body)) return body as T[];
-  if (body !== null && typeof body === "object") {
-    for (const key of [...keys, "items", "results", "data"]) {
-      const value = (body as Json)[key];
-      if (Array.isArray(value)) return value as T[];
-    }
-  }
-  return [];
 }
 
 /**

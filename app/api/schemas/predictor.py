@@ -1,0 +1,60 @@
+"""The predictor's routes: its status, stored predictions, calibration."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from app.api.schemas.base import EnumValue, ResponseModel
+from app.predictor.service import PredictorState
+
+PredictionStatus = Literal["open", "resolved", "expired"]
+
+
+class PredictorStatusOut(ResponseModel):
+    state: EnumValue[PredictorState]
+    instruments: list[str]
+    cfg: dict[str, Any]
+    started_ts: int | None
+    cycles: int
+    last_anchor: int | None
+    created: int
+    resolved: int
+    expired: int
+
+
+class PredictionOut(ResponseModel):
+    id: int
+    instrument_key: str
+    interval: str
+    horizon_steps: int
+    model_kind: str
+    ts_pred: int
+    ts_target: int
+    close_pred: float
+    pred_ret: float
+    pred_ret_adj: float
+    calib_bias: float
+    status: PredictionStatus
+    actual_ret: float | None
+    error: float | None
+
+
+class PredictionList(ResponseModel):
+    predictions: list[PredictionOut]
+
+
+class CalibrationOut(ResponseModel):
+    instrument_key: str
+    interval: str
+    horizon_steps: int
+    model_kind: str
+    n: int
+    bias: float
+    mae: float
+    rmse: float
+    hit_rate: float
+    updated_ts: int
+
+
+class CalibrationList(ResponseModel):
+    calibration: list[CalibrationOut]
