@@ -60,7 +60,9 @@ class FeedConnection:
 
     @classmethod
     @asynccontextmanager
-    async def open(cls, address: str, *, stall_timeout: float, open_timeout: float = 10.0) -> AsyncIterator[Any]:
+    async def open(
+        cls, address: str, *, stall_timeout: float, open_timeout: float = 10.0
+    ) -> AsyncIterator[FeedConnection]:
         """Connect to an authorized address; we ping every third of `stall_timeout`."""
         async with connect(
             address,

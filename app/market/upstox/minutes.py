@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 
@@ -16,9 +16,9 @@ MINUTE = 60
 ONE_MINUTE = CANONICAL["1m"]
 
 
-@dataclass(frozen=True, slots=True)
-class Candle:
-    """One instrument's 1-minute candle; `open_ts` is the minute's start (epoch s)."""
+class Candle(NamedTuple):
+    """One instrument's 1-minute candle; `open_ts` is the minute's start (epoch s). A tuple: the
+    feed builds one per I1 candle of every full-mode message, and tuples are cheap to build."""
 
     open_ts: int
     open: float

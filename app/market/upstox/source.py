@@ -109,7 +109,12 @@ class UpstoxBarSource:
     def add_state_listener(self, callback: StateListener) -> Callable[[], None]:
         """Call `callback(state)` on every change; returns the function that removes it."""
         self._listeners.append(callback)
-        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(callback)
+
+        return remove
 
     async def wait_state(self, predicate: Callable[[SourceState], bool]) -> SourceState:
         """The first state (the current one included) for which `predicate` holds."""

@@ -134,3 +134,14 @@ async def test_a_missing_token_file_and_a_failed_authorize_are_retried(
     assert "Something went wrong" in (state.error or "")
     await fake.wait_for(lambda: len(fake.requests) == 1)
     assert fake.authorize_tokens == ["good-token", "good-token"]
+
+
+async def test_a_frame_that_is_not_a_feed_response_reconnects(
+    fake: FakeUpstox, token_file: Path, calendar: NseCalendar, consume: Any
+) -> None:
+    consumer = consume(make_source(fake, token_file, calendar))
+    await fake.wait_for(lambda: len(fake.requests) == 1)
+    await fake.send(b"\xff\xff\xff")
+    await fake.wait_for(lambda: len(fake.requests) == 2)
+    errors = [s.error for s in consumer.states if s.status is FeedStatus.RECONNECTING]
+    assert any("not a FeedResponse" in (e or "") for e in errors)
