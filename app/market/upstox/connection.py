@@ -96,7 +96,10 @@ class FeedConnection:
             if now >= quiet_until:
                 raise FeedStalled(f"no market data for {data_timeout:g} s while NSE_EQ is open (pings only)")
             try:
-                message = await asyncio.wait_for(self._ws.recv(), timeout=min(silent_until, quiet_until) - now)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+                # arrives as a message does, and the feed would then never stop.
+                async with asyncio.timeout(min(silent_until, quiet_until) - now):
+                    message = await self._ws.recv()
             except TimeoutError:
                 continue  # recv is cancellation-safe; look at the clocks again
             last_data = loop.time()

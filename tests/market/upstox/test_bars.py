@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 from pathlib import Path
 from typing import Any
 
 from app.market.calendar import NseCalendar
+from app.market.feed import FeedState, MarketFeed
 from app.market.upstox.state import FeedStatus
 from tests.market.upstox.conftest import A, B, M, make_source, ms
 from tests.market.upstox.fake import FakeUpstox, full_frame, ltpc_frame
@@ -79,3 +81,22 @@ async def test_ltpc_mode_bars_are_aggregated_trades(
     assert (bars.open[0], bars.high[0], bars.low[0], bars.close[0], bars.volume[0]) == (100, 101, 99, 100.5, 21)
     assert math.isnan(bars.close[1])
     assert fake.requests[0]["data"]["mode"] == "ltpc"
+
+
+async def test_the_market_feed_runs_the_source_and_stops_it(
+    fake: FakeUpstox, token_file: Path, calendar: NseCalendar
+) -> None:
+    feed = MarketFeed()
+    subscription = feed.subscribe(name="test")
+    source = make_source(fake, token_file, calendar)
+    feed.start(source)
+    await fake.wait_for(lambda: len(fake.requests) == 1)
+    for m in range(3):
+        rows = {A: [(M + m * 60, 100 + m, 101 + m, 99 + m, 100.5 + m, 10)], B: [(M + m * 60, 50, 50, 50, 50, 1)]}
+        await fake.send(full_frame(ms(M + m * 60 + 30), rows))
+    await fake.send(full_frame(ms(M + 181.5), {A: [(M + 180, 103, 103, 103, 103, 1)]}))
+    got = [await asyncio.wait_for(anext(subscription), 5) for _ in range(3)]
+    assert [b.close_ts for b in got] == [M + 60, M + 120, M + 180] and feed.state is FeedState.RUNNING
+    assert feed.history(A)["close"].tolist() == [100.5, 101.5, 102.5]
+    await asyncio.wait_for(feed.close(), 5)
+    await fake.wait_for(lambda: fake.connections[-1].close_code is not None)
