@@ -2,12 +2,16 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+UPSTOX_SDK := 2.30.0
 
 .PHONY: run test check-static test-python bench contract clean
 
+# upstox-python-sdk is installed apart, --no-deps: only its generated protobuf module is used, and
+# its REST client's dependencies are not wanted (docs/upstox.md).
 $(STAMP): requirements.lock pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps upstox-python-sdk==$(UPSTOX_SDK)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $@
 

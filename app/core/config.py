@@ -76,8 +76,9 @@ class Settings(BaseSettings):
     bus_synchronous: Literal["full", "normal"] = Field(
         "full", description="SQLite fsync level: full survives power loss, normal survives a process crash"
     )
-    market_source: Literal["simulated", "replay", "off"] = Field(
-        "simulated", description="where live bars come from: a simulated market, stored candles, or none"
+    market_source: Literal["simulated", "replay", "upstox", "off"] = Field(
+        "simulated",
+        description="where live bars come from: a simulated market, stored candles, Upstox's live feed, or none",
     )
     market_interval: Literal["1m", "3m", "5m", "10m", "15m", "30m", "1h", "1d"] = Field(
         "1m", description="bar interval"
@@ -96,7 +97,7 @@ class Settings(BaseSettings):
     )
     market_universe: int = Field(5, ge=1, le=10_000, description="simulated instruments: the five real, then generated")
     market_instruments: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="instrument keys to replay, comma-separated"
+        default_factory=list, description="instrument keys to replay or to stream from Upstox, comma-separated"
     )
     market_start: datetime | date | None = Field(
         None,
@@ -170,8 +171,35 @@ class Settings(BaseSettings):
     hft_cost_sebi_per_crore: float = Field(10.0, ge=0, description="SEBI fees, rupees per crore of turnover")
     hft_cost_gst_pct: float = Field(18.0, ge=0, description="GST, percent of brokerage + exchange + SEBI charges")
     hft_cost_stamp_buy_pct: float = Field(0.003, ge=0, description="stamp duty, percent of buy turnover")
-    upstox_base_url: str = Field("https://api.upstox.com", description="Upstox API base URL (live broker)")
-    upstox_access_token: SecretStr | None = Field(None, description="Upstox access token (live broker)")
+    upstox_base_url: str = Field(
+        "https://api.upstox.com",
+        description="Upstox API base URL (live broker, live feed); http:// only for a loopback address",
+    )
+    upstox_access_token: SecretStr | None = Field(None, description="Upstox access token (live broker, live feed)")
+    upstox_access_token_file: Path | None = Field(
+        None,
+        description="file holding the Upstox access token instead of SIGNALDESK_UPSTOX_ACCESS_TOKEN; the live feed "
+        "reads it again before every connection, so a renewed token needs no restart",
+    )
+    upstox_feed_mode: Literal["full", "ltpc"] = Field(
+        "full",
+        description="Market Data Feed V3 mode: full (bars from Upstox's closed 1-minute candles; at most 2,000 "
+        "instruments) or ltpc (bars from the trades; at most 5,000)",
+    )
+    upstox_stall_timeout: float = Field(
+        30.0, gt=0, le=3600, description="seconds without any frame from the feed, pings included, before reconnecting"
+    )
+    upstox_data_timeout: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="seconds without market data while NSE_EQ is open (pings alone do not count) before reconnecting",
+    )
+    upstox_bar_grace: float = Field(
+        2.0, ge=0, le=30, description="seconds past a minute's end on the feed's clock before its bar is handed on"
+    )
+    upstox_reconnect_min: float = Field(1.0, gt=0, le=60, description="first reconnect delay in seconds (doubling)")
+    upstox_reconnect_max: float = Field(60.0, gt=0, le=3600, description="longest reconnect delay in seconds")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "console"
 
@@ -224,9 +252,44 @@ class Settings(BaseSettings):
     def _market_consistent(self) -> Self:
         if self.market_source == "replay" and not self.market_instruments:
             raise ValueError("SIGNALDESK_MARKET_SOURCE=replay needs SIGNALDESK_MARKET_INSTRUMENTS")
+        if self.market_source == "upstox":
+            self._upstox_feed_consistent()
         if self.market_source == "simulated" and self.market_speed == float("inf"):
             raise ValueError("SIGNALDESK_MARKET_SPEED=inf is for replay; a simulated market never ends")
         return self
+
+    def _upstox_feed_consistent(self) -> None:
+        from app.market.errors import InvalidInstrumentKey
+        from app.market.instruments import parse_instrument_key
+        from app.market.upstox.connection import SUBSCRIPTION_LIMITS
+
+        keys = self.market_instruments
+        if not keys:
+            raise ValueError("SIGNALDESK_MARKET_SOURCE=upstox needs SIGNALDESK_MARKET_INSTRUMENTS (instrument keys)")
+        for key in keys:
+            try:
+                parse_instrument_key(key)
+            except InvalidInstrumentKey as e:
+                raise ValueError(f"SIGNALDESK_MARKET_INSTRUMENTS: {e}") from e
+        if len(set(keys)) != len(keys):
+            raise ValueError("SIGNALDESK_MARKET_INSTRUMENTS names an instrument twice")
+        limit = SUBSCRIPTION_LIMITS[self.upstox_feed_mode]
+        if len(keys) > limit:
+            raise ValueError(
+                f"SIGNALDESK_MARKET_INSTRUMENTS has {len(keys):,} keys; Upstox's {self.upstox_feed_mode} mode takes "
+                f"at most {limit:,} per connection (SIGNALDESK_UPSTOX_FEED_MODE=ltpc takes 5,000)"
+            )
+        if self.market_interval != "1m":
+            raise ValueError(
+                f"SIGNALDESK_MARKET_INTERVAL={self.market_interval}: the Upstox source builds 1m bars only for now"
+            )
+        if (self.upstox_access_token is None) == (self.upstox_access_token_file is None):
+            raise ValueError(
+                "SIGNALDESK_MARKET_SOURCE=upstox needs SIGNALDESK_UPSTOX_ACCESS_TOKEN or "
+                "SIGNALDESK_UPSTOX_ACCESS_TOKEN_FILE (exactly one)"
+            )
+        if self.upstox_reconnect_max < self.upstox_reconnect_min:
+            raise ValueError("SIGNALDESK_UPSTOX_RECONNECT_MAX must be >= SIGNALDESK_UPSTOX_RECONNECT_MIN")
 
     @model_validator(mode="after")
     def _queue_needs_shared_bus(self) -> Self:
@@ -250,6 +313,18 @@ class Settings(BaseSettings):
         if value is not None and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
+
+    @field_validator("upstox_base_url")
+    @classmethod
+    def _upstox_base_url(cls, value: str) -> str:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("must be an https:// URL such as https://api.upstox.com")
+        if parts.scheme == "http" and not is_loopback(parts.hostname):
+            raise ValueError("plain http:// only for a loopback address (a local fake or proxy); use https://")
+        return value.rstrip("/")
 
     @field_validator("api_token")
     @classmethod

@@ -1,4 +1,4 @@
-"""The market source the settings ask for: a simulated market, a candle replay, or none."""
+"""The market source the settings ask for: a simulated market, a candle replay, Upstox's live feed, or none."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from app.market.feed import BarSource
 from app.market.intervals import parse_interval
 from app.market.replay import CandleReplay
 from app.market.simulated import SimulatedMarket, universe
+from app.market.upstox.access_token import AccessToken
+from app.market.upstox.source import FeedTiming, UpstoxBarSource
 from app.storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ def build_source(settings: Settings, *, db: Database, calendar: NseCalendar | No
         return SimulatedMarket(
             clock, instruments=universe(settings.market_universe), interval=interval, seed=seed, calendar=calendar
         )
+    if settings.market_source == "upstox":
+        return upstox_source(settings, calendar=calendar)
     return CandleReplay(
         CandleStore(db),
         settings.market_instruments,
@@ -48,5 +52,34 @@ def build_source(settings: Settings, *, db: Database, calendar: NseCalendar | No
         start=settings.market_start_ts,
         end=settings.market_end_ts,
         speed=settings.market_speed,
+        calendar=calendar,
+    )
+
+
+def upstox_source(settings: Settings, *, calendar: NseCalendar | None = None) -> UpstoxBarSource:
+    """The live feed of SIGNALDESK_MARKET_INSTRUMENTS (the settings have checked keys, limits, token)."""
+    secret = settings.upstox_access_token
+    token = AccessToken(
+        value=secret.get_secret_value() if secret is not None else None, path=settings.upstox_access_token_file
+    )
+    timing = FeedTiming(
+        stall_timeout=settings.upstox_stall_timeout,
+        data_timeout=settings.upstox_data_timeout,
+        grace=settings.upstox_bar_grace,
+        reconnect_min=settings.upstox_reconnect_min,
+        reconnect_max=settings.upstox_reconnect_max,
+    )
+    log.info(
+        "upstox live feed: %d instruments, %s mode, %s",
+        len(settings.market_instruments),
+        settings.upstox_feed_mode,
+        settings.upstox_base_url,
+    )
+    return UpstoxBarSource(
+        settings.market_instruments,
+        token=token,
+        base_url=settings.upstox_base_url,
+        mode=settings.upstox_feed_mode,
+        timing=timing,
         calendar=calendar,
     )

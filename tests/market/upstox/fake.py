@@ -1,0 +1,213 @@
+"""A fake Upstox on loopback: the authorize and intraday-candle REST calls and the Market Data
+Feed V3 WebSocket, on one port, speaking Upstox's bytes (JSON bodies; protobuf `FeedResponse`
+frames built with the same generated classes the client decodes with).
+
+It records what the client does (authorize calls and their tokens, candle requests, every
+request frame and whether it was binary) and has scriptable faults: `drop()` (abort the TCP
+connection), a silent stall (send nothing: only the pings that go out every `ping_interval`),
+401 for a token it does not know, `fail_authorize` (500s), `rate_limit_candles` (429s).
+Time is the tests' to drive: frames carry whatever `currentTs` the test gives them.
+Tests wait on `wait_for(predicate)`, woken by every event, never on sleeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from app.market.calendar import IST
+from app.market.upstox.proto import feed_v3
+
+AUTHORIZE = "/v3/feed/market-data-feed/authorize"
+INTRADAY = "/v3/historical-candle/intraday/"
+FEED = "/feed"
+
+CandleRow = tuple[int, float, float, float, float, int]  # open ts (epoch s), o, h, l, c, volume
+
+
+def _error(code: str, message: str) -> str:
+    return json.dumps({"status": "error", "errors": [{"errorCode": code, "message": message}]})
+
+
+# --- frames -------------------------------------------------------------------------------
+
+
+def ltpc_frame(now_ms: int, trades: dict[str, tuple[float, int, int]], *, initial: bool = False) -> bytes:
+    """A feed of last trades: key -> (ltp, ltt epoch ms, ltq)."""
+    pb = feed_v3()
+    response = pb.FeedResponse(type=pb.initial_feed if initial else pb.live_feed, currentTs=now_ms)
+    for key, (ltp, ltt, ltq) in trades.items():
+        response.feeds[key].ltpc.CopyFrom(pb.LTPC(ltp=ltp, ltt=ltt, ltq=ltq, cp=ltp))
+    return response.SerializeToString()
+
+
+def full_frame(now_ms: int, candles: dict[str, list[CandleRow]]) -> bytes:
+    """A full feed: key -> its I1 candles (previous and current), with a 1d and an I30 candle beside them."""
+    pb = feed_v3()
+    response = pb.FeedResponse(type=pb.live_feed, currentTs=now_ms)
+    for key, rows in candles.items():
+        market = response.feeds[key].fullFeed.marketFF
+        market.ltpc.CopyFrom(pb.LTPC(ltp=rows[-1][4], ltt=now_ms, ltq=1, cp=rows[-1][4]))
+        market.marketOHLC.ohlc.add(interval="1d", open=1.0, high=9999.0, low=0.5, close=rows[-1][4], vol=10**7, ts=0)
+        for ts, o, h, l, c, v in rows:
+            market.marketOHLC.ohlc.add(interval="I1", open=o, high=h, low=l, close=c, vol=v, ts=ts * 1000)
+        market.marketOHLC.ohlc.add(interval="I30", open=1.0, high=9999.0, low=0.5, close=1.0, vol=10**6, ts=0)
+        market.vtt = 10**6
+    return response.SerializeToString()
+
+
+def market_info_frame(now_ms: int, nse_eq: str = "NORMAL_OPEN") -> bytes:
+    pb = feed_v3()
+    response = pb.FeedResponse(type=pb.market_info, currentTs=now_ms)
+    response.marketInfo.segmentStatus["NSE_EQ"] = pb.MarketStatus.Value(nse_eq)
+    response.marketInfo.segmentStatus["NSE_FO"] = pb.MarketStatus.Value(nse_eq)
+    return response.SerializeToString()
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+class FakeUpstox:
+    def __init__(self, *, tokens: Iterable[str] = ("good-token",), ping_interval: float = 0.05) -> None:
+        self.tokens = set(tokens)
+        self.ping_interval = ping_interval
+        self.authorize_tokens: list[str] = []  # every authorize call's token, accepted or not
+        self.candle_requests: list[str] = []  # instrument keys, URL-decoded
+        self.requests: list[dict[str, Any]] = []  # the client's request frames, decoded
+        self.binary: list[bool] = []  # per request frame: sent as a binary frame
+        self.candles: dict[str, list[CandleRow]] = {}  # today's 1m candles per key, any order
+        self.fail_authorize = 0  # answer this many authorize calls with a 500
+        self.rate_limit_candles = 0  # answer this many candle requests with a 429
+        self.connections: list[ServerConnection] = []
+        self.pings_sent = 0
+        self._codes: set[str] = set()
+        self._changed = asyncio.Event()
+        self._server: Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        host, port = self._server.sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    async def start(self) -> FakeUpstox:
+        self._server = await serve(self._feed, "127.0.0.1", 0, process_request=self._http, ping_interval=None)
+        return self
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        async def until() -> None:
+            while not predicate():
+                changed = self._changed
+                await changed.wait()
+
+        await asyncio.wait_for(until(), timeout)
+
+    def _notify(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    # --- scripting ------------------------------------------------------------------------
+
+    async def send(self, frame: bytes) -> None:
+        """One binary frame on the newest connection."""
+        await self.connections[-1].send(frame)
+
+    def drop(self) -> None:
+        """Abort the newest connection's TCP connection (no close frame)."""
+        transport = self.connections[-1].transport
+        transport.abort()
+
+    def intraday_rows(self, key: str) -> list[list[Any]]:
+        rows = sorted(self.candles.get(key, []), reverse=True)  # newest first, as Upstox answers
+        return [[datetime.fromtimestamp(ts, IST).isoformat(), o, h, l, c, v, 0] for ts, o, h, l, c, v in rows]
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+        parts = urlsplit(request.path)
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        if parts.path == FEED:
+            code = parse_qs(parts.query).get("code", [""])[0]
+            if code not in self._codes:
+                return connection.respond(401, "unknown or used code")
+            self._codes.discard(code)
+            return None  # go on with the WebSocket handshake
+        if parts.path == AUTHORIZE:
+            self.authorize_tokens.append(token)
+            self._notify()
+            if self.fail_authorize > 0:
+                self.fail_authorize -= 1
+                return self._json(connection, 500, _error("UDAPI100500", "Something went wrong"))
+            if token not in self.tokens:
+                return self._json(connection, 401, _error("UDAPI100050", "Invalid token used to access API"))
+            code = uuid.uuid4().hex
+            self._codes.add(code)
+            address = f"ws://{self.url.removeprefix('http://')}{FEED}?requestId={uuid.uuid4()}&code={code}"
+            data = {"authorized_redirect_uri": address, "authorizedRedirectUri": address}
+            return self._json(connection, 200, json.dumps({"status": "success", "data": data}))
+        if parts.path.startswith(INTRADAY) and parts.path.endswith("/minutes/1"):
+            key = unquote(parts.path.removeprefix(INTRADAY).removesuffix("/minutes/1"))
+            self.candle_requests.append(key)
+            self._notify()
+            if token not in self.tokens:
+                return self._json(connection, 401, _error("UDAPI100050", "Invalid token used to access API"))
+            if self.rate_limit_candles > 0:
+                self.rate_limit_candles -= 1
+                response = self._json(connection, 429, _error("UDAPI10005", "Too Many Request Sent"))
+                response.headers["Retry-After"] = "0"
+                return response
+            body = {"status": "success", "data": {"candles": self.intraday_rows(key)}}
+            return self._json(connection, 200, json.dumps(body))
+        return self._json(connection, 404, _error("UDAPI100060", "Resource not Found."))
+
+    @staticmethod
+    def _json(connection: ServerConnection, status: int, body: str) -> Response:
+        response = connection.respond(status, body)
+        del response.headers["Content-Type"]
+        response.headers["Content-Type"] = "application/json"
+        return response
+
+    # --- the feed -------------------------------------------------------------------------
+
+    async def _feed(self, ws: ServerConnection) -> None:
+        self.connections.append(ws)
+        self._notify()
+        pinger = asyncio.create_task(self._ping(ws))
+        self._tasks.add(pinger)
+        try:
+            async for message in ws:
+                self.binary.append(isinstance(message, bytes))
+                self.requests.append(json.loads(message))
+                self._notify()
+        except ConnectionClosed:
+            pass  # dropped
+        finally:
+            pinger.cancel()
+            self._tasks.discard(pinger)
+            self._notify()
+
+    async def _ping(self, ws: ServerConnection) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                await asyncio.sleep(self.ping_interval)
+                await ws.ping()
+                self.pings_sent += 1
+                self._notify()
