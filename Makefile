@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) -m bench.training
 	$(PY) -m bench.trading
 	$(PY) -m bench.trading --bus-synchronous normal
+	$(PY) -m bench.upstox
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache
