@@ -6,23 +6,20 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 import uvicorn
-from pydantic import ValidationError
-from rich.console import Console
 
 from app.commands.candles import candles_cli
 from app.commands.hft import hft_cli
 from app.commands.jobs import automation_cli, train_cli
 from app.commands.predictor import backtest, predictor_cli
+from app.commands.settings import err, load_settings, prepare_database
 from app.commands.worker import worker
-from app.core.config import Settings
 from app.core.logging import configure_logging
 
 cli = typer.Typer(help="signaldesk: ML price prediction and intraday trading, streamed live.", no_args_is_help=True)
-err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
 
 
 @cli.callback()
@@ -31,20 +28,6 @@ def _root() -> None:
 
     Every option also reads its SIGNALDESK_* environment variable; see the README.
     """
-
-
-def load_settings(**overrides: Any) -> Settings:
-    """Settings from the environment with the CLI's options on top; a clear message when wrong."""
-    given = {k: v for k, v in overrides.items() if v is not None}
-    try:
-        return Settings(**given)
-    except ValidationError as e:
-        for problem in e.errors(include_url=False):
-            field = ".".join(str(p) for p in problem["loc"]) or "settings"
-            name = f"SIGNALDESK_{field.upper()}" if problem["loc"] else "settings"
-            message = problem["msg"].removeprefix("Value error, ")
-            err.print(f"[red]error:[/red] {name}: {message}")
-        raise typer.Exit(2) from e
 
 
 @cli.command()
@@ -59,7 +42,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the signaldesk server (REST, WebSockets, and the event log)."""
-    from app.main import create_app
+    from app.main import create_app  # the whole server: loaded by `serve` only, not by every command
     from app.server import serve_processes, uvicorn_config
 
     settings = load_settings(host=host, port=port, data_dir=data_dir)
@@ -86,24 +69,6 @@ def serve(
     }
     os.environ.update({f"SIGNALDESK_{k.upper()}": str(v) for k, v in given.items() if v is not None})
     serve_processes(settings, workers)
-
-
-def prepare_database(settings: Settings, *, auto_upgrade: bool) -> None:
-    """The schema brought current (or checked); exit 2 with one line when it cannot be."""
-    from app.storage.migrate import DatabaseError, prepare
-
-    try:
-        if settings.database_url is None:  # the default SQLite file lives in the data directory
-            settings.data_dir.mkdir(parents=True, exist_ok=True)
-        prepare(settings.db_url, auto_upgrade=auto_upgrade)
-    except OSError as e:
-        err.print(
-            f"error: cannot create the data directory {settings.data_dir} (SIGNALDESK_DATA_DIR): {e}", markup=False
-        )
-        raise typer.Exit(2) from e
-    except DatabaseError as e:
-        err.print(f"error: {e}", markup=False)
-        raise typer.Exit(2) from e
 
 
 db_cli = typer.Typer(help="The relational database (candles, predictions, jobs, trades).", no_args_is_help=True)

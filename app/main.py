@@ -32,14 +32,10 @@ from app.api.ws_codes import CloseCode
 from app.api.ws_market import MarketBroadcast
 from app.api.ws_streams import StreamRegistry
 from app.automation.system import build_from_settings, retrain_at_start
-from app.bus.base import BaseEventBus, Retention
-from app.bus.local import LocalEventBus
-from app.bus.redis_bus import RedisEventBus
-from app.bus.sqlite_log import SqliteEventLog
+from app.bus.build import build_bus
 from app.cluster.node import build_cluster
 from app.core.config import Settings
 from app.core.logging import configure_logging
-from app.events import ContractValidator
 from app.market.calendar import NseCalendar
 from app.market.feed import MarketFeed
 from app.market.sources import build_source
@@ -49,19 +45,6 @@ from app.predictor.store import PredictionStore
 from app.storage.db import Database
 from app.storage.migrate import prepare_async
 from app.trading.system import SquareOff, build_trading
-
-
-def build_bus(settings: Settings) -> BaseEventBus:
-    """The Redis Streams bus when SIGNALDESK_BUS_URL is set, else the embedded SQLite log."""
-    retention = Retention(
-        max_events=settings.retention_max_events,
-        max_age=settings.retention_max_age,
-        interval=settings.retention_interval,
-    )
-    if settings.bus_url is not None:
-        return RedisEventBus(settings.bus_url, ContractValidator(), prefix=settings.bus_prefix, retention=retention)
-    log = SqliteEventLog(settings.event_log_path, synchronous=settings.bus_synchronous)
-    return LocalEventBus(log, ContractValidator(), retention=retention)
 
 
 class LeaderDuties:

@@ -44,8 +44,8 @@ async def retrain(ctx: JobContext, params: RetrainParams, deps: AutomationDeps) 
             progress[job.job_id] = job.progress
             changed.set()
 
-    remove = ctx.runner.add_progress_listener(on_progress)
-    waits = {asyncio.ensure_future(ctx.runner.wait(i)): i for i in ids}
+    remove = ctx.host.add_progress_listener(on_progress)
+    waits = {asyncio.ensure_future(ctx.host.wait(i)): i for i in ids}
     ended: dict[str, JobRecord] = {}
     try:
         await ctx.progress(start, f"{len(ids)} training jobs queued", stats={**stats, "succeeded": 0, "failed": 0})
@@ -74,7 +74,7 @@ async def retrain(ctx: JobContext, params: RetrainParams, deps: AutomationDeps) 
         for i in ids:
             if i not in ended:
                 with contextlib.suppress(IllegalTransition, JobNotFound):
-                    await ctx.runner.cancel(i, f"its retrain run {ctx.job_id} ended")
+                    await ctx.host.cancel(i, f"its retrain run {ctx.job_id} ended")
     summary = {**stats, **_tally(ended.values()), "models": [_line(ended[i]) for i in ids]}
     failed = [ended[i] for i in ids if ended[i].status is not JobStatus.SUCCEEDED]
     if failed:

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from app.commands.settings import load_settings
 from app.core.config import Settings
 from app.market.timestamps import iso
 
@@ -42,7 +43,6 @@ def import_candles(
     data_dir: DataDirOption = None,
 ) -> None:
     """Check a candle file and store all of it, or nothing when any row is bad (exit code 2)."""
-    from app.cli import load_settings
     from app.market.errors import CandleImportError, MarketDataError
     from app.market.importers import CandleFormat, load_candle_file
     from app.market.instruments import parse_instrument_key
@@ -80,7 +80,6 @@ def import_candles(
 @candles_cli.command("list")
 def list_candles(data_dir: DataDirOption = None) -> None:
     """Every stored instrument and interval: first and last bar (UTC) and the number of candles."""
-    from app.cli import load_settings
 
     settings = load_settings(data_dir=data_dir)
     _migrate(settings)

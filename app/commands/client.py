@@ -8,6 +8,8 @@ import httpx
 import typer
 from rich.console import Console
 
+from app.commands.settings import load_settings
+
 err = Console(stderr=True)
 
 UrlOption = Annotated[
@@ -18,7 +20,6 @@ UrlOption = Annotated[
 def server_url(url: str | None) -> str:
     if url:
         return url.rstrip("/")
-    from app.cli import load_settings
 
     settings = load_settings()
     return f"http://{settings.host}:{settings.port}"
@@ -26,7 +27,6 @@ def server_url(url: str | None) -> str:
 
 def call(method: str, url: str | None, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     """One REST call with SIGNALDESK_API_TOKEN; exits 1 with the server's message on an error answer."""
-    from app.cli import load_settings
 
     token = load_settings().token
     headers = {"Authorization": f"Bearer {token}"} if token else {}

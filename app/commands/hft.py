@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.commands.client import UrlOption, call
+from app.commands.settings import load_settings
 
 hft_cli = typer.Typer(help="Start, stop, halt and watch the trading engine of a running server.", no_args_is_help=True)
 out = Console()
@@ -103,7 +104,6 @@ def trade_backtest(
     data: Any, interval: str, horizons: list[int], model_kind: str, calib_halflife: float, json_out: bool
 ) -> None:
     """`signaldesk backtest --trade`: the live engine on paper over stored candles, and its report."""
-    from app.cli import load_settings
     from app.market.intervals import parse_interval
     from app.predictor.models import MODEL_KINDS
     from app.trading.backtest import run_trade_backtest

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.commands.client import UrlOption, call, server_url
+from app.commands.settings import load_settings
 
 train_cli = typer.Typer(help="Train models on a running server (training channel).", no_args_is_help=True)
 automation_cli = typer.Typer(help="Automation runs and schedules of a running server.", no_args_is_help=True)
@@ -35,8 +36,6 @@ def _json_option(text: str, option: str) -> dict[str, Any]:
 
 def _connect(url: str | None, channel: str) -> Any:
     from websockets.sync.client import connect
-
-    from app.cli import load_settings
 
     token = load_settings().token
     base = server_url(url).replace("http://", "ws://", 1).replace("https://", "wss://", 1)

@@ -14,6 +14,8 @@ from rich.console import Console
 from rich.table import Table
 
 from app.commands.client import UrlOption, call
+from app.commands.hft import trade_backtest
+from app.commands.settings import load_settings
 
 predictor_cli = typer.Typer(help="Start, stop and watch the live predictor of a running server.", no_args_is_help=True)
 out = Console()
@@ -78,7 +80,6 @@ def backtest(
 ) -> None:
     """Run the predictor core over stored candles and report every model against the baseline
     (with --trade: the trading engine on paper over them, and its trade report)."""
-    from app.cli import load_settings
     from app.market.errors import MarketDataError
     from app.market.intervals import parse_interval
     from app.predictor.backtest import load_aligned, run_backtest
@@ -100,8 +101,6 @@ def backtest(
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     if trade:
-        from app.commands.hft import trade_backtest
-
         return trade_backtest(data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out)
     report = run_backtest(data, parse_interval(cfg.interval), horizons=cfg.horizons, calib_halflife=cfg.calib_halflife)
     if json_out:

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from app.commands.settings import load_settings, prepare_database
 from app.core.config import Settings
 
 err = Console(stderr=True)
@@ -39,7 +40,6 @@ def worker(
 
     SIGTERM or Ctrl-C ends the jobs it runs as failed; a worker killed outright has its jobs ended failed by any other process once its lease (SIGNALDESK_JOB_LEASE seconds) lapses. See docs/workers.md.
     """  # noqa: E501 - typer keeps a docstring's line breaks
-    from app.cli import load_settings, prepare_database
     from app.core.logging import configure_logging
 
     settings = load_settings(data_dir=data_dir)
@@ -59,7 +59,7 @@ def worker(
 async def run_worker(settings: Settings, concurrency: int) -> None:
     """Take jobs until SIGTERM or SIGINT, then end those still held (failed, saying so)."""
     from app.automation.system import build_worker_system
-    from app.main import build_bus
+    from app.bus.build import build_bus
     from app.storage.db import Database
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)

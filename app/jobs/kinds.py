@@ -5,17 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from app.jobs.context import JobContext
 from app.jobs.errors import InvalidParams, ParamProblem
 from app.jobs.models import JobRecord, Json
 
-if TYPE_CHECKING:
-    from app.jobs.context import JobContext
-
-Handler = Callable[["JobContext", Any], Awaitable[Json]]
+Handler = Callable[[JobContext, Any], Awaitable[Json]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.context
@@ -27,6 +28,20 @@ from app.jobs.errors import JobAborted, WorkerDied, WorkerError
 
 Metrics = dict[str, Any]
 ProgressCallback = Callable[[float, str, Metrics], Awaitable[None]]
+# What a worker runs: a function, or its import string "package.module:function", resolved in
+# the worker process (so the server never imports the module: LightGBM, scikit-learn).
+Work = Callable[..., Any] | str
+
+
+def resolve(work: Work) -> Callable[..., Any]:
+    """The function `work` names ("package.module:function"), imported here; a function as it is."""
+    if not isinstance(work, str):
+        return work
+    module, sep, name = work.partition(":")
+    if not sep or not module or not name:
+        raise ValueError(f"{work!r} is not an import string (package.module:function)")
+    fn: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return fn
 
 
 class Reporter:
@@ -64,7 +79,7 @@ class NullReporter:
 
 
 def _child_main(
-    fn: Callable[..., Any],
+    work: Work,
     args: Sequence[Any],
     conn: multiprocessing.connection.Connection,
     abort: multiprocessing.synchronize.Event,
@@ -72,7 +87,7 @@ def _child_main(
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C on the server's terminal: the server decides
     reporter = Reporter(conn, abort)
     try:
-        result = fn(*args, reporter)
+        result = resolve(work)(*args, reporter)
         message: tuple[Any, ...] = ("result", result)
     except JobAborted as e:
         message = ("aborted", e.reason)
@@ -110,19 +125,20 @@ class WorkerPool:
 
     async def run(
         self,
-        fn: Callable[..., Any],
+        work: Work,
         *args: Any,
         on_progress: ProgressCallback | None = None,
         on_start: Callable[[int], Awaitable[None]] | None = None,
     ) -> Any:
-        """`fn(*args, reporter)` in a worker process; its return value, or the error it raised.
+        """`work(*args, reporter)` in a worker process; its return value, or the error it raised
+        (`work`: a function, or an import string the worker process resolves).
 
         :param on_progress: awaited for each `reporter.progress(...)`, in order.
         :param on_start: awaited with the worker's pid once it runs.
         """
         reader, writer = self.context.Pipe(duplex=False)
         abort = self.context.Event()
-        process = self.context.Process(target=_child_main, args=(fn, args, writer, abort), daemon=True)  # type: ignore[attr-defined]
+        process = self.context.Process(target=_child_main, args=(work, args, writer, abort), daemon=True)  # type: ignore[attr-defined]
         # The first start launches the forkserver and its imports: seconds, off the loop.
         await asyncio.to_thread(process.start)
         writer.close()

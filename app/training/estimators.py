@@ -3,6 +3,9 @@ load from a directory (no pickle: JSON coefficients for ridge, LightGBM's text f
 
 `predict` is plain numpy/LightGBM and releases no event-loop guarantees: call it off the loop
 (in a worker thread or process) for anything but a handful of rows.
+
+The server imports this module (app.registry.loaded) but neither scikit-learn nor LightGBM
+until a model of theirs is fitted or loaded: those imports are in the methods that use them.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class RidgeEstimator:
         self.intercept: Array | None = None  # (H,)
 
     def fit(self, x: Array, y: Array, checker: Checker) -> None:
-        from sklearn.linear_model import Ridge
+        from sklearn.linear_model import Ridge  # only where a model is fitted (see the module's docstring)
 
         checker.check()
         self.mean = x.mean(axis=0)
@@ -104,7 +107,7 @@ class LgbmEstimator:
         self.boosters: list[Any] = []
 
     def fit(self, x: Array, y: Array, checker: Checker) -> None:
-        import lightgbm as lgb
+        import lightgbm as lgb  # only where a model is fitted or loaded (see the module's docstring)
 
         def abort_check(env: Any) -> None:
             if env.iteration % 10 == 0:
@@ -140,7 +143,7 @@ class LgbmEstimator:
 
     @classmethod
     def load(cls, directory: Path, manifest: dict[str, Any]) -> LgbmEstimator:
-        import lightgbm as lgb
+        import lightgbm as lgb  # only where a model is fitted or loaded (see the module's docstring)
 
         model = cls(manifest["horizons"], params={**manifest["params"], "num_threads": 1}, rounds=manifest["rounds"])
         model.boosters = [lgb.Booster(model_file=str(directory / name)) for name in manifest["files"]]

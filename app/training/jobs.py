@@ -19,7 +19,7 @@ from app.jobs.kinds import JobKind
 from app.market.candles import CandleStore
 from app.registry.registry import ModelRegistry, NewModel
 from app.training.params import PARAMS, TrainingParams
-from app.training.request import TrainRequest, train
+from app.training.request import TRAIN, TrainRequest
 
 FAMILY = "training"
 DEFAULT_TIMEOUT = 1800.0
@@ -53,7 +53,7 @@ class Trainer:
         registered = False
         try:
             try:
-                out = await ctx.run_in_worker(train, request, span=(LOAD_SPAN, FIT_SPAN))
+                out = await ctx.run_in_worker(TRAIN, request, span=(LOAD_SPAN, FIT_SPAN))
             except WorkerError as e:
                 raise JobFailed(e.message if e.type_name == "TooLittleData" else f"{e.type_name}: {e.message}") from e
             await self.registry.register(

@@ -1,4 +1,5 @@
-"""What a training worker process is handed (a light module: the server never imports LightGBM)."""
+"""What a training worker process is handed, and the work it runs, named by import string: a light
+module, so the server never imports LightGBM (the worker process imports app.training.worker)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,4 @@ class TrainRequest:
     artifact_dir: str
 
 
-def train(request: TrainRequest, reporter: Any) -> dict[str, Any]:
-    """Run in the worker process: the training itself lives in app.training.worker (LightGBM, scikit-learn)."""
-    from app.training.worker import train_in_worker
-
-    return train_in_worker(request, reporter)
+TRAIN = "app.training.worker:train_in_worker"  # (request, reporter) -> the result; see app.training.worker

@@ -149,3 +149,24 @@ async def test_timeout_and_shutdown_and_recovery(db: Database) -> None:
     recovered = await make_runner(db, events).recover()
     assert [r.job_id for r in recovered] == ["crashed"] and recovered[0].status is JobStatus.FAILED
     assert ("finished", "crashed", (JobStatus.FAILED, recovered[0].error)) in events.events
+
+
+async def test_a_job_stopped_before_its_task_began_still_ends(db: Database) -> None:
+    """`submit` returns before the job's task has taken a step; a cancel or a shutdown at that
+    moment must still end the job (stored, published, its waiters answered)."""
+    events = Recorder()
+    runner = make_runner(db, events, limit=2)
+    cancelled = await runner.submit("test", {"mode": "sleep"})
+    await runner.cancel(cancelled.job_id)  # no await between: its task has not begun
+    ended = await asyncio.wait_for(runner.wait(cancelled.job_id), 15)
+    assert ended.status is JobStatus.CANCELLED and ended.error == "cancelled on request"
+
+    closed = await runner.submit("test", {"mode": "sleep"})
+    waiting = asyncio.ensure_future(runner.wait(closed.job_id))
+    await runner.close()
+    stopped = await runner.store.get(closed.job_id)
+    assert stopped.status is JobStatus.FAILED
+    assert stopped.error == "interrupted: the server shut down before it started"
+    assert (await asyncio.wait_for(waiting, 15)).status is JobStatus.FAILED
+    assert ("finished", closed.job_id, (JobStatus.FAILED, stopped.error)) in events.events
+    assert runner.running() == []
