@@ -20,10 +20,6 @@ APP = ROOT / "app"
 # Scripts alembic loads itself (env.py runs a migration): in the graph, not imported alone.
 NOT_IMPORTABLE = ("app.__main__", "app.storage.migrations")
 
-# Removed by another change of the same issue (the trading engine owns its state; recovery is
-# a phase it runs); listed here only until that change is merged.
-KNOWN_CYCLES: list[frozenset[str]] = [frozenset({"app.trading.engine", "app.trading.recovery"})]
-
 
 def module_name(path: Path) -> str:
     parts = path.relative_to(ROOT).with_suffix("").parts
@@ -136,7 +132,7 @@ def test_the_import_graph_has_no_cycle() -> None:
     graph = import_graph()
     assert "app.jobs.runner" in graph["app.automation.system"]  # the reader sees imports
     assert "app.storage.db" in graph["app.commands.worker"]  # ... in functions too
-    found = [c for c in cycles(graph) if frozenset(c) not in KNOWN_CYCLES]
+    found = cycles(graph)
     assert not found, "import cycles in app/:\n" + "\n".join(" -> ".join(c) for c in found)
 
 
