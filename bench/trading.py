@@ -68,8 +68,8 @@ class Stamps:
 
 
 def instrument(engine: Any, stamps: Stamps) -> None:
-    """Wrap the engine's bar handler and its sink to note the moments of the breakdown."""
-    on_bars, bus = engine.on_bars, engine.sink
+    """Wrap the engine's bar handler and its outbox's sink to note the moments of the breakdown."""
+    on_bars, bus = engine.on_bars, engine.outbox.sink
 
     async def timed_on_bars(bars: BarSet) -> None:
         stamps.took = time.perf_counter()
@@ -82,7 +82,7 @@ def instrument(engine: Any, stamps: Stamps) -> None:
             return await bus.publish_many(channel, events)
 
     engine.on_bars = timed_on_bars
-    engine.sink = Sink()
+    engine.outbox.sink = Sink()
 
 
 class EntryWatch:
