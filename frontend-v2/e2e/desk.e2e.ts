@@ -149,15 +149,8 @@ describe("the desk in a browser", () => {
     await shot("03-market");
   });
 
-  test("paper trading: start from the UI, an entry, flatten with a confirmation", async (ctx) => {
-    const engine = await rest("/api/hft/status");
-    if (engine.status === 404) {
-      console.warn("the trading engine's REST (/api/hft/*) is not on this server yet: trading steps skipped");
-      await go("Trading");
-      await shot("04-trading");
-      ctx.skip();
-      return;
-    }
+  test("paper trading: start from the UI, an entry, flatten with a confirmation", async () => {
+    expect((await rest("/api/hft/status")).status).toBe(200);
     await go("Trading");
     await page.getByRole("button", { name: "Start trading", exact: true }).click();
     await page.waitForFunction(() => document.querySelector('[data-testid="engine-state"]')?.textContent === "running");
@@ -293,12 +286,10 @@ describe("the desk in a browser", () => {
     await go("Events");
     const events = await page.$$eval('[data-testid="envelopes"] li[data-event-id]', (li) => li.map((l) => l.getAttribute("data-event-id")));
     expect(new Set(events).size).toBe(events.length);
-    if ((await rest("/api/hft/status")).status !== 404) {
-      await go("Trading");
-      for (const table of ["open-trades", "closed-trades"]) {
-        const ids = await rowIds(table, "data-trade-id");
-        expect(new Set(ids).size, table).toBe(ids.length);
-      }
+    await go("Trading");
+    for (const table of ["open-trades", "closed-trades"]) {
+      const ids = await rowIds(table, "data-trade-id");
+      expect(new Set(ids).size, table).toBe(ids.length);
     }
     await go("Predictor");
   });
