@@ -1,0 +1,183 @@
+"""End to end: a real `signaldesk serve` on `SIGNALDESK_MARKET_SOURCE=upstox`, pointed at the fake
+Upstox on loopback. The test drives the market minute by minute (the frames' `currentTs` is the
+feed's clock) and watches what a trader's browser would: /api/ws/market, /api/ws/prediction,
+/api/ws/hft and GET /api/market.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+import pytest
+from websockets.asyncio.client import connect
+
+from app.predictor.config import DEFAULT_UNIVERSE
+from tests.market.upstox.conftest import M, ms
+from tests.market.upstox.fake import CandleRow, FakeUpstox, full_frame, market_info_frame
+from tests.support.server import ServerProcess
+
+KEYS = DEFAULT_UNIVERSE  # the predictor's autostart universe
+
+
+class Stream:
+    """Every frame of one WebSocket stream, collected on a task; `until` waits on a condition."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.frames: list[dict[str, Any]] = []
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> Stream:
+        ws = await connect(self.url)
+        self._task = asyncio.create_task(self._read(ws))
+        return self
+
+    async def _read(self, ws: Any) -> None:
+        async with ws:
+            async for message in ws:
+                self.frames.append(orjson.loads(message))
+                self._changed.set()
+
+    def of(self, type_: str) -> list[dict[str, Any]]:
+        return [f for f in self.frames if f["type"] == type_]
+
+    async def until(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+        async def wait() -> None:
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"{self.url}: condition not met in {timeout}s; last frames {self.frames[-3:]}"
+            ) from None
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class Market:
+    """A random walk per instrument, sent to the fake as full-mode frames one minute at a time."""
+
+    def __init__(self, fake: FakeUpstox, seed: int = 7) -> None:
+        self.fake = fake
+        self.rng = np.random.default_rng(seed)
+        self.price = {key: 1000.0 + 100 * i for i, key in enumerate(KEYS)}
+        self.rows: dict[int, dict[str, CandleRow]] = {}  # minute open -> key -> its candle
+
+    def candle(self, open_ts: int) -> dict[str, CandleRow]:
+        if open_ts not in self.rows:
+            rows = {}
+            for key in KEYS:
+                o = self.price[key]
+                c = round(o * float(np.exp(self.rng.normal(0, 0.002))), 2)
+                rows[key] = (open_ts, o, round(max(o, c) * 1.0005, 2), round(min(o, c) * 0.9995, 2), c, 1000)
+                self.price[key] = c
+            self.rows[open_ts] = rows
+        return self.rows[open_ts]
+
+    async def close_minute(self, open_ts: int) -> None:
+        """Frames that close minute `open_ts`: its I1 candle, then the next minute's first, past the grace."""
+        closed, forming = self.candle(open_ts), self.candle(open_ts + 60)
+        candles = {key: [closed[key], forming[key]] for key in KEYS}
+        await self.fake.send(full_frame(ms(open_ts + 61), candles))
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeUpstox]:
+    server = await FakeUpstox(tokens=["good-token"]).start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def desk(fake: FakeUpstox, tmp_path: Path) -> AsyncIterator[ServerProcess]:
+    token_file = tmp_path / "upstox-token"
+    token_file.write_text("good-token\n")
+    env = {
+        "SIGNALDESK_MARKET_SOURCE": "upstox",
+        "SIGNALDESK_MARKET_INSTRUMENTS": ",".join(KEYS),
+        "SIGNALDESK_UPSTOX_BASE_URL": fake.url,
+        "SIGNALDESK_UPSTOX_ACCESS_TOKEN_FILE": str(token_file),
+        "SIGNALDESK_UPSTOX_BAR_GRACE": "0.5",
+        "SIGNALDESK_UPSTOX_RECONNECT_MIN": "0.05",
+        "SIGNALDESK_UPSTOX_RECONNECT_MAX": "0.2",
+        "SIGNALDESK_PREDICTOR_AUTOSTART": "true",
+        "SIGNALDESK_HFT_AUTOSTART": "true",
+        "SIGNALDESK_HFT_MIN_CALIBRATION_N": "0",
+        "SIGNALDESK_HFT_MIN_HIT_RATE": "0",
+        "SIGNALDESK_HFT_COST_MULTIPLE": "0",
+    }
+    server = ServerProcess(tmp_path / "data", env)
+    await asyncio.to_thread(server.start)  # the fake answers on this loop meanwhile
+    yield server
+    await asyncio.to_thread(server.stop)
+
+
+async def test_serve_on_the_upstox_feed_predicts_and_paper_trades_and_survives_a_drop(
+    fake: FakeUpstox, desk: ServerProcess
+) -> None:
+    await fake.wait_for(lambda: len(fake.requests) == 1, timeout=20)
+    assert fake.requests[0]["method"] == "sub" and fake.requests[0]["data"]["instrumentKeys"] == list(KEYS)
+    streams = [await Stream(desk.ws(channel)).start() for channel in ("market", "prediction", "hft")]
+    market_ws, prediction_ws, hft_ws = streams
+    try:
+        market = Market(fake)
+        await fake.send(market_info_frame(ms(M - 1)))
+
+        def bar_opens() -> list[int]:
+            return [f["payload"]["ts"] for f in market_ws.of("market.bars")]
+
+        def cycles() -> list[int]:
+            return [f["payload"]["anchor"] for f in prediction_ws.of("predictor.cycle")]
+
+        async def close(open_ts: int) -> None:
+            """Close a minute and wait until the dashboard has its bar and the predictor has run on it."""
+            await market.close_minute(open_ts)
+            await market_ws.until(lambda: open_ts in bar_opens())
+            await prediction_ws.until(lambda: open_ts + 60 in cycles())
+
+        # Live minutes until the paper engine has entered and exited (an hour at most): bars
+        # reach the dashboard's stream, predictions are made and resolved.
+        minute = M
+        while not (hft_ws.of("hft.entry") and hft_ws.of("hft.exit")):
+            assert minute < M + 3600, httpx.get(f"{desk.http}/api/hft/status", timeout=5).text
+            await close(minute)
+            minute += 60
+        assert prediction_ws.of("prediction.created") and prediction_ws.of("prediction.resolved")
+        status = httpx.get(f"{desk.http}/api/hft/status", timeout=5).json()
+        # Paper is the default on live data: neither key of the live gate is turned.
+        assert (status["broker"], status["safe_mode"], status["live_trading_enabled"]) == ("paper", True, False)
+        bars = market_ws.of("market.bars")
+        assert {b["instrument_key"] for b in bars[-1]["payload"]["bars"]} == set(KEYS)
+        assert bars[-1]["payload"]["bars"][0]["close"] == market.rows[minute - 60][KEYS[0]][4]
+
+        # The connection drops; three minutes pass unseen, Upstox's intraday API has them.
+        missed = [minute, minute + 60, minute + 120]
+        fake.candles = {key: [market.candle(m)[key] for m in missed] for key in KEYS}
+        fake.drop()
+        await fake.wait_for(lambda: len(fake.requests) == 2, timeout=20)
+        assert fake.requests[1]["method"] == "sub"
+        minute += 180
+        await close(minute)  # the first live minute after the reconnect, after the backfilled ones
+        opens = bar_opens()
+        assert opens == list(range(M, minute + 60, 60)), "a minute went missing or came twice"
+        for frame in market_ws.of("market.bars")[-4:-1]:  # the backfilled minutes carry Upstox's candles
+            ts = frame["payload"]["ts"]
+            assert frame["payload"]["bars"][0]["close"] == market.rows[ts][KEYS[0]][4]
+    finally:
+        for stream in streams:
+            await stream.close()
