@@ -236,11 +236,9 @@ describe("the desk in a browser", () => {
     await page.locator("tr[data-schedule-id]").getByRole("button", { name: "Save" }).click();
     await page.locator("tr[data-schedule-id]").getByLabel("enabled").uncheck();
     const read = async () => ((await (await rest("/api/automation/schedules")).json()) as { schedules: { cron: string; enabled: boolean }[] }).schedules[0]!;
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline && ((await read()).enabled || (await read()).cron !== "45 15 * * 1-5")) await page.waitForTimeout(100);
-    expect(await read()).toMatchObject({ cron: "45 15 * * 1-5", enabled: false });
-    await page.waitForTimeout(300); // the schedules reread after the edit
-    expect(await page.locator("tr[data-schedule-id]").getByLabel("enabled").isChecked()).toBe(false);
+    await expect.poll(read, { timeout: 10_000 }).toMatchObject({ cron: "45 15 * * 1-5", enabled: false });
+    // the schedules reread after the edit
+    await expect.poll(() => page.locator("tr[data-schedule-id]").getByLabel("enabled").isChecked(), { timeout: 10_000 }).toBe(false);
     await shot("07-automation");
   });
 
@@ -259,7 +257,7 @@ describe("the desk in a browser", () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const view of ["Predictor", "Market", "Trading"]) {
       await go(view);
-      await page.waitForTimeout(200);
+      await page.waitForSelector(`main[data-view="/${view.toLowerCase()}"] > h1 + *`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, view).toBeLessThanOrEqual(1);
       await shot(`phone-${view.toLowerCase()}`);
@@ -272,7 +270,13 @@ describe("the desk in a browser", () => {
     await waitForLinks((s) => s === "live", "every stream live after the reload");
     await go("Predictor");
     await page.waitForSelector('[data-testid="resolved-predictions"] tbody tr[data-prediction-id]');
-    await page.waitForTimeout(1_500); // live events on top of the reloaded state
+    // Live events on top of the reloaded state: wait for a prediction newer than any the reload showed.
+    const reloaded = Math.max(...(await rowIds("latest-predictions", "data-prediction-id")).map(Number));
+    await page.waitForFunction(
+      (seen) => [...document.querySelectorAll('[data-testid="latest-predictions"] tbody tr[data-prediction-id]')].some((r) => Number(r.getAttribute("data-prediction-id")) > seen),
+      reloaded,
+      { timeout: 20_000 },
+    );
     for (const [table, attr] of [
       ["latest-predictions", "data-prediction-id"],
       ["resolved-predictions", "data-prediction-id"],
