@@ -29,7 +29,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
@@ -39,9 +39,12 @@ from app.market.errors import CandleImportError
 from app.market.importers import check_upstox_candles
 from app.market.intervals import Interval
 from app.market.upstox.access_token import AccessToken
-from app.market.upstox.errors import HistoryFetchFailed, UpstoxError
+from app.market.upstox.errors import HistoryFetchFailed, TokenUnavailable, UpstoxError
 from app.market.upstox.rest import UpstoxRest
 from app.market.upstox.retry import with_retries
+
+if TYPE_CHECKING:
+    from app.core.config import Settings
 
 IST_OFFSET = int(IST.utcoffset(None).total_seconds())
 Sleep = Callable[[float], Awaitable[None]]
@@ -106,6 +109,29 @@ class Pacing:
     rate: float = 1.0
     attempts: int = 6
     delay: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryAccess:
+    """Where a server's or worker's history fetches go: the base URL, the token, the pace;
+    `clock` (epoch seconds) says which day today is."""
+
+    base_url: str
+    token: AccessToken
+    pacing: Pacing
+    clock: Callable[[], float] = time.time
+
+    @classmethod
+    def of_settings(cls, settings: Settings) -> HistoryAccess | None:
+        """From SIGNALDESK_UPSTOX_*; None without exactly one token setting."""
+        try:
+            token = AccessToken.of_settings(settings)
+        except TokenUnavailable:
+            return None
+        return cls(settings.upstox_base_url, token, Pacing(rate=settings.upstox_history_rate))
+
+    def today(self) -> date:
+        return ist_date(self.clock())
 
 
 @dataclass(frozen=True, slots=True)
