@@ -9,6 +9,9 @@ header as line 1; Parquet and JSON count rows (JSON: the position in `data.candl
 CSV: UTF-8, comma-separated, a header row naming the columns in any case; extra columns are
 ignored, blank lines skipped. The time column is one of ts, timestamp, time, date, datetime;
 open interest may be `oi` or `open_interest` and may be absent or blank.
+
+Times without a UTC offset are refused unless the caller names their zone (`zone`, the CLI's
+`--tz`): see timestamps.py.
 """
 
 from __future__ import annotations
