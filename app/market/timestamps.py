@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from app.market.calendar import IST_OFFSET, SESSION_OPEN_UTC
 from app.market.problems import Lines, Mask, ProblemLog
 
 EPOCH_MS_FROM = 10**11
@@ -32,9 +33,6 @@ ISO_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s?(?P<offset>[Zz]|[+-]\d{2}(?:
 EPOCH_TEXT = r"^\d+(?:\.\d+)?$"
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}"
 BARE_DATE = r"^\d{4}-\d{2}-\d{2}$"
-DAY = 86400
-SESSION_OPEN_UTC = 3 * 3600 + 45 * 60  # 09:15 IST, NSE's session open (as app.market.calendar)
-IST_OFFSET = 5 * 3600 + 30 * 60
 
 Ints = npt.NDArray[np.int64]
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import pandas as pd
 
-from app.market.calendar import DAY, IST, SESSION_OPEN_UTC
+from app.market.calendar import DAY, IST, IST_OFFSET, session_open_on
 from app.market.candles import CandleStore
 from app.market.errors import CandleImportError
 from app.market.importers import check_upstox_candles
@@ -46,7 +46,6 @@ from app.market.upstox.retry import with_retries
 if TYPE_CHECKING:
     from app.core.config import Settings
 
-IST_OFFSET = int(IST.utcoffset(None).total_seconds())
 Sleep = Callable[[float], Awaitable[None]]
 
 
@@ -233,7 +232,7 @@ class HistoryFetcher:
         source = f"upstox {instrument_key} {interval.name} {span}"
         frame = await asyncio.to_thread(check_upstox_candles, rows, interval, source)
         if not interval.intraday:
-            frame["ts"] = (frame["ts"] + IST_OFFSET) // DAY * DAY + SESSION_OPEN_UTC
+            frame["ts"] = frame["ts"].map(session_open_on)  # a few thousand days at most
         return frame
 
     async def _pace(self) -> None:

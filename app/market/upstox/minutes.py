@@ -9,7 +9,7 @@ from typing import NamedTuple
 import numpy as np
 
 from app.market.bars import BarSet
-from app.market.calendar import DAY, IST, SESSION_OPEN_UTC, NseCalendar
+from app.market.calendar import IST, NseCalendar
 from app.market.intervals import CANONICAL
 
 MINUTE = 60
@@ -39,12 +39,6 @@ def minute_opens(calendar: NseCalendar, after: int, until: int) -> list[int]:
         hi = int(np.searchsorted(grid_closes, until, side="right"))
         opens += grid_opens[lo:hi].tolist()
     return opens
-
-
-def session_day_open(ts: int) -> int:
-    """09:15 IST of the IST date of `ts`: where that day's session opens (if it is a trading day)."""
-    ist_offset = 5 * 3600 + 30 * 60
-    return (ts + ist_offset) // DAY * DAY + SESSION_OPEN_UTC
 
 
 def bar_set(instruments: Sequence[str], open_ts: int, candles: Mapping[str, Candle]) -> BarSet:

@@ -31,14 +31,14 @@ from typing import Any
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from app.market.bars import BarSet
-from app.market.calendar import NseCalendar
+from app.market.calendar import NseCalendar, session_open_on
 from app.market.intervals import Interval
 from app.market.upstox.access_token import AccessToken
 from app.market.upstox.backfill import fetch_minutes
 from app.market.upstox.builder import MinuteBuilder
 from app.market.upstox.connection import SUBSCRIPTION_LIMITS, FeedConnection, Mode
 from app.market.upstox.errors import FeedStalled, TokenRejected, TokenUnavailable, UnsafeFeedAddress, UpstoxError
-from app.market.upstox.minutes import MINUTE, ONE_MINUTE, Candle, bar_set, minute_opens, session_day_open
+from app.market.upstox.minutes import MINUTE, ONE_MINUTE, Candle, bar_set, minute_opens
 from app.market.upstox.proto import feed_v3
 from app.market.upstox.rest import UpstoxRest
 from app.market.upstox.state import FeedStatus, Gap, SourceState
@@ -212,7 +212,7 @@ class UpstoxBarSource:
         if closed < live_from:
             return []  # the missed minutes (the partial one included) are not all closed yet
         if self._resume_after is None:  # the first connection: today's earlier minutes come from the intraday API
-            self._resume_after = session_day_open(live_from) - 1
+            self._resume_after = session_open_on(live_from) - 1
         opens = minute_opens(self.calendar, self._resume_after, closed)
         missed = [m for m in opens if m < live_from]
         fetched: dict[int, dict[str, Candle]] = {}
