@@ -134,7 +134,7 @@ def fetch_candles(
     from app.market.intervals import parse_interval
     from app.market.upstox.access_token import AccessToken
     from app.market.upstox.errors import TokenUnavailable
-    from app.market.upstox.history import UPSTOX_INTERVALS, Pacing
+    from app.market.upstox.history import Pacing
 
     settings = load_settings(data_dir=data_dir)
     try:
@@ -142,13 +142,13 @@ def fetch_candles(
         iv = parse_interval(interval)
     except MarketDataError as e:
         _fail(str(e))
-    if iv.name not in UPSTOX_INTERVALS:
-        _fail(f"--interval {interval!r}: Upstox has no such interval")
     today = datetime.now(IST).date()
     first = _date("--from", from_date)
     last = _date("--to", to_date) if to_date is not None else today
     if first > last:
         _fail(f"--from {first} is after --to {last}")
+    if last > today:
+        _fail(f"--to {last} is after today ({today} in India)")
     if rate is not None and not 0 < rate <= 50:
         _fail(f"--rate {rate:g}: between 0 and 50 requests a second")
     try:

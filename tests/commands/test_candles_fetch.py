@@ -95,6 +95,7 @@ async def test_bad_options_and_a_missing_token_exit_2(fake: FakeUpstox, tmp_path
         (("--instrument", KEY, "--interval", "1m", "--from", "15/01/2024"), "--from '15/01/2024': a date such as"),
         (("--instrument", KEY, "--interval", "1m", "--from", "2024-03-01", "--to", "2024-01-01"), "is after --to"),
         (("--instrument", KEY, "--interval", "1m", *RANGE, "--rate", "0"), "--rate 0: between 0 and 50"),
+        (("--instrument", KEY, "--interval", "1m", "--from", "2024-01-01", "--to", "2999-01-01"), "is after today"),
     ]
     for args, message in cases:
         result = await run(fake, data, "fetch", *args)
