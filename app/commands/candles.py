@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from app.market.candles import CandleSeries
     from app.market.errors import CandleImportError
+    from app.market.intervals import Interval
     from app.market.upstox.access_token import AccessToken
     from app.market.upstox.history import FetchResult, HistoryFetcher, Pacing, SpanDone
 
@@ -158,7 +159,7 @@ def fetch_candles(
         _fail(str(e))
     pacing = Pacing(rate=rate or settings.upstox_history_rate)
     _migrate(settings)
-    result = _run_fetch(settings, token, pacing, key, iv.name, first, last, today, refetch)
+    result = _run_fetch(settings, token, pacing, key, iv, first, last, today, refetch)
     stored = f"{result.fetched} fetched" + (f", {result.skipped} already stored" if result.skipped else "")
     out.print(
         f"{key} {iv.name} {first}..{last}: {result.spans} span{'s' if result.spans != 1 else ''} ({stored}); "
@@ -172,7 +173,7 @@ def _run_fetch(
     token: AccessToken,
     pacing: Pacing,
     key: str,
-    interval: str,
+    interval: Interval,
     first: date,
     last: date,
     today: date,
@@ -185,23 +186,21 @@ def _run_fetch(
 
     from app.market.errors import CandleImportError
     from app.market.upstox.errors import HistoryFetchFailed, TokenUnavailable
+    from app.market.upstox.history import split_spans
 
     with _progress() as progress:
-        task = progress.add_task(f"fetching {key} {interval}", total=None)
+        spans = len(split_spans(interval, first, last))
+        task = progress.add_task(f"fetching {key} {interval.name}: 0 candles stored", total=spans)
         stored = 0
 
         def on_span(done: SpanDone) -> None:
             nonlocal stored
             stored += done.candles
-            description = f"fetching {key} {interval}: {stored} candles stored"
-            progress.update(task, total=done.total, completed=done.number, description=description)
+            description = f"fetching {key} {interval.name}: {stored} candles stored"
+            progress.update(task, completed=done.number, description=description)
 
         async def run(fetcher: HistoryFetcher) -> FetchResult:
-            from app.market.intervals import parse_interval
-
-            return await fetcher.fetch(
-                key, parse_interval(interval), first, last, today=today, refetch=refetch, on_span=on_span
-            )
+            return await fetcher.fetch(key, interval, first, last, today=today, refetch=refetch, on_span=on_span)
 
         try:
             return asyncio.run(_with_fetcher(settings, token, pacing, run))
