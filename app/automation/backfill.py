@@ -1,7 +1,9 @@
-"""`backfill`: fill the candle store, from the simulated market's history or a candle file."""
+"""`backfill`: fill the candle store, from the simulated market's history, a candle file, or
+Upstox's historical candles (the days not yet stored, span by span: app.market.upstox.history)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,9 @@ from app.jobs.errors import JobFailed
 from app.market.errors import MarketDataError
 from app.market.importers import load_candle_file
 from app.market.intervals import parse_interval
+from app.market.upstox.errors import HistoryFetchFailed, TokenUnavailable
+from app.market.upstox.history import HistoryFetcher, ist_date
+from app.market.upstox.rest import UpstoxRest
 
 
 async def backfill(
@@ -21,6 +26,8 @@ async def backfill(
     lo, hi = span
     if params.source == "file":
         return await _from_file(ctx, params, deps, span)
+    if params.source == "upstox":
+        return await _from_upstox(ctx, params, deps, span)
     if deps.history is None:
         raise JobFailed("backfill source 'simulated' needs the simulated market (SIGNALDESK_MARKET_SOURCE=simulated)")
     keys = params.instruments or deps.universe()
@@ -61,7 +68,7 @@ async def _from_file(
     key = params.instruments[0]
     path = Path(params.path)
     try:
-        frame = load_candle_file(path, parse_interval(params.interval))
+        frame = load_candle_file(path, parse_interval(params.interval), zone=params.tz)
     except (OSError, MarketDataError) as e:
         raise JobFailed(f"cannot import {path}: {e}") from e
     await ctx.progress(span[0] + (span[1] - span[0]) / 2, f"read {len(frame)} candles from {path.name}")
@@ -74,4 +81,53 @@ async def _from_file(
         "written": written,
         "first_ts": int(frame["ts"].iloc[0]) if len(frame) else None,
         "last_ts": int(frame["ts"].iloc[-1]) if len(frame) else None,
+    }
+
+
+async def _from_upstox(
+    ctx: JobContext, params: BackfillParams, deps: AutomationDeps, span: tuple[float, float]
+) -> dict[str, Any]:
+    """Per instrument: from the day of its last stored candle (or `days` ago) to today, the spans
+    from there on fetched again (the last stored day may have been partial)."""
+    access = deps.upstox
+    if access is None:
+        raise JobFailed(
+            "backfill source 'upstox' needs SIGNALDESK_UPSTOX_ACCESS_TOKEN or SIGNALDESK_UPSTOX_ACCESS_TOKEN_FILE "
+            "(exactly one)"
+        )
+    lo, hi = span
+    keys = params.instruments or deps.universe()
+    interval = parse_interval(params.interval)
+    today = access.today()
+    window = today - timedelta(days=params.days)
+    last_stored = {s.instrument_key: s.last_ts for s in await deps.candles.instruments() if s.interval == interval.name}
+    rest = UpstoxRest(access.base_url)
+    fetcher = HistoryFetcher(rest, access.token, deps.candles, pacing=access.pacing)
+    stats = {"spans": 0, "rows": 0, "written": 0}
+    first_ts: int | None = None
+    last_ts: int | None = None
+    try:
+        for i, key in enumerate(keys):
+            first = max(window, ist_date(last_stored[key])) if key in last_stored else window
+            try:
+                result = await fetcher.fetch(key, interval, first, today, today=today, refetch=True)
+            except (HistoryFetchFailed, TokenUnavailable) as e:
+                raise JobFailed(f"backfill from upstox: {e}") from e
+            stats["spans"] += result.fetched
+            stats["rows"] += result.candles
+            stats["written"] += result.written
+            if result.first_ts is not None:
+                first_ts = result.first_ts if first_ts is None else min(first_ts, result.first_ts)
+            if result.last_ts is not None:
+                last_ts = result.last_ts if last_ts is None else max(last_ts, result.last_ts)
+            await ctx.progress(lo + (hi - lo) * (i + 1) / len(keys), f"fetched {key} from {first}", stats=dict(stats))
+    finally:
+        await rest.aclose()
+    return {
+        "source": "upstox",
+        "instruments": len(keys),
+        "interval": interval.name,
+        **stats,
+        "first_ts": first_ts,
+        "last_ts": last_ts,
     }

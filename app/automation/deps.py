@@ -9,6 +9,7 @@ from typing import Protocol
 from app.automation.history import SimulatedHistory
 from app.bus.interface import EventBus
 from app.market.candles import CandleStore
+from app.market.upstox.history import HistoryAccess
 from app.registry.registry import ModelRegistry
 from app.storage.db import Database
 from app.trading.engine import FlattenOutcome
@@ -28,7 +29,8 @@ class Prunable(Protocol):
 class AutomationDeps:
     """:param universe: the default instruments (the market feed's default universe).
     :param history: the simulated market's history, when the market is simulated.
-    :param flattener: the trading engine's square-off; None until there is one."""
+    :param flattener: the trading engine's square-off; None until there is one.
+    :param upstox: Upstox's historical candles (backfill source `upstox`); None without a token."""
 
     db: Database
     bus: EventBus | Prunable
@@ -37,3 +39,4 @@ class AutomationDeps:
     universe: Callable[[], list[str]]
     history: SimulatedHistory | None = None
     flattener: Flattener | None = None
+    upstox: HistoryAccess | None = None

@@ -10,6 +10,7 @@ from typing_extensions import Self
 from app.market.errors import InvalidInstrumentKey, UnknownInterval
 from app.market.instruments import parse_instrument_key
 from app.market.intervals import parse_interval
+from app.market.timestamps import time_zone
 from app.training.params import PARAMS as TRAINING_PARAMS
 
 Instruments = Annotated[list[str], Field(max_length=1000, description="instrument keys; empty: the default universe")]
@@ -33,23 +34,41 @@ def _check_interval(value: str) -> str:
         raise ValueError(str(e)) from e
 
 
+def _check_tz(value: str | None) -> str | None:
+    return None if value is None else time_zone(value)
+
+
 class BackfillParams(_Params):
     """Fill the candle store: `simulated` generates the simulated market's history before its
-    live start; `file` imports a candle file on the server's disk for one instrument."""
+    live start; `file` imports a candle file on the server's disk for one instrument; `upstox`
+    fetches Upstox's historical candles of the last `days` days not yet stored."""
 
-    source: Literal["simulated", "file"] = "simulated"
+    source: Literal["simulated", "file", "upstox"] = "simulated"
     instruments: Instruments = []
     interval: str = "1m"
-    days: int = Field(20, ge=1, le=2000, description="simulated: sessions of history before the live start")
+    days: int = Field(
+        20,
+        ge=1,
+        le=2000,
+        description="simulated: sessions of history before the live start; upstox: calendar days back from today",
+    )
     path: str | None = Field(None, description="file: the candle file (CSV, Parquet, Upstox JSON)")
+    tz: str | None = Field(
+        None, description="file: the IANA zone of times without a UTC offset (bare dates: daily bars' session open)"
+    )
 
     _keys = field_validator("instruments")(_check_keys)
     _interval = field_validator("interval")(_check_interval)
+    _tz = field_validator("tz")(_check_tz)
 
     @model_validator(mode="after")
-    def _file_needs_path(self) -> Self:
+    def _source_fields(self) -> Self:
         if self.source == "file" and (self.path is None or len(self.instruments) != 1):
             raise ValueError("source 'file' needs a path and exactly one instrument")
+        if self.source != "file" and self.path is not None:
+            raise ValueError(f"path: only for source 'file', not {self.source!r}")
+        if self.source != "file" and self.tz is not None:
+            raise ValueError(f"tz: only for source 'file', not {self.source!r}")
         return self
 
 

@@ -34,6 +34,7 @@ from app.market.candles import CandleStore
 from app.market.clock import Clock, WallClock
 from app.market.feed import BarSource, MarketFeed
 from app.market.simulated import SimulatedMarket
+from app.market.upstox.history import HistoryAccess
 from app.predictor.config import DEFAULT_UNIVERSE
 from app.registry.registry import ModelRegistry
 from app.storage.db import Database
@@ -84,10 +85,12 @@ def build_job_system(
     wall_clock: Callable[[], float] | None = None,
     worker_grace: float = 5.0,
     queue: RedisJobQueue | None = None,
+    upstox: HistoryAccess | None = None,
 ) -> JobSystem:
     """:param universe: the default instruments of `retrain` and `backfill`.
     :param queue: the Redis job queue (SIGNALDESK_JOB_QUEUE=redis); None: jobs run here.
     :param history: the simulated market's history (backfill source `simulated`).
+    :param upstox: Upstox's historical candles (backfill source `upstox`).
     :param clock: exchange time for schedules (default: the wall clock).
     :param wall_clock: epoch seconds for job timestamps (default time.time)."""
     clock = clock or WallClock()
@@ -95,7 +98,14 @@ def build_job_system(
     candles = CandleStore(db)
     registry = ModelRegistry(db, data_dir / "models", **stamps)
     deps = AutomationDeps(
-        db=db, bus=bus, candles=candles, registry=registry, universe=universe, history=history, flattener=flattener
+        db=db,
+        bus=bus,
+        candles=candles,
+        registry=registry,
+        universe=universe,
+        history=history,
+        flattener=flattener,
+        upstox=upstox,
     )
     jobs = JobStore(db)
     runner = JobRunner(
@@ -146,6 +156,7 @@ def build_from_settings(
         automation_concurrency=settings.jobs_automation_concurrency,
         timeouts=settings.job_timeouts,
         queue=job_queue(settings, role="server"),
+        upstox=HistoryAccess.of_settings(settings),
     )
 
 
@@ -176,6 +187,7 @@ def build_worker_system(settings: Settings, *, db: Database, bus: EventBus) -> J
         automation_concurrency=settings.jobs_automation_concurrency,
         timeouts=settings.job_timeouts,
         queue=job_queue(settings, role="worker"),
+        upstox=HistoryAccess.of_settings(settings),
     )
 
 

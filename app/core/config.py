@@ -200,6 +200,13 @@ class Settings(BaseSettings):
     )
     upstox_reconnect_min: float = Field(1.0, gt=0, le=60, description="first reconnect delay in seconds (doubling)")
     upstox_reconnect_max: float = Field(60.0, gt=0, le=3600, description="longest reconnect delay in seconds")
+    upstox_history_rate: float = Field(
+        1.0,
+        gt=0,
+        le=50,
+        description="historical candle requests per second (candles fetch, backfill source upstox); 1 stays under "
+        "Upstox's 50/s, 500/min and 2,000/30 min",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "console"
 

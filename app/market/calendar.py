@@ -27,6 +27,7 @@ from app.market.intervals import Interval
 log = logging.getLogger(__name__)
 
 IST = timezone(timedelta(hours=5, minutes=30))
+IST_OFFSET = 5 * 3600 + 30 * 60
 SESSION_OPEN_UTC = 3 * 3600 + 45 * 60  # 09:15 IST
 SESSION_CLOSE_UTC = 10 * 3600  # 15:30 IST
 DAY = 86400
@@ -131,6 +132,11 @@ class NseCalendar:
             year += 1
             closes = self.bar_grid(interval, year)[1]
         return int(closes[j])
+
+
+def session_open_on(ts: int) -> int:
+    """09:15 IST of the IST date of `ts`: where that date's session opens (if it is a trading day)."""
+    return (ts + IST_OFFSET) // DAY * DAY + SESSION_OPEN_UTC
 
 
 def _year(ts: int) -> int:

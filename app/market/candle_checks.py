@@ -1,7 +1,8 @@
 """Raw candle columns to a clean, ascending frame, or every bad row by line.
 
 Rules (each failing row is reported with its line and column; one bad row rejects the file):
-- ts parses (see timestamps.py); open, high, low, close, volume are numbers; oi may be empty;
+- ts parses (see timestamps.py; offset-less times only in a zone the user names); open, high,
+  low, close, volume are numbers; oi may be empty;
 - prices are finite and > 0; volume and oi are >= 0;
 - high >= max(open, close) and low <= min(open, close);
 - rows run oldest first or newest first (the first and last timestamps decide; Upstox sends
@@ -37,9 +38,12 @@ def empty_candles() -> pd.DataFrame:
     return pd.DataFrame({c: np.array([], dtype=np.int64 if c == "ts" else np.float64) for c in COLUMNS})
 
 
-def check_candles(raw: pd.DataFrame, lines: Lines, interval: Interval, source: str) -> pd.DataFrame:
+def check_candles(
+    raw: pd.DataFrame, lines: Lines, interval: Interval, source: str, *, zone: str | None = None
+) -> pd.DataFrame:
     """Columns ts, open, high, low, close, volume[, oi] of any dtype (rows in file order, `lines`
     their line numbers) -> ts int64 ascending and float64 values. CandleImportError when any row is bad.
+    `zone`: the IANA zone of offset-less times (bare dates allowed for daily bars), see timestamps.py.
     """
     missing = [c for c in REQUIRED if c not in raw.columns]
     if missing:
@@ -47,7 +51,7 @@ def check_candles(raw: pd.DataFrame, lines: Lines, interval: Interval, source: s
     if len(raw) == 0:
         return empty_candles()
     problems = ProblemLog()
-    times = parse_timestamps(raw["ts"], lines, problems)
+    times = parse_timestamps(raw["ts"], lines, problems, zone=zone, dates=not interval.intraday)
     values = {c: _numbers(raw[c], lines, c, problems, required=True) for c in (*PRICES, "volume")}
     no_oi = np.full(len(raw), np.nan)
     values["oi"] = _numbers(raw["oi"], lines, "oi", problems, required=False) if "oi" in raw else no_oi

@@ -89,10 +89,18 @@ class CandleStore:
             rows = await fetch_tuples(conn, query)
         return await asyncio.to_thread(_frame, rows)
 
-    async def has(self, instrument_key: str, interval: str | Interval) -> bool:
-        """Whether any candle of this instrument and interval is stored."""
+    async def has(
+        self, instrument_key: str, interval: str | Interval, start: int | None = None, end: int | None = None
+    ) -> bool:
+        """Whether any candle of this instrument and interval is stored (with start <= ts <= end)."""
         c = TABLE.c
-        query = select(c.ts).where(c.instrument_key == instrument_key, c.interval == _name(interval)).limit(1)
+        lo = -(2**62) if start is None else start
+        hi = 2**62 if end is None else end
+        query = (
+            select(c.ts)
+            .where(c.instrument_key == instrument_key, c.interval == _name(interval), c.ts >= lo, c.ts <= hi)
+            .limit(1)
+        )
         async with self.db.engine.connect() as conn:
             return (await conn.execute(query)).first() is not None
 

@@ -9,6 +9,9 @@ header as line 1; Parquet and JSON count rows (JSON: the position in `data.candl
 CSV: UTF-8, comma-separated, a header row naming the columns in any case; extra columns are
 ignored, blank lines skipped. The time column is one of ts, timestamp, time, date, datetime;
 open interest may be `oi` or `open_interest` and may be absent or blank.
+
+Times without a UTC offset are refused unless the caller names their zone (`zone`, the CLI's
+`--tz`): see timestamps.py.
 """
 
 from __future__ import annotations
@@ -64,23 +67,38 @@ def detect_format(name: str | None, head: bytes) -> CandleFormat:
     return CandleFormat.CSV
 
 
-def load_candle_file(path: Path, interval: Interval, fmt: CandleFormat | None = None) -> pd.DataFrame:
-    """Read and check a candle file; CandleImportError when it cannot be read or any row is bad."""
+def load_candle_file(
+    path: Path, interval: Interval, fmt: CandleFormat | None = None, *, zone: str | None = None
+) -> pd.DataFrame:
+    """Read and check a candle file; CandleImportError when it cannot be read or any row is bad.
+    `zone`: the IANA zone of offset-less times, when the user named one (timestamps.py)."""
     try:
         data = path.read_bytes()
     except OSError as e:
         raise CandleImportError(str(path), f"cannot read: {e.strerror or e}") from e
-    return load_candles(data, interval, fmt=fmt or detect_format(path.name, data[:64]), source=str(path))
+    fmt = fmt or detect_format(path.name, data[:64])
+    return load_candles(data, interval, fmt=fmt, source=str(path), zone=zone)
 
 
 def load_candles(
-    data: bytes, interval: Interval, *, fmt: CandleFormat | None = None, source: str = "upload"
+    data: bytes,
+    interval: Interval,
+    *,
+    fmt: CandleFormat | None = None,
+    source: str = "upload",
+    zone: str | None = None,
 ) -> pd.DataFrame:
     """Parse and check candle bytes: ts int64 (bar open, UTC epoch seconds) ascending, then
     open, high, low, close, volume, oi float64 (oi NaN when the file has none)."""
     fmt = fmt or detect_format(None, data[:64])
     reader = {CandleFormat.CSV: _read_csv, CandleFormat.PARQUET: _read_parquet, CandleFormat.JSON: _read_upstox_json}
     raw, lines = reader[fmt](data, source)
+    return check_candles(raw, lines, interval, source, zone=zone)
+
+
+def check_upstox_candles(candles: list[object], interval: Interval, source: str) -> pd.DataFrame:
+    """Upstox's `data.candles` rows checked as a file's (rows counted from 1 in its order)."""
+    raw, lines = _upstox_rows(candles, source)
     return check_candles(raw, lines, interval, source)
 
 
@@ -165,6 +183,11 @@ def _read_upstox_json(data: bytes, source: str) -> tuple[pd.DataFrame, Lines]:
     candles = data_field.get("candles") if isinstance(data_field, dict) else None
     if not isinstance(candles, list):
         raise CandleImportError(source, 'not an Upstox candle response: no list at "data.candles"')
+    return _upstox_rows(candles, source)
+
+
+def _upstox_rows(candles: list[object], source: str) -> tuple[pd.DataFrame, Lines]:
+    """`data.candles` rows ([ts, open, high, low, close, volume[, oi]]) as raw columns."""
     problems = ProblemLog()
     for i, row in enumerate(candles):
         if not isinstance(row, list) or len(row) not in (6, 7):
@@ -172,7 +195,6 @@ def _read_upstox_json(data: bytes, source: str) -> tuple[pd.DataFrame, Lines]:
     problems.raise_if_any(source)
     if not candles:
         return empty_candles(), np.zeros(0, dtype=np.int64)
-    if any(len(row) == 6 for row in candles):  # oi is optional: pad it
-        candles = [row if len(row) == 7 else [*row, None] for row in candles]
-    raw = pd.DataFrame(candles, columns=list(UPSTOX_FIELDS))
+    rows = [row if len(row) == 7 else [*row, None] for row in candles if isinstance(row, list)]  # oi is optional
+    raw = pd.DataFrame(rows, columns=list(UPSTOX_FIELDS))
     return raw, np.arange(1, len(raw) + 1, dtype=np.int64)

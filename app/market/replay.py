@@ -23,12 +23,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from app.market.bars import BarSet
-from app.market.calendar import DAY, SESSION_CLOSE_UTC, NseCalendar, Timestamps
+from app.market.calendar import DAY, IST_OFFSET, SESSION_CLOSE_UTC, NseCalendar, Timestamps
 from app.market.clock import Clock, SimulatedClock
 from app.market.errors import BadCandles
 from app.market.intervals import Interval
 
-IST_OFFSET = 5 * 3600 + 1800
 FIELDS = ("open", "high", "low", "close", "volume")
 
 

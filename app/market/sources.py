@@ -58,10 +58,7 @@ def build_source(settings: Settings, *, db: Database, calendar: NseCalendar | No
 
 def upstox_source(settings: Settings, *, calendar: NseCalendar | None = None) -> UpstoxBarSource:
     """The live feed of SIGNALDESK_MARKET_INSTRUMENTS (the settings have checked keys, limits, token)."""
-    secret = settings.upstox_access_token
-    token = AccessToken(
-        value=secret.get_secret_value() if secret is not None else None, path=settings.upstox_access_token_file
-    )
+    token = AccessToken.of_settings(settings)
     timing = FeedTiming(
         stall_timeout=settings.upstox_stall_timeout,
         data_timeout=settings.upstox_data_timeout,

@@ -4,6 +4,11 @@ Accepted: ISO-8601 with a UTC offset (`2026-11-24T15:29:00+05:30`, `...Z`, a spa
 `T`), epoch seconds, or epoch milliseconds (any value >= 10^11, i.e. after 1973 in ms), and
 time-zone-aware timestamp columns (Parquet). A timestamp without an offset is rejected: a naive
 `09:15` is IST to one vendor and UTC to another, and guessing would shift every bar silently.
+Unless the user names the zone (`--tz Asia/Kolkata`): then an offset-less time is that
+zone's wall time, and a bare date (`2024-01-02`, the common daily file) is that date's NSE
+session open, 09:15 IST (03:45 UTC): where the calendar's 1d grid and the simulated market put
+a daily bar, so a day's bar has one timestamp whichever way it came in. Bare dates are for
+daily bars only (`dates=True`); in an intraday file they are refused.
 Times must be whole seconds between 1970 and 2100.
 """
 
@@ -12,11 +17,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from app.market.calendar import IST_OFFSET, SESSION_OPEN_UTC
 from app.market.problems import Lines, Mask, ProblemLog
 
 EPOCH_MS_FROM = 10**11
@@ -25,6 +32,7 @@ LATEST = 4_102_444_800  # 2100-01-01T00:00:00Z
 ISO_OFFSET = r"\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s?(?P<offset>[Zz]|[+-]\d{2}(?::?\d{2})?)$"
 EPOCH_TEXT = r"^\d+(?:\.\d+)?$"
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}"
+BARE_DATE = r"^\d{4}-\d{2}-\d{2}$"
 
 Ints = npt.NDArray[np.int64]
 
@@ -44,13 +52,33 @@ class Times:
         return cls(zeros, zeros.copy(), np.zeros(n, dtype=bool), np.zeros(n, dtype=bool))
 
 
+def time_zone(name: str) -> str:
+    """`name` when it is a known IANA zone (the zone a user names for offset-less times);
+    ValueError naming it otherwise."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as e:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as Asia/Kolkata)") from e
+    return name
+
+
 def iso(ts: int) -> str:
     """An epoch second as ISO-8601 UTC, for messages."""
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def parse_timestamps(raw: pd.Series, lines: Lines, problems: ProblemLog, column: str = "ts") -> Times:
-    """Parse a timestamp column, logging each row that is missing, naive, malformed or out of range."""
+def parse_timestamps(
+    raw: pd.Series,
+    lines: Lines,
+    problems: ProblemLog,
+    column: str = "ts",
+    *,
+    zone: str | None = None,
+    dates: bool = False,
+) -> Times:
+    """Parse a timestamp column, logging each row that is missing, naive (without `zone`),
+    malformed or out of range. `zone`: the IANA zone of offset-less times; `dates`: bare dates
+    are daily bars' dates (see the module docstring)."""
     n = len(raw)
     times = Times.empty(n)
     present = raw.notna().to_numpy()
@@ -65,7 +93,7 @@ def parse_timestamps(raw: pd.Series, lines: Lines, problems: ProblemLog, column:
     else:
         text = raw.astype("str").str.strip()
         present = present & (text != "").to_numpy()
-        _from_text(text, present, lines, problems, column, values, times)
+        _from_text(text, present, lines, problems, column, values, times, zone, dates)
     problems.add(lines, ~present, column, lambda i: "missing")
     problems.add(
         lines, present & ~times.ok & times.parsed, column, lambda i: f"{values[i]!r} is not a whole second in 1970-2100"
@@ -92,7 +120,15 @@ def _from_epoch(seconds_or_ms: npt.NDArray[np.float64], where: Mask, times: Time
 
 
 def _from_text(
-    text: pd.Series, present: Mask, lines: Lines, problems: ProblemLog, column: str, values: np.ndarray, times: Times
+    text: pd.Series,
+    present: Mask,
+    lines: Lines,
+    problems: ProblemLog,
+    column: str,
+    values: np.ndarray,
+    times: Times,
+    zone: str | None,
+    dates: bool,
 ) -> None:
     epoch = present & text.str.match(EPOCH_TEXT).to_numpy(dtype=bool, na_value=False)
     if epoch.any():
@@ -101,6 +137,9 @@ def _from_text(
     has_offset = present & ~epoch & found.notna().to_numpy()
     dated = text.str.match(ISO_DATE).to_numpy(dtype=bool, na_value=False)
     naive = present & ~epoch & ~has_offset
+    if zone is not None and (naive & dated).any():
+        _from_zone(text, naive & dated, lines, problems, column, values, times, zone, dates)
+        naive = naive & ~dated
     problems.add(lines, naive & dated, column, lambda i: f"{values[i]!r} has no UTC offset (add one, e.g. +05:30 or Z)")
     problems.add(lines, naive & ~dated, column, lambda i: f"{values[i]!r} is neither ISO-8601 nor epoch seconds")
     if not has_offset.any():
@@ -111,6 +150,53 @@ def _from_text(
     utc_ns = parsed.dt.as_unit("ns").array.asi8
     _from_epoch(np.where(good, utc_ns / 1e9, np.nan), good, times)
     times.offset[good] = _offset_seconds(found[good])
+
+
+def _from_zone(
+    text: pd.Series,
+    naive: Mask,
+    lines: Lines,
+    problems: ProblemLog,
+    column: str,
+    values: np.ndarray,
+    times: Times,
+    zone: str,
+    dates: bool,
+) -> None:
+    """Offset-less ISO times as `zone`'s wall time; bare dates as their NSE session open."""
+    bare = naive & text.str.match(BARE_DATE).to_numpy(dtype=bool, na_value=False)
+    if bare.any():
+        if not dates:
+            problems.add(
+                lines,
+                bare,
+                column,
+                lambda i: f"{values[i]!r} is a date without a time (an intraday bar needs its time)",
+            )
+        else:
+            days = pd.to_datetime(text.where(bare), format="%Y-%m-%d", errors="coerce")
+            good = bare & days.notna().to_numpy()
+            problems.add(lines, bare & ~good, column, lambda i: f"{values[i]!r} is not a date")
+            midnight = days.dt.as_unit("s").array.asi8  # as UTC midnight of that date
+            _from_epoch(np.where(good, midnight + SESSION_OPEN_UTC, np.nan).astype(np.float64), good, times)
+            times.offset[good] = IST_OFFSET
+    timed = naive & ~bare
+    if not timed.any():
+        return
+    wall = pd.to_datetime(text.where(timed), format="ISO8601", errors="coerce")
+    local = wall.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    good = timed & local.notna().to_numpy()
+    problems.add(
+        lines,
+        timed & wall.notna().to_numpy() & ~good,
+        column,
+        lambda i: f"{values[i]!r} does not exist or is ambiguous in {zone} (a clock change)",
+    )
+    problems.add(lines, timed & wall.isna().to_numpy(), column, lambda i: f"{values[i]!r} is not an ISO-8601 timestamp")
+    utc_ns = local.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8
+    wall_ns = wall.dt.as_unit("ns").array.asi8
+    _from_epoch(np.where(good, utc_ns / 1e9, np.nan), good, times)
+    times.offset[good] = (wall_ns[good] - utc_ns[good]) // 10**9
 
 
 def _offset_seconds(found: pd.Series) -> Ints:

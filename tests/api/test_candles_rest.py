@@ -171,3 +171,18 @@ def test_candles_need_the_token_when_one_is_set(server_factory) -> None:  # type
     assert r.status_code == 200 and len(r.json()["candles"]) == 2
     paths = httpx.get(f"{server.http}/openapi.json", headers=auth).json()["paths"]
     assert {"/api/candles", "/api/candles/import", "/api/candles/instruments"} <= set(paths)
+
+
+def test_a_bare_date_daily_file_imports_with_tz_only(server: ServerProcess) -> None:
+    daily = b"date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,1000\n"
+    refused = post(server, daily, interval="1d")
+    assert refused.status_code == 422
+    assert refused.json()["detail"][1] == {
+        "loc": ["body", 2, "ts"],
+        "msg": "'2024-01-02' has no UTC offset (add one, e.g. +05:30 or Z)",
+    }
+    unknown = post(server, daily, interval="1d", tz="Mars/Base")
+    assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["query", "tz"]
+    r = post(server, daily, interval="1d", tz="Asia/Kolkata")
+    assert r.status_code == 200, r.text
+    assert r.json()["first_ts"] == 1704167100  # 2024-01-02 09:15 IST, the session open

@@ -71,3 +71,21 @@ def test_bad_arguments_and_configuration_exit_2_with_a_message(tmp_path: Path) -
         assert result.returncode == 2, (args, result.stdout, result.stderr)
         assert message in result.stderr and "Traceback" not in result.stderr, (args, result.stderr)
     assert not (tmp_path / "data" / "signaldesk.sqlite3").exists()
+
+
+DAILY = "date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,1000\n2024-01-03,10.5,12,10,11,900\n"
+
+
+def test_a_daily_file_of_bare_dates_imports_with_tz_and_is_refused_without(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    file = tmp_path / "daily.csv"
+    file.write_text(DAILY)
+    args = ("candles", "import", file, "--instrument", KEY, "--interval", "1d", "--data-dir", data)
+    refused = signaldesk(*args)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "line 2, ts: '2024-01-02' has no UTC offset (add one, e.g. +05:30 or Z)" in refused.stderr
+    unknown = signaldesk(*args, "--tz", "Mars/Base")
+    assert unknown.returncode == 2 and "--tz: unknown time zone 'Mars/Base'" in unknown.stderr
+    imported = signaldesk(*args, "--tz", "Asia/Kolkata")
+    assert imported.returncode == 0, imported.stderr
+    assert "2 candles" in imported.stdout and "(2024-01-02T03:45:00Z .. 2024-01-03T03:45:00Z)" in imported.stdout

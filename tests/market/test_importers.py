@@ -246,3 +246,30 @@ def test_format_from_extension_then_content(tmp_path) -> None:  # type: ignore[n
     assert len(load_candle_file(path, M1)) == 2
     with pytest.raises(CandleImportError, match="cannot read"):
         load_candle_file(tmp_path / "missing.csv", M1)
+
+
+DAILY = b"date,open,high,low,close,volume\n2024-01-02,10,11,9,10.5,1000\n2024-01-03,10.5,12,10,11,900\n"
+
+
+def test_bare_dates_and_offset_less_times_need_the_zone_named() -> None:
+    assert problems(DAILY, D1) == [
+        (2, "ts", "'2024-01-02' has no UTC offset (add one, e.g. +05:30 or Z)"),
+        (3, "ts", "'2024-01-03' has no UTC offset (add one, e.g. +05:30 or Z)"),
+    ]
+    daily = load_candles(DAILY, D1, zone="Asia/Kolkata")
+    assert daily["ts"].tolist() == [1704167100, 1704253500]  # 2024-01-02/03 09:15 IST, the session open
+    minutes = csv_bytes([["2026-11-24 09:15:00", 1, 2, 1, 2, 5, 0], ["2026-11-24T09:16", 1, 2, 1, 2, 5, 0]])
+    assert load_candles(minutes, M1, zone="Asia/Kolkata")["ts"].tolist() == [OPEN_TS, OPEN_TS + 60]
+    assert load_candles(minutes, M1, zone="UTC")["ts"].tolist() == [OPEN_TS + 19800, OPEN_TS + 19860]
+
+
+def test_a_named_zone_still_refuses_dates_in_intraday_files_and_times_a_clock_change_skips() -> None:
+    assert problems(DAILY, M1, zone="Asia/Kolkata")[0] == (
+        2,
+        "ts",
+        "'2024-01-02' is a date without a time (an intraday bar needs its time)",
+    )
+    spring = csv_bytes([["2024-03-10 02:30:00", 1, 2, 1, 2, 5, 0]])  # New York skips 02:00-03:00
+    assert problems(spring, M1, zone="America/New_York") == [
+        (2, "ts", "'2024-03-10 02:30:00' does not exist or is ambiguous in America/New_York (a clock change)")
+    ]

@@ -18,7 +18,7 @@ from app.market.errors import CandleImportError, MarketDataError
 from app.market.importers import CandleFormat, load_candles
 from app.market.instruments import parse_instrument_key
 from app.market.intervals import parse_interval
-from app.market.timestamps import parse_moment
+from app.market.timestamps import parse_moment, time_zone
 
 router = APIRouter(
     prefix="/api/candles", tags=["candles"], dependencies=[Depends(require_token)], responses=errors(401, 422)
@@ -106,10 +106,18 @@ async def import_candles(
     format: Annotated[
         CandleFormat | None, Query(description="csv, parquet or json; default: from Content-Type, else the content")
     ] = None,
+    tz: Annotated[
+        str | None,
+        Query(
+            description="IANA zone of times without a UTC offset, e.g. Asia/Kolkata (without it they are refused); "
+            "a bare date is that day's session open, 09:15 IST (daily bars only)"
+        ),
+    ] = None,
 ) -> ImportOut:
     fields = _Fields()
     key = fields.check("instrument_key", parse_instrument_key, instrument_key)
     iv = fields.check("interval", parse_interval, interval)
+    zone = fields.check("tz", time_zone, tz)
     fields.raise_if_any()
     assert key is not None and iv is not None
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -118,7 +126,7 @@ async def import_candles(
     data = await _body(request)
     try:
         fmt = format or CONTENT_TYPES.get(content_type)
-        frame = await asyncio.to_thread(load_candles, data, iv, fmt=fmt, source="body")
+        frame = await asyncio.to_thread(load_candles, data, iv, fmt=fmt, source="body", zone=zone)
     except CandleImportError as e:
         detail: list[dict[str, Any]] = [{"loc": ["body"], "msg": e.reason}]
         detail += [{"loc": ["body", p.line, p.column], "msg": p.message} for p in e.problems]

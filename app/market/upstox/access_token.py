@@ -7,8 +7,12 @@ the feed reads it before every authorize, so after a reconnect or a 401 the new 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.market.upstox.errors import TokenUnavailable
+
+if TYPE_CHECKING:
+    from app.core.config import Settings
 
 TOKEN_VARIABLE = "SIGNALDESK_UPSTOX_ACCESS_TOKEN"
 FILE_VARIABLE = "SIGNALDESK_UPSTOX_ACCESS_TOKEN_FILE"
@@ -22,6 +26,16 @@ class AccessToken:
             raise ValueError(f"give {TOKEN_VARIABLE} or {FILE_VARIABLE}, exactly one")
         self.value = value
         self.path = path
+
+    @classmethod
+    def of_settings(cls, settings: Settings) -> AccessToken:
+        """The token SIGNALDESK_UPSTOX_ACCESS_TOKEN(_FILE) names; TokenUnavailable unless exactly one is set."""
+        secret, path = settings.upstox_access_token, settings.upstox_access_token_file
+        if (secret is None) == (path is None):
+            raise TokenUnavailable(
+                TOKEN_VARIABLE, f"set it or {FILE_VARIABLE}, exactly one" + (" (both are set)" if path else "")
+            )
+        return cls(value=secret.get_secret_value() if secret is not None else None, path=path)
 
     @property
     def variable(self) -> str:

@@ -1,8 +1,8 @@
 """Missed minutes from the intraday candle API, after a (re)connect.
 
 One request per instrument (a few at a time), each retried on 429 after Upstox's Retry-After
-(or a doubling delay) and on transient failures, `attempts` times in all. A 401 is not retried
-here: it ends the backfill as `TokenRejected`, and the source deals with the token. An
+(or a doubling delay) and on transient failures, `attempts` times in all (`retry.py`). A 401 is
+not retried here: it ends the backfill as `TokenRejected`, and the source deals with the token. An
 instrument whose candles could not be fetched is reported with the reason, so its missing
 minutes can be announced as a gap.
 """
@@ -10,15 +10,13 @@ minutes can be announced as a gap.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.market.upstox.errors import RateLimited, TokenRejected, UpstoxError
+from app.market.upstox.errors import TokenRejected, UpstoxError
 from app.market.upstox.minutes import Candle
 from app.market.upstox.rest import UpstoxRest
-
-log = logging.getLogger(__name__)
+from app.market.upstox.retry import with_retries
 
 
 @dataclass(slots=True)
@@ -45,25 +43,16 @@ async def fetch_minutes(
 
     async def one(key: str) -> None:
         async with gate:
-            for attempt in range(attempts):
-                try:
-                    candles = await rest.intraday_candles(token, key)
-                except TokenRejected:
-                    raise
-                except RateLimited as e:
-                    problem: UpstoxError = e
-                    wait = e.retry_after if e.retry_after is not None else delay * 2**attempt
-                except UpstoxError as e:
-                    problem, wait = e, delay * 2**attempt
-                else:
-                    for c in candles:
-                        if c.open_ts in wanted:
-                            result.minutes[c.open_ts][key] = c
-                    return
-                if attempt + 1 < attempts:
-                    log.info("upstox backfill of %s: %s; retrying in %.2f s", key, problem, wait)
-                    await asyncio.sleep(wait)
-            result.failed[key] = str(problem)
+            try:
+                candles = await with_retries(lambda: rest.intraday_candles(token, key), attempts=attempts, delay=delay)
+            except TokenRejected:
+                raise
+            except UpstoxError as e:
+                result.failed[key] = str(e)
+                return
+            for c in candles:
+                if c.open_ts in wanted:
+                    result.minutes[c.open_ts][key] = c
 
     await asyncio.gather(*(one(key) for key in instruments))
     return result

@@ -64,3 +64,21 @@ class UpstoxSdkMissing(MarketDataError):
             f"Upstox's protobuf classes are not installed ({detail}): "
             "`pip install --no-deps upstox-python-sdk==2.30.0` (make does it; see docs/upstox.md)"
         )
+
+
+class HistoryFetchFailed(MarketDataError):
+    """One span of a historical fetch failed; nothing of it is stored, the spans before it are.
+
+    `cause` is the UpstoxError, TokenRejected or CandleImportError (its `problems` name the rows).
+    """
+
+    def __init__(self, instrument_key: str, interval: str, span: str, cause: Exception, *, stored: int) -> None:
+        self.instrument_key = instrument_key
+        self.interval = interval
+        self.span = span
+        self.cause = cause
+        self.stored = stored
+        super().__init__(
+            f"{instrument_key} {interval} {span}: {cause}; nothing of this span was stored "
+            f"({stored} span{'s' if stored != 1 else ''} stored before it kept)"
+        )

@@ -1,4 +1,4 @@
-"""The two Upstox REST calls the feed needs: authorize a feed connection, and today's 1m candles.
+"""Upstox's REST calls: authorize a feed connection, today's 1m candles, historical candles.
 
 - `GET {base}/v3/feed/market-data-feed/authorize` answers `data.authorized_redirect_uri`, a
   one-use WebSocket address. It must be `wss://`; plain `ws://` is accepted only when the base
@@ -6,6 +6,9 @@
 - `GET {base}/v3/historical-candle/intraday/{key}/minutes/1` (the key URL-encoded, `|` as
   `%7C`) answers `data.candles`: rows `[ISO time with +05:30, open, high, low, close, volume,
   oi]`, newest first, each time the candle's start. Returned here oldest first.
+- `GET {base}/v3/historical-candle/{key}/{unit}/{interval}/{to_date}/{from_date}` answers the
+  same rows for the dates `from_date`..`to_date` (YYYY-MM-DD, both included); returned here as
+  Upstox sent them, to be checked like a file (`app.market.upstox.history`).
 
 A 401 is `TokenRejected`, a 429 `RateLimited` (with Retry-After), anything else `UpstoxError`
 carrying the first message of Upstox's `errors` list.
@@ -14,7 +17,7 @@ carrying the first message of Upstox's `errors` list.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -26,6 +29,7 @@ from app.market.upstox.minutes import Candle
 
 AUTHORIZE_PATH = "/v3/feed/market-data-feed/authorize"
 INTRADAY_PATH = "/v3/historical-candle/intraday/{key}/minutes/1"
+HISTORY_PATH = "/v3/historical-candle/{key}/{unit}/{interval}/{to_date}/{from_date}"
 
 
 def check_feed_address(address: str, base_url: str) -> str:
@@ -65,6 +69,24 @@ class UpstoxRest:
         candles = [_candle(what, i, row) for i, row in enumerate(rows)]
         candles.sort(key=lambda c: c.open_ts)
         return candles
+
+    async def historical_candles(
+        self, token: str, instrument_key: str, unit: str, interval: int, from_date: date, to_date: date
+    ) -> list[Any]:
+        """The rows of `data.candles` for `from_date`..`to_date`, as Upstox sent them (newest first)."""
+        what = f"historical candles of {instrument_key} ({unit}/{interval}, {from_date}..{to_date})"
+        path = HISTORY_PATH.format(
+            key=quote(instrument_key, safe=""),
+            unit=unit,
+            interval=interval,
+            to_date=to_date.isoformat(),
+            from_date=from_date.isoformat(),
+        )
+        data = await self._get(what, path, token)
+        rows = data.get("candles") if isinstance(data, dict) else None
+        if not isinstance(rows, list):
+            raise UpstoxError(what, "the answer has no data.candles list")
+        return rows
 
     async def _get(self, what: str, path: str, token: str) -> Any:
         headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}

@@ -9,8 +9,8 @@ One connection at a time, supervised:
    instrument without a bar; a minute without any bar is not handed on;
 3. after every (re)connect, the minutes between the last one handed on and the first one seen
    whole on this connection are fetched from the intraday candle API and handed on first, in
-   order (on the very first connection there is nothing to catch up: bars start with the first
-   whole minute). A minute whose candles cannot be fetched is announced as a `Gap` (state, log);
+   order (on the very first connection, the day's minutes before it, from the session open).
+   A minute whose candles cannot be fetched is announced as a `Gap` (state, log);
 4. on any failure (drop, stall, 401, refused authorize, bad frame) wait with exponential
    backoff and jitter, and go back to 1.
 
@@ -31,7 +31,7 @@ from typing import Any
 from websockets.exceptions import InvalidStatus, WebSocketException
 
 from app.market.bars import BarSet
-from app.market.calendar import NseCalendar
+from app.market.calendar import NseCalendar, session_open_on
 from app.market.intervals import Interval
 from app.market.upstox.access_token import AccessToken
 from app.market.upstox.backfill import fetch_minutes
@@ -211,8 +211,8 @@ class UpstoxBarSource:
         live_from = first + MINUTE if self.mode == "ltpc" else first  # the first minute seen whole
         if closed < live_from:
             return []  # the missed minutes (the partial one included) are not all closed yet
-        if self._resume_after is None:
-            self._resume_after = live_from - 1
+        if self._resume_after is None:  # the first connection: today's earlier minutes come from the intraday API
+            self._resume_after = session_open_on(live_from) - 1
         opens = minute_opens(self.calendar, self._resume_after, closed)
         missed = [m for m in opens if m < live_from]
         fetched: dict[int, dict[str, Candle]] = {}

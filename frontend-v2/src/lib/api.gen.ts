@@ -1768,6 +1768,8 @@ export interface operations {
                 interval: string;
                 /** @description csv, parquet or json; default: from Content-Type, else the content */
                 format?: components["schemas"]["CandleFormat"] | null;
+                /** @description IANA zone of times without a UTC offset, e.g. Asia/Kolkata (without it they are refused); a bare date is that day's session open, 09:15 IST (daily bars only) */
+                tz?: string | null;
             };
             header?: never;
             path?: never;

@@ -1,11 +1,14 @@
-"""A fake Upstox on loopback: the authorize and intraday-candle REST calls and the Market Data
-Feed V3 WebSocket, on one port, speaking Upstox's bytes (JSON bodies; protobuf `FeedResponse`
+"""A fake Upstox on loopback: the authorize, intraday-candle and historical-candle REST calls and
+the Market Data Feed V3 WebSocket, on one port, speaking Upstox's bytes (JSON bodies; protobuf `FeedResponse`
 frames built with the same generated classes the client decodes with).
 
 It records what the client does (authorize calls and their tokens, candle requests, every
 request frame and whether it was binary) and has scriptable faults: `drop()` (abort the TCP
 connection), a silent stall (send nothing: only the pings that go out every `ping_interval`),
-401 for a token it does not know, `fail_authorize` (500s), `rate_limit_candles` (429s).
+401 for a token it does not know, `fail_authorize` (500s), `rate_limit_candles` (429s); for
+the historical candles `rate_limit_history` (429s with `retry_after`), `history_error` (an
+Upstox error body) and `history_fail_after` (every request after the first n fails with
+`history_fail_status`: an interrupted fetch).
 Time is the tests' to drive: frames carry whatever `currentTs` the test gives them.
 Tests wait on `wait_for(predicate)`, woken by every event, never on sleeps.
 """
@@ -30,6 +33,7 @@ from app.market.upstox.proto import feed_v3
 
 AUTHORIZE = "/v3/feed/market-data-feed/authorize"
 INTRADAY = "/v3/historical-candle/intraday/"
+HISTORY = "/v3/historical-candle/"
 FEED = "/feed"
 
 CandleRow = tuple[int, float, float, float, float, int]  # open ts (epoch s), o, h, l, c, volume
@@ -37,6 +41,10 @@ CandleRow = tuple[int, float, float, float, float, int]  # open ts (epoch s), o,
 
 def _error(code: str, message: str) -> str:
     return json.dumps({"status": "error", "errors": [{"errorCode": code, "message": message}]})
+
+
+def _ist_date(ts: int) -> str:
+    return datetime.fromtimestamp(ts, IST).date().isoformat()
 
 
 # --- frames -------------------------------------------------------------------------------
@@ -88,6 +96,13 @@ class FakeUpstox:
         self.candles: dict[str, list[CandleRow]] = {}  # today's 1m candles per key, any order
         self.fail_authorize = 0  # answer this many authorize calls with a 500
         self.rate_limit_candles = 0  # answer this many candle requests with a 429
+        self.history: dict[tuple[str, str], list[CandleRow]] = {}  # (key, "minutes/1") -> candles, any order
+        self.history_requests: list[tuple[str, str, str, str]] = []  # (key, "minutes/1", from_date, to_date)
+        self.rate_limit_history = 0  # answer this many historical requests with a 429
+        self.retry_after = "0"  # the 429s' Retry-After
+        self.history_error: tuple[int, str, str] | None = None  # (status, errorCode, message) for every request
+        self.history_fail_after: int | None = None  # requests after the first n fail
+        self.history_fail_status = 500
         self.connections: list[ServerConnection] = []
         self.pings_sent = 0
         self._codes: set[str] = set()
@@ -139,6 +154,12 @@ class FakeUpstox:
         rows = sorted(self.candles.get(key, []), reverse=True)  # newest first, as Upstox answers
         return [[datetime.fromtimestamp(ts, IST).isoformat(), o, h, l, c, v, 0] for ts, o, h, l, c, v in rows]
 
+    def history_rows(self, key: str, unit: str, first: str, last: str) -> list[list[Any]]:
+        """The stored candles whose IST date is within first..last, newest first with +05:30 times."""
+        rows = [r for r in self.history.get((key, unit), []) if first <= _ist_date(r[0]) <= last]
+        rows.sort(reverse=True)
+        return [[datetime.fromtimestamp(ts, IST).isoformat(), o, h, l, c, v, 0] for ts, o, h, l, c, v in rows]
+
     # --- HTTP -----------------------------------------------------------------------------
 
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
@@ -176,7 +197,36 @@ class FakeUpstox:
                 return response
             body = {"status": "success", "data": {"candles": self.intraday_rows(key)}}
             return self._json(connection, 200, json.dumps(body))
+        if parts.path.startswith(HISTORY) and parts.path.count("/") == 7:
+            return self._history(connection, parts.path, token)
         return self._json(connection, 404, _error("UDAPI100060", "Resource not Found."))
+
+    def _history(self, connection: ServerConnection, path: str, token: str) -> Response:
+        """`/v3/historical-candle/{key}/{unit}/{interval}/{to_date}/{from_date}`."""
+        quoted, unit, interval, to_date, from_date = path.removeprefix(HISTORY).split("/")
+        key = unquote(quoted)
+        self.history_requests.append((key, f"{unit}/{interval}", from_date, to_date))
+        self._notify()
+        if token not in self.tokens:
+            return self._json(connection, 401, _error("UDAPI100050", "Invalid token used to access API"))
+        if self.history_fail_after is not None and len(self.history_requests) > self.history_fail_after:
+            status = self.history_fail_status
+            if status == 401:
+                return self._json(connection, 401, _error("UDAPI100050", "Invalid token used to access API"))
+            return self._json(connection, status, _error("UDAPI100500", "Something went wrong"))
+        if self.rate_limit_history > 0:
+            self.rate_limit_history -= 1
+            response = self._json(connection, 429, _error("UDAPI10005", "Too Many Request Sent"))
+            response.headers["Retry-After"] = self.retry_after
+            return response
+        if self.history_error is not None:
+            status, code, message = self.history_error
+            return self._json(connection, status, _error(code, message))
+        body = {
+            "status": "success",
+            "data": {"candles": self.history_rows(key, f"{unit}/{interval}", from_date, to_date)},
+        }
+        return self._json(connection, 200, json.dumps(body))
 
     @staticmethod
     def _json(connection: ServerConnection, status: int, body: str) -> Response:

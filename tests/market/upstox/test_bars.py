@@ -64,6 +64,7 @@ async def test_full_mode_bars_come_from_the_closed_i1_candle(
 async def test_ltpc_mode_bars_are_aggregated_trades(
     fake: FakeUpstox, token_file: Path, calendar: NseCalendar, consume: Any
 ) -> None:
+    fake.candles = {A: [(M, 99.2, 99.6, 99.0, 99.5, 30)]}  # Upstox's whole candle of minute M
     consumer = consume(make_source(fake, token_file, calendar, upstox_feed_mode="ltpc"))
     await fake.wait_for(lambda: len(fake.requests) == 1)
     # The initial feed repeats each instrument's last trade (long before): not a trade of now.
@@ -75,8 +76,11 @@ async def test_ltpc_mode_bars_are_aggregated_trades(
     await fake.send(ltpc_frame(ms(M + 119.5), {A: (100.5, ms(M + 119), 4)}))  # the same trade again: not counted
     await fake.send(ltpc_frame(ms(M + 120.2), {B: (50.0, ms(M + 120.1), 1)}))
     await fake.send(ltpc_frame(ms(M + 121.5), {OTHER: (1.0, ms(M + 121.4), 1)}))
+    # Minute M was seen from its middle: it comes from the intraday API (the first connection
+    # fills the day's minutes before its first whole one), not from the partial trades.
+    fetched = await consumer.next()
+    assert (fetched.open_ts, fetched.close[0], fetched.volume[0]) == (M, 99.5, 30)
     bars = await consumer.next()
-    # The partial minute M is not handed on (the first connection has nothing to catch up).
     assert (bars.open_ts, bars.close_ts) == (M + 60, M + 120)
     assert (bars.open[0], bars.high[0], bars.low[0], bars.close[0], bars.volume[0]) == (100, 101, 99, 100.5, 21)
     assert math.isnan(bars.close[1])
