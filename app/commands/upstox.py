@@ -12,9 +12,17 @@ import typer
 from rich.console import Console
 
 from app.commands.settings import load_settings
+from app.core.config import Settings
 from app.market.calendar import IST
 from app.market.upstox.errors import UpstoxError
-from app.market.upstox.login import BadRedirect, authorization_url, code_from, exchange_code, write_token
+from app.market.upstox.login import (
+    BadRedirect,
+    UpstoxApp,
+    authorization_url,
+    code_from,
+    exchange_code,
+    write_token,
+)
 from app.market.upstox.token_expiry import token_expiry
 
 upstox_cli = typer.Typer(help="Upstox: log in for an access token.", no_args_is_help=True)
@@ -41,38 +49,14 @@ def login(
     (0600). Needs SIGNALDESK_UPSTOX_CLIENT_ID, SIGNALDESK_UPSTOX_CLIENT_SECRET and
     SIGNALDESK_UPSTOX_REDIRECT_URI. Tokens expire at 03:30 IST: log in once a day."""
     settings = load_settings()
-    missing = [
-        name
-        for name, value in (
-            ("SIGNALDESK_UPSTOX_CLIENT_ID", settings.upstox_client_id),
-            ("SIGNALDESK_UPSTOX_CLIENT_SECRET", settings.upstox_client_secret),
-            ("SIGNALDESK_UPSTOX_REDIRECT_URI", settings.upstox_redirect_uri),
-        )
-        if not value
-    ]
-    target = out_path or settings.upstox_access_token_file
-    if target is None:
-        missing.append("SIGNALDESK_UPSTOX_ACCESS_TOKEN_FILE (or --out)")
-    if missing:
-        err.print(f"error: {', '.join(missing)} not set: `signaldesk upstox login` needs them", markup=False)
-        raise typer.Exit(2)
-    assert settings.upstox_client_id and settings.upstox_client_secret and settings.upstox_redirect_uri and target
-
+    app, target = _login_settings(settings, out_path)
     state = secrets.token_urlsafe(16)
-    client_id, redirect_uri = settings.upstox_client_id, settings.upstox_redirect_uri
     if code is None:
-        url = authorization_url(settings.upstox_base_url, client_id=client_id, redirect_uri=redirect_uri, state=state)
         out.print("Open this address, log in to Upstox, and paste the address it redirects you to:", markup=False)
-        out.print(url, markup=False, highlight=False)
+        out.print(authorization_url(settings.upstox_base_url, app, state=state), markup=False, highlight=False)
         code = typer.prompt("code or redirected address")
     try:
-        token = exchange_code(
-            settings.upstox_base_url,
-            code=code_from(code, state=state),
-            client_id=client_id,
-            client_secret=settings.upstox_client_secret.get_secret_value(),
-            redirect_uri=redirect_uri,
-        )
+        token = exchange_code(settings.upstox_base_url, app, code_from(code, state=state))
     except (BadRedirect, UpstoxError) as e:
         err.print(f"error: {e}", markup=False)
         raise typer.Exit(1) from e
@@ -84,6 +68,30 @@ def login(
     expires = token_expiry(token)
     until = f", valid until {_ist(expires)} IST" if expires is not None else ""
     err.print(f"access token written to {target} (0600){until}", markup=False)
+
+
+def _login_settings(settings: Settings, out_path: Path | None) -> tuple[UpstoxApp, Path]:
+    """The app's settings and where the token goes; exit 2 naming every one that is missing."""
+    client_id, secret, redirect_uri = (
+        settings.upstox_client_id,
+        settings.upstox_client_secret,
+        settings.upstox_redirect_uri,
+    )
+    target = out_path or settings.upstox_access_token_file
+    if client_id and secret and redirect_uri and target:
+        return UpstoxApp(client_id, secret.get_secret_value(), redirect_uri), target
+    missing = [
+        name
+        for name, value in (
+            ("SIGNALDESK_UPSTOX_CLIENT_ID", client_id),
+            ("SIGNALDESK_UPSTOX_CLIENT_SECRET", secret),
+            ("SIGNALDESK_UPSTOX_REDIRECT_URI", redirect_uri),
+            ("SIGNALDESK_UPSTOX_ACCESS_TOKEN_FILE (or --out)", target),
+        )
+        if not value
+    ]
+    err.print(f"error: {', '.join(missing)} not set: `signaldesk upstox login` needs them", markup=False)
+    raise typer.Exit(2)
 
 
 def _ist(ts: int) -> str:

@@ -98,9 +98,14 @@ class MarketStatusTracker:
         if isinstance(source, UpstoxBarSource):
             self._detach = source.add_state_listener(self._on_source_state)
 
+    def _running_upstox(self) -> UpstoxBarSource | None:
+        """The Upstox source the feed runs, whose own state is the status (its own `since` too)."""
+        source = self.feed.source
+        return source if self.feed.state is FeedState.RUNNING and isinstance(source, UpstoxBarSource) else None
+
     def _refresh(self) -> None:
         status = self._derive()
-        if status.status != self._published.status and not isinstance(self._source, UpstoxBarSource):
+        if status.status != self._published.status and self._running_upstox() is None:
             self._since = int(self._wall())
             status = self._derive()
         if status.model_copy(update={"last_bar_close": None}) == self._published.model_copy(
@@ -115,9 +120,9 @@ class MarketStatusTracker:
                 log.exception("market status listener %r failed", callback)
 
     def _derive(self) -> MarketStatus:
-        feed, source = self.feed, self.feed.source
-        if feed.state is FeedState.RUNNING and isinstance(source, UpstoxBarSource):
-            return upstox_status(source.state)
+        feed, source, upstox = self.feed, self.feed.source, self._running_upstox()
+        if upstox is not None:
+            return upstox_status(upstox.state)
         stopped = feed.state in (FeedState.IDLE, FeedState.CLOSED)
         name = "off" if stopped else source_name(source)
         status: MarketStatusName = "off" if stopped else _RUNNING[name]

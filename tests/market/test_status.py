@@ -141,3 +141,27 @@ async def test_an_upstox_source_passes_on_its_own_state_once_per_change(
     finally:
         await feed.stop()
         await fake.stop()
+
+
+class BrokenMarket(SimulatedMarket):
+    """A simulated market whose bars fail at once (a source that raises)."""
+
+    async def __aiter__(self) -> AsyncIterator[BarSet]:  # type: ignore[override]
+        raise RuntimeError("no bars today")
+        yield  # an async generator
+
+
+async def test_a_source_that_raises_is_failed_with_its_error_since_then(
+    feed: MarketFeed, calendar: NseCalendar
+) -> None:
+    now = [1_700_000_000.0]
+    tracker = MarketStatusTracker(feed, wall=lambda: now[0])
+    seen = Seen(tracker)
+    now[0] += 5
+    feed.start(BrokenMarket(ManualClock(START), seed=1, calendar=calendar))
+    now[0] += 5
+    assert await feed.join() is FeedState.FAILED
+    assert [(s.status, s.error, s.since) for s in seen.statuses] == [
+        ("live", None, 1_700_000_005),
+        ("failed", "RuntimeError: no bars today", 1_700_000_010),
+    ]

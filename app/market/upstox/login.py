@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -27,9 +28,21 @@ DIALOG_PATH = "/v2/login/authorization/dialog"
 TOKEN_PATH = "/v2/login/authorization/token"
 
 
-def authorization_url(base_url: str, *, client_id: str, redirect_uri: str, state: str) -> str:
-    query = urlencode({"client_id": client_id, "redirect_uri": redirect_uri, "response_type": "code", "state": state})
-    return f"{base_url.rstrip('/')}{DIALOG_PATH}?{query}"
+@dataclass(frozen=True, slots=True)
+class UpstoxApp:
+    """The app registered with Upstox (its API key and secret, its redirect URL)."""
+
+    client_id: str
+    client_secret: str
+    redirect_uri: str
+
+    def __repr__(self) -> str:  # never the secret
+        return f"UpstoxApp(client_id={self.client_id!r}, redirect_uri={self.redirect_uri!r})"
+
+
+def authorization_url(base_url: str, app: UpstoxApp, *, state: str) -> str:
+    query = {"client_id": app.client_id, "redirect_uri": app.redirect_uri, "response_type": "code", "state": state}
+    return f"{base_url.rstrip('/')}{DIALOG_PATH}?{urlencode(query)}"
 
 
 class BadRedirect(ValueError):
@@ -56,14 +69,14 @@ def code_from(answer: str, *, state: str) -> str:
     return codes[0]
 
 
-def exchange_code(base_url: str, *, code: str, client_id: str, client_secret: str, redirect_uri: str) -> str:
+def exchange_code(base_url: str, app: UpstoxApp, code: str) -> str:
     """The access token for `code` (UpstoxError naming Upstox's error otherwise)."""
     what = "token"
     form = {
         "code": code,
-        "client_id": client_id,
-        "client_secret": client_secret,
-        "redirect_uri": redirect_uri,
+        "client_id": app.client_id,
+        "client_secret": app.client_secret,
+        "redirect_uri": app.redirect_uri,
         "grant_type": "authorization_code",
     }
     try:
