@@ -16,6 +16,7 @@ from app.commands.hft import hft_cli
 from app.commands.jobs import automation_cli, train_cli
 from app.commands.predictor import backtest, predictor_cli
 from app.commands.settings import err, load_settings, prepare_database
+from app.commands.upstox import upstox_cli
 from app.commands.worker import worker
 from app.core.logging import configure_logging
 
@@ -102,6 +103,7 @@ cli.add_typer(candles_cli, name="candles")
 cli.add_typer(train_cli, name="train")
 cli.add_typer(automation_cli, name="automation")
 cli.add_typer(hft_cli, name="hft")
+cli.add_typer(upstox_cli, name="upstox")
 cli.command("worker")(worker)
 
 

@@ -39,11 +39,13 @@ from app.core.logging import configure_logging
 from app.market.calendar import NseCalendar
 from app.market.feed import MarketFeed
 from app.market.sources import build_source
+from app.market.status import MarketStatusTracker
 from app.predictor.config import DEFAULT_UNIVERSE, PredictorConfig
 from app.predictor.service import PredictorService
 from app.predictor.store import PredictionStore
 from app.storage.db import Database
 from app.storage.migrate import prepare_async
+from app.trading.feed_alerts import FeedAlerts
 from app.trading.system import SquareOff, build_trading
 
 
@@ -104,12 +106,14 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
         await bus.start()
         streams = StreamRegistry(settings.heartbeat_interval)
         market = MarketFeed()
-        market_broadcast = MarketBroadcast(streams)
+        market_status = MarketStatusTracker(market)
+        market_broadcast = MarketBroadcast(streams, market_status)
         market.add_listener(market_broadcast.on_bars)
         source = build_source(settings, db=db)
         if source is not None:
             market.start(source)
         trading = build_trading(settings, db=db, bus=bus, feed=market)
+        market_status.add_listener(FeedAlerts(trading).on_status)
         jobs = build_from_settings(
             settings,
             db=db,
@@ -129,6 +133,7 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
             bus=bus,
             streams=streams,
             market=market,
+            market_status=market_status,
             market_broadcast=market_broadcast,
             trading=trading,
             jobs=jobs,

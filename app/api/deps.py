@@ -19,6 +19,7 @@ from app.cluster.node import ClusterNode
 from app.core.config import Settings
 from app.market.candles import CandleStore
 from app.market.feed import MarketFeed
+from app.market.status import MarketStatusTracker
 from app.predictor.service import PredictorService
 from app.predictor.store import PredictionStore
 from app.trading.service import TradingService
@@ -45,6 +46,10 @@ def get_streams(services: ServicesDep) -> StreamRegistry:
 
 def get_market(services: ServicesDep) -> MarketFeed:
     return services.market
+
+
+def get_market_status(services: ServicesDep) -> MarketStatusTracker:
+    return services.market_status
 
 
 def get_market_broadcast(services: ServicesDep) -> MarketBroadcast:
@@ -79,6 +84,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 BusDep = Annotated[EventBus, Depends(get_bus)]
 StreamsDep = Annotated[StreamRegistry, Depends(get_streams)]
 MarketDep = Annotated[MarketFeed, Depends(get_market)]
+MarketStatusDep = Annotated[MarketStatusTracker, Depends(get_market_status)]
 MarketBroadcastDep = Annotated[MarketBroadcast, Depends(get_market_broadcast)]
 CandlesDep = Annotated[CandleStore, Depends(get_candles)]
 TradingDep = Annotated[TradingService, Depends(get_trading)]

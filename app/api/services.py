@@ -14,6 +14,7 @@ from app.bus.interface import EventBus
 from app.cluster.node import ClusterNode
 from app.core.config import Settings
 from app.market.feed import MarketFeed
+from app.market.status import MarketStatusTracker
 from app.predictor.service import PredictorService
 from app.predictor.store import PredictionStore
 from app.storage.db import Database
@@ -27,6 +28,7 @@ class Services:
     bus: EventBus
     streams: StreamRegistry
     market: MarketFeed
+    market_status: MarketStatusTracker
     market_broadcast: MarketBroadcast
     trading: TradingService
     jobs: JobSystem

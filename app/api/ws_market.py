@@ -4,7 +4,9 @@
 or resume. `MarketBroadcast.on_bars` is a MarketFeed listener (called inline on the feed's
 task): it builds one `market.bars` envelope per BarSet, only when someone is listening, and
 hands the same bytes to every open market stream; a client too far behind is closed with
-4500 like on the other channels.
+4500 like on the other channels. The source's status goes out the same way as `market.status`:
+once to each client right after `stream.ready` (`status_message`), then on every change
+(`on_status`, a MarketStatusTracker listener).
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from app.api.ws_frames import SharedMessage
 from app.api.ws_streams import StreamRegistry
 from app.bus.events import encode_envelope
 from app.bus.subscription import ResumeOutcome
+from app.events import MarketStatus
 from app.market.bars import BarSet
+from app.market.status import MarketStatusTracker
 
 CHANNEL = "market"
 BARS_TYPE = "market.bars"
+STATUS_TYPE = "market.status"
 
 
 def market_payload(bars: BarSet) -> dict[str, object]:
@@ -45,9 +50,11 @@ def market_payload(bars: BarSet) -> dict[str, object]:
 class MarketBroadcast:
     """Fans BarSets out to the market WebSocket streams held in `streams`."""
 
-    def __init__(self, streams: StreamRegistry) -> None:
+    def __init__(self, streams: StreamRegistry, status: MarketStatusTracker) -> None:
         self.streams = streams
+        self.status = status
         self.epoch = secrets.token_hex(8)  # this server process's market stream
+        status.add_listener(self.on_status)
 
     def outcome(self) -> ResumeOutcome:
         """What `stream.ready` says on the market stream: never resumed, nothing stored."""
@@ -58,3 +65,17 @@ class MarketBroadcast:
             return
         data = encode_envelope(None, CHANNEL, BARS_TYPE, market_payload(bars), int(time.time()))
         self.streams.broadcast(CHANNEL, SharedMessage(data))
+
+    def status_message(self) -> SharedMessage:
+        """The current `market.status` frame: a new client's second frame, after `stream.ready`."""
+        return _status_message(self.status.current)
+
+    def on_status(self, status: MarketStatus) -> None:
+        if self.streams.count(CHANNEL) == 0:
+            return
+        self.streams.broadcast(CHANNEL, _status_message(status))
+
+
+def _status_message(status: MarketStatus) -> SharedMessage:
+    payload = status.model_dump(mode="json")
+    return SharedMessage(encode_envelope(None, CHANNEL, STATUS_TYPE, payload, int(time.time())))

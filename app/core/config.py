@@ -181,6 +181,13 @@ class Settings(BaseSettings):
         description="file holding the Upstox access token instead of SIGNALDESK_UPSTOX_ACCESS_TOKEN; the live feed "
         "reads it again before every connection, so a renewed token needs no restart",
     )
+    upstox_client_id: str | None = Field(None, description="your Upstox app's API key (`signaldesk upstox login`)")
+    upstox_client_secret: SecretStr | None = Field(
+        None, description="your Upstox app's API secret (`signaldesk upstox login`)"
+    )
+    upstox_redirect_uri: str | None = Field(
+        None, description="your Upstox app's redirect URL, exactly as registered (`signaldesk upstox login`)"
+    )
     upstox_feed_mode: Literal["full", "ltpc"] = Field(
         "full",
         description="Market Data Feed V3 mode: full (bars from Upstox's closed 1-minute candles; at most 2,000 "
@@ -332,6 +339,20 @@ class Settings(BaseSettings):
         if parts.scheme == "http" and not is_loopback(parts.hostname):
             raise ValueError("plain http:// only for a loopback address (a local fake or proxy); use https://")
         return value.rstrip("/")
+
+    @field_validator("upstox_redirect_uri")
+    @classmethod
+    def _redirect_uri(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is None:
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(
+                "must be the http(s):// URL registered with your Upstox app, e.g. https://127.0.0.1/upstox"
+            )
+        return value.strip()
 
     @field_validator("api_token")
     @classmethod

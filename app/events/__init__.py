@@ -41,7 +41,17 @@ from app.events.prediction import (
 )
 from app.events.publish import EventSink, decode, publish
 from app.events.registry import CHANNELS, CONTRACT, CONTROL, EPHEMERAL, Channel, Envelope
-from app.events.streams import MarketBar, MarketBars, ResumeFailure, StreamHeartbeat, StreamReady
+from app.events.streams import (
+    MarketBar,
+    MarketBars,
+    MarketGap,
+    MarketSourceName,
+    MarketStatus,
+    MarketStatusName,
+    ResumeFailure,
+    StreamHeartbeat,
+    StreamReady,
+)
 from app.events.validator import ContractValidator
 
 __all__ = [
@@ -75,6 +85,10 @@ __all__ = [
     "JsonObject",
     "MarketBar",
     "MarketBars",
+    "MarketGap",
+    "MarketSourceName",
+    "MarketStatus",
+    "MarketStatusName",
     "Payload",
     "PredictionCreated",
     "PredictionEvent",

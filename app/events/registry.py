@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from app.events import hft, jobs, prediction
 from app.events.payload import EpochSeconds, Event, JsonObject, Payload
-from app.events.streams import MarketBars, StreamHeartbeat, StreamReady
+from app.events.streams import MarketBars, MarketStatus, StreamHeartbeat, StreamReady
 
 
 def _by_channel(*models: type[Event]) -> dict[str, dict[str, type[Event]]]:
@@ -62,6 +62,7 @@ CONTROL: dict[str, type[Payload]] = {
 EPHEMERAL: dict[str, dict[str, type[Payload]]] = {
     "market": {
         "market.bars": MarketBars,
+        "market.status": MarketStatus,
     },
 }
 

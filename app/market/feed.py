@@ -56,6 +56,7 @@ class BarSource(Protocol):
 
 
 BarListener = Callable[[BarSet], None]
+StateListener = Callable[["FeedState"], None]
 
 
 class FeedState(StrEnum):
@@ -133,6 +134,7 @@ class MarketFeed:
         self.queue_size = queue_size
         self._history: deque[BarSet] = deque(maxlen=history)
         self._listeners: list[BarListener] = []
+        self._state_listeners: list[StateListener] = []
         self._subscriptions: set[BarSubscription] = set()
         self._source: BarSource | None = None
         self._task: asyncio.Task[None] | None = None
@@ -199,6 +201,24 @@ class MarketFeed:
 
         return remove
 
+    def add_state_listener(self, callback: StateListener) -> Callable[[], None]:
+        """Call `callback(state)` inline after every lifecycle change (a new source included)."""
+        self._state_listeners.append(callback)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._state_listeners.remove(callback)
+
+        return remove
+
+    def _set_state(self, state: FeedState) -> None:
+        self._state = state
+        for callback in list(self._state_listeners):
+            try:
+                callback(state)
+            except Exception:
+                log.exception("market state listener %r failed", callback)
+
     def subscribe(self, *, maxsize: int | None = None, name: str = "subscriber") -> BarSubscription:
         """A bounded queue of every BarSet from now on; see the module docstring for overflow."""
         if self._state is FeedState.CLOSED:
@@ -219,8 +239,8 @@ class MarketFeed:
         self._source = source
         self._history.clear()
         self.error = None
-        self._state = FeedState.RUNNING
         self._task = asyncio.create_task(self._run(source), name=f"market-feed:{type(source).__name__}")
+        self._set_state(FeedState.RUNNING)
         log.info(
             "market feed started: %s, %s, %d instruments",
             type(source).__name__,
@@ -237,7 +257,7 @@ class MarketFeed:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._state = FeedState.IDLE
+        self._set_state(FeedState.IDLE)
 
     async def swap(self, source: BarSource) -> None:
         """Stop the current source and start `source`."""
@@ -255,7 +275,7 @@ class MarketFeed:
         if self._state is FeedState.CLOSED:
             return
         await self.stop()
-        self._state = FeedState.CLOSED
+        self._set_state(FeedState.CLOSED)
         for subscription in list(self._subscriptions):
             subscription.close()
         self._listeners.clear()
@@ -269,13 +289,13 @@ class MarketFeed:
                 self._check(name, source, bars, previous)
                 previous = bars.close_ts
                 self._publish(bars)
-            self._state = FeedState.FINISHED
+            self._set_state(FeedState.FINISHED)
             log.info("market source %s finished", name)
         except asyncio.CancelledError:
             raise
         except Exception as e:
-            self._state = FeedState.FAILED
             self.error = e
+            self._set_state(FeedState.FAILED)
             log.exception("market source %s failed", name)
         finally:
             aclose = getattr(iterator, "aclose", None)

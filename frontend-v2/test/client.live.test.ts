@@ -203,7 +203,9 @@ describe("the market stream against a real server", () => {
     clients.push(client as unknown as ChannelClient<Channel>);
     const closes: number[] = [];
     const readies: Ready[] = [];
-    client.on("event", (e) => closes.push(e.payload.close_ts));
+    client.on("event", (e) => {
+      if (e.type === "market.bars") closes.push(e.payload.close_ts);
+    });
     client.on("ready", (r) => readies.push(r));
     client.on("problem", (p) => {
       throw new Error(`unexpected problem: ${JSON.stringify(p)}`);

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, test } from "vitest";
 import { Desk } from "../src/app/desk";
 import type { Schemas } from "../src/lib/api";
 import type { SocketLike } from "../src/lib/client";
-import { bars, created, hft, RELIANCE, resolved } from "./support/events";
+import { bars, created, hft, marketStatus, RELIANCE, resolved } from "./support/events";
 import { until } from "./support/wait";
 
 class FakeSocket implements SocketLike {
@@ -94,7 +94,7 @@ const ENGINE: Schemas["EngineStatus"] = {
   open_trades: 0,
 };
 const REST = {
-  "/api/market": { state: "running", interval: "1m", instruments: [RELIANCE], bars: [bars(0, { [RELIANCE]: 100 })] },
+  "/api/market": { state: "running", status: marketStatus(), interval: "1m", instruments: [RELIANCE], bars: [bars(0, { [RELIANCE]: 100 })] },
   "/api/predictor/status": { state: "running", instruments: [RELIANCE], cfg: {} },
   "/api/predictions": {
     predictions: [{ id: 7, instrument_key: RELIANCE, interval: "1m", horizon_steps: 1, ts_pred: 1420, ts_target: 1480, status: "open", pred_ret: 0.001, pred_ret_adj: 0.001, calib_bias: 0, model_kind: "ridge" }],

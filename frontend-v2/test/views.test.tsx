@@ -9,12 +9,12 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { App } from "../src/app/App";
 import { Desk, type DeskState } from "../src/app/desk";
 import { DeskContext } from "../src/app/hooks";
-import { applyBars } from "../src/state/market";
+import { applyBars, applyStatus } from "../src/state/market";
 import { applyPredictionEvent, loadPredictions } from "../src/state/prediction";
 import { recordEnvelopes } from "../src/state/inspector";
 import { applyHftEvent } from "../src/state/trading";
 import { linkOn } from "../src/state/connection";
-import { bars, created, hft, RELIANCE, resolved, TCS } from "./support/events";
+import { bars, created, hft, marketStatus, RELIANCE, resolved, TCS } from "./support/events";
 
 vi.mock("../src/components/Charts", () => ({
   CandleChart: ({ label }: { label: string }) => <div role="img" aria-label={label} />,
@@ -181,6 +181,23 @@ describe("events view", () => {
 });
 
 describe("shell", () => {
+  test("the market source's status is in the header, its error in the tooltip; it follows market.status frames", () => {
+    const desk = renderDesk("/market", (s) => ({ ...s, market: applyStatus(s.market, marketStatus()) }));
+    const badge = () => screen.getByText(/^Upstox: /).closest(".market-status") as HTMLElement;
+    expect(badge().textContent).toBe("Upstox: live: NSE_EQ NORMAL_OPEN");
+    expect(badge().dataset.status).toBe("live");
+    const error = "feed authorize: token expired or invalid: Invalid token used to access API (UDAPI100050) (HTTP 401)";
+    act(() => desk.patch((s) => ({ ...s, market: applyStatus(s.market, marketStatus({ status: "token_expired", error, segment: null })) })));
+    expect(badge().getAttribute("title")).toBe(error);
+    expect(badge().className).toBe("market-status market-bad");
+    expect(within(badge()).getByText("Upstox: token expired", { exact: false })).toBeTruthy();
+  });
+
+  test("no status yet: no badge", () => {
+    renderDesk("/market", (s) => s);
+    expect(screen.queryByText(/^Upstox: /)).toBeNull();
+  });
+
   test("every stream's state is in the header; the views are keyboard links", () => {
     renderDesk("/market", (s) => ({
       ...s,

@@ -12,7 +12,7 @@ import {
   type ParseResult,
   type WsMessage,
 } from "../src/lib/ws";
-import type { Calibration, HftEntry, MarketBars, StreamReady } from "../src/lib/ws.gen";
+import type { Calibration, HftEntry, MarketBars, MarketStatus, StreamReady } from "../src/lib/ws.gen";
 
 const entry = {
   id: 7,
@@ -178,9 +178,10 @@ describe("types", () => {
     expectTypeOf<EventOf<"hft">["id"]>().toEqualTypeOf<number>();
     expectTypeOf<Extract<MessageOf<"training">, { type: "stream.ready" }>["payload"]>().toEqualTypeOf<StreamReady>();
     expectTypeOf<EventOf<"automation">["type"]>().toEqualTypeOf<"automation_run.started" | "automation_run.updated">();
-    expectTypeOf<EventOf<"market">["type"]>().toEqualTypeOf<"market.bars">();
+    expectTypeOf<EventOf<"market">["type"]>().toEqualTypeOf<"market.bars" | "market.status">();
     expectTypeOf<EventOf<"market">["id"]>().toEqualTypeOf<null>();
-    expectTypeOf<EventOf<"market">["payload"]>().toEqualTypeOf<MarketBars>();
+    expectTypeOf<Extract<EventOf<"market">, { type: "market.bars" }>["payload"]>().toEqualTypeOf<MarketBars>();
+    expectTypeOf<Extract<EventOf<"market">, { type: "market.status" }>["payload"]>().toEqualTypeOf<MarketStatus>();
   });
 });
 

@@ -11,7 +11,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from app.events import EPHEMERAL, Envelope, MarketBars
+from app.events import EPHEMERAL, Envelope, MarketBars, MarketStatus
 from app.market.calendar import IST, NseCalendar
 from app.market.intervals import CANONICAL
 from tests.support.server import ServerProcess
@@ -24,15 +24,19 @@ BEFORE_HOLIDAY = {"SIGNALDESK_MARKET_SPEED": "600", "SIGNALDESK_MARKET_START": "
 
 
 async def recv_bars(ws: ClientConnection, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-    """The next `count` market.bars frames (heartbeats skipped), each checked against the models."""
+    """The next `count` market.bars frames (heartbeats and market.status skipped), each checked
+    against the models."""
     frames: list[dict[str, Any]] = []
 
     async def collect() -> None:
         while len(frames) < count:
             frame = await recv_frame(ws)
+            Envelope.model_validate(frame)
+            if frame["type"] == "market.status":
+                MarketStatus.model_validate(frame["payload"])
+                continue
             if frame["type"] == "stream.heartbeat":
                 continue
-            Envelope.model_validate(frame)
             assert frame["id"] is None and frame["channel"] == "market" and frame["type"] == "market.bars"
             EPHEMERAL["market"]["market.bars"].model_validate(frame["payload"])
             frames.append(frame)
@@ -101,12 +105,24 @@ async def test_same_access_checks_as_the_channels(server_factory) -> None:  # ty
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1003
 
 
-async def test_market_off_sends_only_heartbeats(server_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_market_off_sends_its_status_then_only_heartbeats(server_factory) -> None:  # type: ignore[no-untyped-def]
     server: ServerProcess = server_factory(env={"SIGNALDESK_MARKET_SOURCE": "off"})
     server.start()
     async with connect(server.ws("market")) as ws:
         await recv_ready(ws)
+        status = await recv_frame(ws, timeout=3)
+        assert status["type"] == "market.status" and status["id"] is None
+        assert MarketStatus.model_validate(status["payload"]).status == "off"
         assert (await recv_frame(ws, timeout=3))["type"] == "stream.heartbeat"
+
+
+async def test_a_simulated_market_says_live_right_after_ready(server_factory) -> None:  # type: ignore[no-untyped-def]
+    server: ServerProcess = server_factory(env=FAST)
+    server.start()
+    async with connect(server.ws("market")) as ws:
+        await recv_ready(ws)
+        status = MarketStatus.model_validate((await recv_frame(ws, timeout=3))["payload"])
+    assert (status.source, status.status, status.error) == ("simulated", "live", None)
 
 
 async def close_of(url: str, **kw: object) -> tuple[int, str]:

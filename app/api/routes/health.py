@@ -1,4 +1,5 @@
-"""GET /api/health (open without a token: says only whether the server is up) and GET /metrics."""
+"""GET /api/health (open without a token: whether the server is up, and its market source's status
+(no error text: that is GET /api/market's, behind the token)) and GET /metrics."""
 
 from __future__ import annotations
 
@@ -7,16 +8,21 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.deps import ServicesDep
 from app.api.schemas.errors import errors
-from app.api.schemas.health import Health
+from app.api.schemas.health import Health, HealthMarket
 from app.api.security import require_token
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/api/health", summary="Whether the server is up, and whether it leads the cluster", response_model=Health)
+@router.get(
+    "/api/health",
+    summary="Whether the server is up, whether it leads the cluster, and its market source's status",
+    response_model=Health,
+)
 async def read_health(services: ServicesDep) -> Health:
     bus = services.bus
     leadership = services.cluster.leadership
+    market = services.market_status.current
     return Health(
         status="ok",
         epoch=bus.epoch,
@@ -24,6 +30,7 @@ async def read_health(services: ServicesDep) -> Health:
         subscribers=len(services.streams),
         leader=leadership.is_leader,
         leader_token=leadership.token,
+        market=HealthMarket(source=market.source, status=market.status),
     )
 
 

@@ -2,7 +2,8 @@
 
 Same door as the channels (origin and token checks, one-way, heartbeats, 4500 when a client
 falls too far behind), but nothing is stored: `stream.ready` always says `resumed: false`,
-and `after`/`epoch` in the query are ignored. Registered before `/api/ws/{channel}`.
+and `after`/`epoch` in the query are ignored. The second frame is the source's `market.status`.
+Registered before `/api/ws/{channel}`.
 """
 
 from __future__ import annotations
@@ -29,5 +30,6 @@ async def market_stream(
 
     stream = new_stream(websocket, settings, CHANNEL, resumable=False)
     stream.ready(broadcast.outcome())  # before it is registered: ready is always the first frame
+    stream.deliver_shared(broadcast.status_message())  # then the source's status, then changes
     async with registered(stream, streams):
         await refuse_client_messages(websocket, stream)

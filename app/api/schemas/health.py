@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 from app.api.schemas.base import ResponseModel
+from app.events import MarketSourceName, MarketStatusName
+
+
+class HealthMarket(ResponseModel):
+    """The market source and its status (details: GET /api/market, the market.status frame)."""
+
+    source: MarketSourceName
+    status: MarketStatusName
 
 
 class Health(ResponseModel):
@@ -12,3 +20,4 @@ class Health(ResponseModel):
     subscribers: int
     leader: bool
     leader_token: int | None
+    market: HealthMarket

@@ -99,15 +99,16 @@ class UpstoxRest:
         except ValueError:
             body = None
         if response.status_code == 401:
-            raise TokenRejected(what, _message(body, response))
+            raise TokenRejected(what, error_message(body, response))
         if response.status_code == 429:
-            raise RateLimited(what, _message(body, response), _retry_after(response))
+            raise RateLimited(what, error_message(body, response), _retry_after(response))
         if response.status_code != 200 or not isinstance(body, dict) or body.get("status") != "success":
-            raise UpstoxError(what, _message(body, response), status=response.status_code)
+            raise UpstoxError(what, error_message(body, response), status=response.status_code)
         return body.get("data")
 
 
-def _message(body: Any, response: httpx.Response) -> str:
+def error_message(body: Any, response: httpx.Response) -> str:
+    """The first of Upstox's `errors` as "message (errorCode)", or the HTTP reason."""
     errors = body.get("errors") if isinstance(body, dict) else None
     if isinstance(errors, list) and errors and isinstance(errors[0], dict):
         code, message = errors[0].get("errorCode"), errors[0].get("message")

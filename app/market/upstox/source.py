@@ -42,6 +42,7 @@ from app.market.upstox.minutes import MINUTE, ONE_MINUTE, Candle, bar_set, minut
 from app.market.upstox.proto import feed_v3
 from app.market.upstox.rest import UpstoxRest
 from app.market.upstox.state import FeedStatus, Gap, SourceState
+from app.market.upstox.token_expiry import expiry_warning, token_expiry
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +172,7 @@ class UpstoxBarSource:
         if self._state.status not in (FeedStatus.TOKEN_EXPIRED, FeedStatus.NO_TOKEN):
             self._update(status=FeedStatus.CONNECTING)
         token = self.token.read()
+        self._note_token(token)
         address = await rest.authorize_feed(token)
         try:
             opened = FeedConnection.open(address, stall_timeout=self.timing.stall_timeout)
@@ -192,6 +194,15 @@ class UpstoxBarSource:
             if e.response.status_code == 401:
                 raise TokenRejected("feed connect", "the WebSocket handshake was refused") from e
             raise
+
+    def _note_token(self, token: str) -> None:
+        """The token's expiry and, when it will not last the coming session, a warning (logged once)."""
+        expires_at = token_expiry(token)
+        warning = expiry_warning(expires_at, self.calendar, time.time())
+        if expires_at != self._state.token_expires_at or warning != self._state.warning:
+            if warning is not None:
+                log.warning("upstox feed: %s", warning)
+            self._update(token_expires_at=expires_at, warning=warning)
 
     def _note_market(self, response: Any) -> None:
         """Live (or market_closed) from the first frame on; NSE_EQ's status from market_info."""

@@ -9,6 +9,8 @@
     token_expired  Upstox answered 401 ("token expired or invalid"); retried with a re-read token
     no_token       the token cannot be read (the setting or file is named in `error`)
 
+`token_expires_at` is the token's JWT `exp` (None when unreadable); `warning` says when it will
+not last the coming NSE session (checked whenever the token is read: at start, every connect).
 `gap` is the last span of minutes handed on incomplete because they could not be fetched.
 """
 
@@ -48,3 +50,5 @@ class SourceState:
     gap: Gap | None = None
     connections: int = 0  # feed connections opened so far
     last_bar_close: int | None = None  # close_ts of the last BarSet handed on
+    token_expires_at: int | None = None  # the access token's JWT exp, when readable
+    warning: str | None = None  # e.g. a token that expires before the coming session closes

@@ -1,6 +1,7 @@
 /** The desk's shell: header with every stream's connection, the views' navigation, the current view. */
 import { AutomationView, TrainingView } from "../views/JobsViews";
 import { ConnectionBar } from "../views/ConnectionBar";
+import { MarketStatusBadge } from "../views/MarketStatusBadge";
 import { EventsView } from "../views/EventsView";
 import { MarketView } from "../views/MarketView";
 import { PredictorView } from "../views/PredictorView";
@@ -39,6 +40,7 @@ export function App() {
               LIVE TRADING
             </span>
           )}
+          <MarketStatusBadge status={state.market.status} />
         </div>
         <ConnectionBar connection={state.connection} />
         <nav aria-label="Views">

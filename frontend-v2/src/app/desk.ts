@@ -23,7 +23,7 @@ import {
   loadJobs,
   type JobsState,
 } from "../state/jobs";
-import { applyBars, initialMarket, lastBarTime, loadMarket, type MarketState } from "../state/market";
+import { applyMarketFrame, initialMarket, lastBarTime, loadMarket, type MarketState } from "../state/market";
 import { applyPredictionEvent, initialPredictions, loadPredictions, type PredictionState } from "../state/prediction";
 import { applyAll } from "../state/synced";
 import { applyHftEvent, initialTrading, loadTrading, type TradingState } from "../state/trading";
@@ -219,7 +219,7 @@ export class Desk {
         case "automation":
           return { ...s, inspector, automation: applyAutomationEvent(s.automation, event) };
         case "market":
-          return { ...s, inspector, market: applyBars(s.market, event.payload) };
+          return { ...s, inspector, market: applyMarketFrame(s.market, event) };
       }
     });
   }

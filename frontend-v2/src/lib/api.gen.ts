@@ -11,7 +11,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Whether the server is up, and whether it leads the cluster */
+        /** Whether the server is up, whether it leads the cluster, and its market source's status */
         get: operations["read_health_api_health_get"];
         put?: never;
         post?: never;
@@ -544,7 +544,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The market feed: state, interval, instruments and its recent bars */
+        /** The market feed: state, source status, interval, instruments and its recent bars */
         get: operations["read_market_api_market_get"];
         put?: never;
         post?: never;
@@ -813,6 +813,23 @@ export interface components {
             leader: boolean;
             /** Leader Token */
             leader_token: number | null;
+            market: components["schemas"]["HealthMarket"];
+        };
+        /**
+         * HealthMarket
+         * @description The market source and its status (details: GET /api/market, the market.status frame).
+         */
+        HealthMarket: {
+            /**
+             * Source
+             * @enum {string}
+             */
+            source: "off" | "simulated" | "replay" | "upstox";
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "off" | "live" | "replay" | "finished" | "failed" | "connecting" | "market_closed" | "stalled" | "reconnecting" | "token_expired" | "no_token";
         };
         /** ImportOut */
         ImportOut: {
@@ -964,18 +981,97 @@ export interface components {
             bars: components["schemas"]["MarketBar"][];
         };
         /**
+         * MarketGap
+         * @description Minutes [first_open, last_close) handed on without the bars of `instruments` (not fetchable).
+         */
+        MarketGap: {
+            /**
+             * First Open
+             * @description UTC epoch seconds
+             */
+            first_open: number;
+            /**
+             * Last Close
+             * @description UTC epoch seconds
+             */
+            last_close: number;
+            /** Minutes */
+            minutes: number;
+            /** Instruments */
+            instruments: string[];
+            /** Reason */
+            reason: string;
+        };
+        /**
          * MarketOut
-         * @description The market feed's state and its recent bars, as the market stream's `market.bars` payloads.
+         * @description The market feed's state, its source's status (the market stream's `market.status` payload)
+         *     and its recent bars (`market.bars` payloads).
          */
         MarketOut: {
             /** State */
             state: string;
+            status: components["schemas"]["MarketStatus"];
             /** Interval */
             interval: string | null;
             /** Instruments */
             instruments: string[];
             /** Bars */
             bars: components["schemas"]["MarketBars"][];
+        };
+        /**
+         * MarketStatus
+         * @description What the market source is doing (signaldesk extension): sent on connect and on every change.
+         */
+        MarketStatus: {
+            /**
+             * Source
+             * @description the market source of SIGNALDESK_MARKET_SOURCE
+             * @enum {string}
+             */
+            source: "off" | "simulated" | "replay" | "upstox";
+            /**
+             * Status
+             * @description off, live, replay, finished, failed; the Upstox feed's own statuses (docs/upstox.md)
+             * @enum {string}
+             */
+            status: "off" | "live" | "replay" | "finished" | "failed" | "connecting" | "market_closed" | "stalled" | "reconnecting" | "token_expired" | "no_token";
+            /**
+             * Since
+             * @description wall-clock UTC epoch seconds of the last status change
+             */
+            since: number;
+            /**
+             * Error
+             * @description the last failure, kept until the source is live again
+             */
+            error: string | null;
+            /**
+             * Segment
+             * @description Upstox's NSE_EQ segment status, e.g. NORMAL_OPEN
+             */
+            segment: string | null;
+            /** @description the last span of minutes that could not be fetched */
+            gap: components["schemas"]["MarketGap"] | null;
+            /**
+             * Connections
+             * @description feed connections opened so far (Upstox)
+             */
+            connections: number;
+            /**
+             * Last Bar Close
+             * @description close of the last bars handed on
+             */
+            last_bar_close: number | null;
+            /**
+             * Token Expires At
+             * @description the Upstox access token's expiry (its JWT exp), when readable
+             */
+            token_expires_at: number | null;
+            /**
+             * Warning
+             * @description e.g. a token that will not last the coming session
+             */
+            warning: string | null;
         };
         /** ModelList */
         ModelList: {

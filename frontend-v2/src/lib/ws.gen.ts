@@ -50,7 +50,7 @@ export type HftMessage =
 /**
  * Every frame of /api/ws/market, tagged by `type`.
  */
-export type MarketMessage = MarketBarsFrame | MarketStreamReadyFrame | MarketStreamHeartbeatFrame;
+export type MarketMessage = MarketBarsFrame | MarketStatusFrame | MarketStreamReadyFrame | MarketStreamHeartbeatFrame;
 
 /**
  * `predictor.start` on /api/ws/prediction
@@ -753,6 +753,94 @@ export interface MarketBar {
   low: number;
   open: number;
   volume: number;
+}
+/**
+ * `market.status` on /api/ws/market (ephemeral)
+ */
+export interface MarketStatusFrame {
+  channel: "market";
+  /**
+   * always null: ephemeral streams store nothing
+   */
+  id: null;
+  payload: MarketStatus;
+  /**
+   * UTC epoch seconds
+   */
+  ts: number;
+  type: "market.status";
+}
+/**
+ * What the market source is doing (signaldesk extension): sent on connect and on every change.
+ */
+export interface MarketStatus {
+  /**
+   * feed connections opened so far (Upstox)
+   */
+  connections: number;
+  /**
+   * the last failure, kept until the source is live again
+   */
+  error: string | null;
+  /**
+   * the last span of minutes that could not be fetched
+   */
+  gap: MarketGap | null;
+  /**
+   * close of the last bars handed on
+   */
+  last_bar_close: number | null;
+  /**
+   * Upstox's NSE_EQ segment status, e.g. NORMAL_OPEN
+   */
+  segment: string | null;
+  /**
+   * wall-clock UTC epoch seconds of the last status change
+   */
+  since: number;
+  /**
+   * the market source of SIGNALDESK_MARKET_SOURCE
+   */
+  source: "off" | "simulated" | "replay" | "upstox";
+  /**
+   * off, live, replay, finished, failed; the Upstox feed's own statuses (docs/upstox.md)
+   */
+  status:
+    | "off"
+    | "live"
+    | "replay"
+    | "finished"
+    | "failed"
+    | "connecting"
+    | "market_closed"
+    | "stalled"
+    | "reconnecting"
+    | "token_expired"
+    | "no_token";
+  /**
+   * the Upstox access token's expiry (its JWT exp), when readable
+   */
+  token_expires_at: number | null;
+  /**
+   * e.g. a token that will not last the coming session
+   */
+  warning: string | null;
+}
+/**
+ * Minutes [first_open, last_close) handed on without the bars of `instruments` (not fetchable).
+ */
+export interface MarketGap {
+  /**
+   * UTC epoch seconds
+   */
+  first_open: number;
+  instruments: string[];
+  /**
+   * UTC epoch seconds
+   */
+  last_close: number;
+  minutes: number;
+  reason: string;
 }
 /**
  * `stream.ready` on /api/ws/market (control frame)

@@ -297,6 +297,38 @@ export const MarketBarsFrame = z.object({
   ts: z.int().min(0),
 });
 
+/** Minutes [first_open, last_close) handed on without the bars of `instruments` (not fetchable). */
+export const MarketGap = z.object({
+  first_open: z.int().min(0),
+  last_close: z.int().min(0),
+  minutes: z.int().min(1),
+  instruments: z.array(z.string()),
+  reason: z.string(),
+});
+
+/** What the market source is doing (signaldesk extension): sent on connect and on every change. */
+export const MarketStatus = z.object({
+  source: z.enum(["off", "simulated", "replay", "upstox"]),
+  status: z.enum(["off", "live", "replay", "finished", "failed", "connecting", "market_closed", "stalled", "reconnecting", "token_expired", "no_token"]),
+  since: z.int().min(0),
+  error: z.string().nullable(),
+  segment: z.string().nullable(),
+  gap: MarketGap.nullable(),
+  connections: z.int().min(0),
+  last_bar_close: z.int().min(0).nullable(),
+  token_expires_at: z.int().min(0).nullable(),
+  warning: z.string().nullable(),
+});
+
+/** `market.status` on /api/ws/market (ephemeral) */
+export const MarketStatusFrame = z.object({
+  id: z.null(),
+  channel: z.literal("market"),
+  type: z.literal("market.status"),
+  payload: MarketStatus,
+  ts: z.int().min(0),
+});
+
 /** `stream.heartbeat` on /api/ws/market (control frame) */
 export const MarketStreamHeartbeatFrame = z.object({
   id: z.null(),
@@ -318,6 +350,7 @@ export const MarketStreamReadyFrame = z.object({
 /** Every frame of /api/ws/market, tagged by `type`. */
 export const MarketMessage = z.union([
   MarketBarsFrame,
+  MarketStatusFrame,
   MarketStreamReadyFrame,
   MarketStreamHeartbeatFrame,
 ]);
@@ -589,6 +622,7 @@ export const FRAMES = {
   },
   market: {
     "market.bars": MarketBarsFrame,
+    "market.status": MarketStatusFrame,
     "stream.ready": MarketStreamReadyFrame,
     "stream.heartbeat": MarketStreamHeartbeatFrame,
   },

@@ -2,8 +2,10 @@
  * The market view's state: candles per instrument from market.bars payloads (REST's recent
  * bars and the ephemeral stream's frames alike). The stream has no ids: a candle is keyed by
  * its bar open time, so a bar seen twice (REST then stream, a reconnect) replaces itself.
+ * The source's status (market.status: sent on connect and on every change, and in REST's
+ * answer) replaces the previous one whole.
  */
-import type { MarketBars } from "../lib/ws.gen";
+import type { MarketBars, MarketStatus } from "../lib/ws.gen";
 
 export interface Candle {
   /** Bar open, UTC epoch seconds. */
@@ -22,12 +24,21 @@ export interface MarketState {
   readonly candles: Readonly<Record<string, readonly Candle[]>>;
   /** The latest bar close seen (exchange time, UTC epoch s): the desk's "now" on a simulated market. */
   readonly clock: number | null;
+  /** What the source is doing (null until the server said). */
+  readonly status: MarketStatus | null;
 }
 
 /** Candles kept per instrument: two sessions of 1m bars. */
 export const MAX_CANDLES = 750;
 
-export const initialMarket: MarketState = { feed: "unknown", interval: null, instruments: [], candles: {}, clock: null };
+export const initialMarket: MarketState = {
+  feed: "unknown",
+  interval: null,
+  instruments: [],
+  candles: {},
+  clock: null,
+  status: null,
+};
 
 /** Insert or replace by time, keeping the list sorted and bounded (usually an append). */
 export function upsertCandle(list: readonly Candle[], candle: Candle, max = MAX_CANDLES): readonly Candle[] {
@@ -56,14 +67,80 @@ export function applyBars(state: MarketState, bars: MarketBars): MarketState {
   return { ...state, candles, instruments, interval: bars.interval, clock };
 }
 
-/** GET /api/market: the feed's state and its recent bars, merged into what is shown. */
+/** Apply one market.status payload: the source's status as it is now. */
+export function applyStatus(state: MarketState, status: MarketStatus): MarketState {
+  return { ...state, status };
+}
+
+/** Apply one frame of the market stream. */
+export function applyMarketFrame(
+  state: MarketState,
+  frame: { type: "market.bars"; payload: MarketBars } | { type: "market.status"; payload: MarketStatus },
+): MarketState {
+  return frame.type === "market.bars" ? applyBars(state, frame.payload) : applyStatus(state, frame.payload);
+}
+
+/** GET /api/market: the feed's state, its source's status and its recent bars, merged into what is shown. */
 export function loadMarket(
   state: MarketState,
-  rest: { state: string; interval: string | null; instruments: readonly string[]; bars: readonly MarketBars[] },
+  rest: {
+    state: string;
+    status: MarketStatus;
+    interval: string | null;
+    instruments: readonly string[];
+    bars: readonly MarketBars[];
+  },
 ): MarketState {
   const merged = rest.bars.reduce(applyBars, state);
   const instruments = [...rest.instruments, ...merged.instruments.filter((k) => !rest.instruments.includes(k))];
-  return { ...merged, feed: rest.state, interval: rest.interval ?? merged.interval, instruments };
+  return { ...merged, feed: rest.state, status: rest.status, interval: rest.interval ?? merged.interval, instruments };
+}
+
+const SOURCES: Readonly<Record<MarketStatus["source"], string>> = {
+  off: "Market",
+  simulated: "Simulated",
+  replay: "Replay",
+  upstox: "Upstox",
+};
+
+const STATUSES: Readonly<Record<MarketStatus["status"], string>> = {
+  off: "off",
+  live: "live",
+  replay: "replaying",
+  finished: "finished",
+  failed: "failed",
+  connecting: "connecting",
+  market_closed: "market closed",
+  stalled: "stalled",
+  reconnecting: "reconnecting",
+  token_expired: "token expired",
+  no_token: "no token",
+};
+
+/** How healthy the source is: ok (streaming as it should), warn (waiting or closed), bad (needs a person). */
+export type StatusTone = "ok" | "warn" | "bad";
+
+const TONES: Readonly<Record<MarketStatus["status"], StatusTone>> = {
+  off: "warn",
+  live: "ok",
+  replay: "ok",
+  finished: "warn",
+  failed: "bad",
+  connecting: "warn",
+  market_closed: "warn",
+  stalled: "warn",
+  reconnecting: "warn",
+  token_expired: "bad",
+  no_token: "bad",
+};
+
+/** The header's words for a status: a label ("Upstox: token expired"), its tone, and the details for a tooltip. */
+export function describeStatus(status: MarketStatus): { label: string; tone: StatusTone; detail: string } {
+  const tone = status.warning !== null && TONES[status.status] === "ok" ? "warn" : TONES[status.status];
+  const detail = [status.error, status.warning, status.segment ? `NSE_EQ ${status.segment}` : null]
+    .filter((part): part is string => Boolean(part))
+    .join(" · ");
+  return { label: `${SOURCES[status.source]}: ${STATUSES[status.status]}`, tone, detail };
 }
 
 /** The latest close of an instrument, if any. */

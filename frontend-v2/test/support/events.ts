@@ -1,6 +1,6 @@
 /** Envelopes for reducer tests: typed, with ids you choose. */
 import type { Channel, EventOf } from "../../src/lib/ws";
-import type { PredictionCreated } from "../../src/lib/ws.gen";
+import type { MarketStatus, PredictionCreated } from "../../src/lib/ws.gen";
 
 const TS = 1739570000;
 export const RELIANCE = "NSE_EQ|INE002A01018";
@@ -64,5 +64,22 @@ export function bars(ts: number, closes: Record<string, number>) {
       close,
       volume: 100,
     })),
+  };
+}
+
+/** A market.status payload: Upstox live unless overridden. */
+export function marketStatus(over: Partial<MarketStatus> = {}): MarketStatus {
+  return {
+    source: "upstox",
+    status: "live",
+    since: 1739592312,
+    error: null,
+    segment: "NORMAL_OPEN",
+    gap: null,
+    connections: 1,
+    last_bar_close: null,
+    token_expires_at: null,
+    warning: null,
+    ...over,
   };
 }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -92,3 +94,13 @@ async def consume() -> AsyncIterator[Any]:
     yield start
     for consumer in consumers:
         await consumer.close()
+
+
+def jwt(claims: dict[str, Any]) -> str:
+    """A JWT-shaped token (header.payload.signature, base64url without padding), as Upstox's are;
+    the signature is junk: nothing here verifies it."""
+
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"

@@ -9,6 +9,12 @@ connection), a silent stall (send nothing: only the pings that go out every `pin
 the historical candles `rate_limit_history` (429s with `retry_after`), `history_error` (an
 Upstox error body) and `history_fail_after` (every request after the first n fails with
 `history_fail_status`: an interrupted fetch).
+
+The login token exchange (`POST /v2/login/authorization/token`) is served on a second port,
+`login_url` (the websockets server answers GET only): a code in `login_codes` gets its token
+once, given the app's `client_id`, `client_secret` and `redirect_uri`; `token_requests` keeps
+every form posted.
+
 Time is the tests' to drive: frames carry whatever `currentTs` the test gives them.
 Tests wait on `wait_for(predicate)`, woken by every event, never on sleeps.
 """
@@ -35,6 +41,7 @@ AUTHORIZE = "/v3/feed/market-data-feed/authorize"
 INTRADAY = "/v3/historical-candle/intraday/"
 HISTORY = "/v3/historical-candle/"
 FEED = "/feed"
+LOGIN_TOKEN = "/v2/login/authorization/token"
 
 CandleRow = tuple[int, float, float, float, float, int]  # open ts (epoch s), o, h, l, c, volume
 
@@ -105,6 +112,10 @@ class FakeUpstox:
         self.history_fail_status = 500
         self.connections: list[ServerConnection] = []
         self.pings_sent = 0
+        self.app = {"client_id": "app-key", "client_secret": "app-secret", "redirect_uri": "https://127.0.0.1/upstox"}
+        self.login_codes: dict[str, str] = {}  # one-use authorization code -> the access token it buys
+        self.token_requests: list[dict[str, str]] = []  # every form posted to the token endpoint
+        self._login: asyncio.Server | None = None
         self._codes: set[str] = set()
         self._changed = asyncio.Event()
         self._server: Server | None = None
@@ -116,8 +127,15 @@ class FakeUpstox:
         host, port = self._server.sockets[0].getsockname()[:2]
         return f"http://{host}:{port}"
 
+    @property
+    def login_url(self) -> str:
+        assert self._login is not None
+        host, port = self._login.sockets[0].getsockname()[:2]
+        return f"http://{host}:{port}"
+
     async def start(self) -> FakeUpstox:
         self._server = await serve(self._feed, "127.0.0.1", 0, process_request=self._http, ping_interval=None)
+        self._login = await asyncio.start_server(self._login_http, "127.0.0.1", 0)
         return self
 
     async def stop(self) -> None:
@@ -126,6 +144,9 @@ class FakeUpstox:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
+        if self._login is not None:
+            self._login.close()
+            await self._login.wait_closed()
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         async def until() -> None:
@@ -234,6 +255,40 @@ class FakeUpstox:
         del response.headers["Content-Type"]
         response.headers["Content-Type"] = "application/json"
         return response
+
+    # --- the login token exchange (plain HTTP/1.1, one request per connection) -------------
+
+    async def _login_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+            method, target = head[0].split(" ")[:2]
+            headers = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in head[1:] if ":" in h)}
+            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            status, answer = self._token_answer(method, target, headers, body.decode())
+            writer.write(
+                f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(answer)}\r\n"
+                f"Connection: close\r\n\r\n{answer}".encode()
+            )
+            await writer.drain()
+        finally:
+            writer.close()
+
+    def _token_answer(self, method: str, target: str, headers: dict[str, str], body: str) -> tuple[int, str]:
+        if method != "POST" or urlsplit(target).path != LOGIN_TOKEN:
+            return 404, _error("UDAPI100060", "Resource not Found.")
+        form = {k: v[0] for k, v in parse_qs(body).items()}
+        self.token_requests.append(
+            {**form, "accept": headers.get("accept", ""), "type": headers.get("content-type", "")}
+        )
+        self._notify()
+        if form.get("grant_type") != "authorization_code":
+            return 400, _error("UDAPI100069", "Check your 'grant_type'")
+        if any(form.get(k) != v for k, v in self.app.items()):
+            return 401, _error("UDAPI100016", "Invalid Credentials")
+        token = self.login_codes.pop(form.get("code", ""), None)
+        if token is None:
+            return 400, _error("UDAPI100057", "Invalid Auth code")
+        return 200, json.dumps({"email": "trader@example.com", "user_id": "AB1234", "access_token": token})
 
     # --- the feed -------------------------------------------------------------------------
 
