@@ -58,7 +58,7 @@ def in_process(keys: list[str], encoded: list[bytes], calendar: NseCalendar) -> 
     after, bar_sets = START - 1, 0
     start = time.perf_counter()
     for frame in encoded:
-        builder.add(decode(frame))
+        builder.add(decode(frame), {})  # the ticks too, as the source collects them for the feed
         closed = builder.closed_until()
         if closed is not None:
             for m in minute_opens(calendar, after, closed):
