@@ -13,6 +13,12 @@ a task, keeps the latest BarSet and a short history, and hands every BarSet to
   lost, so a consumer that needs every bar can tell and resynchronise (`feed.recent()`).
   The feed never waits for a subscriber, so a slow one cannot stall the others.
 
+Ticks: a source that is also a `TickSource` (Upstox's feed) hands on each message's last trades
+between bar closes; the feed passes them to its tick listeners (`add_tick_listener`), inline on
+the source's task, the same rules as bar callbacks (never block, never await, never keep the
+mapping). A listener that must do slow work (the trading engine) keeps only what it needs and
+does the work on a task of its own (`app.trading.ticks.LatestPrices`).
+
 The source can be started, stopped and swapped at runtime; `instruments` and `interval`
 are the current source's. Lifecycle: IDLE -> RUNNING -> FINISHED (source ended) or FAILED
 (source raised, or broke the BarSource promise); `stop` returns to IDLE; `close` is final.
@@ -36,10 +42,12 @@ from prometheus_client import Counter
 from app.market.bars import BarSet
 from app.market.errors import BadBars, FeedStateError
 from app.market.intervals import Interval
+from app.market.ticks import LastTrades, TickListener, TickSource
 
 log = logging.getLogger(__name__)
 
 BARSETS = Counter("signaldesk_market_barsets_total", "BarSets the market feed handed out")
+TICKS = Counter("signaldesk_market_ticks_total", "Last trades the market feed handed to its tick listeners")
 DROPPED = Counter("signaldesk_market_dropped_total", "BarSets dropped from slow in-process subscribers' queues")
 
 
@@ -133,6 +141,8 @@ class MarketFeed:
         self.queue_size = queue_size
         self._history: deque[BarSet] = deque(maxlen=history)
         self._listeners: list[BarListener] = []
+        self._tick_listeners: list[TickListener] = []
+        self._remove_ticks: Callable[[], None] | None = None  # from the current source
         self._subscriptions: set[BarSubscription] = set()
         self._source: BarSource | None = None
         self._task: asyncio.Task[None] | None = None
@@ -199,6 +209,17 @@ class MarketFeed:
 
         return remove
 
+    def add_tick_listener(self, callback: TickListener) -> Callable[[], None]:
+        """Call `callback(trades)` inline for every message of ticks of the current (and any later)
+        source; returns the function that removes it. See the module docstring."""
+        self._tick_listeners.append(callback)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._tick_listeners.remove(callback)
+
+        return remove
+
     def subscribe(self, *, maxsize: int | None = None, name: str = "subscriber") -> BarSubscription:
         """A bounded queue of every BarSet from now on; see the module docstring for overflow."""
         if self._state is FeedState.CLOSED:
@@ -220,6 +241,8 @@ class MarketFeed:
         self._history.clear()
         self.error = None
         self._state = FeedState.RUNNING
+        if isinstance(source, TickSource):
+            self._remove_ticks = source.add_tick_listener(self._publish_ticks)
         self._task = asyncio.create_task(self._run(source), name=f"market-feed:{type(source).__name__}")
         log.info(
             "market feed started: %s, %s, %d instruments",
@@ -237,6 +260,9 @@ class MarketFeed:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        remove_ticks, self._remove_ticks = self._remove_ticks, None
+        if remove_ticks is not None:
+            remove_ticks()
         self._state = FeedState.IDLE
 
     async def swap(self, source: BarSource) -> None:
@@ -259,6 +285,7 @@ class MarketFeed:
         for subscription in list(self._subscriptions):
             subscription.close()
         self._listeners.clear()
+        self._tick_listeners.clear()
 
     async def _run(self, source: BarSource) -> None:
         iterator = aiter(source)
@@ -302,3 +329,11 @@ class MarketFeed:
                 log.exception("market listener %r failed on the BarSet closing at %d", callback, bars.close_ts)
         for subscription in list(self._subscriptions):
             subscription._offer(bars)
+
+    def _publish_ticks(self, trades: LastTrades) -> None:
+        TICKS.inc(len(trades))
+        for callback in list(self._tick_listeners):
+            try:
+                callback(trades)
+            except Exception:
+                log.exception("market tick listener %r failed", callback)

@@ -15,6 +15,8 @@ One connection at a time, supervised:
    backoff and jitter, and go back to 1.
 
 `state` is a `SourceState` (see `state.py`); `add_state_listener` and `wait_state` follow it.
+`add_tick_listener` hands on the ticks of every message (a `TickSource`, see `app.market.ticks`):
+each instrument's last trade, `fullFeed.marketFF.ltpc` in full mode, `ltpc` in ltpc mode.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from websockets.exceptions import InvalidStatus, WebSocketException
 from app.market.bars import BarSet
 from app.market.calendar import NseCalendar
 from app.market.intervals import Interval
+from app.market.ticks import TickListener
 from app.market.upstox.access_token import AccessToken
 from app.market.upstox.backfill import fetch_minutes
 from app.market.upstox.builder import MinuteBuilder
@@ -89,6 +92,7 @@ class UpstoxBarSource:
         self._state = SourceState(FeedStatus.CONNECTING, time.time())
         self._changed = asyncio.Event()
         self._listeners: list[StateListener] = []
+        self._tick_listeners: list[TickListener] = []
         self._resume_after: int | None = None  # open of the last minute handed on
         self._attempt = 0
 
@@ -136,6 +140,26 @@ class UpstoxBarSource:
                 callback(self._state)
             except Exception:
                 log.exception("upstox state listener %r failed", callback)
+
+    # --- ticks ----------------------------------------------------------------------------
+
+    def add_tick_listener(self, callback: TickListener) -> Callable[[], None]:
+        """Call `callback(trades)` inline for every message with trades of our instruments
+        (key -> its `LTPC` message); returns the function that removes it."""
+        self._tick_listeners.append(callback)
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._tick_listeners.remove(callback)
+
+        return remove
+
+    def _hand_on_ticks(self, trades: dict[str, Any]) -> None:
+        for callback in list(self._tick_listeners):
+            try:
+                callback(trades)
+            except Exception:
+                log.exception("upstox tick listener %r failed", callback)
 
     # --- the supervisor -----------------------------------------------------------------
 
@@ -185,7 +209,10 @@ class UpstoxBarSource:
                 )
                 async for response in responses:
                     self._note_market(response)
-                    builder.add(response)
+                    trades: dict[str, Any] | None = {} if self._tick_listeners else None
+                    builder.add(response, trades)
+                    if trades:
+                        self._hand_on_ticks(trades)
                     for bars in await self._closed_minutes(builder, rest, token):
                         yield bars
         except InvalidStatus as e:
