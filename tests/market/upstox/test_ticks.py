@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 
 from app.market.calendar import NseCalendar
+from app.market.feed import MarketFeed
 from app.market.ticks import LastTrades
 from app.market.upstox.connection import Mode
-from tests.market.upstox.conftest import M, make_source, ms
+from tests.market.upstox.conftest import A, B, M, make_source, ms
 from tests.market.upstox.fake import FakeUpstox, full_frame, ltpc_frame
 from tests.trading.rig import Rig, make_rig
 from tests.trading.stubs import INFY, KEYS, RELIANCE, TCS
@@ -170,3 +171,43 @@ async def test_ticks_while_the_engine_is_busy_are_conflated_to_the_latest(open_d
     [order] = await exit_orders(rig)
     assert (order["reason"], order["price"], order["fill_price"]) == ("stop", 99.60, 99.50)
     assert [e["price"] for e in rig.watch.of("hft.exit")] == [99.50]
+
+
+@pytest.mark.parametrize("mode", ["full", "ltpc"])
+async def test_the_feed_hands_on_each_messages_last_trades_and_a_failing_listener_is_only_logged(
+    fake: FakeUpstox, token_file: Path, calendar: NseCalendar, mode: Mode, caplog: pytest.LogCaptureFixture
+) -> None:
+    feed = MarketFeed()
+    got: list[dict[str, tuple[float, int]]] = []
+    arrived = asyncio.Event()
+
+    def broken(trades: LastTrades) -> None:
+        raise RuntimeError("a broken listener")
+
+    def keep(trades: LastTrades) -> None:
+        got.append({key: (t.ltp, t.ltt) for key, t in trades.items()})
+        arrived.set()
+
+    feed.add_tick_listener(broken)
+    feed.add_tick_listener(keep)
+    source = make_source(fake, token_file, calendar, upstox_feed_mode=mode)
+    feed.start(source)
+    try:
+        await fake.wait_for(lambda: len(fake.requests) == 1)
+        if mode == "full":
+            rows = {
+                A: [(M, 100, 101, 99, 100.5, 10)],
+                B: [(M, 50, 50, 50, 50.25, 1)],
+                "NSE_EQ|OTHER": [(M, 1, 1, 1, 1, 1)],
+            }
+            await fake.send(full_frame(ms(M + 10), rows))
+        else:
+            trades = {A: (100.5, ms(M + 9), 3), B: (50.25, ms(M + 9.5), 1), "NSE_EQ|OTHER": (1.0, ms(M + 9), 1)}
+            await fake.send(ltpc_frame(ms(M + 10), trades))
+        await asyncio.wait_for(arrived.wait(), 5)
+        ltt = {A: ms(M + 10), B: ms(M + 10)} if mode == "full" else {A: ms(M + 9), B: ms(M + 9.5)}
+        assert got == [{A: (100.5, ltt[A]), B: (50.25, ltt[B])}]  # the other key is not subscribed: not handed on
+        assert "market tick listener" in caplog.text and "a broken listener" in caplog.text
+    finally:
+        await asyncio.wait_for(feed.close(), 5)
+    assert source._tick_listeners == []  # the feed let go of the source
