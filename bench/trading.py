@@ -30,6 +30,9 @@ import itertools
 import os
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,12 +48,13 @@ from app.events import ContractValidator
 from app.market.bars import BarSet
 from app.market.calendar import NseCalendar
 from app.market.clock import ManualClock, last_session_open
-from app.market.feed import MarketFeed
+from app.market.feed import BarSource, MarketFeed
 from app.market.intervals import CANONICAL
 from app.market.simulated import SimulatedMarket, universe
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
 from app.storage.urls import shown
+from app.trading.service import TradingService
 from app.trading.store import TradeStore
 from app.trading.system import build_trading
 from bench.predictor import QueueSource
@@ -116,6 +120,61 @@ def session_bars(instruments: int, count: int) -> list[BarSet]:
     return list(itertools.islice(market.bars_from(start), count))
 
 
+@dataclass
+class Wired:
+    """A trading service wired as a server wires it, around a market feed running `source`."""
+
+    db: Database
+    bus: LocalEventBus
+    feed: MarketFeed
+    service: TradingService
+
+
+def desk_settings(data_dir: Path, synchronous: str, database_url: str | None, **overrides: Any) -> Settings:
+    """Limits out of the way (no cooldown, room for every trade); the strategy's as `overrides` say."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "market_source": "off",
+        "bus_synchronous": synchronous,
+        "hft_max_open_trades": 10_000,
+        "hft_max_notional_total": 1e12,
+        "hft_max_notional_per_trade": 1e9,
+        "hft_max_daily_loss": 1e12,
+        "hft_cooldown": 0,
+        "hft_capital": 1e12,
+        "database_url": database_url,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@asynccontextmanager
+async def wired(settings: Settings, source: BarSource, *watchers: Any) -> AsyncIterator[Wired]:
+    """The migrated store (which must hold no trades), the durable bus with `watchers` on `hft`,
+    the feed running `source` and the trading service (not started); all closed after."""
+    await upgrade_async(settings.db_url)
+    db = Database(settings.db_url)
+    if await TradeStore(db).next_ids() != (1, 1):
+        await db.close()
+        raise SystemExit(f"{shown(settings.db_url)} holds trades already: give the benchmark an empty database")
+    bus = LocalEventBus(
+        SqliteEventLog(settings.event_log_path, synchronous=settings.bus_synchronous), ContractValidator()
+    )
+    await bus.start()
+    for watcher in watchers:
+        await bus.subscribe("hft", watcher)
+    feed = MarketFeed()
+    feed.start(source)
+    service = build_trading(settings, db=db, bus=bus, feed=feed)
+    try:
+        yield Wired(db, bus, feed, service)
+    finally:
+        await service.close()
+        await feed.close()
+        await bus.close()
+        await db.close()
+
+
 async def entry_latency(
     samples: int, instruments: int, synchronous: str = "full", database_url: str | None = None
 ) -> dict[str, Any]:
@@ -123,88 +182,65 @@ async def entry_latency(
         raise ValueError("at most 344 samples: bars of one session before the 15:15 square-off")
     bars = session_bars(instruments, samples + WARMUP_BARS)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(
-            data_dir=Path(tmp),
-            market_source="off",
-            bus_synchronous=synchronous,
-            hft_max_open_trades=10_000,
-            hft_max_notional_total=1e12,
-            hft_max_notional_per_trade=1e9,
-            hft_max_daily_loss=1e12,
-            hft_cooldown=0,
+        settings = desk_settings(
+            Path(tmp),
+            synchronous,
+            database_url,
             hft_stop_vol=1000.0,
             hft_target_vol=1000.0,
             hft_trail_vol=0.0,
             hft_risk_per_trade=1e6,
-            hft_capital=1e12,
-            database_url=database_url,
         )
-        await upgrade_async(settings.db_url)
-        db = Database(settings.db_url)
-        if await TradeStore(db).next_ids() != (1, 1):
-            await db.close()
-            raise SystemExit(f"{shown(settings.db_url)} holds trades already: give the benchmark an empty database")
-        bus = LocalEventBus(
-            SqliteEventLog(settings.event_log_path, synchronous=settings.bus_synchronous), ContractValidator()
-        )
-        await bus.start()
         watch = EntryWatch()
-        await bus.subscribe("hft", watch)
         source = QueueSource(bars[0].instruments, MINUTE)
-        feed = MarketFeed()
-        feed.start(source)
-        service = build_trading(settings, db=db, bus=bus, feed=feed)
-        await service.start()
-        engine = service.engine
-        assert engine is not None
-        stamps = Stamps()
-        instrument(engine, stamps)
-        gc.freeze()  # as the server does once started (app.main)
-        latencies: list[float] = []
-        parts: list[tuple[float, float, float]] = []
-        disk: list[float] = []
-        probe = os.open(Path(tmp) / "fdatasync-probe", os.O_WRONLY | os.O_CREAT)
-        open_at_end = 0
-        try:
-            for k, bar_set in enumerate(bars):
-                if k >= WARMUP_BARS:
-                    key = bar_set.instruments[(k - WARMUP_BARS) % instruments]
-                    watch.arrived.pop(key, None)
-                    await bus.publish("prediction", "prediction.resolved", _resolution(key))
-                    await bus.publish("prediction", "prediction.created", _prediction(key, k, bar_set.open_ts))
-                    assert key in engine.signals, engine.skipped
-                paced = time.perf_counter() + 0.2  # an entry and an exit: 10 orders a second at most
-                started = time.perf_counter()
-                source.queue.put_nowait(bar_set)
-                if k >= WARMUP_BARS:
-                    await asyncio.wait_for(_arrival(watch, key), 10)
-                    latencies.append((watch.arrived[key] - started) * 1000)
-                    parts.append(
-                        (
-                            (stamps.took - started) * 1000,
-                            (stamps.published - stamps.took) * 1000,
-                            (watch.arrived[key] - stamps.published) * 1000,
+        async with wired(settings, source, watch) as desk:
+            bus, database = desk.bus, desk.db.engine.dialect.name
+            await desk.service.start()
+            engine = desk.service.engine
+            assert engine is not None
+            stamps = Stamps()
+            instrument(engine, stamps)
+            gc.freeze()  # as the server does once started (app.main)
+            latencies: list[float] = []
+            parts: list[tuple[float, float, float]] = []
+            disk: list[float] = []
+            probe = os.open(Path(tmp) / "fdatasync-probe", os.O_WRONLY | os.O_CREAT)
+            try:
+                for k, bar_set in enumerate(bars):
+                    if k >= WARMUP_BARS:
+                        key = bar_set.instruments[(k - WARMUP_BARS) % instruments]
+                        watch.arrived.pop(key, None)
+                        await bus.publish("prediction", "prediction.resolved", _resolution(key))
+                        await bus.publish("prediction", "prediction.created", _prediction(key, k, bar_set.open_ts))
+                        assert key in engine.signals, engine.skipped
+                    paced = time.perf_counter() + 0.2  # an entry and an exit: 10 orders a second at most
+                    started = time.perf_counter()
+                    source.queue.put_nowait(bar_set)
+                    if k >= WARMUP_BARS:
+                        await asyncio.wait_for(_arrival(watch, key), 10)
+                        latencies.append((watch.arrived[key] - started) * 1000)
+                        parts.append(
+                            (
+                                (stamps.took - started) * 1000,
+                                (stamps.published - stamps.took) * 1000,
+                                (watch.arrived[key] - stamps.published) * 1000,
+                            )
                         )
-                    )
-                while engine.last_bar != (bar_set.open_ts, bar_set.close_ts) or engine.busy:  # noqa: ASYNC110 (the engine has no event for it)
-                    await asyncio.sleep(0.0005)
-                await asyncio.sleep(max(0.0, (paced + time.perf_counter()) / 2 - time.perf_counter()))
-                disk.append(_fdatasync_ms(probe))
-                await asyncio.sleep(max(0.0, paced - time.perf_counter()))
-            open_at_end = len(engine.book.open)
-        finally:
-            os.close(probe)
-            await service.close()
-            await feed.close()
-            await bus.close()
-            await db.close()
+                    while engine.last_bar != (bar_set.open_ts, bar_set.close_ts) or engine.busy:  # noqa: ASYNC110 (the engine has no event for it)
+                        await asyncio.sleep(0.0005)
+                    await asyncio.sleep(max(0.0, (paced + time.perf_counter()) / 2 - time.perf_counter()))
+                    disk.append(_fdatasync_ms(probe))
+                    await asyncio.sleep(max(0.0, paced - time.perf_counter()))
+                open_at_end = len(engine.book.open)
+            finally:
+                os.close(probe)
     ms = np.array(latencies)
     split = np.array(parts)
     return {
         "samples": len(ms),
         "instruments": instruments,
         "bus_synchronous": synchronous,
-        "database": db.engine.dialect.name,
+        "database": database,
         "trades_open_at_end": open_at_end,
         "p50_ms": round(float(np.percentile(ms, 50)), 3),
         "p99_ms": round(float(np.percentile(ms, 99)), 3),

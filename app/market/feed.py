@@ -13,6 +13,12 @@ a task, keeps the latest BarSet and a short history, and hands every BarSet to
   lost, so a consumer that needs every bar can tell and resynchronise (`feed.recent()`).
   The feed never waits for a subscriber, so a slow one cannot stall the others.
 
+Ticks: a source that is also a `TickSource` (Upstox's feed) hands on each message's last trades
+between bar closes; the feed passes them to its tick listeners (`add_tick_listener`), inline on
+the source's task, the same rules as bar callbacks (never block, never await, never keep the
+mapping). A listener that must do slow work (the trading engine) keeps only what it needs and
+does the work on a task of its own (`app.trading.ticks.LatestPrices`).
+
 The source can be started, stopped and swapped at runtime; `instruments` and `interval`
 are the current source's. Lifecycle: IDLE -> RUNNING -> FINISHED (source ended) or FAILED
 (source raised, or broke the BarSource promise); `stop` returns to IDLE; `close` is final.
@@ -33,13 +39,16 @@ import numpy as np
 import pandas as pd
 from prometheus_client import Counter
 
+from app.core.listeners import Listeners
 from app.market.bars import BarSet
 from app.market.errors import BadBars, FeedStateError
 from app.market.intervals import Interval
+from app.market.ticks import LastTrades, TickListener, TickSource
 
 log = logging.getLogger(__name__)
 
 BARSETS = Counter("signaldesk_market_barsets_total", "BarSets the market feed handed out")
+TICKS = Counter("signaldesk_market_ticks_total", "Last trades the market feed handed to its tick listeners")
 DROPPED = Counter("signaldesk_market_dropped_total", "BarSets dropped from slow in-process subscribers' queues")
 
 
@@ -133,8 +142,10 @@ class MarketFeed:
             raise ValueError("history and queue_size must be >= 1")
         self.queue_size = queue_size
         self._history: deque[BarSet] = deque(maxlen=history)
-        self._listeners: list[BarListener] = []
-        self._state_listeners: list[StateListener] = []
+        self._listeners: Listeners[BarSet] = Listeners("market listener")
+        self._state_listeners: Listeners[FeedState] = Listeners("market state listener")
+        self._tick_listeners: Listeners[LastTrades] = Listeners("market tick listener")
+        self._remove_ticks: Callable[[], None] | None = None  # from the current source
         self._subscriptions: set[BarSubscription] = set()
         self._source: BarSource | None = None
         self._task: asyncio.Task[None] | None = None
@@ -193,31 +204,20 @@ class MarketFeed:
 
     def add_listener(self, callback: BarListener) -> Callable[[], None]:
         """Call `callback(bars)` inline for every BarSet; returns the function that removes it."""
-        self._listeners.append(callback)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(callback)
-
-        return remove
+        return self._listeners.add(callback)
 
     def add_state_listener(self, callback: StateListener) -> Callable[[], None]:
         """Call `callback(state)` inline after every lifecycle change (a new source included)."""
-        self._state_listeners.append(callback)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._state_listeners.remove(callback)
-
-        return remove
+        return self._state_listeners.add(callback)
 
     def _set_state(self, state: FeedState) -> None:
         self._state = state
-        for callback in list(self._state_listeners):
-            try:
-                callback(state)
-            except Exception:
-                log.exception("market state listener %r failed", callback)
+        self._state_listeners(state)
+
+    def add_tick_listener(self, callback: TickListener) -> Callable[[], None]:
+        """Call `callback(trades)` inline for every message of ticks of the current (and any later)
+        source; returns the function that removes it. See the module docstring."""
+        return self._tick_listeners.add(callback)
 
     def subscribe(self, *, maxsize: int | None = None, name: str = "subscriber") -> BarSubscription:
         """A bounded queue of every BarSet from now on; see the module docstring for overflow."""
@@ -239,6 +239,8 @@ class MarketFeed:
         self._source = source
         self._history.clear()
         self.error = None
+        if isinstance(source, TickSource):
+            self._remove_ticks = source.add_tick_listener(self._publish_ticks)
         self._task = asyncio.create_task(self._run(source), name=f"market-feed:{type(source).__name__}")
         self._set_state(FeedState.RUNNING)
         log.info(
@@ -257,6 +259,9 @@ class MarketFeed:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        remove_ticks, self._remove_ticks = self._remove_ticks, None
+        if remove_ticks is not None:
+            remove_ticks()
         self._set_state(FeedState.IDLE)
 
     async def swap(self, source: BarSource) -> None:
@@ -279,6 +284,7 @@ class MarketFeed:
         for subscription in list(self._subscriptions):
             subscription.close()
         self._listeners.clear()
+        self._tick_listeners.clear()
 
     async def _run(self, source: BarSource) -> None:
         iterator = aiter(source)
@@ -315,10 +321,10 @@ class MarketFeed:
     def _publish(self, bars: BarSet) -> None:
         self._history.append(bars)
         BARSETS.inc()
-        for callback in list(self._listeners):
-            try:
-                callback(bars)
-            except Exception:
-                log.exception("market listener %r failed on the BarSet closing at %d", callback, bars.close_ts)
+        self._listeners(bars)
         for subscription in list(self._subscriptions):
             subscription._offer(bars)
+
+    def _publish_ticks(self, trades: LastTrades) -> None:
+        TICKS.inc(len(trades))
+        self._tick_listeners(trades)

@@ -15,11 +15,11 @@ alone, which moves `last_bar_close`, is not a change: clients see bars on their 
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 
+from app.core.listeners import Listeners
 from app.events import MarketGap, MarketSourceName, MarketStatus, MarketStatusName
 from app.market.feed import BarSource, FeedState, MarketFeed
 from app.market.replay import CandleReplay
@@ -57,7 +57,7 @@ class MarketStatusTracker:
     def __init__(self, feed: MarketFeed, *, wall: Callable[[], float] = time.time) -> None:
         self.feed = feed
         self._wall = wall
-        self._listeners: list[StatusListener] = []
+        self._listeners: Listeners[MarketStatus] = Listeners("market status listener")
         self._source: BarSource | None = None
         self._detach: Callable[[], None] | None = None
         self._since = int(wall())
@@ -72,13 +72,7 @@ class MarketStatusTracker:
 
     def add_listener(self, callback: StatusListener) -> Callable[[], None]:
         """Call `callback(status)` inline on every change; returns the function that removes it."""
-        self._listeners.append(callback)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(callback)
-
-        return remove
+        return self._listeners.add(callback)
 
     def _on_feed_state(self, state: FeedState) -> None:
         self._follow(self.feed.source)
@@ -113,11 +107,7 @@ class MarketStatusTracker:
         ):
             return
         self._published = status
-        for callback in list(self._listeners):
-            try:
-                callback(status)
-            except Exception:
-                log.exception("market status listener %r failed", callback)
+        self._listeners(status)
 
     def _derive(self) -> MarketStatus:
         feed, source, upstox = self.feed, self.feed.source, self._running_upstox()

@@ -2,10 +2,11 @@
 
 One engine instance is one run (start to stop). It is driven from outside, the same way live
 and in a backtest: `on_event` (the `prediction` channel's typed events: the bus listener and the
-backtest both hand them in there), `on_bars` (every price update: one BarSet per bar close), and
-the commands `start`, `stop_entries` (halt), `resume`, `flatten`, `stop`, `close`. It holds the
-bus only as an `EventSink`, the journal, one venue (the broker orders go to, chosen by the two-key
-gate) and a clock (for the order rate).
+backtest both hand them in there), `on_bars` (one BarSet per bar close), live only
+`on_trade_prices` (ticks between bar closes, below), and the commands `start`, `stop_entries`
+(halt), `resume`, `flatten`, `stop`, `close`. It holds the bus only as an `EventSink`, the
+journal, one venue (the broker orders go to, chosen by the two-key gate) and a clock (for the
+order rate).
 
 The engine owns its state (RUNNING, HALTED, STOPPED and why it is halted): every change stages
 the `hft_engine` row and `hft.state` with it, so the row is committed before the event is
@@ -24,6 +25,17 @@ Per bar, under the engine's lock, in phases (the strategy module says what each 
 Each phase stages its rows, commits them (`journal.flush`), then publishes its events in one
 `publish_many`: nothing is announced that is not stored.
 
+Between bar closes, live, every tick (a trade price of an instrument with an open trade, from
+the feed through `app.trading.ticks.LatestPrices`) is a price update too: under the same lock,
+a trade whose price is at or beyond its stop (or target) exits at once at the tick's price, as
+a stop-market order would (so beyond the stop when the market gapped through it), with the same
+commit-then-publish. Ticks that came while the engine was busy are conflated to each
+instrument's latest; ticks older than the latest bar's close are skipped (the bar's low and high
+covered them), and so is everything before the first bar (trades not reconciled yet). Entries
+stay at bar opens, trailing at bar closes, and phase 4 still checks each bar's low and high: it
+catches a touch the ticks missed (a conflated one, a gap in the feed) at the level, as the
+backtest does. Backtests have no ticks: their results are the bar-based ones.
+
 The order of events per transition: start (and a recovered run): `hft.start, hft.broker,
 hft.state`; a person's halt: `hft.state`; a halt inside the engine: `hft.error, hft.state` (in
 that phase's commit; the daily loss limit's exits and `hft.flatten` follow in the next one);
@@ -37,7 +49,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from app.events import (
@@ -71,6 +83,7 @@ from app.trading.recovery import Mismatch, plan
 from app.trading.risk import RateLimiter, RiskGate, RiskLimits
 from app.trading.state import EngineSnapshot, EngineState, RunSettings
 from app.trading.strategy import EntryPlan, Skip, Strategy, ist_day, on_tick
+from app.trading.ticks import TradePrice
 from app.trading.trades import ExitReason, Trade, TradeStatus
 
 log = logging.getLogger(__name__)
@@ -208,6 +221,28 @@ class TradingEngine:
             await self._exits_at_close(bars)
             await self._trail()
             await self._watch_daily_loss(bars)
+
+    async def on_trade_price(self, key: str, price: float, ts: float) -> None:
+        """One tick: `key` traded at `price` at `ts` (epoch s). See `on_trade_prices`."""
+        await self.on_trade_prices(lambda: [(key, price, ts)])
+
+    async def on_trade_prices(self, take: Callable[[], Iterable[TradePrice]]) -> None:
+        """Ticks: stops and targets acted on at the tick's price (see the module docstring).
+        `take` is called once the engine is free, so it reads the latest prices then."""
+        async with self._lock:
+            ticks = {key: (price, ts) for key, price, ts in take()}
+            if self.state is EngineState.STOPPED or self.last_bar is None or self._needs_reconcile:
+                return
+            opened, covered = self.last_bar
+            for trade in list(self.book.open.values()):
+                tick = ticks.get(trade.instrument_key)
+                if tick is None or tick[1] < covered or trade.exit_pending is not None:
+                    continue  # an exit that did not fill is retried at the next bar's open
+                reason = self.strategy.crossed(trade, tick[0])
+                if reason is not None:  # booked at the open of the bar the tick falls in, as bar exits are
+                    length = covered - opened
+                    await self._exit(trade, tick[0], reason, covered + int((tick[1] - covered) // length) * length)
+            await self.commit()
 
     async def _exits_at_open(self, bars: BarSet) -> None:
         for trade in [t for t in self.book.open.values() if t.exit_pending or t.trade_id in self.reversals]:

@@ -1,7 +1,9 @@
 """The live trading engine: lifecycle, the market feed and the prediction channel wired to it.
 
 `TradingService` owns one `TradingEngine` per run. Price updates come from the MarketFeed
-(one BarSet per bar close, on a task of its own); predictions and resolutions from the bus
+(one BarSet per bar close, on a task of its own; and, from a source with ticks, the latest
+trade price of each instrument with an open trade, conflated in `LatestPrices` and taken by a
+second task whenever the engine is free); predictions and resolutions from the bus
 (`prediction` channel, live only), which is the one message path: the service never reaches
 into the predictor. Lifecycle commands are serialised; `halt` is not, so the kill switch never
 waits behind anything. The state (running/halted, broker, safe_mode, limits) is journaled, so a
@@ -41,6 +43,7 @@ from app.trading.risk import RiskLimits
 from app.trading.state import EngineState, RunSettings
 from app.trading.store import TradeStore
 from app.trading.strategy import Strategy
+from app.trading.ticks import LatestPrices
 from app.trading.trades import ExitReason
 
 log = logging.getLogger(__name__)
@@ -119,6 +122,7 @@ class TradingService:
         self._lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscription: Subscription | None = None
+        self._remove_ticks: Callable[[], None] | None = None
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -157,8 +161,11 @@ class TradingService:
             raise
         self.engine, self.run = engine, run
         await self._listen(engine)
+        prices = LatestPrices(lambda: engine.book.by_instrument)
+        self._remove_ticks = self.feed.add_tick_listener(prices.offer)
         self._tasks = [
             asyncio.create_task(self._run(engine, self.feed.subscribe(name="hft")), name="trading-engine"),
+            asyncio.create_task(self._follow_ticks(engine, prices), name="trading-ticks"),
             asyncio.create_task(self._watch_broker(venue), name="trading-broker-watch"),
         ]
         log.info(
@@ -286,6 +293,9 @@ class TradingService:
         if self._subscription is not None:
             self._subscription.close()
             self._subscription = None
+        if self._remove_ticks is not None:
+            self._remove_ticks()
+            self._remove_ticks = None
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
@@ -301,6 +311,19 @@ class TradingService:
                 except Exception as e:  # one bad price update must not end the engine
                     log.exception("trading engine failed on the bars closing at %d", bars.close_ts)
                     await self._error(f"price update at {iso(bars.close_ts)} failed: {type(e).__name__}: {e}")
+
+    async def _follow_ticks(self, engine: TradingEngine, prices: LatestPrices) -> None:
+        failing = False  # one hft.error per run of failures, not one per tick
+        while True:
+            await prices.wait()
+            try:
+                await engine.on_trade_prices(prices.take)
+                failing = False
+            except Exception as e:
+                log.exception("trading engine failed on a tick")
+                if not failing:
+                    failing = True
+                    await self._error(f"price update from a tick failed: {type(e).__name__}: {e}")
 
     async def _watch_broker(self, venue: Broker) -> None:
         answering = True

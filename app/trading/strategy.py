@@ -17,6 +17,9 @@ EWMA volatility of one-bar returns, at least two ticks away); qty = risk_per_tra
 distance, at most max_notional_per_trade / price. The target sits `target_vol` x sigma x
 sqrt(horizon) x price away on the other side.
 
+Live, between bars, a tick at or beyond the stop (or target) closes the trade at once at the
+tick's price (`crossed`; the engine does it, see its docstring).
+
 Management, per bar, in this order: a pending signal exit fills at the open; the stop, then the
 target, is checked against the bar's low/high (the stop wins when both were touched: we do not
 know which came first); then at the close the square-off time (all trades) and each trade's
@@ -164,6 +167,13 @@ class Strategy:
             if quote.low <= trade.target:
                 return ExitReason.TARGET, min(quote.open, trade.target)
         return None
+
+    @staticmethod
+    def crossed(trade: Trade, price: float) -> ExitReason | None:
+        """The stop or target a trade price (a tick) is at or beyond, if any."""
+        if trade.is_long:
+            return ExitReason.STOP if price <= trade.stop else ExitReason.TARGET if price >= trade.target else None
+        return ExitReason.STOP if price >= trade.stop else ExitReason.TARGET if price <= trade.target else None
 
     def trailed_stop(self, trade: Trade, close: float) -> float | None:
         """The new stop after this close, when it moves (by at least a tick, only tighter)."""

@@ -1,5 +1,6 @@
 """A trading service wired like a server's (durable bus, migrated database, journal, market feed)
-but fed by hand: bars through a QueueSource, predictions published on the real bus."""
+but fed by hand: bars through a QueueSource (or the source a test gives, such as Upstox's feed
+from the fake Upstox), predictions published on the real bus."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from app.bus.sqlite_log import SqliteEventLog
 from app.bus.subscription import ResumeOutcome
 from app.core.config import Settings
 from app.events import CONTRACT, ContractValidator
-from app.market.feed import MarketFeed
+from app.market.feed import BarSource, MarketFeed
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
 from app.storage.urls import asyncpg_connect_args
@@ -113,7 +114,7 @@ class Rig:
     db: Database
     bus: LocalEventBus
     feed: MarketFeed
-    source: QueueSource
+    source: BarSource
     service: TradingService
     watch: HftWatch
     network: UpstoxNetwork
@@ -121,9 +122,14 @@ class Rig:
 
     async def bar(self, bars: dict[str, Any], timeout: float = 10.0) -> None:
         """Close one bar (the next minute) and wait until the engine has dealt with it."""
+        assert isinstance(self.source, QueueSource), "bars by hand need the QueueSource"
         open_ts = self.now
         self.now += 60
         self.source.queue.put_nowait(bar_set(open_ts, bars))
+        await self.settled(open_ts, timeout)
+
+    async def settled(self, open_ts: int, timeout: float = 10.0) -> None:
+        """Wait until the engine has dealt with the bar opening at `open_ts`."""
 
         async def done() -> None:
             while True:
@@ -150,8 +156,9 @@ class Rig:
         await self.db.close()
 
 
-async def make_rig(data_dir: Path, **overrides: Any) -> Rig:
-    """A rig on `data_dir` (make a second one on the same dir to restart)."""
+async def make_rig(data_dir: Path, *, source: BarSource | None = None, **overrides: Any) -> Rig:
+    """A rig on `data_dir` (make a second one on the same dir to restart); the feed runs
+    `source` (default: a QueueSource of KEYS, 1m bars by hand)."""
     settings = Settings(data_dir=data_dir, **{**RIG_SETTINGS, **overrides})
     data_dir.mkdir(parents=True, exist_ok=True)
     await upgrade_async(settings.db_url)
@@ -161,7 +168,7 @@ async def make_rig(data_dir: Path, **overrides: Any) -> Rig:
     watch = HftWatch(lambda: stored_engine_row(settings.db_url))
     await bus.subscribe("hft", watch)
     feed = MarketFeed()
-    source = QueueSource(KEYS, MINUTE)
+    source = source or QueueSource(KEYS, MINUTE)
     feed.start(source)
     network = UpstoxNetwork(price=2900.0)
     service = build_trading(settings, db=db, bus=bus, feed=feed, upstox_transport=network)

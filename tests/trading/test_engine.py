@@ -126,6 +126,21 @@ async def test_target_exit_and_the_stop_wins_when_a_bar_touches_both() -> None:
     assert [e["reason"] for t, e in events if t == "hft.exit"] == ["stop"]
 
 
+async def test_a_tick_beyond_a_shorts_stop_exits_at_the_ticks_price_between_bars() -> None:
+    desk = await make_desk()
+    await entered(desk, adj=-0.01)
+    trade = desk.engine.book.by_instrument[RELIANCE]
+    covered = desk.now  # the entry's bar closed here
+    await desk.engine.on_trade_price(RELIANCE, trade.stop + 50, covered - 1)  # the bar covered it (a repeat)
+    await desk.engine.on_trade_price(TCS, 1.0, covered + 1)  # no trade there
+    await desk.engine.on_trade_price(RELIANCE, trade.stop - 0.05, covered + 2)  # not there yet
+    assert desk.sink.of("hft.exit") == []
+    await desk.engine.on_trade_price(RELIANCE, trade.stop + 3, covered + 20)  # gapped through it
+    assert [(e["reason"], e["price"]) for e in desk.sink.of("hft.exit")] == [("stop", round(trade.stop + 3, 2))]
+    assert (trade.exit_ts, desk.engine.last_bar) == (covered, (covered - 60, covered))
+    assert desk.engine.orders_sent == 2
+
+
 async def test_time_exit_at_the_close_of_the_predictions_target_bar() -> None:
     desk = await make_desk()
     await entered(desk, h=2)  # ts_target = 2 bars after ts_pred: the entry bar and one more

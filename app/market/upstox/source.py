@@ -15,6 +15,8 @@ One connection at a time, supervised:
    backoff and jitter, and go back to 1.
 
 `state` is a `SourceState` (see `state.py`); `add_state_listener` and `wait_state` follow it.
+`add_tick_listener` hands on the ticks of every message (a `TickSource`, see `app.market.ticks`):
+each instrument's last trade, `fullFeed.marketFF.ltpc` in full mode, `ltpc` in ltpc mode.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ from typing import Any
 
 from websockets.exceptions import InvalidStatus, WebSocketException
 
+from app.core.listeners import Listeners
 from app.market.bars import BarSet
 from app.market.calendar import NseCalendar, session_open_on
 from app.market.intervals import Interval
+from app.market.ticks import TickListener
 from app.market.upstox.access_token import AccessToken
 from app.market.upstox.backfill import fetch_minutes
 from app.market.upstox.builder import MinuteBuilder
@@ -89,7 +93,8 @@ class UpstoxBarSource:
         self.calendar = calendar or NseCalendar()
         self._state = SourceState(FeedStatus.CONNECTING, time.time())
         self._changed = asyncio.Event()
-        self._listeners: list[StateListener] = []
+        self._listeners: Listeners[SourceState] = Listeners("upstox state listener")
+        self._tick_listeners: Listeners[dict[str, Any]] = Listeners("upstox tick listener")
         self._resume_after: int | None = None  # open of the last minute handed on
         self._attempt = 0
 
@@ -109,13 +114,7 @@ class UpstoxBarSource:
 
     def add_state_listener(self, callback: StateListener) -> Callable[[], None]:
         """Call `callback(state)` on every change; returns the function that removes it."""
-        self._listeners.append(callback)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(callback)
-
-        return remove
+        return self._listeners.add(callback)
 
     async def wait_state(self, predicate: Callable[[SourceState], bool]) -> SourceState:
         """The first state (the current one included) for which `predicate` holds."""
@@ -132,11 +131,14 @@ class UpstoxBarSource:
         self._state = replace(self._state, **changes)
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
-        for callback in list(self._listeners):
-            try:
-                callback(self._state)
-            except Exception:
-                log.exception("upstox state listener %r failed", callback)
+        self._listeners(self._state)
+
+    # --- ticks ----------------------------------------------------------------------------
+
+    def add_tick_listener(self, callback: TickListener) -> Callable[[], None]:
+        """Call `callback(trades)` inline for every message with trades of our instruments
+        (key -> its `LTPC` message); returns the function that removes it."""
+        return self._tick_listeners.add(callback)
 
     # --- the supervisor -----------------------------------------------------------------
 
@@ -187,7 +189,10 @@ class UpstoxBarSource:
                 )
                 async for response in responses:
                     self._note_market(response)
-                    builder.add(response)
+                    trades: dict[str, Any] | None = {} if self._tick_listeners else None
+                    builder.add(response, trades)
+                    if trades:
+                        self._tick_listeners(trades)
                     for bars in await self._closed_minutes(builder, rest, token):
                         yield bars
         except InvalidStatus as e:
