@@ -210,4 +210,4 @@ async def test_the_feed_hands_on_each_messages_last_trades_and_a_failing_listene
         assert "market tick listener" in caplog.text and "a broken listener" in caplog.text
     finally:
         await asyncio.wait_for(feed.close(), 5)
-    assert source._tick_listeners == []  # the feed let go of the source
+    assert not source._tick_listeners  # the feed let go of the source
