@@ -9,13 +9,16 @@ from typing import Annotated, Any, NoReturn
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import JobsDep
+from app.api.deps import InstrumentMasterDep, JobsDep
 from app.api.schemas.errors import errors
 from app.api.schemas.jobs import JobList, JobOut
 from app.automation.system import JobSystem
 from app.jobs.errors import IllegalTransition, InvalidParams, JobNotFound, UnknownJobKind
 from app.jobs.models import JobRecord
 from app.jobs.status import JobStatus
+from app.market.errors import MarketDataError
+from app.market.instrument_master.resolve import resolve_instrument
+from app.market.instrument_master.store import InstrumentMaster
 
 
 class SubmitJob(BaseModel):
@@ -38,9 +41,33 @@ def raise_http(e: Exception) -> NoReturn:
     raise e
 
 
-async def submit(system: JobSystem, family: str, body: SubmitJob) -> dict[str, Any]:
+async def resolved_params(params: dict[str, Any], master: InstrumentMaster) -> dict[str, Any]:
+    """`params` with trading symbols in `instrument_key` and `instruments` turned into keys (422
+    naming the field when one is unknown); values of other types are left to the kind's check."""
+    resolved = dict(params)
+    if isinstance(params.get("instrument_key"), str):
+        resolved["instrument_key"] = await _resolve(params["instrument_key"], master, ["instrument_key"])
+    instruments = params.get("instruments")
+    if isinstance(instruments, list):
+        resolved["instruments"] = [
+            await _resolve(text, master, ["instruments", i]) if isinstance(text, str) else text
+            for i, text in enumerate(instruments)
+        ]
+    return resolved
+
+
+async def _resolve(text: str, master: InstrumentMaster, loc: list[str | int]) -> str:
     try:
-        record = await system.runner.submit(body.kind, body.params, family=family)
+        return await resolve_instrument(text, master)
+    except MarketDataError as e:
+        detail = [{"loc": ["body", "params", *loc], "msg": str(e), "input": text}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
+
+
+async def submit(system: JobSystem, family: str, body: SubmitJob, master: InstrumentMaster) -> dict[str, Any]:
+    params = await resolved_params(body.params, master)
+    try:
+        record = await system.runner.submit(body.kind, params, family=family)
     except (UnknownJobKind, InvalidParams) as e:
         raise_http(e)
     return record.public()
@@ -94,8 +121,8 @@ def add_job_routes(
     answer of a read, `detail_model` describes it; the strings are the routes' summaries."""
 
     @router.post(path, status_code=status.HTTP_202_ACCEPTED, summary=queue, response_model=JobOut)
-    async def create_job(system: JobsDep, body: SubmitJob) -> dict[str, Any]:
-        return await submit(system, family, body)
+    async def create_job(system: JobsDep, master: InstrumentMasterDep, body: SubmitJob) -> dict[str, Any]:
+        return await submit(system, family, body, master)
 
     @router.get(path, summary=listing, response_model=JobList)
     async def read_jobs(

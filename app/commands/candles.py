@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from app.commands.settings import load_settings
+from app.commands.settings import load_settings, resolve_option
 from app.core.config import Settings
 from app.market.timestamps import iso
 
@@ -35,7 +35,9 @@ DataDirOption = Annotated[Path | None, typer.Option(help="Data directory (env SI
 @candles_cli.command("import")
 def import_candles(
     file: Annotated[Path, typer.Argument(help="A .csv, .parquet or Upstox .json candle file.", show_default=False)],
-    instrument: Annotated[str, typer.Option(help="Instrument key, e.g. NSE_EQ|INE002A01018.", show_default=False)],
+    instrument: Annotated[
+        str, typer.Option(help="Instrument key (NSE_EQ|INE002A01018) or trading symbol (RELIANCE).", show_default=False)
+    ],
     interval: Annotated[str, typer.Option(help="Bar interval: 1m 3m 5m 10m 15m 30m 1h 1d or an alias.")],
     format_name: Annotated[
         str | None, typer.Option("--format", help="csv, parquet or json (default: from the extension or content).")
@@ -45,12 +47,11 @@ def import_candles(
     """Check a candle file and store all of it, or nothing when any row is bad (exit code 2)."""
     from app.market.errors import CandleImportError, MarketDataError
     from app.market.importers import CandleFormat, load_candle_file
-    from app.market.instruments import parse_instrument_key
     from app.market.intervals import parse_interval
 
     settings = load_settings(data_dir=data_dir)
+    [key] = resolve_option(settings, "--instrument", [instrument])
     try:
-        key = parse_instrument_key(instrument)
         iv = parse_interval(interval)
     except MarketDataError as e:
         _fail(str(e))

@@ -6,6 +6,7 @@ It records what the client does (authorize calls and their tokens, candle reques
 request frame and whether it was binary) and has scriptable faults: `drop()` (abort the TCP
 connection), a silent stall (send nothing: only the pings that go out every `ping_interval`),
 401 for a token it does not know, `fail_authorize` (500s), `rate_limit_candles` (429s).
+It also serves the daily instrument file (`instruments`, public: no token) at INSTRUMENTS.
 Time is the tests' to drive: frames carry whatever `currentTs` the test gives them.
 Tests wait on `wait_for(predicate)`, woken by every event, never on sleeps.
 """
@@ -30,6 +31,7 @@ from app.market.upstox.proto import feed_v3
 
 AUTHORIZE = "/v3/feed/market-data-feed/authorize"
 INTRADAY = "/v3/historical-candle/intraday/"
+INSTRUMENTS = "/market-quote/instruments/exchange/NSE.json.gz"  # the path on assets.upstox.com
 FEED = "/feed"
 
 CandleRow = tuple[int, float, float, float, float, int]  # open ts (epoch s), o, h, l, c, volume
@@ -88,6 +90,8 @@ class FakeUpstox:
         self.candles: dict[str, list[CandleRow]] = {}  # today's 1m candles per key, any order
         self.fail_authorize = 0  # answer this many authorize calls with a 500
         self.rate_limit_candles = 0  # answer this many candle requests with a 429
+        self.instruments: bytes | None = None  # the instrument file served at INSTRUMENTS (None: 404)
+        self.instrument_downloads = 0
         self.connections: list[ServerConnection] = []
         self.pings_sent = 0
         self._codes: set[str] = set()
@@ -176,6 +180,18 @@ class FakeUpstox:
                 return response
             body = {"status": "success", "data": {"candles": self.intraday_rows(key)}}
             return self._json(connection, 200, json.dumps(body))
+        if parts.path == INSTRUMENTS:
+            self.instrument_downloads += 1
+            self._notify()
+            if self.instruments is None:
+                return connection.respond(404, "Not Found")
+            response = connection.respond(200, "")
+            response.body = self.instruments
+            del response.headers["Content-Length"]
+            response.headers["Content-Length"] = str(len(self.instruments))
+            del response.headers["Content-Type"]
+            response.headers["Content-Type"] = "application/gzip"  # as the asset server sends it: no Content-Encoding
+            return response
         return self._json(connection, 404, _error("UDAPI100060", "Resource not Found."))
 
     @staticmethod
