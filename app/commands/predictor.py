@@ -103,7 +103,7 @@ def backtest(
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     if trade:
-        return trade_backtest(data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out)
+        return trade_backtest(data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out, settings.db_url)
     report = run_backtest(data, parse_interval(cfg.interval), horizons=cfg.horizons, calib_halflife=cfg.calib_halflife)
     if json_out:
         out.print_json(

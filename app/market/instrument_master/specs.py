@@ -8,10 +8,8 @@ loaded) trades on the NSE cash market's 0.05 tick in lots of 1.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-
-from app.market.instrument_master.store import InstrumentMaster
 
 DEFAULT_TICK = 0.05
 DEFAULT_LOT = 1
@@ -41,11 +39,20 @@ class TradingSpec:
 DEFAULT_SPEC = TradingSpec()
 
 
-class TradingSpecs:
-    """Each instrument's TradingSpec; DEFAULT_SPEC for an instrument it does not hold."""
+SpecLoader = Callable[[Iterable[str]], Awaitable[Mapping[str, TradingSpec]]]
 
-    def __init__(self, specs: Mapping[str, TradingSpec] | None = None) -> None:
+
+class TradingSpecs:
+    """Each instrument's TradingSpec; DEFAULT_SPEC for one it does not hold.
+
+    One object is shared by the strategy and the paper broker; `refresh` reloads it for the
+    instruments of a run when the run starts (a master synced meanwhile is picked up then).
+    :param load: reads the specs of some keys (InstrumentMaster.trading_specs); None: fixed `specs`.
+    """
+
+    def __init__(self, specs: Mapping[str, TradingSpec] | None = None, *, load: SpecLoader | None = None) -> None:
         self._specs = dict(specs or {})
+        self._load = load
 
     def __getitem__(self, instrument_key: str) -> TradingSpec:
         return self._specs.get(instrument_key, DEFAULT_SPEC)
@@ -53,12 +60,6 @@ class TradingSpecs:
     def __len__(self) -> int:
         return len(self._specs)
 
-
-async def load_specs(master: InstrumentMaster, keys: Iterable[str]) -> TradingSpecs:
-    """The specs of `keys` from the master (those it holds with a tick or a lot)."""
-    specs = {
-        key: TradingSpec(info.tick_size or DEFAULT_TICK, info.lot_size or DEFAULT_LOT)
-        for key, info in (await master.by_keys(keys)).items()
-        if info.tick_size or info.lot_size
-    }
-    return TradingSpecs(specs)
+    async def refresh(self, keys: Iterable[str]) -> None:
+        if self._load is not None:
+            self._specs = dict(await self._load(keys))

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from sqlalchemy import Table, case, delete, func, insert, or_, select
 
+from app.market.instrument_master.specs import DEFAULT_LOT, DEFAULT_TICK, TradingSpec
 from app.market.instrument_master.tables import Instrument
 from app.storage.bulk import execute_many
 from app.storage.db import Database
@@ -107,6 +108,14 @@ class InstrumentMaster:
             query = select(*(c[f] for f in FIELDS)).where(c.instrument_key.in_(wanted[at : at + 500]))
             found.update((row.instrument_key, row) for row in await self._fetch(query))
         return found
+
+    async def trading_specs(self, keys: Iterable[str]) -> dict[str, TradingSpec]:
+        """The tick and lot of each of `keys` the master holds with either (others: the default)."""
+        return {
+            key: TradingSpec(info.tick_size or DEFAULT_TICK, info.lot_size or DEFAULT_LOT)
+            for key, info in (await self.by_keys(keys)).items()
+            if info.tick_size or info.lot_size
+        }
 
     async def _fetch(self, query: Any) -> list[InstrumentInfo]:
         async with self.db.engine.connect() as conn:

@@ -11,7 +11,7 @@ import pytest
 from app.market.errors import InvalidInstrumentKey
 from app.market.instrument_master.errors import MasterFileError, RepeatedInstrument, UnknownInstrument
 from app.market.instrument_master.resolve import resolve_instrument, resolve_instruments
-from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpec, load_specs
+from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpec, TradingSpecs
 from app.market.instrument_master.store import InstrumentMaster
 from app.market.instrument_master.sync import sync_master
 from app.storage.db import Database
@@ -111,7 +111,10 @@ async def test_symbols_are_refused_with_the_hint_to_sync_when_no_master_is_loade
 
 
 async def test_tick_and_lot_sizes_come_from_the_master(master: InstrumentMaster) -> None:
-    specs = await load_specs(master, [RELIANCE, "NSE_FO|52301", "NSE_INDEX|Nifty 50", "NSE_EQ|SIM00001"])
+    specs = TradingSpecs(load=master.trading_specs)
+    assert specs[RELIANCE] == DEFAULT_SPEC  # until refreshed
+    await specs.refresh([RELIANCE, "NSE_FO|52301", "NSE_INDEX|Nifty 50", "NSE_EQ|SIM00001"])
+    assert len(specs) == 2
     assert specs[RELIANCE] == TradingSpec(0.10, 1)
     assert specs["NSE_FO|52301"] == TradingSpec(5.0, 50)
     assert specs["NSE_INDEX|Nifty 50"] == specs["NSE_EQ|SIM00001"] == DEFAULT_SPEC == TradingSpec(0.05, 1)
