@@ -13,7 +13,7 @@ from tests.market.instrument_master.sample import write_sample
 from tests.support.cli import signaldesk
 from tests.support.server import ServerProcess
 
-RELIANCE, TCS = "NSE_EQ|INE002A01018", "NSE_EQ|INE467B01029"
+RELIANCE, TCS, INFY = "NSE_EQ|INE002A01018", "NSE_EQ|INE467B01029", "NSE_EQ|INE009A01021"
 
 
 @pytest.fixture
@@ -89,11 +89,17 @@ def test_rest_bodies_take_trading_symbols(data: Path, server_factory) -> None:  
     job = {"kind": "ridge", "params": {"instrument_key": "INFY", "horizons": [1]}}
     r = httpx.post(f"{server.http}/api/training/jobs", json=job)
     assert r.status_code == 202, r.text
-    assert r.json()["params"]["instrument_key"] == "NSE_EQ|INE009A01021"
-    job["params"]["instrument_key"] = "INFX"  # type: ignore[index]
+    assert r.json()["params"]["instrument_key"] == INFY
+    job = {"kind": "ridge", "params": {"instrument_key": "INFX", "folds": 1}}
     r = httpx.post(f"{server.http}/api/training/jobs", json=job)
-    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "params", "instrument_key"]
-    assert "unknown instrument 'INFX'" in r.json()["detail"][0]["msg"]
+    assert r.status_code == 422
+    problems = {tuple(p["loc"]): p["msg"] for p in r.json()["detail"]}  # every wrong field in one answer
+    assert set(problems) == {("body", "params", "instrument_key"), ("body", "params", "folds")}
+    assert problems[("body", "params", "instrument_key")].startswith("unknown instrument 'INFX': not a key and no")
+    run = {"kind": "backfill", "params": {"instruments": ["TCS", "NSE_EQ:RELIANXE"]}}
+    r = httpx.post(f"{server.http}/api/automation/runs", json=run)
+    assert r.status_code == 422 and [p["loc"] for p in r.json()["detail"]] == [["body", "params", "instruments", 1]]
+    assert httpx.get(f"{server.http}/api/training/jobs").json()["jobs"][0]["params"]["instrument_key"] == INFY
 
 
 def test_market_instruments_may_be_symbols(data: Path, tmp_path: Path, server_factory) -> None:  # type: ignore[no-untyped-def]
