@@ -81,7 +81,7 @@ function renderDesk(path: string, change: (s: DeskState) => DeskState, fetch = s
 const withFeed = (s: DeskState): DeskState => ({ ...s, market: applyBars({ ...s.market, interval: "1m" }, bars(0, { [RELIANCE]: 100, [TCS]: 200 })) });
 
 function matches(): HTMLElement {
-  return screen.getByRole("list", { name: "Matches of Find an instrument" });
+  return screen.getByRole("list", { name: "Matches of Search symbol or name" });
 }
 
 beforeEach(() => {
@@ -94,7 +94,7 @@ afterEach(() => cleanup());
 describe("instrument search", () => {
   test("the training form trains on an instrument found by symbol, outside the feed too", async () => {
     renderDesk("/training", withFeed);
-    fireEvent.change(screen.getByLabelText("Find an instrument"), { target: { value: "inf" } });
+    fireEvent.change(screen.getByLabelText("Search symbol or name"), { target: { value: "inf" } });
     const infy = await within(matches()).findByRole("button", { name: /INFY/ });
     expect(requests.at(-1)!.pathname).toBe("/api/instruments");
     expect(Object.fromEntries(requests.at(-1)!.searchParams)).toEqual({ q: "inf", limit: "8" });
@@ -102,7 +102,7 @@ describe("instrument search", () => {
     const select = screen.getByLabelText("Instrument") as HTMLSelectElement;
     expect(select.value).toBe(INFY);
     expect(select.selectedOptions[0]!.textContent).toBe("INFY");
-    expect((screen.getByLabelText("Find an instrument") as HTMLInputElement).value).toBe("");
+    expect((screen.getByLabelText("Search symbol or name") as HTMLInputElement).value).toBe("");
     await act(async () => {
       fireEvent.click(screen.getByRole("button", { name: "Start training" }));
     });
@@ -111,11 +111,11 @@ describe("instrument search", () => {
 
   test("matches come in the server's order: symbol prefixes, then names", async () => {
     renderDesk("/training", withFeed);
-    fireEvent.change(screen.getByLabelText("Find an instrument"), { target: { value: "reli" } });
+    fireEvent.change(screen.getByLabelText("Search symbol or name"), { target: { value: "reli" } });
     await waitFor(() => expect(within(matches()).getAllByRole("button")).toHaveLength(2));
     const keys = within(matches()).getAllByRole("button").map((b) => b.getAttribute("data-instrument-key"));
     expect(keys).toEqual([RELIANCE, "NSE_EQ|INE036A01016"]);
-    fireEvent.change(screen.getByLabelText("Find an instrument"), { target: { value: "zzz" } });
+    fireEvent.change(screen.getByLabelText("Search symbol or name"), { target: { value: "zzz" } });
     expect(await screen.findByText("No instrument matches “zzz”.")).toBeTruthy();
   });
 
@@ -123,10 +123,10 @@ describe("instrument search", () => {
     renderDesk("/predictor", withFeed);
     fireEvent.click(screen.getByLabelText("TCS")); // unselect it
     expect((screen.getByLabelText("TCS") as HTMLInputElement).checked).toBe(false);
-    fireEvent.change(screen.getByLabelText("Find an instrument"), { target: { value: "tcs" } });
+    fireEvent.change(screen.getByLabelText("Search symbol or name"), { target: { value: "tcs" } });
     fireEvent.click(await within(matches()).findByRole("button", { name: /TCS/ }));
     expect((screen.getByLabelText("TCS") as HTMLInputElement).checked).toBe(true);
-    fireEvent.change(screen.getByLabelText("Find an instrument"), { target: { value: "infy" } });
+    fireEvent.change(screen.getByLabelText("Search symbol or name"), { target: { value: "infy" } });
     fireEvent.click(await within(matches()).findByRole("button", { name: /INFY/ }));
     expect(screen.getByText("INFY is not in the market feed (SIGNALDESK_MARKET_INSTRUMENTS)")).toBeTruthy();
   });
@@ -134,7 +134,7 @@ describe("instrument search", () => {
   test("without an instrument master the box says how to load one", async () => {
     masterSize = 0;
     renderDesk("/training", withFeed);
-    fireEvent.change(screen.getByLabelText("Find an instrument"), { target: { value: "reliance" } });
+    fireEvent.change(screen.getByLabelText("Search symbol or name"), { target: { value: "reliance" } });
     expect(await screen.findByText("No instrument master loaded: run `signaldesk instruments sync`.")).toBeTruthy();
   });
 
@@ -148,10 +148,10 @@ describe("instrument search", () => {
     const picked: string[] = [];
     render(
       <DeskContext.Provider value={desk}>
-        <InstrumentSearch label="Find an instrument" onPick={(i) => picked.push(i.instrument_key)} delay={0} />
+        <InstrumentSearch label="Search symbol or name" onPick={(i) => picked.push(i.instrument_key)} delay={0} />
       </DeskContext.Provider>,
     );
-    const box = screen.getByLabelText("Find an instrument");
+    const box = screen.getByLabelText("Search symbol or name");
     fireEvent.change(box, { target: { value: "r" } });
     await waitFor(() => expect(pending.has("r")).toBe(true));
     fireEvent.change(box, { target: { value: "t" } });

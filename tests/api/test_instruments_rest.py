@@ -13,6 +13,15 @@ from tests.market.instrument_master.sample import write_sample
 from tests.support.cli import signaldesk
 from tests.support.server import ServerProcess
 
+# The app as an ASGI server other than `signaldesk serve` runs it (and as `serve --workers` processes
+# do): its lifespan resolves the symbols of SIGNALDESK_MARKET_INSTRUMENTS itself.
+PLAIN_UVICORN = """
+import sys, uvicorn
+from app.core.config import Settings
+from app.main import create_app
+port, data_dir = int(sys.argv[2]), sys.argv[4]
+uvicorn.run(create_app(Settings(data_dir=data_dir)), port=port)
+"""
 RELIANCE, TCS, INFY = "NSE_EQ|INE002A01018", "NSE_EQ|INE467B01029", "NSE_EQ|INE009A01021"
 
 
@@ -114,6 +123,12 @@ def test_market_instruments_may_be_symbols(data: Path, tmp_path: Path, server_fa
     server.start()
     assert httpx.get(f"{server.http}/api/market", params={"limit": 0}).json()["instruments"] == [RELIANCE]
     server.stop()
+    plain = ServerProcess(data, {**replay, "SIGNALDESK_MARKET_INSTRUMENTS": "tcs,RELIANCE"}, argv=["-c", PLAIN_UVICORN])
+    plain.start()
+    try:
+        assert httpx.get(f"{plain.http}/api/market", params={"limit": 0}).json()["instruments"] == [TCS, RELIANCE]
+    finally:
+        plain.stop()
     refused = signaldesk(
         "serve", "--data-dir", data, "--port", "0", env={**replay, "SIGNALDESK_MARKET_INSTRUMENTS": "RELIANXE"}
     )

@@ -130,7 +130,7 @@ function StartJob({ path, kinds, withInstrument, instruments }: { path: string; 
             </select>
           </label>
         )}
-        {withInstrument && <InstrumentSearch label="Find an instrument" onPick={pick} />}
+        {withInstrument && <InstrumentSearch label="Search symbol or name" onPick={pick} />}
         <label className="grow">
           Params (JSON)
           <input value={params} onChange={(e) => setParams(e.target.value)} spellCheck={false} />

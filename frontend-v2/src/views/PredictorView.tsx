@@ -72,7 +72,7 @@ function StartForm({ instruments, interval, running }: { instruments: readonly s
             </label>
           ))}
         </div>
-        {instruments.length > 0 && <InstrumentSearch label="Find an instrument" onPick={pick} />}
+        {instruments.length > 0 && <InstrumentSearch label="Search symbol or name" onPick={pick} />}
         <p aria-live="polite" className="muted">
           {note}
         </p>
