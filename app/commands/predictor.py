@@ -15,7 +15,7 @@ from rich.table import Table
 
 from app.commands.client import UrlOption, call
 from app.commands.hft import trade_backtest
-from app.commands.settings import load_settings, resolve_option
+from app.commands.settings import load_settings, prepare_database, resolve_option
 
 predictor_cli = typer.Typer(help="Start, stop and watch the live predictor of a running server.", no_args_is_help=True)
 out = Console()
@@ -103,6 +103,7 @@ def backtest(
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     if trade:
+        prepare_database(settings, auto_upgrade=settings.db_auto_upgrade)  # the instrument master's ticks and lots
         return trade_backtest(data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out, settings.db_url)
     report = run_backtest(data, parse_interval(cfg.interval), horizons=cfg.horizons, calib_halflife=cfg.calib_halflife)
     if json_out:
