@@ -13,9 +13,10 @@ import uvicorn
 
 from app.commands.candles import candles_cli
 from app.commands.hft import hft_cli
+from app.commands.instruments import instruments_cli
 from app.commands.jobs import automation_cli, train_cli
 from app.commands.predictor import backtest, predictor_cli
-from app.commands.settings import err, load_settings, prepare_database
+from app.commands.settings import err, load_settings, prepare_database, resolve_option
 from app.commands.upstox import upstox_cli
 from app.commands.worker import worker
 from app.core.logging import configure_logging
@@ -55,6 +56,9 @@ def serve(
         raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_format)
     prepare_database(settings, auto_upgrade=settings.db_auto_upgrade)
+    settings.market_instruments = resolve_option(
+        settings, "SIGNALDESK_MARKET_INSTRUMENTS", settings.market_instruments, prepare=False
+    )
     err.print(f"signaldesk: http://{settings.host}:{settings.port}  (data: {settings.data_dir.resolve()})")
     if workers == 1:
         uvicorn.Server(uvicorn_config(create_app(settings, prepare_db=False), settings)).run()
@@ -67,6 +71,7 @@ def serve(
         "data_dir": data_dir,
         "market_anchor": settings.market_anchor or time.time(),
         "market_seed": settings.market_seed if settings.market_seed is not None else secrets.randbelow(2**31),
+        "market_instruments": ",".join(settings.market_instruments) or None,  # resolved: no symbols left
     }
     os.environ.update({f"SIGNALDESK_{k.upper()}": str(v) for k, v in given.items() if v is not None})
     serve_processes(settings, workers)
@@ -100,6 +105,7 @@ def db_upgrade(
 cli.add_typer(predictor_cli, name="predictor")
 cli.command("backtest")(backtest)
 cli.add_typer(candles_cli, name="candles")
+cli.add_typer(instruments_cli, name="instruments")
 cli.add_typer(train_cli, name="train")
 cli.add_typer(automation_cli, name="automation")
 cli.add_typer(hft_cli, name="hft")

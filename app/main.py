@@ -19,6 +19,7 @@ from app.api.routes import (
     events,
     health,
     hft,
+    instruments,
     market,
     models,
     predictor,
@@ -38,6 +39,8 @@ from app.core.config import Settings
 from app.core.logging import configure_logging
 from app.market.calendar import NseCalendar
 from app.market.feed import MarketFeed
+from app.market.instrument_master.resolve import resolve_instruments
+from app.market.instrument_master.store import InstrumentMaster
 from app.market.sources import build_source
 from app.market.status import MarketStatusTracker
 from app.predictor.config import DEFAULT_UNIVERSE, PredictorConfig
@@ -102,6 +105,8 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
         if prepare_db:
             await prepare_async(settings.db_url, auto_upgrade=settings.db_auto_upgrade)
         db = Database(settings.db_url)
+        # Symbols become keys here, once, before anything reads them (`serve` did it already).
+        settings.market_instruments = await resolve_instruments(settings.market_instruments, InstrumentMaster(db))
         bus = build_bus(settings)
         await bus.start()
         streams = StreamRegistry(settings.heartbeat_interval)
@@ -172,6 +177,7 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
     app.include_router(contract.router)
     app.include_router(events.router)
     app.include_router(candles.router)
+    app.include_router(instruments.router)
     app.include_router(predictor.router)
     app.include_router(hft.router)
     app.include_router(training.router)

@@ -19,6 +19,7 @@ from app.cluster.node import ClusterNode
 from app.core.config import Settings
 from app.market.candles import CandleStore
 from app.market.feed import MarketFeed
+from app.market.instrument_master.store import InstrumentMaster
 from app.market.status import MarketStatusTracker
 from app.predictor.service import PredictorService
 from app.predictor.store import PredictionStore
@@ -60,6 +61,10 @@ def get_candles(services: ServicesDep) -> CandleStore:
     return CandleStore(services.db)
 
 
+def get_instrument_master(services: ServicesDep) -> InstrumentMaster:
+    return InstrumentMaster(services.db)
+
+
 def get_trading(services: ServicesDep) -> TradingService:
     return services.trading
 
@@ -87,6 +92,7 @@ MarketDep = Annotated[MarketFeed, Depends(get_market)]
 MarketStatusDep = Annotated[MarketStatusTracker, Depends(get_market_status)]
 MarketBroadcastDep = Annotated[MarketBroadcast, Depends(get_market_broadcast)]
 CandlesDep = Annotated[CandleStore, Depends(get_candles)]
+InstrumentMasterDep = Annotated[InstrumentMaster, Depends(get_instrument_master)]
 TradingDep = Annotated[TradingService, Depends(get_trading)]
 JobsDep = Annotated[JobSystem, Depends(get_jobs)]
 PredictorDep = Annotated[PredictorService, Depends(get_predictor)]

@@ -9,13 +9,18 @@ from typing import Annotated, Any, NoReturn
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import JobsDep
+from app.api.deps import InstrumentMasterDep, JobsDep
 from app.api.schemas.errors import errors
 from app.api.schemas.jobs import JobList, JobOut
 from app.automation.system import JobSystem
 from app.jobs.errors import IllegalTransition, InvalidParams, JobNotFound, UnknownJobKind
 from app.jobs.models import JobRecord
 from app.jobs.status import JobStatus
+from app.market.errors import MarketDataError
+from app.market.instrument_master.resolve import resolve_instrument
+from app.market.instrument_master.store import InstrumentMaster
+
+Problem = dict[str, Any]  # one wrong field of a 422: {"loc": [...], "msg": ..., "input"?: ...}
 
 
 class SubmitJob(BaseModel):
@@ -29,8 +34,7 @@ def raise_http(e: Exception) -> NoReturn:
     if isinstance(e, UnknownJobKind):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [{"loc": ["body", "kind"], "msg": str(e)}]) from e
     if isinstance(e, InvalidParams):
-        detail = [{"loc": ["body", "params", *p.loc], "msg": p.msg} for p in e.problems]
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _problems(e)) from e
     if isinstance(e, JobNotFound):
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(e)) from e
     if isinstance(e, IllegalTransition):
@@ -38,12 +42,52 @@ def raise_http(e: Exception) -> NoReturn:
     raise e
 
 
-async def submit(system: JobSystem, family: str, body: SubmitJob) -> dict[str, Any]:
+async def resolved_params(params: dict[str, Any], master: InstrumentMaster) -> tuple[dict[str, Any], list[Problem]]:
+    """`params` with trading symbols in `instrument_key` and `instruments` turned into keys, and
+    a problem for each text that names no instrument (it is left as it was); values of other
+    types are left to the kind's check."""
+    resolved, problems = dict(params), []
+
+    async def resolve(text: object, loc: list[str | int]) -> object:
+        if not isinstance(text, str):
+            return text
+        try:
+            return await resolve_instrument(text, master)
+        except MarketDataError as e:
+            problems.append({"loc": ["body", "params", *loc], "msg": str(e), "input": text})
+            return text
+
+    if "instrument_key" in params:
+        resolved["instrument_key"] = await resolve(params["instrument_key"], ["instrument_key"])
+    if isinstance(params.get("instruments"), list):
+        resolved["instruments"] = [await resolve(t, ["instruments", i]) for i, t in enumerate(params["instruments"])]
+    return resolved, problems
+
+
+async def submit(system: JobSystem, family: str, body: SubmitJob, master: InstrumentMaster) -> dict[str, Any]:
+    params, problems = await resolved_params(body.params, master)
     try:
-        record = await system.runner.submit(body.kind, body.params, family=family)
-    except (UnknownJobKind, InvalidParams) as e:
+        if not problems:
+            return (await system.runner.submit(body.kind, params, family=family)).public()
+        _check(system, family, body.kind, params)  # every wrong field in one answer: the kind's too
+    except UnknownJobKind as e:
         raise_http(e)
-    return record.public()
+    except InvalidParams as e:
+        named = [p["loc"] for p in problems]  # the kind's complaint about the same text is left out
+        problems += [p for p in _problems(e) if not any(loc[: len(p["loc"])] == p["loc"] for loc in named)]
+    raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problems)
+
+
+def _check(system: JobSystem, family: str, kind: str, params: dict[str, Any]) -> None:
+    """What `runner.submit` checks first, without queueing (UnknownJobKind, InvalidParams)."""
+    job_kind = system.runner.kinds.get(kind)
+    if job_kind is None or job_kind.family != family:
+        raise UnknownJobKind(kind, system.runner.kinds_of(family))
+    job_kind.validate(params)
+
+
+def _problems(e: InvalidParams) -> list[Problem]:
+    return [{"loc": ["body", "params", *p.loc], "msg": p.msg} for p in e.problems]
 
 
 async def read(system: JobSystem, family: str, job_id: str) -> JobRecord:
@@ -94,8 +138,8 @@ def add_job_routes(
     answer of a read, `detail_model` describes it; the strings are the routes' summaries."""
 
     @router.post(path, status_code=status.HTTP_202_ACCEPTED, summary=queue, response_model=JobOut)
-    async def create_job(system: JobsDep, body: SubmitJob) -> dict[str, Any]:
-        return await submit(system, family, body)
+    async def create_job(system: JobsDep, master: InstrumentMasterDep, body: SubmitJob) -> dict[str, Any]:
+        return await submit(system, family, body, master)
 
     @router.get(path, summary=listing, response_model=JobList)
     async def read_jobs(

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from app.commands.settings import load_settings
+from app.commands.settings import load_settings, resolve_option
 from app.core.config import Settings
 from app.market.timestamps import iso
 
@@ -36,15 +36,10 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 SHOWN_PROBLEMS = 20
 
 DataDirOption = Annotated[Path | None, typer.Option(help="Data directory (env SIGNALDESK_DATA_DIR).")]
-InstrumentOption = Annotated[str, typer.Option(help="Instrument key, e.g. NSE_EQ|INE002A01018.", show_default=False)]
+InstrumentOption = Annotated[
+    str, typer.Option(help="Instrument key (NSE_EQ|INE002A01018) or trading symbol (RELIANCE).", show_default=False)
+]
 IntervalOption = Annotated[str, typer.Option(help="Bar interval: 1m 3m 5m 10m 15m 30m 1h 1d or an alias.")]
-
-
-def instrument_key(text: str) -> str:
-    """The one place `--instrument` text becomes an instrument key (a symbol resolver slots in here)."""
-    from app.market.instruments import parse_instrument_key
-
-    return parse_instrument_key(text)
 
 
 @candles_cli.command("import")
@@ -72,8 +67,8 @@ def import_candles(
     from app.market.timestamps import time_zone
 
     settings = load_settings(data_dir=data_dir)
+    [key] = resolve_option(settings, "--instrument", [instrument])
     try:
-        key = instrument_key(instrument)
         iv = parse_interval(interval)
     except MarketDataError as e:
         _fail(str(e))
@@ -138,8 +133,8 @@ def fetch_candles(
     from app.market.upstox.history import Pacing
 
     settings = load_settings(data_dir=data_dir)
+    [key] = resolve_option(settings, "--instrument", [instrument])
     try:
-        key = instrument_key(instrument)
         iv = parse_interval(interval)
     except MarketDataError as e:
         _fail(str(e))

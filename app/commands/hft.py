@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,6 +12,10 @@ from rich.table import Table
 
 from app.commands.client import UrlOption, call
 from app.commands.settings import load_settings
+
+if TYPE_CHECKING:
+    from app.market.intervals import Interval
+    from app.trading.backtest import TradeReport
 
 hft_cli = typer.Typer(help="Start, stop, halt and watch the trading engine of a running server.", no_args_is_help=True)
 out = Console()
@@ -101,12 +105,18 @@ def positions(url: UrlOption = None) -> None:
 
 
 def trade_backtest(
-    data: Any, interval: str, horizons: list[int], model_kind: str, calib_halflife: float, json_out: bool
+    data: Any,
+    interval: str,
+    horizons: list[int],
+    model_kind: str,
+    calib_halflife: float,
+    json_out: bool,
+    db_url: str,
 ) -> None:
-    """`signaldesk backtest --trade`: the live engine on paper over stored candles, and its report."""
+    """`signaldesk backtest --trade`: the live engine on paper over stored candles, and its report
+    (ticks and lots from the instrument master in the database at `db_url`)."""
     from app.market.intervals import parse_interval
     from app.predictor.models import MODEL_KINDS
-    from app.trading.backtest import run_trade_backtest
     from app.trading.system import costs_from, limits_from, paper_from, strategy_from
 
     if model_kind not in MODEL_KINDS:
@@ -114,7 +124,8 @@ def trade_backtest(
         raise typer.Exit(2)
     settings = load_settings()
     report = asyncio.run(
-        run_trade_backtest(
+        _trade_backtest(
+            db_url,
             data,
             parse_interval(interval),
             strategy=strategy_from(settings),
@@ -155,3 +166,18 @@ def trade_backtest(
     out.print(table)
     for error in report.errors[:5]:
         out.print(f"[yellow]{error}[/yellow]")
+
+
+async def _trade_backtest(db_url: str, data: Any, interval: Interval, **options: Any) -> TradeReport:
+    from app.market.instrument_master.specs import TradingSpecs
+    from app.market.instrument_master.store import InstrumentMaster
+    from app.storage.db import Database
+    from app.trading.backtest import run_trade_backtest
+
+    db = Database(db_url)
+    try:
+        specs = TradingSpecs(load=InstrumentMaster(db).trading_specs)
+        await specs.refresh(data.instruments)
+    finally:
+        await db.close()
+    return await run_trade_backtest(data, interval, specs=specs, **options)

@@ -109,7 +109,9 @@ def _follow(ws: Any, channel: str, job_id: str) -> tuple[str, dict[str, Any]]:
 @train_cli.command("run")
 def train_run(
     kind: Annotated[str, typer.Argument(help="ridge or lgbm")],
-    instrument: Annotated[str, typer.Option("--instrument", "-i", help="Instrument key with stored candles.")],
+    instrument: Annotated[
+        str, typer.Option("--instrument", "-i", help="Instrument key (or trading symbol) with stored candles.")
+    ],
     interval: Annotated[str, typer.Option(help="Candle interval.")] = "1m",
     horizons: Annotated[str, typer.Option(help="Comma-separated horizon_steps.")] = "1,5",
     params: Annotated[str, typer.Option(help="More params as JSON, e.g. '{\"n_estimators\": 300}'.")] = "{}",

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from app.commands.client import UrlOption, call
 from app.commands.hft import trade_backtest
-from app.commands.settings import load_settings
+from app.commands.settings import load_settings, prepare_database, resolve_option
 
 predictor_cli = typer.Typer(help="Start, stop and watch the live predictor of a running server.", no_args_is_help=True)
 out = Console()
@@ -25,7 +25,7 @@ err = Console(stderr=True)
 @predictor_cli.command("start")
 def start(
     instrument: Annotated[
-        list[str], typer.Option("--instrument", "-i", help="Instrument key; repeat. None: all.")
+        list[str], typer.Option("--instrument", "-i", help="Instrument key or trading symbol; repeat. None: all.")
     ] = [],  # noqa: B006
     cfg: Annotated[str, typer.Option(help="Predictor cfg as JSON, e.g. '{\"horizons\": [1, 5]}'.")] = "{}",
     url: UrlOption = None,
@@ -65,7 +65,9 @@ def _epoch(text: str | None, option: str) -> int | None:
 
 
 def backtest(
-    instruments: Annotated[str, typer.Option(help="Comma-separated instrument keys with stored candles.")],
+    instruments: Annotated[
+        str, typer.Option(help="Comma-separated instrument keys (or trading symbols) with stored candles.")
+    ],
     interval: Annotated[str, typer.Option(help="Candle interval (1m, 5m, 1d, or an alias).")],
     start: Annotated[str | None, typer.Option(help="First bar: epoch seconds or ISO-8601.")] = None,
     end: Annotated[str | None, typer.Option(help="Last bar: epoch seconds or ISO-8601.")] = None,
@@ -87,7 +89,7 @@ def backtest(
     from app.storage.migrate import DatabaseError
 
     settings = load_settings(data_dir=data_dir)
-    keys = [k.strip() for k in instruments.split(",") if k.strip()]
+    keys = resolve_option(settings, "--instruments", [k.strip() for k in instruments.split(",") if k.strip()])
     try:
         cfg = PredictorConfig(
             interval=interval, horizons=[int(h) for h in horizons.split(",")], calib_halflife=calib_halflife
@@ -101,7 +103,8 @@ def backtest(
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     if trade:
-        return trade_backtest(data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out)
+        prepare_database(settings, auto_upgrade=settings.db_auto_upgrade)  # the instrument master's ticks and lots
+        return trade_backtest(data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out, settings.db_url)
     report = run_backtest(data, parse_interval(cfg.interval), horizons=cfg.horizons, calib_halflife=cfg.calib_halflife)
     if json_out:
         out.print_json(

@@ -48,3 +48,22 @@ def prepare_database(settings: Settings, *, auto_upgrade: bool) -> None:
     except DatabaseError as e:
         err.print(f"error: {e}", markup=False)
         raise typer.Exit(2) from e
+
+
+def resolve_option(settings: Settings, option: str, texts: list[str], *, prepare: bool = True) -> list[str]:
+    """The instrument keys `texts` name (keys, or symbols looked up in the instrument master);
+    exit 2 with one line naming `option` and the text when one cannot be resolved.
+    :param prepare: bring the schema current first when a symbol needs the database (False: done already)."""
+    import asyncio
+
+    from app.market.errors import MarketDataError
+    from app.market.instrument_master.resolve import resolve_at
+    from app.market.instruments import InstrumentSymbol, parse_instrument
+
+    try:
+        if prepare and any(isinstance(parse_instrument(t), InstrumentSymbol) for t in texts):
+            prepare_database(settings, auto_upgrade=settings.db_auto_upgrade)
+        return asyncio.run(resolve_at(settings.db_url, texts))
+    except MarketDataError as e:
+        err.print(f"error: {option}: {e}", markup=False)
+        raise typer.Exit(2) from e

@@ -97,7 +97,9 @@ class Settings(BaseSettings):
     )
     market_universe: int = Field(5, ge=1, le=10_000, description="simulated instruments: the five real, then generated")
     market_instruments: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="instrument keys to replay or to stream from Upstox, comma-separated"
+        default_factory=list,
+        description="instrument keys (or trading symbols, resolved with the instrument master at start) to replay or "
+        "to stream from Upstox, comma-separated",
     )
     market_start: datetime | date | None = Field(
         None,
@@ -174,6 +176,11 @@ class Settings(BaseSettings):
     upstox_base_url: str = Field(
         "https://api.upstox.com",
         description="Upstox API base URL (live broker, live feed); http:// only for a loopback address",
+    )
+    upstox_instruments_url: str = Field(
+        "https://assets.upstox.com/market-quote/instruments/exchange/NSE.json.gz",
+        description="Upstox's daily instrument file that `signaldesk instruments sync` downloads (NSE.json.gz, or "
+        "complete.json.gz for every exchange); http:// only for a loopback address",
     )
     upstox_access_token: SecretStr | None = Field(None, description="Upstox access token (live broker, live feed)")
     upstox_access_token_file: Path | None = Field(
@@ -264,6 +271,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _market_consistent(self) -> Self:
+        self._instruments_well_formed()
         if self.market_source == "replay" and not self.market_instruments:
             raise ValueError("SIGNALDESK_MARKET_SOURCE=replay needs SIGNALDESK_MARKET_INSTRUMENTS")
         if self.market_source == "upstox":
@@ -272,19 +280,24 @@ class Settings(BaseSettings):
             raise ValueError("SIGNALDESK_MARKET_SPEED=inf is for replay; a simulated market never ends")
         return self
 
-    def _upstox_feed_consistent(self) -> None:
+    def _instruments_well_formed(self) -> None:
+        """Keys are checked here; symbols (`RELIANCE`) are resolved when the server starts, with
+        the instrument master (app.market.instrument_master.resolve)."""
         from app.market.errors import InvalidInstrumentKey
-        from app.market.instruments import parse_instrument_key
+        from app.market.instruments import parse_instrument
+
+        for text in self.market_instruments:
+            try:
+                parse_instrument(text)
+            except InvalidInstrumentKey as e:
+                raise ValueError(f"SIGNALDESK_MARKET_INSTRUMENTS: {e}") from e
+
+    def _upstox_feed_consistent(self) -> None:
         from app.market.upstox.connection import SUBSCRIPTION_LIMITS
 
         keys = self.market_instruments
         if not keys:
             raise ValueError("SIGNALDESK_MARKET_SOURCE=upstox needs SIGNALDESK_MARKET_INSTRUMENTS (instrument keys)")
-        for key in keys:
-            try:
-                parse_instrument_key(key)
-            except InvalidInstrumentKey as e:
-                raise ValueError(f"SIGNALDESK_MARKET_INSTRUMENTS: {e}") from e
         if len(set(keys)) != len(keys):
             raise ValueError("SIGNALDESK_MARKET_INSTRUMENTS names an instrument twice")
         limit = SUBSCRIPTION_LIMITS[self.upstox_feed_mode]
@@ -328,7 +341,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
 
-    @field_validator("upstox_base_url")
+    @field_validator("upstox_base_url", "upstox_instruments_url")
     @classmethod
     def _upstox_base_url(cls, value: str) -> str:
         from urllib.parse import urlsplit

@@ -23,6 +23,7 @@ import numpy as np
 from app.events import HftError, HftManageError
 from app.market.bars import BarSet, iter_bar_sets
 from app.market.calendar import ObservedCalendar
+from app.market.instrument_master.specs import TradingSpecs
 from app.market.intervals import Interval
 from app.predictor.backtest import Aligned
 from app.predictor.core import Cycle, PredictorCore
@@ -136,8 +137,11 @@ async def run_trade_backtest(
     model_kind: str = "ridge",
     calib_halflife: float = 100.0,
     vol_span: int = 20,
+    specs: TradingSpecs | None = None,
 ) -> TradeReport:
-    """Step predictor and engine over every bar of `data`; see the module docstring."""
+    """Step predictor and engine over every bar of `data`; see the module docstring.
+    :param specs: tick and lot per instrument (the instrument master's; default 0.05 and 1)."""
+    specs = specs if specs is not None else TradingSpecs()
     core = PredictorCore(
         data.instruments,
         interval,
@@ -151,12 +155,12 @@ async def run_trade_backtest(
     async def fresh() -> PaperState | None:
         return None
 
-    broker = PaperBroker(config=paper, costs=costs, journal=journal, load=fresh)
+    broker = PaperBroker(config=paper, costs=costs, journal=journal, load=fresh, specs=specs)
     await broker.connect()
     engine = TradingEngine(
         instruments=data.instruments,
         interval=interval.name,
-        strategy=Strategy(strategy, costs),
+        strategy=Strategy(strategy, costs, specs),
         limits=limits,
         venue=broker,
         safe_mode=True,

@@ -82,7 +82,7 @@ from app.trading.prices import PriceBook, Quote
 from app.trading.recovery import Mismatch, plan
 from app.trading.risk import RateLimiter, RiskGate, RiskLimits
 from app.trading.state import EngineSnapshot, EngineState, RunSettings
-from app.trading.strategy import EntryPlan, Skip, Strategy, ist_day, on_tick
+from app.trading.strategy import EntryPlan, Skip, Strategy, ist_day
 from app.trading.ticks import TradePrice
 from app.trading.trades import ExitReason, Trade, TradeStatus
 
@@ -437,8 +437,8 @@ class TradingEngine:
             entry=fill,
             entry_ts=ts,
             entry_charges=order.charges,
-            stop=on_tick(fill - sign * plan.stop_distance),
-            target=on_tick(fill + sign * plan.target_distance),
+            stop=self.strategy.on_tick(order.instrument_key, fill - sign * plan.stop_distance),
+            target=self.strategy.on_tick(order.instrument_key, fill + sign * plan.target_distance),
             stop_distance=plan.stop_distance,
             exit_by=prediction.ts_target,
             horizon_steps=prediction.horizon_steps,

@@ -150,6 +150,7 @@ class TradingService:
         interval = self.feed.interval
         if interval is None or not self.feed.instruments:
             raise EngineStateError("start", "stopped", "the market feed has no source: no prices to trade on")
+        await self.strategy.specs.refresh(self.feed.instruments)  # ticks and lots: the master as it is now
         live = self.gate.venue_for(self.brokers.is_live(run.broker), run.safe_mode)
         venue = self.brokers.create(run.broker if live else PAPER)
         await venue.connect()

@@ -14,8 +14,10 @@ by then is dropped; a newer or stronger one for the same instrument replaces it.
 
 Sizing: the stop sits `stop_vol` x sigma x sqrt(horizon) x price from the entry (sigma: the
 EWMA volatility of one-bar returns, at least two ticks away); qty = risk_per_trade / that
-distance, at most max_notional_per_trade / price. The target sits `target_vol` x sigma x
-sqrt(horizon) x price away on the other side.
+distance, at most max_notional_per_trade / price, rounded down to whole lots (none: skipped as
+`lot_size`). The target sits `target_vol` x sigma x sqrt(horizon) x price away on the other
+side. Stops and targets lie on the instrument's tick. Tick and lot come from the instrument
+master (`TradingSpecs`); an instrument it does not hold trades on 0.05 in lots of 1.
 
 Live, between bars, a tick at or beyond the stop (or target) closes the trade at once at the
 tick's price (`crossed`; the engine does it, see its docstring).
@@ -35,12 +37,11 @@ from datetime import datetime, time, timedelta
 
 from app.events import Calibration, PredictionCreated
 from app.market.calendar import IST
+from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpecs
 from app.trading.costs import CostModel
 from app.trading.prices import Quote
 from app.trading.risk import RiskLimits
 from app.trading.trades import ExitReason, Trade
-
-TICK = 0.05
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,13 +98,21 @@ class Skip(str):
 
 
 def on_tick(price: float) -> float:
-    return round(round(price / TICK) * TICK, 2)
+    """`price` on the default tick (0.05: an instrument the master does not hold)."""
+    return DEFAULT_SPEC.round(price)
 
 
 class Strategy:
-    def __init__(self, config: StrategyConfig, costs: CostModel) -> None:
+    """:param specs: tick and lot per instrument (default: 0.05 and 1 for all)."""
+
+    def __init__(self, config: StrategyConfig, costs: CostModel, specs: TradingSpecs | None = None) -> None:
         self.config = config
         self.costs = costs
+        self.specs = specs if specs is not None else TradingSpecs()
+
+    def on_tick(self, instrument_key: str, price: float) -> float:
+        """`price` on the instrument's tick."""
+        return self.specs[instrument_key].round(price)
 
     def accepts(self, prediction: PredictionCreated, calibration: Calibration | None) -> Skip | None:
         """None when the prediction may become an entry signal; otherwise why not."""
@@ -126,18 +135,22 @@ class Strategy:
         if sigma is None:
             return Skip("volatility_unknown")
         c = self.config
+        spec = self.specs[prediction.instrument_key]
         scale = max(sigma, 1e-6) * math.sqrt(prediction.horizon_steps) * price
-        stop_distance = max(c.stop_vol * scale, 2 * TICK)
+        stop_distance = max(c.stop_vol * scale, 2 * spec.tick)
         shares = min(
             math.floor(limits.risk_per_trade / stop_distance), math.floor(limits.max_notional_per_trade / price)
         )
         if shares < 1:
             return Skip("size")
+        shares = spec.whole_lots(shares)
+        if shares < 1:
+            return Skip("lot_size")
         cost = self.costs.round_trip_fraction(shares, price) + 2 * c.slippage_bps / 10_000
         if abs(prediction.pred_ret_adj) < c.cost_multiple * cost:
             return Skip("below_costs")
         return EntryPlan(
-            direction(prediction) * shares, price, stop_distance, max(c.target_vol * scale, 2 * TICK), cost
+            direction(prediction) * shares, price, stop_distance, max(c.target_vol * scale, 2 * spec.tick), cost
         )
 
     def reverses(
@@ -179,13 +192,14 @@ class Strategy:
         """The new stop after this close, when it moves (by at least a tick, only tighter)."""
         if self.config.trail_vol <= 0:
             return None
+        spec = self.specs[trade.instrument_key]
         if trade.is_long:
             trade.best = max(trade.best, close)
-            stop = on_tick(trade.best - self.config.trail_vol * trade.stop_distance)
-            return stop if stop >= trade.stop + TICK - 1e-9 else None
+            stop = spec.round(trade.best - self.config.trail_vol * trade.stop_distance)
+            return stop if stop >= trade.stop + spec.tick - 1e-9 else None
         trade.best = min(trade.best, close)
-        stop = on_tick(trade.best + self.config.trail_vol * trade.stop_distance)
-        return stop if stop <= trade.stop - TICK + 1e-9 else None
+        stop = spec.round(trade.best + self.config.trail_vol * trade.stop_distance)
+        return stop if stop <= trade.stop - spec.tick + 1e-9 else None
 
     def square_off_ts(self, ts: float) -> int:
         """The square-off moment of the exchange day `ts` falls on (UTC epoch seconds)."""

@@ -10,6 +10,8 @@ from app.bus.interface import EventBus
 from app.core.config import Settings
 from app.market.clock import Clock
 from app.market.feed import MarketFeed
+from app.market.instrument_master.specs import TradingSpecs
+from app.market.instrument_master.store import InstrumentMaster
 from app.storage.db import Database
 from app.storage.urls import shown
 from app.trading.brokers.paper import PaperBroker, PaperConfig
@@ -84,16 +86,24 @@ def paper_from(settings: Settings) -> PaperConfig:
 
 
 def build_brokers(
-    settings: Settings, *, journal: Journal, store: TradeStore, upstox_transport: UpstoxTransport | None = None
+    settings: Settings,
+    *,
+    journal: Journal,
+    store: TradeStore,
+    upstox_transport: UpstoxTransport | None = None,
+    specs: TradingSpecs | None = None,
 ) -> BrokerRegistry:
-    """`paper` and `upstox`. The Upstox transport is HTTPS to SIGNALDESK_UPSTOX_BASE_URL unless given."""
+    """`paper` and `upstox`. The Upstox transport is HTTPS to SIGNALDESK_UPSTOX_BASE_URL unless given;
+    `specs`: the paper broker's ticks and lots (the strategy's)."""
     costs = costs_from(settings)
     token = settings.upstox_access_token.get_secret_value() if settings.upstox_access_token else None
     transport = upstox_transport or HttpTransport(settings.upstox_base_url, token)
     registry = BrokerRegistry()
     registry.register(
         "paper",
-        lambda: PaperBroker(config=paper_from(settings), costs=costs, journal=journal, load=store.paper_state),
+        lambda: PaperBroker(
+            config=paper_from(settings), costs=costs, journal=journal, load=store.paper_state, specs=specs
+        ),
         live=False,
     )
     registry.register("upstox", lambda: UpstoxBroker(transport=transport, costs=costs), live=True)
@@ -111,14 +121,15 @@ def build_trading(
 ) -> TradingService:
     journal = build_journal(db)
     store = TradeStore(db)
+    specs = TradingSpecs(load=InstrumentMaster(db).trading_specs)  # refreshed when a run starts
     return TradingService(
         bus=bus,
         feed=feed,
         store=store,
         journal=journal,
-        brokers=build_brokers(settings, journal=journal, store=store, upstox_transport=upstox_transport),
+        brokers=build_brokers(settings, journal=journal, store=store, upstox_transport=upstox_transport, specs=specs),
         gate=LiveGate(settings.live_trading_enabled),
-        strategy=Strategy(strategy_from(settings), costs_from(settings)),
+        strategy=Strategy(strategy_from(settings), costs_from(settings), specs),
         limits=limits_from(settings),
         vol_span=settings.hft_vol_span,
         clock=clock,

@@ -49,7 +49,7 @@ def test_bad_arguments_and_configuration_exit_2_with_a_message(tmp_path: Path) -
     file.write_bytes(csv_bytes(bars(2)))
     data = ["--data-dir", str(tmp_path / "data")]
     cases = [
-        ((file, "--instrument", "RELIANCE", "--interval", "1m", *data), None, "invalid instrument key 'RELIANCE'"),
+        ((file, "--instrument", "RELIANCE!", "--interval", "1m", *data), None, "invalid instrument key 'RELIANCE!'"),
         ((file, "--instrument", KEY, "--interval", "2m", *data), None, "unknown interval '2m'"),
         ((file, "--instrument", KEY, "--interval", "1m", "--format", "xls", *data), None, "--format 'xls'"),
         ((tmp_path / "nope.csv", "--instrument", KEY, "--interval", "1m", *data), None, "cannot read"),

@@ -13,6 +13,7 @@ from app.events import CONTRACT, PredictionCreated, PredictionResolved
 from app.market.bars import BarSet
 from app.market.calendar import IST
 from app.market.clock import ManualClock
+from app.market.instrument_master.specs import TradingSpecs
 from app.market.intervals import CANONICAL
 from app.trading.book import Book
 from app.trading.brokers.base import Broker
@@ -156,6 +157,7 @@ async def make_desk(
     book: Book | None = None,
     state: PaperState | None = None,
     instruments: tuple[str, ...] = KEYS,
+    specs: TradingSpecs | None = None,
 ) -> Desk:
     journal = MemoryJournal()
     sink = RecordingSink()
@@ -164,13 +166,15 @@ async def make_desk(
     async def load() -> PaperState | None:
         return state
 
-    broker = PaperBroker(config=paper or PaperConfig(slippage_bps=0.0), costs=CostModel(), journal=journal, load=load)
+    broker = PaperBroker(
+        config=paper or PaperConfig(slippage_bps=0.0), costs=CostModel(), journal=journal, load=load, specs=specs
+    )
     await broker.connect()
     desk_venue = venue or broker
     engine = TradingEngine(
         instruments=instruments,
         interval="1m",
-        strategy=Strategy(strategy, CostModel()),
+        strategy=Strategy(strategy, CostModel(), specs),
         limits=limits,
         venue=desk_venue,
         safe_mode=safe_mode,

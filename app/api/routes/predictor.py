@@ -8,10 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import PredictionsDep, PredictorDep
+from app.api.deps import InstrumentMasterDep, PredictionsDep, PredictorDep
 from app.api.schemas.errors import errors
 from app.api.schemas.predictor import CalibrationList, PredictionList, PredictionStatus, PredictorStatusOut
 from app.api.security import require_token
+from app.market.errors import MarketDataError
+from app.market.instrument_master.resolve import resolve_instrument
 from app.predictor.config import PredictorConfig
 from app.predictor.errors import UnknownInstruments
 
@@ -21,7 +23,10 @@ router = APIRouter(tags=["predictor"], dependencies=[Depends(require_token)], re
 class StartPredictor(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    instruments: list[str] = Field(default_factory=list, description="instrument keys; empty: every one the feed has")
+    instruments: list[str] = Field(
+        default_factory=list,
+        description="instrument keys or trading symbols (RELIANCE, NSE_EQ:RELIANCE); empty: every one the feed has",
+    )
     cfg: PredictorConfig = Field(default_factory=PredictorConfig)
 
 
@@ -31,9 +36,16 @@ class StartPredictor(BaseModel):
     response_model=PredictorStatusOut,
     responses=errors(409, 422),
 )
-async def start_predictor(service: PredictorDep, body: StartPredictor) -> dict[str, Any]:
+async def start_predictor(service: PredictorDep, master: InstrumentMasterDep, body: StartPredictor) -> dict[str, Any]:
+    keys = []
+    for index, text in enumerate(body.instruments):
+        try:
+            keys.append(await resolve_instrument(text, master))
+        except MarketDataError as e:
+            detail = [{"loc": ["body", "instruments", index], "msg": str(e), "input": text}]
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
     try:
-        return asdict(await service.start(body.instruments, body.cfg))
+        return asdict(await service.start(keys, body.cfg))
     except UnknownInstruments as e:
         detail = [{"loc": ["body", "instruments"], "msg": str(e), "input": e.unknown}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e

@@ -16,6 +16,7 @@ import app.automation.tables  # noqa: E402,F401  (schedules)
 import app.jobs.tables  # noqa: E402,F401  (jobs)
 
 # Every domain's tables, so that autogenerate sees one complete metadata.
+import app.market.instrument_master.tables  # noqa: E402,F401  (instruments)
 import app.market.tables  # noqa: E402,F401  (candles)
 import app.predictor.tables  # noqa: E402,F401  (predictions, calibration)
 import app.registry.tables  # noqa: E402,F401  (models, promotions)

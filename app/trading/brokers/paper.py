@@ -3,9 +3,14 @@
 A market order fills at the price it carries (the market price at the moment the engine
 placed it: a bar's open for entries and signal exits, the touched level for stops and targets,
 the close for time exits and square-offs, the last close for a flatten), moved against the
-order by `slippage_bps` and rounded to the 0.05 tick against it (a buy rounds up, a sell down).
-With `fill_ratio` < 1 only that share of each order fills (at least one share) and the rest is
-cancelled, as an immediate-or-cancel order would be. Charges come from the cost model.
+order by `slippage_bps` and rounded to the instrument's tick against it (a buy rounds up, a
+sell down). With `fill_ratio` < 1 only that share of each order fills (at least one lot) and
+the rest is cancelled, as an immediate-or-cancel order would be. Charges come from the cost model.
+
+Tick and lot come from the instrument master (`TradingSpecs`); an instrument it does not hold
+(the simulated market's keys, no master loaded) trades on `PaperConfig.tick` (0.05) in lots of 1.
+An order that would open or add to a position with a quantity that is not a whole number of
+lots is rejected, as the exchange would; one that reduces a position always fills.
 
 Funds: equity = capital + realized - charges; `used` is the cost of open positions; an order
 that would open more than `available` is rejected (orders that reduce a position never are).
@@ -19,6 +24,7 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpec, TradingSpecs
 from app.trading.brokers.base import Funds, Position
 from app.trading.costs import CostModel
 from app.trading.errors import NotConnected
@@ -33,7 +39,7 @@ class PaperConfig:
     """:param capital: starting funds of a new paper account, rupees.
     :param slippage_bps: how far against the order a market order fills, basis points.
     :param fill_ratio: share of each order that fills (1: all of it).
-    :param tick: price tick, rupees."""
+    :param tick: price tick in rupees of an instrument the instrument master does not hold."""
 
     capital: float = 1_000_000.0
     slippage_bps: float = 1.0
@@ -71,6 +77,7 @@ class PaperBroker:
     """Simulated fills, persisted; see the module docstring.
 
     :param load: reads the stored account (None: a new one with `config.capital`).
+    :param specs: tick and lot per instrument (the strategy's; default: `config.tick` and 1 for all).
     """
 
     is_live = False
@@ -82,9 +89,11 @@ class PaperBroker:
         costs: CostModel,
         journal: Journal,
         load: Callable[[], Awaitable[PaperState | None]],
+        specs: TradingSpecs | None = None,
     ) -> None:
         self.config = config
         self.costs = costs
+        self.specs = specs if specs is not None else TradingSpecs()
         self._journal = journal
         self._load = load
         self._state: PaperState | None = None
@@ -115,12 +124,17 @@ class PaperBroker:
 
     # --- orders ---------------------------------------------------------------------------
 
-    def fill_price(self, side: Side, price: float) -> float:
+    def spec(self, instrument_key: str) -> TradingSpec:
+        """The instrument's tick and lot: the master's, else `config.tick` in lots of 1."""
+        spec = self.specs[instrument_key]
+        return TradingSpec(self.config.tick) if spec is DEFAULT_SPEC else spec
+
+    def fill_price(self, side: Side, price: float, tick: float) -> float:
         """`price` moved against the order by the slippage, on the tick against it."""
         moved = price * (1 + side.sign * self.config.slippage_bps / 10_000)
-        ticks = moved / self.config.tick
+        ticks = moved / tick
         ticks = math.ceil(round(ticks, 6)) if side is Side.BUY else math.floor(round(ticks, 6))
-        return round(max(ticks, 1) * self.config.tick, 2)
+        return round(max(ticks, 1) * tick, 6)
 
     async def place_order(self, request: OrderRequest) -> OrderResult:
         account = self._account()
@@ -133,9 +147,20 @@ class PaperBroker:
                 broker_order_id=order_id,
                 message=f"qty {request.qty} at price {request.price} cannot fill",
             )
-        filled = request.qty if self.config.fill_ratio >= 1 else max(1, int(request.qty * self.config.fill_ratio))
-        price = self.fill_price(request.side, request.price)
+        spec = self.spec(request.instrument_key)
         held, avg = account.positions.get(request.instrument_key, (0, 0.0))
+        if request.qty % spec.lot and abs(held + request.side.sign * request.qty) > abs(held):
+            self._stage_account(account)
+            return OrderResult(
+                OrderStatus.REJECTED,
+                broker_order_id=order_id,
+                message=f"qty {request.qty} is not a whole number of lots of {spec.lot} ({request.instrument_key})",
+            )
+        filled = request.qty
+        if self.config.fill_ratio < 1:
+            part = int(request.qty * self.config.fill_ratio)
+            filled = min(request.qty, max(spec.whole_lots(part), spec.lot))
+        price = self.fill_price(request.side, request.price, spec.tick)
         delta = request.side.sign * filled
         opening = abs(held + delta) > abs(held)
         if opening and abs(delta) * price > self._available(account):

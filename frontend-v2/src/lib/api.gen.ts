@@ -124,6 +124,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/instruments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Instruments whose trading symbol starts with q or whose name contains it (any case), best first */
+        get: operations["search_instruments_api_instruments_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/predictor/start": {
         parameters: {
             query?: never;
@@ -848,6 +865,54 @@ export interface components {
             /** Last Ts */
             last_ts: number | null;
         };
+        /**
+         * InstrumentList
+         * @description Matches, best first; `master_size` 0: no master is loaded (sync it).
+         */
+        InstrumentList: {
+            /** Instruments */
+            instruments: components["schemas"]["InstrumentOut"][];
+            /** Master Size */
+            master_size: number;
+        };
+        /**
+         * InstrumentOut
+         * @description One instrument of Upstox's instrument master (`signaldesk instruments sync`).
+         */
+        InstrumentOut: {
+            /** Instrument Key */
+            instrument_key: string;
+            /** Trading Symbol */
+            trading_symbol: string;
+            /** Name */
+            name: string | null;
+            /** Exchange */
+            exchange: string;
+            /** Segment */
+            segment: string;
+            /** Instrument Type */
+            instrument_type: string;
+            /** Isin */
+            isin: string | null;
+            /** Exchange Token */
+            exchange_token: string | null;
+            /** Tick Size */
+            tick_size: number | null;
+            /** Lot Size */
+            lot_size: number | null;
+            /** Freeze Quantity */
+            freeze_quantity: number | null;
+            /** Short Name */
+            short_name: string | null;
+            /** Security Type */
+            security_type: string | null;
+            /** Expiry */
+            expiry: number | null;
+            /** Strike Price */
+            strike_price: number | null;
+            /** Underlying Key */
+            underlying_key: string | null;
+        };
         /** JobList */
         JobList: {
             /** Jobs */
@@ -1459,7 +1524,7 @@ export interface components {
         StartPredictor: {
             /**
              * Instruments
-             * @description instrument keys; empty: every one the feed has
+             * @description instrument keys or trading symbols (RELIANCE, NSE_EQ:RELIANCE); empty: every one the feed has
              */
             instruments?: string[];
             cfg?: components["schemas"]["PredictorConfig"];
@@ -1887,6 +1952,49 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImportOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token (when the server has one) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A wrong field; `detail` names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    search_instruments_api_instruments_get: {
+        parameters: {
+            query: {
+                /** @description the exact symbol ranks first, then symbol prefixes, then names; NSE_EQ and indices first */
+                q: string;
+                /** @description at most this many */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["InstrumentList"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */

@@ -4,6 +4,7 @@ import { istDateTime, clock } from "../app/format";
 import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
 import { DataTable } from "../components/DataTable";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { InstrumentSearch, type Instrument } from "../components/InstrumentSearch";
 import type { Json } from "../lib/api";
 import { jobList, type Job } from "../state/jobs";
 import { instrumentName } from "../state/market";
@@ -84,8 +85,14 @@ function StartJob({ path, kinds, withInstrument, instruments }: { path: string; 
   const command = useCommand();
   const [kind, setKind] = useState(kinds[0]!);
   const [instrument, setInstrument] = useState("");
+  const [picked, setPicked] = useState<Instrument | null>(null); // found in the instrument master
   const [params, setParams] = useState("{}");
-  const key = instruments.includes(instrument) ? instrument : (instruments[0] ?? "");
+  const options = picked && !instruments.includes(picked.instrument_key) ? [...instruments, picked.instrument_key] : instruments;
+  const key = options.includes(instrument) ? instrument : (options[0] ?? "");
+  const pick = (found: Instrument) => {
+    setPicked(found);
+    setInstrument(found.instrument_key);
+  };
   const submit = (e: FormEvent) => {
     e.preventDefault();
     void command.run(async () => {
@@ -115,14 +122,15 @@ function StartJob({ path, kinds, withInstrument, instruments }: { path: string; 
           <label>
             Instrument
             <select value={key} onChange={(e) => setInstrument(e.target.value)}>
-              {instruments.map((k) => (
+              {options.map((k) => (
                 <option key={k} value={k}>
-                  {instrumentName(k)}
+                  {k === picked?.instrument_key ? picked.trading_symbol : instrumentName(k)}
                 </option>
               ))}
             </select>
           </label>
         )}
+        {withInstrument && <InstrumentSearch label="Search symbol or name" onPick={pick} />}
         <label className="grow">
           Params (JSON)
           <input value={params} onChange={(e) => setParams(e.target.value)} spellCheck={false} />

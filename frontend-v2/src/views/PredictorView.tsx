@@ -3,6 +3,7 @@ import { useMemo, useState, type FormEvent } from "react";
 import { LineChart, COLORS, type Line } from "../components/Charts";
 import { DataTable } from "../components/DataTable";
 import { ErrorAlert } from "../components/ErrorAlert";
+import { InstrumentSearch, type Instrument } from "../components/InstrumentSearch";
 import { bp, istDateTime, istTime, pct, tone } from "../app/format";
 import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
 import { instrumentName } from "../state/market";
@@ -24,7 +25,14 @@ function StartForm({ instruments, interval, running }: { instruments: readonly s
   const [model, setModel] = useState<string>("ridge");
   const [halflife, setHalflife] = useState("100");
   const [minHistory, setMinHistory] = useState("3");
+  const [note, setNote] = useState("");
   const selected = chosen ?? new Set(instruments);
+
+  const pick = (found: Instrument) => {
+    const inFeed = instruments.includes(found.instrument_key);
+    if (inFeed) setChosen(new Set([...selected, found.instrument_key]));
+    setNote(inFeed ? `${found.trading_symbol} selected` : `${found.trading_symbol} is not in the market feed (SIGNALDESK_MARKET_INSTRUMENTS)`);
+  };
 
   const toggle = (key: string) => {
     const next = new Set(selected);
@@ -64,6 +72,10 @@ function StartForm({ instruments, interval, running }: { instruments: readonly s
             </label>
           ))}
         </div>
+        {instruments.length > 0 && <InstrumentSearch label="Search symbol or name" onPick={pick} />}
+        <p aria-live="polite" className="muted">
+          {note}
+        </p>
       </fieldset>
       <div className="fields">
         <label>

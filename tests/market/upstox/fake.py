@@ -14,6 +14,7 @@ The login token exchange (`POST /v2/login/authorization/token`) is served on a s
 `login_url` (the websockets server answers GET only): a code in `login_codes` gets its token
 once, given the app's `client_id`, `client_secret` and `redirect_uri`; `token_requests` keeps
 every form posted.
+It also serves the daily instrument file (`instruments`, public: no token) at INSTRUMENTS.
 
 Time is the tests' to drive: frames carry whatever `currentTs` the test gives them.
 Tests wait on `wait_for(predicate)`, woken by every event, never on sleeps.
@@ -40,6 +41,7 @@ from app.market.upstox.proto import feed_v3
 AUTHORIZE = "/v3/feed/market-data-feed/authorize"
 INTRADAY = "/v3/historical-candle/intraday/"
 HISTORY = "/v3/historical-candle/"
+INSTRUMENTS = "/market-quote/instruments/exchange/NSE.json.gz"  # the path on assets.upstox.com
 FEED = "/feed"
 LOGIN_TOKEN = "/v2/login/authorization/token"
 
@@ -110,6 +112,8 @@ class FakeUpstox:
         self.history_error: tuple[int, str, str] | None = None  # (status, errorCode, message) for every request
         self.history_fail_after: int | None = None  # requests after the first n fail
         self.history_fail_status = 500
+        self.instruments: bytes | None = None  # the instrument file served at INSTRUMENTS (None: 404)
+        self.instrument_downloads = 0
         self.connections: list[ServerConnection] = []
         self.pings_sent = 0
         self.app = {"client_id": "app-key", "client_secret": "app-secret", "redirect_uri": "https://127.0.0.1/upstox"}
@@ -220,6 +224,18 @@ class FakeUpstox:
             return self._json(connection, 200, json.dumps(body))
         if parts.path.startswith(HISTORY) and parts.path.count("/") == 7:
             return self._history(connection, parts.path, token)
+        if parts.path == INSTRUMENTS:
+            self.instrument_downloads += 1
+            self._notify()
+            if self.instruments is None:
+                return connection.respond(404, "Not Found")
+            response = connection.respond(200, "")
+            response.body = self.instruments
+            del response.headers["Content-Length"]
+            response.headers["Content-Length"] = str(len(self.instruments))
+            del response.headers["Content-Type"]
+            response.headers["Content-Type"] = "application/gzip"  # as the asset server sends it: no Content-Encoding
+            return response
         return self._json(connection, 404, _error("UDAPI100060", "Resource not Found."))
 
     def _history(self, connection: ServerConnection, path: str, token: str) -> Response:

@@ -43,7 +43,10 @@ def test_subscription_limits_are_checked_at_start() -> None:
 
 def test_what_the_upstox_source_needs_is_named() -> None:
     assert "needs SIGNALDESK_MARKET_INSTRUMENTS" in refused(market_instruments="")
-    assert "SIGNALDESK_MARKET_INSTRUMENTS: invalid instrument key 'RELIANCE'" in refused(market_instruments="RELIANCE")
+    assert "SIGNALDESK_MARKET_INSTRUMENTS: invalid instrument key 'RELIANCE!'" in refused(
+        market_instruments="RELIANCE!"
+    )
+    assert settings(market_instruments="RELIANCE,NSE_INDEX:NIFTY").market_instruments == ["RELIANCE", "NSE_INDEX:NIFTY"]
     assert "names an instrument twice" in refused(market_instruments=f"{KEYS[0]},{KEYS[0]}")
     assert "SIGNALDESK_MARKET_INTERVAL=5m: the Upstox source builds 1m bars only" in refused(market_interval="5m")
     message = refused(upstox_access_token=None)
