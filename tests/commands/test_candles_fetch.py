@@ -90,7 +90,7 @@ async def test_a_bad_candle_exits_1_naming_its_row_and_an_error_body_is_shown(fa
 async def test_bad_options_and_a_missing_token_exit_2(fake: FakeUpstox, tmp_path: Path) -> None:
     data = tmp_path / "data"
     cases = [
-        (("--instrument", "RELIANCE", "--interval", "1m", *RANGE), "invalid instrument key 'RELIANCE'"),
+        (("--instrument", "RELIANCE", "--interval", "1m", *RANGE), "no instrument master is loaded"),
         (("--instrument", KEY, "--interval", "2m", *RANGE), "unknown interval '2m'"),
         (("--instrument", KEY, "--interval", "1m", "--from", "15/01/2024"), "--from '15/01/2024': a date such as"),
         (("--instrument", KEY, "--interval", "1m", "--from", "2024-03-01", "--to", "2024-01-01"), "is after --to"),
