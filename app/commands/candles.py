@@ -42,6 +42,18 @@ InstrumentOption = Annotated[
 IntervalOption = Annotated[str, typer.Option(help="Bar interval: 1m 3m 5m 10m 15m 30m 1h 1d or an alias.")]
 
 
+def _instrument_and_interval(settings: Settings, instrument: str, interval: str) -> tuple[str, Interval]:
+    """`--instrument` (a key, or a symbol of the instrument master) and `--interval`; exit 2 naming a bad one."""
+    from app.market.errors import MarketDataError
+    from app.market.intervals import parse_interval
+
+    [key] = resolve_option(settings, "--instrument", [instrument])
+    try:
+        return key, parse_interval(interval)
+    except MarketDataError as e:
+        _fail(str(e))
+
+
 @candles_cli.command("import")
 def import_candles(
     file: Annotated[Path, typer.Argument(help="A .csv, .parquet or Upstox .json candle file.", show_default=False)],
@@ -61,17 +73,12 @@ def import_candles(
     data_dir: DataDirOption = None,
 ) -> None:
     """Check a candle file and store all of it, or nothing when any row is bad (exit code 2)."""
-    from app.market.errors import CandleImportError, MarketDataError
+    from app.market.errors import CandleImportError
     from app.market.importers import CandleFormat, load_candle_file
-    from app.market.intervals import parse_interval
     from app.market.timestamps import time_zone
 
     settings = load_settings(data_dir=data_dir)
-    [key] = resolve_option(settings, "--instrument", [instrument])
-    try:
-        iv = parse_interval(interval)
-    except MarketDataError as e:
-        _fail(str(e))
+    key, iv = _instrument_and_interval(settings, instrument, interval)
     try:
         zone = time_zone(tz) if tz is not None else None
     except ValueError as e:
@@ -126,18 +133,12 @@ def fetch_candles(
     where it stopped; --refetch fetches them again. Errors exit 1; stored spans stay.
     """
     from app.market.calendar import IST
-    from app.market.errors import MarketDataError
-    from app.market.intervals import parse_interval
     from app.market.upstox.access_token import AccessToken
     from app.market.upstox.errors import TokenUnavailable
     from app.market.upstox.history import Pacing
 
     settings = load_settings(data_dir=data_dir)
-    [key] = resolve_option(settings, "--instrument", [instrument])
-    try:
-        iv = parse_interval(interval)
-    except MarketDataError as e:
-        _fail(str(e))
+    key, iv = _instrument_and_interval(settings, instrument, interval)
     today = datetime.now(IST).date()
     first = _date("--from", from_date)
     last = _date("--to", to_date) if to_date is not None else today

@@ -22,7 +22,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 
 from app.market.upstox.errors import UpstoxError
-from app.market.upstox.rest import error_message
+from app.market.upstox.rest import json_answer
 
 DIALOG_PATH = "/v2/login/authorization/dialog"
 TOKEN_PATH = "/v2/login/authorization/token"
@@ -85,13 +85,7 @@ def exchange_code(base_url: str, app: UpstoxApp, code: str) -> str:
         )
     except httpx.HTTPError as e:
         raise UpstoxError(what, f"{type(e).__name__}: {e}") from e
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if response.status_code != 200 or not isinstance(body, dict) or body.get("status") == "error":
-        raise UpstoxError(what, error_message(body, response), status=response.status_code)
-    token = body.get("access_token")
+    token = json_answer(what, response, wrapped=False).get("access_token")
     if not isinstance(token, str) or not token.strip():
         raise UpstoxError(what, "the answer has no access_token")
     return token.strip()

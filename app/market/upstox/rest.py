@@ -94,17 +94,32 @@ class UpstoxRest:
             response = await self._http.get(path, headers=headers)
         except httpx.HTTPError as e:
             raise UpstoxError(what, f"{type(e).__name__}: {e}") from e
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
         if response.status_code == 401:
-            raise TokenRejected(what, error_message(body, response))
+            raise TokenRejected(what, error_message(_json(response), response))
         if response.status_code == 429:
-            raise RateLimited(what, error_message(body, response), _retry_after(response))
-        if response.status_code != 200 or not isinstance(body, dict) or body.get("status") != "success":
-            raise UpstoxError(what, error_message(body, response), status=response.status_code)
-        return body.get("data")
+            raise RateLimited(what, error_message(_json(response), response), _retry_after(response))
+        return json_answer(what, response).get("data")
+
+
+def json_answer(what: str, response: httpx.Response, *, wrapped: bool = True) -> dict[str, Any]:
+    """The answer's JSON object, or UpstoxError naming Upstox's error (or the HTTP status).
+    :param wrapped: the answer must say `"status": "success"` (REST answers); False for the
+    login token's, which has no status unless it is an error."""
+    body = _json(response)
+    if wrapped:
+        ok = isinstance(body, dict) and body.get("status") == "success"
+    else:
+        ok = isinstance(body, dict) and body.get("status") != "error"
+    if response.status_code != 200 or not ok:
+        raise UpstoxError(what, error_message(body, response), status=response.status_code)
+    return body
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def error_message(body: Any, response: httpx.Response) -> str:
