@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from app.trading.orders import OrderRequest, OrderResult
 
@@ -61,3 +62,13 @@ class Broker(Protocol):
         ...
 
     async def funds(self) -> Funds: ...
+
+
+@runtime_checkable
+class KillSwitch(Protocol):
+    """A broker with a kill switch of its own (`app.trading.kill_switch`); the paper broker has none."""
+
+    async def kill_switch(self, segments: Sequence[str]) -> None:
+        """Stop all trading at the broker in `segments` (exchange segments such as NSE_EQ);
+        raises BrokerError when the broker refuses or does not confirm every segment."""
+        ...

@@ -10,6 +10,7 @@ the exact ones). This broker is only ever handed orders by the two-key gate.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import httpx
@@ -27,7 +28,7 @@ class UpstoxTransport(Protocol):
     """One Upstox REST call: answers the response's JSON, raises BrokerError on any failure."""
 
     async def request(
-        self, method: str, path: str, *, params: Json | None = None, json: Json | None = None
+        self, method: str, path: str, *, params: Json | None = None, json: Json | list[Json] | None = None
     ) -> Json: ...
 
     async def close(self) -> None: ...
@@ -50,7 +51,9 @@ class HttpTransport:
         self._timeout = timeout
         self._network = network  # httpx's own transport; tests put a mock network here
 
-    async def request(self, method: str, path: str, *, params: Json | None = None, json: Json | None = None) -> Json:
+    async def request(
+        self, method: str, path: str, *, params: Json | None = None, json: Json | list[Json] | None = None
+    ) -> Json:
         if not self._token:
             raise BrokerError(NAME, "no access token: set SIGNALDESK_UPSTOX_ACCESS_TOKEN")
         if self._client is None:
@@ -190,3 +193,21 @@ class UpstoxBroker:
         ) or {}
         equity = data.get("equity") or {}
         return Funds(float(equity.get("available_margin") or 0.0), float(equity.get("used_margin") or 0.0))
+
+    # --- the kill switch (app.trading.kill_switch) -----------------------------------------
+
+    async def kill_switch(self, segments: Sequence[str]) -> None:
+        """`POST /v2/user/kill-switch`, every segment `DISABLE`d (trading stopped there; Upstox
+        updates all of them or none); BrokerError unless the answer says each one is engaged."""
+        self._check()
+        body = [{"segment": segment, "action": "DISABLE"} for segment in segments]
+        answer = await self._transport.request("POST", "/v2/user/kill-switch", json=body)
+        rows = answer.get("data")
+        engaged = {
+            str(row.get("segment"))
+            for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, dict) and row.get("kill_switch_enabled") is True
+        }
+        missing = [segment for segment in segments if segment not in engaged]
+        if missing:
+            raise BrokerError(NAME, f"the kill switch is not confirmed engaged for {', '.join(missing)}: {answer}")

@@ -15,6 +15,13 @@ The login token exchange (`POST /v2/login/authorization/token`) is served on a s
 once, given the app's `client_id`, `client_secret` and `redirect_uri`; `token_requests` keeps
 every form posted.
 
+The account calls a broker makes are served on that second port too (`rest_url`, the same as
+`login_url`), with the test's `tokens`: the profile, the intraday positions (`positions`, which
+the v2 market orders `order_place`/`order_details` fill at `fill_price`), and the kill switch
+(`GET`/`POST /v2/user/kill-switch`: each segment's state in `kill_switch`, every body posted in
+`kill_switch_requests`; like Upstox it refuses to disable a segment that holds a position and
+updates all segments of a request or none). `rest_calls` keeps every (method, path) in order.
+
 Time is the tests' to drive: frames carry whatever `currentTs` the test gives them.
 Tests wait on `wait_for(predicate)`, woken by every event, never on sleeps.
 """
@@ -43,6 +50,14 @@ HISTORY = "/v3/historical-candle/"
 FEED = "/feed"
 LOGIN_TOKEN = "/v2/login/authorization/token"
 
+PROFILE = "/v2/user/profile"
+POSITIONS = "/v2/portfolio/short-term-positions"
+ORDER_PLACE = "/v2/order/place"
+ORDER_DETAILS = "/v2/order/details"
+KILL_SWITCH = "/v2/user/kill-switch"
+ACCOUNT = (PROFILE, POSITIONS, ORDER_PLACE, ORDER_DETAILS, KILL_SWITCH)
+KILL_SWITCH_SEGMENTS = ("NSE_EQ", "BSE_EQ", "NSE_FO", "BSE_FO", "NCD_FO", "BCD_FO", "MCX_FO", "NSE_COM")
+
 CandleRow = tuple[int, float, float, float, float, int]  # open ts (epoch s), o, h, l, c, volume
 
 
@@ -52,6 +67,14 @@ def _error(code: str, message: str) -> str:
 
 def _ist_date(ts: int) -> str:
     return datetime.fromtimestamp(ts, IST).date().isoformat()
+
+
+class RefusedByUpstox(Exception):
+    """An account call Upstox would refuse: its error code and message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code, self.message = code, message
 
 
 # --- frames -------------------------------------------------------------------------------
@@ -116,6 +139,12 @@ class FakeUpstox:
         self.login_codes: dict[str, str] = {}  # one-use authorization code -> the access token it buys
         self.token_requests: list[dict[str, str]] = []  # every form posted to the token endpoint
         self._login: asyncio.Server | None = None
+        self.rest_calls: list[tuple[str, str]] = []  # every account call on the second port, in order
+        self.positions: dict[str, int] = {}  # intraday positions: instrument key -> signed shares
+        self.fill_price = 100.0  # where market orders fill
+        self.kill_switch: dict[str, bool] = dict.fromkeys(KILL_SWITCH_SEGMENTS, False)  # engaged, per segment
+        self.kill_switch_requests: list[Any] = []  # every body posted to the kill switch
+        self._orders: dict[str, dict[str, Any]] = {}
         self._codes: set[str] = set()
         self._changed = asyncio.Event()
         self._server: Server | None = None
@@ -132,6 +161,11 @@ class FakeUpstox:
         assert self._login is not None
         host, port = self._login.sockets[0].getsockname()[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def rest_url(self) -> str:
+        """The account calls' base URL (the login port: it reads request bodies)."""
+        return self.login_url
 
     async def start(self) -> FakeUpstox:
         self._server = await serve(self._feed, "127.0.0.1", 0, process_request=self._http, ping_interval=None)
@@ -264,7 +298,10 @@ class FakeUpstox:
             method, target = head[0].split(" ")[:2]
             headers = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in head[1:] if ":" in h)}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
-            status, answer = self._token_answer(method, target, headers, body.decode())
+            if urlsplit(target).path in ACCOUNT:
+                status, answer = self._account_answer(method, target, headers, body.decode())
+            else:
+                status, answer = self._token_answer(method, target, headers, body.decode())
             writer.write(
                 f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(answer)}\r\n"
                 f"Connection: close\r\n\r\n{answer}".encode()
@@ -289,6 +326,74 @@ class FakeUpstox:
         if token is None:
             return 400, _error("UDAPI100057", "Invalid Auth code")
         return 200, json.dumps({"email": "trader@example.com", "user_id": "AB1234", "access_token": token})
+
+    # --- account calls: profile, positions, v2 market orders, the kill switch -------------
+
+    def _account_answer(self, method: str, target: str, headers: dict[str, str], body: str) -> tuple[int, str]:
+        parts = urlsplit(target)
+        self.rest_calls.append((method, parts.path))
+        self._notify()
+        if headers.get("authorization", "").removeprefix("Bearer ") not in self.tokens:
+            return 401, _error("UDAPI100050", "Invalid token used to access API")
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        answer = {
+            ("GET", PROFILE): lambda: {"user_id": "AB1234"},
+            ("GET", POSITIONS): lambda: [
+                {"instrument_token": k, "quantity": q, "average_price": self.fill_price}
+                for k, q in self.positions.items()
+                if q
+            ],
+            ("POST", ORDER_PLACE): lambda: self._place(json.loads(body)),
+            ("GET", ORDER_DETAILS): lambda: self._orders[query["order_id"]],
+            ("GET", KILL_SWITCH): self._kill_switch_rows,
+            ("POST", KILL_SWITCH): lambda: self._engage(json.loads(body)),
+        }.get((method, parts.path))
+        if answer is None:
+            return 405, _error("UDAPI100060", f"{method} not allowed on {parts.path}")
+        try:
+            data = answer()
+        except (AttributeError, KeyError, TypeError, ValueError) as e:
+            return 400, _error("UDAPI1000", f"bad request: {e}")
+        except RefusedByUpstox as e:
+            return 400, _error(e.code, e.message)
+        return 200, json.dumps({"status": "success", "data": data})
+
+    def _place(self, order: dict[str, Any]) -> dict[str, Any]:
+        qty = int(order["quantity"]) * (1 if order["transaction_type"] == "BUY" else -1)
+        key = str(order["instrument_token"])
+        self.positions[key] = self.positions.get(key, 0) + qty
+        order_id = f"F{len(self._orders) + 1}"
+        self._orders[order_id] = {
+            "order_id": order_id,
+            "status": "complete",
+            "filled_quantity": abs(qty),
+            "average_price": self.fill_price,
+            "tag": order.get("tag"),
+        }
+        return {"order_id": order_id}
+
+    def _kill_switch_rows(self) -> list[dict[str, Any]]:
+        return [
+            {"segment": segment, "segment_status": "ACTIVE", "kill_switch_enabled": engaged}
+            for segment, engaged in self.kill_switch.items()
+        ]
+
+    def _engage(self, updates: Any) -> list[dict[str, Any]]:
+        """Upstox's rules: a known segment and ENABLE/DISABLE each, no position in a segment being
+        disabled; all of the request or nothing."""
+        self.kill_switch_requests.append(updates)
+        if not isinstance(updates, list) or not updates:
+            raise RefusedByUpstox("UDAPI1000", "the body must be a non-empty list of {segment, action}")
+        for update in updates:
+            segment, action = update.get("segment"), update.get("action")
+            if segment not in self.kill_switch or action not in ("ENABLE", "DISABLE"):
+                raise RefusedByUpstox("UDAPI1000", f"invalid segment or action: {update}")
+            held = [k for k, q in self.positions.items() if q and k.split("|")[0] == segment]
+            if action == "DISABLE" and held:
+                raise RefusedByUpstox("UDAPI1184", f"close the open positions in {segment} first: {held}")
+        for update in updates:
+            self.kill_switch[update["segment"]] = update["action"] == "DISABLE"
+        return self._kill_switch_rows()
 
     # --- the feed -------------------------------------------------------------------------
 
