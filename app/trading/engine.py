@@ -74,14 +74,14 @@ from app.events import (
 from app.market.bars import BarSet
 from app.market.clock import Clock
 from app.trading.book import Book
-from app.trading.brokers.base import Broker
+from app.trading.brokers.base import Broker, OpenOrder, OpenOrders
 from app.trading.errors import BrokerError, EngineStateError, LiveTradingRefused, OrderDenied
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
 from app.trading.orders import Order, OrderResult, OrderStatus, Purpose, Side
 from app.trading.outbox import Outbox
 from app.trading.prices import PriceBook, Quote
-from app.trading.recovery import Mismatch, plan
+from app.trading.recovery import Mismatch, foreign_orders, plan
 from app.trading.risk import RateLimiter, RiskGate, RiskLimits
 from app.trading.state import EngineSnapshot, EngineState, RunSettings
 from app.trading.strategy import EntryPlan, Skip, Strategy, ist_day, on_tick
@@ -569,6 +569,9 @@ class TradingEngine:
         """Compare the open trades with the venue's positions; carry out the plan of
         app.trading.recovery for each mismatch, booked at `ts`."""
         try:
+            orders = await self.venue.open_orders() if isinstance(self.venue, OpenOrders) else []
+            for order in foreign_orders(orders, self.prices.index):
+                await self._cancel_foreign(order)
             positions = await self.venue.positions()
         except BrokerError as e:
             reason = f"cannot reconcile with {self.venue.name}: {e.message}"
@@ -586,6 +589,20 @@ class TradingEngine:
             if halt is not None:
                 self._halt(halt)
         await self.commit()
+
+    async def _cancel_foreign(self, order: OpenOrder) -> None:
+        """An open order the engine did not place is cancelled; a cancel that fails halts."""
+        what = (
+            f"reconcile {order.instrument_key}: {self.venue.name} has an open order {order.broker_order_id} "
+            f"({order.side} {order.qty}) the engine did not place"
+        )
+        try:
+            await self.venue.cancel_order(order.broker_order_id)
+        except BrokerError as e:
+            self.emit(HftManageError(error=f"{what}; the cancel failed: {e.message}; halted"))
+            self._halt(f"{what}; the cancel failed")
+            return
+        self.emit(HftManageError(error=f"{what}; cancelled"))
 
     async def _resolve(self, mismatch: Mismatch, ts: int) -> tuple[str, str | None]:
         """Make the instrument flat on both sides; what was done, and why to halt (when it failed)."""

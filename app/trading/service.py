@@ -38,7 +38,7 @@ from app.market.clock import Clock, WallClock
 from app.market.feed import BarSubscription, MarketFeed
 from app.market.timestamps import iso
 from app.trading.book import Book
-from app.trading.brokers.base import Broker, Funds, KillSwitch, Position
+from app.trading.brokers.base import Broker, Funds, KillSwitch, Position, StreamReconnects
 from app.trading.brokers.registry import BrokerRegistry
 from app.trading.engine import FlattenOutcome, TradingEngine
 from app.trading.errors import BrokerError, EngineStateError, NoKillSwitch, TradingError
@@ -171,6 +171,8 @@ class TradingService:
             await venue.close()
             raise
         self.engine, self.run = engine, run
+        if isinstance(venue, StreamReconnects):  # the venue lives as long as this run: no removal needed
+            venue.add_reconnect_listener(self.request_reconcile)
         await self._listen(engine)
         prices = LatestPrices(lambda: engine.book.by_instrument)
         self._remove_ticks = self.feed.add_tick_listener(prices.offer)
@@ -382,11 +384,13 @@ class TradingService:
                 log.info("trading: broker %s answers again", venue.name)
                 await publish(self.bus, HftBroker(broker=venue.name))
 
-    def request_reconcile(self) -> None:
+    def request_reconcile(self, why: str = "requested") -> None:
         """Reconcile now: the engine compares the broker's positions with its open trades at its
-        next free moment. The hook for whatever learns that the broker's view may have moved
-        (a broker stream that reconnected); never waits, a no-op without a run, and requests
-        that come while one is pending are one reconciliation."""
+        next free moment. The hook for whatever learns that the broker's view may have moved (a
+        broker stream that reconnected: `StreamReconnects` brokers are wired to it at start);
+        never waits, a no-op without a run, and requests that come while one is pending are one
+        reconciliation."""
+        log.info("trading: reconciliation %s", why)
         self._reconcile_requested.set()
 
     async def _reconcile_all_day(self, engine: TradingEngine) -> None:

@@ -14,7 +14,9 @@ import pytest
 
 from app.trading.engine import TradingEngine
 from app.trading.orders import OrderRequest, Side
-from tests.trading.rig import Rig, make_rig
+from tests.market.upstox.fake import FakeUpstox
+from tests.trading.conftest import UPSTOX_TOKEN
+from tests.trading.rig import Rig, make_rig, upstox_rig
 from tests.trading.stubs import INFY, RELIANCE, TCS
 
 PRICES = {RELIANCE: 2900.0, TCS: 3900.0, INFY: 1500.0}
@@ -123,6 +125,30 @@ async def test_a_broker_that_cannot_say_its_positions_during_the_day_is_reported
             {"error": "cannot reconcile with paper: not connected; the next reconciliation retries"}
         ]
         assert rig.service.status()["state"] == "running"
+    finally:
+        await rig.close()
+
+
+async def test_at_upstox_a_position_and_an_open_order_the_engine_did_not_make_are_undone(
+    tmp_path: Path, fake_upstox: FakeUpstox
+) -> None:
+    rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN, hft_reconcile_interval=0)
+    try:
+        await rig.warm(PRICES)
+        fake_upstox.positions[TCS] = 30  # bought by hand
+        by_hand = fake_upstox.working_order(INFY, "BUY", 5)
+        engines = fake_upstox.working_order(INFY, "SELL", 3, tag="sd-77")  # tagged with an engine order id
+        elsewhere = fake_upstox.working_order("NSE_EQ|INE848E01016", "BUY", 1)  # not in the engine's universe
+        rig.service.request_reconcile()  # as the portfolio stream's reconnect does
+        await rig.watch.wait(lambda: len(rig.watch.of("hft.manage_error")) == 2)
+
+        assert [e["error"] for e in rig.watch.of("hft.manage_error")] == [
+            f"reconcile {INFY}: upstox has an open order {by_hand} (buy 5) the engine did not place; cancelled",
+            f"reconcile {TCS}: the engine's open trades hold +0 shares, upstox holds +30; "
+            "squared off +30 at 2900.00 and closed 0 trade(s) there",
+        ]
+        assert [fake_upstox.order_status(o) for o in (by_hand, engines, elsewhere)] == ["cancelled", "open", "open"]
+        assert fake_upstox.positions[TCS] == 0 and rig.service.status()["state"] == "running"
     finally:
         await rig.close()
 

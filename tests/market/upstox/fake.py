@@ -17,7 +17,8 @@ every form posted.
 
 The account calls a broker makes are served on that second port too (`rest_url`, the same as
 `login_url`), with the test's `tokens`: the profile, the intraday positions (`positions`, which
-the v2 market orders `order_place`/`order_details` fill at `fill_price`), and the kill switch
+v2 market orders fill at once at `fill_price`), the order book with its cancel (orders left
+working there by `working_order`), and the kill switch
 (`GET`/`POST /v2/user/kill-switch`: each segment's state in `kill_switch`, every body posted in
 `kill_switch_requests`; like Upstox it refuses to disable a segment that holds a position and
 updates all segments of a request or none). `rest_calls` keeps every (method, path) in order.
@@ -54,8 +55,10 @@ PROFILE = "/v2/user/profile"
 POSITIONS = "/v2/portfolio/short-term-positions"
 ORDER_PLACE = "/v2/order/place"
 ORDER_DETAILS = "/v2/order/details"
+ORDER_BOOK = "/v2/order/retrieve-all"
+ORDER_CANCEL = "/v2/order/cancel"
 KILL_SWITCH = "/v2/user/kill-switch"
-ACCOUNT = (PROFILE, POSITIONS, ORDER_PLACE, ORDER_DETAILS, KILL_SWITCH)
+ACCOUNT = (PROFILE, POSITIONS, ORDER_PLACE, ORDER_DETAILS, ORDER_BOOK, ORDER_CANCEL, KILL_SWITCH)
 KILL_SWITCH_SEGMENTS = ("NSE_EQ", "BSE_EQ", "NSE_FO", "BSE_FO", "NCD_FO", "BCD_FO", "MCX_FO", "NSE_COM")
 
 CandleRow = tuple[int, float, float, float, float, int]  # open ts (epoch s), o, h, l, c, volume
@@ -345,6 +348,8 @@ class FakeUpstox:
             ],
             ("POST", ORDER_PLACE): lambda: self._place(json.loads(body)),
             ("GET", ORDER_DETAILS): lambda: self._orders[query["order_id"]],
+            ("GET", ORDER_BOOK): lambda: list(self._orders.values()),
+            ("DELETE", ORDER_CANCEL): lambda: self._cancel(query["order_id"]),
             ("GET", KILL_SWITCH): self._kill_switch_rows,
             ("POST", KILL_SWITCH): lambda: self._engage(json.loads(body)),
         }.get((method, parts.path))
@@ -359,17 +364,38 @@ class FakeUpstox:
         return 200, json.dumps({"status": "success", "data": data})
 
     def _place(self, order: dict[str, Any]) -> dict[str, Any]:
-        qty = int(order["quantity"]) * (1 if order["transaction_type"] == "BUY" else -1)
+        """A market order fills at once, in full."""
+        qty = int(order["quantity"])
         key = str(order["instrument_token"])
-        self.positions[key] = self.positions.get(key, 0) + qty
+        self.positions[key] = self.positions.get(key, 0) + qty * (1 if order["transaction_type"] == "BUY" else -1)
+        order_id = self.working_order(key, order["transaction_type"], qty, order.get("tag"))
+        self._orders[order_id].update(status="complete", filled_quantity=qty, pending_quantity=0)
+        return {"order_id": order_id}
+
+    def working_order(self, key: str, side: str, qty: int, tag: str | None = None) -> str:
+        """An order that sits open at the broker (a limit order, one placed by hand); its id."""
         order_id = f"F{len(self._orders) + 1}"
         self._orders[order_id] = {
             "order_id": order_id,
-            "status": "complete",
-            "filled_quantity": abs(qty),
+            "instrument_token": key,
+            "transaction_type": side,
+            "quantity": qty,
+            "status": "open",
+            "filled_quantity": 0,
+            "pending_quantity": qty,
             "average_price": self.fill_price,
-            "tag": order.get("tag"),
+            "tag": tag,
         }
+        return order_id
+
+    def order_status(self, order_id: str) -> str:
+        return str(self._orders[order_id]["status"])
+
+    def _cancel(self, order_id: str) -> dict[str, Any]:
+        order = self._orders[order_id]
+        if order["status"] != "open":
+            raise RefusedByUpstox("UDAPI100040", f"order {order_id} is {order['status']}: it cannot be cancelled")
+        order.update(status="cancelled", pending_quantity=0)
         return {"order_id": order_id}
 
     def _kill_switch_rows(self) -> list[dict[str, Any]]:
