@@ -153,6 +153,25 @@ async def test_at_upstox_a_position_and_an_open_order_the_engine_did_not_make_ar
         await rig.close()
 
 
+async def test_an_open_order_that_cannot_be_cancelled_halts_the_engine(tmp_path: Path, fake_upstox: FakeUpstox) -> None:
+    rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN, hft_reconcile_interval=0)
+    try:
+        await rig.warm(PRICES)
+        by_hand = fake_upstox.working_order(TCS, "SELL", 5)
+        fake_upstox.refuse_cancels = True
+        rig.service.request_reconcile()
+        await rig.watch.wait(lambda: bool(rig.watch.of("hft.manage_error")) and bool(rig.watch.of("hft.state")[1:]))
+        (error,) = rig.watch.of("hft.manage_error")
+        assert error["error"].startswith(f"reconcile {TCS}: upstox has an open order {by_hand} (sell 5) the engine")
+        assert "the cancel failed: DELETE" in error["error"]
+        assert error["error"].endswith("HTTP 400: Something went wrong; halted")
+        status = rig.service.status()
+        assert status["state"] == "halted" and status["halted_reason"].endswith("the cancel failed")
+        assert fake_upstox.order_status(by_hand) == "open"
+    finally:
+        await rig.close()
+
+
 @pytest.mark.parametrize("value", ["-1", "soon"])
 def test_a_bad_interval_is_named_at_start_up(value: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}

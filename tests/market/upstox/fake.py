@@ -147,6 +147,9 @@ class FakeUpstox:
         self.fill_price = 100.0  # where market orders fill
         self.kill_switch: dict[str, bool] = dict.fromkeys(KILL_SWITCH_SEGMENTS, False)  # engaged, per segment
         self.kill_switch_requests: list[Any] = []  # every body posted to the kill switch
+        self.kill_switch_answer: Any = None  # when set: the kill switch's `data`, whatever was asked
+        self.order_book_extra: list[Any] = []  # rows the order book answers after the orders
+        self.refuse_cancels = False  # answer every cancel with Upstox's error
         self._orders: dict[str, dict[str, Any]] = {}
         self._codes: set[str] = set()
         self._changed = asyncio.Event()
@@ -348,7 +351,7 @@ class FakeUpstox:
             ],
             ("POST", ORDER_PLACE): lambda: self._place(json.loads(body)),
             ("GET", ORDER_DETAILS): lambda: self._orders[query["order_id"]],
-            ("GET", ORDER_BOOK): lambda: list(self._orders.values()),
+            ("GET", ORDER_BOOK): lambda: [*self._orders.values(), *self.order_book_extra],
             ("DELETE", ORDER_CANCEL): lambda: self._cancel(query["order_id"]),
             ("GET", KILL_SWITCH): self._kill_switch_rows,
             ("POST", KILL_SWITCH): lambda: self._engage(json.loads(body)),
@@ -393,6 +396,8 @@ class FakeUpstox:
 
     def _cancel(self, order_id: str) -> dict[str, Any]:
         order = self._orders[order_id]
+        if self.refuse_cancels:
+            raise RefusedByUpstox("UDAPI100500", "Something went wrong")
         if order["status"] != "open":
             raise RefusedByUpstox("UDAPI100040", f"order {order_id} is {order['status']}: it cannot be cancelled")
         order.update(status="cancelled", pending_quantity=0)
@@ -419,7 +424,7 @@ class FakeUpstox:
                 raise RefusedByUpstox("UDAPI1184", f"close the open positions in {segment} first: {held}")
         for update in updates:
             self.kill_switch[update["segment"]] = update["action"] == "DISABLE"
-        return self._kill_switch_rows()
+        return self._kill_switch_rows() if self.kill_switch_answer is None else self.kill_switch_answer
 
     # --- the feed -------------------------------------------------------------------------
 
