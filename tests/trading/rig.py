@@ -182,7 +182,7 @@ async def make_rig(
 
 async def upstox_rig(data_dir: Path, fake: FakeUpstox, token: str, **overrides: Any) -> Rig:
     """A rig whose run trades on Upstox (the fake on loopback) with both keys turned, started."""
-    upstox = HttpTransport(fake.rest_url, token)
+    upstox = HttpTransport(fake.account_url, token)
     rig = await make_rig(data_dir, upstox=upstox, live_trading_enabled=True, **overrides)
     await rig.service.start("upstox", safe_mode=False)
     return rig

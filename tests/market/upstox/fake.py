@@ -13,15 +13,8 @@ Upstox error body) and `history_fail_after` (every request after the first n fai
 The login token exchange (`POST /v2/login/authorization/token`) is served on a second port,
 `login_url` (the websockets server answers GET only): a code in `login_codes` gets its token
 once, given the app's `client_id`, `client_secret` and `redirect_uri`; `token_requests` keeps
-every form posted.
-
-The account calls a broker makes are served on that second port too (`rest_url`, the same as
-`login_url`), with the test's `tokens`: the profile, the intraday positions (`positions`, which
-v2 market orders fill at once at `fill_price`), the order book with its cancel (orders left
-working there by `working_order`), and the kill switch
-(`GET`/`POST /v2/user/kill-switch`: each segment's state in `kill_switch`, every body posted in
-`kill_switch_requests`; like Upstox it refuses to disable a segment that holds a position and
-updates all segments of a request or none). `rest_calls` keeps every (method, path) in order.
+every form posted. The account calls of reconciliation and the kill switch are served there
+too (`account`, a `fake_account.Account`; `account_url`).
 
 Time is the tests' to drive: frames carry whatever `currentTs` the test gives them.
 Tests wait on `wait_for(predicate)`, woken by every event, never on sleeps.
@@ -44,22 +37,13 @@ from websockets.http11 import Request, Response
 
 from app.market.calendar import IST
 from app.market.upstox.proto import feed_v3
+from tests.market.upstox.fake_account import ACCOUNT_PATHS, Account
 
 AUTHORIZE = "/v3/feed/market-data-feed/authorize"
 INTRADAY = "/v3/historical-candle/intraday/"
 HISTORY = "/v3/historical-candle/"
 FEED = "/feed"
 LOGIN_TOKEN = "/v2/login/authorization/token"
-
-PROFILE = "/v2/user/profile"
-POSITIONS = "/v2/portfolio/short-term-positions"
-ORDER_PLACE = "/v2/order/place"
-ORDER_DETAILS = "/v2/order/details"
-ORDER_BOOK = "/v2/order/retrieve-all"
-ORDER_CANCEL = "/v2/order/cancel"
-KILL_SWITCH = "/v2/user/kill-switch"
-ACCOUNT = (PROFILE, POSITIONS, ORDER_PLACE, ORDER_DETAILS, ORDER_BOOK, ORDER_CANCEL, KILL_SWITCH)
-KILL_SWITCH_SEGMENTS = ("NSE_EQ", "BSE_EQ", "NSE_FO", "BSE_FO", "NCD_FO", "BCD_FO", "MCX_FO", "NSE_COM")
 
 CandleRow = tuple[int, float, float, float, float, int]  # open ts (epoch s), o, h, l, c, volume
 
@@ -70,14 +54,6 @@ def _error(code: str, message: str) -> str:
 
 def _ist_date(ts: int) -> str:
     return datetime.fromtimestamp(ts, IST).date().isoformat()
-
-
-class RefusedByUpstox(Exception):
-    """An account call Upstox would refuse: its error code and message."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
 
 
 # --- frames -------------------------------------------------------------------------------
@@ -142,15 +118,7 @@ class FakeUpstox:
         self.login_codes: dict[str, str] = {}  # one-use authorization code -> the access token it buys
         self.token_requests: list[dict[str, str]] = []  # every form posted to the token endpoint
         self._login: asyncio.Server | None = None
-        self.rest_calls: list[tuple[str, str]] = []  # every account call on the second port, in order
-        self.positions: dict[str, int] = {}  # intraday positions: instrument key -> signed shares
-        self.fill_price = 100.0  # where market orders fill
-        self.kill_switch: dict[str, bool] = dict.fromkeys(KILL_SWITCH_SEGMENTS, False)  # engaged, per segment
-        self.kill_switch_requests: list[Any] = []  # every body posted to the kill switch
-        self.kill_switch_answer: Any = None  # when set: the kill switch's `data`, whatever was asked
-        self.order_book_extra: list[Any] = []  # rows the order book answers after the orders
-        self.refuse_cancels = False  # answer every cancel with Upstox's error
-        self._orders: dict[str, dict[str, Any]] = {}
+        self.account = Account(self.tokens, self._notify)
         self._codes: set[str] = set()
         self._changed = asyncio.Event()
         self._server: Server | None = None
@@ -169,8 +137,8 @@ class FakeUpstox:
         return f"http://{host}:{port}"
 
     @property
-    def rest_url(self) -> str:
-        """The account calls' base URL (the login port: it reads request bodies)."""
+    def account_url(self) -> str:
+        """Where the account calls go (the login port: it reads request bodies)."""
         return self.login_url
 
     async def start(self) -> FakeUpstox:
@@ -304,8 +272,8 @@ class FakeUpstox:
             method, target = head[0].split(" ")[:2]
             headers = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in head[1:] if ":" in h)}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
-            if urlsplit(target).path in ACCOUNT:
-                status, answer = self._account_answer(method, target, headers, body.decode())
+            if urlsplit(target).path in ACCOUNT_PATHS:
+                status, answer = self.account.answer(method, target, headers, body.decode())
             else:
                 status, answer = self._token_answer(method, target, headers, body.decode())
             writer.write(
@@ -332,99 +300,6 @@ class FakeUpstox:
         if token is None:
             return 400, _error("UDAPI100057", "Invalid Auth code")
         return 200, json.dumps({"email": "trader@example.com", "user_id": "AB1234", "access_token": token})
-
-    # --- account calls: profile, positions, v2 market orders, the kill switch -------------
-
-    def _account_answer(self, method: str, target: str, headers: dict[str, str], body: str) -> tuple[int, str]:
-        parts = urlsplit(target)
-        self.rest_calls.append((method, parts.path))
-        self._notify()
-        if headers.get("authorization", "").removeprefix("Bearer ") not in self.tokens:
-            return 401, _error("UDAPI100050", "Invalid token used to access API")
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        answer = {
-            ("GET", PROFILE): lambda: {"user_id": "AB1234"},
-            ("GET", POSITIONS): lambda: [
-                {"instrument_token": k, "quantity": q, "average_price": self.fill_price}
-                for k, q in self.positions.items()
-                if q
-            ],
-            ("POST", ORDER_PLACE): lambda: self._place(json.loads(body)),
-            ("GET", ORDER_DETAILS): lambda: self._orders[query["order_id"]],
-            ("GET", ORDER_BOOK): lambda: [*self._orders.values(), *self.order_book_extra],
-            ("DELETE", ORDER_CANCEL): lambda: self._cancel(query["order_id"]),
-            ("GET", KILL_SWITCH): self._kill_switch_rows,
-            ("POST", KILL_SWITCH): lambda: self._engage(json.loads(body)),
-        }.get((method, parts.path))
-        if answer is None:
-            return 405, _error("UDAPI100060", f"{method} not allowed on {parts.path}")
-        try:
-            data = answer()
-        except (AttributeError, KeyError, TypeError, ValueError) as e:
-            return 400, _error("UDAPI1000", f"bad request: {e}")
-        except RefusedByUpstox as e:
-            return 400, _error(e.code, e.message)
-        return 200, json.dumps({"status": "success", "data": data})
-
-    def _place(self, order: dict[str, Any]) -> dict[str, Any]:
-        """A market order fills at once, in full."""
-        qty = int(order["quantity"])
-        key = str(order["instrument_token"])
-        self.positions[key] = self.positions.get(key, 0) + qty * (1 if order["transaction_type"] == "BUY" else -1)
-        order_id = self.working_order(key, order["transaction_type"], qty, order.get("tag"))
-        self._orders[order_id].update(status="complete", filled_quantity=qty, pending_quantity=0)
-        return {"order_id": order_id}
-
-    def working_order(self, key: str, side: str, qty: int, tag: str | None = None) -> str:
-        """An order that sits open at the broker (a limit order, one placed by hand); its id."""
-        order_id = f"F{len(self._orders) + 1}"
-        self._orders[order_id] = {
-            "order_id": order_id,
-            "instrument_token": key,
-            "transaction_type": side,
-            "quantity": qty,
-            "status": "open",
-            "filled_quantity": 0,
-            "pending_quantity": qty,
-            "average_price": self.fill_price,
-            "tag": tag,
-        }
-        return order_id
-
-    def order_status(self, order_id: str) -> str:
-        return str(self._orders[order_id]["status"])
-
-    def _cancel(self, order_id: str) -> dict[str, Any]:
-        order = self._orders[order_id]
-        if self.refuse_cancels:
-            raise RefusedByUpstox("UDAPI100500", "Something went wrong")
-        if order["status"] != "open":
-            raise RefusedByUpstox("UDAPI100040", f"order {order_id} is {order['status']}: it cannot be cancelled")
-        order.update(status="cancelled", pending_quantity=0)
-        return {"order_id": order_id}
-
-    def _kill_switch_rows(self) -> list[dict[str, Any]]:
-        return [
-            {"segment": segment, "segment_status": "ACTIVE", "kill_switch_enabled": engaged}
-            for segment, engaged in self.kill_switch.items()
-        ]
-
-    def _engage(self, updates: Any) -> list[dict[str, Any]]:
-        """Upstox's rules: a known segment and ENABLE/DISABLE each, no position in a segment being
-        disabled; all of the request or nothing."""
-        self.kill_switch_requests.append(updates)
-        if not isinstance(updates, list) or not updates:
-            raise RefusedByUpstox("UDAPI1000", "the body must be a non-empty list of {segment, action}")
-        for update in updates:
-            segment, action = update.get("segment"), update.get("action")
-            if segment not in self.kill_switch or action not in ("ENABLE", "DISABLE"):
-                raise RefusedByUpstox("UDAPI1000", f"invalid segment or action: {update}")
-            held = [k for k, q in self.positions.items() if q and k.split("|")[0] == segment]
-            if action == "DISABLE" and held:
-                raise RefusedByUpstox("UDAPI1184", f"close the open positions in {segment} first: {held}")
-        for update in updates:
-            self.kill_switch[update["segment"]] = update["action"] == "DISABLE"
-        return self._kill_switch_rows() if self.kill_switch_answer is None else self.kill_switch_answer
 
     # --- the feed -------------------------------------------------------------------------
 
