@@ -49,10 +49,19 @@ def stop(url: UrlOption = None) -> None:
 @hft_cli.command("halt")
 def halt(
     reason: Annotated[str, typer.Option(help="Why (shown in the status).")] = "halted from the CLI",
+    broker_kill_switch: Annotated[
+        bool,
+        typer.Option(
+            "--broker-kill-switch",
+            help="Also flatten, then engage the broker's own kill switch (Upstox; not paper). "
+            "Upstox keeps the segments disabled for at least 12 hours.",
+        ),
+    ] = False,
     url: UrlOption = None,
 ) -> None:
     """Kill switch: no new entries; open trades are still managed."""
-    out.print_json(data=call("POST", url, "/api/hft/halt", {"reason": reason}))
+    body = {"reason": reason, "broker_kill_switch": broker_kill_switch}
+    out.print_json(data=call("POST", url, "/api/hft/halt", body))
 
 
 @hft_cli.command("resume")

@@ -146,6 +146,13 @@ class Settings(BaseSettings):
         le=3600,
         description="seconds between checks that the broker answers (hft.error when not, hft.broker on reconnect)",
     )
+    hft_reconcile_interval: float = Field(
+        60.0,
+        ge=0,
+        le=86_400,
+        description="seconds between reconciliations of the broker's positions with the engine's trades "
+        "during the day (0: at start-up and on request only)",
+    )
     hft_max_orders_per_second: int = Field(10, ge=1, le=10, description="order rate (the exchange's algo threshold)")
     hft_cooldown: float = Field(
         300.0, ge=0, description="exchange seconds without entries on an instrument after a stop-out"

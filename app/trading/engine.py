@@ -11,7 +11,9 @@ order rate).
 The engine owns its state (RUNNING, HALTED, STOPPED and why it is halted): every change stages
 the `hft_engine` row and `hft.state` with it, so the row is committed before the event is
 published, in the same commit as whatever caused it (a halt inside a bar goes out with that
-phase's events). Reconciliation at the first bar carries out `app.trading.recovery.plan`.
+phase's events). Reconciliation at the first bar carries out `app.trading.recovery.plan`; so
+does `reconcile`, the same comparison during the day (the service calls it every
+`SIGNALDESK_HFT_RECONCILE_INTERVAL` seconds and when asked: `TradingService.request_reconcile`).
 
 Per bar, under the engine's lock, in phases (the strategy module says what each decides):
 1. exits at the open: signal reversals, and exits that did not fill completely before;
@@ -72,14 +74,14 @@ from app.events import (
 from app.market.bars import BarSet
 from app.market.clock import Clock
 from app.trading.book import Book
-from app.trading.brokers.base import Broker
+from app.trading.brokers.base import Broker, OpenOrder, OpenOrders
 from app.trading.errors import BrokerError, EngineStateError, LiveTradingRefused, OrderDenied
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
 from app.trading.orders import Order, OrderResult, OrderStatus, Purpose, Side
 from app.trading.outbox import Outbox
 from app.trading.prices import PriceBook, Quote
-from app.trading.recovery import Mismatch, plan
+from app.trading.recovery import Mismatch, foreign_orders, plan
 from app.trading.risk import RateLimiter, RiskGate, RiskLimits
 from app.trading.state import EngineSnapshot, EngineState, RunSettings
 from app.trading.strategy import EntryPlan, Skip, Strategy, ist_day
@@ -156,6 +158,8 @@ class TradingEngine:
         self.last_bar: tuple[int, int] | None = None  # (open_ts, close_ts) of the latest bar
         self.breached_day: str | None = None
         self._needs_reconcile = reconcile
+        self.ticks: dict[str, tuple[float, float]] = {}  # the latest tick (price, epoch s) per traded instrument
+        self.reconciled = 0  # reconciliations carried out (the start-up one and those during the day)
         self._lock = asyncio.Lock()
 
     @property
@@ -213,7 +217,7 @@ class TradingEngine:
             self.last_bar = (bars.open_ts, bars.close_ts)
             if self._needs_reconcile:
                 self._needs_reconcile = False
-                await self._reconcile(bars)
+                await self._reconcile(lambda key: self._bar_open(bars, key), bars.open_ts, halt_when_blind=True)
             await self._exits_at_open(bars)
             await self._entries_at_open(bars)
             self.prices.update(bars)
@@ -234,6 +238,7 @@ class TradingEngine:
             if self.state is EngineState.STOPPED or self.last_bar is None or self._needs_reconcile:
                 return
             opened, covered = self.last_bar
+            self.ticks.update((key, tick) for key, tick in ticks.items() if tick[1] >= covered)
             for trade in list(self.book.open.values()):
                 tick = ticks.get(trade.instrument_key)
                 if tick is None or tick[1] < covered or trade.exit_pending is not None:
@@ -537,28 +542,67 @@ class TradingEngine:
 
     # --- recovery ------------------------------------------------------------------------
 
-    async def _reconcile(self, bars: BarSet) -> None:
-        """Compare the open trades with the venue's positions once prices are known; carry out
-        the plan of app.trading.recovery for each mismatch."""
+    async def reconcile(self) -> bool:
+        """Reconciliation during the day (periodic, and after a broker stream reconnects): the
+        venue's positions against the open trades, under the engine's lock (never beside a price
+        update), each mismatch resolved by the one rule at the latest price. A venue that cannot
+        say its positions is reported (`hft.error`) without a halt: the next one retries. False
+        when nothing was compared: stopped, or before the first bar (the start-up one is due)."""
+        async with self._lock:
+            if self.state is EngineState.STOPPED or self.last_bar is None:
+                return False
+            await self._reconcile(self._latest_price, self.last_bar[1], halt_when_blind=False)
+            return True
+
+    def _bar_open(self, bars: BarSet, key: str) -> float | None:
+        quote = self.prices.quote_in(bars, key)
+        return quote.open if quote is not None else self.prices.price(key)
+
+    def _latest_price(self, key: str) -> float | None:
+        """The latest tick since the latest bar closed, else that bar's close."""
+        tick = self.ticks.get(key)
+        if tick is not None and self.last_bar is not None and tick[1] >= self.last_bar[1]:
+            return tick[0]
+        return self.prices.price(key)
+
+    async def _reconcile(self, price: Callable[[str], float | None], ts: int, *, halt_when_blind: bool) -> None:
+        """Compare the open trades with the venue's positions; carry out the plan of
+        app.trading.recovery for each mismatch, booked at `ts`."""
         try:
+            orders = await self.venue.open_orders() if isinstance(self.venue, OpenOrders) else []
+            for order in foreign_orders(orders, self.prices.index):
+                await self._cancel_foreign(order)
             positions = await self.venue.positions()
         except BrokerError as e:
             reason = f"cannot reconcile with {self.venue.name}: {e.message}"
-            self.emit(HftError(error=f"{reason}; halted"))
-            self._halt(reason)
+            if halt_when_blind:
+                self.emit(HftError(error=f"{reason}; halted"))
+                self._halt(reason)
+            else:
+                self.emit(HftError(error=f"{reason}; the next reconciliation retries"))
             await self.commit()
             return
-
-        def price(key: str) -> float | None:
-            quote = self.prices.quote_in(bars, key)
-            return quote.open if quote is not None else self.prices.price(key)
-
+        self.reconciled += 1
         for mismatch in plan(self.book.net(), self.book.open.values(), positions, self.prices.index, price):
-            resolution, halt = await self._resolve(mismatch, bars.open_ts)
+            resolution, halt = await self._resolve(mismatch, ts)
             self.emit(HftManageError(error=mismatch.report(self.venue.name, resolution)))
             if halt is not None:
                 self._halt(halt)
         await self.commit()
+
+    async def _cancel_foreign(self, order: OpenOrder) -> None:
+        """An open order the engine did not place is cancelled; a cancel that fails halts."""
+        what = (
+            f"reconcile {order.instrument_key}: {self.venue.name} has an open order {order.broker_order_id} "
+            f"({order.side} {order.qty}) the engine did not place"
+        )
+        try:
+            await self.venue.cancel_order(order.broker_order_id)
+        except BrokerError as e:
+            self.emit(HftManageError(error=f"{what}; the cancel failed: {e.message}; halted"))
+            self._halt(f"{what}; the cancel failed")
+            return
+        self.emit(HftManageError(error=f"{what}; cancelled"))
 
     async def _resolve(self, mismatch: Mismatch, ts: int) -> tuple[str, str | None]:
         """Make the instrument flat on both sides; what was done, and why to halt (when it failed)."""

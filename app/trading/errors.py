@@ -62,5 +62,14 @@ class NotConnected(BrokerError):
         super().__init__(broker, "not connected")
 
 
+class NoKillSwitch(TradingError):
+    """The broker kill switch was asked of a venue that has none (the paper broker)."""
+
+    def __init__(self, venue: str, broker: str) -> None:
+        self.venue, self.broker = venue, broker
+        why = f" (this run's orders go to {venue}: safe mode is on)" if broker != venue else ""
+        super().__init__(f"the {venue} broker has no kill switch{why}; halt without broker_kill_switch")
+
+
 class JournalError(TradingError):
     """The trade journal could not be written: the engine halts rather than trade unrecorded."""

@@ -1,7 +1,9 @@
 """Reconciliation: the engine's open trades against the broker's positions, as a plan.
 
 Runs at the first price update of every run (a start, and a restart after a crash: open
-trades are reloaded from the journal first), over the instruments of the engine's universe.
+trades are reloaded from the journal first), then all day (`TradingEngine.reconcile`: every
+SIGNALDESK_HFT_RECONCILE_INTERVAL seconds and after a broker stream reconnects), over the
+instruments of the engine's universe.
 Per instrument, the engine expects the broker to hold the sum of its open trades' signed
 `open_qty`. `plan` lists every mismatch (a pure function); the engine carries each one out,
 reports it as `hft.manage_error` (`Mismatch.report`) and resolves it by one rule:
@@ -10,6 +12,12 @@ reports it as `hft.manage_error` (`Mismatch.report`) and resolves it by one rule
     on both sides. When the broker holds shares, they are squared off with a market order and
     the engine's open trades on it are closed at that fill; when the broker holds none, the
     trades are closed at the bar's open without an order. Exit reason: `reconcile`.
+
+Where the broker lists the orders working there (`OpenOrders`: Upstox; the paper broker has
+none), they are compared first, by the same rule: an open order on an instrument of the
+universe that the engine did not place (`foreign_orders`: no engine order id in its tag) could
+open a position the engine cannot account for, so it is cancelled (`hft.manage_error`; a cancel
+that fails halts the engine). The engine's own working orders are left to it.
 
 So after reconciliation the broker's positions equal the engine's open trades, and both are
 what the journal says. With the paper broker a mismatch cannot come from a crash (a fill and
@@ -22,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from app.trading.brokers.base import Position
+from app.trading.brokers.base import OpenOrder, Position
 from app.trading.trades import Trade
 
 
@@ -74,3 +82,9 @@ def plan(
             mark = positions[key].avg_price if key in positions else on_key[0].entry
         mismatches.append(Mismatch(key, want, have, on_key, mark))
     return mismatches
+
+
+def foreign_orders(orders: Iterable[OpenOrder], universe: Iterable[str]) -> list[OpenOrder]:
+    """The open orders on instruments of `universe` that the engine did not place."""
+    keys = set(universe)
+    return [o for o in orders if o.client_order_id is None and o.instrument_key in keys]

@@ -14,11 +14,17 @@ answers (`Broker.check`). The first failed check is announced (`hft.error`); fro
 service reconnects at the same interval, and a reconnect is announced as `hft.broker`. Orders
 meanwhile go to the broker as always and fail there (entries rejected, exits retried at the
 next bar), so nothing waits on the watch.
+
+Reconciliation runs all day: every `reconcile_interval` seconds and whenever asked
+(`request_reconcile`, the hook for a broker stream that reconnected), the engine compares the
+broker's positions with its open trades (`TradingEngine.reconcile`). A halt may also engage the
+broker's own kill switch (`app.trading.kill_switch`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -32,12 +38,13 @@ from app.market.clock import Clock, WallClock
 from app.market.feed import BarSubscription, MarketFeed
 from app.market.timestamps import iso
 from app.trading.book import Book
-from app.trading.brokers.base import Broker, Funds, Position
+from app.trading.brokers.base import Broker, Funds, KillSwitch, Position, StreamReconnects
 from app.trading.brokers.registry import BrokerRegistry
 from app.trading.engine import FlattenOutcome, TradingEngine
-from app.trading.errors import BrokerError, EngineStateError, TradingError
+from app.trading.errors import BrokerError, EngineStateError, NoKillSwitch, TradingError
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
+from app.trading.kill_switch import BrokerKillSwitch, segments_of
 from app.trading.prices import PriceBook
 from app.trading.risk import RiskLimits
 from app.trading.state import EngineState, RunSettings
@@ -103,6 +110,7 @@ class TradingService:
         clock: Clock | None = None,
         wall: Callable[[], float] = time.time,
         broker_check_interval: float = 15.0,
+        reconcile_interval: float = 60.0,
     ) -> None:
         self.bus = bus
         self.feed = feed
@@ -117,6 +125,9 @@ class TradingService:
         self.clock = clock or WallClock()
         self.wall = wall
         self.broker_check_interval = broker_check_interval
+        self.reconcile_interval = reconcile_interval
+        self.kill_switch = BrokerKillSwitch()
+        self._reconcile_requested = asyncio.Event()
         self.engine: TradingEngine | None = None
         self.run = RunSettings(PAPER, True, limits)  # the latest run's (shown while stopped)
         self._lock = asyncio.Lock()
@@ -161,6 +172,8 @@ class TradingService:
             await venue.close()
             raise
         self.engine, self.run = engine, run
+        if isinstance(venue, StreamReconnects):  # the venue lives as long as this run: no removal needed
+            venue.add_reconnect_listener(self.request_reconcile)
         await self._listen(engine)
         prices = LatestPrices(lambda: engine.book.by_instrument)
         self._remove_ticks = self.feed.add_tick_listener(prices.offer)
@@ -168,6 +181,7 @@ class TradingService:
             asyncio.create_task(self._run(engine, self.feed.subscribe(name="hft")), name="trading-engine"),
             asyncio.create_task(self._follow_ticks(engine, prices), name="trading-ticks"),
             asyncio.create_task(self._watch_broker(venue), name="trading-broker-watch"),
+            asyncio.create_task(self._reconcile_all_day(engine), name="trading-reconcile"),
         ]
         log.info(
             "trading engine %s: broker %s, venue %s, safe_mode %s, %d open trades",
@@ -236,9 +250,34 @@ class TradingService:
             await self.stand_down()
         return {**self.status(), "flatten": {"closed": outcome.closed, "errors": outcome.errors}}
 
-    async def halt(self, reason: str = "halted by request") -> dict[str, Any]:
-        """The kill switch: no new entries from now; open trades are still managed."""
-        await self._running("halt").stop_entries(reason)
+    async def halt(self, reason: str = "halted by request", *, broker_kill_switch: bool = False) -> dict[str, Any]:
+        """The kill switch: no new entries from now; open trades are still managed. With
+        `broker_kill_switch` also the backstop (`app.trading.kill_switch`): flatten, then the
+        broker's own kill switch; refused up front (NoKillSwitch) when the venue has none,
+        EngineStateError when the flatten left a position, BrokerError when the broker refuses."""
+        engine = self._running("halt")
+        venue = engine.venue
+        switch = venue if isinstance(venue, KillSwitch) else None
+        if broker_kill_switch and switch is None:
+            raise NoKillSwitch(venue.name, engine.run.broker)
+        await engine.stop_entries(reason)
+        if not broker_kill_switch or switch is None:
+            return self.status()
+        outcome = await engine.flatten(ExitReason.FLATTEN, note="broker kill switch")
+        if outcome.errors:
+            raise EngineStateError(
+                "engage the broker kill switch",
+                engine.state.value,
+                f"the flatten left errors, so {venue.name} was not asked: {'; '.join(outcome.errors)}",
+            )
+        segments = segments_of(self.feed.instruments)
+        try:
+            await switch.kill_switch(segments)
+        except BrokerError as e:
+            await self._error(f"the broker kill switch of {venue.name} ({', '.join(segments)}) failed: {e.message}")
+            raise
+        self.kill_switch = BrokerKillSwitch(True, int(self.wall()), segments)
+        log.warning("trading: the kill switch of %s is engaged for %s", venue.name, ", ".join(segments))
         return self.status()
 
     async def resume(self) -> dict[str, Any]:
@@ -346,6 +385,28 @@ class TradingService:
                 log.info("trading: broker %s answers again", venue.name)
                 await publish(self.bus, HftBroker(broker=venue.name))
 
+    def request_reconcile(self, why: str = "requested") -> None:
+        """Reconcile now: the engine compares the broker's positions with its open trades at its
+        next free moment. The hook for whatever learns that the broker's view may have moved (a
+        broker stream that reconnected: `StreamReconnects` brokers are wired to it at start);
+        never waits, a no-op without a run, and requests that come while one is pending are one
+        reconciliation."""
+        log.info("trading: reconciliation %s", why)
+        self._reconcile_requested.set()
+
+    async def _reconcile_all_day(self, engine: TradingEngine) -> None:
+        """Every `reconcile_interval` seconds (0: never on a timer) and on every request."""
+        self._reconcile_requested.clear()
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._reconcile_requested.wait(), self.reconcile_interval or None)
+            self._reconcile_requested.clear()
+            try:
+                await engine.reconcile()
+            except Exception as e:  # a bug must not end reconciliation for the rest of the day
+                log.exception("trading: reconciliation failed")
+                await self._error(f"reconciliation failed: {type(e).__name__}: {e}")
+
     # --- state ----------------------------------------------------------------------------
 
     def _running(self, action: str, hint: str = "start it first") -> TradingEngine:
@@ -370,6 +431,7 @@ class TradingService:
             "halted_reason": snapshot.halted_reason if snapshot is not None else None,
             "brokers": list(self.brokers.names),
             "limits": run.limits.public(),
+            "broker_kill_switch": self.kill_switch.public(),
         }
         if snapshot is None:
             return {**out, "venue": None, "venue_connected": False, "open_trades": 0}

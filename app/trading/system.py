@@ -134,6 +134,7 @@ def build_trading(
         vol_span=settings.hft_vol_span,
         clock=clock,
         broker_check_interval=settings.hft_broker_check_interval,
+        reconcile_interval=settings.hft_reconcile_interval,
     )
 
 

@@ -89,6 +89,7 @@ const ENGINE: Schemas["EngineStatus"] = {
   halted_reason: null,
   brokers: ["paper", "upstox"],
   limits: LIMITS,
+  broker_kill_switch: { engaged: false, at: null, segments: [] },
   venue: "paper",
   venue_connected: true,
   open_trades: 0,

@@ -12,7 +12,7 @@ import { DeskContext } from "../src/app/hooks";
 import { applyBars, applyStatus } from "../src/state/market";
 import { applyPredictionEvent, loadPredictions } from "../src/state/prediction";
 import { recordEnvelopes } from "../src/state/inspector";
-import { applyHftEvent } from "../src/state/trading";
+import { applyHaltAnswer, applyHftEvent } from "../src/state/trading";
 import { linkOn } from "../src/state/connection";
 import { bars, created, hft, marketStatus, RELIANCE, resolved, TCS } from "./support/events";
 
@@ -24,11 +24,11 @@ vi.mock("../src/components/Charts", () => ({
 
 let posts: { path: string; body: unknown }[] = [];
 
-function renderDesk(path: string, change: (s: DeskState) => DeskState) {
+function renderDesk(path: string, change: (s: DeskState) => DeskState, answer: unknown = { closed: 1 }) {
   window.history.pushState(null, "", path);
   const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
     posts.push({ path: String(input), body: init?.body ? JSON.parse(String(init.body)) : undefined });
-    return new Response(JSON.stringify({ closed: 1 }), { status: 200 });
+    return new Response(JSON.stringify(answer), { status: 200 });
   }) as typeof globalThis.fetch;
   const desk = new Desk({ fetch, notifyEvery: 0 });
   desk.patch((s) => change({ ...s, auth: "ok" }));
@@ -157,6 +157,36 @@ describe("trading view", () => {
     expect(screen.getByTestId("engine-state").textContent).toBe("halted");
     expect(screen.getByTestId("halted-reason").textContent).toBe("Halted: halted by request");
     expect(screen.getByRole("button", { name: "Resume entries" })).toBeTruthy();
+  });
+
+  test("halt with the broker kill switch: the checkbox, a confirmation that says it, the body, the status shown", async () => {
+    const engaged = { engaged: true, at: 1_700_000_000, segments: ["NSE_EQ"] };
+    renderDesk("/trading", trading, { state: "halted", broker_kill_switch: engaged });
+    fireEvent.click(screen.getByRole("button", { name: "Halt" }));
+    expect(within(screen.getByRole("alertdialog")).queryByText(/broker stops all trading/)).toBeNull(); // not asked for
+    fireEvent.click(screen.getByRole("button", { name: "Cancel" }));
+
+    fireEvent.click(screen.getByLabelText(/also the broker's kill switch/));
+    fireEvent.click(screen.getByRole("button", { name: "Halt" }));
+    expect(within(screen.getByRole("alertdialog")).getByText(/broker stops all trading in the traded segments/)).toBeTruthy();
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Halt, flatten and engage the broker kill switch" }));
+    });
+    expect(posts).toEqual([{ path: "/api/hft/halt", body: { broker_kill_switch: true } }]);
+    expect(screen.getByTestId("broker-kill-switch").textContent).toMatch(/^Broker kill switch ENGAGED at .*: NSE_EQ/);
+  });
+
+  test("a plain halt sends no broker_kill_switch; the status says the broker's is not engaged", async () => {
+    renderDesk("/trading", (s) => {
+      const t = trading(s);
+      return { ...t, trading: applyHaltAnswer(t.trading, { broker_kill_switch: { engaged: false, at: null, segments: [] } }) };
+    });
+    expect(screen.getByTestId("broker-kill-switch").textContent).toBe("Broker kill switch: not engaged");
+    fireEvent.click(screen.getByRole("button", { name: "Halt" }));
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Halt the engine" }));
+    });
+    expect(posts).toEqual([{ path: "/api/hft/halt", body: {} }]);
   });
 });
 

@@ -128,7 +128,7 @@ def test_a_servers_answers_match_their_models(server: ServerProcess) -> None:
     stopped = httpx.get(f"{server.http}/api/hft/status").json()
     assert set(stopped) == {
         *("state", "broker", "safe_mode", "live_trading_enabled", "halted_reason", "brokers", "limits"),
-        *("venue", "venue_connected", "open_trades"),
+        *("venue", "venue_connected", "open_trades", "broker_kill_switch"),
     }  # a stopped engine's answer leaves a run's counters out, as the service does
 
     server.publish("hft", "hft.error", {"error": "x"})

@@ -65,6 +65,8 @@ class UpstoxNetwork:
         if path == "/v2/order/details":
             assert params is not None
             return {"status": "success", "data": self._orders[params["order_id"]]}
+        if path == "/v2/order/retrieve-all":
+            return {"status": "success", "data": list(self._orders.values())}
         if path == "/v2/portfolio/short-term-positions":
             rows = [
                 {"instrument_token": k, "quantity": q, "average_price": self.price}

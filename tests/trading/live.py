@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +59,18 @@ class Stream:
 def status(server: ServerProcess) -> dict[str, Any]:
     answer: dict[str, Any] = httpx.get(f"{server.http}/api/hft/status", timeout=10).json()
     return answer
+
+
+def cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    """`signaldesk hft *args` against `server`, without this process's SIGNALDESK_ settings."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
+    return subprocess.run(
+        [sys.executable, "-m", "app", "hft", *args, "--url", server.http],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean,
+    )
 
 
 def post(server: ServerProcess, path: str, body: dict[str, Any] | None = None) -> httpx.Response:

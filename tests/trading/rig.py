@@ -27,8 +27,10 @@ from app.market.feed import BarSource, MarketFeed
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
 from app.storage.urls import asyncpg_connect_args
+from app.trading.brokers.upstox import HttpTransport, UpstoxTransport
 from app.trading.service import TradingService
 from app.trading.system import build_trading
+from tests.market.upstox.fake import FakeUpstox
 from tests.trading.fakes import QueueSource, UpstoxNetwork
 from tests.trading.stubs import DAY_OPEN, KEYS, MINUTE, bar_set, prediction, resolution
 
@@ -156,9 +158,12 @@ class Rig:
         await self.db.close()
 
 
-async def make_rig(data_dir: Path, *, source: BarSource | None = None, **overrides: Any) -> Rig:
+async def make_rig(
+    data_dir: Path, *, source: BarSource | None = None, upstox: UpstoxTransport | None = None, **overrides: Any
+) -> Rig:
     """A rig on `data_dir` (make a second one on the same dir to restart); the feed runs
-    `source` (default: a QueueSource of KEYS, 1m bars by hand)."""
+    `source` (default: a QueueSource of KEYS, 1m bars by hand); the upstox broker talks to
+    `upstox` (default: the rig's UpstoxNetwork)."""
     settings = Settings(data_dir=data_dir, **{**RIG_SETTINGS, **overrides})
     data_dir.mkdir(parents=True, exist_ok=True)
     await upgrade_async(settings.db_url)
@@ -171,5 +176,13 @@ async def make_rig(data_dir: Path, *, source: BarSource | None = None, **overrid
     source = source or QueueSource(KEYS, MINUTE)
     feed.start(source)
     network = UpstoxNetwork(price=2900.0)
-    service = build_trading(settings, db=db, bus=bus, feed=feed, upstox_transport=network)
+    service = build_trading(settings, db=db, bus=bus, feed=feed, upstox_transport=upstox or network)
     return Rig(settings, db, bus, feed, source, service, watch, network)
+
+
+async def upstox_rig(data_dir: Path, fake: FakeUpstox, token: str, **overrides: Any) -> Rig:
+    """A rig whose run trades on Upstox (the fake on loopback) with both keys turned, started."""
+    upstox = HttpTransport(fake.account_url, token)
+    rig = await make_rig(data_dir, upstox=upstox, live_trading_enabled=True, **overrides)
+    await rig.service.start("upstox", safe_mode=False)
+    return rig

@@ -4,9 +4,6 @@ Also: bad requests get clear 4xx answers and change nothing; the CLI."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import httpx
@@ -16,7 +13,7 @@ from websockets.asyncio.client import connect
 from tests.support.server import ServerProcess
 from tests.support.ws import recv_ready
 from tests.trading.fakes import UpstoxHttpDouble
-from tests.trading.live import FAST, Stream, inject, post, status
+from tests.trading.live import FAST, Stream, cli, inject, post, status
 from tests.trading.stubs import RELIANCE, TCS
 
 TOKEN = "upstox-test-token"
@@ -100,17 +97,6 @@ async def test_live_trading_enabled_only_safe_mode_off_reaches_upstox(server_fac
         (RELIANCE, "BUY"),
     ]  # entry, flatten, short, square-off
     assert set(upstox.authorizations) == {f"Bearer {TOKEN}"} and upstox.network.positions == {RELIANCE: 0}
-
-
-def cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
-    return subprocess.run(
-        [sys.executable, "-m", "app", "hft", *args, "--url", server.http],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=clean,
-    )
 
 
 async def test_bad_requests_get_clear_answers_and_change_nothing_and_the_cli(server_factory) -> None:  # type: ignore[no-untyped-def]

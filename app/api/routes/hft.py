@@ -12,7 +12,7 @@ from app.api.deps import TradingDep
 from app.api.schemas.errors import errors
 from app.api.schemas.hft import EngineStatus, FlattenOut, OrderList, PositionsOut, StoppedEngine, TradeList
 from app.api.security import require_token
-from app.trading.errors import BadLimits, BrokerError, LiveTradingRefused, UnknownBroker
+from app.trading.errors import BadLimits, BrokerError, LiveTradingRefused, NoKillSwitch, UnknownBroker
 from app.trading.trades import TradeStatus
 
 router = APIRouter(prefix="/api/hft", tags=["hft"], dependencies=[Depends(require_token)], responses=errors(401, 409))
@@ -46,6 +46,12 @@ class HaltEngine(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field("halted by request", min_length=1, max_length=500)
+    broker_kill_switch: bool = Field(
+        False,
+        strict=True,
+        description="also flatten, then engage the broker's own kill switch for the universe's segments "
+        "(409 when the venue has none: paper, safe mode)",
+    )
 
 
 class FlattenEngine(BaseModel):
@@ -90,12 +96,22 @@ async def stop_engine(service: TradingDep) -> dict[str, Any]:
 
 @router.post(
     "/halt",
-    summary="Kill switch: no new entries; open trades are still managed (409 when stopped)",
+    summary="Kill switch: no new entries; open trades are still managed (409 when stopped). "
+    "With broker_kill_switch: flatten, then the broker's kill switch (409 without one, 502 when it refuses)",
     response_model=EngineStatus,
     response_model_exclude_unset=True,
+    responses=errors(422, 502),
 )
 async def halt_engine(service: TradingDep, body: Annotated[HaltEngine | None, Body()] = None) -> dict[str, Any]:
-    return await service.halt((body or HaltEngine()).reason)
+    body = body or HaltEngine()
+    try:
+        return await service.halt(body.reason, broker_kill_switch=body.broker_kill_switch)
+    except NoKillSwitch as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
+    except BrokerError as e:
+        raise HTTPException(
+            status.HTTP_502_BAD_GATEWAY, f"halted and flat, but the broker kill switch failed: {e}"
+        ) from e
 
 
 @router.post(

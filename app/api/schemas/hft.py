@@ -24,6 +24,15 @@ class LimitsOut(ResponseModel):
     cooldown: float
 
 
+class BrokerKillSwitchOut(ResponseModel):
+    """The broker's own kill switch as this server engaged it (POST /api/hft/halt with
+    broker_kill_switch); not known after a server restart."""
+
+    engaged: bool
+    at: int | None
+    segments: list[str]
+
+
 class EngineStatus(ResponseModel):
     state: EnumValue[EngineState]
     broker: str
@@ -32,6 +41,7 @@ class EngineStatus(ResponseModel):
     halted_reason: str | None
     brokers: list[str]
     limits: LimitsOut
+    broker_kill_switch: BrokerKillSwitchOut
     venue: str | None
     venue_connected: bool
     open_trades: int

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from app.trading.orders import OrderRequest, OrderResult
+from app.trading.orders import OrderRequest, OrderResult, Side
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,6 +16,18 @@ class Position:
     instrument_key: str
     qty: int
     avg_price: float
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOrder:
+    """An order working at a broker: `qty` shares still pending; `client_order_id` is the
+    engine's order id when the engine placed it (read from the order's tag), else None."""
+
+    broker_order_id: str
+    instrument_key: str
+    side: Side
+    qty: int
+    client_order_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +74,34 @@ class Broker(Protocol):
         ...
 
     async def funds(self) -> Funds: ...
+
+
+@runtime_checkable
+class KillSwitch(Protocol):
+    """A broker with a kill switch of its own (`app.trading.kill_switch`); the paper broker has none."""
+
+    async def kill_switch(self, segments: Sequence[str]) -> None:
+        """Stop all trading at the broker in `segments` (exchange segments such as NSE_EQ);
+        raises BrokerError when the broker refuses or does not confirm every segment."""
+        ...
+
+
+@runtime_checkable
+class OpenOrders(Protocol):
+    """A broker that lists the orders working there (reconciliation compares them too); the
+    paper broker has none: its orders fill or are cancelled at once."""
+
+    async def open_orders(self) -> list[OpenOrder]:
+        """Every order not yet complete, rejected or cancelled; raises BrokerError."""
+        ...
+
+
+@runtime_checkable
+class StreamReconnects(Protocol):
+    """A broker with a stream of its own (Upstox's portfolio stream) that misses what happens
+    while it is down: the service reconciles each time it is connected again."""
+
+    def add_reconnect_listener(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call `listener(why)` on the event loop each time the stream is connected again
+        (not the first time); returns the function that removes it."""
+        ...

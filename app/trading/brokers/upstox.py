@@ -10,16 +10,18 @@ the exact ones). This broker is only ever handed orders by the two-key gate.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import httpx
 
-from app.trading.brokers.base import Funds, Position
+from app.trading.brokers.base import Funds, OpenOrder, Position
 from app.trading.costs import CostModel
 from app.trading.errors import BrokerError, NotConnected
-from app.trading.orders import OrderRequest, OrderResult, OrderStatus
+from app.trading.orders import OrderRequest, OrderResult, OrderStatus, Side
 
 NAME = "upstox"
+TAG = "sd-"  # an order's tag: TAG + the engine's client order id
 Json = dict[str, Any]
 
 
@@ -27,7 +29,7 @@ class UpstoxTransport(Protocol):
     """One Upstox REST call: answers the response's JSON, raises BrokerError on any failure."""
 
     async def request(
-        self, method: str, path: str, *, params: Json | None = None, json: Json | None = None
+        self, method: str, path: str, *, params: Json | None = None, json: Json | list[Json] | None = None
     ) -> Json: ...
 
     async def close(self) -> None: ...
@@ -50,7 +52,9 @@ class HttpTransport:
         self._timeout = timeout
         self._network = network  # httpx's own transport; tests put a mock network here
 
-    async def request(self, method: str, path: str, *, params: Json | None = None, json: Json | None = None) -> Json:
+    async def request(
+        self, method: str, path: str, *, params: Json | None = None, json: Json | list[Json] | None = None
+    ) -> Json:
         if not self._token:
             raise BrokerError(NAME, "no access token: set SIGNALDESK_UPSTOX_ACCESS_TOKEN")
         if self._client is None:
@@ -190,3 +194,53 @@ class UpstoxBroker:
         ) or {}
         equity = data.get("equity") or {}
         return Funds(float(equity.get("available_margin") or 0.0), float(equity.get("used_margin") or 0.0))
+
+    # --- open orders (reconciliation) ------------------------------------------------------
+
+    async def open_orders(self) -> list[OpenOrder]:
+        """The day's order book (`GET /v2/order/retrieve-all`), the orders not final yet."""
+        self._check()
+        rows = (await self._transport.request("GET", "/v2/order/retrieve-all")).get("data")
+        if not isinstance(rows, list):
+            raise BrokerError(NAME, f"the order book is not a list: {rows!r}")
+        orders = [_open_order(row) for row in rows]
+        return [order for order in orders if order is not None]
+
+    # --- the kill switch (app.trading.kill_switch) -----------------------------------------
+
+    async def kill_switch(self, segments: Sequence[str]) -> None:
+        """`POST /v2/user/kill-switch`, every segment `DISABLE`d (trading stopped there; Upstox
+        updates all of them or none); BrokerError unless the answer says each one is engaged."""
+        self._check()
+        body = [{"segment": segment, "action": "DISABLE"} for segment in segments]
+        answer = await self._transport.request("POST", "/v2/user/kill-switch", json=body)
+        rows = answer.get("data")
+        engaged = {
+            str(row.get("segment"))
+            for row in (rows if isinstance(rows, list) else [])
+            if isinstance(row, dict) and row.get("kill_switch_enabled") is True
+        }
+        missing = [segment for segment in segments if segment not in engaged]
+        if missing:
+            raise BrokerError(NAME, f"the kill switch is not confirmed engaged for {', '.join(missing)}: {answer}")
+
+
+def _open_order(row: object) -> OpenOrder | None:
+    """One row of the order book, None when it is final (complete, rejected, cancelled)."""
+    if not isinstance(row, dict):
+        raise BrokerError(NAME, f"the order book has a row that is not an object: {row!r}")
+    if str(row.get("status", "")).lower() in _FINAL:
+        return None
+    tag = str(row.get("tag") or "")
+    engine_id = tag.removeprefix(TAG) if tag.startswith(TAG) else ""
+    pending = row.get("pending_quantity")
+    try:
+        return OpenOrder(
+            broker_order_id=str(row["order_id"]),
+            instrument_key=str(row["instrument_token"]),
+            side=Side(str(row["transaction_type"]).lower()),
+            qty=int(pending if pending is not None else row["quantity"]),
+            client_order_id=int(engine_id) if engine_id.isdigit() else None,
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise BrokerError(NAME, f"the order book has an order it cannot read ({e}): {row!r}") from e

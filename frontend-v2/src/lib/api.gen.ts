@@ -269,7 +269,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Kill switch: no new entries; open trades are still managed (409 when stopped) */
+        /** Kill switch: no new entries; open trades are still managed (409 when stopped). With broker_kill_switch: flatten, then the broker's kill switch (409 without one, 502 when it refuses) */
         post: operations["halt_engine_api_hft_halt_post"];
         delete?: never;
         options?: never;
@@ -608,6 +608,19 @@ export interface components {
         } & {
             [key: string]: unknown;
         };
+        /**
+         * BrokerKillSwitchOut
+         * @description The broker's own kill switch as this server engaged it (POST /api/hft/halt with
+         *     broker_kill_switch); not known after a server restart.
+         */
+        BrokerKillSwitchOut: {
+            /** Engaged */
+            engaged: boolean;
+            /** At */
+            at: number | null;
+            /** Segments */
+            segments: string[];
+        };
         /** CalibrationList */
         CalibrationList: {
             /** Calibration */
@@ -689,6 +702,7 @@ export interface components {
             /** Brokers */
             brokers: string[];
             limits: components["schemas"]["LimitsOut"];
+            broker_kill_switch: components["schemas"]["BrokerKillSwitchOut"];
             /** Venue */
             venue: string | null;
             /** Venue Connected */
@@ -815,6 +829,12 @@ export interface components {
              * @default halted by request
              */
             reason: string;
+            /**
+             * Broker Kill Switch
+             * @description also flatten, then engage the broker's own kill switch for the universe's segments (409 when the venue has none: paper, safe mode)
+             * @default false
+             */
+            broker_kill_switch: boolean;
         };
         /** Health */
         Health: {
@@ -1546,6 +1566,7 @@ export interface components {
             /** Brokers */
             brokers: string[];
             limits: components["schemas"]["LimitsOut"];
+            broker_kill_switch: components["schemas"]["BrokerKillSwitchOut"];
             /** Venue */
             venue: string | null;
             /** Venue Connected */
@@ -2357,13 +2378,22 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Validation Error */
+            /** @description A wrong field; `detail` names each one */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The broker did not answer as expected */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };

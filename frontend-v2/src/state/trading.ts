@@ -31,6 +31,15 @@ export interface Engine {
   readonly brokers?: readonly string[];
   /** The trading day (IST date, REST status): realized PnL counts this day's trades. */
   readonly day?: string;
+  /** The broker's own kill switch as the server engaged it (REST status and halt answers only). */
+  readonly broker_kill_switch?: BrokerKillSwitch;
+}
+
+export interface BrokerKillSwitch {
+  readonly engaged: boolean;
+  /** When it was engaged (epoch s). */
+  readonly at?: number;
+  readonly segments: readonly string[];
 }
 
 export interface Trade {
@@ -160,6 +169,22 @@ export function tradeFromRest(r: Json): (Partial<Trade> & { trade_id: number }) 
   };
 }
 
+/** `broker_kill_switch` of a status answer (GET /api/hft/status, POST /api/hft/halt). */
+export function killSwitchFromRest(r: Json): BrokerKillSwitch | undefined {
+  const raw = r.broker_kill_switch;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return undefined;
+  const k = raw as Json;
+  const engaged = bool(k.engaged);
+  if (engaged === undefined) return undefined;
+  const segments = Array.isArray(k.segments) ? k.segments.filter((x): x is string => typeof x === "string") : [];
+  return { engaged, at: num(k.at), segments };
+}
+
+/** The broker kill switch of a halt's answer: it comes on no event, so the answer says it. */
+export function applyHaltAnswer(state: TradingState, answer: Json): TradingState {
+  return withEngine(state, { broker_kill_switch: killSwitchFromRest(answer) });
+}
+
 /** The engine as GET /api/hft/status shows it; what it does not say is left out (undefined). */
 export function engineFromRest(r: Json): Partial<Engine> {
   const raw = str(r.state) ?? str(r.status) ?? (bool(r.running) === true ? "running" : bool(r.running) === false ? "stopped" : undefined);
@@ -174,6 +199,7 @@ export function engineFromRest(r: Json): Partial<Engine> {
     halted_reason: str(r.halted_reason),
     brokers,
     day: str(r.day),
+    broker_kill_switch: killSwitchFromRest(r),
   };
 }
 

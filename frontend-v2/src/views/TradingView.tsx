@@ -8,6 +8,7 @@ import { clock, rupees, signedRupees, tone } from "../app/format";
 import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
 import { instrumentName, lastClose } from "../state/market";
 import {
+  applyHaltAnswer,
   closedTrades,
   openPnl,
   openTrades,
@@ -54,7 +55,21 @@ function Mode({ engine }: { engine: Engine }) {
           Halted: {engine.halted_reason}
         </p>
       )}
+      <KillSwitchStatus engine={engine} />
     </div>
+  );
+}
+
+/** The broker's own kill switch, as the server engaged it. */
+function KillSwitchStatus({ engine }: { engine: Engine }) {
+  const k = engine.broker_kill_switch;
+  if (k === undefined) return null;
+  return (
+    <p className={k.engaged ? "error" : "muted"} data-testid="broker-kill-switch">
+      {k.engaged
+        ? `Broker kill switch ENGAGED${k.at === undefined ? "" : ` at ${clock(k.at)}`}: ${k.segments.join(", ")} (no trading there at the broker)`
+        : "Broker kill switch: not engaged"}
+    </p>
   );
 }
 
@@ -63,6 +78,7 @@ function Controls({ engine }: { engine: Engine }) {
   const command = useCommand();
   const [broker, setBroker] = useState("paper");
   const [safeMode, setSafeMode] = useState(true);
+  const [killSwitch, setKillSwitch] = useState(false);
   const running = engine.state === "running";
   const active = running || engine.state === "halted";
   const brokers = engine.brokers?.length ? engine.brokers : ["paper"];
@@ -71,6 +87,7 @@ function Controls({ engine }: { engine: Engine }) {
     void command.run(async () => {
       const answer = await desk.rest.post(path, body);
       const closed = typeof answer?.closed === "number" ? `: ${answer.closed} closed` : "";
+      if (path === "/api/hft/halt") desk.patch((s) => ({ ...s, trading: applyHaltAnswer(s.trading, answer) }));
       return `${path.split("/").pop()} done${closed}`;
     });
   return (
@@ -118,11 +135,19 @@ function Controls({ engine }: { engine: Engine }) {
         )}
         <ConfirmButton
           label="Halt"
-          question="The kill switch: no new entries from now on. Open trades are still managed (stops, targets); flatten to close them."
-          confirmLabel="Halt the engine"
-          disabled={command.pending || !running}
-          onConfirm={() => act("/api/hft/halt")}
+          question={
+            killSwitch
+              ? "The kill switch, with the broker's as a backstop: no new entries, every open position closed at market, then the broker stops all trading in the traded segments (Upstox: for at least 12 hours, and this cannot be undone from here)."
+              : "The kill switch: no new entries from now on. Open trades are still managed (stops, targets); flatten to close them."
+          }
+          confirmLabel={killSwitch ? "Halt, flatten and engage the broker kill switch" : "Halt the engine"}
+          disabled={command.pending || !(running || (killSwitch && active))}
+          onConfirm={() => act("/api/hft/halt", killSwitch ? { broker_kill_switch: true } : {})}
         />
+        <label className="check">
+          <input type="checkbox" checked={killSwitch} onChange={(e) => setKillSwitch(e.target.checked)} /> also the broker&apos;s
+          kill switch
+        </label>
       </div>
       <p aria-live="polite" className="muted">
         {command.pending ? "working…" : command.done}

@@ -1,6 +1,7 @@
 /** Trading state: engine mode, trades by trade_id applied once, REST merge, PnL now and over the day. */
 import { describe, expect, test } from "vitest";
 import {
+  applyHaltAnswer,
   applyHftEvent,
   closedTrades,
   initialTrading,
@@ -71,6 +72,22 @@ describe("engine", () => {
     const halted = run([state(1, { state: "halted", halted_reason: reason })]);
     const loaded = loadTrading(halted, { status: { state: "running", halted_reason: null, ...paper }, trades: [] }, 2);
     expect(loaded.engine).toEqual({ state: "running", ...paper });
+  });
+});
+
+describe("the broker kill switch", () => {
+  test("read from the status and from a halt's answer; an hft.state keeps it; a malformed one is left out", () => {
+    const engaged = { engaged: true, at: 1_700_000_000, segments: ["NSE_EQ"] };
+    const loaded = loadTrading(initialTrading, { status: { state: "running", broker_kill_switch: { engaged: false, at: null, segments: [] } }, trades: [] }, 0);
+    expect(loaded.engine.broker_kill_switch).toEqual({ engaged: false, at: undefined, segments: [] });
+    const halted = applyHaltAnswer(loaded, { state: "halted", broker_kill_switch: engaged });
+    expect(halted.engine.broker_kill_switch).toEqual(engaged);
+    expect(halted.engine.state).toBe("running"); // the state itself follows hft.state only
+    const after = run([hft(3, "hft.state", { state: "halted", halted_reason: "x", broker: "upstox", safe_mode: false, live_trading_enabled: true })], halted);
+    expect(after.engine.broker_kill_switch).toEqual(engaged);
+    for (const bad of [null, [], "on", { engaged: "yes", segments: [] }]) {
+      expect(applyHaltAnswer(initialTrading, { broker_kill_switch: bad }).engine.broker_kill_switch).toBeUndefined();
+    }
   });
 });
 

@@ -13,7 +13,8 @@ Upstox error body) and `history_fail_after` (every request after the first n fai
 The login token exchange (`POST /v2/login/authorization/token`) is served on a second port,
 `login_url` (the websockets server answers GET only): a code in `login_codes` gets its token
 once, given the app's `client_id`, `client_secret` and `redirect_uri`; `token_requests` keeps
-every form posted.
+every form posted. The account calls of reconciliation and the kill switch are served there
+too (`account`, a `fake_account.Account`; `account_url`).
 It also serves the daily instrument file (`instruments`, public: no token) at INSTRUMENTS.
 
 Time is the tests' to drive: frames carry whatever `currentTs` the test gives them.
@@ -37,6 +38,7 @@ from websockets.http11 import Request, Response
 
 from app.market.calendar import IST
 from app.market.upstox.proto import feed_v3
+from tests.market.upstox.fake_account import ACCOUNT_PATHS, Account
 
 AUTHORIZE = "/v3/feed/market-data-feed/authorize"
 INTRADAY = "/v3/historical-candle/intraday/"
@@ -120,6 +122,7 @@ class FakeUpstox:
         self.login_codes: dict[str, str] = {}  # one-use authorization code -> the access token it buys
         self.token_requests: list[dict[str, str]] = []  # every form posted to the token endpoint
         self._login: asyncio.Server | None = None
+        self.account = Account(self.tokens, self._notify)
         self._codes: set[str] = set()
         self._changed = asyncio.Event()
         self._server: Server | None = None
@@ -136,6 +139,11 @@ class FakeUpstox:
         assert self._login is not None
         host, port = self._login.sockets[0].getsockname()[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def account_url(self) -> str:
+        """Where the account calls go (the login port: it reads request bodies)."""
+        return self.login_url
 
     async def start(self) -> FakeUpstox:
         self._server = await serve(self._feed, "127.0.0.1", 0, process_request=self._http, ping_interval=None)
@@ -280,7 +288,10 @@ class FakeUpstox:
             method, target = head[0].split(" ")[:2]
             headers = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in head[1:] if ":" in h)}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
-            status, answer = self._token_answer(method, target, headers, body.decode())
+            if urlsplit(target).path in ACCOUNT_PATHS:
+                status, answer = self.account.answer(method, target, headers, body.decode())
+            else:
+                status, answer = self._token_answer(method, target, headers, body.decode())
             writer.write(
                 f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(answer)}\r\n"
                 f"Connection: close\r\n\r\n{answer}".encode()
