@@ -30,7 +30,7 @@ from app.trading.brokers.base import Funds, Position
 from app.trading.brokers.upstox_orders import OrderUpdate, TrackedOrder, tag_of
 from app.trading.brokers.upstox_stream import PortfolioStream
 from app.trading.costs import CostModel
-from app.trading.errors import BrokerError, NotConnected
+from app.trading.errors import BrokerError, NoAnswer, NotConnected
 from app.trading.orders import OrderRequest, OrderResult, OrderStatus
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ Host = Literal["api", "orders"]
 
 class UpstoxTransport(Protocol):
     """One Upstox REST call on the API host or the order host: answers the response's JSON,
-    raises BrokerError on any failure."""
+    raises NoAnswer when none came (or a 5xx), BrokerError when Upstox refused."""
 
     async def request(
         self,
@@ -90,7 +90,7 @@ class HttpTransport:
         try:
             response = await self._client.request(method, url, params=params, json=json, headers=headers)
         except httpx.HTTPError as e:
-            raise BrokerError(NAME, f"{method} {path} failed: {type(e).__name__}: {e}") from e
+            raise NoAnswer(NAME, f"{method} {path} failed: {type(e).__name__}: {e}") from e
         try:
             body: Json = response.json()
         except ValueError as e:
@@ -101,7 +101,8 @@ class HttpTransport:
             message = first.get("message", body)
             if response.status_code == 401:
                 message = f"token expired or invalid: {message}"
-            raise BrokerError(NAME, f"{method} {path}: HTTP {response.status_code}: {message}")
+            error = NoAnswer if response.status_code >= 500 else BrokerError
+            raise error(NAME, f"{method} {path}: HTTP {response.status_code}: {message}")
         return body
 
     async def close(self) -> None:
@@ -208,10 +209,14 @@ class UpstoxBroker:
         tracked = TrackedOrder(request)
         self._waiting[tracked.tag] = tracked  # before the place: an update may beat its answer
         try:
-            answer = await self._transport.request("POST", "/v3/order/place", json=body, host="orders")
+            try:
+                answer = await self._transport.request("POST", "/v3/order/place", json=body, host="orders")
+            except NoAnswer as e:  # it may have been placed: the engine halts until reconciled
+                return OrderResult(OrderStatus.UNKNOWN, message=f"{e.message}; whether it was placed is unknown")
             order_ids = (answer.get("data") or {}).get("order_ids")
             if not isinstance(order_ids, list) or not order_ids or not all(isinstance(i, str) and i for i in order_ids):
-                raise BrokerError(NAME, f"order place answered without data.order_ids: {str(answer)[:300]}")
+                what = f"order place answered success without data.order_ids: {str(answer)[:300]}"
+                return OrderResult(OrderStatus.UNKNOWN, message=what)
             tracked.placed(order_ids)
             return await self._outcome(tracked)
         finally:
@@ -221,11 +226,15 @@ class UpstoxBroker:
         """Wait for every id to end: on the stream's updates, or polling while the stream is down."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._fill_timeout
+        poll_error: str | None = None
         while not tracked.done:
             if loop.time() >= deadline:
-                return await self._timed_out(tracked)
+                return await self._timed_out(tracked, poll_error)
             if self._stream is None or not self._stream.up:
-                await self._poll_details(tracked)
+                try:
+                    await self._poll_details(tracked)
+                except BrokerError as e:  # tried again at the next poll, until the deadline
+                    poll_error = e.message
                 if tracked.done:
                     break
             tracked.changed.clear()
@@ -245,7 +254,7 @@ class UpstoxBroker:
             except ValueError as e:
                 raise BrokerError(NAME, f"order details of {order_id}: {e}") from e
 
-    async def _timed_out(self, tracked: TrackedOrder) -> OrderResult:
+    async def _timed_out(self, tracked: TrackedOrder, poll_error: str | None) -> OrderResult:
         """Cancel the ids still open; PARTIAL with what filled, UNKNOWN when nothing did."""
         open_ids = tracked.open_ids
         cancelled, failed = [], []
@@ -256,6 +265,8 @@ class UpstoxBroker:
             except BrokerError as e:
                 failed.append(f"{order_id}: {e.message}")
         what = f"no final status after {self._fill_timeout:g} s"
+        if poll_error is not None:
+            what += f" (order details: {poll_error})"
         if cancelled:
             what += f"; cancelled the rest ({', '.join(cancelled)})"
         if failed:

@@ -8,7 +8,8 @@ gets an `open` update (accepted), then what the outcome says: `fill` (complete),
 (rejected after the accept, with `message`), `partial_then_rest` (a partial fill, then the rest
 at a higher price), `partial_then_cancel` (a partial fill, then cancelled by the exchange),
 `hold` (stays open until the test or a cancel moves it: `complete`, `cancel`), `refuse` (the
-place itself answers 400 with Upstox's error body, nothing is placed).
+place itself answers 400 with Upstox's error body, nothing is placed), `server_error` (the place
+answers 500: nothing placed here, but the client cannot know that).
 
 Slice `i` (0, 1, ...) fills at `price + i`, so a quantity-weighted average is visible.
 """
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Kind = Literal["fill", "reject", "partial_then_rest", "partial_then_cancel", "hold", "refuse"]
+Kind = Literal["fill", "reject", "partial_then_rest", "partial_then_cancel", "hold", "refuse", "server_error"]
 Json = dict[str, Any]
 
 
@@ -68,6 +69,8 @@ class OrderDesk:
         outcome = self._script.pop(0) if self._script else Outcome()
         if outcome.kind == "refuse":
             return 400, error_body("UDAPI100500", outcome.message or "Insufficient funds"), []
+        if outcome.kind == "server_error":
+            return 500, error_body("UDAPI100500", "Something went wrong"), []
         qty = int(body["quantity"])
         n = len(outcome.slice_kinds) or max(1, outcome.slices)
         sizes = [qty // n + (1 if i < qty % n else 0) for i in range(n)]
@@ -143,6 +146,10 @@ class OrderDesk:
         """The rest of an open order fills (at `price`, default the desk's)."""
         order = self.orders[order_id]
         self.publish(self._fill(order_id, int(order["quantity"]), price or self.price, "complete"))
+
+    def partial(self, order_id: str, filled: int, price: float | None = None) -> None:
+        """Part of an open order fills (`filled` in all); it stays open."""
+        self.publish(self._fill(order_id, filled, price or self.price, "open"))
 
     def cancel_by_exchange(self, order_id: str, message: str = "Cancelled by exchange: IOC unfilled") -> None:
         self.publish(self._move(order_id, status="cancelled", message=message))

@@ -186,6 +186,13 @@ async def test_a_refused_place_raises_with_upstox_s_message(fake: FakeUpstox, br
     assert fake.desk.orders == {}
 
 
+async def test_a_place_without_an_answer_is_unknown_not_rejected(fake: FakeUpstox, broker: UpstoxBroker) -> None:
+    fake.desk.script(Outcome("server_error"))
+    result = await broker.place_order(buy())
+    assert result.status is OrderStatus.UNKNOWN
+    assert result.message == ("POST /v3/order/place: HTTP 500: Something went wrong; whether it was placed is unknown")
+
+
 async def test_an_order_still_open_at_the_timeout_is_cancelled(fake: FakeUpstox, token_file: Path) -> None:
     made = make_broker(fake, token_file, stream=False, fill_timeout=0.2, poll_interval=0.02)
     await made.connect()
@@ -198,6 +205,25 @@ async def test_an_order_still_open_at_the_timeout_is_cancelled(fake: FakeUpstox,
         result.message
     )
     assert made.order_updates == "polling (no portfolio stream)" and polls(fake) > 0
+    await made.close()
+
+
+async def test_a_partial_fill_still_open_at_the_timeout_has_its_rest_cancelled(
+    fake: FakeUpstox, token_file: Path
+) -> None:
+    made = make_broker(fake, token_file, fill_timeout=0.3)
+    await made.connect()
+    await streaming(made)
+    fake.desk.script(Outcome("hold"))
+    placing = asyncio.create_task(made.place_order(buy(10)))
+    await fake.wait_for(lambda: len(fake.desk.updates) == 1)
+    (order_id,) = fake.desk.orders
+    fake.desk.partial(order_id, 4, 2899.0)
+    result = await asyncio.wait_for(placing, 5)
+    assert (result.status, result.filled_qty, result.avg_price) == (OrderStatus.PARTIAL, 4, 2899.0)
+    assert fake.desk.orders[order_id]["status"] == "cancelled"
+    assert result.message == f"filled 4 of 10; no final status after 0.3 s; cancelled the rest ({order_id})"
+    assert polls(fake) == 0
     await made.close()
 
 
