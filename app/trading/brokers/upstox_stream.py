@@ -86,6 +86,8 @@ class PortfolioStream:
             self.down = down
             if down is None:
                 log.info("upstox portfolio stream: connected; order updates from the stream")
+            elif down == "stopped":
+                log.info("upstox portfolio stream stopped")
             else:
                 log.warning("upstox portfolio stream down (%s); order details are polled meanwhile", down)
         changed, self._changed = self._changed, asyncio.Event()
