@@ -1,7 +1,8 @@
 """End to end, live: a real `signaldesk serve` with both keys turned, its market from the fake
 Upstox's feed and its orders to the fake's order host, the fills from the fake's portfolio
 stream: a prediction -> an entry order placed (API v3) -> the order update (complete) on the
-stream -> `hft.entry` at Upstox's fill price, with no order details polled."""
+stream -> `hft.entry` at Upstox's fill price, with no order details polled; then an entry
+accepted by Upstox and rejected by the exchange: no trade, and an `hft.manage_error` naming it."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from tests.market.upstox.conftest import M, ms
 from tests.market.upstox.fake import FakeUpstox, full_frame, market_info_frame
+from tests.market.upstox.fake_orders import Outcome
 from tests.market.upstox.test_serve import Stream
 from tests.support.server import ServerProcess
 from tests.trading.live import inject
@@ -87,15 +89,29 @@ async def test_a_live_entry_is_placed_filled_on_the_stream_and_announced(fake: F
             if hft.of("hft.entry"):
                 break
         await hft.until(lambda: bool(hft.of("hft.entry")))
+
+        fake.desk.script(Outcome("reject", message="RMS: Margin Exceeds"))
+        await asyncio.to_thread(inject, desk, TCS, 0.01, h=30, id=2, ahead=1)
+        for _ in range(5):
+            await close()
+            if hft.of("hft.manage_error"):
+                break
+        await hft.until(lambda: bool(hft.of("hft.manage_error")))
     finally:
         await http.aclose()
         await market.close()
         await hft.close()
 
     (entry,) = [f["payload"] for f in hft.of("hft.entry")]
-    (placed,) = fake.placed
+    placed = fake.placed[0]
     assert (entry["instrument_key"], entry["qty"], entry["entry"]) == (RELIANCE, placed["quantity"], 2901.5)
     assert (placed["transaction_type"], placed["product"], placed["slice"]) == ("BUY", "I", True)
     assert placed["tag"] == "sd-1"  # the engine's first order id
-    assert [u["status"] for u in fake.desk.updates] == ["open", "complete"]
+    assert [u["status"] for u in fake.desk.updates] == ["open", "complete", "open", "rejected"]
     assert not [p for _, p, _ in fake.broker_requests if p == "/v2/order/details"]  # the stream told it
+
+    (error,) = [f["payload"]["error"] for f in hft.of("hft.manage_error")]
+    rejected = list(fake.desk.orders)[-1]
+    assert error.startswith(f"entry order 2 for {TCS} rejected: filled 0 of ")
+    assert f"order {rejected} rejected: RMS: Margin Exceeds" in error
+    assert len(hft.of("hft.entry")) == 1 and fake.placed[-1]["instrument_token"] == TCS
