@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(PY) -m bench.trading
 	$(PY) -m bench.trading --bus-synchronous normal
 	$(PY) -m bench.upstox
+	$(PY) -m bench.upstox_orders
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -189,6 +189,17 @@ class Settings(BaseSettings):
         description="Upstox's daily instrument file that `signaldesk instruments sync` downloads (NSE.json.gz, or "
         "complete.json.gz for every exchange); http:// only for a loopback address",
     )
+    upstox_order_url: str = Field(
+        "https://api-hft.upstox.com",
+        description="Upstox's order host (place, modify, cancel on API v3); http:// only for a loopback address",
+    )
+    upstox_market_protection: float | None = Field(
+        None,
+        ge=0,
+        le=100,
+        description="market_protection (percent) sent with every live market order; unset: the field is not sent "
+        "and Upstox's default applies",
+    )
     upstox_access_token: SecretStr | None = Field(None, description="Upstox access token (live broker, live feed)")
     upstox_access_token_file: Path | None = Field(
         None,
@@ -348,9 +359,9 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
 
-    @field_validator("upstox_base_url", "upstox_instruments_url")
+    @field_validator("upstox_base_url", "upstox_order_url", "upstox_instruments_url")
     @classmethod
-    def _upstox_base_url(cls, value: str) -> str:
+    def _upstox_url(cls, value: str) -> str:
         from urllib.parse import urlsplit
 
         parts = urlsplit(value)

@@ -429,6 +429,13 @@ class TradingEngine:
         if not result.filled_qty:
             self.emit(HftManageError(error=f"entry order {order.order_id} for {key} {result.status}: {result.message}"))
             return
+        if result.status is OrderStatus.PARTIAL:
+            self.emit(
+                HftManageError(
+                    error=f"entry order {order.order_id} for {key} partial ({result.message}): "
+                    f"trade {trade_id} opened with the {result.filled_qty} filled"
+                )
+            )
         self._open_trade(trade_id, prediction, plan, order, quote.open_ts)
 
     def _open_trade(self, trade_id: int, prediction: PredictionCreated, plan: EntryPlan, order: Order, ts: int) -> None:

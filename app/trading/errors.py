@@ -57,6 +57,11 @@ class BrokerError(TradingError):
         super().__init__(f"{broker}: {message}")
 
 
+class NoAnswer(BrokerError):
+    """A request that got no answer (network failure, timeout, a server error): whether it took
+    effect at the broker is not known."""
+
+
 class NotConnected(BrokerError):
     def __init__(self, broker: str) -> None:
         super().__init__(broker, "not connected")

@@ -12,11 +12,14 @@ from app.market.clock import Clock
 from app.market.feed import MarketFeed
 from app.market.instrument_master.specs import TradingSpecs
 from app.market.instrument_master.store import InstrumentMaster
+from app.market.upstox.access_token import AccessToken
+from app.market.upstox.errors import TokenUnavailable
 from app.storage.db import Database
 from app.storage.urls import shown
 from app.trading.brokers.paper import PaperBroker, PaperConfig
 from app.trading.brokers.registry import BrokerRegistry
 from app.trading.brokers.upstox import HttpTransport, UpstoxBroker, UpstoxTransport
+from app.trading.brokers.upstox_stream import PortfolioStream
 from app.trading.costs import CostModel
 from app.trading.engine import FlattenOutcome
 from app.trading.errors import EngineStateError
@@ -93,11 +96,8 @@ def build_brokers(
     upstox_transport: UpstoxTransport | None = None,
     specs: TradingSpecs | None = None,
 ) -> BrokerRegistry:
-    """`paper` and `upstox`. The Upstox transport is HTTPS to SIGNALDESK_UPSTOX_BASE_URL unless given;
-    `specs`: the paper broker's ticks and lots (the strategy's)."""
+    """`paper` and `upstox` (see `upstox_broker`); `specs`: the paper broker's ticks and lots (the strategy's)."""
     costs = costs_from(settings)
-    token = settings.upstox_access_token.get_secret_value() if settings.upstox_access_token else None
-    transport = upstox_transport or HttpTransport(settings.upstox_base_url, token)
     registry = BrokerRegistry()
     registry.register(
         "paper",
@@ -106,8 +106,32 @@ def build_brokers(
         ),
         live=False,
     )
-    registry.register("upstox", lambda: UpstoxBroker(transport=transport, costs=costs), live=True)
+    registry.register("upstox", lambda: upstox_broker(settings, costs, upstox_transport), live=True)
     return registry
+
+
+def upstox_broker(settings: Settings, costs: CostModel, transport: UpstoxTransport | None = None) -> UpstoxBroker:
+    """Upstox over HTTPS (SIGNALDESK_UPSTOX_BASE_URL, orders on SIGNALDESK_UPSTOX_ORDER_URL) with its
+    portfolio stream; a `transport` given replaces the network, and the broker then polls."""
+    if transport is not None:
+        return UpstoxBroker(transport=transport, costs=costs, market_protection=settings.upstox_market_protection)
+    try:
+        token: AccessToken | None = AccessToken.of_settings(settings)
+    except TokenUnavailable:
+        token = None  # the broker says so on connect
+    stream = PortfolioStream(
+        base_url=settings.upstox_base_url,
+        token=token,
+        stall_timeout=settings.upstox_stall_timeout,
+        reconnect_min=settings.upstox_reconnect_min,
+        reconnect_max=settings.upstox_reconnect_max,
+    )
+    return UpstoxBroker(
+        transport=HttpTransport(settings.upstox_base_url, settings.upstox_order_url, token),
+        costs=costs,
+        stream=stream,
+        market_protection=settings.upstox_market_protection,
+    )
 
 
 def build_trading(

@@ -15,6 +15,6 @@ UPSTOX_TOKEN = "good-token"
 async def fake_upstox() -> AsyncIterator[FakeUpstox]:
     """Fills market orders at 2900 (RELIANCE's price in these tests)."""
     server = await FakeUpstox(tokens=[UPSTOX_TOKEN]).start()
-    server.account.fill_price = 2900.0
+    server.desk.price = 2900.0
     yield server
     await server.stop()

@@ -39,18 +39,24 @@ class UpstoxNetwork:
 
     @property
     def orders(self) -> list[dict[str, Any]]:
-        """Every order placed (the request bodies of POST /v2/order/place)."""
-        return [body for method, path, _, body in self.requests if path == "/v2/order/place" and body is not None]
+        """Every order placed (the request bodies of POST /v3/order/place)."""
+        return [body for method, path, _, body in self.requests if path == "/v3/order/place" and body is not None]
 
     async def request(
-        self, method: str, path: str, *, params: dict[str, Any] | None = None, json: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: dict[str, Any] | None = None,
+        host: str = "api",
     ) -> dict[str, Any]:
         self.requests.append((method, path, params, json))
         if self.fail is not None:
             raise BrokerError("upstox", self.fail)
         if path == "/v2/user/profile":
             return {"status": "success", "data": {"user_id": "TEST"}}
-        if path == "/v2/order/place":
+        if path == "/v3/order/place":
             assert json is not None
             order_id = f"U{next(self._ids)}"
             qty = json["quantity"] * (1 if json["transaction_type"] == "BUY" else -1)
@@ -61,7 +67,7 @@ class UpstoxNetwork:
                 "filled_quantity": json["quantity"],
                 "average_price": self.price,
             }
-            return {"status": "success", "data": {"order_id": order_id}}
+            return {"status": "success", "data": {"order_ids": [order_id]}}
         if path == "/v2/order/details":
             assert params is not None
             return {"status": "success", "data": self._orders[params["order_id"]]}
@@ -80,51 +86,3 @@ class UpstoxNetwork:
 
     async def close(self) -> None:
         pass
-
-
-class UpstoxHttpDouble:
-    """Upstox's servers on a loopback port, for a real server process (SIGNALDESK_UPSTOX_BASE_URL):
-    every request is recorded; answers come from an UpstoxNetwork."""
-
-    def __init__(self, price: float = 2900.0) -> None:
-        import http.server
-        import json as json_module
-        import threading
-        from urllib.parse import parse_qsl, urlsplit
-
-        network = self.network = UpstoxNetwork(price)
-        self.authorizations: list[str | None] = []
-        double = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                url = urlsplit(self.path)
-                length = int(self.headers.get("content-length") or 0)
-                body = json_module.loads(self.rfile.read(length)) if length else None
-                double.authorizations.append(self.headers.get("authorization"))
-                params = dict(parse_qsl(url.query)) or None
-                try:
-                    answer = asyncio.run(network.request(self.command, url.path, params=params, json=body))
-                    status = 200
-                except BrokerError as e:
-                    answer, status = {"status": "error", "errors": [{"message": e.message}]}, 400
-                data = json_module.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_GET = do_POST = do_DELETE = _answer
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()

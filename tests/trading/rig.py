@@ -24,6 +24,7 @@ from app.bus.subscription import ResumeOutcome
 from app.core.config import Settings
 from app.events import CONTRACT, ContractValidator
 from app.market.feed import BarSource, MarketFeed
+from app.market.upstox.access_token import AccessToken
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
 from app.storage.urls import asyncpg_connect_args
@@ -180,9 +181,14 @@ async def make_rig(
     return Rig(settings, db, bus, feed, source, service, watch, network)
 
 
+def upstox_transport(fake: FakeUpstox, token: str) -> HttpTransport:
+    """The live broker's transport to the fake on loopback (account calls and orders on its second port)."""
+    return HttpTransport(fake.account_url, fake.order_url, AccessToken(value=token, path=None))
+
+
 async def upstox_rig(data_dir: Path, fake: FakeUpstox, token: str, **overrides: Any) -> Rig:
     """A rig whose run trades on Upstox (the fake on loopback) with both keys turned, started."""
-    upstox = HttpTransport(fake.account_url, token)
+    upstox = upstox_transport(fake, token)
     rig = await make_rig(data_dir, upstox=upstox, live_trading_enabled=True, **overrides)
     await rig.service.start("upstox", safe_mode=False)
     return rig

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from app.trading.brokers.upstox import HttpTransport
 from app.trading.errors import BrokerError, NoKillSwitch
 from tests.market.upstox.fake import FakeUpstox
-from tests.market.upstox.fake_account import KILL_SWITCH, ORDER_DETAILS, ORDER_PLACE
+from tests.market.upstox.fake_account import KILL_SWITCH
 from tests.trading.conftest import UPSTOX_TOKEN
-from tests.trading.rig import Rig, make_rig, upstox_rig
+from tests.trading.rig import Rig, make_rig, upstox_rig, upstox_transport
 from tests.trading.stubs import INFY, RELIANCE, TCS
 
 PRICES = {RELIANCE: 2900.0, TCS: 3900.0, INFY: 1500.0}
@@ -26,7 +25,7 @@ async def live_rig(tmp_path: Path, fake_upstox: FakeUpstox) -> Rig:
     await rig.warm(PRICES)
     await rig.predict(RELIANCE, 0.01)
     await rig.bar(PRICES)
-    assert len(rig.watch.of("hft.entry")) == 1 and fake_upstox.account.positions[RELIANCE] > 0
+    assert len(rig.watch.of("hft.entry")) == 1 and fake_upstox.account.positions()[RELIANCE] > 0
     return rig
 
 
@@ -50,16 +49,13 @@ async def test_halt_with_the_broker_kill_switch_flattens_then_calls_it_once(
 ) -> None:
     rig = await live_rig(tmp_path, fake_upstox)
     try:
-        calls = len(fake_upstox.account.calls)
+        before = len(fake_upstox.broker_requests)
         status = await rig.service.halt("certainty", broker_kill_switch=True)
 
-        assert fake_upstox.account.calls[calls:] == [
-            ("POST", ORDER_PLACE),
-            ("GET", ORDER_DETAILS),
-            ("POST", KILL_SWITCH),
-        ]
+        writes = [(m, p) for m, p, _ in fake_upstox.broker_requests[before:] if m != "GET"]
+        assert writes == [("POST", "/v3/order/place"), ("POST", KILL_SWITCH)]  # the flatten's exit, then the switch
         assert fake_upstox.account.kill_switch_requests == [[{"segment": "NSE_EQ", "action": "DISABLE"}]]
-        assert fake_upstox.account.kill_switch["NSE_EQ"] and fake_upstox.account.positions[RELIANCE] == 0
+        assert fake_upstox.account.kill_switch["NSE_EQ"] and RELIANCE not in fake_upstox.account.positions()
         assert status["state"] == "halted" and status["halted_reason"] == "certainty"
         engaged = status["broker_kill_switch"]
         assert (engaged["engaged"], engaged["segments"]) == (True, ["NSE_EQ"]) and isinstance(engaged["at"], int)
@@ -73,9 +69,7 @@ async def test_halt_with_the_broker_kill_switch_flattens_then_calls_it_once(
 async def test_a_broker_refusal_is_said_and_nothing_is_shown_engaged(tmp_path: Path, fake_upstox: FakeUpstox) -> None:
     rig = await live_rig(tmp_path, fake_upstox)
     try:
-        fake_upstox.account.positions[INFY] = (
-            5  # held at the broker outside the engine: Upstox refuses to disable NSE_EQ
-        )
+        fake_upstox.account.outside[INFY] = 5  # held at the broker outside the engine: Upstox refuses to disable NSE_EQ
         with pytest.raises(BrokerError, match="UDAPI|close the open positions in NSE_EQ"):
             await rig.service.halt("certainty", broker_kill_switch=True)
         assert len(fake_upstox.account.kill_switch_requests) == 1 and not fake_upstox.account.kill_switch["NSE_EQ"]
@@ -97,9 +91,7 @@ async def test_a_broker_refusal_is_said_and_nothing_is_shown_engaged(tmp_path: P
 async def test_without_a_kill_switch_at_the_venue_the_request_is_refused_and_changes_nothing(
     tmp_path: Path, fake_upstox: FakeUpstox, broker: str, live: bool, said: str
 ) -> None:
-    rig = await make_rig(
-        tmp_path, upstox=HttpTransport(fake_upstox.account_url, UPSTOX_TOKEN), live_trading_enabled=live
-    )
+    rig = await make_rig(tmp_path, upstox=upstox_transport(fake_upstox, UPSTOX_TOKEN), live_trading_enabled=live)
     try:
         await rig.service.start(broker, safe_mode=True)
         await rig.warm(PRICES)

@@ -1,5 +1,7 @@
-"""The two keys on a real server, Upstox's servers replaced by a recorder on a loopback port:
-no API path gets an order to the live broker unless live trading is enabled AND safe mode is off.
+"""The two keys on a real server, Upstox played by the fake Upstox on loopback, whose recorder
+keeps every request of the broker (orders on API v3, order details, the portfolio stream's
+authorize, positions, profile): no API path gets an order to the live broker, nor even a
+connection, unless live trading is enabled AND safe mode is off.
 Also: bad requests get clear 4xx answers and change nothing; the CLI."""
 
 from __future__ import annotations
@@ -10,9 +12,9 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.market.upstox.fake import FakeUpstox, fake_in_thread
 from tests.support.server import ServerProcess
 from tests.support.ws import recv_ready
-from tests.trading.fakes import UpstoxHttpDouble
 from tests.trading.live import FAST, Stream, cli, inject, post, status
 from tests.trading.stubs import RELIANCE, TCS
 
@@ -20,16 +22,16 @@ TOKEN = "upstox-test-token"
 
 
 @pytest.fixture
-def upstox() -> Iterator[UpstoxHttpDouble]:
-    double = UpstoxHttpDouble()
-    yield double
-    double.close()
+def upstox() -> Iterator[FakeUpstox]:
+    with fake_in_thread(tokens=[TOKEN]) as fake:
+        yield fake
 
 
-def env(upstox: UpstoxHttpDouble, live: bool) -> dict[str, str]:
+def env(upstox: FakeUpstox, live: bool) -> dict[str, str]:
     return {
         **FAST,
         "SIGNALDESK_UPSTOX_BASE_URL": upstox.url,
+        "SIGNALDESK_UPSTOX_ORDER_URL": upstox.order_url,
         "SIGNALDESK_UPSTOX_ACCESS_TOKEN": TOKEN,
         "SIGNALDESK_LIVE_TRADING_ENABLED": "true" if live else "false",
         "SIGNALDESK_HFT_COOLDOWN": "0",
@@ -51,7 +53,7 @@ async def trade_once(server: ServerProcess, stream: Stream, key: str, id: int) -
     await stream.until(lambda ev: ev[-1]["type"] == "hft.stop")
 
 
-async def test_live_trading_disabled_nothing_reaches_upstox(server_factory, upstox: UpstoxHttpDouble) -> None:  # type: ignore[no-untyped-def]
+async def test_live_trading_disabled_nothing_reaches_upstox(server_factory, upstox: FakeUpstox) -> None:  # type: ignore[no-untyped-def]
     server: ServerProcess = server_factory(env=env(upstox, live=False))
     server.start()
     async with connect(server.ws("hft")) as ws:
@@ -72,10 +74,10 @@ async def test_live_trading_disabled_nothing_reaches_upstox(server_factory, upst
         await trade_once(server, stream, RELIANCE, 1)
     assert stream.of("hft.start") == [{"broker": "upstox", "safe_mode": True, "live_trading_enabled": False}]
     assert stream.of("hft.broker") == [{"broker": "paper"}]
-    assert upstox.network.requests == []  # no order, not even a connection
+    assert upstox.broker_requests == []  # no order, not even a connection
 
 
-async def test_live_trading_enabled_only_safe_mode_off_reaches_upstox(server_factory, upstox: UpstoxHttpDouble) -> None:  # type: ignore[no-untyped-def]
+async def test_live_trading_enabled_only_safe_mode_off_reaches_upstox(server_factory, upstox: FakeUpstox) -> None:  # type: ignore[no-untyped-def]
     server: ServerProcess = server_factory(env=env(upstox, live=True))
     server.start()
     async with connect(server.ws("hft")) as ws:
@@ -83,20 +85,23 @@ async def test_live_trading_enabled_only_safe_mode_off_reaches_upstox(server_fac
         stream = Stream(ws)
         assert post(server, "start", {"broker": "upstox", "safe_mode": True}).json()["venue"] == "paper"
         await trade_once(server, stream, TCS, 1)
-        assert upstox.network.requests == []  # key 1 on, key 2 (safe mode) on: still paper
+        assert upstox.broker_requests == []  # key 1 on, key 2 (safe mode) on: still paper
         live = post(server, "start", {"broker": "upstox", "safe_mode": False})
         assert live.status_code == 200 and live.json()["venue"] == "upstox"
         await trade_once(server, stream, RELIANCE, 10)  # the recorder fills at 2900, about RELIANCE's price
     assert stream.of("hft.start")[-1] == {"broker": "upstox", "safe_mode": False, "live_trading_enabled": True}
     assert stream.of("hft.broker") == [{"broker": "paper"}, {"broker": "upstox"}]
-    sides = [(o["instrument_token"], o["transaction_type"]) for o in upstox.network.orders]
+    sides = [(o["instrument_token"], o["transaction_type"]) for o in upstox.placed]
     assert sides == [
         (RELIANCE, "BUY"),
         (RELIANCE, "SELL"),
         (RELIANCE, "SELL"),
         (RELIANCE, "BUY"),
     ]  # entry, flatten, short, square-off
-    assert set(upstox.authorizations) == {f"Bearer {TOKEN}"} and upstox.network.positions == {RELIANCE: 0}
+    assert all(o["tag"].startswith("sd-") and o["product"] == "I" and o["slice"] for o in upstox.placed)
+    assert [u["status"] for u in upstox.desk.updates].count("complete") == 4  # each fill came on the stream
+    assert upstox.portfolio_tokens and set(upstox.portfolio_tokens) == {TOKEN}
+    assert upstox.account.positions() == {}  # flat again
 
 
 async def test_bad_requests_get_clear_answers_and_change_nothing_and_the_cli(server_factory) -> None:  # type: ignore[no-untyped-def]

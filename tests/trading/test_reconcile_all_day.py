@@ -135,10 +135,10 @@ async def test_at_upstox_a_position_and_an_open_order_the_engine_did_not_make_ar
     rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN, hft_reconcile_interval=0)
     try:
         await rig.warm(PRICES)
-        fake_upstox.account.positions[TCS] = 30  # bought by hand
-        by_hand = fake_upstox.account.working_order(INFY, "BUY", 5)
-        engines = fake_upstox.account.working_order(INFY, "SELL", 3, tag="sd-77")  # tagged with an engine order id
-        elsewhere = fake_upstox.account.working_order("NSE_EQ|INE848E01016", "BUY", 1)  # not in the engine's universe
+        fake_upstox.account.outside[TCS] = 30  # bought by hand
+        by_hand = fake_upstox.desk.working_order(INFY, "BUY", 5)
+        engines = fake_upstox.desk.working_order(INFY, "SELL", 3, tag="sd-77")  # tagged with an engine order id
+        elsewhere = fake_upstox.desk.working_order("NSE_EQ|INE848E01016", "BUY", 1)  # not in the engine's universe
         rig.service.request_reconcile()  # as the portfolio stream's reconnect does
         await rig.watch.wait(lambda: len(rig.watch.of("hft.manage_error")) == 2)
 
@@ -147,12 +147,12 @@ async def test_at_upstox_a_position_and_an_open_order_the_engine_did_not_make_ar
             f"reconcile {TCS}: the engine's open trades hold +0 shares, upstox holds +30; "
             "squared off +30 at 2900.00 and closed 0 trade(s) there",
         ]
-        assert [fake_upstox.account.order_status(o) for o in (by_hand, engines, elsewhere)] == [
+        assert [fake_upstox.desk.orders[o]["status"] for o in (by_hand, engines, elsewhere)] == [
             "cancelled",
             "open",
             "open",
         ]
-        assert fake_upstox.account.positions[TCS] == 0 and rig.service.status()["state"] == "running"
+        assert TCS not in fake_upstox.account.positions() and rig.service.status()["state"] == "running"
     finally:
         await rig.close()
 
@@ -161,8 +161,8 @@ async def test_an_open_order_that_cannot_be_cancelled_halts_the_engine(tmp_path:
     rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN, hft_reconcile_interval=0)
     try:
         await rig.warm(PRICES)
-        by_hand = fake_upstox.account.working_order(TCS, "SELL", 5)
-        fake_upstox.account.refuse_cancels = True
+        by_hand = fake_upstox.desk.working_order(TCS, "SELL", 5)
+        fake_upstox.desk.refuse_cancels = True
         rig.service.request_reconcile()
         await rig.watch.wait(lambda: bool(rig.watch.of("hft.manage_error")) and bool(rig.watch.of("hft.state")[1:]))
         (error,) = rig.watch.of("hft.manage_error")
@@ -171,7 +171,7 @@ async def test_an_open_order_that_cannot_be_cancelled_halts_the_engine(tmp_path:
         assert error["error"].endswith("HTTP 400: Something went wrong; halted")
         status = rig.service.status()
         assert status["state"] == "halted" and status["halted_reason"].endswith("the cancel failed")
-        assert fake_upstox.account.order_status(by_hand) == "open"
+        assert fake_upstox.desk.orders[by_hand]["status"] == "open"
     finally:
         await rig.close()
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -84,13 +85,29 @@ class FeedConnection:
         self, *, stall_timeout: float, data_timeout: float, market_open: Callable[[], bool]
     ) -> AsyncIterator[Any]:
         """Decoded `FeedResponse`s until the connection closes (ConnectionClosed) or stalls (FeedStalled)."""
-        loop = asyncio.get_running_loop()
         response_type = feed_v3().FeedResponse
+        async for message in self.messages(
+            stall_timeout=stall_timeout, data_timeout=data_timeout, market_open=market_open
+        ):
+            if isinstance(message, str):
+                raise UpstoxError("market data feed", f"a text frame where protobuf was expected: {message[:200]!r}")
+            try:
+                response = response_type.FromString(message)
+            except DecodeError as e:
+                raise UpstoxError("market data feed", f"a frame that is not a FeedResponse: {e}") from e
+            yield response
+
+    async def messages(
+        self, *, stall_timeout: float, data_timeout: float = math.inf, market_open: Callable[[], bool] = lambda: False
+    ) -> AsyncIterator[str | bytes]:
+        """Every data message as it came (text or bytes), watched by the watchdog (see the module
+        docstring); the portfolio stream reads its JSON messages here too."""
+        loop = asyncio.get_running_loop()
         last_data = loop.time()
         while True:
             now = loop.time()
             silent_until = self._ws.last_heard + stall_timeout
-            quiet_until = last_data + data_timeout if market_open() else float("inf")
+            quiet_until = last_data + data_timeout if market_open() else math.inf
             if now >= silent_until:
                 raise FeedStalled(f"nothing heard for {stall_timeout:g} s, not even a ping")
             if now >= quiet_until:
@@ -103,10 +120,4 @@ class FeedConnection:
             except TimeoutError:
                 continue  # recv is cancellation-safe; look at the clocks again
             last_data = loop.time()
-            if isinstance(message, str):
-                raise UpstoxError("market data feed", f"a text frame where protobuf was expected: {message[:200]!r}")
-            try:
-                response = response_type.FromString(message)
-            except DecodeError as e:
-                raise UpstoxError("market data feed", f"a frame that is not a FeedResponse: {e}") from e
-            yield response
+            yield message

@@ -1,5 +1,8 @@
 """Upstox's REST calls: authorize a feed connection, today's 1m candles, historical candles.
 
+- `GET {base}/v2/feed/portfolio-stream-feed/authorize?update_types=order%2Cposition` answers
+  the portfolio stream's one-use address the same way (same wss:// rule).
+
 - `GET {base}/v3/feed/market-data-feed/authorize` answers `data.authorized_redirect_uri`, a
   one-use WebSocket address. It must be `wss://`; plain `ws://` is accepted only when the base
   URL itself is loopback (the tests' fake Upstox, a local proxy).
@@ -29,6 +32,7 @@ from app.market.upstox.minutes import Candle
 
 AUTHORIZE_PATH = "/v3/feed/market-data-feed/authorize"
 INTRADAY_PATH = "/v3/historical-candle/intraday/{key}/minutes/1"
+PORTFOLIO_AUTHORIZE_PATH = "/v2/feed/portfolio-stream-feed/authorize?update_types=order%2Cposition"
 HISTORY_PATH = "/v3/historical-candle/{key}/{unit}/{interval}/{to_date}/{from_date}"
 
 
@@ -57,6 +61,14 @@ class UpstoxRest:
         address = data.get("authorized_redirect_uri") if isinstance(data, dict) else None
         if not isinstance(address, str) or not address:
             raise UpstoxError("feed authorize", "the answer has no data.authorized_redirect_uri")
+        return check_feed_address(address, self.base_url)
+
+    async def authorize_portfolio(self, token: str) -> str:
+        """A one-use portfolio stream address (order and position updates) for `token`."""
+        data = await self._get("portfolio stream authorize", PORTFOLIO_AUTHORIZE_PATH, token)
+        address = data.get("authorized_redirect_uri") if isinstance(data, dict) else None
+        if not isinstance(address, str) or not address:
+            raise UpstoxError("portfolio stream authorize", "the answer has no data.authorized_redirect_uri")
         return check_feed_address(address, self.base_url)
 
     async def intraday_candles(self, token: str, instrument_key: str) -> list[Candle]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -47,3 +48,9 @@ async def with_retries(
             log.info("upstox: %s; trying again in %.2f s", e, wait)
             await sleep(wait)
     raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def reconnect_delay(attempt: int, *, first: float, most: float) -> float:
+    """The wait before reconnect attempt `attempt` (0, 1, ...): doubling from `first` up to
+    `most`, times a random 0.5-1 (jitter, so clients that dropped together do not return together)."""
+    return min(most, first * 2**attempt) * random.uniform(0.5, 1.0)

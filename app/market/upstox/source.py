@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -45,6 +44,7 @@ from app.market.upstox.errors import FeedStalled, TokenRejected, TokenUnavailabl
 from app.market.upstox.minutes import MINUTE, ONE_MINUTE, Candle, bar_set, minute_opens
 from app.market.upstox.proto import feed_v3
 from app.market.upstox.rest import UpstoxRest
+from app.market.upstox.retry import reconnect_delay
 from app.market.upstox.state import FeedStatus, Gap, SourceState
 from app.market.upstox.token_expiry import expiry_warning, token_expiry
 
@@ -166,9 +166,9 @@ class UpstoxBarSource:
 
     def _backoff(self) -> float:
         """Doubling from reconnect_min up to reconnect_max, times a random 0.5-1 (jitter)."""
-        ceiling = min(self.timing.reconnect_max, self.timing.reconnect_min * 2**self._attempt)
+        delay = reconnect_delay(self._attempt, first=self.timing.reconnect_min, most=self.timing.reconnect_max)
         self._attempt += 1
-        return ceiling * random.uniform(0.5, 1.0)
+        return delay
 
     async def _connection(self, rest: UpstoxRest) -> AsyncIterator[BarSet]:
         if self._state.status not in (FeedStatus.TOKEN_EXPIRED, FeedStatus.NO_TOKEN):

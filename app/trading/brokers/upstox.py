@@ -1,78 +1,109 @@
-"""Upstox (API v2) as a live broker. Every network call goes through `UpstoxTransport`.
+"""Upstox as a live broker. Every REST call goes through `UpstoxTransport`.
 
-Orders are intraday (`product: "I"`) market orders, tagged with the engine's client order id;
-after placing one the broker polls its details until Upstox reports it complete, rejected or
-cancelled, or `fill_timeout` passes (then the order is UNKNOWN and the engine halts: see the
-README's Trading section). Charges are estimated with the cost model (the contract note has
-the exact ones). This broker is only ever handed orders by the two-key gate.
+Orders are intraday (`product: "I"`) market orders on API v3, on the order host
+(SIGNALDESK_UPSTOX_ORDER_URL, `https://api-hft.upstox.com`): `POST /v3/order/place` with the
+engine's client order id as `tag` and `slice: true` (an order above the instrument's freeze
+quantity is split by Upstox: the place answers several `order_ids`, followed here as one order:
+`upstox_orders.TrackedOrder`). `PUT /v3/order/modify` and `DELETE /v3/order/cancel` go there too.
+
+A successful place is not a fill. The broker learns what became of the order from the portfolio
+stream (`upstox_stream.PortfolioStream`): each update resolves the waiting order. While the
+stream is down the broker polls `GET /v2/order/details` for the order's open ids instead
+(`order_updates` says which). The order ends when every id has ended, or after `fill_timeout`:
+then the ids still open are cancelled; what filled by then is a PARTIAL fill, nothing filled is
+UNKNOWN (the engine halts: see the README's Trading section). Charges are estimated with the
+cost model (the contract note has the exact ones). This broker is only ever handed orders by
+the two-key gate.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any, Protocol
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Protocol
 
 import httpx
 
+from app.market.upstox.access_token import AccessToken
+from app.market.upstox.errors import TokenUnavailable
 from app.trading.brokers.base import Funds, OpenOrder, Position
+from app.trading.brokers.upstox_orders import FINAL, TAG, OrderUpdate, TrackedOrder, tag_of
+from app.trading.brokers.upstox_stream import PortfolioStream
 from app.trading.costs import CostModel
-from app.trading.errors import BrokerError, NotConnected
+from app.trading.errors import BrokerError, NoAnswer, NotConnected
 from app.trading.orders import OrderRequest, OrderResult, OrderStatus, Side
 
+log = logging.getLogger(__name__)
+
 NAME = "upstox"
-TAG = "sd-"  # an order's tag: TAG + the engine's client order id
 Json = dict[str, Any]
+Host = Literal["api", "orders"]
 
 
 class UpstoxTransport(Protocol):
-    """One Upstox REST call: answers the response's JSON, raises BrokerError on any failure."""
+    """One Upstox REST call on the API host or the order host: answers the response's JSON,
+    raises NoAnswer when none came (or a 5xx), BrokerError when Upstox refused."""
 
     async def request(
-        self, method: str, path: str, *, params: Json | None = None, json: Json | list[Json] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Json | None = None,
+        json: Json | list[Json] | None = None,
+        host: Host = "api",
     ) -> Json: ...
 
     async def close(self) -> None: ...
 
 
 class HttpTransport:
-    """UpstoxTransport over HTTPS with an access token (`SIGNALDESK_UPSTOX_ACCESS_TOKEN`)."""
+    """UpstoxTransport over HTTP(S); the access token is read again for every request, so a renewed
+    token file (and a 401 followed by a new token) needs no restart."""
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str | None,
-        *,
-        timeout: float = 10.0,
-        network: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, base_url: str, order_url: str, token: AccessToken | None, *, timeout: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
+        self.order_url = order_url.rstrip("/")
         self._token = token
         self._client: httpx.AsyncClient | None = None
         self._timeout = timeout
-        self._network = network  # httpx's own transport; tests put a mock network here
 
     async def request(
-        self, method: str, path: str, *, params: Json | None = None, json: Json | list[Json] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Json | None = None,
+        json: Json | list[Json] | None = None,
+        host: Host = "api",
     ) -> Json:
-        if not self._token:
-            raise BrokerError(NAME, "no access token: set SIGNALDESK_UPSTOX_ACCESS_TOKEN")
-        if self._client is None:
-            headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
-            self._client = httpx.AsyncClient(
-                base_url=self.base_url, headers=headers, timeout=self._timeout, transport=self._network
-            )
+        if self._token is None:
+            raise BrokerError(NAME, "no access token: set SIGNALDESK_UPSTOX_ACCESS_TOKEN or _FILE")
         try:
-            response = await self._client.request(method, path, params=params, json=json)
+            token = self._token.read()
+        except TokenUnavailable as e:
+            raise BrokerError(NAME, str(e)) from e
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout)
+        url = (self.order_url if host == "orders" else self.base_url) + path
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        try:
+            response = await self._client.request(method, url, params=params, json=json, headers=headers)
         except httpx.HTTPError as e:
-            raise BrokerError(NAME, f"{method} {path} failed: {e}") from e
+            raise NoAnswer(NAME, f"{method} {path} failed: {type(e).__name__}: {e}") from e
         try:
             body: Json = response.json()
         except ValueError as e:
             raise BrokerError(NAME, f"{method} {path}: HTTP {response.status_code}, not JSON") from e
-        if response.status_code >= 400 or body.get("status") == "error":
-            errors = body.get("errors") or [{}]
-            raise BrokerError(NAME, f"{method} {path}: HTTP {response.status_code}: {errors[0].get('message', body)}")
+        if response.status_code >= 400 or not isinstance(body, dict) or body.get("status") == "error":
+            errors = (body.get("errors") if isinstance(body, dict) else None) or [{}]
+            first = errors[0] if isinstance(errors[0], dict) else {}
+            message = first.get("message", body)
+            if response.status_code == 401:
+                message = f"token expired or invalid: {message}"
+            error = NoAnswer if response.status_code >= 500 else BrokerError
+            raise error(NAME, f"{method} {path}: HTTP {response.status_code}: {message}")
         return body
 
     async def close(self) -> None:
@@ -81,23 +112,34 @@ class HttpTransport:
             self._client = None
 
 
-_FINAL = {"complete": OrderStatus.FILLED, "rejected": OrderStatus.REJECTED, "cancelled": OrderStatus.REJECTED}
-
-
 class UpstoxBroker:
-    """:param fill_timeout: seconds to wait for a market order to complete before calling it UNKNOWN.
-    :param poll_interval: seconds between order-detail polls."""
+    """:param stream: the portfolio stream (order updates); None: order details are always polled.
+    :param fill_timeout: seconds to wait for a market order to end before cancelling what is open.
+    :param poll_interval: seconds between order-detail polls while the stream is down.
+    :param market_protection: `market_protection` (percent) of every market order; None: not sent."""
 
     is_live = True
 
     def __init__(
-        self, *, transport: UpstoxTransport, costs: CostModel, fill_timeout: float = 5.0, poll_interval: float = 0.2
+        self,
+        *,
+        transport: UpstoxTransport,
+        costs: CostModel,
+        stream: PortfolioStream | None = None,
+        fill_timeout: float = 5.0,
+        poll_interval: float = 0.2,
+        market_protection: float | None = None,
     ) -> None:
         self._transport = transport
         self._costs = costs
+        self._stream = stream
         self._fill_timeout = fill_timeout
         self._poll = poll_interval
+        self._market_protection = market_protection
         self._connected = False
+        self._waiting: dict[str, TrackedOrder] = {}  # by tag
+        if stream is not None:
+            stream.on_update = self.on_update
 
     @property
     def name(self) -> str:
@@ -107,12 +149,33 @@ class UpstoxBroker:
     def connected(self) -> bool:
         return self._connected
 
+    @property
+    def stream(self) -> PortfolioStream | None:
+        return self._stream
+
+    def add_reconnect_listener(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """`StreamReconnects`: the portfolio stream's reconnects (never, without a stream)."""
+        if self._stream is None:
+            return lambda: None
+        return self._stream.add_reconnect_listener(listener)
+
+    @property
+    def order_updates(self) -> str:
+        """Where order outcomes come from now: "stream", or "polling (...)" and why."""
+        if self._stream is None:
+            return "polling (no portfolio stream)"
+        return "stream" if self._stream.up else f"polling (stream down: {self._stream.down})"
+
     async def connect(self) -> None:
         await self._transport.request("GET", "/v2/user/profile")
         self._connected = True
+        if self._stream is not None:
+            self._stream.start()
 
     async def close(self) -> None:
         self._connected = False
+        if self._stream is not None:
+            await self._stream.stop()
         await self._transport.close()
 
     async def check(self) -> None:
@@ -126,14 +189,21 @@ class UpstoxBroker:
         if not self._connected:
             raise NotConnected(NAME)
 
+    def on_update(self, update: OrderUpdate) -> None:
+        """An order update (from the stream): applied to the waiting order it belongs to."""
+        tracked = self._waiting.get(update.tag)
+        if tracked is not None:
+            tracked.apply(update)
+
     async def place_order(self, request: OrderRequest) -> OrderResult:
         self._check()
-        body = {
+        body: Json = {
             "quantity": request.qty,
             "product": "I",
             "validity": "DAY",
             "price": 0,
-            "tag": f"sd-{request.client_order_id}",
+            "tag": tag_of(request.client_order_id),
+            "slice": True,
             "instrument_token": request.instrument_key,
             "order_type": "MARKET",
             "transaction_type": request.side.value.upper(),
@@ -141,40 +211,96 @@ class UpstoxBroker:
             "trigger_price": 0,
             "is_amo": False,
         }
-        answer = await self._transport.request("POST", "/v2/order/place", json=body)
-        order_id = str((answer.get("data") or {}).get("order_id") or "")
-        if not order_id:
-            raise BrokerError(NAME, f"order place answered without an order_id: {answer}")
-        return await self._await_fill(request, order_id)
+        if self._market_protection is not None:
+            body["market_protection"] = self._market_protection
+        tracked = TrackedOrder(request)
+        self._waiting[tracked.tag] = tracked  # before the place: an update may beat its answer
+        try:
+            try:
+                answer = await self._transport.request("POST", "/v3/order/place", json=body, host="orders")
+            except NoAnswer as e:  # it may have been placed: the engine halts until reconciled
+                return OrderResult(OrderStatus.UNKNOWN, message=f"{e.message}; whether it was placed is unknown")
+            order_ids = (answer.get("data") or {}).get("order_ids")
+            if not isinstance(order_ids, list) or not order_ids or not all(isinstance(i, str) and i for i in order_ids):
+                what = f"order place answered success without data.order_ids: {str(answer)[:300]}"
+                return OrderResult(OrderStatus.UNKNOWN, message=what)
+            tracked.placed(order_ids)
+            return await self._outcome(tracked)
+        finally:
+            self._waiting.pop(tracked.tag, None)
 
-    async def _await_fill(self, request: OrderRequest, order_id: str) -> OrderResult:
+    async def _outcome(self, tracked: TrackedOrder) -> OrderResult:
+        """Wait for every id to end: on the stream's updates, or polling while the stream is down."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._fill_timeout
-        while True:
-            details = (await self._transport.request("GET", "/v2/order/details", params={"order_id": order_id})).get(
-                "data"
-            ) or {}
-            status = _FINAL.get(str(details.get("status", "")).lower())
-            if status is not None:
-                filled = int(details.get("filled_quantity") or 0)
-                price = float(details.get("average_price") or 0.0)
-                if status is OrderStatus.FILLED and filled < request.qty:
-                    status = OrderStatus.PARTIAL
-                if filled and status is OrderStatus.REJECTED:
-                    status = OrderStatus.PARTIAL
-                charges = self._costs.charges(request.side, filled, price).total if filled else 0.0
-                return OrderResult(status, filled, price, charges, order_id, details.get("status_message"))
+        poll_error: str | None = None
+        while not tracked.done:
             if loop.time() >= deadline:
-                return OrderResult(
-                    OrderStatus.UNKNOWN,
-                    broker_order_id=order_id,
-                    message=f"no final status after {self._fill_timeout:g} s",
-                )
-            await asyncio.sleep(self._poll)
+                return await self._timed_out(tracked, poll_error)
+            if self._stream is None or not self._stream.up:
+                try:
+                    await self._poll_details(tracked)
+                except BrokerError as e:  # tried again at the next poll, until the deadline
+                    poll_error = e.message
+                if tracked.done:
+                    break
+            tracked.changed.clear()
+            wait = min(self._poll, deadline - loop.time())
+            try:
+                async with asyncio.timeout(max(wait, 0.0)):
+                    await tracked.changed.wait()
+            except TimeoutError:
+                pass  # look again: the deadline, and whether the stream is up
+        return tracked.result(self._costs)
+
+    async def _poll_details(self, tracked: TrackedOrder) -> None:
+        for order_id in tracked.open_ids:
+            answer = await self._transport.request("GET", "/v2/order/details", params={"order_id": order_id})
+            try:
+                tracked.apply(OrderUpdate.parse({"order_id": order_id, **(answer.get("data") or {})}))
+            except ValueError as e:
+                raise BrokerError(NAME, f"order details of {order_id}: {e}") from e
+
+    async def _timed_out(self, tracked: TrackedOrder, poll_error: str | None) -> OrderResult:
+        """Cancel the ids still open; PARTIAL with what filled, UNKNOWN when nothing did."""
+        open_ids = tracked.open_ids
+        cancelled, failed = [], []
+        for order_id in open_ids:
+            try:
+                await self.cancel_order(order_id)
+                cancelled.append(order_id)
+            except BrokerError as e:
+                failed.append(f"{order_id}: {e.message}")
+        what = f"no final status after {self._fill_timeout:g} s"
+        if poll_error is not None:
+            what += f" (order details: {poll_error})"
+        if cancelled:
+            what += f"; cancelled the rest ({', '.join(cancelled)})"
+        if failed:
+            what += f"; could not cancel {'; '.join(failed)}"
+        if tracked.filled and not failed:
+            return tracked.result(self._costs, note=what)
+        return OrderResult(OrderStatus.UNKNOWN, broker_order_id=",".join(tracked.order_ids), message=what)
 
     async def cancel_order(self, broker_order_id: str) -> None:
         self._check()
-        await self._transport.request("DELETE", "/v2/order/cancel", params={"order_id": broker_order_id})
+        await self._transport.request("DELETE", "/v3/order/cancel", params={"order_id": broker_order_id}, host="orders")
+
+    async def modify_order(
+        self, broker_order_id: str, *, qty: int, order_type: str, price: float = 0.0, trigger_price: float = 0.0
+    ) -> None:
+        """`PUT /v3/order/modify` (for the broker-held stops to come: an SL-M's trigger moved)."""
+        self._check()
+        body: Json = {
+            "order_id": broker_order_id,
+            "quantity": qty,
+            "validity": "DAY",
+            "price": price,
+            "order_type": order_type,
+            "disclosed_quantity": 0,
+            "trigger_price": trigger_price,
+        }
+        await self._transport.request("PUT", "/v3/order/modify", json=body, host="orders")
 
     async def positions(self) -> dict[str, Position]:
         self._check()
@@ -229,7 +355,7 @@ def _open_order(row: object) -> OpenOrder | None:
     """One row of the order book, None when it is final (complete, rejected, cancelled)."""
     if not isinstance(row, dict):
         raise BrokerError(NAME, f"the order book has a row that is not an object: {row!r}")
-    if str(row.get("status", "")).lower() in _FINAL:
+    if str(row.get("status", "")).lower() in FINAL:
         return None
     tag = str(row.get("tag") or "")
     engine_id = tag.removeprefix(TAG) if tag.startswith(TAG) else ""

@@ -17,6 +17,15 @@ every form posted. The account calls of reconciliation and the kill switch are s
 too (`account`, a `fake_account.Account`; `account_url`).
 It also serves the daily instrument file (`instruments`, public: no token) at INSTRUMENTS.
 
+Orders (`fake_orders.OrderDesk`, scripted per place): the order host's `POST /v3/order/place`,
+`PUT /v3/order/modify` and `DELETE /v3/order/cancel` on that second port too (`order_url`);
+`GET /v2/order/details`, `/v2/user/profile`, `/v2/portfolio/short-term-positions` and
+`/v2/user/get-funds-and-margin` on the main one; the portfolio stream (`GET
+/v2/feed/portfolio-stream-feed/authorize`, a one-use `ws://.../portfolio` address) carries every
+order update as JSON text. `broker_requests` records every request of the broker (orders,
+details, profile, positions, funds, portfolio authorize): the recorder the two-key gate is
+proven against. Faults: `drop_portfolio()`, `refuse_portfolio` (authorize answers 500s).
+
 Time is the tests' to drive: frames carry whatever `currentTs` the test gives them.
 Tests wait on `wait_for(predicate)`, woken by every event, never on sleeps.
 """
@@ -26,8 +35,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -39,6 +49,7 @@ from websockets.http11 import Request, Response
 from app.market.calendar import IST
 from app.market.upstox.proto import feed_v3
 from tests.market.upstox.fake_account import ACCOUNT_PATHS, Account
+from tests.market.upstox.fake_orders import OrderDesk
 
 AUTHORIZE = "/v3/feed/market-data-feed/authorize"
 INTRADAY = "/v3/historical-candle/intraday/"
@@ -46,6 +57,10 @@ HISTORY = "/v3/historical-candle/"
 INSTRUMENTS = "/market-quote/instruments/exchange/NSE.json.gz"  # the path on assets.upstox.com
 FEED = "/feed"
 LOGIN_TOKEN = "/v2/login/authorization/token"
+PORTFOLIO_AUTHORIZE = "/v2/feed/portfolio-stream-feed/authorize"
+PORTFOLIO = "/portfolio"
+ORDER_PATHS = ("/v3/order/place", "/v3/order/modify", "/v3/order/cancel")
+BROKER_GETS = (*ACCOUNT_PATHS, PORTFOLIO_AUTHORIZE)  # GETs of the live broker on the API host
 
 CandleRow = tuple[int, float, float, float, float, int]  # open ts (epoch s), o, h, l, c, volume
 
@@ -121,8 +136,14 @@ class FakeUpstox:
         self.app = {"client_id": "app-key", "client_secret": "app-secret", "redirect_uri": "https://127.0.0.1/upstox"}
         self.login_codes: dict[str, str] = {}  # one-use authorization code -> the access token it buys
         self.token_requests: list[dict[str, str]] = []  # every form posted to the token endpoint
+        self.desk = OrderDesk(self._publish)
+        self.account = Account(self.tokens, self._notify, self.desk)
+        self.broker_requests: list[tuple[str, str, dict[str, Any] | None]] = []  # (method, path, body or query)
+        self.portfolio_connections: list[ServerConnection] = []
+        self.portfolio_tokens: list[str] = []  # every portfolio authorize call's token
+        self.refuse_portfolio = False  # portfolio authorize answers 500 while set
+        self._portfolio_outboxes: dict[ServerConnection, asyncio.Queue[str]] = {}  # per open stream, in order
         self._login: asyncio.Server | None = None
-        self.account = Account(self.tokens, self._notify)
         self._codes: set[str] = set()
         self._changed = asyncio.Event()
         self._server: Server | None = None
@@ -133,6 +154,11 @@ class FakeUpstox:
         assert self._server is not None
         host, port = self._server.sockets[0].getsockname()[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def order_url(self) -> str:
+        """The order host (SIGNALDESK_UPSTOX_ORDER_URL)."""
+        return self.login_url
 
     @property
     def login_url(self) -> str:
@@ -183,6 +209,26 @@ class FakeUpstox:
         transport = self.connections[-1].transport
         transport.abort()
 
+    def drop_portfolio(self) -> None:
+        """Abort every portfolio stream connection."""
+        for ws in self.portfolio_connections:
+            ws.transport.abort()
+
+    @property
+    def portfolio_open(self) -> int:
+        """Portfolio stream connections open now."""
+        return sum(1 for ws in self.portfolio_connections if ws.state.name == "OPEN")
+
+    @property
+    def placed(self) -> list[dict[str, Any]]:
+        """The bodies of every order place request."""
+        return self.desk.places
+
+    def _publish(self, update: dict[str, Any]) -> None:
+        for outbox in self._portfolio_outboxes.values():
+            outbox.put_nowait(json.dumps(update))
+        self._notify()
+
     def intraday_rows(self, key: str) -> list[list[Any]]:
         rows = sorted(self.candles.get(key, []), reverse=True)  # newest first, as Upstox answers
         return [[datetime.fromtimestamp(ts, IST).isoformat(), o, h, l, c, v, 0] for ts, o, h, l, c, v in rows]
@@ -198,12 +244,14 @@ class FakeUpstox:
     def _http(self, connection: ServerConnection, request: Request) -> Response | None:
         parts = urlsplit(request.path)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
-        if parts.path == FEED:
+        if parts.path in (FEED, PORTFOLIO):
             code = parse_qs(parts.query).get("code", [""])[0]
             if code not in self._codes:
                 return connection.respond(401, "unknown or used code")
             self._codes.discard(code)
             return None  # go on with the WebSocket handshake
+        if parts.path in BROKER_GETS:
+            return self._broker_get(connection, request, token)
         if parts.path == AUTHORIZE:
             self.authorize_tokens.append(token)
             self._notify()
@@ -245,6 +293,26 @@ class FakeUpstox:
             response.headers["Content-Type"] = "application/gzip"  # as the asset server sends it: no Content-Encoding
             return response
         return self._json(connection, 404, _error("UDAPI100060", "Resource not Found."))
+
+    def _broker_get(self, connection: ServerConnection, request: Request, token: str) -> Response:
+        """The portfolio stream's authorize, and the account's GETs (`fake_account.Account`)."""
+        parts = urlsplit(request.path)
+        path, query = parts.path, parse_qs(parts.query)
+        self.broker_requests.append(("GET", path, {k: v[0] for k, v in query.items()} or None))
+        self._notify()
+        if token not in self.tokens:
+            return self._json(connection, 401, _error("UDAPI100050", "Invalid token used to access API"))
+        if path == PORTFOLIO_AUTHORIZE:
+            self.portfolio_tokens.append(token)
+            if self.refuse_portfolio:
+                return self._json(connection, 500, _error("UDAPI100500", "Something went wrong"))
+            code = uuid.uuid4().hex
+            self._codes.add(code)
+            address = f"ws://{self.url.removeprefix('http://')}{PORTFOLIO}?requestId={uuid.uuid4()}&code={code}"
+            data = {"authorized_redirect_uri": address, "authorizedRedirectUri": address}
+            return self._json(connection, 200, json.dumps({"status": "success", "data": data}))
+        headers = {"authorization": request.headers.get("Authorization", "")}
+        return self._json(connection, *self.account.answer("GET", request.path, headers, ""))
 
     def _history(self, connection: ServerConnection, path: str, token: str) -> Response:
         """`/v3/historical-candle/{key}/{unit}/{interval}/{to_date}/{from_date}`."""
@@ -288,17 +356,44 @@ class FakeUpstox:
             method, target = head[0].split(" ")[:2]
             headers = {k.strip().lower(): v.strip() for k, v in (h.split(":", 1) for h in head[1:] if ":" in h)}
             body = await reader.readexactly(int(headers.get("content-length", "0")))
-            if urlsplit(target).path in ACCOUNT_PATHS:
+            later: list[dict[str, Any]] = []
+            path = urlsplit(target).path
+            if path in ORDER_PATHS:
+                status, answer, later = self._order_answer(method, target, headers, body.decode())
+            elif path in ACCOUNT_PATHS:
+                self.broker_requests.append((method, path, None))
                 status, answer = self.account.answer(method, target, headers, body.decode())
             else:
                 status, answer = self._token_answer(method, target, headers, body.decode())
+            data = answer.encode()
             writer.write(
-                f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(answer)}\r\n"
-                f"Connection: close\r\n\r\n{answer}".encode()
+                f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+                f"Connection: close\r\n\r\n".encode()
+                + data
             )
             await writer.drain()
+            for update in later:  # the exchange acts after the place is answered
+                self.desk.publish(update)
         finally:
             writer.close()
+
+    def _order_answer(
+        self, method: str, target: str, headers: dict[str, str], body: str
+    ) -> tuple[int, str, list[dict[str, Any]]]:
+        parts = urlsplit(target)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        payload = json.loads(body) if body else None
+        self.broker_requests.append((method, parts.path, payload if payload is not None else (query or None)))
+        self._notify()
+        if headers.get("authorization", "").removeprefix("Bearer ") not in self.tokens:
+            return 401, _error("UDAPI100050", "Invalid token used to access API"), []
+        if (method, parts.path) == ("POST", "/v3/order/place") and isinstance(payload, dict):
+            return self.desk.place(payload)
+        if (method, parts.path) == ("PUT", "/v3/order/modify") and isinstance(payload, dict):
+            return (*self.desk.modify(payload), [])
+        if (method, parts.path) == ("DELETE", "/v3/order/cancel"):
+            return self.desk.cancel(query.get("order_id", ""))
+        return 405, _error("UDAPI100060", f"{method} {parts.path} is not served"), []
 
     def _token_answer(self, method: str, target: str, headers: dict[str, str], body: str) -> tuple[int, str]:
         if method != "POST" or urlsplit(target).path != LOGIN_TOKEN:
@@ -320,6 +415,9 @@ class FakeUpstox:
     # --- the feed -------------------------------------------------------------------------
 
     async def _feed(self, ws: ServerConnection) -> None:
+        if ws.request is not None and urlsplit(ws.request.path).path == PORTFOLIO:
+            await self._portfolio(ws)
+            return
         self.connections.append(ws)
         self._notify()
         pinger = asyncio.create_task(self._ping(ws))
@@ -336,6 +434,32 @@ class FakeUpstox:
             self._tasks.discard(pinger)
             self._notify()
 
+    async def _portfolio(self, ws: ServerConnection) -> None:
+        """The portfolio stream: the server only talks (order updates, pings); we wait for its end."""
+        self.portfolio_connections.append(ws)
+        outbox: asyncio.Queue[str] = asyncio.Queue()
+        self._portfolio_outboxes[ws] = outbox
+        self._notify()
+        pinger = asyncio.create_task(self._ping(ws))
+        self._tasks.add(pinger)
+        closed = asyncio.ensure_future(ws.wait_closed())
+        try:
+            while True:
+                message = asyncio.ensure_future(outbox.get())
+                await asyncio.wait({message, closed}, return_when=asyncio.FIRST_COMPLETED)
+                if not message.done():
+                    message.cancel()
+                    break
+                await ws.send(message.result())
+        except ConnectionClosed:
+            pass  # dropped
+        finally:
+            closed.cancel()
+            del self._portfolio_outboxes[ws]
+            pinger.cancel()
+            self._tasks.discard(pinger)
+            self._notify()
+
     async def _ping(self, ws: ServerConnection) -> None:
         with contextlib.suppress(Exception):
             while True:
@@ -343,3 +467,21 @@ class FakeUpstox:
                 await ws.ping()
                 self.pings_sent += 1
                 self._notify()
+
+
+@contextlib.contextmanager
+def fake_in_thread(**options: Any) -> Iterator[FakeUpstox]:
+    """A FakeUpstox on an event loop of its own thread, for tests that block on a server process
+    (synchronous HTTP) while that server calls the fake. Read its records once the test's own
+    synchronisation (a server's answer or event) says the calls were made."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="fake-upstox", daemon=True)
+    thread.start()
+    fake = asyncio.run_coroutine_threadsafe(FakeUpstox(**options).start(), loop).result(10)
+    try:
+        yield fake
+    finally:
+        asyncio.run_coroutine_threadsafe(fake.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()

@@ -1,13 +1,11 @@
-"""The fake Upstox's account calls for reconciliation and the kill switch, served on the fake's
-second port (`FakeUpstox.account_url`: it reads request bodies) with the fake's tokens.
+"""The fake Upstox's account calls, served on both of the fake's ports with the fake's tokens;
+orders are the order desk's (`fake_orders.OrderDesk`: v3 place, modify, cancel, the updates).
 
-- the profile, and the intraday positions (`positions`, signed shares per instrument key);
-- v2 market orders (`POST /v2/order/place`, `GET /v2/order/details`): they fill at once, in
-  full, at `fill_price`, and move `positions`;
-- the order book (`GET /v2/order/retrieve-all`) and its cancel (`DELETE /v2/order/cancel`):
-  `working_order` leaves an order open there (a limit order, one placed by hand);
+- the profile, funds, the intraday positions: the desk's orders' fills, plus `outside`
+  (signed shares per instrument key: a position opened by hand, outside the engine);
+- the order details (`GET /v2/order/details`) and the order book (`GET /v2/order/retrieve-all`):
+  the desk's orders; `working_order` leaves an order open there (a limit order placed by hand);
   `order_book_extra` adds rows as they are (an answer the broker must refuse to read);
-  `refuse_cancels` answers every cancel with Upstox's error;
 - the kill switch (`GET`/`POST /v2/user/kill-switch`): each segment's state in `kill_switch`,
   every body posted in `kill_switch_requests`. Like Upstox it refuses to disable a segment that
   holds a position and updates all segments of a request or none; `kill_switch_answer`, when
@@ -23,14 +21,15 @@ from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.market.upstox.fake_orders import OrderDesk
+
 PROFILE = "/v2/user/profile"
+FUNDS = "/v2/user/get-funds-and-margin"
 POSITIONS = "/v2/portfolio/short-term-positions"
-ORDER_PLACE = "/v2/order/place"
 ORDER_DETAILS = "/v2/order/details"
 ORDER_BOOK = "/v2/order/retrieve-all"
-ORDER_CANCEL = "/v2/order/cancel"
 KILL_SWITCH = "/v2/user/kill-switch"
-ACCOUNT_PATHS = (PROFILE, POSITIONS, ORDER_PLACE, ORDER_DETAILS, ORDER_BOOK, ORDER_CANCEL, KILL_SWITCH)
+ACCOUNT_PATHS = (PROFILE, FUNDS, POSITIONS, ORDER_DETAILS, ORDER_BOOK, KILL_SWITCH)
 SEGMENTS = ("NSE_EQ", "BSE_EQ", "NSE_FO", "BSE_FO", "NCD_FO", "BCD_FO", "MCX_FO", "NSE_COM")
 
 
@@ -48,20 +47,26 @@ class RefusedByUpstox(Exception):
 
 class Account:
     """:param tokens: the access tokens accepted (the fake's own set).
-    :param notify: wakes the fake's waiters after every call."""
+    :param notify: wakes the fake's waiters after every call.
+    :param desk: the orders (and so the positions they made)."""
 
-    def __init__(self, tokens: Collection[str], notify: Callable[[], None]) -> None:
+    def __init__(self, tokens: Collection[str], notify: Callable[[], None], desk: OrderDesk) -> None:
         self._tokens = tokens
         self._notify = notify
+        self.desk = desk
         self.calls: list[tuple[str, str]] = []  # every call, (method, path), in order
-        self.positions: dict[str, int] = {}  # intraday positions: instrument key -> signed shares
-        self.fill_price = 100.0  # where market orders fill
+        self.outside: dict[str, int] = {}  # positions opened outside the engine: key -> signed shares
         self.kill_switch: dict[str, bool] = dict.fromkeys(SEGMENTS, False)  # engaged, per segment
         self.kill_switch_requests: list[Any] = []  # every body posted to the kill switch
         self.kill_switch_answer: Any = None  # when set: the kill switch's `data`, whatever was asked
         self.order_book_extra: list[Any] = []  # rows the order book answers after the orders
-        self.refuse_cancels = False  # answer every cancel with Upstox's error
-        self._orders: dict[str, dict[str, Any]] = {}
+
+    def positions(self) -> dict[str, int]:
+        """Net intraday shares per instrument: the desk's fills and the outside positions."""
+        net = dict(self.outside)
+        for key, qty in self.desk.net().items():
+            net[key] = net.get(key, 0) + qty
+        return {key: qty for key, qty in net.items() if qty}
 
     def answer(self, method: str, target: str, headers: dict[str, str], body: str) -> tuple[int, str]:
         """(HTTP status, JSON body) of one call."""
@@ -71,17 +76,16 @@ class Account:
         if headers.get("authorization", "").removeprefix("Bearer ") not in self._tokens:
             return 401, _error("UDAPI100050", "Invalid token used to access API")
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if (method, parts.path) == ("GET", ORDER_DETAILS):
+            return self.desk.details(query.get("order_id", ""))
         handler = {
             ("GET", PROFILE): lambda: {"user_id": "AB1234"},
+            ("GET", FUNDS): lambda: {"equity": {"available_margin": 1e7, "used_margin": 0.0}},
             ("GET", POSITIONS): lambda: [
-                {"instrument_token": k, "quantity": q, "average_price": self.fill_price}
-                for k, q in self.positions.items()
-                if q
+                {"instrument_token": k, "quantity": q, "average_price": self.desk.price, "product": "I"}
+                for k, q in self.positions().items()
             ],
-            ("POST", ORDER_PLACE): lambda: self._place(json.loads(body)),
-            ("GET", ORDER_DETAILS): lambda: self._orders[query["order_id"]],
-            ("GET", ORDER_BOOK): lambda: [*self._orders.values(), *self.order_book_extra],
-            ("DELETE", ORDER_CANCEL): lambda: self._cancel(query["order_id"]),
+            ("GET", ORDER_BOOK): lambda: [*self.desk.orders.values(), *self.order_book_extra],
             ("GET", KILL_SWITCH): self._kill_switch_rows,
             ("POST", KILL_SWITCH): lambda: self._engage(json.loads(body)),
         }.get((method, parts.path))
@@ -94,44 +98,6 @@ class Account:
         except RefusedByUpstox as e:
             return 400, _error(e.code, e.message)
         return 200, json.dumps({"status": "success", "data": data})
-
-    # --- orders ---------------------------------------------------------------------------
-
-    def working_order(self, key: str, side: str, qty: int, tag: str | None = None) -> str:
-        """An order that sits open at the broker; its id."""
-        order_id = f"F{len(self._orders) + 1}"
-        self._orders[order_id] = {
-            "order_id": order_id,
-            "instrument_token": key,
-            "transaction_type": side,
-            "quantity": qty,
-            "status": "open",
-            "filled_quantity": 0,
-            "pending_quantity": qty,
-            "average_price": self.fill_price,
-            "tag": tag,
-        }
-        return order_id
-
-    def order_status(self, order_id: str) -> str:
-        return str(self._orders[order_id]["status"])
-
-    def _place(self, order: dict[str, Any]) -> dict[str, Any]:
-        qty = int(order["quantity"])
-        key = str(order["instrument_token"])
-        self.positions[key] = self.positions.get(key, 0) + qty * (1 if order["transaction_type"] == "BUY" else -1)
-        order_id = self.working_order(key, order["transaction_type"], qty, order.get("tag"))
-        self._orders[order_id].update(status="complete", filled_quantity=qty, pending_quantity=0)
-        return {"order_id": order_id}
-
-    def _cancel(self, order_id: str) -> dict[str, Any]:
-        order = self._orders[order_id]
-        if self.refuse_cancels:
-            raise RefusedByUpstox("UDAPI100500", "Something went wrong")
-        if order["status"] != "open":
-            raise RefusedByUpstox("UDAPI100040", f"order {order_id} is {order['status']}: it cannot be cancelled")
-        order.update(status="cancelled", pending_quantity=0)
-        return {"order_id": order_id}
 
     # --- the kill switch ------------------------------------------------------------------
 
@@ -147,11 +113,12 @@ class Account:
         self.kill_switch_requests.append(updates)
         if not isinstance(updates, list) or not updates:
             raise RefusedByUpstox("UDAPI1000", "the body must be a non-empty list of {segment, action}")
+        held_positions = self.positions()
         for update in updates:
             segment, action = update.get("segment"), update.get("action")
             if segment not in self.kill_switch or action not in ("ENABLE", "DISABLE"):
                 raise RefusedByUpstox("UDAPI1000", f"invalid segment or action: {update}")
-            held = [k for k, q in self.positions.items() if q and k.split("|")[0] == segment]
+            held = [k for k in held_positions if k.split("|")[0] == segment]
             if action == "DISABLE" and held:
                 raise RefusedByUpstox("UDAPI1184", f"close the open positions in {segment} first: {held}")
         for update in updates:

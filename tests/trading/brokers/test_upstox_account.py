@@ -8,18 +8,19 @@ from collections.abc import AsyncIterator
 import pytest
 
 from app.trading.brokers.base import OpenOrder
-from app.trading.brokers.upstox import HttpTransport, UpstoxBroker
+from app.trading.brokers.upstox import UpstoxBroker
 from app.trading.costs import CostModel
 from app.trading.errors import BrokerError
 from app.trading.orders import Side
 from tests.market.upstox.fake import FakeUpstox
 from tests.trading.conftest import UPSTOX_TOKEN
+from tests.trading.rig import upstox_transport
 from tests.trading.stubs import INFY, RELIANCE
 
 
 @pytest.fixture
 async def broker(fake_upstox: FakeUpstox) -> AsyncIterator[UpstoxBroker]:
-    broker = UpstoxBroker(transport=HttpTransport(fake_upstox.account_url, UPSTOX_TOKEN), costs=CostModel())
+    broker = UpstoxBroker(transport=upstox_transport(fake_upstox, UPSTOX_TOKEN), costs=CostModel())
     await broker.connect()
     yield broker
     await broker.close()
@@ -49,7 +50,7 @@ async def test_the_kill_switch_disables_each_segment_asked_and_checks_the_answer
 
 
 async def test_the_kill_switch_refusal_of_upstox_is_said(fake_upstox: FakeUpstox, broker: UpstoxBroker) -> None:
-    fake_upstox.account.positions[RELIANCE] = 10
+    fake_upstox.account.outside[RELIANCE] = 10
     with pytest.raises(BrokerError, match="HTTP 400: close the open positions in NSE_EQ first"):
         await broker.kill_switch(["NSE_EQ"])
     assert not fake_upstox.account.kill_switch["NSE_EQ"]
@@ -58,10 +59,10 @@ async def test_the_kill_switch_refusal_of_upstox_is_said(fake_upstox: FakeUpstox
 async def test_open_orders_are_the_working_ones_with_the_engine_id_read_from_the_tag(
     fake_upstox: FakeUpstox, broker: UpstoxBroker
 ) -> None:
-    mine = fake_upstox.account.working_order(RELIANCE, "SELL", 10, tag="sd-42")
-    theirs = fake_upstox.account.working_order(INFY, "BUY", 5, tag="by-hand")
-    untagged = fake_upstox.account.working_order(INFY, "BUY", 2)
-    done = fake_upstox.account.working_order(INFY, "BUY", 1)
+    mine = fake_upstox.desk.working_order(RELIANCE, "SELL", 10, tag="sd-42")
+    theirs = fake_upstox.desk.working_order(INFY, "BUY", 5, tag="by-hand")
+    untagged = fake_upstox.desk.working_order(INFY, "BUY", 2)
+    done = fake_upstox.desk.working_order(INFY, "BUY", 1)
     await broker.cancel_order(done)
     assert await broker.open_orders() == [
         OpenOrder(mine, RELIANCE, Side.SELL, 10, 42),
