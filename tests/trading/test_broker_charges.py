@@ -59,9 +59,9 @@ def upstox_figure(order: dict[str, Any]) -> float:
 
 
 async def test_a_live_trade_stores_the_brokers_charges_of_each_fill_beside_the_estimate(
-    tmp_path: Path, fake_upstox: FakeUpstox
+    tmp_path: Path, fake_upstox: FakeUpstox, database_url: str
 ) -> None:
-    rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN)
+    rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN, database_url=database_url)
     try:
         recorder = await entered(rig)
         assert recorder is not None
