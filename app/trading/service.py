@@ -38,7 +38,8 @@ from app.market.clock import Clock, WallClock
 from app.market.feed import BarSubscription, MarketFeed
 from app.market.timestamps import iso
 from app.trading.book import Book
-from app.trading.brokers.base import Broker, Funds, KillSwitch, Position, StreamReconnects
+from app.trading.broker_charges import BrokerChargesRecorder
+from app.trading.brokers.base import Broker, FillCharges, Funds, KillSwitch, Position, StreamReconnects
 from app.trading.brokers.registry import BrokerRegistry
 from app.trading.engine import FlattenOutcome, TradingEngine
 from app.trading.errors import BrokerError, EngineStateError, NoKillSwitch, TradingError
@@ -54,6 +55,8 @@ from app.trading.ticks import LatestPrices
 from app.trading.trades import ExitReason
 
 log = logging.getLogger(__name__)
+
+BROKER_CHARGES_DRAIN = 5.0  # seconds a stopping run still fetches the broker's charges of its last fills
 PAPER = "paper"
 DAY = 86_400
 
@@ -134,6 +137,7 @@ class TradingService:
         self._tasks: list[asyncio.Task[None]] = []
         self._subscription: Subscription | None = None
         self._remove_ticks: Callable[[], None] | None = None
+        self.charges_recorder: BrokerChargesRecorder | None = None  # the run's, when its venue has FillCharges
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -183,6 +187,11 @@ class TradingService:
             asyncio.create_task(self._watch_broker(venue), name="trading-broker-watch"),
             asyncio.create_task(self._reconcile_all_day(engine), name="trading-reconcile"),
         ]
+        self.charges_recorder = None
+        if isinstance(venue, FillCharges):  # the venue lives as long as this run: no removal needed
+            self.charges_recorder = BrokerChargesRecorder(venue, self.store)
+            venue.add_fill_listener(self.charges_recorder.offer)
+            self._tasks.append(asyncio.create_task(self.charges_recorder.run(), name="trading-broker-charges"))
         log.info(
             "trading engine %s: broker %s, venue %s, safe_mode %s, %d open trades",
             state.value,
@@ -336,6 +345,9 @@ class TradingService:
         if self._remove_ticks is not None:
             self._remove_ticks()
             self._remove_ticks = None
+        recorder, self.charges_recorder = self.charges_recorder, None
+        if recorder is not None:  # the last fills' (a flatten's) charges, before the venue closes
+            await recorder.drain(BROKER_CHARGES_DRAIN)
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()

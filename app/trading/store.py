@@ -1,10 +1,12 @@
-"""Reading what the trading journal wrote: for recovery at start and for the REST API."""
+"""Reading what the trading journal wrote: for recovery at start and for the REST API; and the
+one write beside the journal: a broker's charges of an order, fetched after it filled
+(`app.trading.broker_charges`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.storage.db import Database
 from app.trading.brokers.paper import NAME as PAPER
@@ -82,6 +84,30 @@ class TradeStore:
         async with self.db.session() as s:
             rows = (await s.execute(query)).scalars().all()
         return [{c: getattr(r, c) for c in columns} for r in rows]
+
+    async def set_broker_charges(self, order_id: int, charges: float) -> bool:
+        """Store the broker's charges of order `order_id`; False when no such order is stored.
+        The journal never writes this column, so its upserts of the order keep it."""
+        query = update(OrderRow).where(OrderRow.order_id == order_id).values(broker_charges=charges)
+        async with self.db.session() as s:
+            matched = (await s.execute(query)).rowcount  # type: ignore[attr-defined]
+        return bool(matched)
+
+    async def broker_charges(self, trade_ids: list[int]) -> dict[int, float | None]:
+        """The broker's charges of each trade: the sum over its orders that filled shares, None
+        while any of them has no figure (a paper trade, a fetch that failed or is still due)."""
+        if not trade_ids:
+            return {}
+        query = select(OrderRow.trade_id, OrderRow.broker_charges).where(
+            OrderRow.trade_id.in_(trade_ids), OrderRow.filled_qty > 0
+        )
+        out: dict[int, float | None] = {}
+        async with self.db.session() as s:
+            for trade_id, charges in (await s.execute(query)).all():
+                assert trade_id is not None  # trade_id IN (...) excludes NULL
+                before = out.get(trade_id, 0.0)
+                out[trade_id] = None if before is None or charges is None else before + charges
+        return out
 
     async def paper_state(self) -> PaperState | None:
         async with self.db.session() as s:

@@ -80,6 +80,9 @@ class OrderRow(Base):
     filled_qty: Mapped[int] = mapped_column(BigInteger)
     fill_price: Mapped[float | None] = mapped_column(Float, nullable=True)
     charges: Mapped[float] = mapped_column(Float)
+    broker_charges: Mapped[float | None] = mapped_column(
+        Float, nullable=True, comment="the broker's own figure, fetched after the fill; none: not known"
+    )
     broker_order_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 

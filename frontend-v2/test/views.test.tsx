@@ -12,7 +12,7 @@ import { DeskContext } from "../src/app/hooks";
 import { applyBars, applyStatus } from "../src/state/market";
 import { applyPredictionEvent, loadPredictions } from "../src/state/prediction";
 import { recordEnvelopes } from "../src/state/inspector";
-import { applyHaltAnswer, applyHftEvent } from "../src/state/trading";
+import { applyHaltAnswer, applyHftEvent, loadTrading } from "../src/state/trading";
 import { linkOn } from "../src/state/connection";
 import { bars, created, hft, marketStatus, RELIANCE, resolved, TCS } from "./support/events";
 
@@ -187,6 +187,32 @@ describe("trading view", () => {
       fireEvent.click(screen.getByRole("button", { name: "Halt the engine" }));
     });
     expect(posts).toEqual([{ path: "/api/hft/halt", body: {} }]);
+  });
+});
+
+describe("closed trades", () => {
+  test("each shows the cost model's estimate of its charges beside the broker's own figure (– while not known)", () => {
+    const closed = { instrument_key: RELIANCE, qty: 10, entry: 100, exit: 104, pnl: 20, status: "closed", reason: "target" };
+    renderDesk("/trading", (s) => ({
+      ...s,
+      trading: loadTrading(
+        s.trading,
+        {
+          status: { state: "running", broker: "upstox" },
+          trades: [
+            { ...closed, trade_id: 7, charges: 40.12, broker_charges: 41.37 },
+            { ...closed, trade_id: 6, charges: 40.12, broker_charges: null },
+          ],
+        },
+        0,
+      ),
+    }));
+    const [live, unknown] = within(screen.getByTestId("closed-trades")).getAllByRole("row").slice(1);
+    expect(live!.getAttribute("data-trade-id")).toBe("7");
+    expect(within(live!).getByTestId("charges-estimate").textContent).toBe("₹40.12");
+    expect(within(live!).getByTestId("charges-broker").textContent).toBe("₹41.37");
+    expect(within(unknown!).getByTestId("charges-estimate").textContent).toBe("₹40.12");
+    expect(within(unknown!).getByTestId("charges-broker").textContent).toBe("–");
   });
 });
 

@@ -149,7 +149,8 @@ async def read_trades(
     trades = await service.store.trades(
         status=TradeStatus(status_) if status_ else None, instrument_key=instrument_key, limit=limit
     )
-    return {"trades": [t.public() for t in trades]}
+    broker = await service.store.broker_charges([t.trade_id for t in trades])
+    return {"trades": [{**t.public(), "broker_charges": broker.get(t.trade_id)} for t in trades]}
 
 
 @router.get("/orders", summary="Stored orders, newest first", response_model=OrderList)

@@ -70,6 +70,9 @@ class StoppedEngine(EngineStatus):
 
 
 class TradeOut(ResponseModel):
+    """A trade. `charges`: the cost model's estimate of its fills; `broker_charges`: the broker's
+    own figure of them (a live trade's, once every fill's is known; else null)."""
+
     trade_id: int
     instrument_key: str
     qty: int
@@ -88,6 +91,7 @@ class TradeOut(ResponseModel):
     prediction_id: int | None
     pred_ret_adj: float
     charges: float
+    broker_charges: float | None
     gross: float
     venue: str
     day: str
@@ -114,6 +118,7 @@ class OrderOut(ResponseModel):
     filled_qty: int
     fill_price: float | None
     charges: float
+    broker_charges: float | None
     broker_order_id: str | None
     error: str | None
 

@@ -76,6 +76,34 @@ class Broker(Protocol):
     async def funds(self) -> Funds: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """What one live order filled, as its broker reported it: `client_order_id` is the engine's
+    order id, `qty` the shares filled (> 0) at the average price `avg_price`."""
+
+    client_order_id: int
+    instrument_key: str
+    side: Side
+    qty: int
+    avg_price: float
+
+
+@runtime_checkable
+class FillCharges(Protocol):
+    """A broker that says what a fill cost by its own figures (`app.trading.broker_charges`
+    stores them beside the cost model's estimate); the paper broker has none."""
+
+    def add_fill_listener(self, listener: Callable[[Fill], None]) -> Callable[[], None]:
+        """Call `listener(fill)` on the event loop for each order that filled some shares, as
+        the order is answered; returns the function that removes it."""
+        ...
+
+    async def fill_charges(self, fill: Fill) -> float:
+        """The broker's charges of `fill`, rupees; raises BrokerError (a refusal, no answer, or
+        an answer without a readable figure)."""
+        ...
+
+
 @runtime_checkable
 class KillSwitch(Protocol):
     """A broker with a kill switch of its own (`app.trading.kill_switch`); the paper broker has none."""

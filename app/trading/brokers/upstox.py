@@ -12,8 +12,9 @@ stream is down the broker polls `GET /v2/order/details` for the order's open ids
 (`order_updates` says which). The order ends when every id has ended, or after `fill_timeout`:
 then the ids still open are cancelled; what filled by then is a PARTIAL fill, nothing filled is
 UNKNOWN (the engine halts: see the README's Trading section). Charges are estimated with the
-cost model (the contract note has the exact ones). This broker is only ever handed orders by
-the two-key gate.
+cost model; once the order is answered, Upstox's own figure of each fill is asked for apart
+(`FillCharges`, `upstox_charges`), never on the engine's path. This broker is only ever handed
+orders by the two-key gate.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ import httpx
 
 from app.market.upstox.access_token import AccessToken
 from app.market.upstox.errors import TokenUnavailable
-from app.trading.brokers.base import Funds, OpenOrder, Position
+from app.trading.brokers.base import Fill, Funds, OpenOrder, Position
+from app.trading.brokers.upstox_charges import BROKERAGE, brokerage_params, charges_total
 from app.trading.brokers.upstox_orders import FINAL, TAG, OrderUpdate, TrackedOrder, tag_of
 from app.trading.brokers.upstox_stream import PortfolioStream
 from app.trading.costs import CostModel
@@ -138,6 +140,7 @@ class UpstoxBroker:
         self._market_protection = market_protection
         self._connected = False
         self._waiting: dict[str, TrackedOrder] = {}  # by tag
+        self._fill_listeners: list[Callable[[Fill], None]] = []
         if stream is not None:
             stream.on_update = self.on_update
 
@@ -225,9 +228,16 @@ class UpstoxBroker:
                 what = f"order place answered success without data.order_ids: {str(answer)[:300]}"
                 return OrderResult(OrderStatus.UNKNOWN, message=what)
             tracked.placed(order_ids)
-            return await self._outcome(tracked)
+            result = await self._outcome(tracked)
         finally:
             self._waiting.pop(tracked.tag, None)
+        if result.filled_qty:
+            fill = Fill(
+                request.client_order_id, request.instrument_key, request.side, result.filled_qty, result.avg_price
+            )
+            for listener in list(self._fill_listeners):
+                listener(fill)
+        return result
 
     async def _outcome(self, tracked: TrackedOrder) -> OrderResult:
         """Wait for every id to end: on the stream's updates, or polling while the stream is down."""
@@ -320,6 +330,19 @@ class UpstoxBroker:
         ) or {}
         equity = data.get("equity") or {}
         return Funds(float(equity.get("available_margin") or 0.0), float(equity.get("used_margin") or 0.0))
+
+    # --- the broker's charges of a fill (FillCharges) -------------------------------------
+
+    def add_fill_listener(self, listener: Callable[[Fill], None]) -> Callable[[], None]:
+        """`FillCharges`: `listener` hears of each order that filled shares, once it is answered."""
+        self._fill_listeners.append(listener)
+        return lambda: self._fill_listeners.remove(listener)
+
+    async def fill_charges(self, fill: Fill) -> float:
+        """`GET /v2/charges/brokerage` for what filled: Upstox's charges of it (`upstox_charges`)."""
+        self._check()
+        answer = await self._transport.request("GET", BROKERAGE, params=brokerage_params(fill))
+        return charges_total(NAME, fill, answer)
 
     # --- open orders (reconciliation) ------------------------------------------------------
 

@@ -1236,6 +1236,8 @@ export interface components {
             fill_price: number | null;
             /** Charges */
             charges: number;
+            /** Broker Charges */
+            broker_charges: number | null;
             /** Broker Order Id */
             broker_order_id: string | null;
             /** Error */
@@ -1619,7 +1621,11 @@ export interface components {
             /** Trades */
             trades: components["schemas"]["TradeOut"][];
         };
-        /** TradeOut */
+        /**
+         * TradeOut
+         * @description A trade. `charges`: the cost model's estimate of its fills; `broker_charges`: the broker's
+         *     own figure of them (a live trade's, once every fill's is known; else null).
+         */
         TradeOut: {
             /** Trade Id */
             trade_id: number;
@@ -1656,6 +1662,8 @@ export interface components {
             pred_ret_adj: number;
             /** Charges */
             charges: number;
+            /** Broker Charges */
+            broker_charges: number | null;
             /** Gross */
             gross: number;
             /** Venue */

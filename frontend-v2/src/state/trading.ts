@@ -59,6 +59,10 @@ export interface Trade {
   readonly exitTime?: number;
   /** The trading day (IST date) where REST says it; live trades are today's. */
   readonly day?: string;
+  /** Charges of its fills (REST only, rupees): the cost model's estimate, and the broker's own
+   * figure (a live trade's, once the broker has said it for every fill). */
+  readonly charges?: number;
+  readonly brokerCharges?: number;
 }
 
 export interface DeskError {
@@ -166,6 +170,8 @@ export function tradeFromRest(r: Json): (Partial<Trade> & { trade_id: number }) 
     entryTime: num(r.entry_ts) ?? num(r.opened_ts) ?? num(r.entry_time),
     exitTime: num(r.exit_ts) ?? num(r.closed_ts) ?? num(r.exit_time),
     day: str(r.day),
+    charges: num(r.charges),
+    brokerCharges: num(r.broker_charges),
   };
 }
 

@@ -226,7 +226,7 @@ export function TradingView() {
         <DataTable
           testId="closed-trades"
           tall
-          columns={["#", "Instrument", "Qty", "Entry", "Exit", "PnL", "Reason"]}
+          columns={["#", "Instrument", "Qty", "Entry", "Exit", "PnL", "Reason", "Charges (est.)", "Charges (broker)"]}
           items={closed}
           row={(t) => (
             <tr key={t.trade_id} data-trade-id={t.trade_id}>
@@ -237,6 +237,8 @@ export function TradingView() {
               <td>{rupees(t.exit)}</td>
               <td className={tone(t.pnl)}>{signedRupees(t.pnl)}</td>
               <td>{t.reason ?? "–"}</td>
+              <td data-testid="charges-estimate">{rupees(t.charges)}</td>
+              <td data-testid="charges-broker">{rupees(t.brokerCharges)}</td>
             </tr>
           )}
         />

@@ -151,6 +151,25 @@ describe("trades", () => {
   });
 });
 
+describe("charges", () => {
+  test("REST's estimate and the broker's figure are kept apart; a null broker figure is not known", () => {
+    const loaded = loadTrading(
+      initialTrading,
+      {
+        status: null,
+        trades: [
+          { trade_id: 1, instrument_key: RELIANCE, qty: 1, entry: 100, exit: 101, status: "closed", charges: 0.62, broker_charges: 10.79 },
+          { trade_id: 2, instrument_key: RELIANCE, qty: 1, entry: 100, exit: 101, status: "closed", charges: 0.62, broker_charges: null },
+        ],
+      },
+      0,
+    );
+    expect(loaded.trades[1]).toMatchObject({ charges: 0.62, brokerCharges: 10.79 });
+    expect(loaded.trades[2]!.charges).toBe(0.62);
+    expect(loaded.trades[2]!.brokerCharges).toBeUndefined();
+  });
+});
+
 describe("the day", () => {
   test("realized PnL counts the engine's day only; live trades (no day yet) count as today's", () => {
     const loaded = loadTrading(

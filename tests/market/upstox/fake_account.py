@@ -9,7 +9,11 @@ orders are the order desk's (`fake_orders.OrderDesk`: v3 place, modify, cancel, 
 - the kill switch (`GET`/`POST /v2/user/kill-switch`): each segment's state in `kill_switch`,
   every body posted in `kill_switch_requests`. Like Upstox it refuses to disable a segment that
   holds a position and updates all segments of a request or none; `kill_switch_answer`, when
-  set, is answered as `data` whatever was asked (an answer that does not confirm).
+  set, is answered as `data` whatever was asked (an answer that does not confirm);
+- the brokerage API (`GET /v2/charges/brokerage`): the charges of the order asked about, by
+  `brokerage` (a flat Rs 10 plan, unlike the cost model's); every query in
+  `brokerage_requests`; `brokerage_answer`, when set, is answered as `data` whatever was asked,
+  and `brokerage_error` (HTTP status, message), when set, is answered instead of any figure.
 
 `calls` keeps every (method, path) in the order they came.
 """
@@ -29,7 +33,8 @@ POSITIONS = "/v2/portfolio/short-term-positions"
 ORDER_DETAILS = "/v2/order/details"
 ORDER_BOOK = "/v2/order/retrieve-all"
 KILL_SWITCH = "/v2/user/kill-switch"
-ACCOUNT_PATHS = (PROFILE, FUNDS, POSITIONS, ORDER_DETAILS, ORDER_BOOK, KILL_SWITCH)
+BROKERAGE = "/v2/charges/brokerage"
+ACCOUNT_PATHS = (PROFILE, FUNDS, POSITIONS, ORDER_DETAILS, ORDER_BOOK, KILL_SWITCH, BROKERAGE)
 SEGMENTS = ("NSE_EQ", "BSE_EQ", "NSE_FO", "BSE_FO", "NCD_FO", "BCD_FO", "MCX_FO", "NSE_COM")
 
 
@@ -37,12 +42,31 @@ def _error(code: str, message: str) -> str:
     return json.dumps({"status": "error", "errors": [{"errorCode": code, "message": message}]})
 
 
-class RefusedByUpstox(Exception):
-    """An account call Upstox would refuse: its error code and message."""
+def brokerage(query: dict[str, str]) -> dict[str, Any]:
+    """The fake's charges of one order (`data` of the brokerage API): Rs 10 brokerage, NSE's
+    transaction charges, SEBI's fee, STT on a sell, stamp duty on a buy, GST; rounded to paise."""
+    qty, price, side = int(query["quantity"]), float(query["price"]), query["transaction_type"]
+    if qty <= 0 or price <= 0 or side not in ("BUY", "SELL") or query["product"] not in ("I", "D"):
+        raise ValueError(f"quantity, price, transaction_type or product: {query}")
+    turnover = qty * price
+    fee, transaction, sebi = 10.0, turnover * 0.0000297, turnover * 0.000001
+    taxes = {
+        "gst": round((fee + transaction + sebi) * 0.18, 2),
+        "stt": round(turnover * 0.00025, 2) if side == "SELL" else 0.0,
+        "stamp_duty": round(turnover * 0.00003, 2) if side == "BUY" else 0.0,
+    }
+    other = {"transaction": round(transaction, 2), "clearing": 0.0, "sebi_turnover": round(sebi, 2)}
+    total = round(fee + sum(taxes.values()) + sum(other.values()), 2)
+    plan = {"name": "", "min_expense": 0}
+    return {"charges": {"total": total, "brokerage": fee, "taxes": taxes, "other_charges": other, "dp_plan": plan}}
 
-    def __init__(self, code: str, message: str) -> None:
+
+class RefusedByUpstox(Exception):
+    """An account call Upstox would refuse: its error code, message and HTTP status."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
-        self.code, self.message = code, message
+        self.code, self.message, self.status = code, message, status
 
 
 class Account:
@@ -60,6 +84,9 @@ class Account:
         self.kill_switch_requests: list[Any] = []  # every body posted to the kill switch
         self.kill_switch_answer: Any = None  # when set: the kill switch's `data`, whatever was asked
         self.order_book_extra: list[Any] = []  # rows the order book answers after the orders
+        self.brokerage_requests: list[dict[str, str]] = []  # every query of the brokerage API
+        self.brokerage_answer: Any = None  # when set: the brokerage API's `data`, whatever was asked
+        self.brokerage_error: tuple[int, str] | None = None  # when set: answered instead of any figure
 
     def positions(self) -> dict[str, int]:
         """Net intraday shares per instrument: the desk's fills and the outside positions."""
@@ -88,6 +115,7 @@ class Account:
             ("GET", ORDER_BOOK): lambda: [*self.desk.orders.values(), *self.order_book_extra],
             ("GET", KILL_SWITCH): self._kill_switch_rows,
             ("POST", KILL_SWITCH): lambda: self._engage(json.loads(body)),
+            ("GET", BROKERAGE): lambda: self._brokerage(query),
         }.get((method, parts.path))
         if handler is None:
             return 405, _error("UDAPI100060", f"{method} not allowed on {parts.path}")
@@ -96,8 +124,15 @@ class Account:
         except (AttributeError, KeyError, TypeError, ValueError) as e:
             return 400, _error("UDAPI1000", f"bad request: {e}")
         except RefusedByUpstox as e:
-            return 400, _error(e.code, e.message)
+            return e.status, _error(e.code, e.message)
         return 200, json.dumps({"status": "success", "data": data})
+
+    def _brokerage(self, query: dict[str, str]) -> Any:
+        self.brokerage_requests.append(query)
+        if self.brokerage_error is not None:
+            status, message = self.brokerage_error
+            raise RefusedByUpstox("UDAPI100500" if status >= 500 else "UDAPI1000", message, status)
+        return brokerage(query) if self.brokerage_answer is None else self.brokerage_answer
 
     # --- the kill switch ------------------------------------------------------------------
 

@@ -1,0 +1,77 @@
+"""The broker's own charges of each live fill, stored beside the cost model's estimate.
+
+A broker that can say what a fill cost (`FillCharges`: Upstox's brokerage API) tells this
+recorder of each order that filled, as the order is answered; the recorder asks the broker
+for the charges on a task of its own, after the engine has moved on, and writes them into the
+order's `broker_charges` (the engine stored the order before it left, so the row is there).
+The engine's decisions never wait on it. A fetch that fails is logged and leaves the column
+null: the order and its trade are never touched otherwise. When the run stops, the fills still
+queued (the flatten's exits) are fetched for a few seconds more (`drain`); any left after that
+stay null. The paper broker has no figure of its own: its orders stay null.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from app.trading.brokers.base import Fill, FillCharges
+from app.trading.errors import BrokerError
+from app.trading.store import TradeStore
+
+log = logging.getLogger(__name__)
+
+
+class BrokerChargesRecorder:
+    """Fetches and stores the broker's charges of the fills it is offered, one at a time.
+
+    `recorded` and `failed` count the fills whose figure was stored, or could not be had."""
+
+    def __init__(self, broker: FillCharges, store: TradeStore) -> None:
+        self._broker = broker
+        self._store = store
+        self._fills: asyncio.Queue[Fill] = asyncio.Queue()
+        self.recorded = 0
+        self.failed = 0
+
+    def offer(self, fill: Fill) -> None:
+        """A fill to fetch the charges of (the broker's fill listener; never blocks)."""
+        self._fills.put_nowait(fill)
+
+    async def run(self) -> None:
+        """Fetch and store each offered fill's charges, until cancelled."""
+        while True:
+            fill = await self._fills.get()
+            try:
+                if await self._record(fill):
+                    self.recorded += 1
+                else:
+                    self.failed += 1
+            finally:
+                self._fills.task_done()
+
+    async def drain(self, grace: float) -> None:
+        """Wait (at most `grace` seconds) until every fill offered so far has been handled."""
+        try:
+            async with asyncio.timeout(grace):
+                await self._fills.join()
+        except TimeoutError:
+            log.warning("broker charges of %d fill(s) not fetched: the run stopped", self._fills.qsize() + 1)
+
+    async def _record(self, fill: Fill) -> bool:
+        try:
+            charges = await self._broker.fill_charges(fill)
+        except BrokerError as e:
+            log.warning("broker charges of order %d not known: %s", fill.client_order_id, e)
+            return False
+        except Exception:  # a bug here must not end the recording of the fills to come
+            log.exception("broker charges of order %d failed", fill.client_order_id)
+            return False
+        try:
+            stored = await self._store.set_broker_charges(fill.client_order_id, charges)
+        except Exception:
+            log.exception("broker charges of order %d could not be stored", fill.client_order_id)
+            return False
+        if not stored:
+            log.warning("broker charges of order %d: no such order stored", fill.client_order_id)
+        return stored

@@ -1,0 +1,138 @@
+"""The broker's own charges of each live fill, on the real service against the fake Upstox:
+fetched after the fill from the brokerage API and stored beside the cost model's estimate (read
+back through the store and the trades route); a failing fetch leaves them null and the trade as
+it was; paper trades have none."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from app.api.routes.hft import read_trades
+from app.api.schemas.hft import TradeList
+from app.trading.broker_charges import BrokerChargesRecorder
+from tests.market.upstox.fake import FakeUpstox
+from tests.market.upstox.fake_account import BROKERAGE, brokerage
+from tests.trading.conftest import UPSTOX_TOKEN
+from tests.trading.rig import Rig, make_rig, upstox_rig
+from tests.trading.stubs import INFY, RELIANCE, TCS
+
+PRICES = {RELIANCE: 2900.0, TCS: 3900.0, INFY: 1500.0}
+
+
+async def handled(recorder: BrokerChargesRecorder, count: int, timeout: float = 10.0) -> None:
+    """Until the recorder has dealt with `count` fills (stored or failed)."""
+
+    async def done() -> None:
+        while recorder.recorded + recorder.failed < count:
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(done(), timeout)
+
+
+async def entered(rig: Rig) -> BrokerChargesRecorder | None:
+    """One entry on RELIANCE; the run's charges recorder (None: its venue has none)."""
+    await rig.warm(PRICES)
+    await rig.predict(RELIANCE, 0.01)
+    await rig.bar(PRICES)
+    assert len(rig.watch.of("hft.entry")) == 1
+    return rig.service.charges_recorder
+
+
+async def rest_trades(rig: Rig) -> list[dict[str, Any]]:
+    """GET /api/hft/trades's answer, through its response model."""
+    answer = await read_trades(rig.service, status_=None, instrument_key=None, limit=500)
+    return TradeList.model_validate(answer).model_dump()["trades"]
+
+
+def upstox_figure(order: dict[str, Any]) -> float:
+    """What the fake Upstox says an order's fill cost."""
+    query = {
+        "instrument_token": order["instrument_key"],
+        "quantity": str(order["filled_qty"]),
+        "product": "I",
+        "transaction_type": order["side"].upper(),
+        "price": str(order["fill_price"]),
+    }
+    return float(brokerage(query)["charges"]["total"])
+
+
+async def test_a_live_trade_stores_the_brokers_charges_of_each_fill_beside_the_estimate(
+    tmp_path: Path, fake_upstox: FakeUpstox, database_url: str
+) -> None:
+    rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN, database_url=database_url)
+    try:
+        recorder = await entered(rig)
+        assert recorder is not None
+        await handled(recorder, 1)
+        (entry,) = await rig.service.store.orders()
+        assert entry["broker_charges"] == upstox_figure(entry)
+        assert fake_upstox.account.brokerage_requests == [
+            {
+                "instrument_token": RELIANCE,
+                "quantity": str(entry["filled_qty"]),
+                "product": "I",
+                "transaction_type": "BUY",
+                "price": str(entry["fill_price"]),
+            }
+        ]
+        (trade,) = await rest_trades(rig)
+        assert trade["broker_charges"] == entry["broker_charges"]  # every fill of it known so far
+
+        await rig.service.stop()  # flattens: the exit's charges are fetched before the run ends
+        assert (recorder.recorded, recorder.failed) == (2, 0)
+        orders = await rig.service.store.orders()
+        assert [o["purpose"] for o in orders] == ["exit", "entry"]
+        assert [o["broker_charges"] for o in orders] == [upstox_figure(o) for o in orders]
+        (trade,) = await rest_trades(rig)
+        assert trade["status"] == "closed"
+        assert trade["broker_charges"] == sum(upstox_figure(o) for o in orders)
+        assert trade["charges"] == sum(o["charges"] for o in orders)  # the estimate, beside it
+        assert trade["broker_charges"] != trade["charges"]  # the fake's plan is not the cost model's
+    finally:
+        await rig.close()
+
+
+async def test_a_failing_charges_call_leaves_them_null_and_the_trade_intact(
+    tmp_path: Path, fake_upstox: FakeUpstox
+) -> None:
+    fake_upstox.account.brokerage_error = (500, "Something went wrong")
+    rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN)
+    try:
+        recorder = await entered(rig)
+        assert recorder is not None
+        await handled(recorder, 1)
+        assert (recorder.recorded, recorder.failed) == (0, 1)
+        assert ("GET", BROKERAGE) in fake_upstox.account.calls
+        (entry,) = await rig.service.store.orders()
+        assert entry["broker_charges"] is None and entry["status"] == "filled" and entry["charges"] > 0
+        (trade,) = await rest_trades(rig)
+        assert trade["status"] == "open" and trade["broker_charges"] is None
+        assert trade["qty"] == entry["filled_qty"] and trade["charges"] == entry["charges"]
+        assert rig.service.status()["state"] == "running" and rig.watch.of("hft.error") == []
+
+        fake_upstox.account.brokerage_error = None
+        await rig.service.stop()
+        assert (recorder.recorded, recorder.failed) == (1, 1)
+        exit_, entry = await rig.service.store.orders()
+        assert exit_["broker_charges"] == upstox_figure(exit_) and entry["broker_charges"] is None
+        (trade,) = await rest_trades(rig)
+        assert trade["status"] == "closed" and trade["pnl"] is not None
+        assert trade["broker_charges"] is None  # not the exit's alone: the entry's is not known
+    finally:
+        await rig.close()
+
+
+async def test_paper_trades_have_no_broker_charges(tmp_path: Path, database_url: str) -> None:
+    rig = await make_rig(tmp_path, database_url=database_url)
+    try:
+        await rig.service.start()
+        assert await entered(rig) is None
+        await rig.service.stop()
+        (order, _) = await rig.service.store.orders()
+        assert order["broker_charges"] is None and order["charges"] > 0
+        (trade,) = await rest_trades(rig)
+        assert trade["status"] == "closed" and trade["broker_charges"] is None and trade["charges"] > 0
+    finally:
+        await rig.close()
