@@ -146,3 +146,33 @@ async def test_a_frame_that_is_not_a_feed_response_reconnects(
     await fake.wait_for(lambda: len(fake.requests) == 2)
     errors = [s.error for s in consumer.states if s.status is FeedStatus.RECONNECTING]
     assert any("not a FeedResponse" in (e or "") for e in errors)
+
+
+async def test_a_ten_minute_outage_is_caught_up_minute_by_minute(
+    fake: FakeUpstox, token_file: Path, calendar: NseCalendar, consume: Any
+) -> None:
+    consumer = consume(make_source(fake, token_file, calendar))
+    await fake.wait_for(lambda: len(fake.requests) == 1)
+    await fake.send(full_frame(ms(M + 10), {A: [minute(M, 100)], B: [minute(M, 50)]}))
+    await fake.send(full_frame(ms(M + 62), {A: [minute(M, 100), minute(M + 60, 101)], B: [minute(M + 60, 51)]}))
+    assert (await consumer.next()).open_ts == M
+
+    # Upstox is unreachable for ten minutes: the connection drops and every authorize fails
+    # meanwhile. Its intraday API has every minute once it is back.
+    fake.fail_authorize = 5
+    fake.candles = {
+        A: [minute(M + 60 * i, 100 + i) for i in range(1, 12)],
+        B: [minute(M + 60 * i, 50 + i) for i in range(1, 12)],
+    }
+    fake.drop()
+    await consumer.state(lambda s: s.status is FeedStatus.RECONNECTING and "HTTP 500" in (s.error or ""))
+    await fake.wait_for(lambda: len(fake.requests) == 2)
+    assert len(fake.authorize_tokens) == 1 + 5 + 1  # the first, five refused, the one that worked
+
+    # Back in minute M+11: minutes M+1..M+10 come from the intraday API, in order, none missing.
+    await fake.send(full_frame(ms(M + 662), {A: [minute(M + 600, 110), minute(M + 660, 111)]}))
+    got = [await consumer.next() for _ in range(10)]
+    assert [b.open_ts for b in got] == [M + 60 * i for i in range(1, 11)]
+    assert [b.close[1] for b in got] == [50.5 + i for i in range(1, 11)]  # B's minutes, all fetched
+    state = consumer.source.state
+    assert state.status is FeedStatus.LIVE and state.gap is None and state.connections == 2
