@@ -7,6 +7,7 @@ import pytest
 
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
+from tests.market.upstox.fixtures import fake, token_file  # noqa: F401  (fixtures for every package)
 from tests.support import services
 from tests.support.server import ServerProcess
 from tests.support.services import postgres_database

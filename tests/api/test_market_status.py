@@ -6,12 +6,10 @@ live data turns neither key of the live gate)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from app.events import MarketStatus
@@ -19,13 +17,6 @@ from tests.market.upstox.conftest import A, B, M, ms
 from tests.market.upstox.fake import FakeUpstox, market_info_frame
 from tests.support.server import ServerProcess
 from tests.support.ws import recv_frame, recv_ready, recv_until
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeUpstox]:
-    server = await FakeUpstox(tokens=["good-token"]).start()
-    yield server
-    await server.stop()
 
 
 async def next_status(ws: ClientConnection, timeout: float = 10.0) -> MarketStatus:

@@ -3,12 +3,10 @@ the recent days not yet stored are fetched; params are refused naming the field.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from websockets.asyncio.client import connect
 
 from app.market.calendar import IST
@@ -23,13 +21,6 @@ TERMINAL = {"succeeded", "failed", "cancelled"}
 
 def run_ended(ev: list[dict[str, Any]]) -> bool:
     return any(e["type"] == "automation_run.updated" and e["payload"].get("status") in TERMINAL for e in ev)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeUpstox]:
-    server = await FakeUpstox(tokens=["good-token"]).start()
-    yield server
-    await server.stop()
 
 
 async def test_backfill_from_upstox_fetches_the_days_not_yet_stored(server_factory, fake: FakeUpstox) -> None:

@@ -4,11 +4,8 @@ refusals named, exit codes, no tracebacks."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from subprocess import CompletedProcess
-
-import pytest
 
 from tests.market.conftest import ist
 from tests.market.upstox.fake import CandleRow, FakeUpstox
@@ -20,13 +17,6 @@ RANGE = ("--from", "2024-01-15", "--to", "2024-03-10")
 
 def minute_rows(*days: str) -> list[CandleRow]:
     return [(ist(f"{d} 09:15") + 60 * i, 100.0 + i, 101.0 + i, 99.0 + i, 100.5 + i, 10) for d in days for i in range(3)]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeUpstox]:
-    server = await FakeUpstox(tokens=["good-token"]).start()
-    yield server
-    await server.stop()
 
 
 async def run(fake: FakeUpstox, data: Path, *args: str) -> CompletedProcess[str]:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from tests.market.candle_files import bars, upstox_json
 from tests.market.instrument_master.sample import encode, sample_rows, write_sample
@@ -14,13 +11,6 @@ from tests.market.upstox.fake import INSTRUMENTS, FakeUpstox
 from tests.support.cli import signaldesk
 
 RELIANCE = "NSE_EQ|INE002A01018"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeUpstox]:
-    server = await FakeUpstox().start()
-    yield server
-    await server.stop()
 
 
 def test_sync_a_file_then_search_and_import_candles_by_symbol(tmp_path: Path) -> None:

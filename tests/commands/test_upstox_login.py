@@ -8,23 +8,13 @@ import asyncio
 import os
 import stat
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
-
-import pytest
 
 from tests.market.upstox.conftest import jwt
 from tests.market.upstox.fake import FakeUpstox
 
 TOKEN = jwt({"sub": "AB1234", "exp": 1706220000})  # 2024-01-26 03:30 IST
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeUpstox]:
-    server = await FakeUpstox().start()
-    yield server
-    await server.stop()
 
 
 class Run:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import orjson
-from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import ClientConnection, connect
 
 
 async def recv_frame(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
@@ -48,3 +50,47 @@ async def recv_until(ws: ClientConnection, until: Any, timeout: float = 60.0) ->
 
     await asyncio.wait_for(collect(), timeout)
     return events
+
+
+class FrameLog:
+    """Every frame of one WebSocket stream (control frames too), collected on a task; `until` waits
+    on a condition over them."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.frames: list[dict[str, Any]] = []
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> FrameLog:
+        ws = await connect(self.url)
+        self._task = asyncio.create_task(self._read(ws))
+        return self
+
+    async def _read(self, ws: Any) -> None:
+        async with ws:
+            async for message in ws:
+                self.frames.append(orjson.loads(message))
+                self._changed.set()
+
+    def of(self, type_: str) -> list[dict[str, Any]]:
+        return [f for f in self.frames if f["type"] == type_]
+
+    async def until(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+        async def wait() -> None:
+            while not predicate():
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(
+                f"{self.url}: condition not met in {timeout}s; last frames {self.frames[-3:]}"
+            ) from None
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

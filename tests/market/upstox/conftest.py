@@ -29,20 +29,6 @@ def ms(seconds: float) -> int:
     return int(seconds * 1000)
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeUpstox]:
-    server = await FakeUpstox(tokens=["good-token"]).start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def token_file(tmp_path: Path) -> Path:
-    path = tmp_path / "upstox-token"
-    path.write_text("good-token\n")
-    return path
-
-
 def make_source(fake: FakeUpstox, token_file: Path, calendar: NseCalendar, **settings: Any) -> UpstoxBarSource:
     values: dict[str, Any] = {
         "market_source": "upstox",

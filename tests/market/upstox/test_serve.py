@@ -10,66 +10,22 @@ missing minute, an expired token named in the feed's state (and by the engine), 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
-import orjson
 import pytest
-from websockets.asyncio.client import connect
 
 from app.predictor.config import DEFAULT_UNIVERSE
 from tests.market.upstox.conftest import M, ms
 from tests.market.upstox.fake import CandleRow, FakeUpstox, full_frame, market_info_frame
+from tests.market.upstox.fixtures import serving_on
 from tests.support.server import ServerProcess
+from tests.support.ws import FrameLog
 
 KEYS = DEFAULT_UNIVERSE  # the predictor's autostart universe
-
-
-class Stream:
-    """Every frame of one WebSocket stream, collected on a task; `until` waits on a condition."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.frames: list[dict[str, Any]] = []
-        self._changed = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    async def start(self) -> Stream:
-        ws = await connect(self.url)
-        self._task = asyncio.create_task(self._read(ws))
-        return self
-
-    async def _read(self, ws: Any) -> None:
-        async with ws:
-            async for message in ws:
-                self.frames.append(orjson.loads(message))
-                self._changed.set()
-
-    def of(self, type_: str) -> list[dict[str, Any]]:
-        return [f for f in self.frames if f["type"] == type_]
-
-    async def until(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-        async def wait() -> None:
-            while not predicate():
-                self._changed.clear()
-                await self._changed.wait()
-
-        try:
-            await asyncio.wait_for(wait(), timeout)
-        except TimeoutError:
-            raise AssertionError(
-                f"{self.url}: condition not met in {timeout}s; last frames {self.frames[-3:]}"
-            ) from None
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
 
 class Market:
@@ -100,42 +56,24 @@ class Market:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeUpstox]:
-    server = await FakeUpstox(tokens=["good-token"]).start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def desk(fake: FakeUpstox, tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    token_file = tmp_path / "upstox-token"
-    token_file.write_text("good-token\n")
+async def desk(fake: FakeUpstox, token_file: Path, tmp_path: Path) -> AsyncIterator[ServerProcess]:
     env = {
-        "SIGNALDESK_MARKET_SOURCE": "upstox",
-        "SIGNALDESK_MARKET_INSTRUMENTS": ",".join(KEYS),
-        "SIGNALDESK_UPSTOX_BASE_URL": fake.url,
-        "SIGNALDESK_UPSTOX_ACCESS_TOKEN_FILE": str(token_file),
-        "SIGNALDESK_UPSTOX_BAR_GRACE": "0.5",
-        "SIGNALDESK_UPSTOX_RECONNECT_MIN": "0.05",
-        "SIGNALDESK_UPSTOX_RECONNECT_MAX": "0.2",
         "SIGNALDESK_PREDICTOR_AUTOSTART": "true",
         "SIGNALDESK_HFT_AUTOSTART": "true",
         "SIGNALDESK_HFT_MIN_CALIBRATION_N": "0",
         "SIGNALDESK_HFT_MIN_HIT_RATE": "0",
         "SIGNALDESK_HFT_COST_MULTIPLE": "0",
     }
-    server = ServerProcess(tmp_path / "data", env)
-    await asyncio.to_thread(server.start)  # the fake answers on this loop meanwhile
-    yield server
-    await asyncio.to_thread(server.stop)
+    async with serving_on(fake, token_file, tmp_path / "data", KEYS, env) as server:
+        yield server
 
 
 async def test_serve_on_the_upstox_feed_predicts_paper_trades_exits_at_a_tick_and_survives_drops(
-    fake: FakeUpstox, desk: ServerProcess, tmp_path: Path
+    fake: FakeUpstox, desk: ServerProcess, token_file: Path
 ) -> None:
     await fake.wait_for(lambda: len(fake.requests) == 1, timeout=20)
     assert fake.requests[0]["method"] == "sub" and fake.requests[0]["data"]["instrumentKeys"] == list(KEYS)
-    streams = [await Stream(desk.ws(channel)).start() for channel in ("market", "prediction", "hft")]
+    streams = [await FrameLog(desk.ws(channel)).start() for channel in ("market", "prediction", "hft")]
     market_ws, prediction_ws, hft_ws = streams
     http = httpx.AsyncClient(base_url=desk.http, timeout=5)
     try:
@@ -246,7 +184,7 @@ async def test_serve_on_the_upstox_feed_predicts_paper_trades_exits_at_a_tick_an
         await hft_ws.until(lambda: any("token" in e["payload"]["error"] for e in hft_ws.of("hft.error")))
         # A new token in the file is read at the next attempt: subscribed and live again, no minute lost.
         subscribed = len(fake.requests)
-        (tmp_path / "upstox-token").write_text("renewed-token\n")
+        token_file.write_text("renewed-token\n")
         await fake.wait_for(lambda: len(fake.requests) > subscribed, timeout=20)
         minute += 60
         await close(minute)

@@ -26,20 +26,6 @@ from tests.trading.stubs import RELIANCE, make_desk
 PRICES = {RELIANCE: 2900.0}
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeUpstox]:
-    server = await FakeUpstox(tokens=["good-token"]).start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-def token_file(tmp_path: Path) -> Path:
-    path = tmp_path / "upstox-token"
-    path.write_text("good-token\n")
-    return path
-
-
 def settings(fake: FakeUpstox, token_file: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "upstox_base_url": fake.url,

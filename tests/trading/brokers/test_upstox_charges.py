@@ -25,17 +25,8 @@ FILL = Fill(7, RELIANCE, Side.SELL, 10, 2900.5)
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeUpstox]:
-    server = await FakeUpstox(tokens=["good-token"]).start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def broker(fake: FakeUpstox, tmp_path: Path) -> AsyncIterator[UpstoxBroker]:
+async def broker(fake: FakeUpstox, token_file: Path) -> AsyncIterator[UpstoxBroker]:
     """The broker the server builds (orders followed by polling: no stream needed here), connected."""
-    token_file = tmp_path / "upstox-token"
-    token_file.write_text("good-token\n")
     made = upstox_broker(
         Settings(upstox_base_url=fake.url, upstox_order_url=fake.order_url, upstox_access_token_file=token_file),
         CostModel(),

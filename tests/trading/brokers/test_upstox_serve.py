@@ -16,8 +16,9 @@ import pytest
 from tests.market.upstox.conftest import M, ms
 from tests.market.upstox.fake import FakeUpstox, full_frame, market_info_frame
 from tests.market.upstox.fake_orders import Outcome
-from tests.market.upstox.test_serve import Stream
+from tests.market.upstox.fixtures import serving_on
 from tests.support.server import ServerProcess
+from tests.support.ws import FrameLog
 from tests.trading.live import inject
 from tests.trading.stubs import RELIANCE, TCS
 
@@ -26,32 +27,10 @@ PRICE = {RELIANCE: 2900.0, TCS: 3500.0}
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeUpstox]:
-    server = await FakeUpstox(tokens=["good-token"]).start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture
-async def desk(fake: FakeUpstox, tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    token_file = tmp_path / "upstox-token"
-    token_file.write_text("good-token\n")
-    env = {
-        "SIGNALDESK_MARKET_SOURCE": "upstox",
-        "SIGNALDESK_MARKET_INSTRUMENTS": ",".join(KEYS),
-        "SIGNALDESK_UPSTOX_BASE_URL": fake.url,
-        "SIGNALDESK_UPSTOX_ORDER_URL": fake.order_url,
-        "SIGNALDESK_UPSTOX_ACCESS_TOKEN_FILE": str(token_file),
-        "SIGNALDESK_UPSTOX_BAR_GRACE": "0.5",
-        "SIGNALDESK_UPSTOX_RECONNECT_MIN": "0.05",
-        "SIGNALDESK_UPSTOX_RECONNECT_MAX": "0.2",
-        "SIGNALDESK_LIVE_TRADING_ENABLED": "true",
-        "SIGNALDESK_HFT_COOLDOWN": "0",
-    }
-    server = ServerProcess(tmp_path / "data", env)
-    await asyncio.to_thread(server.start)  # the fake answers on this loop meanwhile
-    yield server
-    await asyncio.to_thread(server.stop)
+async def desk(fake: FakeUpstox, token_file: Path, tmp_path: Path) -> AsyncIterator[ServerProcess]:
+    env = {"SIGNALDESK_LIVE_TRADING_ENABLED": "true", "SIGNALDESK_HFT_COOLDOWN": "0"}
+    async with serving_on(fake, token_file, tmp_path / "data", KEYS, env) as server:
+        yield server
 
 
 def candle(key: str, open_ts: int) -> tuple[int, float, float, float, float, int]:
@@ -63,7 +42,7 @@ def candle(key: str, open_ts: int) -> tuple[int, float, float, float, float, int
 
 async def test_a_live_entry_is_placed_filled_on_the_stream_and_announced(fake: FakeUpstox, desk: ServerProcess) -> None:
     await fake.wait_for(lambda: len(fake.requests) == 1, timeout=20)  # the market feed subscribed
-    market, hft = await Stream(desk.ws("market")).start(), await Stream(desk.ws("hft")).start()
+    market, hft = await FrameLog(desk.ws("market")).start(), await FrameLog(desk.ws("hft")).start()
     http = httpx.AsyncClient(base_url=desk.http, timeout=10)
     minute = M
     try:
