@@ -32,6 +32,7 @@ from app.trading.brokers.upstox import HttpTransport, UpstoxTransport
 from app.trading.service import TradingService
 from app.trading.system import build_trading
 from tests.market.upstox.fake import FakeUpstox
+from tests.support.waits import polled
 from tests.trading.fakes import QueueSource, UpstoxNetwork
 from tests.trading.stubs import DAY_OPEN, KEYS, MINUTE, bar_set, prediction, resolution
 
@@ -134,14 +135,11 @@ class Rig:
     async def settled(self, open_ts: int, timeout: float = 10.0) -> None:
         """Wait until the engine has dealt with the bar opening at `open_ts`."""
 
-        async def done() -> None:
-            while True:
-                engine = self.service.engine
-                if engine is not None and engine.last_bar == (open_ts, open_ts + 60) and not engine.busy:
-                    return
-                await asyncio.sleep(0.001)
+        def done() -> bool:
+            engine = self.service.engine
+            return engine is not None and engine.last_bar == (open_ts, open_ts + 60) and not engine.busy
 
-        await asyncio.wait_for(done(), timeout)
+        await polled(done, timeout, every=0.001)
 
     async def warm(self, prices: dict[str, float], bars: int = 6) -> None:
         for k in range(bars):

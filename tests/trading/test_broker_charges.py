@@ -5,7 +5,6 @@ it was; paper trades have none."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ from app.api.schemas.hft import TradeList
 from app.trading.broker_charges import BrokerChargesRecorder
 from tests.market.upstox.fake import FakeUpstox
 from tests.market.upstox.fake_account import BROKERAGE, brokerage
+from tests.support.waits import polled
 from tests.trading.conftest import UPSTOX_TOKEN
 from tests.trading.rig import Rig, make_rig, upstox_rig
 from tests.trading.stubs import INFY, RELIANCE, TCS
@@ -23,12 +23,7 @@ PRICES = {RELIANCE: 2900.0, TCS: 3900.0, INFY: 1500.0}
 
 async def handled(recorder: BrokerChargesRecorder, count: int, timeout: float = 10.0) -> None:
     """Until the recorder has dealt with `count` fills (stored or failed)."""
-
-    async def done() -> None:
-        while recorder.recorded + recorder.failed < count:
-            await asyncio.sleep(0.005)
-
-    await asyncio.wait_for(done(), timeout)
+    await polled(lambda: recorder.recorded + recorder.failed >= count, timeout)
 
 
 async def entered(rig: Rig) -> BrokerChargesRecorder | None:

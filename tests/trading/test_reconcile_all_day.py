@@ -4,7 +4,6 @@ positions are compared with the engine's open trades, at the latest prices, by t
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import pytest
 from app.trading.engine import TradingEngine
 from app.trading.orders import OrderRequest, Side
 from tests.market.upstox.fake import FakeUpstox
+from tests.support.waits import polled
 from tests.trading.conftest import UPSTOX_TOKEN
 from tests.trading.rig import Rig, make_rig, upstox_rig
 from tests.trading.stubs import INFY, RELIANCE, TCS
@@ -24,12 +24,7 @@ PRICES = {RELIANCE: 2900.0, TCS: 3900.0, INFY: 1500.0}
 
 async def reconciled(engine: TradingEngine, count: int, timeout: float = 10.0) -> None:
     """Until the engine has carried out `count` reconciliations (the start-up one included)."""
-
-    async def done() -> None:
-        while engine.reconciled < count:
-            await asyncio.sleep(0.005)
-
-    await asyncio.wait_for(done(), timeout)
+    await polled(lambda: engine.reconciled >= count, timeout)
 
 
 async def open_outside_the_engine(rig: Rig, key: str, qty: int) -> None:
