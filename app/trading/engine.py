@@ -393,7 +393,7 @@ class TradingEngine:
         closed, errors = 0, []
         ts = self.last_bar[0] if self.last_bar else 0
         for trade in list(self.book.open.values()):
-            price = self.prices.price(trade.instrument_key)
+            price = self._latest_price(trade.instrument_key)
             if price is None:
                 errors.append(f"trade {trade.trade_id} ({trade.instrument_key}): no price yet; retried at the next bar")
                 trade.exit_pending = reason

@@ -141,6 +141,17 @@ async def test_a_tick_beyond_a_shorts_stop_exits_at_the_ticks_price_between_bars
     assert desk.engine.orders_sent == 2
 
 
+async def test_a_flatten_between_bars_exits_at_the_latest_tick() -> None:
+    desk = await make_desk()
+    await entered(desk)
+    trade = desk.engine.book.by_instrument[RELIANCE]
+    covered = desk.now
+    await desk.engine.on_trade_price(RELIANCE, trade.entry + 1.5, covered + 5)  # moved, but no stop or target
+    assert desk.sink.of("hft.exit") == []
+    await desk.engine.flatten()
+    assert [(e["reason"], e["price"]) for e in desk.sink.of("hft.exit")] == [("flatten", round(trade.entry + 1.5, 2))]
+
+
 async def test_time_exit_at_the_close_of_the_predictions_target_bar() -> None:
     desk = await make_desk()
     await entered(desk, h=2)  # ts_target = 2 bars after ts_pred: the entry bar and one more
