@@ -6,7 +6,9 @@ broker to stop all trading in the segments of the engine's universe (Upstox: `PO
 /v2/user/kill-switch`, each segment `DISABLE`d; it cancels the segment's open orders and blocks
 new ones for at least 12 hours, and refuses while a position is open, hence the flatten first).
 A venue without one (the paper broker: every safe-mode run) is refused before anything changes.
-What was engaged is shown in `GET /api/hft/status` (`broker_kill_switch`) until the server restarts.
+What is engaged is shown in `GET /api/hft/status` (`broker_kill_switch`): set by the halt, and
+read from the broker whenever a run starts on it (the switch outlives our restarts; `at` is
+then unknown unless this server engaged it).
 """
 
 from __future__ import annotations

@@ -169,6 +169,8 @@ class TradingService:
         live = self.gate.venue_for(self.brokers.is_live(run.broker), run.safe_mode)
         venue = self.brokers.create(run.broker if live else PAPER)
         await venue.connect()
+        if isinstance(venue, KillSwitch):
+            await self._read_kill_switch(venue)
         try:
             engine = await self._engine(venue, run, interval.name, state, halted)
             await engine.start()
@@ -200,6 +202,20 @@ class TradingService:
             run.safe_mode,
             len(engine.book.open),
         )
+
+    async def _read_kill_switch(self, venue: KillSwitch) -> None:
+        """The broker's kill switch as it stands (it outlives our restarts: Upstox keeps a segment
+        disabled for 12 hours), for the status; one that cannot be read is logged, not fatal."""
+        try:
+            engaged = await venue.kill_switch_engaged()
+        except BrokerError as e:
+            log.warning("trading: cannot read the broker's kill switch: %s", e.message)
+            return
+        traded = set(segments_of(self.feed.instruments))
+        segments = tuple(segment for segment in engaged if segment in traded)
+        if segments:
+            log.warning("trading: the broker's kill switch is engaged for %s", ", ".join(segments))
+        self.kill_switch = BrokerKillSwitch(bool(segments), self.kill_switch.at if segments else None, segments)
 
     async def _engine(
         self, venue: Broker, run: RunSettings, interval: str, state: EngineState, halted: str | None

@@ -106,3 +106,17 @@ async def test_without_a_kill_switch_at_the_venue_the_request_is_refused_and_cha
         assert fake_upstox.account.calls == []
     finally:
         await rig.close()
+
+
+async def test_a_kill_switch_engaged_at_the_broker_before_we_start_is_shown(
+    tmp_path: Path, fake_upstox: FakeUpstox
+) -> None:
+    fake_upstox.account.kill_switch["NSE_EQ"] = True  # engaged earlier (by us before a restart, or by hand)
+    fake_upstox.account.kill_switch["MCX_FO"] = True  # a segment the engine does not trade
+    rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN)
+    try:
+        status = rig.service.status()
+        assert status["broker_kill_switch"] == {"engaged": True, "at": None, "segments": ["NSE_EQ"]}
+        assert ("GET", KILL_SWITCH) in fake_upstox.account.calls and fake_upstox.account.kill_switch_requests == []
+    finally:
+        await rig.close()

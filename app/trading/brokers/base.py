@@ -113,6 +113,10 @@ class KillSwitch(Protocol):
         raises BrokerError when the broker refuses or does not confirm every segment."""
         ...
 
+    async def kill_switch_engaged(self) -> tuple[str, ...]:
+        """The segments whose kill switch is engaged at the broker now (BrokerError when it cannot say)."""
+        ...
+
 
 @runtime_checkable
 class OpenOrders(Protocol):

@@ -363,15 +363,25 @@ class UpstoxBroker:
         self._check()
         body = [{"segment": segment, "action": "DISABLE"} for segment in segments]
         answer = await self._transport.request("POST", "/v2/user/kill-switch", json=body)
-        rows = answer.get("data")
-        engaged = {
-            str(row.get("segment"))
-            for row in (rows if isinstance(rows, list) else [])
-            if isinstance(row, dict) and row.get("kill_switch_enabled") is True
-        }
+        engaged = _engaged(answer)
         missing = [segment for segment in segments if segment not in engaged]
         if missing:
             raise BrokerError(NAME, f"the kill switch is not confirmed engaged for {', '.join(missing)}: {answer}")
+
+    async def kill_switch_engaged(self) -> tuple[str, ...]:
+        """`GET /v2/user/kill-switch`: the segments disabled now (by us, or by hand at Upstox)."""
+        self._check()
+        return tuple(sorted(_engaged(await self._transport.request("GET", "/v2/user/kill-switch"))))
+
+
+def _engaged(answer: Json) -> set[str]:
+    """The segments a kill switch answer (`data`: rows of segment, kill_switch_enabled) says are engaged."""
+    rows = answer.get("data")
+    return {
+        str(row.get("segment"))
+        for row in (rows if isinstance(rows, list) else [])
+        if isinstance(row, dict) and row.get("kill_switch_enabled") is True
+    }
 
 
 def _open_order(row: object) -> OpenOrder | None:
