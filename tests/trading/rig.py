@@ -33,9 +33,10 @@ from app.trading.service import TradingService
 from app.trading.system import build_trading
 from tests.market.upstox.fake import FakeUpstox
 from tests.support.waits import polled
-from tests.trading.fakes import QueueSource, UpstoxNetwork
+from tests.trading.fakes import QueueSource
 from tests.trading.stubs import DAY_OPEN, KEYS, MINUTE, bar_set, prediction, resolution
 
+RIG_TOKEN = "rig-token"
 RIG_SETTINGS: dict[str, Any] = {
     "market_source": "off",
     "hft_slippage_bps": 0.0,
@@ -121,7 +122,7 @@ class Rig:
     source: BarSource
     service: TradingService
     watch: HftWatch
-    network: UpstoxNetwork
+    upstox: FakeUpstox | None  # the fake Upstox the rig started for its live broker (None: one was given)
     now: int = DAY_OPEN
 
     async def bar(self, bars: dict[str, Any], timeout: float = 10.0) -> None:
@@ -150,11 +151,18 @@ class Rig:
         await self.bus.publish("prediction", "prediction.resolved", resolution(key, h=h))
         await self.bus.publish("prediction", "prediction.created", prediction(key, adj, ts_pred=self.now, h=h, id=id))
 
+    @property
+    def fake(self) -> FakeUpstox:
+        assert self.upstox is not None, "this rig's broker talks to a fake it was given"
+        return self.upstox
+
     async def close(self) -> None:
         await self.service.close()
         await self.feed.close()
         await self.bus.close()
         await self.db.close()
+        if self.upstox is not None:
+            await self.upstox.stop()
 
 
 async def make_rig(
@@ -162,7 +170,7 @@ async def make_rig(
 ) -> Rig:
     """A rig on `data_dir` (make a second one on the same dir to restart); the feed runs
     `source` (default: a QueueSource of KEYS, 1m bars by hand); the upstox broker talks to
-    `upstox` (default: the rig's UpstoxNetwork)."""
+    `upstox` (default: a fake Upstox on loopback the rig starts, `rig.fake`)."""
     settings = Settings(data_dir=data_dir, **{**RIG_SETTINGS, **overrides})
     data_dir.mkdir(parents=True, exist_ok=True)
     await upgrade_async(settings.db_url)
@@ -174,9 +182,12 @@ async def make_rig(
     feed = MarketFeed()
     source = source or QueueSource(KEYS, MINUTE)
     feed.start(source)
-    network = UpstoxNetwork(price=2900.0)
-    service = build_trading(settings, db=db, bus=bus, feed=feed, upstox_transport=upstox or network)
-    return Rig(settings, db, bus, feed, source, service, watch, network)
+    fake = None
+    if upstox is None:
+        fake = await FakeUpstox(tokens=[RIG_TOKEN]).start()
+        upstox = upstox_transport(fake, RIG_TOKEN)
+    service = build_trading(settings, db=db, bus=bus, feed=feed, upstox_transport=upstox)
+    return Rig(settings, db, bus, feed, source, service, watch, fake)
 
 
 def upstox_transport(fake: FakeUpstox, token: str) -> HttpTransport:

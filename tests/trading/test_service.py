@@ -4,12 +4,12 @@ restart recovery, the kill switch. The database and its journal: SQLite and Post
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 
 from app.trading.errors import BadLimits, EngineStateError, LiveTradingRefused, UnknownBroker
+from tests.support.waits import polled
 from tests.trading.rig import make_rig
 from tests.trading.stubs import INFY, RELIANCE, TCS
 
@@ -79,7 +79,7 @@ async def test_an_order_reaches_the_live_broker_only_with_both_keys(
         if not safe_mode and not live_enabled:
             with pytest.raises(LiveTradingRefused):
                 await rig.service.start(broker, safe_mode=safe_mode)
-            assert rig.network.requests == [] and rig.service.status()["state"] == "stopped"
+            assert rig.fake.broker_requests == [] and rig.service.status()["state"] == "stopped"
             return
         status = await rig.service.start(broker, safe_mode=safe_mode)
         live = live_enabled and not safe_mode and broker == "upstox"
@@ -91,13 +91,13 @@ async def test_an_order_reaches_the_live_broker_only_with_both_keys(
         await rig.service.stop()
         assert len(rig.watch.of("hft.entry")) == 1 and len(rig.watch.of("hft.exit")) == 1
         if live:
-            assert [(o["transaction_type"], o["product"], o["order_type"]) for o in rig.network.orders] == [
+            assert [(o["transaction_type"], o["product"], o["order_type"]) for o in rig.fake.placed] == [
                 ("BUY", "I", "MARKET"),
                 ("SELL", "I", "MARKET"),
             ]
-            assert rig.network.positions == {RELIANCE: 0}
+            assert rig.fake.account.positions() == {}  # flat again
         else:
-            assert rig.network.requests == []  # not an order, not even a connection
+            assert rig.fake.broker_requests == []  # not an order, not even a connection
     finally:
         await rig.close()
 
@@ -171,7 +171,7 @@ async def test_autostart_starts_paper_in_safe_mode_and_recovery_drops_to_safe_mo
         status = again.service.status()
         assert (status["broker"], status["safe_mode"], status["venue"]) == ("upstox", True, "paper")
         assert "safe mode" in again.watch.of("hft.error")[0]["error"]
-        assert again.network.requests == []
+        assert again.fake.broker_requests == []
     finally:
         await again.close()
 
@@ -181,25 +181,21 @@ async def test_a_broker_that_stops_answering_is_reported_and_reconnected(tmp_pat
     try:
         await rig.service.start("upstox", safe_mode=False)
         assert rig.service.status()["venue_connected"] is True
-        rig.network.fail = "connection refused"
+        rig.fake.unavailable = True
         await rig.watch.wait(lambda: bool(rig.watch.of("hft.error")))
         assert rig.service.status()["venue_connected"] is False
-        tried = len(rig.network.requests)
-
-        async def retried() -> None:
-            while len(rig.network.requests) < tried + 3:
-                await asyncio.sleep(0.01)
-
-        await asyncio.wait_for(retried(), 5)  # three more reconnect attempts, still one hft.error
+        tried = len(rig.fake.broker_requests)
+        await polled(lambda: len(rig.fake.broker_requests) >= tried + 3, 5)  # three more attempts, still one hft.error
         assert len(rig.watch.of("hft.error")) == 1
-        assert "broker upstox is not answering (connection refused)" in rig.watch.of("hft.error")[0]["error"]
-        rig.network.fail = None
+        assert "broker upstox is not answering" in rig.watch.of("hft.error")[0]["error"]
+        assert "Service Unavailable" in rig.watch.of("hft.error")[0]["error"]
+        rig.fake.unavailable = False
         await rig.watch.wait(lambda: len(rig.watch.of("hft.broker")) == 2)
         assert rig.watch.of("hft.broker") == [{"broker": "upstox"}, {"broker": "upstox"}]
         assert rig.service.status()["venue_connected"] is True
         await rig.service.stop()
-        after_stop = len(rig.network.requests)
+        after_stop = len(rig.fake.broker_requests)
         await rig.service.start()  # paper: the watch of the upstox run has ended with it
-        assert [path for _, path, _, _ in rig.network.requests[after_stop:]] == []
+        assert rig.fake.broker_requests[after_stop:] == []
     finally:
         await rig.close()

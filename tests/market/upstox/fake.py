@@ -142,6 +142,7 @@ class FakeUpstox:
         self.portfolio_connections: list[ServerConnection] = []
         self.portfolio_tokens: list[str] = []  # every portfolio authorize call's token
         self.refuse_portfolio = False  # portfolio authorize answers 500 while set
+        self.unavailable = False  # every broker call (orders, account, the stream's authorize) answers 503 while set
         self._portfolio_outboxes: dict[ServerConnection, asyncio.Queue[str]] = {}  # per open stream, in order
         self._login: asyncio.Server | None = None
         self._codes: set[str] = set()
@@ -300,6 +301,8 @@ class FakeUpstox:
         path, query = parts.path, parse_qs(parts.query)
         self.broker_requests.append(("GET", path, {k: v[0] for k, v in query.items()} or None))
         self._notify()
+        if self.unavailable:
+            return self._json(connection, 503, _error("UDAPI100503", "Service Unavailable"))
         if token not in self.tokens:
             return self._json(connection, 401, _error("UDAPI100050", "Invalid token used to access API"))
         if path == PORTFOLIO_AUTHORIZE:
@@ -358,7 +361,10 @@ class FakeUpstox:
             body = await reader.readexactly(int(headers.get("content-length", "0")))
             later: list[dict[str, Any]] = []
             path = urlsplit(target).path
-            if path in ORDER_PATHS:
+            if self.unavailable and path in (*ORDER_PATHS, *ACCOUNT_PATHS):
+                self.broker_requests.append((method, path, None))
+                status, answer = 503, _error("UDAPI100503", "Service Unavailable")
+            elif path in ORDER_PATHS:
                 status, answer, later = self._order_answer(method, target, headers, body.decode())
             elif path in ACCOUNT_PATHS:
                 self.broker_requests.append((method, path, None))
