@@ -6,8 +6,10 @@ for the charges on a task of its own, after the engine has moved on, and writes 
 order's `broker_charges` (the engine stored the order before it left, so the row is there).
 The engine's decisions never wait on it. A fetch that fails is logged and leaves the column
 null: the order and its trade are never touched otherwise. When the run stops, the fills still
-queued (the flatten's exits) are fetched for a few seconds more (`drain`); any left after that
-stay null. The paper broker has no figure of its own: its orders stay null.
+queued (the flatten's exits) are fetched for a few seconds more (`drain`); any left after that,
+and those whose fetch failed, are offered again when the next run on that broker starts
+(`catch_up`: the latest `CATCH_UP_ORDERS` such orders). The paper broker has no figure of its
+own: its orders stay null.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from app.trading.errors import BrokerError
 from app.trading.store import TradeStore
 
 log = logging.getLogger(__name__)
+CATCH_UP_ORDERS = 200  # bounds the requests a start makes when many fetches failed before
 
 
 class BrokerChargesRecorder:
@@ -33,6 +36,15 @@ class BrokerChargesRecorder:
         self._fills: asyncio.Queue[Fill] = asyncio.Queue()
         self.recorded = 0
         self.failed = 0
+
+    async def catch_up(self, venue: str) -> int:
+        """Offer again the latest fills of `venue` that have no figure yet; how many."""
+        fills = await self._store.fills_without_broker_charges(venue, CATCH_UP_ORDERS)
+        for fill in fills:
+            self.offer(fill)
+        if fills:
+            log.info("broker charges: %d earlier fill(s) without the broker's figure offered again", len(fills))
+        return len(fills)
 
     def offer(self, fill: Fill) -> None:
         """A fill to fetch the charges of (the broker's fill listener; never blocks)."""

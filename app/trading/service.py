@@ -193,6 +193,7 @@ class TradingService:
         if isinstance(venue, FillCharges):  # the venue lives as long as this run: no removal needed
             self.charges_recorder = BrokerChargesRecorder(venue, self.store)
             venue.add_fill_listener(self.charges_recorder.offer)
+            await self.charges_recorder.catch_up(venue.name)
             self._tasks.append(asyncio.create_task(self.charges_recorder.run(), name="trading-broker-charges"))
         log.info(
             "trading engine %s: broker %s, venue %s, safe_mode %s, %d open trades",

@@ -9,8 +9,10 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from app.storage.db import Database
+from app.trading.brokers.base import Fill
 from app.trading.brokers.paper import NAME as PAPER
 from app.trading.brokers.paper import PaperState
+from app.trading.orders import Side
 from app.trading.strategy import ist_day
 from app.trading.tables import EngineRow, OrderRow, PaperAccountRow, PaperPositionRow, TradeRow
 from app.trading.trades import Trade, TradeStatus
@@ -92,6 +94,27 @@ class TradeStore:
         async with self.db.session() as s:
             matched = (await s.execute(query)).rowcount  # type: ignore[attr-defined]
         return bool(matched)
+
+    async def fills_without_broker_charges(self, venue: str, limit: int) -> list[Fill]:
+        """The latest `limit` orders of `venue` that filled shares and have no broker figure yet
+        (a fetch that failed, or was due when the process stopped), oldest first."""
+        query = (
+            select(OrderRow)
+            .where(
+                OrderRow.venue == venue,
+                OrderRow.filled_qty > 0,
+                OrderRow.fill_price.is_not(None),
+                OrderRow.broker_charges.is_(None),
+            )
+            .order_by(OrderRow.order_id.desc())
+            .limit(limit)
+        )
+        async with self.db.session() as s:
+            rows = (await s.execute(query)).scalars().all()
+        return [
+            Fill(r.order_id, r.instrument_key, Side(r.side), int(r.filled_qty), float(r.fill_price or 0.0))
+            for r in reversed(rows)
+        ]
 
     async def broker_charges(self, trade_ids: list[int]) -> dict[int, float | None]:
         """The broker's charges of each trade: the sum over its orders that filled shares, None

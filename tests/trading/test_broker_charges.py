@@ -89,7 +89,7 @@ async def test_a_live_trade_stores_the_brokers_charges_of_each_fill_beside_the_e
         await rig.close()
 
 
-async def test_a_failing_charges_call_leaves_them_null_and_the_trade_intact(
+async def test_a_failing_charges_call_leaves_them_null_the_trade_intact_and_the_next_run_fetches_them(
     tmp_path: Path, fake_upstox: FakeUpstox
 ) -> None:
     fake_upstox.account.brokerage_error = (500, "Something went wrong")
@@ -115,6 +115,17 @@ async def test_a_failing_charges_call_leaves_them_null_and_the_trade_intact(
         (trade,) = await rest_trades(rig)
         assert trade["status"] == "closed" and trade["pnl"] is not None
         assert trade["broker_charges"] is None  # not the exit's alone: the entry's is not known
+
+        # The next run on Upstox offers the entry's fill again: now the trade's figure is whole.
+        await rig.service.start("upstox", safe_mode=False)
+        again = rig.service.charges_recorder
+        assert again is not None
+        await handled(again, 1)
+        assert (again.recorded, again.failed) == (1, 0)
+        _, entry = await rig.service.store.orders()
+        assert entry["broker_charges"] == upstox_figure(entry)
+        (trade,) = await rest_trades(rig)
+        assert trade["broker_charges"] == upstox_figure(exit_) + upstox_figure(entry)
     finally:
         await rig.close()
 
