@@ -163,7 +163,7 @@ def sample_rows() -> list[dict[str, Any]]:
 
 def encode(rows: list[dict[str, Any]], *, gz: bool = True) -> bytes:
     data = json.dumps(rows).encode()
-    return gzip.compress(data) if gz else data
+    return gzip.compress(data, mtime=0) if gz else data
 
 
 def write_sample(path: Path, rows: list[dict[str, Any]] | None = None, *, gz: bool = True) -> Path:

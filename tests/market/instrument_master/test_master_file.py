@@ -70,7 +70,7 @@ def test_a_bad_row_of_another_segment_is_skipped_and_counted() -> None:
     ("data", "reason"),
     [
         (b"\x1f\x8b\x08\x00garbage", "not a readable gzip file"),
-        (gzip.compress(b'[{"segment": "NSE_EQ"'), "not JSON"),
+        (gzip.compress(b'[{"segment": "NSE_EQ"', mtime=0), "not JSON"),
         (b'{"status": "success"}', "a JSON dict instead of an array of instruments"),
         (b"[]", "no instruments in the file: the stored master is kept"),
         (b'[{"segment": "NSE_EQ"}, 5]', "row 1 is not a JSON object"),
