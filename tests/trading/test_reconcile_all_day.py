@@ -27,6 +27,15 @@ async def reconciled(engine: TradingEngine, count: int, timeout: float = 10.0) -
     await polled(lambda: engine.reconciled >= count, timeout)
 
 
+async def started(rig: Rig) -> TradingEngine:
+    """The rig's run started (on paper) and warmed up: the start-up reconciliation is done."""
+    await rig.service.start()
+    await rig.warm(PRICES)
+    engine = rig.service.engine
+    assert engine is not None
+    return engine
+
+
 async def open_outside_the_engine(rig: Rig, key: str, qty: int) -> None:
     """A position the engine knows nothing of: an order placed on the venue directly."""
     engine = rig.service.engine
@@ -40,10 +49,7 @@ async def test_the_periodic_reconciliation_makes_a_position_opened_outside_the_e
 ) -> None:
     rig = await make_rig(tmp_path, database_url=database_url, hft_reconcile_interval=0.05)
     try:
-        await rig.service.start()
-        await rig.warm(PRICES)  # the last bar closes TCS at 3900 x 1.001
-        engine = rig.service.engine
-        assert engine is not None
+        engine = await started(rig)  # the last bar closes TCS at 3900 x 1.001
         await open_outside_the_engine(rig, TCS, 30)
         await rig.watch.wait(lambda: bool(rig.watch.of("hft.manage_error")))
 
@@ -66,12 +72,10 @@ async def test_when_broker_and_engine_agree_reconciling_all_day_changes_nothing(
 ) -> None:
     rig = await make_rig(tmp_path, database_url=database_url, hft_reconcile_interval=0.02)
     try:
-        await rig.service.start()
-        await rig.warm(PRICES)
+        engine = await started(rig)
         await rig.predict(RELIANCE, 0.01)
         await rig.bar(PRICES)
-        engine = rig.service.engine
-        assert engine is not None and len(engine.book.open) == 1
+        assert len(engine.book.open) == 1
         events, orders = len(rig.watch.events), engine.orders_sent
         await reconciled(engine, engine.reconciled + 5)
 
@@ -86,10 +90,8 @@ async def test_a_requested_reconciliation_runs_at_once_and_none_runs_on_a_timer_
 ) -> None:
     rig = await make_rig(tmp_path, database_url=database_url, hft_reconcile_interval=0)
     try:
-        await rig.service.start()
-        await rig.warm(PRICES)
-        engine = rig.service.engine
-        assert engine is not None and engine.reconciled == 1  # at the first bar
+        engine = await started(rig)
+        assert engine.reconciled == 1  # at the first bar
         await open_outside_the_engine(rig, INFY, 10)
         for _ in range(3):
             await rig.bar(PRICES)
@@ -109,10 +111,7 @@ async def test_a_broker_that_cannot_say_its_positions_during_the_day_is_reported
 ) -> None:
     rig = await make_rig(tmp_path, database_url=database_url, hft_reconcile_interval=0)
     try:
-        await rig.service.start()
-        await rig.warm(PRICES)
-        engine = rig.service.engine
-        assert engine is not None
+        engine = await started(rig)
         await engine.venue.close()  # the paper broker no longer answers: NotConnected
         rig.service.request_reconcile()
         await rig.watch.wait(lambda: bool(rig.watch.of("hft.error")))
