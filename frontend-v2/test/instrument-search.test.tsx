@@ -7,11 +7,11 @@
  */
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { App } from "../src/app/App";
 import { Desk, type DeskState } from "../src/app/desk";
 import { DeskContext } from "../src/app/hooks";
 import { InstrumentSearch, type Instrument } from "../src/components/InstrumentSearch";
 import { applyBars } from "../src/state/market";
+import { renderDeskAt } from "./support/desk";
 import { bars, RELIANCE, TCS } from "./support/events";
 
 vi.mock("../src/components/Charts", () => ({
@@ -67,15 +67,7 @@ const serve = (async (input: RequestInfo | URL, init?: RequestInit) => {
 }) as typeof globalThis.fetch;
 
 function renderDesk(path: string, change: (s: DeskState) => DeskState, fetch = serve) {
-  window.history.pushState(null, "", path);
-  const desk = new Desk({ fetch, notifyEvery: 0 });
-  desk.patch((s) => change({ ...s, auth: "ok" }));
-  render(
-    <DeskContext.Provider value={desk}>
-      <App />
-    </DeskContext.Provider>,
-  );
-  return desk;
+  return renderDeskAt(path, change, fetch);
 }
 
 const withFeed = (s: DeskState): DeskState => ({ ...s, market: applyBars({ ...s.market, interval: "1m" }, bars(0, { [RELIANCE]: 100, [TCS]: 200 })) });

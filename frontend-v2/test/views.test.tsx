@@ -4,16 +4,15 @@
  * start form, destructive trading actions behind a confirmation, the inspector's filter and
  * pause, the connection bar, the token entry. Charts (canvas) are stubbed.
  */
-import { act, cleanup, fireEvent, render, screen, within } from "@testing-library/react";
+import { act, cleanup, fireEvent, screen, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { App } from "../src/app/App";
-import { Desk, type DeskState } from "../src/app/desk";
-import { DeskContext } from "../src/app/hooks";
+import { type DeskState } from "../src/app/desk";
 import { applyBars, applyStatus } from "../src/state/market";
 import { applyPredictionEvent, loadPredictions } from "../src/state/prediction";
 import { recordEnvelopes } from "../src/state/inspector";
 import { applyHaltAnswer, applyHftEvent, loadTrading } from "../src/state/trading";
 import { linkOn } from "../src/state/connection";
+import { renderDeskAt } from "./support/desk";
 import { bars, created, hft, marketStatus, RELIANCE, resolved, TCS } from "./support/events";
 
 vi.mock("../src/components/Charts", () => ({
@@ -25,19 +24,11 @@ vi.mock("../src/components/Charts", () => ({
 let posts: { path: string; body: unknown }[] = [];
 
 function renderDesk(path: string, change: (s: DeskState) => DeskState, answer: unknown = { closed: 1 }) {
-  window.history.pushState(null, "", path);
   const fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
     posts.push({ path: String(input), body: init?.body ? JSON.parse(String(init.body)) : undefined });
     return new Response(JSON.stringify(answer), { status: 200 });
   }) as typeof globalThis.fetch;
-  const desk = new Desk({ fetch, notifyEvery: 0 });
-  desk.patch((s) => change({ ...s, auth: "ok" }));
-  render(
-    <DeskContext.Provider value={desk}>
-      <App />
-    </DeskContext.Provider>,
-  );
-  return desk;
+  return renderDeskAt(path, change, fetch);
 }
 
 beforeEach(() => {
