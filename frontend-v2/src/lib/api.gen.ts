@@ -709,6 +709,8 @@ export interface components {
             venue_connected: boolean;
             /** Open Trades */
             open_trades: number;
+            /** Venue Updates */
+            venue_updates?: string;
             /** Interval */
             interval?: string;
             /** Day */
@@ -1575,6 +1577,8 @@ export interface components {
             venue_connected: boolean;
             /** Open Trades */
             open_trades: number;
+            /** Venue Updates */
+            venue_updates?: string;
             /** Interval */
             interval?: string;
             /** Day */
