@@ -819,11 +819,6 @@ export interface components {
             /** Charges */
             charges: number;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /** HaltEngine */
         HaltEngine: {
             /**
@@ -1691,19 +1686,6 @@ export interface components {
             /** End */
             end: number;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
-        };
     };
     responses: never;
     parameters: never;
@@ -1848,6 +1830,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -1987,6 +1978,15 @@ export interface operations {
                     "application/json": components["schemas"]["ImportOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2070,6 +2070,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PredictorStatusOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2173,9 +2182,9 @@ export interface operations {
             query?: {
                 instrument_key?: string | null;
                 status?: ("open" | "resolved" | "expired") | null;
-                /** @description ts_pred >= start (epoch s) */
+                /** @description UTC epoch seconds */
                 start?: number | null;
-                /** @description ts_pred <= end (epoch s) */
+                /** @description UTC epoch seconds */
                 end?: number | null;
                 limit?: number;
             };
@@ -2209,7 +2218,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2263,6 +2272,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EngineStatus"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2372,6 +2390,15 @@ export interface operations {
                     "application/json": components["schemas"]["EngineStatus"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2470,6 +2497,15 @@ export interface operations {
                     "application/json": components["schemas"]["FlattenOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2494,7 +2530,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2583,7 +2619,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2591,6 +2627,7 @@ export interface operations {
     read_orders_api_hft_orders_get: {
         parameters: {
             query?: {
+                /** @description a stored row's id */
                 trade_id?: number | null;
                 limit?: number;
             };
@@ -2633,7 +2670,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2756,6 +2793,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2967,6 +3013,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -3172,6 +3227,15 @@ export interface operations {
                     "application/json": components["schemas"]["ScheduleOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -3206,6 +3270,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3255,6 +3320,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3302,6 +3368,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3319,6 +3386,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -3389,7 +3465,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3438,7 +3514,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3479,7 +3555,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
