@@ -36,6 +36,7 @@ from app.trading.store import TradeStore
 log = logging.getLogger(__name__)
 
 CHANNELS = ("hft", "training", "automation")
+STOP_DRAIN = 2.0  # seconds a stopping notifier still sends what it has queued
 
 
 class Notifier:
@@ -121,7 +122,7 @@ class Notifier:
         log.info("notify: %d URLs, kinds %s", len(self.destinations), ", ".join(sorted(self.kinds)))
 
     async def stop(self) -> None:
-        """Unsubscribe; alerts already made are handed to their URLs' queues, then sending stops."""
+        """Unsubscribe; alerts already made still go out for up to STOP_DRAIN seconds, then sending stops."""
         task, self._task = self._task, None
         if task is None:
             return
@@ -136,8 +137,7 @@ class Notifier:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         self.batcher.flush()
-        for destination in self.destinations:
-            await destination.stop()
+        await asyncio.gather(*(d.stop(STOP_DRAIN) for d in self.destinations))
 
     def status(self) -> NotifierStatus:
         return NotifierStatus(

@@ -81,6 +81,7 @@ class Destination:
         self._wall = wall
         self._queue: deque[Alert] = deque()
         self._wake = asyncio.Event()
+        self._idle = asyncio.Event()  # set after each alert is done with
         self._sending: Alert | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -88,13 +89,26 @@ class Destination:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name=f"notify:{self.status.url}")
 
-    async def stop(self) -> None:
-        """Stop sending; alerts still queued stay counted as pending."""
+    async def stop(self, drain: float = 0.0) -> None:
+        """Stop sending, after up to `drain` seconds for what is queued; what is left is logged
+        (and stays counted as pending)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is None:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._drained(), drain)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        if self.status.pending:
+            log.error(
+                "notify: %d alerts to %s were not sent: the notifier stopped", self.status.pending, self.status.url
+            )
+
+    async def _drained(self) -> None:
+        while self.status.pending:
+            self._idle.clear()
+            await self._idle.wait()
 
     def put(self, alert: Alert) -> None:
         """Queue `alert` (never waits)."""
@@ -127,6 +141,7 @@ class Destination:
             await self._deliver(self._sending)
             self._sending = None
             self._count()
+            self._idle.set()
 
     def _count(self) -> None:
         """Pending: the alerts queued and the one being sent."""
