@@ -43,7 +43,10 @@ class MarketAlerts:
     def _token(self, status: MarketStatus) -> Alert | None:
         if status.status in STREAMING:
             self._token_told = None
-        if status.status in TOKEN and self._token_told != status.status:
+        if status.status in TOKEN:
+            self._warning = status.warning  # an expired token's warning is no news of its own
+            if self._token_told == status.status:
+                return None
             self._token_told = status.status
             what = "expired" if status.status == "token_expired" else "missing"
             return Alert(

@@ -86,13 +86,16 @@ async def test_every_kind_once_from_a_trading_day(desk: Desk, receiver: Receiver
         market("reconnecting", error="feed closed: 1006"),
         market("live"),
         market("live", warning="the Upstox access token expires at 03:30 IST"),
-        market("token_expired", error="token expired or invalid"),
-        market("token_expired", error="token expired or invalid"),  # the same episode: told once
+        market("token_expired", error="token expired or invalid", warning="the Upstox access token expired at 03:30"),
+        market("token_expired", error="token expired or invalid", warning="the Upstox access token expired at 03:30"),
     ]:
-        desk.notifier.on_market_status(status)
-    messages = {m["title"]: m for m in await arrived(receiver, 13)}
+        desk.notifier.on_market_status(status)  # the repeated token_expired: the same episode, told once
+    desk.notifier.on_market_status(market("live"))  # the feed back after the token: the last alert
+    await arrived(receiver, 14)
+    assert receiver.titles[-2:] == ["Upstox access token expired", "market feed reconnected"]
+    messages = {m["title"]: m for m in receiver.messages[:-1]}
     summary_title = next(t for t in messages if t.startswith("daily summary 2025-11-25: "))
-    assert len(receiver.messages) == 13 and set(messages) - {summary_title} == {
+    assert len(messages) == 13 and set(messages) - {summary_title} == {
         "trade entered",
         "trading engine halted",
         "trade closed",
