@@ -34,7 +34,7 @@ from app.events import (
 )
 from app.notify.kinds import Alert, AlertKind, rupees
 
-BROKER_LOST = re.compile(r"^broker (\S+) is not answering")  # the text of TradingService._watch_broker
+BROKER_LOST = re.compile(r"^broker (\S+) is not answering \(")  # app.trading.service.broker_not_answering
 JOBS_REMEMBERED = 1000
 
 

@@ -22,6 +22,7 @@ from app.events import (
     TrainingSucceeded,
     publish,
 )
+from app.trading.service import broker_not_answering
 from tests.notify.conftest import Desk, notifying_desk
 from tests.notify.receiver import Receiver
 from tests.support.waits import polled
@@ -70,7 +71,7 @@ async def test_every_kind_once_from_a_trading_day(desk: Desk, receiver: Receiver
     rig.now = at(15, 14)  # the bar closing at 15:15 IST: the engine squares off, the summary follows
     await rig.bar(PRICES)
     await arrived(receiver, 4)
-    await publish(bus, HftError(error="broker upstox is not answering (HTTP 503); reconnecting every 15 s"))
+    await publish(bus, HftError(error=broker_not_answering("upstox", "HTTP 503", 15.0)))  # the broker watch's words
     await publish(bus, HftStart(broker="paper", safe_mode=True, live_trading_enabled=False), HftBroker(broker="paper"))
     await publish(bus, HftBroker(broker="upstox"))
     await publish(bus, TrainingStarted(job_id="j1", kind="lgbm", instrument_key=RELIANCE, interval="1m"))
