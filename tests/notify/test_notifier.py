@@ -202,3 +202,18 @@ async def test_nothing_is_sent_without_a_url(tmp_path: Path, receiver: Receiver)
         assert receiver.messages == [] and receiver.failed == 0
     finally:
         await desk.close()
+
+
+async def test_the_broker_watch_lost_and_back_are_alerts(tmp_path: Path, receiver: Receiver) -> None:
+    desk = await notifying_desk(tmp_path, receiver, live_trading_enabled=True, hft_broker_check_interval=0.05)
+    rig = desk.rig
+    try:
+        await rig.service.start("upstox", safe_mode=False)  # hft.start with hft.broker: a start, no alert
+        rig.fake.unavailable = True
+        await arrived(receiver, 1)
+        rig.fake.unavailable = False
+        messages = await arrived(receiver, 2)
+        assert [m["title"] for m in messages] == ["broker upstox is not answering", "broker upstox reconnected"]
+        assert "Service Unavailable" in messages[0]["message"] and messages[0]["type"] == "failure"
+    finally:
+        await desk.close()
