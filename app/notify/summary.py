@@ -47,8 +47,9 @@ class DaySummary:
         return sum(t.entry_charges + t.exit_charges for t in self.trades)
 
     def alert(self) -> Alert:
-        title = f"daily summary {self.day}: {rupees(self.pnl)} over {len(self.trades)} trades"
-        lines = [f"PnL {rupees(self.pnl)} net of charges, {len(self.trades)} trades"]
+        trades = f"{len(self.trades)} trade{'' if len(self.trades) == 1 else 's'}"
+        title = f"daily summary {self.day}: {rupees(self.pnl)} over {trades}"
+        lines = [f"PnL {rupees(self.pnl)} net of charges, {trades}"]
         if self.trades:
             best = max(self.trades, key=lambda t: t.pnl or 0.0)
             worst = min(self.trades, key=lambda t: t.pnl or 0.0)

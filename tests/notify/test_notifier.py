@@ -114,8 +114,9 @@ async def test_every_kind_once_from_a_trading_day(desk: Desk, receiver: Receiver
     assert exit_line.startswith("#1 closed NSE_EQ|INE002A01018") and "(square_off)" in exit_line
     trade = (await rig.service.store.trades())[0]
     won = (trade.pnl or 0.0) > 0
+    assert summary_title == f"daily summary 2025-11-25: ₹{trade.pnl:+,.2f} over 1 trade"
     assert messages[summary_title]["message"].splitlines() == [
-        f"PnL ₹{trade.pnl:+,.2f} net of charges, 1 trades",
+        f"PnL ₹{trade.pnl:+,.2f} net of charges, 1 trade",
         f"win rate {100 if won else 0}% ({int(won)} of 1)",
         f"best #1 {RELIANCE} ₹{trade.pnl:+,.2f}",
         f"worst #1 {RELIANCE} ₹{trade.pnl:+,.2f}",
