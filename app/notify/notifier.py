@@ -73,6 +73,7 @@ class Notifier:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._subscriptions: list[Subscription] = []
+        self._resubscribing: asyncio.Task[None] | None = None
         self._detach: list[Callable[[], None]] = []
 
     @classmethod
@@ -114,8 +115,7 @@ class Notifier:
         for destination in self.destinations:
             destination.start()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="notifier")
-        for channel in CHANNELS:
-            self._subscriptions.append(await self.bus.subscribe(channel, self))
+        await self._subscribe()
         self._detach.append(self.feed.add_listener(self.summary.on_bars))
         if self.market_status is not None:
             self._detach.append(self.market_status.add_listener(self.on_market_status))
@@ -126,6 +126,11 @@ class Notifier:
         task, self._task = self._task, None
         if task is None:
             return
+        resubscribing = self._resubscribing
+        if resubscribing is not None:
+            resubscribing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await resubscribing
         for subscription in self._subscriptions:
             subscription.close()
         self._subscriptions.clear()
@@ -138,6 +143,16 @@ class Notifier:
             await task
         self.batcher.flush()
         await asyncio.gather(*(d.stop(STOP_DRAIN) for d in self.destinations))
+
+    async def _subscribe(self) -> None:
+        try:
+            old, self._subscriptions = self._subscriptions, []
+            for subscription in old:
+                subscription.close()
+            for channel in CHANNELS:
+                self._subscriptions.append(await self.bus.subscribe(channel, self))
+        finally:
+            self._resubscribing = None
 
     def status(self) -> NotifierStatus:
         return NotifierStatus(
@@ -176,7 +191,11 @@ class Notifier:
         return self._task is not None
 
     def lost(self) -> None:
-        log.error("notify: the event log was replaced; alerts from the new log start after a restart")
+        """A new event log (each channel's subscription says so): follow the new one, live."""
+        if self._task is None or self._resubscribing is not None:
+            return
+        log.warning("notify: the event log was replaced; following the new one from now")
+        self._resubscribing = asyncio.get_running_loop().create_task(self._subscribe(), name="notifier-resubscribe")
 
     async def _run(self) -> None:
         while True:

@@ -3,13 +3,16 @@ endpoint on loopback (`json://`): each kind once, batching, retries, a hanging e
 
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 from prometheus_client import REGISTRY
 
+from app.bus.redis_bus import RedisEventBus
 from app.events import (
     AutomationRunStarted,
     AutomationRunUpdated,
+    ContractValidator,
     HftBroker,
     HftEntry,
     HftError,
@@ -22,9 +25,16 @@ from app.events import (
     TrainingSucceeded,
     publish,
 )
+from app.market.feed import MarketFeed
+from app.notify.kinds import SELECTABLE
+from app.notify.notifier import CHANNELS, Notifier
+from app.notify.sender import Destination
+from app.storage.db import Database
 from app.trading.service import broker_not_answering
+from app.trading.store import TradeStore
 from tests.notify.conftest import Desk, notifying_desk
 from tests.notify.receiver import Receiver
+from tests.support.services import REDIS_URL, delete_keys
 from tests.support.waits import polled
 from tests.trading.stubs import INFY, RELIANCE, TCS, at
 
@@ -197,6 +207,7 @@ async def test_nothing_is_sent_without_a_url(tmp_path: Path, receiver: Receiver)
     try:
         status = desk.notifier.status()
         assert (status.configured, status.running, status.destinations) == (False, False, [])
+        assert desk.rig.bus.subscriber_count("training") == 0  # nothing even listens
         await publish(desk.rig.bus, halted("halted by request"), entry(1, RELIANCE, 10))
         await desk.rig.service.start()
         await desk.rig.service.halt("halted by request")
@@ -218,3 +229,34 @@ async def test_the_broker_watch_lost_and_back_are_alerts(tmp_path: Path, receive
         assert "Service Unavailable" in messages[0]["message"] and messages[0]["type"] == "failure"
     finally:
         await desk.close()
+
+
+async def test_a_replaced_event_log_is_followed(tmp_path: Path, receiver: Receiver, redis_prefix: str) -> None:
+    bus = RedisEventBus(REDIS_URL, ContractValidator(), prefix=redis_prefix, block_ms=100)
+    await bus.start()
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'unused.sqlite3'}")  # the summary's; no bars here
+    notifier = Notifier(
+        [Destination(receiver.url, timeout=0.5, retries=1, backoff=0.05)],
+        SELECTABLE,
+        bus=bus,
+        feed=MarketFeed(),
+        market_status=None,
+        trades=TradeStore(db),
+        batch_window=0.2,
+        square_off=time(15, 15),
+        summary_wait=0.0,
+    )
+    try:
+        await notifier.start()
+        await publish(bus, halted("before"))
+        await arrived(receiver, 1)
+        epoch = bus.epoch
+        delete_keys(redis_prefix)  # what a Redis without persistence does on a restart
+        await polled(lambda: bus.epoch != epoch and all(bus.subscriber_count(c) == 1 for c in CHANNELS))
+        await publish(bus, halted("after"))
+        messages = await arrived(receiver, 2)
+        assert "after" in messages[1]["message"]
+    finally:
+        await notifier.stop()
+        await bus.close()
+        await db.close()
