@@ -141,6 +141,8 @@ class Notifier:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        while self._batches:  # delivered before the unsubscribe: still news
+            self._handle(self._batches.popleft())
         self.batcher.flush()
         await asyncio.gather(*(d.stop(STOP_DRAIN) for d in self.destinations))
 
@@ -202,11 +204,11 @@ class Notifier:
             while not self._batches:
                 self._wake.clear()
                 await self._wake.wait()
-            batch = self._batches.popleft()
-            try:
-                for alert in self._events.alerts([decode(e) for e in batch.events]):
-                    self.notify(alert)
-            except Exception:  # one odd event must not end the alerts
-                log.exception(
-                    "notify: events %d-%d of %s could not be read", batch.first_id, batch.last_id, batch.channel
-                )
+            self._handle(self._batches.popleft())
+
+    def _handle(self, batch: Batch) -> None:
+        try:
+            for alert in self._events.alerts([decode(e) for e in batch.events]):
+                self.notify(alert)
+        except Exception:  # one odd event must not end the alerts
+            log.exception("notify: events %d-%d of %s could not be read", batch.first_id, batch.last_id, batch.channel)
