@@ -554,6 +554,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notify/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The notifier: kinds sent, counts per URL, the last failure */
+        get: operations["read_notify_status_api_notify_status_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/market": {
         parameters: {
             query?: never;
@@ -1197,6 +1214,78 @@ export interface components {
             promoted_ts: number | null;
             /** Decision */
             decision: string | null;
+        };
+        /** NotifyDestination */
+        NotifyDestination: {
+            /**
+             * Url
+             * @description the notification URL, secrets masked
+             */
+            url: string;
+            /** Sent */
+            sent: number;
+            /** Failed */
+            failed: number;
+            /** Retries */
+            retries: number;
+            /**
+             * Pending
+             * @description alerts waiting to be sent (or being sent) to this URL
+             */
+            pending: number;
+            last_failure: components["schemas"]["NotifyFailure"] | null;
+        };
+        /**
+         * NotifyFailure
+         * @description An alert given up on after every retry (or dropped from a full queue).
+         */
+        NotifyFailure: {
+            /** Kind */
+            kind: string;
+            /** Title */
+            title: string;
+            /**
+             * Url
+             * @description the notification URL, secrets masked
+             */
+            url: string;
+            /**
+             * Reason
+             * @description what the last try answered (apprise's message)
+             */
+            reason: string;
+            /**
+             * Ts
+             * @description UTC epoch seconds
+             */
+            ts: number;
+        };
+        /** NotifyStatus */
+        NotifyStatus: {
+            /**
+             * Configured
+             * @description SIGNALDESK_NOTIFY_URLS names at least one URL
+             */
+            configured: boolean;
+            /**
+             * Running
+             * @description sending now (on the cluster's leader, with URLs)
+             */
+            running: boolean;
+            /**
+             * Kinds
+             * @description the kinds sent (SIGNALDESK_NOTIFY_EVENTS)
+             */
+            kinds: string[];
+            /** Sent */
+            sent: number;
+            /** Failed */
+            failed: number;
+            /** Retries */
+            retries: number;
+            last_failure: components["schemas"]["NotifyFailure"] | null;
+            /** Destinations */
+            destinations: components["schemas"]["NotifyDestination"][];
         };
         /** OrderList */
         OrderList: {
@@ -3510,6 +3599,35 @@ export interface operations {
             };
             /** @description Validation Error */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    read_notify_status_api_notify_status_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifyStatus"];
+                };
+            };
+            /** @description Missing or invalid bearer token (when the server has one) */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
