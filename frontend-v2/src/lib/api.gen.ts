@@ -852,8 +852,13 @@ export interface components {
         };
         /** Health */
         Health: {
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "degraded";
+            /** Reason */
+            reason?: string | null;
             /** Epoch */
             epoch: string;
             /** Head Id */
