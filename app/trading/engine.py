@@ -288,9 +288,8 @@ class TradingEngine:
                 continue  # made after this bar opened: its next price is a later bar
             self.signals.pop(key, None)  # a halt may have cleared them meanwhile
             quote = self.prices.quote_in(bars, key)
-            stale = bars.open_ts >= prediction.ts_target or ist_day_number(prediction.ts_pred) != ist_day_number(
-                bars.open_ts
-            )
+            same_day = ist_day_number(prediction.ts_pred) == ist_day_number(bars.open_ts)
+            stale = bars.open_ts >= prediction.ts_target or not same_day
             if after_square_off or stale or quote is None:
                 self.skipped["after_square_off" if after_square_off else "stale" if quote else "no_bar"] += 1
                 continue

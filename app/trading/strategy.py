@@ -226,12 +226,12 @@ def ist_day(ts: float) -> str:
     return _iso_day(ist_day_number(ts))
 
 
+EPOCH = date(1970, 1, 1)
+
+
 @lru_cache(maxsize=256)
 def _iso_day(number: int) -> str:
     return (EPOCH + timedelta(days=number)).isoformat()
-
-
-EPOCH = date(1970, 1, 1)
 
 
 def next_day_start(ts: float) -> int:
