@@ -237,9 +237,11 @@ def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
     assert report["bars"] == 375 and report["trades"] == report["events"].get("hft.exit", 0)
     assert {"net_pnl", "win_rate", "max_drawdown", "sharpe", "exposure", "charges"} <= set(report)
     assert report["after_halt"] == "stay-halted" and isinstance(report["halts"], list)
-    table = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+    strict = {**env, "SIGNALDESK_HFT_MAX_DAILY_LOSS": "1"}  # the first trade in the red halts
+    table = subprocess.run(args, capture_output=True, text=True, timeout=120, env=strict)
     assert table.returncode == 0 and "net PnL after costs" in table.stdout and "exposure" in table.stdout
     assert "resume-next-session" in table.stdout  # the default
+    assert "daily-loss halts (IST)" in table.stdout and "daily loss limit breached" in table.stdout
     bad = subprocess.run([*args, "--model", "magic"], capture_output=True, text=True, timeout=120, env=env)
     assert bad.returncode == 2 and "--model 'magic'" in bad.stderr
     bad = subprocess.run([*args, "--after-halt", "panic"], capture_output=True, text=True, timeout=120, env=env)
