@@ -58,3 +58,46 @@ class CalibrationOut(ResponseModel):
 
 class CalibrationList(ResponseModel):
     calibration: list[CalibrationOut]
+
+
+class DecileOut(ResponseModel):
+    decile: int
+    n: int
+    mean_pred: float
+    mean_actual: float
+    hit_rate: float
+
+
+class EvaluationOut(ResponseModel):
+    """The forecast evaluation of one (interval, model, horizon); docs/predictor.md defines each
+    figure; null where there is too little to compute it."""
+
+    interval: str
+    model_kind: str
+    horizon_steps: int
+    n: int
+    anchors: int
+    ic_anchors: int
+    ic_mean: float | None
+    ic_std: float | None
+    ic_ir: float | None
+    rank_ic_mean: float | None
+    rank_ic_std: float | None
+    rank_ic_ir: float | None
+    pooled_ic: float | None
+    pooled_rank_ic: float | None
+    dm_sq_stat: float | None
+    dm_sq_p: float | None
+    dm_abs_stat: float | None
+    dm_abs_p: float | None
+    mase_zero: float | None
+    mase_persistence: float | None
+    long_short_anchors: int
+    long_short_gross: float | None
+    long_short_net: float | None
+    deciles: list[DecileOut]
+
+
+class EvaluationList(ResponseModel):
+    round_trip_cost: float
+    evaluations: list[EvaluationOut]
