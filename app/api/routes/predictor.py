@@ -23,7 +23,6 @@ from app.market.errors import MarketDataError
 from app.market.instrument_master.resolve import resolve_instrument
 from app.predictor.config import PredictorConfig
 from app.predictor.errors import UnknownInstruments
-from app.predictor.evaluation import evaluate_all, panels_from_frame
 from app.trading.system import round_trip_cost
 
 router = APIRouter(tags=["predictor"], dependencies=[Depends(require_token)], responses=errors(401))
@@ -112,6 +111,8 @@ async def read_evaluation(
     if from_ is not None and to is not None and from_ > to:
         detail = [{"loc": ["query", "from"], "msg": f"from ({from_}) is after to ({to})", "input": from_}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+    from app.predictor.evaluation import evaluate_all, panels_from_frame  # scipy and statsmodels: not at start-up
+
     frame = await store.resolved_frame(start=from_, end=to)
     cost = round_trip_cost(settings)
     evaluations = await asyncio.to_thread(lambda: evaluate_all(panels_from_frame(frame), round_trip=cost))
