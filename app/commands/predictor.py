@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -17,9 +17,7 @@ from rich.table import Table
 from app.commands.client import UrlOption, call
 from app.commands.hft import trade_backtest
 from app.commands.settings import load_settings, prepare_database, resolve_option
-
-if TYPE_CHECKING:
-    from app.predictor.evaluation import Evaluation
+from app.predictor.figures import DECILES, Evaluation
 
 predictor_cli = typer.Typer(help="Start, stop and watch the live predictor of a running server.", no_args_is_help=True)
 out = Console()
@@ -136,7 +134,7 @@ def backtest(
             out.print_json(data={"rank_by": rank_by, "runs": len(grid), "results": rows})
             return
         title = f"sweep: {len(grid)} runs, {len(keys)} instruments, {cfg.interval}, ranked by {rank_by}"
-        out.print(evaluation_table(title, [r.evaluation for r in results], [r.options for r in results]))
+        out.print(evaluation_table(title, [r.evaluation for r in results], [r.options for r in results], rank_by))
         return
     report = run_backtest(data, parse_interval(cfg.interval), **base)
     evaluations = evaluate_all(report.panels(), round_trip=round_trip_cost(settings))
@@ -196,16 +194,20 @@ EVALUATION_COLUMNS = {
 }
 
 
-def evaluation_table(title: str, evaluations: list[Evaluation], options: list[dict[str, Any]] | None = None) -> Table:
-    """One row per evaluation (and its sweep options, when given); long-short in basis points."""
+def evaluation_table(
+    title: str, evaluations: list[Evaluation], options: list[dict[str, Any]] | None = None, first: str | None = None
+) -> Table:
+    """One row per evaluation (after its sweep options, when given); the figure `first` (a sweep's
+    ranking) leads the figures; long-short in basis points."""
     names = list(options[0]) if options else []
+    columns = {**{label: f for label, f in EVALUATION_COLUMNS.items() if f == first}, **EVALUATION_COLUMNS}
     table = Table(title=title)
-    for column in [*names, *EVALUATION_COLUMNS]:
+    for column in [*names, *columns]:
         table.add_column(column.strip(), justify="right")
     for i, evaluation in enumerate(evaluations):
         values = asdict(evaluation)
         cells = [_shown(options[i][name]) for name in names] if options else []
-        for column, field in EVALUATION_COLUMNS.items():
+        for column, field in columns.items():
             value = values[field]
             cells.append(_shown(value * 10_000 if "bp" in column and value is not None else value))
         table.add_row(*cells)
@@ -214,8 +216,6 @@ def evaluation_table(title: str, evaluations: list[Evaluation], options: list[di
 
 def reliability_table(evaluations: list[Evaluation]) -> Table:
     """Per model and horizon: hit rate and mean actual return (bp) by decile of pred_ret_adj."""
-    from app.predictor.evaluation import DECILES
-
     table = Table(title="reliability: hit rate / mean actual_ret (bp) by decile of pred_ret_adj (1: lowest)")
     table.add_column("model")
     table.add_column("h", justify="right")

@@ -1,10 +1,10 @@
 """Forecast evaluation: how good resolved predictions were, per model and horizon.
 
-Every figure is defined in docs/predictor.md ("Forecast evaluation"). The input is a Panel: the
-resolved predictions of one (interval, model, horizon) as an anchors x instruments matrix, built
-from a backtest's resolutions or from the live record's rows (`panels_from_frame`). The zero model
-is the forecast 0; persistence forecasts the return of the last `h` bars, i.e. the actual return
-of the prediction whose target is this anchor.
+Every figure (app/predictor/figures.py) is defined in docs/predictor.md ("Forecast evaluation").
+The input is a Panel: the resolved predictions of one (interval, model, horizon) as an anchors x
+instruments matrix, built from a backtest's resolutions or from the live record's rows
+(`panels_from_frame`). The zero model is the forecast 0; persistence forecasts the return of the
+last `h` bars, i.e. the actual return of the prediction whose target is this anchor.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from scipy import stats
 from statsmodels.tsa.stattools import acovf
 
 from app.predictor.features import Array
+from app.predictor.figures import DECILES, Decile, Evaluation
 
-DECILES = 10
 MIN_CROSS_SECTION = 3  # instruments an anchor needs for a correlation across them
 
 
@@ -44,51 +44,12 @@ class Panel:
     @property
     def persistence(self) -> Array:
         """The persistence forecast: the actual return of the prediction that resolved at ts_pred."""
-        source = pd.Index(self.ts_target).get_indexer(self.ts_pred)
+        rows = pd.Series(np.arange(len(self.ts_target)), index=self.ts_target)
+        source = rows[~rows.index.duplicated()].reindex(self.ts_pred).to_numpy()
+        found = np.isfinite(source)
         out = np.full_like(self.actual, np.nan)
-        out[source >= 0] = self.actual[source[source >= 0]]
+        out[found] = self.actual[source[found].astype(np.int64)]
         return out
-
-
-@dataclass(frozen=True, slots=True)
-class Decile:
-    """Predictions in one decile of pred_ret_adj (1: lowest) and how they turned out."""
-
-    decile: int
-    n: int
-    mean_pred: float
-    mean_actual: float
-    hit_rate: float
-
-
-@dataclass(frozen=True, slots=True)
-class Evaluation:
-    """Every figure of one (interval, model, horizon); None where there is too little to compute it."""
-
-    interval: str
-    model_kind: str
-    horizon_steps: int
-    n: int
-    anchors: int
-    ic_anchors: int
-    ic_mean: float | None
-    ic_std: float | None
-    ic_ir: float | None
-    rank_ic_mean: float | None
-    rank_ic_std: float | None
-    rank_ic_ir: float | None
-    pooled_ic: float | None
-    pooled_rank_ic: float | None
-    dm_sq_stat: float | None
-    dm_sq_p: float | None
-    dm_abs_stat: float | None
-    dm_abs_p: float | None
-    mase_zero: float | None
-    mase_persistence: float | None
-    long_short_anchors: int
-    long_short_gross: float | None
-    long_short_net: float | None
-    deciles: list[Decile]
 
 
 def evaluate(panel: Panel, *, round_trip: float) -> Evaluation:

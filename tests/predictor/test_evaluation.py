@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from app.predictor.evaluation import Panel, diebold_mariano, evaluate, panels_from_frame
+from app.predictor.store import EVALUATED
 
 MINUTE = 60
 
@@ -129,16 +130,7 @@ def test_the_live_record_as_rows_evaluates_as_its_panel() -> None:
             for a in range(30)
             for i in range(5)
         ],
-        columns=[
-            "interval",
-            "model_kind",
-            "horizon_steps",
-            "instrument_key",
-            "ts_pred",
-            "ts_target",
-            "pred_ret_adj",
-            "actual_ret",
-        ],
+        columns=list(EVALUATED),
     )
     other = rows.assign(model_kind="zero", pred_ret_adj=0.0)
     panels = panels_from_frame(pd.concat([other, rows.sample(frac=1.0, random_state=1)]))

@@ -116,4 +116,4 @@ async def read_evaluation(
     frame = await store.resolved_frame(start=from_, end=to)
     cost = round_trip_cost(settings)
     evaluations = await asyncio.to_thread(lambda: evaluate_all(panels_from_frame(frame), round_trip=cost))
-    return {"round_trip_cost": cost, "evaluations": [asdict(e) for e in evaluations]}
+    return {"round_trip_cost": cost, "evaluations": evaluations}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from app.api.schemas.base import EnumValue, ResponseModel
+from app.predictor.figures import Evaluation
 from app.predictor.service import PredictorState
 
 PredictionStatus = Literal["open", "resolved", "expired"]
@@ -60,44 +61,8 @@ class CalibrationList(ResponseModel):
     calibration: list[CalibrationOut]
 
 
-class DecileOut(ResponseModel):
-    decile: int
-    n: int
-    mean_pred: float
-    mean_actual: float
-    hit_rate: float
-
-
-class EvaluationOut(ResponseModel):
-    """The forecast evaluation of one (interval, model, horizon); docs/predictor.md defines each
-    figure; null where there is too little to compute it."""
-
-    interval: str
-    model_kind: str
-    horizon_steps: int
-    n: int
-    anchors: int
-    ic_anchors: int
-    ic_mean: float | None
-    ic_std: float | None
-    ic_ir: float | None
-    rank_ic_mean: float | None
-    rank_ic_std: float | None
-    rank_ic_ir: float | None
-    pooled_ic: float | None
-    pooled_rank_ic: float | None
-    dm_sq_stat: float | None
-    dm_sq_p: float | None
-    dm_abs_stat: float | None
-    dm_abs_p: float | None
-    mase_zero: float | None
-    mase_persistence: float | None
-    long_short_anchors: int
-    long_short_gross: float | None
-    long_short_net: float | None
-    deciles: list[DecileOut]
-
-
 class EvaluationList(ResponseModel):
+    """Each Evaluation's figures (docs/predictor.md); null where there is too little to compute one."""
+
     round_trip_cost: float
-    evaluations: list[EvaluationOut]
+    evaluations: list[Evaluation]

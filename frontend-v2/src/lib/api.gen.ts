@@ -700,8 +700,11 @@ export interface components {
             /** Candles */
             candles: components["schemas"]["CandleOut"][];
         };
-        /** DecileOut */
-        DecileOut: {
+        /**
+         * Decile
+         * @description Predictions in one decile of pred_ret_adj (1: lowest) and how they turned out.
+         */
+        Decile: {
             /** Decile */
             decile: number;
             /** N */
@@ -790,19 +793,11 @@ export interface components {
             /** Detail */
             detail: string | components["schemas"]["Problem"][];
         };
-        /** EvaluationList */
-        EvaluationList: {
-            /** Round Trip Cost */
-            round_trip_cost: number;
-            /** Evaluations */
-            evaluations: components["schemas"]["EvaluationOut"][];
-        };
         /**
-         * EvaluationOut
-         * @description The forecast evaluation of one (interval, model, horizon); docs/predictor.md defines each
-         *     figure; null where there is too little to compute it.
+         * Evaluation
+         * @description Every figure of one (interval, model, horizon); None where there is too little to compute it.
          */
-        EvaluationOut: {
+        Evaluation: {
             /** Interval */
             interval: string;
             /** Model Kind */
@@ -850,7 +845,17 @@ export interface components {
             /** Long Short Net */
             long_short_net: number | null;
             /** Deciles */
-            deciles: components["schemas"]["DecileOut"][];
+            deciles: components["schemas"]["Decile"][];
+        };
+        /**
+         * EvaluationList
+         * @description Each Evaluation's figures (docs/predictor.md); null where there is too little to compute one.
+         */
+        EvaluationList: {
+            /** Round Trip Cost */
+            round_trip_cost: number;
+            /** Evaluations */
+            evaluations: components["schemas"]["Evaluation"][];
         };
         /**
          * EventIn

@@ -6,7 +6,7 @@ import { bp, pct } from "../app/format";
 import { useCommand, useDeskInstance } from "../app/hooks";
 import type { Answer, Schemas } from "../lib/api";
 
-type Evaluation = Schemas["EvaluationOut"];
+type Evaluation = Schemas["Evaluation"];
 
 /** A number to `digits` significant digits; "–" when the server could not compute it. */
 function num(value: number | null, digits = 3): string {
