@@ -106,6 +106,8 @@ def diebold_mariano(d: Array, horizon: int) -> tuple[float, float] | None:
 
     The long-run variance is the rectangular sum of autocovariances up to lag h - 1 (Diebold &
     Mariano 1995), falling back to the variance alone where that sum is not positive.
+    statsmodels' diebold_mariano_test weighs lags with Bartlett weights (Newey-West) instead; it
+    agrees at horizon 1, where there are none.
     """
     n = len(d)
     correction = (n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n if n else 0.0

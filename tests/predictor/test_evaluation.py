@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from statsmodels.tsa.stattools import diebold_mariano_test
 
 from app.predictor.evaluation import Panel, diebold_mariano, evaluate, panels_from_frame
 from app.predictor.store import EVALUATED
@@ -97,6 +98,11 @@ def test_diebold_mariano_matches_the_textbook_formula() -> None:
     dm = mean / np.sqrt(variance / n) * np.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
     p = 2 * (1 - stats.t.cdf(abs(dm), df=n - 1))
     assert diebold_mariano(d, h) == pytest.approx((dm, p))
+    # At horizon 1 there are no lags, and statsmodels' own test (Bartlett weights beyond lag 0) agrees.
+    y, forecast = rng.standard_normal(60), rng.standard_normal(60)
+    theirs = diebold_mariano_test(y, forecast, np.zeros(60), lags=0, harvey_adj=True, horizon=1)
+    ours = diebold_mariano((y - forecast) ** 2 - y**2, 1)
+    assert ours == pytest.approx((theirs.statistic, theirs.pvalue))
     assert diebold_mariano(d[:2], 3) is None  # too short for the correction
 
 
