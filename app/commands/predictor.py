@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -18,6 +18,10 @@ from app.commands.client import UrlOption, call
 from app.commands.hft import trade_backtest
 from app.commands.settings import load_settings, prepare_database, resolve_option
 from app.predictor.figures import DECILES, Evaluation
+
+if TYPE_CHECKING:
+    from app.predictor.backtest import BacktestReport
+    from app.predictor.sweep import SweepResult
 
 predictor_cli = typer.Typer(help="Start, stop and watch the live predictor of a running server.", no_args_is_help=True)
 out = Console()
@@ -98,7 +102,6 @@ def backtest(
     from app.market.intervals import parse_interval
     from app.predictor.backtest import load_aligned, run_backtest
     from app.predictor.config import PredictorConfig
-    from app.predictor.errors import BadSweep
     from app.predictor.evaluation import evaluate_all
     from app.predictor.sweep import parse_grid, rank_direction, ranked, run_sweep
     from app.storage.migrate import DatabaseError
@@ -109,6 +112,8 @@ def backtest(
     try:
         if ctx.args and not sweep:
             raise ValueError(f"unexpected arguments {' '.join(ctx.args)}")
+        if sweep and trade:
+            raise ValueError("--sweep evaluates forecasts; it does not combine with --trade")
         grid = parse_grid([*sweep, *ctx.args]) if sweep else []
         if grid:
             rank_direction(rank_by)
@@ -120,7 +125,7 @@ def backtest(
                 settings.db_url, keys, parse_interval(cfg.interval), _epoch(start, "--start"), _epoch(end, "--end")
             )
         )
-    except (ValidationError, ValueError, MarketDataError, DatabaseError, BadSweep) as e:
+    except (ValidationError, ValueError, MarketDataError, DatabaseError) as e:  # BadSweep is a ValueError
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     if trade:
@@ -129,15 +134,22 @@ def backtest(
     base: dict[str, Any] = {"horizons": cfg.horizons, "calib_halflife": cfg.calib_halflife}
     if grid:
         results = ranked(run_sweep(data, cfg.interval, grid, base=base, round_trip=round_trip_cost(settings)), rank_by)
-        if json_out:
-            rows = [{"options": r.options, **asdict(r.evaluation)} for r in results]
-            out.print_json(data={"rank_by": rank_by, "runs": len(grid), "results": rows})
-            return
         title = f"sweep: {len(grid)} runs, {len(keys)} instruments, {cfg.interval}, ranked by {rank_by}"
-        out.print(evaluation_table(title, [r.evaluation for r in results], [r.options for r in results], rank_by))
-        return
+        return _print_sweep(title, results, rank_by, len(grid), json_out)
     report = run_backtest(data, parse_interval(cfg.interval), **base)
-    evaluations = evaluate_all(report.panels(), round_trip=round_trip_cost(settings))
+    title = f"backtest: {len(keys)} instruments, {cfg.interval}, {report.anchors} anchors, {report.bars} bars"
+    _print_backtest(title, report, evaluate_all(report.panels(), round_trip=round_trip_cost(settings)), json_out)
+
+
+def _print_sweep(title: str, results: list[SweepResult], rank_by: str, runs: int, json_out: bool) -> None:
+    if json_out:
+        rows = [{"options": r.options, **asdict(r.evaluation)} for r in results]
+        out.print_json(data={"rank_by": rank_by, "runs": runs, "results": rows})
+        return
+    out.print(evaluation_table(title, [r.evaluation for r in results], [r.options for r in results], rank_by))
+
+
+def _print_backtest(title: str, report: BacktestReport, evaluations: list[Evaluation], json_out: bool) -> None:
     if json_out:
         out.print_json(
             data={
@@ -149,9 +161,7 @@ def backtest(
             }
         )
         return
-    table = Table(
-        title=f"backtest: {len(keys)} instruments, {cfg.interval}, {report.anchors} anchors, {report.bars} bars"
-    )
+    table = Table(title=title)
     columns = [
         "model_kind",
         "horizon_steps",
