@@ -107,8 +107,8 @@ def run_sweep(
     """Backtest every grid point (over `base` options) in a process pool, `workers` processes
     (default: the cores); CPU-bound, call it off the event loop."""
     workers = max(1, min(len(grid), workers or os.cpu_count() or 1))
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(_run, data, interval, {**base, **options}, round_trip) for options in grid]
+    with ProcessPoolExecutor(max_workers=workers, initializer=_receive, initargs=(data,)) as pool:
+        futures = [pool.submit(_run, interval, {**base, **options}, round_trip) for options in grid]
         return [
             SweepResult(options, evaluation)
             for options, future in zip(grid, futures, strict=True)
@@ -116,8 +116,19 @@ def run_sweep(
         ]
 
 
-def _run(data: Aligned, interval: str, options: Options, round_trip: float) -> list[Evaluation]:
-    report = run_backtest(data, parse_interval(interval), **options)
+_worker_data: Aligned | None = None
+"""The sweep's candles inside a pool worker, set once by the pool's initializer: the data crosses
+to each worker once (under fork, not at all), not once per run."""
+
+
+def _receive(data: Aligned) -> None:
+    global _worker_data
+    _worker_data = data
+
+
+def _run(interval: str, options: Options, round_trip: float) -> list[Evaluation]:
+    assert _worker_data is not None, "run only in a sweep's pool worker"
+    report = run_backtest(_worker_data, parse_interval(interval), **options)
     return evaluate_all(report.panels(), round_trip=round_trip)
 
 
