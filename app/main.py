@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from app.api.errors import install_error_handlers
 from app.api.leader_routes import LeaderRoutes, answer_on_leader
+from app.api.openapi_doc import install_openapi
 from app.api.routes import (
     automation,
     candles,
@@ -187,4 +188,5 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
     app.include_router(ws.router)
     app.include_router(market.router)
     app.include_router(web.router)  # the dashboard at /; steps aside for /api, /docs, /metrics
+    install_openapi(app)
     return app

@@ -479,6 +479,7 @@ class TradingService:
             "denied": dict(snapshot.denied),
             "skipped": dict(snapshot.skipped),
             "last_bar_ts": snapshot.last_bar_ts,
+            **({"venue_updates": snapshot.venue_updates} if snapshot.venue_updates is not None else {}),
         }
 
     async def positions(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import InstrumentMasterDep, PredictionsDep, PredictorDep, SettingsDep
+from app.api.params import SQL_INT_MAX, EpochQuery
 from app.api.schemas.errors import errors
 from app.api.schemas.predictor import (
     CalibrationList,
@@ -79,8 +80,8 @@ async def read_predictions(
     store: PredictionsDep,
     instrument_key: str | None = None,
     status_: Annotated[PredictionStatus | None, Query(alias="status")] = None,
-    start: Annotated[int | None, Query(ge=0, description="ts_pred >= start (epoch s)")] = None,
-    end: Annotated[int | None, Query(ge=0, description="ts_pred <= end (epoch s)")] = None,
+    start: EpochQuery = None,  # ts_pred >= start
+    end: EpochQuery = None,  # ts_pred <= end
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
     rows = await store.find(instrument_key=instrument_key, status=status_, start=start, end=end, limit=limit)
@@ -105,8 +106,10 @@ async def read_calibration(store: PredictionsDep) -> dict[str, Any]:
 async def read_evaluation(
     store: PredictionsDep,
     settings: SettingsDep,
-    from_: Annotated[int | None, Query(alias="from", ge=0, description="ts_pred >= from (epoch s)")] = None,
-    to: Annotated[int | None, Query(ge=0, description="ts_pred <= to (epoch s)")] = None,
+    from_: Annotated[
+        int | None, Query(alias="from", ge=0, le=SQL_INT_MAX, description="ts_pred >= from (UTC epoch seconds)")
+    ] = None,
+    to: EpochQuery = None,  # ts_pred <= to
 ) -> dict[str, Any]:
     if from_ is not None and to is not None and from_ > to:
         detail = [{"loc": ["query", "from"], "msg": f"from ({from_}) is after to ({to})", "input": from_}]

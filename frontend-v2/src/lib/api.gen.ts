@@ -742,6 +742,8 @@ export interface components {
             venue_connected: boolean;
             /** Open Trades */
             open_trades: number;
+            /** Venue Updates */
+            venue_updates?: string;
             /** Interval */
             interval?: string;
             /** Day */
@@ -913,11 +915,6 @@ export interface components {
             realized: number;
             /** Charges */
             charges: number;
-        };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
         };
         /** HaltEngine */
         HaltEngine: {
@@ -1672,6 +1669,8 @@ export interface components {
             venue_connected: boolean;
             /** Open Trades */
             open_trades: number;
+            /** Venue Updates */
+            venue_updates?: string;
             /** Interval */
             interval?: string;
             /** Day */
@@ -1783,19 +1782,6 @@ export interface components {
             start: number;
             /** End */
             end: number;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
         };
     };
     responses: never;
@@ -1941,6 +1927,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2080,6 +2075,15 @@ export interface operations {
                     "application/json": components["schemas"]["ImportOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2163,6 +2167,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PredictorStatusOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2266,9 +2279,9 @@ export interface operations {
             query?: {
                 instrument_key?: string | null;
                 status?: ("open" | "resolved" | "expired") | null;
-                /** @description ts_pred >= start (epoch s) */
+                /** @description UTC epoch seconds */
                 start?: number | null;
-                /** @description ts_pred <= end (epoch s) */
+                /** @description UTC epoch seconds */
                 end?: number | null;
                 limit?: number;
             };
@@ -2302,7 +2315,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2339,9 +2352,9 @@ export interface operations {
     read_evaluation_api_predictor_evaluation_get: {
         parameters: {
             query?: {
-                /** @description ts_pred >= from (epoch s) */
+                /** @description ts_pred >= from (UTC epoch seconds) */
                 from?: number | null;
-                /** @description ts_pred <= to (epoch s) */
+                /** @description UTC epoch seconds */
                 to?: number | null;
             };
             header?: never;
@@ -2399,6 +2412,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EngineStatus"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2508,6 +2530,15 @@ export interface operations {
                     "application/json": components["schemas"]["EngineStatus"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2606,6 +2637,15 @@ export interface operations {
                     "application/json": components["schemas"]["FlattenOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2630,7 +2670,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2719,7 +2759,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2727,6 +2767,7 @@ export interface operations {
     read_orders_api_hft_orders_get: {
         parameters: {
             query?: {
+                /** @description a stored row's id */
                 trade_id?: number | null;
                 limit?: number;
             };
@@ -2769,7 +2810,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2892,6 +2933,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -3103,6 +3153,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -3308,6 +3367,15 @@ export interface operations {
                     "application/json": components["schemas"]["ScheduleOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -3342,6 +3410,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3391,6 +3460,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3438,6 +3508,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3455,6 +3526,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -3525,7 +3605,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3574,7 +3654,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3615,7 +3695,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
