@@ -226,6 +226,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/predictor/evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Forecast evaluation of the live record per interval, model and horizon (docs/predictor.md) */
+        get: operations["read_evaluation_api_predictor_evaluation_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/hft/start": {
         parameters: {
             query?: never;
@@ -701,6 +718,22 @@ export interface components {
             candles: components["schemas"]["CandleOut"][];
         };
         /**
+         * Decile
+         * @description Predictions in one decile of pred_ret_adj (1: lowest) and how they turned out.
+         */
+        Decile: {
+            /** Decile */
+            decile: number;
+            /** N */
+            n: number;
+            /** Mean Pred */
+            mean_pred: number;
+            /** Mean Actual */
+            mean_actual: number;
+            /** Hit Rate */
+            hit_rate: number;
+        };
+        /**
          * EngineState
          * @enum {string}
          */
@@ -778,6 +811,70 @@ export interface components {
         ErrorOut: {
             /** Detail */
             detail: string | components["schemas"]["Problem"][];
+        };
+        /**
+         * Evaluation
+         * @description Every figure of one (interval, model, horizon); None where there is too little to compute it.
+         */
+        Evaluation: {
+            /** Interval */
+            interval: string;
+            /** Model Kind */
+            model_kind: string;
+            /** Horizon Steps */
+            horizon_steps: number;
+            /** N */
+            n: number;
+            /** Anchors */
+            anchors: number;
+            /** Ic Anchors */
+            ic_anchors: number;
+            /** Ic Mean */
+            ic_mean: number | null;
+            /** Ic Std */
+            ic_std: number | null;
+            /** Ic Ir */
+            ic_ir: number | null;
+            /** Rank Ic Mean */
+            rank_ic_mean: number | null;
+            /** Rank Ic Std */
+            rank_ic_std: number | null;
+            /** Rank Ic Ir */
+            rank_ic_ir: number | null;
+            /** Pooled Ic */
+            pooled_ic: number | null;
+            /** Pooled Rank Ic */
+            pooled_rank_ic: number | null;
+            /** Dm Sq Stat */
+            dm_sq_stat: number | null;
+            /** Dm Sq P */
+            dm_sq_p: number | null;
+            /** Dm Abs Stat */
+            dm_abs_stat: number | null;
+            /** Dm Abs P */
+            dm_abs_p: number | null;
+            /** Mase Zero */
+            mase_zero: number | null;
+            /** Mase Persistence */
+            mase_persistence: number | null;
+            /** Long Short Anchors */
+            long_short_anchors: number;
+            /** Long Short Gross */
+            long_short_gross: number | null;
+            /** Long Short Net */
+            long_short_net: number | null;
+            /** Deciles */
+            deciles: components["schemas"]["Decile"][];
+        };
+        /**
+         * EvaluationList
+         * @description Each Evaluation's figures (docs/predictor.md); null where there is too little to compute one.
+         */
+        EvaluationList: {
+            /** Round Trip Cost */
+            round_trip_cost: number;
+            /** Evaluations */
+            evaluations: components["schemas"]["Evaluation"][];
         };
         /**
          * EventIn
@@ -2337,6 +2434,49 @@ export interface operations {
             };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    read_evaluation_api_predictor_evaluation_get: {
+        parameters: {
+            query?: {
+                /** @description ts_pred >= from (UTC epoch seconds) */
+                from?: number | null;
+                /** @description UTC epoch seconds */
+                to?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationList"];
+                };
+            };
+            /** @description Missing or invalid bearer token (when the server has one) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A wrong field; `detail` names each one */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
