@@ -539,6 +539,8 @@ def verdicts(results: dict[str, Any], opts: argparse.Namespace) -> list[dict[str
     unanswered = sum(results["http"]["failures"].values())
     add("every request answered as expected (no error, no 4xx but the 403s)", unanswered == 0, f"{unanswered} not")
     add("the server is still running", results["server_alive"], "yes" if results["server_alive"] else "no")
+    errors = results["server_errors"]
+    add("no ERROR and no traceback in the server's log during the run", not errors, f"{len(errors)} lines")
     return out
 
 
@@ -578,6 +580,8 @@ def render(results: dict[str, Any], opts: argparse.Namespace) -> None:
     console.print(f"  CPU over the load, cores: this client {cpu['client']:.2f}, the server process {server_cpu}")
     for what, n in h["failures"].items():
         console.print(f"  [red]failure[/red] {n}x {what}")
+    for line in results["server_errors"][:10]:
+        console.print(f"  [red]server log:[/red] {line}")
     for line in i["examples"]:
         console.print(f"  [red]{line}[/red]")
     print_verdicts("Soak verdict", results["verdicts"], "not the full soak: 10 min, 200 subscribers")
@@ -607,6 +611,9 @@ def run(opts: argparse.Namespace) -> dict[str, Any]:
             )
             results |= asyncio.run(Soak(opts, port, proc.pid).run())
             results["server_alive"] = proc.popen.poll() is None
+            # read before the server is stopped: what its shutdown logs is not the run's
+            log = proc.log_path.read_text(errors="replace").splitlines()
+            results["server_errors"] = [line for line in log if " ERROR " in line or line.startswith("Traceback")]
             if not results["server_alive"]:
                 console.print(f"[red]the server exited ({proc.popen.returncode})[/red]{proc.tail()}")
         finally:
