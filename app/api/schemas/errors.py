@@ -25,9 +25,10 @@ class ErrorOut(ResponseModel):
 
 _MEANING = {
     401: "Missing or invalid bearer token (when the server has one)",
-    403: "Refused: live trading is not enabled in the server's configuration",
+    403: "Refused; `detail` says why (live trading not enabled, an event type only the server publishes)",
     404: "Not found; `detail` names what",
     409: "Not allowed in the current state; `detail` says why and what to do",
+    413: "The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES)",
     422: "A wrong field; `detail` names each one",
     502: "The broker did not answer as expected",
 }

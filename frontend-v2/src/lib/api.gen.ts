@@ -65,7 +65,7 @@ export interface paths {
         /** A page of a channel's stored events, oldest first */
         get: operations["read_events_api_events_get"];
         put?: never;
-        /** Publish one event (validated against the contract); answers it as stored */
+        /** Publish one event (validated against the contract); answers it as stored. The types only the server's services publish (hft.*, predictor.*) are refused (403) */
         post: operations["create_event_api_events_post"];
         delete?: never;
         options?: never;
@@ -1853,6 +1853,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A wrong field; `detail` names each one */
             422: {
                 headers: {
@@ -2270,7 +2288,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Refused: live trading is not enabled in the server's configuration */
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
             403: {
                 headers: {
                     [name: string]: unknown;
