@@ -12,11 +12,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium, type BrowserContext } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { freePort, SignaldeskServer } from "../test/support/server";
+import { launchChromium } from "./chromium";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const MUTATING = ["post", "put", "patch", "delete"];
 const ENCTYPES = ["application/x-www-form-urlencoded", "multipart/form-data", "text/plain"];
 
@@ -107,24 +107,12 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => foreign.listen(foreignPort, "127.0.0.1", resolve));
   profile = mkdtempSync(join(tmpdir(), "signaldesk-chromium-"));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--host-resolver-rules=MAP evil.test 127.0.0.1, MAP rebound.test 127.0.0.1",
-      // Chromium's own guard against public pages calling local addresses would stop some
-      // attempts before they leave the browser; off, so that what is shown is the server's.
-      "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights",
-    ],
-  });
+  context = await launchChromium(profile, [
+    "--host-resolver-rules=MAP evil.test 127.0.0.1, MAP rebound.test 127.0.0.1",
+    // Chromium's own guard against public pages calling local addresses would stop some
+    // attempts before they leave the browser; off, so that what is shown is the server's.
+    "--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights",
+  ]);
 });
 
 afterAll(async () => {
