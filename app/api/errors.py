@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
+import orjson
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import ResponseValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import Send
 
 from app.bus.errors import BusClosed, InvalidEvent
 from app.predictor.errors import PredictorStateError
@@ -71,3 +74,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(PredictorStateError, on_wrong_state)
     app.add_exception_handler(ResponseValidationError, on_wrong_answer)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+async def send_error(send: Send, status: int, detail: object, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    """The same `{"detail": ...}` answer as the handlers above, from an ASGI middleware."""
+    body = orjson.dumps({"detail": detail})
+    start = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": start})
+    await send({"type": "http.response.body", "body": body})
