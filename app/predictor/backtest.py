@@ -1,7 +1,10 @@
 """Backtest: the live predictor core over stored candles on a simulated clock, into a report.
 
-There is no separate backtest logic: PredictorCore.step runs exactly as live, fed BarSets
-built from the candle store, with time taken from the bars the data has (ObservedCalendar).
+There is no separate backtest logic: the PredictorCore the live predictor uses runs over the
+candles, with time taken from the bars the data has (ObservedCalendar), through
+`PredictorCore.replay`: the kernels `step` calls, in one compiled loop over the whole history
+(docs/predictor.md, "Speed"). `stepped=True` drives `step` anchor by anchor instead, as live:
+the reference a test proves the replay identical to, and the benchmark's baseline.
 The report compares every model with and without calibration against the zero-return baseline.
 """
 
@@ -17,7 +20,7 @@ import pandas as pd
 from app.market.bars import Prices, iter_bar_sets
 from app.market.calendar import ObservedCalendar
 from app.market.intervals import Interval
-from app.predictor.core import Cycle, PredictorCore, Resolution
+from app.predictor.core import SCORE_ROWS, Cycle, History, PredictorCore, Resolution
 from app.predictor.models import MODEL_KINDS, make_model
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
@@ -85,9 +88,6 @@ async def load_aligned(
     return align(frames, interval)
 
 
-SCORE_ROWS = ("n", "hits_raw", "hits_adj", "abs_raw", "abs_adj", "sum_raw", "sum_adj")
-
-
 @dataclass
 class BacktestReport:
     """Sums over all instruments per (horizon, model): rows SCORE_ROWS, one column per model.
@@ -135,6 +135,13 @@ class BacktestReport:
             self.ups += int(((actual > 0) & ok).sum())
             self.outcomes += int(ok.sum())
 
+    def add_history(self, history: History) -> None:
+        """Take the sums a replay scored (the same sums `flush` makes of stepped cycles)."""
+        for k, horizon in enumerate(history.horizons):
+            self.scores[horizon] = self.scores.get(horizon, 0.0) + history.scores[k]
+        self.ups += history.ups
+        self.outcomes += history.outcomes
+
     @property
     def up_share(self) -> float:
         """Share of resolved outcomes that went up: a calibrated zero model's hit rate sits near it."""
@@ -177,9 +184,33 @@ def run_backtest(
     horizons: Sequence[int] = (1, 5),
     models: Sequence[str] = MODEL_KINDS,
     calib_halflife: float = 100.0,
+    stepped: bool = False,
 ) -> BacktestReport:
-    """Step the predictor core over every anchor of `data`; CPU-bound, call it off the event loop."""
-    core = PredictorCore(
+    """The predictor core over every anchor of `data`; CPU-bound, call it off the event loop.
+
+    :param stepped: step the core anchor by anchor from Python, as live, instead of replaying
+        the history in one compiled loop (same numbers, ~100x slower).
+    """
+    core = backtest_core(data, interval, horizons=horizons, models=models, calib_halflife=calib_halflife)
+    report = BacktestReport(
+        data.instruments, interval.name, core.model_kinds, anchors=len(data.close_ts), bars=data.bars
+    )
+    started = time.perf_counter()
+    if stepped:
+        for bars in iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv):
+            report.add(core.step(bars))
+        report.flush()
+    else:
+        report.add_history(core.replay(data.ohlcv["close"]))
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def backtest_core(
+    data: Aligned, interval: Interval, *, horizons: Sequence[int], models: Sequence[str], calib_halflife: float
+) -> PredictorCore:
+    """A fresh core over `data`'s instruments, on the data's own clock, one model of each kind given."""
+    return PredictorCore(
         data.instruments,
         interval,
         horizons=horizons,
@@ -187,11 +218,3 @@ def run_backtest(
         clock=ObservedCalendar(data.close_ts),
         calib_halflife=calib_halflife,
     )
-    report = BacktestReport(
-        data.instruments, interval.name, core.model_kinds, anchors=len(data.close_ts), bars=data.bars
-    )
-    started = time.perf_counter()
-    for bars in iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv):
-        report.add(core.step(bars))
-    report.seconds = time.perf_counter() - started
-    return report
