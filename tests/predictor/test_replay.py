@@ -11,9 +11,8 @@ import numpy as np
 from app.market.bars import BarSet
 from app.market.calendar import ObservedCalendar
 from app.predictor.backtest import OHLCV, Aligned, run_backtest
-from app.predictor.core import PredictorCore
-from app.predictor.models import MODEL_KINDS, RollingRidge, make_model
-from tests.predictor.synthetic import MINUTE, bar_sets, random_walk
+from app.predictor.models import MODEL_KINDS
+from tests.predictor.synthetic import MINUTE, altered_after, bar_sets, make_core, random_walk
 
 HORIZONS = (1, 3, 7)
 
@@ -38,17 +37,12 @@ def with_session_breaks(closes: np.ndarray) -> tuple[list[BarSet], ObservedCalen
     return moved, ObservedCalendar(close_ts)
 
 
-def make_core(sets, clock) -> PredictorCore:  # type: ignore[no-untyped-def]
-    models = [RollingRidge(window=200, refit_every=5) if k == "ridge" else make_model(k) for k in MODEL_KINDS]
-    return PredictorCore(sets[0].instruments, MINUTE, horizons=HORIZONS, models=models, clock=clock, window=300)
-
-
 def test_replay_gives_exactly_what_the_live_core_gives_every_model_and_horizon() -> None:
     closes = gappy_closes(700, 5, seed=11)
     sets, clock = with_session_breaks(closes)
-    live = make_core(sets, clock)
+    live = make_core(sets, clock, horizons=HORIZONS)
     cycles = [live.step(bars) for bars in sets]
-    replayed = make_core(sets, clock)
+    replayed = make_core(sets, clock, horizons=HORIZONS)
     history = replayed.replay(closes, record=True)
 
     resolved = 0
@@ -91,11 +85,10 @@ def test_backtest_report_is_the_same_on_the_fast_path_and_stepped() -> None:
 def test_no_look_ahead_on_the_fast_path() -> None:
     closes = gappy_closes(600, 4, seed=13)
     t = 400
-    altered = closes.copy()
-    altered[t + 1 :] *= np.exp(np.random.default_rng(9).normal(0, 0.05, altered[t + 1 :].shape))
+    altered = altered_after(closes, t)
     sets, clock = bar_sets(closes)
-    a = make_core(sets, clock).replay(closes, record=True)
-    b = make_core(sets, clock).replay(altered, record=True)
+    a = make_core(sets, clock, horizons=HORIZONS).replay(closes, record=True)
+    b = make_core(sets, clock, horizons=HORIZONS).replay(altered, record=True)
     for name in ("made", "pred_ret", "calib_bias", "ok", "actual_ret", "error", "calibration_n", "calibration_sums"):
         np.testing.assert_array_equal(getattr(a, name)[: t + 1], getattr(b, name)[: t + 1], err_msg=name)
     ridge = MODEL_KINDS.index("ridge")
