@@ -66,7 +66,8 @@ def update_features(close, last_close, rets, ewm, alphas, seen, feature_history,
         out[i, 4] = ewm[1, i]
         out[i, 5] = vol
         out[i, 6] = rets[0, i] / (vol if vol > 0 else 1.0)
-        feature_history[slot, i, :] = out[i, :]
+        for f in range(N_FEATURES):
+            feature_history[slot, i, f] = out[i, f]
         close_history[slot, i] = last_close[i]
 
 
@@ -86,7 +87,7 @@ def ridge_predict(features, horizons, history, count, sums, coef, counters, para
     """The rolling ridge at one anchor (see RollingRidge), into `out` (H, n).
 
     `history`: (feature_history, close_history) after this anchor's update, `count` anchors in
-    it. `sums`: (count, sx, sy, sxx, sxy) per horizon and instrument. `counters`: [anchors
+    it. `sums`: (count, sx, sy, sxx, sxy) per horizon and instrument (sxx: upper triangle). `counters`: [anchors
     seen, anchors whose entering samples are in the sums, 1 once solved]. `params`: (window,
     refit_every, alpha, min_samples).
     """
@@ -131,7 +132,7 @@ def _catch_up(horizons, history, count, sums, steps, window):
                         wx = sign * x[a]
                         sx[k, i, a] += wx
                         sxy[k, i, a] += wx * y
-                        for b in range(N_FEATURES):
+                        for b in range(a, N_FEATURES):  # the upper triangle: x x^T is symmetric
                             sxx[k, i, a, b] += wx * x[b]
 
 
@@ -162,7 +163,7 @@ def _solve(sums, coef, alpha, min_samples):
     for k in range(n_sum.shape[0]):
         for i in range(n_sum.shape[1]):
             if n_sum[k, i] < min_samples:
-                coef[k, i, :] = 0.0
+                coef[k, i].fill(0.0)
                 continue
             c = max(n_sum[k, i], 1.0)
             my = sy[k, i] / c
@@ -173,7 +174,7 @@ def _solve(sums, coef, alpha, min_samples):
                 scale[a] = s if s > 1e-12 else 1.0
             for a in range(N_FEATURES):
                 for b in range(N_FEATURES):
-                    cov = sxx[k, i, a, b] / c - mx[a] * mx[b]
+                    cov = sxx[k, i, min(a, b), max(a, b)] / c - mx[a] * mx[b]
                     gram[a, b] = cov / (scale[a] * scale[b]) * c + (alpha if a == b else 0.0)
                 rhs[a] = (sxy[k, i, a] / c - mx[a] * my) / scale[a] * c
             _solve_in_place(gram, rhs)
@@ -331,14 +332,16 @@ def run_history(close, horizons, codes, min_history, features, ridge, calibratio
             close_pred[s, i] = now[i]
         for m in range(models):
             if codes[m] == ZERO:
-                model_out[:] = 0.0
+                model_out.fill(0.0)
             elif codes[m] == EWMA:
                 ewma_predict(feature_rows, horizons, model_out)
             else:
                 sums, coef, counters, params = ridge
                 history = (feature_history, close_history)
                 ridge_predict(feature_rows, horizons, history, count[0], sums, coef, counters, params, model_out)
-            pred[s, :, m] = model_out
+            for k in range(n_h):
+                for i in range(n):
+                    pred[s, k, m, i] = model_out[k, i]
         for k in range(n_h):
             calibration_bias(calib_sums, k, bias)
             for m in range(models):
