@@ -146,7 +146,7 @@ def backtest(
         results = ranked(run_sweep(data, cfg.interval, grid, base=base, round_trip=round_trip_cost(settings)), rank_by)
         title = f"sweep: {len(grid)} runs, {len(keys)} instruments, {cfg.interval}, ranked by {rank_by}"
         return _print_sweep(title, results, rank_by, len(grid), json_out)
-    report = run_backtest(data, parse_interval(cfg.interval), **base)
+    report = run_backtest(data, parse_interval(cfg.interval), evaluate=True, **base)
     title = f"backtest: {len(keys)} instruments, {cfg.interval}, {report.anchors} anchors, {report.bars} bars"
     _print_backtest(title, report, evaluate_all(report.panels(), round_trip=round_trip_cost(settings)), json_out)
 

@@ -1,7 +1,10 @@
 """Backtest: the live predictor core over stored candles on a simulated clock, into a report.
 
-There is no separate backtest logic: PredictorCore.step runs exactly as live, fed BarSets
-built from the candle store, with time taken from the bars the data has (ObservedCalendar).
+There is no separate backtest logic: the PredictorCore the live predictor uses runs over the
+candles, with time taken from the bars the data has (ObservedCalendar), through
+`PredictorCore.replay`: the kernels `step` calls, in one compiled loop over the whole history
+(docs/predictor.md, "Speed"). `stepped=True` drives `step` anchor by anchor instead, as live:
+the reference a test proves the replay identical to, and the benchmark's baseline.
 The report compares every model with and without calibration against the zero-return baseline.
 """
 
@@ -17,7 +20,7 @@ import pandas as pd
 from app.market.bars import Prices, iter_bar_sets
 from app.market.calendar import ObservedCalendar
 from app.market.intervals import Interval
-from app.predictor.core import Cycle, PredictorCore, Resolution
+from app.predictor.core import SCORE_ROWS, Cycle, History, PredictorCore, Resolution
 from app.predictor.evaluation import Panel
 from app.predictor.models import MODEL_KINDS, make_model
 from app.storage.db import Database
@@ -86,9 +89,6 @@ async def load_aligned(
     return align(frames, interval)
 
 
-SCORE_ROWS = ("n", "hits_raw", "hits_adj", "abs_raw", "abs_adj", "sum_raw", "sum_adj")
-
-
 @dataclass
 class BacktestReport:
     """Sums over all instruments per (horizon, model): rows SCORE_ROWS, one column per model.
@@ -141,7 +141,8 @@ class BacktestReport:
             self._resolved.setdefault(horizon, []).append(kept)
 
     def panels(self) -> list[Panel]:
-        """The resolved predictions of every (model, horizon), for app.predictor.evaluation."""
+        """The resolved predictions of every (model, horizon), for app.predictor.evaluation: kept
+        by a stepped run, or by a replay that recorded its outcomes (`run_backtest(evaluate=True)`)."""
         self.flush()
         panels = []
         for horizon, parts in sorted(self._resolved.items()):
@@ -149,6 +150,25 @@ class BacktestReport:
             for m, kind in enumerate(self.model_kinds):
                 panels.append(Panel(self.interval, kind, horizon, ts_pred, ts_target, adj[:, m], actual))
         return panels
+
+    def add_history(self, history: History, close_ts: np.ndarray) -> None:
+        """Take the sums a replay scored (the same sums `flush` makes of stepped cycles) and, when
+        it recorded its outcomes, the resolved predictions `panels` gives (what `flush` keeps of
+        stepped cycles: the prediction made at row t resolves at row t + h)."""
+        for k, horizon in enumerate(history.horizons):
+            self.scores[horizon] = self.scores.get(horizon, 0.0) + history.scores[k]
+        self.ups += history.ups
+        self.outcomes += history.outcomes
+        if not len(history.made):
+            return
+        for k, horizon in enumerate(history.horizons):
+            made = np.arange(max(len(close_ts) - horizon, 0))
+            resolved = made + horizon
+            ok = history.ok[resolved, k][:, None, :]  # (R, 1, n)
+            adj = np.where(ok, history.pred_ret[made, k] + history.calib_bias[made, k], np.nan)
+            actual = np.where(ok, history.actual_ret[resolved, k][:, None, :], np.nan)[:, 0]
+            stamps = np.asarray(close_ts, dtype=np.int64)
+            self._resolved.setdefault(horizon, []).append((stamps[made], stamps[resolved], adj, actual))
 
     @property
     def up_share(self) -> float:
@@ -192,9 +212,36 @@ def run_backtest(
     horizons: Sequence[int] = (1, 5),
     models: Sequence[str] = MODEL_KINDS,
     calib_halflife: float = 100.0,
+    stepped: bool = False,
+    evaluate: bool = False,
 ) -> BacktestReport:
-    """Step the predictor core over every anchor of `data`; CPU-bound, call it off the event loop."""
-    core = PredictorCore(
+    """The predictor core over every anchor of `data`; CPU-bound, call it off the event loop.
+
+    :param stepped: step the core anchor by anchor from Python, as live, instead of replaying
+        the history in one compiled loop (same numbers, ~100x slower).
+    :param evaluate: keep every resolved prediction for `BacktestReport.panels` (the forecast
+        evaluation); memory ~ anchors x horizons x models x instruments x 20 bytes.
+    """
+    core = backtest_core(data, interval, horizons=horizons, models=models, calib_halflife=calib_halflife)
+    report = BacktestReport(
+        data.instruments, interval.name, core.model_kinds, anchors=len(data.close_ts), bars=data.bars
+    )
+    started = time.perf_counter()
+    if stepped:
+        for bars in iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv):
+            report.add(core.step(bars))
+        report.flush()
+    else:
+        report.add_history(core.replay(data.ohlcv["close"], record="outcomes" if evaluate else False), data.close_ts)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def backtest_core(
+    data: Aligned, interval: Interval, *, horizons: Sequence[int], models: Sequence[str], calib_halflife: float
+) -> PredictorCore:
+    """A fresh core over `data`'s instruments, on the data's own clock, one model of each kind given."""
+    return PredictorCore(
         data.instruments,
         interval,
         horizons=horizons,
@@ -202,11 +249,3 @@ def run_backtest(
         clock=ObservedCalendar(data.close_ts),
         calib_halflife=calib_halflife,
     )
-    report = BacktestReport(
-        data.instruments, interval.name, core.model_kinds, anchors=len(data.close_ts), bars=data.bars
-    )
-    started = time.perf_counter()
-    for bars in iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv):
-        report.add(core.step(bars))
-    report.seconds = time.perf_counter() - started
-    return report

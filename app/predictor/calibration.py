@@ -38,21 +38,24 @@ class Calibration:
 
     def bias(self, k: int) -> Array:
         """calib_bias (models, instruments) for horizon row `k`; 0 before the first resolution."""
-        w = self.sums[0, :, k]
-        return np.divide(self.sums[1, :, k], w, out=np.zeros_like(w), where=w > 0)
+        from app.predictor.kernels import calibration_bias
 
-    def update(self, k: int, ok: Mask, residual: Array, error: Array, hit: Mask) -> None:
-        """Fold in horizon row `k`'s resolutions where `ok` (instruments); values are (models, n)."""
-        self.n[:, k] += ok
-        values = np.empty((len(SUMS), *residual.shape))
-        values[0] = 1.0
-        values[1] = residual
-        np.abs(error, out=values[2])
-        np.multiply(error, error, out=values[3])
-        values[4] = hit
-        row = self.sums[:, :, k]  # a view
-        row *= np.where(ok, self.decay, 1.0)
-        row += values * ok
+        out = np.empty((self.sums.shape[1], self.sums.shape[3]))
+        calibration_bias(self.sums, k, out)
+        return out
+
+    def resolve(
+        self, k: int, close: Array, block: tuple[Mask, Array, Array, Array], on_target: bool
+    ) -> tuple[Mask, Array, Array]:
+        """Resolve horizon row `k`'s block (made, close_pred, pred_ret, pred_ret_adj) with this
+        anchor's closes and fold its outcomes in: (ok, actual_ret, error), as
+        app.predictor.kernels.resolve defines them."""
+        from app.predictor.kernels import resolve
+
+        n = len(close)
+        ok, actual, error = np.empty(n, dtype=np.bool_), np.empty(n), np.empty(block[2].shape)
+        resolve(close, block, on_target, self.n, self.sums, k, self.decay, ok, actual, error)
+        return ok, actual, error
 
     def reset(self, m: int, k: int, i: int) -> None:
         """Forget model row `m`'s calibration for horizon row `k` and instrument `i`."""

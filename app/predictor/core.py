@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -19,11 +19,15 @@ import numpy.typing as npt
 from app.market.bars import BarSet
 from app.market.calendar import BarClock
 from app.market.intervals import Interval
-from app.predictor.calibration import Calibration, Mask, summarise
-from app.predictor.features import Array, FeatureState
-from app.predictor.models import Model
+from app.predictor.calibration import SUMS, Calibration, Mask, summarise
+from app.predictor.features import N_FEATURES, Array, FeatureState
+from app.predictor.models import Model, RollingRidge
 
 Ids = npt.NDArray[np.int64]
+
+SCORE_ROWS = ("n", "hits_raw", "hits_adj", "abs_raw", "abs_adj", "sum_raw", "sum_adj")
+"""Sums over resolved predictions that a backtest scores: count, sign hits, |residual|, residual,
+raw (actual_ret - pred_ret) and adj (error = actual_ret - pred_ret_adj)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -87,6 +91,37 @@ class Cycle:
     @property
     def resolved_count(self) -> int:
         return sum(int(r.ok.sum()) * len(r.block.model_kinds) for r in self.resolved)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class History:
+    """What `PredictorCore.replay` did over T anchors, for every instrument, horizon and model.
+
+    At the anchor a prediction is made (row t): `made` (T, n), `pred_ret` and `calib_bias`
+    (T, H, M, n). At the anchor it resolves (row t + h): `ok`, `actual_ret` (T, H, n), `error`
+    and the calibration after it, `calibration_n` (T, H, M, n) and `calibration_sums`
+    (T, H, 5, M, n). Per-anchor arrays are empty (length 0) unless the replay recorded them;
+    `scores` (per horizon, rows of SCORE_ROWS x models) and `ups`/`outcomes` always
+    hold the sums over every resolved prediction; row k of each is `horizons[k]`.
+    """
+
+    horizons: tuple[int, ...]
+    made: Mask
+    pred_ret: Array
+    calib_bias: Array
+    ok: Mask
+    actual_ret: Array
+    error: Array
+    calibration_n: Ids
+    calibration_sums: Array
+    scores: Array
+    ups: int
+    outcomes: int
+
+    @property
+    def pred_ret_adj(self) -> Array:
+        adj: Array = self.pred_ret + self.calib_bias
+        return adj
 
 
 class PromotedModel(Protocol):
@@ -181,19 +216,64 @@ class PredictorCore:
         self._predict(bars, features, cycle)
         return cycle
 
+    def replay(self, close: Array, *, record: bool | Literal["outcomes"] = False) -> History:
+        """Run every row of `close` (T, n) through the core as `step` would, in one compiled loop
+        (app.predictor.kernels.run_history): the same kernels, so the same numbers.
+
+        The clock must be the data's own (ObservedCalendar over these rows): a prediction made
+        at row t targets row t + h. The core keeps its state afterwards (features, model,
+        calibration) but not the blocks still in flight; it must have none pending, and no
+        promoted models (those are Python objects, called per anchor live).
+        :param record: keep the per-anchor arrays of History (memory: ~T x H x M x n x 100 bytes);
+            "outcomes": only what a forecast evaluation reads (made, pred_ret, calib_bias, ok,
+            actual_ret: ~T x H x M x n x 20 bytes), the other per-anchor arrays left empty.
+        """
+        from app.predictor import kernels
+
+        if any(self.pending) or self.promoted:
+            raise ValueError("replay needs a core without pending blocks or promoted models")
+        codes = np.array([kernels.MODEL_CODES[kind] for kind in self.model_kinds], dtype=np.int64)
+        ridges = [m for m in self.models if isinstance(m, RollingRidge)]
+        if len(ridges) != int((codes == kernels.RIDGE).sum()) or len(ridges) > 1 or len(set(codes)) < len(codes):
+            raise ValueError("replay runs the built-in models, at most one of each kind")
+        close = np.ascontiguousarray(close, dtype=np.float64)
+        steps, n = close.shape
+        h, m = len(self.horizons), len(self.models)
+        if ridges:
+            ridges[0].prepare(self.horizons, self.features)
+        ridge = ridges[0] if ridges else RollingRidge()
+        ridge_state = (ridge.sums or _empty_sums(), ridge.coef, ridge.counters, ridge.params)
+        fs = self.features
+        count = np.array([fs.count], dtype=np.int64)
+        features = (fs.last_close, fs.rets, fs.ewm, fs.alphas, fs.seen, fs.feature_history, fs.close_history, count)
+        calibration = (self.calibration.n, self.calibration.sums, self.calibration.decay)
+        scores, tally = np.zeros((h, len(SCORE_ROWS), m)), np.zeros(2, dtype=np.int64)
+        t = steps if record else 0
+        full = steps if record is True else 0
+        rec = (
+            np.zeros((t, n), dtype=np.bool_),
+            np.zeros((t, h, m, n)),
+            np.zeros((t, h, m, n)),
+            np.zeros((t, h, n), dtype=np.bool_),
+            np.zeros((t, h, n)),
+            np.zeros((full, h, m, n)),
+            np.zeros((full, h, m, n), dtype=np.int64),
+            np.zeros((full, h, len(SUMS), m, n)),
+        )
+        kernels.run_history(
+            close, self.horizons, codes, self.min_history, features, ridge_state, calibration, (scores, tally), rec
+        )
+        fs.count = int(count[0])
+        return History(
+            tuple(int(x) for x in self.horizons), *rec, scores=scores, ups=int(tally[0]), outcomes=int(tally[1])
+        )
+
     def _resolve(self, bars: BarSet, cycle: Cycle) -> None:
-        close = bars.close
-        has_close = np.isfinite(close)
         for k, queue in enumerate(self.pending):
             while queue and queue[0].ts_target <= bars.close_ts:
                 block = queue.popleft()
-                on_target = block.ts_target == bars.close_ts
-                ok = block.made & has_close if on_target else np.zeros_like(block.made)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    actual = np.where(ok, np.log(close / block.close_pred), 0.0)
-                error = actual - block.pred_ret_adj
-                hit = np.sign(actual) == np.sign(block.pred_ret_adj)
-                self.calibration.update(k, ok, actual - block.pred_ret, error, hit)
+                arrays = (block.made, block.close_pred, block.pred_ret, block.pred_ret_adj)
+                ok, actual, error = self.calibration.resolve(k, bars.close, arrays, block.ts_target == bars.close_ts)
                 n, sums = self.calibration.snapshot(k)
                 cycle.resolved.append(Resolution(block, ok, block.made & ~ok, actual, error, n, sums))
 
@@ -227,3 +307,14 @@ class PredictorCore:
             )
             self.pending[k].append(block)
             cycle.created.append(block)
+
+
+def _empty_sums() -> tuple[Array, Array, Array, Array, Array]:
+    """Window sums for no horizon and instrument: what replay passes when no model is a ridge."""
+    return (
+        np.zeros((0, 0)),
+        np.zeros((0, 0, N_FEATURES)),
+        np.zeros((0, 0)),
+        np.zeros((0, 0, N_FEATURES, N_FEATURES)),
+        np.zeros((0, 0, N_FEATURES)),
+    )

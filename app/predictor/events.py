@@ -72,30 +72,35 @@ def outcomes(core: PredictorCore, cycle: Cycle) -> tuple[list[PredictionResolved
     for res in cycle.resolved:
         block = res.block
         calibration = res.calibration
+        ok, gone = np.flatnonzero(res.ok), np.flatnonzero(res.expired)
+        actual = res.actual_ret[ok].tolist()
         for m in range(len(block.model_kinds)):
-            for i in np.flatnonzero(res.ok).tolist():
-                resolved.append(
-                    PredictionResolved(
-                        id=int(block.ids[m, i]),
-                        instrument_key=core.instruments[i],
-                        interval=core.interval.name,
-                        horizon_steps=block.horizon,
-                        ts_pred=block.ts_pred,
-                        ts_target=block.ts_target,
-                        actual_ret=float(res.actual_ret[i]),
-                        pred_ret_adj=float(block.pred_ret_adj[m, i]),
-                        error=float(res.error[m, i]),
-                        calibration=Calibration(
-                            n=int(calibration["n"][m, i]),
-                            bias=float(calibration["bias"][m, i]),
-                            mae=float(calibration["mae"][m, i]),
-                            rmse=float(calibration["rmse"][m, i]),
-                            hit_rate=float(calibration["hit_rate"][m, i]),
-                        ),
-                    )
+            columns = zip(
+                ok.tolist(),
+                block.ids[m, ok].tolist(),
+                actual,
+                block.pred_ret_adj[m, ok].tolist(),
+                res.error[m, ok].tolist(),
+                *(calibration[name][m, ok].tolist() for name in ("n", "bias", "mae", "rmse", "hit_rate")),
+                strict=True,
+            )
+            resolved += [
+                PredictionResolved(
+                    id=pid,
+                    instrument_key=core.instruments[i],
+                    interval=core.interval.name,
+                    horizon_steps=block.horizon,
+                    ts_pred=block.ts_pred,
+                    ts_target=block.ts_target,
+                    actual_ret=a,
+                    pred_ret_adj=adj,
+                    error=e,
+                    calibration=Calibration(n=n, bias=bias, mae=mae, rmse=rmse, hit_rate=hit_rate),
                 )
-            for i in np.flatnonzero(res.expired).tolist():
-                expired.append(
-                    {"id": int(block.ids[m, i]), "instrument_key": core.instruments[i], "ts_target": block.ts_target}
-                )
+                for i, pid, a, adj, e, n, bias, mae, rmse, hit_rate in columns
+            ]
+            expired += [
+                {"id": pid, "instrument_key": core.instruments[i], "ts_target": block.ts_target}
+                for i, pid in zip(gone.tolist(), block.ids[m, gone].tolist(), strict=True)
+            ]
     return resolved, expired

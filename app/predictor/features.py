@@ -22,7 +22,8 @@ class FeatureState:
     """Rolling state of N instruments: last close, recent returns, EWMAs of return and variance.
 
     `history` keeps the last `window` feature rows and closes so that learned models can refit
-    on what the past looked like, with targets made only of closes already seen.
+    on what the past looked like, with targets made only of closes already seen. The update
+    is app.predictor.kernels.update_features.
     """
 
     def __init__(
@@ -30,12 +31,10 @@ class FeatureState:
     ) -> None:
         self.n = n
         self.window = window
-        self._a_fast, self._a_slow, self._a_vol = ewm_alpha(fast_span), ewm_alpha(slow_span), ewm_alpha(vol_span)
+        self.alphas = np.array([ewm_alpha(fast_span), ewm_alpha(slow_span), ewm_alpha(vol_span)])
         self.last_close = np.full(n, np.nan)
         self.rets = np.zeros((3, n))  # r_t, r_{t-1}, r_{t-2}
-        self.ewm_fast = np.zeros(n)
-        self.ewm_slow = np.zeros(n)
-        self.ewm_var = np.zeros(n)
+        self.ewm = np.zeros((3, n))  # EWMAs of r (fast, slow) and of r^2
         self.seen = np.zeros(n, dtype=np.int64)  # returns observed per instrument
         # Ring buffers: row k holds anchor (count - window + k) once full.
         self.feature_history = np.zeros((window, n, N_FEATURES))
@@ -44,46 +43,23 @@ class FeatureState:
 
     def update(self, close: Array) -> Array:
         """Take this anchor's closes (NaN: no bar) and return the feature matrix (n, F)."""
-        with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.log(close / self.last_close)
-        moved = np.isfinite(r)  # a close now and one before
-        if moved.all():
-            self.rets[1:] = self.rets[:-1]
-            self.rets[0] = r
-            self.ewm_fast += self._a_fast * (r - self.ewm_fast)
-            self.ewm_slow += self._a_slow * (r - self.ewm_slow)
-            self.ewm_var += self._a_vol * (r * r - self.ewm_var)
-            self.last_close = close.copy()
-        else:
-            r = np.where(moved, r, 0.0)
-            self.rets[1:] = np.where(moved, self.rets[:-1], self.rets[1:])
-            self.rets[0] = np.where(moved, r, self.rets[0])
-            self.ewm_fast = np.where(moved, self.ewm_fast + self._a_fast * (r - self.ewm_fast), self.ewm_fast)
-            self.ewm_slow = np.where(moved, self.ewm_slow + self._a_slow * (r - self.ewm_slow), self.ewm_slow)
-            self.ewm_var = np.where(moved, self.ewm_var + self._a_vol * (r * r - self.ewm_var), self.ewm_var)
-            self.last_close = np.where(np.isfinite(close), close, self.last_close)
-        self.seen += moved
+        from app.predictor.kernels import update_features
 
-        vol = np.sqrt(self.ewm_var)
-        safe_vol = np.where(vol > 0, vol, 1.0)
         features = np.empty((self.n, N_FEATURES))
-        features[:, 0:3] = self.rets.T
-        features[:, 3] = self.ewm_fast
-        features[:, 4] = self.ewm_slow
-        features[:, 5] = vol
-        features[:, 6] = self.rets[0] / safe_vol
-        slot = self.count % self.window
-        self.feature_history[slot] = features
-        self.close_history[slot] = self.last_close
+        update_features(
+            np.ascontiguousarray(close, dtype=np.float64),
+            self.last_close,
+            self.rets,
+            self.ewm,
+            self.alphas,
+            self.seen,
+            self.feature_history,
+            self.close_history,
+            self.count,
+            features,
+        )
         self.count += 1
         return features
-
-    def ordered_history(self) -> tuple[Array, Array]:
-        """Feature rows (T, n, F) and closes (T, n) of the last T <= window anchors, oldest first."""
-        t = min(self.count, self.window)
-        start = self.count % self.window if self.count >= self.window else 0
-        idx = (start + np.arange(t)) % self.window
-        return self.feature_history[idx], self.close_history[idx]
 
 
 def feature_matrix(close: Array, *, fast_span: float = 5, slow_span: float = 30, vol_span: float = 30) -> Array:

@@ -296,20 +296,21 @@ def _calibration_rows(core: PredictorCore, cycle: Cycle, now: int) -> list[Row]:
     calib = core.calibration
     for res in cycle.resolved:
         k = int(np.flatnonzero(core.horizons == res.block.horizon)[0])
+        ok = np.flatnonzero(res.ok)
         for m in range(len(core.model_kinds)):
-            for i in np.flatnonzero(res.ok).tolist():
-                sums = calib.sums[:, m, k, i].tolist()
-                rows.append(
-                    {
-                        "instrument_key": core.instruments[i],
-                        "interval": core.interval.name,
-                        "horizon_steps": res.block.horizon,
-                        "model_kind": res.block.model_kind(m, i),
-                        "n": int(calib.n[m, k, i]),
-                        **dict(zip(SUMS, sums, strict=True)),
-                        "updated_ts": now,
-                    }
-                )
+            columns = zip(ok.tolist(), calib.n[m, k, ok].tolist(), *calib.sums[:, m, k, ok].tolist(), strict=True)
+            rows += [
+                {
+                    "instrument_key": core.instruments[i],
+                    "interval": core.interval.name,
+                    "horizon_steps": res.block.horizon,
+                    "model_kind": res.block.model_kind(m, i),
+                    "n": n,
+                    **dict(zip(SUMS, sums, strict=True)),
+                    "updated_ts": now,
+                }
+                for i, n, *sums in columns
+            ]
     return rows
 
 

@@ -5,21 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.predictor.core import PredictorCore
-from app.predictor.models import MODEL_KINDS, RollingRidge, make_model
-from tests.predictor.synthetic import MINUTE, bar_sets, random_walk
-
-
-def make_core(sets, clock, kinds=MODEL_KINDS, horizons=(1, 5), **kw):  # type: ignore[no-untyped-def]
-    models = [RollingRidge(window=200, refit_every=5) if k == "ridge" else make_model(k) for k in kinds]
-    return PredictorCore(sets[0].instruments, MINUTE, horizons=horizons, models=models, clock=clock, window=300, **kw)
+from app.predictor.models import MODEL_KINDS
+from tests.predictor.synthetic import altered_after, bar_sets, make_core, random_walk
 
 
 def test_no_look_ahead_predictions_up_to_t_are_bit_for_bit_unchanged() -> None:
     closes = random_walk(600, 4, seed=1)
     t = 400
-    altered = closes.copy()
-    altered[t + 1 :] *= np.exp(np.random.default_rng(9).normal(0, 0.05, altered[t + 1 :].shape))
+    altered = altered_after(closes, t)
     sets_a, clock_a = bar_sets(closes)
     sets_b, clock_b = bar_sets(altered)
     for k in range(t + 1, len(sets_b)):  # volumes too

@@ -53,7 +53,7 @@ def test_runs_in_the_pool_equal_single_runs_and_are_ranked() -> None:
     assert len(results) == len(grid) * 2  # two models per run
     for options in grid:
         alone = evaluate_all(
-            run_backtest(data, MINUTE, models=["ridge", "ewma"], **options).panels(), round_trip=0.0005
+            run_backtest(data, MINUTE, models=["ridge", "ewma"], evaluate=True, **options).panels(), round_trip=0.0005
         )
         assert [r.evaluation for r in results if r.options == options] == alone
     best = ranked(results, "ic_ir")
