@@ -5,9 +5,14 @@ filled while its cancel was in flight closes the trade at the broker's fill with
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from app.trading.gate import LiveGate
+from app.trading.state import EngineState
 from app.trading.trades import Trade
 from tests.market.upstox.fake import FakeUpstox
 from tests.trading.conftest import UPSTOX_TOKEN
@@ -121,3 +126,30 @@ async def test_with_the_setting_off_no_stop_is_placed_and_on_paper_it_is_ignored
         assert engine is not None and engine.stops is None
     finally:
         await paper.close()
+
+
+@pytest.mark.parametrize("key", ["live_trading_enabled", "safe_mode"])
+async def test_the_gate_s_last_check_keeps_every_stop_request_from_upstox(
+    tmp_path: Path, fake_upstox: FakeUpstox, key: str
+) -> None:
+    """A key turned off under a live run (a path that skipped the venue's choice): the stop is
+    neither moved nor cancelled at Upstox, no exit goes out, and the engine halts."""
+    rig, trade = await entered(tmp_path, fake_upstox, hft_trail_vol=1.0)
+    try:
+        engine = rig.service.engine
+        assert engine is not None
+        if key == "live_trading_enabled":
+            engine.gate = LiveGate(live_trading_enabled=False)
+        else:
+            engine.run = dataclasses.replace(engine.run, safe_mode=True)
+        before, first = len(fake_upstox.broker_requests), trade.stop
+        await rig.bar({**PRICES, RELIANCE: 2908.0})  # the stop trails: its move is refused
+        outcome = await rig.service.flatten("by hand")  # its cancel is refused: no exit either
+
+        assert writes(fake_upstox, before) == []  # not one request reached the fake
+        assert trade.stop > first and outcome.closed == 0 and len(outcome.errors) == 1
+        assert engine.state is EngineState.HALTED and "refused" in str(engine.halted_reason)
+        (stop,) = fake_upstox.desk.stops()
+        assert stop["trigger_price"] == first  # still resting where it was: the position keeps it
+    finally:
+        await rig.close()

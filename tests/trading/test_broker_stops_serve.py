@@ -7,6 +7,7 @@ run closes the trade from the stream's update; the cancel-then-exit race never s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -87,6 +88,7 @@ class Desk:
         await self.http.aclose()
 
 
+@contextlib.asynccontextmanager
 async def serving(fake: FakeUpstox, token_file: Path, data_dir: Path, **more: str) -> AsyncIterator[Desk]:
     async with serving_on(fake, token_file, data_dir, (), env(**more)) as server:
         desk = Desk(server, fake)
@@ -103,7 +105,7 @@ def orders(fake: FakeUpstox) -> list[tuple[str, str]]:
 async def test_a_broker_stop_filled_while_the_server_was_down_closes_the_trade_at_start_up(
     fake: FakeUpstox, token_file: Path, tmp_path: Path
 ) -> None:
-    async for desk in serving(fake, token_file, tmp_path / "data"):
+    async with serving(fake, token_file, tmp_path / "data") as desk:
         await desk.start_live()
         trade_id, stop = await desk.enter(1)
         await desk.hft.close()
@@ -118,13 +120,15 @@ async def test_a_broker_stop_filled_while_the_server_was_down_closes_the_trade_a
         assert orders(fake) == [("MARKET", "BUY"), ("SL-M", "SELL")]  # no second exit
         assert RELIANCE not in fake.account.positions()
         (error,) = await desk.manage_errors()
-        assert f"({stop['order_id']}) of trade {trade_id}" in error and f"at {fill:.2f} while it was not followed" in error
+        assert (
+            f"({stop['order_id']}) of trade {trade_id}" in error and f"at {fill:.2f} while it was not followed" in error
+        )
         status = (await desk.http.get("/api/hft/status")).json()
         assert (status["state"], status["venue"]) == ("running", "upstox")
 
 
 async def test_a_trailing_stop_moves_the_broker_s_order(fake: FakeUpstox, token_file: Path, tmp_path: Path) -> None:
-    async for desk in serving(fake, token_file, tmp_path / "data", SIGNALDESK_HFT_TRAIL_VOL="0.3"):
+    async with serving(fake, token_file, tmp_path / "data", SIGNALDESK_HFT_TRAIL_VOL="0.3") as desk:
         await desk.start_live()
         trade_id, stop = await desk.enter(1)
 
@@ -143,7 +147,7 @@ async def test_a_trailing_stop_moves_the_broker_s_order(fake: FakeUpstox, token_
 async def test_a_stop_filled_while_running_and_the_cancel_then_exit_race_never_sell_twice(
     fake: FakeUpstox, token_file: Path, tmp_path: Path
 ) -> None:
-    async for desk in serving(fake, token_file, tmp_path / "data"):
+    async with serving(fake, token_file, tmp_path / "data") as desk:
         await desk.start_live()
         first, stop = await desk.enter(1)
         fill = round(stop["trigger_price"] - 0.5, 2)
