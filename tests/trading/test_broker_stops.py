@@ -153,3 +153,27 @@ async def test_the_gate_s_last_check_keeps_every_stop_request_from_upstox(
         assert stop["trigger_price"] == first  # still resting where it was: the position keeps it
     finally:
         await rig.close()
+
+
+async def test_at_start_up_an_open_trade_without_a_working_stop_gets_one(
+    tmp_path: Path, fake_upstox: FakeUpstox
+) -> None:
+    rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN, hft_reconcile_interval=0)  # broker stops off
+    try:
+        await rig.warm(PRICES)
+        await rig.predict(RELIANCE, 0.01)
+        await rig.bar(PRICES)
+        assert len(rig.watch.of("hft.entry")) == 1 and fake_upstox.desk.stops() == []
+    finally:
+        await rig.close()
+    rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN, hft_broker_stops=True, hft_reconcile_interval=0)
+    try:
+        await rig.bar(PRICES)  # the first bar: reconciled
+        engine = rig.service.engine
+        assert engine is not None
+        (trade,) = engine.book.open.values()
+        (stop,) = fake_upstox.desk.stops()
+        assert (stop["transaction_type"], stop["quantity"], stop["trigger_price"]) == ("SELL", trade.qty, trade.stop)
+        assert rig.watch.of("hft.manage_error") == []  # the position matches: nothing else to say
+    finally:
+        await rig.close()

@@ -167,3 +167,21 @@ async def test_a_stop_filled_while_running_and_the_cancel_then_exit_race_never_s
         assert RELIANCE not in fake.account.positions()
         errors = await desk.manage_errors()
         assert any(f"({stop['order_id']}) of trade {second}" in e and "before its cancel" in e for e in errors)
+
+        # Both filled: the stop's cancel was confirmed and the exit sold, then the stop fills too.
+        fake.desk.late_cancels = False
+        third, stop = await desk.enter(3)
+        assert (await asyncio.to_thread(post, desk.server, "flatten")).json() == {"closed": 1, "errors": []}
+        assert (await desk.trade(third))["reason"] == "flatten"
+        fake.desk.complete(stop["order_id"], 2880.0)  # the exchange says it filled after all
+        await polled(lambda: orders(fake)[-1] == ("MARKET", "BUY"), 10)  # the surplus bought back
+        said = (
+            f"({stop['order_id']}) of trade {third} ({RELIANCE}) filled {stop['quantity']} at 2880.00 after its cancel"
+        )
+
+        def both_filled() -> bool:
+            errors = [f["payload"]["error"] for f in desk.hft.of("hft.manage_error")]
+            return any(said in e and f"both filled; squared off -{stop['quantity']} at" in e for e in errors)
+
+        await desk.hft.until(both_filled)
+        assert RELIANCE not in fake.account.positions()
