@@ -88,25 +88,8 @@ class OrderDesk:
         sizes = [qty // n + (1 if i < qty % n else 0) for i in range(n)]
         ids, later = [], []
         for i, size in enumerate(sizes):
-            order_id = str(next(self._ids))
+            order_id = self._new(body, size)
             ids.append(order_id)
-            self.orders[order_id] = {
-                "order_id": order_id,
-                "exchange_order_id": f"1100000{order_id[-8:]}",
-                "instrument_token": body["instrument_token"],
-                "product": body["product"],
-                "order_type": body["order_type"],
-                "transaction_type": body["transaction_type"],
-                "quantity": size,
-                "price": 0.0,
-                "trigger_price": 0.0,
-                "tag": body.get("tag"),
-                "status": "open",
-                "status_message": None,
-                "filled_quantity": 0,
-                "pending_quantity": size,
-                "average_price": 0.0,
-            }
             later.append(self._snapshot(order_id))
             kind = outcome.slice_kinds[i] if outcome.slice_kinds else outcome.kind
             later.extend(self._run(order_id, kind, outcome.message, self.price + i))
@@ -157,18 +140,26 @@ class OrderDesk:
 
     def working_order(self, key: str, side: str, qty: int, tag: str | None = None) -> str:
         """An order that sits open at the broker (a limit order placed by hand); its id."""
+        body = {"instrument_token": key, "product": "I", "order_type": "LIMIT", "transaction_type": side, "tag": tag}
+        order_id = self._new(body, qty)
+        self.orders[order_id]["price"] = self.price
+        return order_id
+
+    def _new(self, body: Json, qty: int, *, status: str = "open", trigger_price: float = 0.0) -> str:
+        """A new order of `qty` shares as a place `body` asks, nothing filled yet; its id."""
         order_id = str(next(self._ids))
         self.orders[order_id] = {
             "order_id": order_id,
-            "instrument_token": key,
-            "product": "I",
-            "order_type": "LIMIT",
-            "transaction_type": side,
+            "exchange_order_id": f"1100000{order_id[-8:]}",
+            "instrument_token": body["instrument_token"],
+            "product": body["product"],
+            "order_type": body["order_type"],
+            "transaction_type": body["transaction_type"],
             "quantity": qty,
-            "price": self.price,
-            "trigger_price": 0.0,
-            "tag": tag,
-            "status": "open",
+            "price": 0.0,
+            "trigger_price": trigger_price,
+            "tag": body.get("tag"),
+            "status": status,
             "status_message": None,
             "filled_quantity": 0,
             "pending_quantity": qty,
@@ -182,24 +173,9 @@ class OrderDesk:
 
     def _rest(self, body: Json) -> tuple[int, str, list[Json]]:
         """A stop-loss order placed: it rests, trigger pending."""
-        order_id = str(next(self._ids))
-        self.orders[order_id] = {
-            "order_id": order_id,
-            "exchange_order_id": f"1100000{order_id[-8:]}",
-            "instrument_token": body["instrument_token"],
-            "product": body["product"],
-            "order_type": body["order_type"],
-            "transaction_type": body["transaction_type"],
-            "quantity": int(body["quantity"]),
-            "price": 0.0,
-            "trigger_price": float(body["trigger_price"]),
-            "tag": body.get("tag"),
-            "status": TRIGGER_PENDING,
-            "status_message": None,
-            "filled_quantity": 0,
-            "pending_quantity": int(body["quantity"]),
-            "average_price": 0.0,
-        }
+        order_id = self._new(
+            body, int(body["quantity"]), status=TRIGGER_PENDING, trigger_price=float(body["trigger_price"])
+        )
         answer = {"status": "success", "data": {"order_ids": [order_id]}, "metadata": {"latency": 11}}
         return 200, json.dumps(answer), [self._snapshot(order_id)]
 
