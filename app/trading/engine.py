@@ -38,6 +38,11 @@ stay at bar opens, trailing at bar closes, and phase 4 still checks each bar's l
 catches a touch the ticks missed (a conflated one, a gap in the feed) at the level, as the
 backtest does. Backtests have no ticks: their results are the bar-based ones.
 
+With SIGNALDESK_HFT_BROKER_STOPS on a live venue that can (`StopOrders`), each trade's stop
+also rests at the broker (`app.trading.broker_stops`): placed once the entry filled, moved when
+it trails, cancelled (and the cancel confirmed) before any exit of the engine's own, looked up
+at every reconciliation; the broker's word that it ended comes in by `on_stop_ended`.
+
 The order of events per transition: start (and a recovered run): `hft.start, hft.broker,
 hft.state`; a person's halt: `hft.state`; a halt inside the engine: `hft.error, hft.state` (in
 that phase's commit; the daily loss limit's exits and `hft.flatten` follow in the next one);

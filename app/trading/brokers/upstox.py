@@ -5,6 +5,8 @@ Orders are intraday (`product: "I"`) market orders on API v3, on the order host
 engine's client order id as `tag` and `slice: true` (an order above the instrument's freeze
 quantity is split by Upstox: the place answers several `order_ids`, followed here as one order:
 `upstox_orders.TrackedOrder`). `PUT /v3/order/modify` and `DELETE /v3/order/cancel` go there too.
+Stops held at the broker (`StopOrders`, SIGNALDESK_HFT_BROKER_STOPS) are SL-M orders on the same
+endpoints, followed by the same updates (docs/upstox-orders.md, "Stops held at the broker").
 
 A successful place is not a fill. The broker learns what became of the order from the portfolio
 stream (`upstox_stream.PortfolioStream`): each update resolves the waiting order. While the
