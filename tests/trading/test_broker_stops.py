@@ -107,6 +107,40 @@ async def test_a_stop_that_fills_while_its_cancel_is_in_flight_closes_the_trade_
         await rig.close()
 
 
+async def test_a_cancel_that_is_not_confirmed_sends_no_exit_and_the_next_bar_tries_again(
+    tmp_path: Path, fake_upstox: FakeUpstox
+) -> None:
+    rig, trade = await entered(tmp_path, fake_upstox)
+    try:
+        (stop,) = fake_upstox.desk.stops()
+        fake_upstox.desk.refuse_cancels = True
+        before = len(fake_upstox.placed)
+        outcome = await rig.service.flatten("by hand")
+
+        assert outcome.closed == 0 and len(fake_upstox.placed) == before  # no blind exit
+        (error,) = rig.watch.of("hft.manage_error")
+        assert error["error"].startswith(
+            f"exit (flatten) of trade {trade.trade_id} ({RELIANCE}): the cancel of broker stop order "
+        )
+        assert (
+            f"({stop['order_id']}) of trade {trade.trade_id} was not confirmed (the cancel was refused"
+            in error["error"]
+        )
+        assert error["error"].endswith("no exit sent, tried again at the next bar") and outcome.errors == [
+            error["error"]
+        ]
+        assert (
+            trade.exit_pending == "flatten" and fake_upstox.desk.orders[stop["order_id"]]["status"] == "trigger pending"
+        )
+
+        fake_upstox.desk.refuse_cancels = False
+        await rig.bar(PRICES)  # the exit is tried again at the open: cancelled, then sold
+        assert rig.watch.of("hft.exit")[-1]["reason"] == "flatten" and RELIANCE not in fake_upstox.account.positions()
+        assert fake_upstox.desk.orders[stop["order_id"]]["status"] == "cancelled"
+    finally:
+        await rig.close()
+
+
 async def test_with_the_setting_off_no_stop_is_placed_and_on_paper_it_is_ignored(
     tmp_path: Path, fake_upstox: FakeUpstox
 ) -> None:

@@ -357,8 +357,11 @@ class UpstoxBroker:
                 await self.cancel_order(broker_order_id)
             except NoAnswer:
                 pass  # whether it was cancelled: the stop's status says
-            except BrokerError:  # refused: it ended (filled?) before the cancel came
+            except BrokerError as e:  # refused: did it end (fill?) before the cancel came?
                 await self._poll_details(tracked)
+                if not tracked.done:
+                    what = f"the cancel was refused ({e.message}) and the stop still works"
+                    return OrderResult(OrderStatus.UNKNOWN, broker_order_id=broker_order_id, message=what)
             result = await self._outcome(tracked)
         finally:
             self._waiting.pop(tracked.tag, None)
