@@ -145,9 +145,6 @@ class BrokerStops:
         if stop is None:
             return GO
         engine = self.engine
-        refused = engine.gate_refuses()
-        if refused is not None:
-            return Release(False, refused)
         result = await self._cancel(stop)
         what = f"exit ({reason}) of trade {trade.trade_id} ({trade.instrument_key})"
         if result.status is OrderStatus.UNKNOWN:
@@ -212,7 +209,11 @@ class BrokerStops:
     # --- helpers ---------------------------------------------------------------------------
 
     async def _cancel(self, stop: Order) -> OrderResult:
+        """Cancel at the broker, past the gate first: its final status (UNKNOWN: refused, or no answer)."""
         assert stop.broker_order_id is not None
+        refused = self.engine.gate_refuses()
+        if refused is not None:
+            return OrderResult(OrderStatus.UNKNOWN, message=refused)
         await self.engine.risk.rate.acquire()
         try:
             return await self.venue.cancel_stop(stop.broker_order_id, stop.request())
