@@ -80,7 +80,7 @@ from app.market.bars import BarSet
 from app.market.clock import Clock
 from app.trading.book import Book
 from app.trading.broker_stops import BrokerStops
-from app.trading.brokers.base import Broker, OpenOrder, OpenOrders, StopOrders
+from app.trading.brokers.base import Broker, OpenOrder, OpenOrders, StopOrders, StreamReconnects
 from app.trading.errors import BrokerError, EngineStateError, LiveTradingRefused, OrderDenied
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
@@ -727,6 +727,7 @@ class TradingEngine:
             run=self.run,
             venue=self.venue.name,
             venue_connected=self.venue.connected,
+            venue_updates=self.venue.order_updates if isinstance(self.venue, StreamReconnects) else None,
             interval=self.interval,
             day=day,
             day_pnl=round(float(self.day_pnl(day)), 2),

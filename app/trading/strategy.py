@@ -203,8 +203,13 @@ class Strategy:
 
     def square_off_ts(self, ts: float) -> int:
         """The square-off moment of the exchange day `ts` falls on (UTC epoch seconds)."""
-        day = datetime.fromtimestamp(ts, IST).date()
-        return int(datetime.combine(day, self.config.square_off, IST).timestamp())
+        return square_off_ts(ts, self.config.square_off)
+
+
+def square_off_ts(ts: float, at: time) -> int:
+    """The moment `at` (IST) of the exchange day `ts` falls on (UTC epoch seconds)."""
+    day = datetime.fromtimestamp(ts, IST).date()
+    return int(datetime.combine(day, at, IST).timestamp())
 
 
 def ist_day(ts: float) -> str:

@@ -138,6 +138,11 @@ class StreamReconnects(Protocol):
         (not the first time); returns the function that removes it."""
         ...
 
+    @property
+    def order_updates(self) -> str:
+        """Where order outcomes come from now: "stream", or "polling (<why>)" while it is down."""
+        ...
+
 
 @runtime_checkable
 class StopOrders(Protocol):

@@ -554,6 +554,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notify/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The notifier: kinds sent, counts per URL, the last failure */
+        get: operations["read_notify_status_api_notify_status_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/market": {
         parameters: {
             query?: never;
@@ -709,6 +726,8 @@ export interface components {
             venue_connected: boolean;
             /** Open Trades */
             open_trades: number;
+            /** Venue Updates */
+            venue_updates?: string;
             /** Interval */
             interval?: string;
             /** Day */
@@ -816,11 +835,6 @@ export interface components {
             realized: number;
             /** Charges */
             charges: number;
-        };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
         };
         /** HaltEngine */
         HaltEngine: {
@@ -1201,6 +1215,78 @@ export interface components {
             /** Decision */
             decision: string | null;
         };
+        /** NotifyDestination */
+        NotifyDestination: {
+            /**
+             * Url
+             * @description the notification URL, secrets masked
+             */
+            url: string;
+            /** Sent */
+            sent: number;
+            /** Failed */
+            failed: number;
+            /** Retries */
+            retries: number;
+            /**
+             * Pending
+             * @description alerts waiting to be sent (or being sent) to this URL
+             */
+            pending: number;
+            last_failure: components["schemas"]["NotifyFailure"] | null;
+        };
+        /**
+         * NotifyFailure
+         * @description An alert given up on after every retry (or dropped from a full queue).
+         */
+        NotifyFailure: {
+            /** Kind */
+            kind: string;
+            /** Title */
+            title: string;
+            /**
+             * Url
+             * @description the notification URL, secrets masked
+             */
+            url: string;
+            /**
+             * Reason
+             * @description what the last try answered (apprise's message)
+             */
+            reason: string;
+            /**
+             * Ts
+             * @description UTC epoch seconds
+             */
+            ts: number;
+        };
+        /** NotifyStatus */
+        NotifyStatus: {
+            /**
+             * Configured
+             * @description SIGNALDESK_NOTIFY_URLS names at least one URL
+             */
+            configured: boolean;
+            /**
+             * Running
+             * @description sending now (on the cluster's leader, with URLs)
+             */
+            running: boolean;
+            /**
+             * Kinds
+             * @description the kinds sent (SIGNALDESK_NOTIFY_EVENTS)
+             */
+            kinds: string[];
+            /** Sent */
+            sent: number;
+            /** Failed */
+            failed: number;
+            /** Retries */
+            retries: number;
+            last_failure: components["schemas"]["NotifyFailure"] | null;
+            /** Destinations */
+            destinations: components["schemas"]["NotifyDestination"][];
+        };
         /** OrderList */
         OrderList: {
             /** Orders */
@@ -1575,6 +1661,8 @@ export interface components {
             venue_connected: boolean;
             /** Open Trades */
             open_trades: number;
+            /** Venue Updates */
+            venue_updates?: string;
             /** Interval */
             interval?: string;
             /** Day */
@@ -1686,19 +1774,6 @@ export interface components {
             start: number;
             /** End */
             end: number;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
         };
     };
     responses: never;
@@ -1844,6 +1919,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -1983,6 +2067,15 @@ export interface operations {
                     "application/json": components["schemas"]["ImportOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2066,6 +2159,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PredictorStatusOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2169,9 +2271,9 @@ export interface operations {
             query?: {
                 instrument_key?: string | null;
                 status?: ("open" | "resolved" | "expired") | null;
-                /** @description ts_pred >= start (epoch s) */
+                /** @description UTC epoch seconds */
                 start?: number | null;
-                /** @description ts_pred <= end (epoch s) */
+                /** @description UTC epoch seconds */
                 end?: number | null;
                 limit?: number;
             };
@@ -2205,7 +2307,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2259,6 +2361,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EngineStatus"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2368,6 +2479,15 @@ export interface operations {
                     "application/json": components["schemas"]["EngineStatus"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2466,6 +2586,15 @@ export interface operations {
                     "application/json": components["schemas"]["FlattenOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2490,7 +2619,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2579,7 +2708,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2587,6 +2716,7 @@ export interface operations {
     read_orders_api_hft_orders_get: {
         parameters: {
             query?: {
+                /** @description a stored row's id */
                 trade_id?: number | null;
                 limit?: number;
             };
@@ -2629,7 +2759,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2752,6 +2882,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2963,6 +3102,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -3168,6 +3316,15 @@ export interface operations {
                     "application/json": components["schemas"]["ScheduleOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -3202,6 +3359,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3251,6 +3409,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3298,6 +3457,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3315,6 +3475,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -3385,7 +3554,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3434,7 +3603,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    read_notify_status_api_notify_status_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifyStatus"];
+                };
+            };
+            /** @description Missing or invalid bearer token (when the server has one) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3475,7 +3673,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
