@@ -35,6 +35,12 @@ async def entered(tmp_path: Path, fake: FakeUpstox, **overrides: Any) -> tuple[R
     return rig, trade
 
 
+async def stop_row(rig: Rig) -> dict[str, Any]:
+    """The run's one stop order, as the journal stored it."""
+    (row,) = [o for o in await rig.service.store.orders() if o["purpose"] == "stop"]
+    return row
+
+
 def writes(fake: FakeUpstox, since: int = 0) -> list[tuple[str, str]]:
     return [(m, p) for m, p, _ in fake.broker_requests[since:] if m != "GET"]
 
@@ -47,7 +53,7 @@ async def test_the_entry_fill_puts_an_sl_m_at_the_engine_s_stop_moved_only_when_
         (stop,) = fake_upstox.desk.stops()
         assert (stop["order_type"], stop["transaction_type"], stop["quantity"]) == ("SL-M", "SELL", trade.qty)
         assert stop["trigger_price"] == trade.stop < 2900 and stop["product"] == "I"
-        (row,) = [o for o in await rig.service.store.orders() if o["purpose"] == "stop"]
+        row = await stop_row(rig)
         assert stop["tag"] == f"sd-{row['order_id']}" and row["trade_id"] == trade.trade_id
         assert (row["status"], row["broker_order_id"], row["price"]) == ("submitted", stop["order_id"], trade.stop)
 
@@ -58,7 +64,7 @@ async def test_the_entry_fill_puts_an_sl_m_at_the_engine_s_stop_moved_only_when_
         (_, _, body) = [r for r in fake_upstox.broker_requests if r[:2] == MODIFY][0]
         assert body is not None and (body["order_id"], body["order_type"]) == (stop["order_id"], "SL-M")
         assert fake_upstox.desk.orders[stop["order_id"]]["trigger_price"] == trade.stop
-        (row,) = [o for o in await rig.service.store.orders() if o["purpose"] == "stop"]
+        row = await stop_row(rig)
         assert row["price"] == trade.stop
         assert rig.watch.of("hft.manage_error") == []
     finally:
@@ -78,7 +84,7 @@ async def test_an_exit_cancels_the_broker_stop_and_waits_for_it_before_selling(
         assert fake_upstox.desk.orders[stop["order_id"]]["status"] == "cancelled"
         assert fake_upstox.placed[-1]["order_type"] == "MARKET" and fake_upstox.placed[-1]["transaction_type"] == "SELL"
         assert rig.watch.of("hft.exit")[-1]["reason"] == "flatten" and RELIANCE not in fake_upstox.account.positions()
-        (row,) = [o for o in await rig.service.store.orders() if o["purpose"] == "stop"]
+        row = await stop_row(rig)
         assert row["status"] == "cancelled" and row["filled_qty"] == 0
     finally:
         await rig.close()
@@ -101,7 +107,7 @@ async def test_a_stop_that_fills_while_its_cancel_is_in_flight_closes_the_trade_
         assert f"({stop['order_id']}) of trade {trade.trade_id} filled {trade.qty} at" in error["error"]
         assert error["error"].endswith("before its cancel; the trade closed at the broker's fill (stop), no exit sent")
         assert RELIANCE not in fake_upstox.account.positions()  # flat: the stop sold it
-        (row,) = [o for o in await rig.service.store.orders() if o["purpose"] == "stop"]
+        row = await stop_row(rig)
         assert (row["status"], row["filled_qty"], row["fill_price"]) == ("filled", trade.qty, stop["trigger_price"])
     finally:
         await rig.close()
