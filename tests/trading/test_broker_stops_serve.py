@@ -113,7 +113,7 @@ async def test_a_broker_stop_filled_while_the_server_was_down_closes_the_trade_a
 
         fill = round(stop["trigger_price"] - 0.5, 2)  # the market fell through the stop meanwhile
         assert fake.desk.trigger_stops(fill) == [stop["order_id"]] and RELIANCE not in fake.account.positions()
-        await asyncio.to_thread(desk.server.start, 60)  # generous: a loaded machine starts slowly
+        await asyncio.to_thread(desk.server.start)
 
         trade = await desk.closed(trade_id)  # reconciled at the first bar
         assert (trade["reason"], trade["exit"]) == ("stop", fill)
