@@ -1,8 +1,9 @@
 """Stops held at the broker, end to end: real `signaldesk serve` processes (a simulated market,
 both keys turned, SIGNALDESK_HFT_BROKER_STOPS=true) whose Upstox is the fake on loopback. A stop
 that filled while the server was down is found at start-up (the trade closed with reason `stop`
-at that fill, no second exit); a trailing stop moves the broker's order; a stop filled while we
-run closes the trade from the stream's update; the cancel-then-exit race never sells twice."""
+at that fill, no second exit); on one server, a trailing stop moves the broker's order, a stop
+filled while we run closes the trade from the stream's update, and the cancel-then-exit race
+(and both filled) never leaves a second sale."""
 
 from __future__ import annotations
 
@@ -127,31 +128,29 @@ async def test_a_broker_stop_filled_while_the_server_was_down_closes_the_trade_a
         assert (status["state"], status["venue"]) == ("running", "upstox")
 
 
-async def test_a_trailing_stop_moves_the_broker_s_order(fake: FakeUpstox, token_file: Path, tmp_path: Path) -> None:
+async def test_a_trailing_stop_moves_the_broker_s_order_fills_from_the_stream_and_the_race_never_sells_twice(
+    fake: FakeUpstox, token_file: Path, tmp_path: Path
+) -> None:
     async with serving(fake, token_file, tmp_path / "data", SIGNALDESK_HFT_TRAIL_VOL="0.3") as desk:
         await desk.start_live()
-        trade_id, stop = await desk.enter(1)
+        first, stop = await desk.enter(1)
 
+        # The first close after the entry trails the stop: the broker's order moves with it.
         def stops() -> list[float]:
             risk = [f["payload"] for f in desk.hft.of("hft.trade_risk")]
-            return [r["stop"] for r in risk if r["trade_id"] == trade_id]
+            return [r["stop"] for r in risk if r["trade_id"] == first]
 
-        assert stop["trigger_price"] == stops()[0]  # placed at the engine's stop
+        (placed,) = [o for o in fake.placed if o["order_type"] == "SL-M"]
+        assert placed["trigger_price"] == stops()[0]  # placed at the engine's stop (`stop` may have moved since)
         await polled(lambda: any(r[:2] == MODIFY for r in fake.broker_requests), 20)
         await desk.hft.until(lambda: len(stops()) > 1)  # the modify goes out before the trail is announced
         (modify, *_) = [body for method, path, body in fake.broker_requests if (method, path) == MODIFY]
         assert modify is not None and modify["order_id"] == stop["order_id"] and modify["order_type"] == "SL-M"
         assert modify["trigger_price"] == stops()[1] > stops()[0]  # moved to the trailed stop, tighter
 
-
-async def test_a_stop_filled_while_running_and_the_cancel_then_exit_race_never_sell_twice(
-    fake: FakeUpstox, token_file: Path, tmp_path: Path
-) -> None:
-    async with serving(fake, token_file, tmp_path / "data") as desk:
-        await desk.start_live()
-        first, stop = await desk.enter(1)
-        fill = round(stop["trigger_price"] - 0.5, 2)
-        assert fake.desk.trigger_stops(fill) == [stop["order_id"]]  # the stream tells the server
+        # The market goes through it: the stream tells the server, which closes the trade there.
+        fill = round(fake.desk.orders[stop["order_id"]]["trigger_price"] - 0.5, 2)
+        assert fake.desk.trigger_stops(fill) == [stop["order_id"]]
         trade = await desk.closed(first)
         assert (trade["reason"], trade["exit"]) == ("stop", fill)
 
@@ -160,7 +159,7 @@ async def test_a_stop_filled_while_running_and_the_cancel_then_exit_race_never_s
         flattened = await asyncio.to_thread(post, desk.server, "flatten")
         assert flattened.json() == {"closed": 1, "errors": []}
         trade = await desk.closed(second)
-        assert (trade["reason"], trade["exit"]) == ("stop", stop["trigger_price"])
+        assert (trade["reason"], trade["exit"]) == ("stop", fake.desk.orders[stop["order_id"]]["trigger_price"])
 
         # Two entries, two stops, not one exit order of the engine's: the stops sold both.
         assert orders(fake) == [("MARKET", "BUY"), ("SL-M", "SELL")] * 2
