@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 UPSTOX_SDK := 2.30.0
 
-.PHONY: run test check-static test-python bench contract clean
+.PHONY: run test check-static test-python bench soak contract clean
 
 # upstox-python-sdk is installed apart, --no-deps: only its generated protobuf module is used, and
 # its REST client's dependencies are not wanted (docs/upstox.md).
@@ -39,8 +39,13 @@ bench: $(STAMP)
 	$(PY) -m bench.training
 	$(PY) -m bench.trading
 	$(PY) -m bench.trading --bus-synchronous normal
+	$(PY) -m bench.trading --backtest
 	$(PY) -m bench.upstox
 	$(PY) -m bench.upstox_orders
+
+# Ten minutes of mixed load on one server, then a verdict (docs/soak.md); not part of make test.
+soak: $(STAMP)
+	$(PY) -m bench.soak
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache

@@ -104,7 +104,8 @@ def db_upgrade(
 
 
 cli.add_typer(predictor_cli, name="predictor")
-cli.command("backtest")(backtest)
+# allow_extra_args: `--sweep horizons=1,5 calib_halflife=50,100` (one option, several specs).
+cli.command("backtest", context_settings={"allow_extra_args": True})(backtest)
 cli.add_typer(candles_cli, name="candles")
 cli.add_typer(instruments_cli, name="instruments")
 cli.add_typer(train_cli, name="train")

@@ -9,8 +9,10 @@ import gc
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app.api.errors import install_error_handlers
+from app.api.guards import RequestGuards
 from app.api.leader_routes import LeaderRoutes, answer_on_leader
 from app.api.openapi_doc import install_openapi
 from app.api.routes import (
@@ -180,12 +182,20 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
         summary="ML price prediction and intraday trading of Indian equities, streamed live.",
         version="0.1.0",
         lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,  # routes with their own: the events (below), the candle import
     )
     install_error_handlers(app)
     app.add_middleware(LeaderRoutes)
+    if settings.allowed_origins:  # a grant to the allowed origins only; none to any other
+        methods, headers = ["GET", "POST", "PUT", "PATCH", "DELETE"], ["authorization", "content-type"]
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.allowed_origins, allow_methods=methods, allow_headers=headers
+        )
+    # Outermost: nothing is routed, relayed or granted before the guards have passed it.
+    app.add_middleware(RequestGuards, settings=settings, body_types={candles.IMPORT_PATH: candles.IMPORT_TYPES})
     app.include_router(health.router)
     app.include_router(contract.router)
-    app.include_router(events.router)
+    app.include_router(events.router, max_body_size=settings.max_event_bytes)
     app.include_router(candles.router)
     app.include_router(instruments.router)
     app.include_router(predictor.router)

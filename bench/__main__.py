@@ -70,15 +70,25 @@ def free_port() -> int:
 
 
 class Proc:
-    """A child process: stderr to a log file, stdout as a queue of lines (when piped)."""
+    """A child process: stderr to a log file, stdout as a queue of lines (when piped).
+
+    No SIGNALDESK_* variable of this environment reaches it; `env` adds variables of its own.
+    """
 
     def __init__(
-        self, name: str, argv: list[str], log_dir: Path, *, stdio: bool = False, cpus: set[int] | None = None
+        self,
+        name: str,
+        argv: list[str],
+        log_dir: Path,
+        *,
+        stdio: bool = False,
+        cpus: set[int] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.name = name
         self.log_path = log_dir / f"{name}.log"
         self._log = self.log_path.open("wb")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")} | (env or {})
         env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env["PYTHONUNBUFFERED"] = "1"
         if cpus:

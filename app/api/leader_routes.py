@@ -16,14 +16,15 @@ import base64
 from typing import Any
 
 import httpx
-import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.errors import send_error
 from app.api.services import find_services
 from app.cluster.relay import RelayTimeout
 
 LEADER_PREFIXES = ("/api/hft", "/api/predictor", "/api/training", "/api/automation", "/api/notify")
 RELAYED = "x-signaldesk-relayed"
+RELAYED_SCOPE = "signaldesk.relayed"  # in the scope of a request the leader replays; never from a client
 HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "host"}
 
 
@@ -44,7 +45,7 @@ class LeaderRoutes:
             return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         if any(k == RELAYED for k, _ in headers):
-            await _respond(send, 503, {"detail": "this process lost the leadership while answering; retry"})
+            await send_error(send, 503, "this process lost the leadership while answering; retry")
             return
         request = {
             "method": scope["method"],
@@ -57,7 +58,7 @@ class LeaderRoutes:
             answer = await relay.ask(request)
         except RelayTimeout as e:
             detail = f"{e}: the request may or may not have been carried out; check the status and retry"
-            await _respond(send, 504, {"detail": detail})
+            await send_error(send, 504, detail)
             return
         body = base64.b64decode(answer["body"])
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer["headers"]]
@@ -69,7 +70,8 @@ class LeaderRoutes:
 async def answer_on_leader(app: ASGIApp, request: dict[str, Any]) -> dict[str, Any]:
     """Run a relayed request through this (the leader's) app and return its answer."""
     url = request["path"] + (f"?{request['query']}" if request["query"] else "")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://leader") as client:
+    transport = httpx.ASGITransport(app=relayed(app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://leader") as client:
         response = await client.request(
             request["method"],
             url,
@@ -83,6 +85,15 @@ async def answer_on_leader(app: ASGIApp, request: dict[str, Any]) -> dict[str, A
     }
 
 
+def relayed(app: ASGIApp) -> ASGIApp:
+    """`app` marking each request as relayed: a follower's guards checked it (app.api.guards)."""
+
+    async def marked(scope: Scope, receive: Receive, send: Send) -> None:
+        await app({**scope, RELAYED_SCOPE: True}, receive, send)
+
+    return marked
+
+
 async def _read_body(receive: Receive) -> bytes:
     body = b""
     while True:
@@ -90,15 +101,3 @@ async def _read_body(receive: Receive) -> bytes:
         body += message.get("body", b"")
         if not message.get("more_body", False):
             return body
-
-
-async def _respond(send: Send, status: int, content: dict[str, Any]) -> None:
-    body = orjson.dumps(content)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

@@ -1,6 +1,8 @@
 """The OpenAPI document /openapi.json serves (and `make contract` writes), made to say what the
-server does: the bearer scheme on every route that checks the token, a 400 on every route that
-reads a body (a body that is not JSON, or is cut short, is refused before validation), and one
+server does: the bearer scheme on every route that checks the token, the guards' answers
+(`app.api.guards`: a 400 for a Host not served, and on every write a 403 for a foreign origin,
+413, 415, 429, and 503 when the storage refuses the write), a 400 on every route that reads a
+body (a body that is not JSON, or is cut short, is refused before validation), and one
 error model for every 422 (`ErrorOut`: FastAPI's own validation errors and the routes' named
 problems share the `{detail: [{loc, msg}]}` shape; FastAPI's default model requires a `type`
 that the routes' problems do not carry). The document stays readable without the token: it
@@ -18,6 +20,8 @@ from app.api.schemas.errors import MEANING
 BEARER = "bearer"
 ERROR_REF = {"$ref": "#/components/schemas/ErrorOut"}
 FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
+WRITES = ("post", "put", "patch", "delete")
+WRITE_ERRORS = (403, 413, 415, 429, 503)
 
 
 def install_openapi(app: FastAPI) -> None:
@@ -38,12 +42,13 @@ def honest(schema: dict[str, Any]) -> dict[str, Any]:
         "description": "SIGNALDESK_TOKEN, when the server has one (every route but /api/health then needs it)",
     }
     for item in schema.get("paths", {}).values():
-        for operation in item.values():
+        for method, operation in item.items():
             responses = operation["responses"]
             if "401" in responses:
                 operation["security"] = [{BEARER: []}]
-            if "requestBody" in operation:
-                responses.setdefault("400", _error(400))
+            responses.setdefault("400", _error(400))
+            for code in WRITE_ERRORS if method in WRITES else ():
+                responses.setdefault(str(code), _error(code))
             if "422" in responses:
                 responses["422"]["content"] = {"application/json": {"schema": ERROR_REF}}
     for name in FASTAPI_VALIDATION:

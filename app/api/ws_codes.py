@@ -12,6 +12,7 @@ class CloseCode(IntEnum):
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011
     SERVICE_RESTART = 1012  # uvicorn closes open streams with it on shutdown
+    TRY_AGAIN_LATER = 1013  # the process holds SIGNALDESK_WS_MAX_CONNECTIONS streams already
     BAD_REQUEST = 4400  # malformed after/epoch
     UNAUTHORIZED = 4401
     FORBIDDEN_ORIGIN = 4403

@@ -45,7 +45,7 @@ class StreamWriter(Protocol):
     async def wait_writable(self) -> None: ...
 
     def close(self, code: int, reason: str) -> None:
-        """Close after what is already queued; never waits."""
+        """Drop what is queued and not yet sent, then close; never waits."""
         ...
 
 
@@ -114,6 +114,9 @@ class AsgiWriter:
     def close(self, code: int, reason: str) -> None:
         if self._close is None:
             self._close = (code, reason)
+            self._queue.clear()  # what is not sent yet is dropped: the close goes next
+            self._queued_bytes = 0
+            self._writable.set()
             self._wakeup.set()
 
     async def _pump(self) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -16,6 +17,12 @@ from rich.table import Table
 from app.commands.client import UrlOption, call
 from app.commands.hft import trade_backtest
 from app.commands.settings import load_settings, prepare_database, resolve_option
+from app.predictor.figures import DECILES, Evaluation
+from app.trading.risk import AfterHalt
+
+if TYPE_CHECKING:
+    from app.predictor.backtest import BacktestReport
+    from app.predictor.sweep import SweepResult
 
 predictor_cli = typer.Typer(help="Start, stop and watch the live predictor of a running server.", no_args_is_help=True)
 out = Console()
@@ -65,6 +72,7 @@ def _epoch(text: str | None, option: str) -> int | None:
 
 
 def backtest(
+    ctx: typer.Context,
     instruments: Annotated[
         str, typer.Option(help="Comma-separated instrument keys (or trading symbols) with stored candles.")
     ],
@@ -79,18 +87,44 @@ def backtest(
         bool, typer.Option("--trade", help="Run the trading engine on paper and report its trades.")
     ] = False,
     model: Annotated[str, typer.Option(help="--trade: the predictor model the engine trades on.")] = "ridge",
+    after_halt: Annotated[
+        AfterHalt,
+        typer.Option(
+            help="--trade: after a daily-loss halt, re-arm the desk at the next session's first bar, "
+            "or stay halted for the rest of the backtest."
+        ),
+    ] = AfterHalt.RESUME_NEXT_SESSION,
+    sweep: Annotated[
+        list[str],
+        typer.Option(
+            help="Run a grid: `--sweep horizons=1,5,15 calib_halflife=50,100,200` (options: horizons, "
+            "calib_halflife, models; `+` joins a list value, e.g. models=ridge+ewma)."
+        ),
+    ] = [],  # noqa: B006
+    rank_by: Annotated[str, typer.Option(help="--sweep: the evaluation figure the runs are ranked by.")] = "dm_sq_stat",
 ) -> None:
-    """Run the predictor core over stored candles and report every model against the baseline
-    (with --trade: the trading engine on paper over them, and its trade report)."""
+    """Run the predictor core over stored candles and report every model against the baseline,
+    with its forecast evaluation (with --sweep: over a grid of options, ranked; with --trade: the
+    trading engine on paper over them, and its trade report)."""
     from app.market.errors import MarketDataError
     from app.market.intervals import parse_interval
     from app.predictor.backtest import load_aligned, run_backtest
     from app.predictor.config import PredictorConfig
+    from app.predictor.evaluation import evaluate_all
+    from app.predictor.sweep import parse_grid, rank_direction, ranked, run_sweep
     from app.storage.migrate import DatabaseError
+    from app.trading.system import round_trip_cost
 
     settings = load_settings(data_dir=data_dir)
     keys = resolve_option(settings, "--instruments", [k.strip() for k in instruments.split(",") if k.strip()])
     try:
+        if ctx.args and not sweep:
+            raise ValueError(f"unexpected arguments {' '.join(ctx.args)}")
+        if sweep and trade:
+            raise ValueError("--sweep evaluates forecasts; it does not combine with --trade")
+        grid = parse_grid([*sweep, *ctx.args]) if sweep else []
+        if grid:
+            rank_direction(rank_by)
         cfg = PredictorConfig(
             interval=interval, horizons=[int(h) for h in horizons.split(",")], calib_halflife=calib_halflife
         )
@@ -99,21 +133,45 @@ def backtest(
                 settings.db_url, keys, parse_interval(cfg.interval), _epoch(start, "--start"), _epoch(end, "--end")
             )
         )
-    except (ValidationError, ValueError, MarketDataError, DatabaseError) as e:
+    except (ValidationError, ValueError, MarketDataError, DatabaseError) as e:  # BadSweep is a ValueError
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
     if trade:
         prepare_database(settings, auto_upgrade=settings.db_auto_upgrade)  # the instrument master's ticks and lots
-        return trade_backtest(data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out, settings.db_url)
-    report = run_backtest(data, parse_interval(cfg.interval), horizons=cfg.horizons, calib_halflife=cfg.calib_halflife)
+        return trade_backtest(
+            data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out, settings.db_url, after_halt
+        )
+    base: dict[str, Any] = {"horizons": cfg.horizons, "calib_halflife": cfg.calib_halflife}
+    if grid:
+        results = ranked(run_sweep(data, cfg.interval, grid, base=base, round_trip=round_trip_cost(settings)), rank_by)
+        title = f"sweep: {len(grid)} runs, {len(keys)} instruments, {cfg.interval}, ranked by {rank_by}"
+        return _print_sweep(title, results, rank_by, len(grid), json_out)
+    report = run_backtest(data, parse_interval(cfg.interval), **base)
+    title = f"backtest: {len(keys)} instruments, {cfg.interval}, {report.anchors} anchors, {report.bars} bars"
+    _print_backtest(title, report, evaluate_all(report.panels(), round_trip=round_trip_cost(settings)), json_out)
+
+
+def _print_sweep(title: str, results: list[SweepResult], rank_by: str, runs: int, json_out: bool) -> None:
+    if json_out:
+        rows = [{"options": r.options, **asdict(r.evaluation)} for r in results]
+        out.print_json(data={"rank_by": rank_by, "runs": runs, "results": rows})
+        return
+    out.print(evaluation_table(title, [r.evaluation for r in results], [r.options for r in results], rank_by))
+
+
+def _print_backtest(title: str, report: BacktestReport, evaluations: list[Evaluation], json_out: bool) -> None:
     if json_out:
         out.print_json(
-            data={"bars": report.bars, "anchors": report.anchors, "up_share": report.up_share, "models": report.rows()}
+            data={
+                "bars": report.bars,
+                "anchors": report.anchors,
+                "up_share": report.up_share,
+                "models": report.rows(),
+                "evaluation": [asdict(e) for e in evaluations],
+            }
         )
         return
-    table = Table(
-        title=f"backtest: {len(keys)} instruments, {cfg.interval}, {report.anchors} anchors, {report.bars} bars"
-    )
+    table = Table(title=title)
     columns = [
         "model_kind",
         "horizon_steps",
@@ -132,3 +190,71 @@ def backtest(
         table.add_row(*(f"{row[c]:.4g}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns))
     out.print(table)
     out.print(f"share of up moves: {report.up_share:.4f}   ({report.bars_per_second:,.0f} bars/s)")
+    out.print(evaluation_table("forecast evaluation (docs/predictor.md)", evaluations))
+    out.print(reliability_table(evaluations))
+
+
+EVALUATION_COLUMNS = {
+    "model": "model_kind",
+    "h": "horizon_steps",
+    "anchors": "anchors",
+    "IC": "ic_mean",
+    "IC/IR": "ic_ir",
+    "Rank IC": "rank_ic_mean",
+    "RankIC/IR": "rank_ic_ir",
+    "pooled IC": "pooled_ic",
+    "DM sq": "dm_sq_stat",
+    "p": "dm_sq_p",
+    "DM abs": "dm_abs_stat",
+    "p ": "dm_abs_p",
+    "MASE zero": "mase_zero",
+    "MASE persist": "mase_persistence",
+    "L-S gross bp": "long_short_gross",
+    "L-S net bp": "long_short_net",
+}
+
+
+def evaluation_table(
+    title: str, evaluations: list[Evaluation], options: list[dict[str, Any]] | None = None, first: str | None = None
+) -> Table:
+    """One row per evaluation (after its sweep options, when given); the figure `first` (a sweep's
+    ranking) leads the figures; long-short in basis points."""
+    names = list(options[0]) if options else []
+    columns = {**{label: f for label, f in EVALUATION_COLUMNS.items() if f == first}, **EVALUATION_COLUMNS}
+    table = Table(title=title)
+    for column in [*names, *columns]:
+        table.add_column(column.strip(), justify="right")
+    for i, evaluation in enumerate(evaluations):
+        values = asdict(evaluation)
+        cells = [_shown(options[i][name]) for name in names] if options else []
+        for column, field in columns.items():
+            value = values[field]
+            cells.append(_shown(value * 10_000 if "bp" in column and value is not None else value))
+        table.add_row(*cells)
+    return table
+
+
+def reliability_table(evaluations: list[Evaluation]) -> Table:
+    """Per model and horizon: hit rate and mean actual return (bp) by decile of pred_ret_adj."""
+    table = Table(title="reliability: hit rate / mean actual_ret (bp) by decile of pred_ret_adj (1: lowest)")
+    table.add_column("model")
+    table.add_column("h", justify="right")
+    for d in range(1, DECILES + 1):
+        table.add_column(str(d), justify="right")
+    for e in evaluations:
+        table.add_row(
+            e.model_kind,
+            str(e.horizon_steps),
+            *(f"{d.hit_rate:.0%} {d.mean_actual * 10_000:+.1f}" for d in e.deciles),
+        )
+    return table
+
+
+def _shown(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "+".join(str(v) for v in value)
+    return str(value)

@@ -58,6 +58,39 @@ class Settings(BaseSettings):
         30.0, gt=0, description="a client that takes no bytes for this long during a replay is closed (4500)"
     )
     ws_max_client_frame: int = Field(4096, ge=128, description="largest frame a client may send (1009 above it)")
+    # What a request may be and do (docs/security.md): checked before routing, app/api/guards.py.
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="extra names the server answers to in the Host header, comma-separated (the bound address, "
+        "localhost, 127.0.0.1 and ::1 always are); any other Host is refused (400), which ends DNS rebinding",
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="largest request body on every route but the candle import (which takes 64 MiB); 413 above it",
+    )
+    max_event_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        le=512 * 1024,
+        description="largest body of POST /api/events (one event), so that every event fits a client's 1 MiB "
+        "frame; 413 above it",
+    )
+    ws_max_connections: int = Field(
+        10_000, ge=1, description="open WebSocket streams per process; one more is closed 1013 (try again later)"
+    )
+    write_rate: float = Field(
+        100.0,
+        ge=0,
+        description="write requests (POST, PUT, PATCH, DELETE) per second per bearer token (per client address "
+        "without one), after a burst of write_burst; 429 with Retry-After above it; 0: no limit",
+    )
+    write_burst: int = Field(500, ge=1, description="write requests a token may make at once before write_rate applies")
+    events_allow_engine_types: bool = Field(
+        False,
+        description="let POST /api/events publish the types the trading engine and the predictor own (hft.*, "
+        "predictor.*); for test rigs that stand in for them; ignored when SIGNALDESK_LIVE_TRADING_ENABLED is on",
+    )
     retention_max_events: int = Field(100_000, ge=1, description="events kept per channel")
     retention_max_age: float = Field(7 * 24 * 3600.0, gt=0, description="seconds an event is kept")
     retention_interval: float = Field(60.0, gt=0, description="seconds between retention passes")
@@ -275,6 +308,13 @@ class Settings(BaseSettings):
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("market_instruments", mode="before")

@@ -40,7 +40,7 @@ from app.events.prediction import (
     PredictorStop,
 )
 from app.events.publish import EventSink, decode, publish
-from app.events.registry import CHANNELS, CONTRACT, CONTROL, EPHEMERAL, Channel, Envelope
+from app.events.registry import CHANNELS, CONTRACT, CONTROL, EPHEMERAL, SERVICE_OWNED, Channel, Envelope
 from app.events.streams import (
     MarketBar,
     MarketBars,
@@ -56,6 +56,7 @@ from app.events.validator import ContractValidator
 
 __all__ = [
     "CHANNELS",
+    "SERVICE_OWNED",
     "CONTRACT",
     "CONTROL",
     "EPHEMERAL",

@@ -11,6 +11,7 @@ from app.events.payload import Event
 
 class HftEvent(Event):
     channel: ClassVar[str] = "hft"
+    client_publishable: ClassVar[bool] = False  # only the trading engine speaks on hft
 
 
 class HftStart(HftEvent):

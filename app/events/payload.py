@@ -48,6 +48,9 @@ class Event(Payload):
 
     channel: ClassVar[str]
     event_type: ClassVar[str]
+    # False for the types only their service may publish (the trading engine's, the predictor's
+    # own state): POST /api/events refuses them, so no client can speak as the engine.
+    client_publishable: ClassVar[bool] = True
 
 
 JsonObject = dict[str, Any]

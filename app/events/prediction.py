@@ -13,18 +13,25 @@ class PredictionEvent(Event):
     channel: ClassVar[str] = "prediction"
 
 
-class PredictorStart(PredictionEvent):
+class PredictorEvent(PredictionEvent):
+    """The predictor's own state: only the predictor publishes it. Forecasts (prediction.*) may
+    also come from a model of your own, through POST /api/events."""
+
+    client_publishable: ClassVar[bool] = False
+
+
+class PredictorStart(PredictorEvent):
     event_type: ClassVar[str] = "predictor.start"
 
     instruments: list[str]
     cfg: JsonObject
 
 
-class PredictorStop(PredictionEvent):
+class PredictorStop(PredictorEvent):
     event_type: ClassVar[str] = "predictor.stop"
 
 
-class PredictorError(PredictionEvent):
+class PredictorError(PredictorEvent):
     event_type: ClassVar[str] = "predictor.error"
 
     error: str
@@ -71,7 +78,7 @@ class PredictionResolved(PredictionFields):
     calibration: Calibration
 
 
-class PredictorCycle(PredictionEvent):
+class PredictorCycle(PredictorEvent):
     event_type: ClassVar[str] = "predictor.cycle"
 
     created: Annotated[int, Field(ge=0)]

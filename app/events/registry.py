@@ -52,6 +52,10 @@ CONTRACT: dict[str, dict[str, type[Event]]] = _by_channel(
 )
 
 CHANNELS: tuple[str, ...] = tuple(CONTRACT)
+# The types only their service may publish (the trading engine's, the predictor's state).
+SERVICE_OWNED: frozenset[str] = frozenset(
+    type for types in CONTRACT.values() for type, model in types.items() if not model.client_publishable
+)
 Channel = Literal["prediction", "automation", "training", "hft"]
 
 CONTROL: dict[str, type[Payload]] = {

@@ -18,6 +18,7 @@ from app.market.bars import Prices, iter_bar_sets
 from app.market.calendar import ObservedCalendar
 from app.market.intervals import Interval
 from app.predictor.core import Cycle, PredictorCore, Resolution
+from app.predictor.evaluation import Panel
 from app.predictor.models import MODEL_KINDS, make_model
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
@@ -105,6 +106,7 @@ class BacktestReport:
     ups: int = 0
     outcomes: int = 0
     _pending: list[Resolution] = field(default_factory=list)
+    _resolved: dict[int, list[tuple[np.ndarray, ...]]] = field(default_factory=dict)
 
     CHUNK = 1024
 
@@ -134,6 +136,19 @@ class BacktestReport:
             score[1:] += np.where(ok, q, 0.0).sum(axis=(1, 3))
             self.ups += int(((actual > 0) & ok).sum())
             self.outcomes += int(ok.sum())
+            stamps = np.array([(r.block.ts_pred, r.block.ts_target) for r in chunk], dtype=np.int64)
+            kept = (stamps[:, 0], stamps[:, 1], np.where(ok, adj, np.nan), np.where(ok, actual, np.nan)[:, 0])
+            self._resolved.setdefault(horizon, []).append(kept)
+
+    def panels(self) -> list[Panel]:
+        """The resolved predictions of every (model, horizon), for app.predictor.evaluation."""
+        self.flush()
+        panels = []
+        for horizon, parts in sorted(self._resolved.items()):
+            ts_pred, ts_target, adj, actual = (np.concatenate(column) for column in zip(*parts, strict=True))
+            for m, kind in enumerate(self.model_kinds):
+                panels.append(Panel(self.interval, kind, horizon, ts_pred, ts_target, adj[:, m], actual))
+        return panels
 
     @property
     def up_share(self) -> float:

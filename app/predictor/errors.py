@@ -24,3 +24,11 @@ class UnknownInstruments(PredictorError):
         self.unknown = unknown
         shown = ", ".join(known[:10]) + (" ..." if len(known) > 10 else "")
         super().__init__(f"no market data for {', '.join(unknown)}; the feed carries {shown}")
+
+
+class BadSweep(PredictorError, ValueError):
+    """A sweep spec or ranking figure that cannot be used; `name` is the parameter (or spec) at fault."""
+
+    def __init__(self, name: str, message: str) -> None:
+        self.name = name
+        super().__init__(message)

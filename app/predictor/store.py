@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
+import pandas as pd
 from sqlalchemy import Table, bindparam, delete, func, select, update
 
 from app.predictor.calibration import SUMS, summarise
@@ -20,6 +21,16 @@ CALIBRATIONS = cast(Table, CalibrationState.__table__)
 Row = dict[str, Any]
 PREDICTION_FIELDS = [c.name for c in PREDICTIONS.columns]
 CALIBRATION_KEYS = ("instrument_key", "interval", "horizon_steps", "model_kind")
+EVALUATED = (
+    "interval",
+    "model_kind",
+    "horizon_steps",
+    "instrument_key",
+    "ts_pred",
+    "ts_target",
+    "pred_ret_adj",
+    "actual_ret",
+)
 RESOLVE = (
     PREDICTIONS.update()
     .where(PREDICTIONS.c.id == bindparam("b_id"))
@@ -105,6 +116,18 @@ class PredictionStore:
             query = query.where(Prediction.ts_pred <= end)
         async with self.db.session() as s:
             return [dict(r._mapping) for r in await s.execute(query)]
+
+    async def resolved_frame(self, *, start: int | None = None, end: int | None = None) -> pd.DataFrame:
+        """Resolved predictions with ts_pred in [start, end] (columns EVALUATED): the live record
+        app.predictor.evaluation reads."""
+        query = select(*(PREDICTIONS.c[name] for name in EVALUATED)).where(Prediction.status == "resolved")
+        if start is not None:
+            query = query.where(Prediction.ts_pred >= start)
+        if end is not None:
+            query = query.where(Prediction.ts_pred <= end)
+        async with self.db.session() as s:
+            rows = (await s.execute(query)).all()
+        return pd.DataFrame([tuple(r) for r in rows], columns=list(EVALUATED))
 
     async def calibration(self) -> list[Row]:
         """Every calibration state with its summary (n, bias, mae, rmse, hit_rate)."""

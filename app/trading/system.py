@@ -55,6 +55,12 @@ def costs_from(settings: Settings) -> CostModel:
     )
 
 
+def round_trip_cost(settings: Settings) -> float:
+    """The cost model's round trip on one entry of hft_max_notional_per_trade rupees, as a fraction
+    of it: what a long-short forecast figure pays per leg (app/predictor/evaluation.py)."""
+    return costs_from(settings).round_trip_fraction(1, settings.hft_max_notional_per_trade)
+
+
 def strategy_from(settings: Settings) -> StrategyConfig:
     return StrategyConfig(
         min_calibration_n=settings.hft_min_calibration_n,

@@ -13,21 +13,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { SignaldeskServer } from "../test/support/server";
+import { CHROMIUM, launchChromium } from "./chromium";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 const ARTIFACTS = fileURLToPath(new URL("../test-artifacts/", import.meta.url));
 const DIST = fileURLToPath(new URL("../dist/index.html", import.meta.url));
 const STREAMS = ["prediction", "automation", "training", "hft", "market"] as const;
@@ -97,12 +87,7 @@ beforeAll(async () => {
   });
   if (schedule.status !== 201) throw new Error(`POST /api/automation/schedules: ${schedule.status} ${await schedule.text()}`);
   profile = mkdtempSync(join(tmpdir(), "signaldesk-chromium-"));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    viewport: { width: 1366, height: 900 },
-  });
+  context = await launchChromium(profile);
   page = context.pages()[0] ?? (await context.newPage());
   page.on("console", (m) => {
     if (m.type() === "error") consoleErrors.push(m.text());

@@ -67,6 +67,62 @@ describe("predictor view", () => {
   });
 });
 
+describe("predictor evaluation", () => {
+  const evaluation = {
+    interval: "1m",
+    model_kind: "ridge",
+    horizon_steps: 5,
+    n: 400,
+    anchors: 80,
+    ic_anchors: 80,
+    ic_mean: 0.04321,
+    ic_std: 0.2,
+    ic_ir: 0.21605,
+    rank_ic_mean: 0.05,
+    rank_ic_std: 0.21,
+    rank_ic_ir: 0.238,
+    pooled_ic: 0.031,
+    pooled_rank_ic: 0.03,
+    dm_sq_stat: -2.5,
+    dm_sq_p: 0.0143,
+    dm_abs_stat: null,
+    dm_abs_p: null,
+    mase_zero: 0.98,
+    mase_persistence: 0.7,
+    long_short_anchors: 80,
+    long_short_gross: 0.0012,
+    long_short_net: 0.0002,
+    deciles: Array.from({ length: 10 }, (_, i) => ({ decile: i + 1, n: 40, mean_pred: 0, mean_actual: (i - 5) / 10_000, hit_rate: 0.5 })),
+  };
+
+  test("evaluate asks for the window in IST and shows each figure, – where there is none, and the deciles", async () => {
+    renderDesk("/predictor", (s) => s, { round_trip_cost: 0.0005, evaluations: [evaluation] });
+    expect(within(screen.getByTestId("evaluation")).getByText("Not evaluated yet.")).toBeTruthy();
+    fireEvent.change(screen.getByLabelText("From (IST)"), { target: { value: "2026-02-02T09:15" } });
+    fireEvent.change(screen.getByLabelText("To (IST)"), { target: { value: "2026-02-02T15:30" } });
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Evaluate" }));
+    });
+    expect(posts.at(-1)!.path).toBe("/api/predictor/evaluation?from=1770003900&to=1770026400");
+    const row = within(screen.getByTestId("evaluation")).getAllByRole("row")[1]!;
+    const cells = within(row).getAllByRole("cell").map((c) => c.textContent);
+    expect(cells).toEqual(["5", "400", "0.0432", "0.216", "0.05", "0.031", "-2.5 (0.014)", "– (–)", "0.98", "0.7", "+12.0 bp", "+2.0 bp"]);
+    const deciles = within(screen.getByTestId("reliability")).getAllByRole("row")[1]!;
+    expect(within(deciles).getAllByRole("cell").at(-1)!.textContent).toBe("50.0% +4.0 bp");
+    expect(screen.getByText(/net of \+10\.0 bp round trips/)).toBeTruthy();
+  });
+
+  test("a refused window shows the server's reason", async () => {
+    const detail = [{ loc: ["query", "from"], msg: "from (2) is after to (1)", input: 2 }];
+    const fetch = (async () => new Response(JSON.stringify({ detail }), { status: 422 })) as typeof globalThis.fetch;
+    renderDeskAt("/predictor", (s) => s, fetch);
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Evaluate" }));
+    });
+    expect(screen.getByRole("alert").textContent).toContain("query.from: from (2) is after to (1)");
+  });
+});
+
 describe("trading view", () => {
   const trading = (s: DeskState) => {
     const events = [

@@ -43,7 +43,15 @@ LEAKS = re.compile(r"Traceback \(most recent call last\)|File \"/|/site-packages
 @pytest.fixture(scope="module")
 def fuzzed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     data_dir: Path = tmp_path_factory.mktemp("fuzz") / "data"
-    server = ServerProcess(data_dir, {"SIGNALDESK_TOKEN": TOKEN, "SIGNALDESK_MARKET_SPEED": "600"})
+    server = ServerProcess(
+        data_dir,
+        {
+            "SIGNALDESK_TOKEN": TOKEN,
+            "SIGNALDESK_MARKET_SPEED": "600",
+            "SIGNALDESK_EVENTS_ALLOW_ENGINE_TYPES": "false",  # as a desk runs
+            "SIGNALDESK_WRITE_RATE": "0",  # the limit has its own test; here every request reaches its route
+        },
+    )
     server.start()
     yield server
     server.stop()

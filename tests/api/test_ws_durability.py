@@ -151,3 +151,34 @@ async def test_client_that_stalls_during_replay_is_closed_and_can_resume(server_
     async with connect(server.ws("hft", after=got[-1] if got else 0, epoch=ready["epoch"])) as again:
         assert (await recv_ready(again))["resumed"] is True
         assert [e["id"] for e in await recv_events(again, 200 - len(got))] == list(range(len(got) + 1, 201))
+
+
+async def test_a_slow_consumer_hears_4500_next_not_after_its_backlog(server_factory) -> None:
+    """Closed for falling behind, a client's unsent backlog is dropped: reading again, it gets
+    what the kernel's socket buffers held already, then the 4500, not the megabytes it was closed for."""
+    behind = 8 * 1024 * 1024
+    server = server_factory(env={"SIGNALDESK_WS_BUFFER_BYTES": str(behind)})
+    server.start()
+    blob = "z" * 40_000
+    sent = 0
+    async with (
+        connect(server.ws("hft"), sock=small_buffer_socket(server.port), max_queue=1, max_size=None) as slow,
+        httpx.AsyncClient(timeout=10) as client,
+    ):
+        await recv_ready(slow)
+        for _ in range(400):  # the client reads nothing; publish until the server drops it
+            body = {"channel": "hft", "type": "hft.error", "payload": {"error": blob}}
+            assert (await client.post(f"{server.http}/api/events", json=body)).status_code == 201
+            sent += len(blob)
+            if (
+                sent % (10 * len(blob)) == 0
+                and (await client.get(f"{server.http}/api/health")).json()["subscribers"] == 0
+            ):
+                break
+        assert sent > behind, "the slow consumer was closed before it fell behind"
+        got = 0
+        with pytest.raises(ConnectionClosed) as closed:
+            while True:
+                got += len(await asyncio.wait_for(slow.recv(), 10))
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4500, closed.value
+    assert sent - got > behind // 2, f"{got} of {sent} bytes came before the close"  # the backlog was dropped

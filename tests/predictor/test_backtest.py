@@ -50,6 +50,49 @@ def test_sp500_backtest_report_is_sane(sp500_dir: Path) -> None:
     assert abs(zero["hit_rate_calibrated"] - up_share) < 0.05  # calibrated, it bets on the drift
     assert abs(zero["bias_calibrated"]) < abs(zero["bias"])  # calibration removes the mean residual
 
+    evaluation = {(e["model_kind"], e["horizon_steps"]): e for e in report["evaluation"]}
+    assert set(evaluation) == set(rows)
+    for key, e in evaluation.items():
+        assert e["n"] == rows[key]["n"] and e["ic_mean"] is None  # one instrument: no cross-section
+        assert abs(e["pooled_ic"]) < 0.2  # daily index returns are close to a random walk ...
+        assert e["dm_sq_p"] > 0.001 or e["dm_sq_stat"] > 0  # ... so nothing beats predicting 0 significantly
+        assert e["mase_zero"] == pytest.approx(rows[key]["mae_calibrated"] / zero_mae(rows, key[1]))
+        sizes = [d["n"] for d in e["deciles"]]
+        assert len(sizes) == 10 and sum(sizes) == e["n"] and max(sizes) - min(sizes) <= 1
+
+
+def zero_mae(rows: dict[tuple[str, int], dict[str, float]], horizon: int) -> float:
+    """The MAE of predicting 0: the uncalibrated zero model's."""
+    return rows[("zero", horizon)]["mae"]
+
+
+def test_a_sweep_runs_the_grid_and_ranks_it(sp500_dir: Path) -> None:
+    result = signaldesk(
+        "backtest",
+        "--instruments",
+        KEY,
+        "--interval",
+        "1d",
+        "--start",
+        "2017-01-01",
+        "--sweep",
+        "horizons=1,5",
+        "calib_halflife=50,100",
+        "--rank-by",
+        "mase_zero",
+        "--json",
+        data_dir=sp500_dir,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["runs"] == 4 and report["rank_by"] == "mase_zero"
+    runs = {
+        (tuple(r["options"]["horizons"]), r["options"]["calib_halflife"], r["model_kind"]) for r in report["results"]
+    }
+    assert runs == {((h,), c, m) for h in (1, 5) for c in (50.0, 100.0) for m in ("zero", "ewma", "ridge")}
+    figures = [r["mase_zero"] for r in report["results"]]
+    assert figures == sorted(figures)
+
 
 def test_backtest_names_what_is_wrong(sp500_dir: Path) -> None:
     missing = signaldesk("backtest", "--instruments", "NSE_EQ|INE002A01018", "--interval", "1d", data_dir=sp500_dir)
@@ -59,3 +102,7 @@ def test_backtest_names_what_is_wrong(sp500_dir: Path) -> None:
     bad = signaldesk("backtest", "--instruments", KEY, "--interval", "1d", "--horizons", "0", data_dir=sp500_dir)
     assert bad.returncode == 2 and "horizons" in bad.stderr
     assert "Traceback" not in missing.stderr + bad.stderr
+    sweep = ["backtest", "--instruments", KEY, "--interval", "1d", "--sweep"]
+    bad = signaldesk(*sweep, "horizons=1,5", "halflife=9", data_dir=sp500_dir)
+    assert bad.returncode == 2 and "unknown sweep parameter 'halflife'" in bad.stderr
+    assert "Traceback" not in bad.stderr

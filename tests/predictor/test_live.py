@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from websockets.asyncio.client import connect
 
 from app.events import CONTRACT
@@ -72,6 +73,24 @@ async def test_predictions_are_created_resolved_and_calibrated_live(server_facto
     assert httpx.post(f"{server.http}/api/predictor/stop").json()["state"] == "stopped"
     page = httpx.get(f"{server.http}/api/events", params={"channel": "prediction", "limit": 1000}).json()
     assert page["events"][-1]["type"] == "predictor.stop"
+    assert_evaluation_matches_the_record(server)
+
+
+def assert_evaluation_matches_the_record(server: ServerProcess) -> None:
+    """The live record's evaluation counts every resolved prediction; MASE against zero by hand."""
+    record = httpx.get(f"{server.http}/api/predictions", params={"status": "resolved", "limit": 5000}).json()
+    answer = httpx.get(f"{server.http}/api/predictor/evaluation", params={"from": 0}).json()
+    assert 0 < answer["round_trip_cost"] < 0.01
+    evaluations = {(e["model_kind"], e["horizon_steps"]): e for e in answer["evaluations"]}
+    assert set(evaluations) == {("ewma", 1), ("ewma", 2)}
+    for (_, horizon), e in evaluations.items():
+        rows = [p for p in record["predictions"] if p["horizon_steps"] == horizon]
+        assert e["n"] == len(rows) and e["anchors"] == len({p["ts_pred"] for p in rows})
+        mae = sum(abs(p["error"]) for p in rows) / sum(abs(p["actual_ret"]) for p in rows)
+        assert e["mase_zero"] == pytest.approx(mae)
+        assert e["ic_mean"] is None  # two instruments are not a cross-section for a correlation
+    r = httpx.get(f"{server.http}/api/predictor/evaluation", params={"from": 200, "to": 100})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "from"]
 
 
 async def test_bad_requests_get_clear_answers_and_change_nothing(server_factory) -> None:

@@ -79,6 +79,15 @@ async def test_made_resolved_expired_and_calibrated(store: PredictionStore) -> N
     await store.expire([3])
     assert await store.open_predictions() == []
 
+    # The live record the evaluation reads: resolved predictions only, in a ts_pred window.
+    record = await store.resolved_frame()
+    assert sorted(record.itertuples(index=False, name=None)) == [
+        ("1m", "ewma", 1, RELIANCE, T0, T0 + 60, 0.0008, 0.002),
+        ("1m", "ewma", 1, TCS, T0 + 60, T0 + 120, 0.0008, -0.001),
+    ]
+    assert list((await store.resolved_frame(start=T0 + 1))["instrument_key"]) == [TCS]
+    assert (await store.resolved_frame(end=T0 - 1)).empty
+
 
 async def test_find_filters_newest_first(store: PredictionStore) -> None:
     await store.insert([made(i, RELIANCE if i % 2 else TCS, ts=T0 + 60 * i) for i in range(1, 11)])

@@ -46,7 +46,12 @@ class ServerProcess(ChildProcess):
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None, argv: list[str] | None = None) -> None:
         self.data_dir = data_dir
         self.argv = argv or ["-m", "app", "serve"]
-        self.env = {"SIGNALDESK_HEARTBEAT_INTERVAL": "0.5", **(env or {})}
+        # Tests publish the engine's own types (hft.*) as sample events through POST /api/events.
+        self.env = {
+            "SIGNALDESK_HEARTBEAT_INTERVAL": "0.5",
+            "SIGNALDESK_EVENTS_ALLOW_ENGINE_TYPES": "true",
+            **(env or {}),
+        }
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"

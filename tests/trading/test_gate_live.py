@@ -153,3 +153,16 @@ async def test_bad_requests_get_clear_answers_and_change_nothing_and_the_cli(ser
     assert cli(server, "stop").returncode == 0 and status(server)["state"] == "stopped"
     stopped = cli(server, "flatten")
     assert stopped.returncode == 1 and "nothing to flatten" in stopped.stderr
+
+
+def test_on_a_server_that_may_trade_live_no_client_speaks_for_the_engine(server_factory, upstox: FakeUpstox) -> None:  # type: ignore[no-untyped-def]
+    """SIGNALDESK_EVENTS_ALLOW_ENGINE_TYPES (the test rigs' switch, on in ServerProcess) is
+    ignored once live trading is enabled: an `hft.start` claiming live trading stays refused."""
+    server: ServerProcess = server_factory(
+        env={**env(upstox, live=True), "SIGNALDESK_EVENTS_ALLOW_ENGINE_TYPES": "true"}
+    )
+    server.start()
+    claim = {"broker": "upstox", "safe_mode": False, "live_trading_enabled": True, "limits": {}}
+    answer = server.publish("hft", "hft.start", claim)
+    assert answer.status_code == 403 and "hft.start" in answer.json()["detail"], answer.text
+    assert httpx.get(f"{server.http}/api/events", params={"channel": "hft"}).json()["events"] == []

@@ -26,12 +26,15 @@ router = APIRouter(
 
 T = TypeVar("T")
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+IMPORT_PATH = "/api/candles/import"
 CONTENT_TYPES = {
     "text/csv": CandleFormat.CSV,
     "application/json": CandleFormat.JSON,
     "application/vnd.apache.parquet": CandleFormat.PARQUET,
     "application/x-parquet": CandleFormat.PARQUET,
 }
+# What the import's body may be sent as (app.api.guards): its formats, or bytes to sniff.
+IMPORT_TYPES = frozenset({*CONTENT_TYPES, "application/octet-stream", ""})
 
 
 class _Fields:
@@ -89,6 +92,7 @@ async def read_instruments(store: CandlesDep) -> list[SeriesOut]:
 
 @router.post(
     "/import",
+    max_body_size=MAX_UPLOAD_BYTES,
     response_model=ImportOut,
     summary="Import a candle file sent as the raw body: all of it, or nothing (422 with every bad row)",
     openapi_extra={
@@ -120,9 +124,7 @@ async def import_candles(
     zone = fields.check("tz", time_zone, tz)
     fields.raise_if_any()
     assert key is not None and iv is not None
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type.startswith("multipart/"):
-        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "send the file itself as the body, not a form")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()  # IMPORT_TYPES
     data = await _body(request)
     try:
         fmt = format or CONTENT_TYPES.get(content_type)

@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict
 
-from app.api.deps import BusDep
+from app.api.deps import BusDep, SettingsDep
 from app.api.schemas.errors import errors
 from app.api.schemas.events import EventPage
 from app.api.security import require_token
 from app.bus.errors import UnknownChannel
-from app.events import Envelope
+from app.events import SERVICE_OWNED, Envelope
 
 router = APIRouter(
     prefix="/api/events", tags=["events"], dependencies=[Depends(require_token)], responses=errors(401, 422)
@@ -52,9 +52,18 @@ async def read_events(
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
-    summary="Publish one event (validated against the contract); answers it as stored",
+    summary="Publish one event (validated against the contract); answers it as stored. The types only the "
+    "server's services publish (hft.*, predictor.*) are refused (403)",
     response_model=Envelope,
+    responses=errors(403, 413),
 )
-async def create_event(bus: BusDep, event: EventIn) -> Response:
+async def create_event(bus: BusDep, settings: SettingsDep, event: EventIn) -> Response:
+    # the test rigs' switch never opens this door on a server that may trade live
+    if event.type in SERVICE_OWNED and (not settings.events_allow_engine_types or settings.live_trading_enabled):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"{event.type} is published only by the service that owns it (the trading engine, the predictor); "
+            "clients may publish the other types, e.g. prediction.created from a model of their own",
+        )
     stored = await bus.publish(event.channel, event.type, event.payload)
     return Response(stored.data, status_code=status.HTTP_201_CREATED, media_type="application/json")

@@ -1,22 +1,30 @@
-"""The predictor over REST: start/stop/status, prediction history, calibration."""
+"""The predictor over REST: start/stop/status, prediction history, calibration, evaluation."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import InstrumentMasterDep, PredictionsDep, PredictorDep
-from app.api.params import EpochQuery
+from app.api.deps import InstrumentMasterDep, PredictionsDep, PredictorDep, SettingsDep
+from app.api.params import SQL_INT_MAX, EpochQuery
 from app.api.schemas.errors import errors
-from app.api.schemas.predictor import CalibrationList, PredictionList, PredictionStatus, PredictorStatusOut
+from app.api.schemas.predictor import (
+    CalibrationList,
+    EvaluationList,
+    PredictionList,
+    PredictionStatus,
+    PredictorStatusOut,
+)
 from app.api.security import require_token
 from app.market.errors import MarketDataError
 from app.market.instrument_master.resolve import resolve_instrument
 from app.predictor.config import PredictorConfig
 from app.predictor.errors import UnknownInstruments
+from app.trading.system import round_trip_cost
 
 router = APIRouter(tags=["predictor"], dependencies=[Depends(require_token)], responses=errors(401))
 
@@ -87,3 +95,28 @@ async def read_predictions(
 )
 async def read_calibration(store: PredictionsDep) -> dict[str, Any]:
     return {"calibration": await store.calibration()}
+
+
+@router.get(
+    "/api/predictor/evaluation",
+    summary="Forecast evaluation of the live record per interval, model and horizon (docs/predictor.md)",
+    response_model=EvaluationList,
+    responses=errors(422),
+)
+async def read_evaluation(
+    store: PredictionsDep,
+    settings: SettingsDep,
+    from_: Annotated[
+        int | None, Query(alias="from", ge=0, le=SQL_INT_MAX, description="ts_pred >= from (UTC epoch seconds)")
+    ] = None,
+    to: EpochQuery = None,  # ts_pred <= to
+) -> dict[str, Any]:
+    if from_ is not None and to is not None and from_ > to:
+        detail = [{"loc": ["query", "from"], "msg": f"from ({from_}) is after to ({to})", "input": from_}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+    from app.predictor.evaluation import evaluate_all, panels_from_frame  # scipy and statsmodels: not at start-up
+
+    frame = await store.resolved_frame(start=from_, end=to)
+    cost = round_trip_cost(settings)
+    evaluations = await asyncio.to_thread(lambda: evaluate_all(panels_from_frame(frame), round_trip=cost))
+    return {"round_trip_cost": cost, "evaluations": evaluations}

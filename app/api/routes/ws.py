@@ -11,6 +11,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect
 
 from app.api.deps import BusDep, SettingsDep, StreamsDep
+from app.api.guards import REFUSED, Refusal
 from app.api.security import (
     SUBPROTOCOL,
     bearer_from_header,
@@ -51,18 +52,21 @@ async def accept(websocket: WebSocket) -> None:
     await websocket.accept(subprotocol=subprotocol)
 
 
-def check_access(websocket: WebSocket, settings: Settings) -> None:
+def check_access(websocket: WebSocket, settings: Settings, streams: StreamRegistry) -> None:
+    """Origin, then token, then room: a process holds at most SIGNALDESK_WS_MAX_CONNECTIONS streams."""
     if not origin_allowed(websocket.headers, settings.allowed_origins):
         origin = websocket.headers.get("origin")
         raise Refused(CloseCode.FORBIDDEN_ORIGIN, f"origin {origin} is not allowed; see SIGNALDESK_ALLOWED_ORIGINS")
     expected = settings.token
-    if expected is None:
-        return
     presented = bearer_from_header(websocket.headers.get("authorization")) or bearer_from_subprotocols(
         websocket.scope.get("subprotocols", [])
     )
-    if not token_matches(expected, presented):
+    if expected is not None and not token_matches(expected, presented):
         raise Refused(CloseCode.UNAUTHORIZED, "missing or invalid token")
+    if len(streams) >= settings.ws_max_connections:
+        REFUSED.labels(Refusal.WS_CONNECTIONS).inc()
+        limit = settings.ws_max_connections
+        raise Refused(CloseCode.TRY_AGAIN_LATER, f"this server holds {limit} streams already; try again later")
 
 
 def parse_stream_request(channel: str, websocket: WebSocket, channels: tuple[str, ...]) -> StreamRequest:
@@ -107,7 +111,7 @@ async def channel_stream(
 ) -> None:
     await accept(websocket)
     try:
-        check_access(websocket, settings)
+        check_access(websocket, settings, streams)
         request = parse_stream_request(channel, websocket, bus.channels)
     except Refused as refused:
         await websocket.close(refused.code, refused.reason)

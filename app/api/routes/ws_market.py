@@ -23,7 +23,7 @@ async def market_stream(
 ) -> None:
     await accept(websocket)
     try:
-        check_access(websocket, settings)
+        check_access(websocket, settings, streams)
     except Refused as refused:
         await websocket.close(refused.code, refused.reason)
         return

@@ -24,13 +24,17 @@ class ErrorOut(ResponseModel):
 
 
 MEANING = {
-    400: "The body could not be read (not JSON, or cut short)",
+    400: "A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read",
     401: "Missing or invalid bearer token (when the server has one)",
-    403: "Refused: live trading is not enabled in the server's configuration",
+    403: "Refused; `detail` says why (live trading not enabled, an event type only the server publishes)",
     404: "Not found; `detail` names what",
     409: "Not allowed in the current state; `detail` says why and what to do",
+    413: "The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES)",
+    415: "A write whose body is not application/json",
     422: "A wrong field; `detail` names each one",
+    429: "Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again",
     502: "The broker did not answer as expected",
+    503: "The storage refused the write (disk full, read-only, failing); Retry-After says when to try again",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from app.api.schemas.base import EnumValue, ResponseModel
+from app.predictor.figures import Evaluation
 from app.predictor.service import PredictorState
 
 PredictionStatus = Literal["open", "resolved", "expired"]
@@ -58,3 +59,10 @@ class CalibrationOut(ResponseModel):
 
 class CalibrationList(ResponseModel):
     calibration: list[CalibrationOut]
+
+
+class EvaluationList(ResponseModel):
+    """Each Evaluation's figures (docs/predictor.md); null where there is too little to compute one."""
+
+    round_trip_cost: float
+    evaluations: list[Evaluation]

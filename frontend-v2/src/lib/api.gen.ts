@@ -65,7 +65,7 @@ export interface paths {
         /** A page of a channel's stored events, oldest first */
         get: operations["read_events_api_events_get"];
         put?: never;
-        /** Publish one event (validated against the contract); answers it as stored */
+        /** Publish one event (validated against the contract); answers it as stored. The types only the server's services publish (hft.*, predictor.*) are refused (403) */
         post: operations["create_event_api_events_post"];
         delete?: never;
         options?: never;
@@ -218,6 +218,23 @@ export interface paths {
         };
         /** Calibration per instrument, interval, horizon and model */
         get: operations["read_calibration_api_predictor_calibration_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/predictor/evaluation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Forecast evaluation of the live record per interval, model and horizon (docs/predictor.md) */
+        get: operations["read_evaluation_api_predictor_evaluation_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -701,6 +718,22 @@ export interface components {
             candles: components["schemas"]["CandleOut"][];
         };
         /**
+         * Decile
+         * @description Predictions in one decile of pred_ret_adj (1: lowest) and how they turned out.
+         */
+        Decile: {
+            /** Decile */
+            decile: number;
+            /** N */
+            n: number;
+            /** Mean Pred */
+            mean_pred: number;
+            /** Mean Actual */
+            mean_actual: number;
+            /** Hit Rate */
+            hit_rate: number;
+        };
+        /**
          * EngineState
          * @enum {string}
          */
@@ -780,6 +813,70 @@ export interface components {
             detail: string | components["schemas"]["Problem"][];
         };
         /**
+         * Evaluation
+         * @description Every figure of one (interval, model, horizon); None where there is too little to compute it.
+         */
+        Evaluation: {
+            /** Interval */
+            interval: string;
+            /** Model Kind */
+            model_kind: string;
+            /** Horizon Steps */
+            horizon_steps: number;
+            /** N */
+            n: number;
+            /** Anchors */
+            anchors: number;
+            /** Ic Anchors */
+            ic_anchors: number;
+            /** Ic Mean */
+            ic_mean: number | null;
+            /** Ic Std */
+            ic_std: number | null;
+            /** Ic Ir */
+            ic_ir: number | null;
+            /** Rank Ic Mean */
+            rank_ic_mean: number | null;
+            /** Rank Ic Std */
+            rank_ic_std: number | null;
+            /** Rank Ic Ir */
+            rank_ic_ir: number | null;
+            /** Pooled Ic */
+            pooled_ic: number | null;
+            /** Pooled Rank Ic */
+            pooled_rank_ic: number | null;
+            /** Dm Sq Stat */
+            dm_sq_stat: number | null;
+            /** Dm Sq P */
+            dm_sq_p: number | null;
+            /** Dm Abs Stat */
+            dm_abs_stat: number | null;
+            /** Dm Abs P */
+            dm_abs_p: number | null;
+            /** Mase Zero */
+            mase_zero: number | null;
+            /** Mase Persistence */
+            mase_persistence: number | null;
+            /** Long Short Anchors */
+            long_short_anchors: number;
+            /** Long Short Gross */
+            long_short_gross: number | null;
+            /** Long Short Net */
+            long_short_net: number | null;
+            /** Deciles */
+            deciles: components["schemas"]["Decile"][];
+        };
+        /**
+         * EvaluationList
+         * @description Each Evaluation's figures (docs/predictor.md); null where there is too little to compute one.
+         */
+        EvaluationList: {
+            /** Round Trip Cost */
+            round_trip_cost: number;
+            /** Evaluations */
+            evaluations: components["schemas"]["Evaluation"][];
+        };
+        /**
          * EventIn
          * @description An event from an external producer: the envelope without `id` and `ts` (the bus assigns them).
          */
@@ -852,8 +949,13 @@ export interface components {
         };
         /** Health */
         Health: {
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "degraded";
+            /** Reason */
+            reason?: string | null;
             /** Epoch */
             epoch: string;
             /** Head Id */
@@ -1802,6 +1904,15 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     read_metrics_metrics_get: {
@@ -1820,6 +1931,15 @@ export interface operations {
                 };
                 content: {
                     "text/plain; version=1.0.0; charset=utf-8": string;
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -1851,6 +1971,15 @@ export interface operations {
                     "application/json": components["schemas"]["AsyncApiDocument"];
                 };
             };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     read_events_api_events_get: {
@@ -1875,6 +2004,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EventPage"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -1919,7 +2057,7 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope"];
                 };
             };
-            /** @description The body could not be read (not JSON, or cut short) */
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1937,8 +2075,53 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A wrong field; `detail` names each one */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1973,6 +2156,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CandlePage"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2011,6 +2203,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SeriesOut"][];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2067,7 +2268,7 @@ export interface operations {
                     "application/json": components["schemas"]["ImportOut"];
                 };
             };
-            /** @description The body could not be read (not JSON, or cut short) */
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2085,8 +2286,53 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A wrong field; `detail` names each one */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2117,6 +2363,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["InstrumentList"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2161,7 +2416,7 @@ export interface operations {
                     "application/json": components["schemas"]["PredictorStatusOut"];
                 };
             };
-            /** @description The body could not be read (not JSON, or cut short) */
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2179,6 +2434,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not allowed in the current state; `detail` says why and what to do */
             409: {
                 headers: {
@@ -2188,8 +2452,44 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A wrong field; `detail` names each one */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2217,6 +2517,15 @@ export interface operations {
                     "application/json": components["schemas"]["PredictorStatusOut"];
                 };
             };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2226,8 +2535,53 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not allowed in the current state; `detail` says why and what to do */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2253,6 +2607,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PredictorStatusOut"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2290,6 +2653,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PredictionList"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2330,8 +2702,69 @@ export interface operations {
                     "application/json": components["schemas"]["CalibrationList"];
                 };
             };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    read_evaluation_api_predictor_evaluation_get: {
+        parameters: {
+            query?: {
+                /** @description ts_pred >= from (UTC epoch seconds) */
+                from?: number | null;
+                /** @description UTC epoch seconds */
+                to?: number | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EvaluationList"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token (when the server has one) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A wrong field; `detail` names each one */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2363,7 +2796,7 @@ export interface operations {
                     "application/json": components["schemas"]["EngineStatus"];
                 };
             };
-            /** @description The body could not be read (not JSON, or cut short) */
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2381,7 +2814,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description Refused: live trading is not enabled in the server's configuration */
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -2399,6 +2832,24 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A wrong field; `detail` names each one */
             422: {
                 headers: {
@@ -2408,8 +2859,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The broker did not answer as expected */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2437,6 +2906,15 @@ export interface operations {
                     "application/json": components["schemas"]["StoppedEngine"];
                 };
             };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2446,8 +2924,53 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not allowed in the current state; `detail` says why and what to do */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2479,7 +3002,7 @@ export interface operations {
                     "application/json": components["schemas"]["EngineStatus"];
                 };
             };
-            /** @description The body could not be read (not JSON, or cut short) */
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2497,8 +3020,35 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not allowed in the current state; `detail` says why and what to do */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2515,8 +3065,26 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description The broker did not answer as expected */
             502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2544,6 +3112,15 @@ export interface operations {
                     "application/json": components["schemas"]["EngineStatus"];
                 };
             };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2553,8 +3130,53 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not allowed in the current state; `detail` says why and what to do */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2586,7 +3208,7 @@ export interface operations {
                     "application/json": components["schemas"]["FlattenOut"];
                 };
             };
-            /** @description The body could not be read (not JSON, or cut short) */
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2604,6 +3226,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not allowed in the current state; `detail` says why and what to do */
             409: {
                 headers: {
@@ -2613,8 +3244,44 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Validation Error */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2640,6 +3307,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EngineStatus"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2682,6 +3358,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TradeList"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2735,6 +3420,15 @@ export interface operations {
                     "application/json": components["schemas"]["OrderList"];
                 };
             };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2780,6 +3474,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PositionsOut"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2833,6 +3536,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobList"];
                 };
             };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2884,7 +3596,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
-            /** @description The body could not be read (not JSON, or cut short) */
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2902,6 +3614,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not found; `detail` names what */
             404: {
                 headers: {
@@ -2911,8 +3632,44 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A wrong field; `detail` names each one */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2940,6 +3697,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2991,8 +3757,26 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3018,8 +3802,44 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A wrong field; `detail` names each one */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3049,6 +3869,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobList"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -3102,7 +3931,7 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
-            /** @description The body could not be read (not JSON, or cut short) */
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3120,6 +3949,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not found; `detail` names what */
             404: {
                 headers: {
@@ -3129,8 +3967,44 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A wrong field; `detail` names each one */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3158,6 +4032,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunOut"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -3209,8 +4092,26 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3236,8 +4137,44 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A wrong field; `detail` names each one */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3263,6 +4200,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleList"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -3316,7 +4262,7 @@ export interface operations {
                     "application/json": components["schemas"]["ScheduleOut"];
                 };
             };
-            /** @description The body could not be read (not JSON, or cut short) */
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3334,6 +4280,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not found; `detail` names what */
             404: {
                 headers: {
@@ -3343,8 +4298,44 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A wrong field; `detail` names each one */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3373,6 +4364,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleOut"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -3423,8 +4423,26 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3441,8 +4459,44 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A wrong field; `detail` names each one */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3477,7 +4531,7 @@ export interface operations {
                     "application/json": components["schemas"]["ScheduleOut"];
                 };
             };
-            /** @description The body could not be read (not JSON, or cut short) */
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3495,6 +4549,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Refused; `detail` says why (live trading not enabled, an event type only the server publishes) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Not found; `detail` names what */
             404: {
                 headers: {
@@ -3504,8 +4567,44 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description The body is larger than the server takes (SIGNALDESK_MAX_EVENT_BYTES, SIGNALDESK_MAX_BODY_BYTES) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A write whose body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description A wrong field; `detail` names each one */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3537,6 +4636,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -3577,6 +4685,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ModelOut"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -3626,6 +4743,15 @@ export interface operations {
                     "application/json": components["schemas"]["NotifyStatus"];
                 };
             };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -3656,6 +4782,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MarketOut"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */

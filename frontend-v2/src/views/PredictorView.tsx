@@ -1,4 +1,4 @@
-/** The predictor: start/stop with instruments and cfg, latest and resolved predictions, calibration. */
+/** The predictor: start/stop with instruments and cfg, latest and resolved predictions, calibration, evaluation. */
 import { useMemo, useState, type FormEvent } from "react";
 import { LineChart, COLORS, type Line } from "../components/Charts";
 import { DataTable } from "../components/DataTable";
@@ -7,6 +7,7 @@ import { InstrumentSearch, type Instrument } from "../components/InstrumentSearc
 import { bp, istDateTime, istTime, pct, tone } from "../app/format";
 import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
 import { instrumentName } from "../state/market";
+import { PredictorEvaluation } from "./PredictorEvaluation";
 import {
   calibrationSeries,
   isHit,
@@ -286,6 +287,7 @@ export function PredictorView() {
       <Latest state={prediction} />
       <Resolved state={prediction} />
       <CalibrationPanel state={prediction} />
+      <PredictorEvaluation />
     </div>
   );
 }

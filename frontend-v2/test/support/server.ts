@@ -58,6 +58,8 @@ export class SignaldeskServer {
       ...process.env,
       SIGNALDESK_HEARTBEAT_INTERVAL: "0.5",
       SIGNALDESK_LOG_FORMAT: "console",
+      // Tests publish the engine's own types (hft.*) as sample events through POST /api/events.
+      SIGNALDESK_EVENTS_ALLOW_ENGINE_TYPES: "true",
       ...(this.options.token ? { SIGNALDESK_API_TOKEN: this.options.token } : {}),
       ...this.options.env,
     };

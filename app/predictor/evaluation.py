@@ -1,0 +1,236 @@
+"""Forecast evaluation: how good resolved predictions were, per model and horizon.
+
+Every figure (app/predictor/figures.py) is defined in docs/predictor.md ("Forecast evaluation").
+The input is a Panel: the resolved predictions of one (interval, model, horizon) as an anchors x
+instruments matrix, built from a backtest's resolutions or from the live record's rows
+(`panels_from_frame`). The zero model is the forecast 0; persistence forecasts the return of the
+last `h` bars, i.e. the actual return of the prediction whose target is this anchor.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.tsa.stattools import acovf
+
+from app.predictor.features import Array
+from app.predictor.figures import DECILES, Decile, Evaluation
+
+MIN_CROSS_SECTION = 3  # instruments an anchor needs for a correlation across them
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Panel:
+    """Resolved predictions of one (interval, model, horizon): rows are anchors sorted by ts_pred.
+
+    `pred` (pred_ret_adj) and `actual` (actual_ret) are (anchors, instruments), NaN where the
+    instrument has no resolved prediction at that anchor.
+    """
+
+    interval: str
+    model_kind: str
+    horizon: int
+    ts_pred: Array
+    ts_target: Array
+    pred: Array
+    actual: Array
+
+    @property
+    def persistence(self) -> Array:
+        """The persistence forecast: the actual return of the prediction that resolved at ts_pred."""
+        rows = pd.Series(np.arange(len(self.ts_target)), index=self.ts_target)
+        source = rows[~rows.index.duplicated()].reindex(self.ts_pred).to_numpy()
+        found = np.isfinite(source)
+        out = np.full_like(self.actual, np.nan)
+        out[found] = self.actual[source[found].astype(np.int64)]
+        return out
+
+
+def evaluate(panel: Panel, *, round_trip: float) -> Evaluation:
+    """All figures of `panel`; `round_trip` is the cost model's round-trip cost as a fraction of
+    notional, charged on each leg of the long-short figure."""
+    ok = np.isfinite(panel.pred) & np.isfinite(panel.actual)
+    pred, actual = np.where(ok, panel.pred, np.nan), np.where(ok, panel.actual, np.nan)
+    ic, rank_ic, spread = _cross_sections(pred, actual)
+    rows = ok.any(axis=1)
+    dm_sq = diebold_mariano(_loss_differential(pred[rows], actual[rows], np.square), panel.horizon)
+    dm_abs = diebold_mariano(_loss_differential(pred[rows], actual[rows], np.abs), panel.horizon)
+    persistence = panel.persistence
+    both = ok & np.isfinite(persistence)
+    gross = _mean(spread)
+    return Evaluation(
+        interval=panel.interval,
+        model_kind=panel.model_kind,
+        horizon_steps=panel.horizon,
+        n=int(ok.sum()),
+        anchors=int(rows.sum()),
+        ic_anchors=len(ic),
+        ic_mean=_mean(ic),
+        ic_std=_std(ic),
+        ic_ir=_ratio(_mean(ic), _std(ic)),
+        rank_ic_mean=_mean(rank_ic),
+        rank_ic_std=_std(rank_ic),
+        rank_ic_ir=_ratio(_mean(rank_ic), _std(rank_ic)),
+        pooled_ic=_pooled(stats.pearsonr, pred[ok], actual[ok]),
+        pooled_rank_ic=_pooled(stats.spearmanr, pred[ok], actual[ok]),
+        dm_sq_stat=dm_sq[0] if dm_sq else None,
+        dm_sq_p=dm_sq[1] if dm_sq else None,
+        dm_abs_stat=dm_abs[0] if dm_abs else None,
+        dm_abs_p=dm_abs[1] if dm_abs else None,
+        mase_zero=_ratio(_mean(np.abs(actual[ok] - pred[ok])), _mean(np.abs(actual[ok]))),
+        mase_persistence=_ratio(
+            _mean(np.abs(actual[both] - pred[both])), _mean(np.abs(actual[both] - persistence[both]))
+        ),
+        long_short_anchors=len(spread),
+        long_short_gross=gross,
+        long_short_net=gross - 2 * round_trip if gross is not None else None,
+        deciles=reliability(pred[ok], actual[ok]),
+    )
+
+
+def evaluate_all(panels: Iterable[Panel], *, round_trip: float) -> list[Evaluation]:
+    """`evaluate` of every panel."""
+    return [evaluate(panel, round_trip=round_trip) for panel in panels]
+
+
+def diebold_mariano(d: Array, horizon: int) -> tuple[float, float] | None:
+    """DM statistic of the loss differential series `d` (model loss - zero model loss, in time
+    order) with the Harvey-Leybourne-Newbold correction, and its two-sided p-value from
+    Student's t with n - 1 degrees of freedom.
+
+    The long-run variance is the rectangular sum of autocovariances up to lag h - 1 (Diebold &
+    Mariano 1995), falling back to the variance alone where that sum is not positive.
+    statsmodels' diebold_mariano_test weighs lags with Bartlett weights (Newey-West) instead; it
+    agrees at horizon 1, where there are none.
+    """
+    n = len(d)
+    correction = (n + 1 - 2 * horizon + horizon * (horizon - 1) / n) / n if n else 0.0
+    if n < 2 or correction <= 0:
+        return None
+    gamma = acovf(d, nlag=min(horizon - 1, n - 1), fft=False)
+    variance = gamma[0] + 2 * gamma[1:].sum()
+    if variance <= 0:
+        variance = gamma[0]
+    mean = float(np.mean(d))
+    if variance <= 0:  # a constant differential: no evidence either way when it is 0
+        return (0.0, 1.0) if mean == 0 else None
+    statistic = mean / np.sqrt(variance / n) * np.sqrt(correction)
+    return float(statistic), float(2 * stats.t.sf(abs(statistic), n - 1))
+
+
+def reliability(pred: Array, actual: Array) -> list[Decile]:
+    """Predictions split into deciles of pred (ordinal ranks, so equal sizes within one), with
+    their mean prediction, mean actual return and hit rate."""
+    if len(pred) < DECILES:
+        return []
+    ranks = stats.rankdata(pred, method="ordinal") - 1
+    frame = pd.DataFrame(
+        {
+            "decile": ranks * DECILES // len(pred) + 1,
+            "pred": pred,
+            "actual": actual,
+            "hit": np.sign(actual) == np.sign(pred),
+        }
+    )
+    groups = frame.groupby("decile").agg(
+        n=("pred", "size"), mean_pred=("pred", "mean"), mean_actual=("actual", "mean"), hit_rate=("hit", "mean")
+    )
+    return [
+        Decile(int(d), int(r.n), float(r.mean_pred), float(r.mean_actual), float(r.hit_rate))
+        for d, r in groups.iterrows()
+    ]
+
+
+def panels_from_frame(frame: pd.DataFrame) -> list[Panel]:
+    """Panels of resolved prediction rows (columns interval, model_kind, horizon_steps,
+    instrument_key, ts_pred, ts_target, pred_ret_adj, actual_ret), one per (interval, model, horizon)."""
+    panels = []
+    for (interval, kind, horizon), rows in frame.groupby(["interval", "model_kind", "horizon_steps"], sort=True):
+        pred = rows.pivot_table(index="ts_pred", columns="instrument_key", values="pred_ret_adj", aggfunc="last")
+        actual = rows.pivot_table(index="ts_pred", columns="instrument_key", values="actual_ret", aggfunc="last")
+        targets = rows.groupby("ts_pred")["ts_target"].last()
+        panels.append(
+            Panel(
+                str(interval),
+                str(kind),
+                int(horizon),
+                pred.index.to_numpy(np.int64),
+                targets.loc[pred.index].to_numpy(np.int64),
+                pred.to_numpy(np.float64),
+                actual.reindex(index=pred.index, columns=pred.columns).to_numpy(np.float64),
+            )
+        )
+    return panels
+
+
+def _cross_sections(pred: Array, actual: Array) -> tuple[Array, Array, Array]:
+    """Per anchor: IC, Rank IC (anchors with >= 3 instruments) and top-minus-bottom quintile
+    spread (anchors with >= 2), skipping anchors where the forecast or outcome is constant."""
+    ic, rank_ic, spread = [np.empty(0)], [np.empty(0)], [np.empty(0)]
+    for x, y in _complete_blocks(pred, actual):
+        varied = (np.ptp(x, axis=1) > 0) & (np.ptp(y, axis=1) > 0)
+        x, y = x[varied], y[varied]
+        if not len(x):
+            continue
+        width = x.shape[1]
+        k = max(1, width // 5)
+        order = np.argsort(x, axis=1, kind="stable")
+        top = np.take_along_axis(y, order[:, -k:], axis=1).mean(axis=1)
+        bottom = np.take_along_axis(y, order[:, :k], axis=1).mean(axis=1)
+        spread.append(top - bottom)
+        if width >= MIN_CROSS_SECTION:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", stats.NearConstantInputWarning)
+                ic.append(stats.pearsonr(x, y, axis=1).statistic)
+                rank_ic.append(stats.pearsonr(stats.rankdata(x, axis=1), stats.rankdata(y, axis=1), axis=1).statistic)
+    return np.concatenate(ic), np.concatenate(rank_ic), np.concatenate(spread)
+
+
+def _complete_blocks(pred: Array, actual: Array) -> Iterator[tuple[Array, Array]]:
+    """The anchors grouped by which instruments they have, each group as dense (rows, cols)
+    matrices of those instruments: the correlations then run vectorised over a group's rows."""
+    ok = np.isfinite(pred) & np.isfinite(actual)
+    keep = ok.sum(axis=1) >= 2
+    if not keep.any():
+        return
+    patterns, inverse = np.unique(ok[keep], axis=0, return_inverse=True)
+    rows = np.flatnonzero(keep)
+    for p, pattern in enumerate(patterns):
+        at = rows[inverse.ravel() == p]
+        cols = np.flatnonzero(pattern)
+        yield pred[np.ix_(at, cols)], actual[np.ix_(at, cols)]
+
+
+def _loss_differential(pred: Array, actual: Array, loss: np.ufunc) -> Array:
+    """Per anchor: mean over its instruments of loss(model error) - loss(zero model error)."""
+    return np.nanmean(loss(actual - pred) - loss(actual), axis=1)
+
+
+def _pooled(correlation: Callable[[Array, Array], Any], x: Array, y: Array) -> float | None:
+    if len(x) < MIN_CROSS_SECTION or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", stats.NearConstantInputWarning)
+        return _finite(correlation(x, y).statistic)
+
+
+def _mean(values: Array) -> float | None:
+    return _finite(np.mean(values)) if len(values) else None
+
+
+def _std(values: Array) -> float | None:
+    return _finite(np.std(values, ddof=1)) if len(values) >= 2 else None
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    return _finite(num / den) if num is not None and den else None
+
+
+def _finite(value: float | np.floating[Any]) -> float | None:
+    return float(value) if np.isfinite(value) else None

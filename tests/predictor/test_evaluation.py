@@ -1,0 +1,144 @@
+"""Forecast evaluation: each figure against an independent computation on cases with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.tsa.stattools import diebold_mariano_test
+
+from app.predictor.evaluation import Panel, diebold_mariano, evaluate, panels_from_frame
+from app.predictor.store import EVALUATED
+
+MINUTE = 60
+
+
+def panel(pred: np.ndarray, actual: np.ndarray, horizon: int = 1, model_kind: str = "ridge") -> Panel:
+    ts_pred = 1_767_225_600 + MINUTE * np.arange(len(actual))
+    return Panel("1m", model_kind, horizon, ts_pred, ts_pred + MINUTE * horizon, pred, actual)
+
+
+def outcomes(anchors: int, instruments: int, seed: int = 0) -> np.ndarray:
+    return 0.001 * np.random.default_rng(seed).standard_normal((anchors, instruments))
+
+
+def test_a_perfect_forecast_has_ic_1_and_beats_the_zero_model() -> None:
+    actual = outcomes(60, 10)
+    result = evaluate(panel(actual.copy(), actual), round_trip=0.0005)
+    assert result.ic_anchors == 60 and result.ic_mean == pytest.approx(1.0)
+    assert result.rank_ic_mean == pytest.approx(1.0) and result.pooled_ic == pytest.approx(1.0)
+    assert result.pooled_rank_ic == pytest.approx(1.0)
+    assert result.mase_zero == 0.0
+    assert result.dm_sq_stat is not None and result.dm_sq_stat < -10 and result.dm_sq_p < 1e-10
+    assert [d.hit_rate for d in result.deciles] == [1.0] * 10
+    # Top minus bottom 2 (10 instruments: quintiles of 2) by the outcome itself, in a plain loop.
+    spreads = [np.sort(row)[-2:].mean() - np.sort(row)[:2].mean() for row in actual]
+    assert result.long_short_gross == pytest.approx(np.mean(spreads))
+    assert result.long_short_net == pytest.approx(np.mean(spreads) - 0.001)
+
+
+def test_a_forecast_equal_to_the_zero_model_has_dm_statistic_0() -> None:
+    actual = outcomes(50, 4)
+    result = evaluate(panel(np.zeros_like(actual), actual, horizon=3), round_trip=0.0)
+    assert (result.dm_sq_stat, result.dm_sq_p, result.dm_abs_stat, result.dm_abs_p) == (0.0, 1.0, 0.0, 1.0)
+    assert result.mase_zero == 1.0
+    # A constant forecast ranks nothing: no IC, no long-short.
+    assert result.ic_anchors == 0 and result.ic_mean is None and result.long_short_gross is None
+
+
+def test_a_shuffled_forecast_has_ic_near_0_over_many_anchors() -> None:
+    actual = outcomes(3000, 10, seed=1)
+    shuffled = np.random.default_rng(2).permuted(actual, axis=1)
+    result = evaluate(panel(shuffled, actual), round_trip=0.0)
+    # The mean of 3000 ICs of independent samples of 10 has a standard error near 0.006.
+    assert abs(result.ic_mean) < 0.03 and abs(result.rank_ic_mean) < 0.03
+    assert result.ic_std == pytest.approx(1 / 3, abs=0.03)  # sd of r for n=10 under independence
+    assert result.dm_sq_stat is not None and result.dm_sq_stat > 5  # worse than predicting 0
+
+
+def test_ic_figures_match_a_loop_over_anchors_with_missing_instruments() -> None:
+    rng = np.random.default_rng(30)
+    actual = outcomes(80, 6, seed=3)
+    pred = 0.5 * actual + 0.001 * rng.standard_normal(actual.shape)
+    pred[rng.random(pred.shape) < 0.2] = np.nan  # instruments without a resolved prediction
+    actual[5, :4] = np.nan  # an anchor with 2 instruments: no IC, still a long-short
+    result = evaluate(panel(pred, actual), round_trip=0.0)
+    ics, rank_ics, spreads = [], [], []
+    for x, y in zip(pred, actual, strict=True):
+        ok = np.isfinite(x) & np.isfinite(y)
+        x, y = x[ok], y[ok]
+        if len(x) >= 2:
+            k = max(1, len(x) // 5)
+            order = np.argsort(x)
+            spreads.append(y[order[-k:]].mean() - y[order[:k]].mean())
+        if len(x) >= 3:
+            ics.append(np.corrcoef(x, y)[0, 1])
+            rank_ics.append(stats.spearmanr(x, y).statistic)
+    assert result.ic_anchors == len(ics) < 80
+    assert result.ic_mean == pytest.approx(np.mean(ics))
+    assert result.ic_std == pytest.approx(np.std(ics, ddof=1))
+    assert result.ic_ir == pytest.approx(np.mean(ics) / np.std(ics, ddof=1))
+    assert result.rank_ic_mean == pytest.approx(np.mean(rank_ics))
+    assert result.long_short_anchors == len(spreads)
+    assert result.long_short_gross == pytest.approx(np.mean(spreads))
+    ok = np.isfinite(pred) & np.isfinite(actual)
+    assert result.pooled_ic == pytest.approx(np.corrcoef(pred[ok], actual[ok])[0, 1])
+    assert result.n == ok.sum()
+
+
+def test_diebold_mariano_matches_the_textbook_formula() -> None:
+    rng = np.random.default_rng(4)
+    d = rng.standard_normal(40) + 0.3
+    d = d + 0.6 * np.roll(d, 1)  # autocorrelated, as overlapping h-step errors are
+    h, n = 3, len(d)
+    mean = d.mean()
+    gamma = [sum((d[t] - mean) * (d[t - k] - mean) for t in range(k, n)) / n for k in range(h)]
+    variance = gamma[0] + 2 * sum(gamma[1:])
+    dm = mean / np.sqrt(variance / n) * np.sqrt((n + 1 - 2 * h + h * (h - 1) / n) / n)
+    p = 2 * (1 - stats.t.cdf(abs(dm), df=n - 1))
+    assert diebold_mariano(d, h) == pytest.approx((dm, p))
+    # At horizon 1 there are no lags, and statsmodels' own test (Bartlett weights beyond lag 0) agrees.
+    y, forecast = rng.standard_normal(60), rng.standard_normal(60)
+    theirs = diebold_mariano_test(y, forecast, np.zeros(60), lags=0, harvey_adj=True, horizon=1)
+    ours = diebold_mariano((y - forecast) ** 2 - y**2, 1)
+    assert ours == pytest.approx((theirs.statistic, theirs.pvalue))
+    assert diebold_mariano(d[:2], 3) is None  # too short for the correction
+
+
+def test_single_instrument_gets_pooled_correlation_deciles_and_mase_against_persistence() -> None:
+    actual = outcomes(200, 1, seed=5)
+    pred = 0.3 * actual + 0.001 * np.random.default_rng(6).standard_normal(actual.shape)
+    h = 2
+    result = evaluate(panel(pred, actual, horizon=h), round_trip=0.0)
+    assert result.ic_anchors == 0 and result.ic_mean is None  # no cross-section
+    assert result.pooled_ic == pytest.approx(np.corrcoef(pred[:, 0], actual[:, 0])[0, 1])
+    # Persistence at anchor t is the actual return of the prediction made h anchors earlier.
+    model, persistence = np.abs(actual[h:] - pred[h:]).mean(), np.abs(actual[h:] - actual[:-h]).mean()
+    assert result.mase_persistence == pytest.approx(model / persistence)
+    assert result.mase_zero == pytest.approx(np.abs(actual - pred).mean() / np.abs(actual).mean())
+    order = np.argsort(pred[:, 0], kind="stable")
+    for decile, rows in zip(result.deciles, np.split(order, 10), strict=True):
+        x, y = pred[rows, 0], actual[rows, 0]
+        assert decile.n == 20 and decile.mean_pred == pytest.approx(x.mean())
+        assert decile.mean_actual == pytest.approx(y.mean())
+        assert decile.hit_rate == pytest.approx(np.mean(np.sign(x) == np.sign(y)))
+
+
+def test_the_live_record_as_rows_evaluates_as_its_panel() -> None:
+    actual = outcomes(30, 5, seed=7)
+    pred = actual + 0.001 * np.random.default_rng(8).standard_normal(actual.shape)
+    expected = evaluate(panel(pred, actual, horizon=2), round_trip=0.0)
+    p = panel(pred, actual, horizon=2)
+    rows = pd.DataFrame(
+        [
+            ("1m", "ridge", 2, f"NSE_EQ|X{i}", p.ts_pred[a], p.ts_target[a], pred[a, i], actual[a, i])
+            for a in range(30)
+            for i in range(5)
+        ],
+        columns=list(EVALUATED),
+    )
+    other = rows.assign(model_kind="zero", pred_ret_adj=0.0)
+    panels = panels_from_frame(pd.concat([other, rows.sample(frac=1.0, random_state=1)]))
+    assert [(q.model_kind, q.horizon) for q in panels] == [("ridge", 2), ("zero", 2)]
+    assert evaluate(panels[0], round_trip=0.0) == expected

@@ -1,0 +1,65 @@
+"""Sweeps: the grid is parsed with clear refusals, and a pooled run equals the runs made one by one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from app.predictor.backtest import align, run_backtest
+from app.predictor.errors import BadSweep
+from app.predictor.evaluation import evaluate_all
+from app.predictor.sweep import parse_grid, ranked, run_sweep
+from tests.predictor.synthetic import MINUTE, random_walk
+
+
+def test_the_grid_is_every_combination_of_the_given_values() -> None:
+    grid = parse_grid(["horizons=1,5,1+5", "calib_halflife=50,100", "models=ridge+zero"])
+    assert len(grid) == 6
+    assert grid[0] == {"horizons": [1], "calib_halflife": 50.0, "models": ["ridge", "zero"]}
+    assert grid[-1] == {"horizons": [1, 5], "calib_halflife": 100.0, "models": ["ridge", "zero"]}
+
+
+@pytest.mark.parametrize(
+    ("specs", "name", "says"),
+    [
+        (["horizon=1,5"], "horizon", "unknown sweep parameter 'horizon'; one of horizons"),
+        (["horizons=1,x"], "horizons", "bad value 'x'"),
+        (["horizons=0"], "horizons", "bad value '0': Input should be greater than or equal to 1"),
+        (["calib_halflife=-3"], "calib_halflife", "bad value '-3'"),
+        (["models=ridge,magic"], "models", "bad value 'magic'"),
+        (["horizons=1", "horizons=5"], "horizons", "given twice"),
+        (["horizons"], "horizons", "expected name=v1,v2"),
+    ],
+)
+def test_a_bad_spec_is_refused_naming_it(specs: list[str], name: str, says: str) -> None:
+    with pytest.raises(BadSweep, match=None) as refused:
+        parse_grid(specs)
+    assert refused.value.name == name and says in str(refused.value)
+
+
+def test_runs_in_the_pool_equal_single_runs_and_are_ranked() -> None:
+    closes = random_walk(240, 6, seed=9)
+    stamps = 1_767_225_600 + 60 * np.arange(len(closes))
+    frames = {
+        f"NSE_EQ|T{j}": pd.DataFrame(
+            {"ts": stamps, **{c: closes[:, j] for c in ("open", "high", "low", "close")}}
+        ).assign(volume=1.0)
+        for j in range(closes.shape[1])
+    }
+    data = align(frames, MINUTE)
+    grid = parse_grid(["horizons=1,3", "calib_halflife=20,200"])
+    results = run_sweep(data, "1m", grid, base={"models": ["ridge", "ewma"]}, round_trip=0.0005, workers=2)
+    assert len(results) == len(grid) * 2  # two models per run
+    for options in grid:
+        alone = evaluate_all(
+            run_backtest(data, MINUTE, models=["ridge", "ewma"], **options).panels(), round_trip=0.0005
+        )
+        assert [r.evaluation for r in results if r.options == options] == alone
+    best = ranked(results, "ic_ir")
+    figures = [r.evaluation.ic_ir for r in best]
+    assert None not in figures and figures == sorted(figures, reverse=True)
+    lowest_first = [r.evaluation.dm_sq_stat for r in ranked(results, "dm_sq_stat")]
+    assert lowest_first == sorted(lowest_first)  # type: ignore[type-var]
+    with pytest.raises(BadSweep, match="unknown figure 'hit'"):
+        ranked(results, "hit")
