@@ -186,6 +186,12 @@ class Settings(BaseSettings):
         description="seconds between reconciliations of the broker's positions with the engine's trades "
         "during the day (0: at start-up and on request only)",
     )
+    hft_broker_stops: bool = Field(
+        False,
+        description="hold each trade's stop at the broker as a stop-loss order (Upstox SL-M), moved as it "
+        "trails and cancelled before any other exit, so a position keeps its protection while the server is "
+        "down (docs/upstox-orders.md); live venue only, ignored on paper",
+    )
     hft_max_orders_per_second: int = Field(10, ge=1, le=10, description="order rate (the exchange's algo threshold)")
     hft_cooldown: float = Field(
         300.0, ge=0, description="exchange seconds without entries on an instrument after a stop-out"

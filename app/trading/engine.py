@@ -42,6 +42,11 @@ stay at bar opens, trailing at bar closes, and phase 4 still checks each bar's l
 catches a touch the ticks missed (a conflated one, a gap in the feed) at the level, as the
 backtest does. Backtests have no ticks: their results are the bar-based ones.
 
+With SIGNALDESK_HFT_BROKER_STOPS on a live venue that can (`StopOrders`), each trade's stop
+also rests at the broker (`app.trading.broker_stops`): placed once the entry filled, moved when
+it trails, cancelled (and the cancel confirmed) before any exit of the engine's own, looked up
+at every reconciliation; the broker's word that it ended comes in by `on_stop_ended`.
+
 The order of events per transition: start (and a recovered run): `hft.start, hft.broker,
 hft.state`; a person's halt: `hft.state`; a halt inside the engine: `hft.error, hft.state` (in
 that phase's commit; the daily loss limit's exits and `hft.flatten` follow in the next one);
@@ -79,7 +84,8 @@ from app.events import (
 from app.market.bars import BarSet
 from app.market.clock import Clock
 from app.trading.book import Book
-from app.trading.brokers.base import Broker, OpenOrder, OpenOrders, StreamReconnects
+from app.trading.broker_stops import BrokerStops
+from app.trading.brokers.base import Broker, OpenOrder, OpenOrders, StopOrders, StreamReconnects
 from app.trading.errors import BrokerError, EngineStateError, LiveTradingRefused, OrderDenied
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
@@ -117,6 +123,9 @@ class TradingEngine:
     :param book: open trades and ids (reloaded after a restart).
     :param state, halted_reason: where the run starts: RUNNING, or HALTED when a restart recovers a halted run.
     :param wall: epoch seconds, for the state row's timestamp.
+    :param broker_stops: hold each trade's stop at the broker (`app.trading.broker_stops`), when
+        the venue is live and can (`StopOrders`); ignored otherwise.
+    :param stops: the stop orders working at the broker when a run is recovered (the journal's).
     """
 
     def __init__(
@@ -139,6 +148,8 @@ class TradingEngine:
         state: EngineState = EngineState.RUNNING,
         halted_reason: str | None = None,
         wall: Callable[[], float] = time.time,
+        broker_stops: bool = False,
+        stops: Iterable[Order] = (),
     ) -> None:
         self.interval = interval
         self.strategy = strategy
@@ -167,6 +178,8 @@ class TradingEngine:
         self.ticks: dict[str, tuple[float, float]] = {}  # the latest tick (price, epoch s) per traded instrument
         self.reconciled = 0  # reconciliations carried out (the start-up one and those during the day)
         self._lock = asyncio.Lock()
+        held = broker_stops and venue.is_live and isinstance(venue, StopOrders)
+        self.stops = BrokerStops(self, venue, stops) if held and isinstance(venue, StopOrders) else None
 
     @property
     def state(self) -> EngineState:
@@ -325,7 +338,7 @@ class TradingEngine:
     async def _trail(self) -> None:
         if not self.book.open:
             return
-        for trade in self.book.open.values():
+        for trade in list(self.book.open.values()):
             quote = self.prices.quote(trade.instrument_key)
             if quote is None:
                 continue
@@ -334,8 +347,10 @@ class TradingEngine:
             if stop is not None:
                 trade.stop = stop
                 self.emit(HftTradeRisk(trade_id=trade.trade_id, stop=trade.stop, target=trade.target))
+                if self.stops is not None:
+                    await self.stops.trail(trade)
             if stop is not None or trade.best != best:
-                self._stage_trade(trade)
+                self.stage_trade(trade)
         await self.commit()
 
     async def _watch_daily_loss(self, bars: BarSet) -> None:
@@ -422,7 +437,7 @@ class TradingEngine:
         closed, errors = 0, []
         ts = self.last_bar[0] if self.last_bar else 0
         for trade in list(self.book.open.values()):
-            price = self._latest_price(trade.instrument_key)
+            price = self.latest_price(trade.instrument_key)
             if price is None:
                 errors.append(f"trade {trade.trade_id} ({trade.instrument_key}): no price yet; retried at the next bar")
                 trade.exit_pending = reason
@@ -465,9 +480,13 @@ class TradingEngine:
                     f"trade {trade_id} opened with the {result.filled_qty} filled"
                 )
             )
-        self._open_trade(trade_id, prediction, plan, order, quote.open_ts)
+        trade = self._open_trade(trade_id, prediction, plan, order, quote.open_ts)
+        if self.stops is not None:
+            await self.stops.protect(trade, quote.open_ts)
 
-    def _open_trade(self, trade_id: int, prediction: PredictionCreated, plan: EntryPlan, order: Order, ts: int) -> None:
+    def _open_trade(
+        self, trade_id: int, prediction: PredictionCreated, plan: EntryPlan, order: Order, ts: int
+    ) -> Trade:
         assert order.fill_price is not None
         sign = 1 if plan.qty > 0 else -1
         fill = order.fill_price
@@ -491,26 +510,34 @@ class TradingEngine:
             open_qty=sign * order.filled_qty,
         )
         self.book.add(trade)
-        self._stage_trade(trade)
+        self.stage_trade(trade)
         self.emit(HftEntry(trade_id=trade_id, instrument_key=trade.instrument_key, qty=trade.qty, entry=fill))
         self.emit(HftTradeRisk(trade_id=trade_id, stop=trade.stop, target=trade.target))
+        return trade
 
     async def _exit(
         self, trade: Trade, price: float, reason: str, ts: int, *, note: str | None = None, report: bool = True
     ) -> str | None:
-        """Send the exit of what is open; book it. Returns the error text when it did not fully fill."""
+        """Send the exit of what is open; book it. Returns the error text when it did not fully fill.
+        A stop held at the broker is cancelled first (`BrokerStops.release`)."""
         reason = str(reason)
+        if self.stops is not None:
+            released = await self.stops.release(trade, reason, ts)
+            if not released.go:
+                return released.error
         await self.risk.rate.acquire()
         side = Side.to_close(trade.open_qty)
         order = self.order(
             trade.trade_id, trade.instrument_key, side, abs(trade.open_qty), Purpose.EXIT, reason, price, ts
         )
+        if self.stops is not None:
+            self.stops.exit_sent(trade, order)
         result = await self.send(order)
         if order.fill_price is not None:
             self.book_exit(trade, order.filled_qty, order.fill_price, order.charges, reason, ts, note)
         else:
             trade.exit_pending = reason
-            self._stage_trade(trade)
+            self.stage_trade(trade)
         if result.status is OrderStatus.FILLED:
             return None
         error = f"exit ({reason}) of trade {trade.trade_id} ({trade.instrument_key}) {result.status}: {result.message}"
@@ -540,7 +567,7 @@ class TradingEngine:
                     reason=str(trade.exit_reason),
                 )
             )
-        self._stage_trade(trade)
+        self.stage_trade(trade)
 
     def order(
         self, trade_id: int | None, key: str, side: Side, qty: int, purpose: Purpose, reason: str, price: float, ts: int
@@ -549,17 +576,14 @@ class TradingEngine:
 
     async def send(self, order: Order) -> OrderResult:
         """Gate, then broker. A broker failure becomes a REJECTED result; nothing raises past here."""
-        try:
-            self.gate.check_order(self.venue.is_live, self.run.safe_mode)
-        except LiveTradingRefused as e:
+        refused = self.gate_refuses()
+        if refused is not None:
             order.move(OrderStatus.DENIED)
-            self.emit(HftError(error=f"{e}; halted"))
-            self._halt(str(e))
-            return OrderResult(OrderStatus.DENIED, message=str(e))
+            return OrderResult(OrderStatus.DENIED, message=refused)
         order.move(OrderStatus.SUBMITTED)
         self.orders_sent += 1
         if self.venue.is_live:  # the intent is stored before a live order leaves
-            self._stage_order(order)
+            self.stage_order(order)
             await self.journal.flush()
         try:
             result = await self.venue.place_order(order.request())
@@ -569,12 +593,31 @@ class TradingEngine:
             log.exception("broker %s failed on order %d", self.venue.name, order.order_id)
             result = OrderResult(OrderStatus.UNKNOWN, message=f"{type(e).__name__}: {e}")
         order.apply(result)
-        self._stage_order(order)
+        self.stage_order(order)
         if result.status is OrderStatus.UNKNOWN:
             reason = f"order {order.order_id} ({order.instrument_key}) has an unknown outcome at {self.venue.name}"
             self.emit(HftError(error=f"{reason}: {result.message}; halted until reconciled (restart)"))
             self._halt(reason)
         return result
+
+    def gate_refuses(self) -> str | None:
+        """The gate's last check before any request to the venue (an order; a stop's place,
+        move or cancel): why it refuses (reported; the engine halts), else None."""
+        try:
+            self.gate.check_order(self.venue.is_live, self.run.safe_mode)
+        except LiveTradingRefused as e:
+            self.emit(HftError(error=f"{e}; halted"))
+            self._halt(str(e))
+            return str(e)
+        return None
+
+    async def on_stop_ended(self, stop_order_id: int) -> None:
+        """The broker says a stop it holds ended (`BrokerStops.ended`): under the lock, then committed."""
+        async with self._lock:
+            if self.stops is None or self.state is EngineState.STOPPED:
+                return
+            await self.stops.ended(stop_order_id, self.last_bar[1] if self.last_bar else int(self.clock.now()))
+            await self.commit()
 
     # --- recovery ------------------------------------------------------------------------
 
@@ -587,14 +630,14 @@ class TradingEngine:
         async with self._lock:
             if self.state is EngineState.STOPPED or self.last_bar is None:
                 return False
-            await self._reconcile(self._latest_price, self.last_bar[1], halt_when_blind=False)
+            await self._reconcile(self.latest_price, self.last_bar[1], halt_when_blind=False)
             return True
 
     def _bar_open(self, bars: BarSet, key: str) -> float | None:
         quote = self.prices.quote_in(bars, key)
         return quote.open if quote is not None else self.prices.price(key)
 
-    def _latest_price(self, key: str) -> float | None:
+    def latest_price(self, key: str) -> float | None:
         """The latest tick since the latest bar closed, else that bar's close."""
         tick = self.ticks.get(key)
         if tick is not None and self.last_bar is not None and tick[1] >= self.last_bar[1]:
@@ -608,6 +651,8 @@ class TradingEngine:
             orders = await self.venue.open_orders() if isinstance(self.venue, OpenOrders) else []
             for order in foreign_orders(orders, self.prices.index):
                 await self._cancel_foreign(order)
+            if self.stops is not None:
+                await self.stops.reconcile(ts)
             positions = await self.venue.positions()
         except BrokerError as e:
             reason = f"cannot reconcile with {self.venue.name}: {e.message}"
@@ -643,6 +688,10 @@ class TradingEngine:
     async def _resolve(self, mismatch: Mismatch, ts: int) -> tuple[str, str | None]:
         """Make the instrument flat on both sides; what was done, and why to halt (when it failed)."""
         key, have, trades, price = mismatch.instrument_key, mismatch.have, mismatch.trades, mismatch.price
+        for trade in trades:  # a stop held at the broker goes first (it filled meanwhile: compared again next time)
+            released = await self.stops.release(trade, ExitReason.RECONCILE, ts) if self.stops is not None else None
+            if released is not None and not released.go:
+                return f"not resolved: {released.error or 'the broker stop filled'}", None
         if not mismatch.needs_order:
             for trade in trades:
                 self.book_exit(trade, abs(trade.open_qty), price, 0.0, ExitReason.RECONCILE, ts, "the broker held none")
@@ -671,10 +720,10 @@ class TradingEngine:
     def emit(self, event: HftEvent) -> None:
         self.outbox.emit(event)
 
-    def _stage_trade(self, trade: Trade) -> None:
+    def stage_trade(self, trade: Trade) -> None:
         self.outbox.stage("hft_trades", trade.row())
 
-    def _stage_order(self, order: Order) -> None:
+    def stage_order(self, order: Order) -> None:
         row = order.row()
         if not order.trade_id:
             row["trade_id"] = None

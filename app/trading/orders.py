@@ -4,10 +4,15 @@ Lifecycle (explicit, checked): NEW -> SUBMITTED -> FILLED | PARTIAL | REJECTED |
 NEW -> DENIED when the risk gate refuses it before any broker sees it. Every market order is
 immediate-or-cancel: PARTIAL means part was filled and the rest cancelled. UNKNOWN means the
 broker did not say (a timeout): the position is reconciled from the broker's positions.
+
+A stop held at the broker (`Purpose.STOP`, `app.trading.broker_stops`) stays SUBMITTED while it
+works there (its `price` is the trigger); it ends FILLED or PARTIAL when it fills, CANCELLED when
+the engine (or the broker) cancelled it with nothing filled.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,6 +41,7 @@ class Side(StrEnum):
 class Purpose(StrEnum):
     ENTRY = "entry"
     EXIT = "exit"
+    STOP = "stop"  # a stop-loss order held at the broker
 
 
 class OrderStatus(StrEnum):
@@ -46,18 +52,20 @@ class OrderStatus(StrEnum):
     PARTIAL = "partial"
     REJECTED = "rejected"
     UNKNOWN = "unknown"
+    CANCELLED = "cancelled"
 
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.NEW: frozenset({OrderStatus.SUBMITTED, OrderStatus.DENIED}),
     OrderStatus.SUBMITTED: frozenset(
-        {OrderStatus.FILLED, OrderStatus.PARTIAL, OrderStatus.REJECTED, OrderStatus.UNKNOWN}
+        {OrderStatus.FILLED, OrderStatus.PARTIAL, OrderStatus.REJECTED, OrderStatus.UNKNOWN, OrderStatus.CANCELLED}
     ),
     OrderStatus.DENIED: frozenset(),
     OrderStatus.FILLED: frozenset(),
     OrderStatus.PARTIAL: frozenset(),
     OrderStatus.REJECTED: frozenset(),
     OrderStatus.UNKNOWN: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
 }
 
 
@@ -129,6 +137,15 @@ class Order:
         self.charges = result.charges
         self.broker_order_id = result.broker_order_id
         self.error = result.message
+
+    @classmethod
+    def from_row(cls, row: dict[str, object]) -> Order:
+        """An order as `row` stored it (the columns `row()` writes; others are ignored)."""
+        fields = {f.name: row[f.name] for f in dataclasses.fields(cls)}
+        fields["side"] = Side(str(fields["side"]))
+        fields["purpose"] = Purpose(str(fields["purpose"]))
+        fields["status"] = OrderStatus(str(fields["status"]))
+        return cls(**fields)  # type: ignore[arg-type]
 
     def row(self) -> dict[str, object]:
         return {

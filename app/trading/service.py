@@ -39,7 +39,7 @@ from app.market.feed import BarSubscription, MarketFeed
 from app.market.timestamps import iso
 from app.trading.book import Book
 from app.trading.broker_charges import BrokerChargesRecorder
-from app.trading.brokers.base import Broker, FillCharges, Funds, KillSwitch, Position, StreamReconnects
+from app.trading.brokers.base import Broker, FillCharges, Funds, KillSwitch, Position, StopOrders, StreamReconnects
 from app.trading.brokers.registry import BrokerRegistry
 from app.trading.engine import FlattenOutcome, TradingEngine
 from app.trading.errors import BrokerError, EngineStateError, NoKillSwitch, TradingError
@@ -119,6 +119,7 @@ class TradingService:
         wall: Callable[[], float] = time.time,
         broker_check_interval: float = 15.0,
         reconcile_interval: float = 60.0,
+        broker_stops: bool = False,
     ) -> None:
         self.bus = bus
         self.feed = feed
@@ -134,6 +135,7 @@ class TradingService:
         self.wall = wall
         self.broker_check_interval = broker_check_interval
         self.reconcile_interval = reconcile_interval
+        self.broker_stops = broker_stops
         self.kill_switch = BrokerKillSwitch()
         self._reconcile_requested = asyncio.Event()
         self.engine: TradingEngine | None = None
@@ -240,6 +242,9 @@ class TradingService:
                 book.add(trade)
         prices = PriceBook(self.feed.instruments, span=self.vol_span, min_bars=self.min_vol_bars)
         prices.seed(self.feed.recent())
+        held = self.broker_stops and venue.is_live and isinstance(venue, StopOrders)
+        if self.broker_stops and not held:
+            log.info("trading: SIGNALDESK_HFT_BROKER_STOPS is ignored on %s: only a live venue holds stops", venue.name)
         return TradingEngine(
             instruments=self.feed.instruments,
             interval=interval,
@@ -257,6 +262,8 @@ class TradingService:
             state=state,
             halted_reason=halted,
             wall=self.wall,
+            broker_stops=held,
+            stops=await self.store.working_stops(venue.name) if held else (),
         )
 
     async def _listen(self, engine: TradingEngine) -> None:

@@ -12,7 +12,7 @@ from app.storage.db import Database
 from app.trading.brokers.base import Fill
 from app.trading.brokers.paper import NAME as PAPER
 from app.trading.brokers.paper import PaperState
-from app.trading.orders import Side
+from app.trading.orders import Order, OrderStatus, Purpose, Side
 from app.trading.strategy import ist_day
 from app.trading.tables import EngineRow, OrderRow, PaperAccountRow, PaperPositionRow, TradeRow
 from app.trading.trades import Trade, TradeStatus
@@ -97,6 +97,19 @@ class TradeStore:
         async with self.db.session() as s:
             rows = (await s.execute(query)).scalars().all()
         return [{c: getattr(r, c) for c in columns} for r in rows]
+
+    async def working_stops(self, venue: str) -> list[Order]:
+        """The stop orders held at `venue` that the journal says still work (`app.trading.broker_stops`)."""
+        query = select(OrderRow).where(
+            OrderRow.venue == venue,
+            OrderRow.purpose == Purpose.STOP.value,
+            OrderRow.status == OrderStatus.SUBMITTED.value,
+            OrderRow.broker_order_id.is_not(None),
+        )
+        columns = [c.name for c in OrderRow.__table__.columns]
+        async with self.db.session() as s:
+            rows = (await s.execute(query)).scalars().all()
+        return [Order.from_row({c: getattr(r, c) for c in columns}) for r in rows]
 
     async def set_broker_charges(self, order_id: int, charges: float) -> bool:
         """Store the broker's charges of order `order_id`; False when no such order is stored.

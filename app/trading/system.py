@@ -165,6 +165,7 @@ def build_trading(
         clock=clock,
         broker_check_interval=settings.hft_broker_check_interval,
         reconcile_interval=settings.hft_reconcile_interval,
+        broker_stops=settings.hft_broker_stops,
     )
 
 

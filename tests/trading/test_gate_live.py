@@ -1,7 +1,8 @@
 """The two keys on a real server, Upstox played by the fake Upstox on loopback, whose recorder
 keeps every request of the broker (orders on API v3, order details, the portfolio stream's
 authorize, positions, profile): no API path gets an order to the live broker, nor even a
-connection, unless live trading is enabled AND safe mode is off.
+connection, unless live trading is enabled AND safe mode is off; with stops held at the broker
+(SIGNALDESK_HFT_BROKER_STOPS) their place, modify and cancel too.
 Also: bad requests get clear 4xx answers and change nothing; the CLI."""
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ def env(upstox: FakeUpstox, live: bool) -> dict[str, str]:
         "SIGNALDESK_UPSTOX_ACCESS_TOKEN": TOKEN,
         "SIGNALDESK_LIVE_TRADING_ENABLED": "true" if live else "false",
         "SIGNALDESK_HFT_COOLDOWN": "0",
+        "SIGNALDESK_HFT_BROKER_STOPS": "true",
     }
 
 
@@ -91,15 +93,22 @@ async def test_live_trading_enabled_only_safe_mode_off_reaches_upstox(server_fac
         await trade_once(server, stream, RELIANCE, 10)  # the recorder fills at 2900, about RELIANCE's price
     assert stream.of("hft.start")[-1] == {"broker": "upstox", "safe_mode": False, "live_trading_enabled": True}
     assert stream.of("hft.broker") == [{"broker": "paper"}, {"broker": "upstox"}]
-    sides = [(o["instrument_token"], o["transaction_type"]) for o in upstox.placed]
+    sides = [(o["instrument_token"], o["transaction_type"]) for o in upstox.placed if o["order_type"] == "MARKET"]
     assert sides == [
         (RELIANCE, "BUY"),
         (RELIANCE, "SELL"),
         (RELIANCE, "SELL"),
         (RELIANCE, "BUY"),
     ]  # entry, flatten, short, square-off
-    assert all(o["tag"].startswith("sd-") and o["product"] == "I" and o["slice"] for o in upstox.placed)
-    assert [u["status"] for u in upstox.desk.updates].count("complete") == 4  # each fill came on the stream
+    stops = [(o["transaction_type"], o["trigger_price"] > 0) for o in upstox.placed if o["order_type"] == "SL-M"]
+    assert stops == [("SELL", True), ("BUY", True)]  # a stop held at the broker for each entry
+    writes = [(m, p) for m, p, _ in upstox.broker_requests if m in ("POST", "DELETE") and p.startswith("/v3/order")]
+    place, cancel = ("POST", "/v3/order/place"), ("DELETE", "/v3/order/cancel")
+    assert writes == [place, place, cancel, place] * 2  # entry, its stop; the stop cancelled before the exit
+    assert all(o["tag"].startswith("sd-") and o["product"] == "I" for o in upstox.placed)
+    assert all(o["slice"] == (o["order_type"] == "MARKET") for o in upstox.placed)
+    statuses = [u["status"] for u in upstox.desk.updates]
+    assert statuses.count("complete") == 4 and statuses.count("cancelled") == 2  # each came on the stream
     assert upstox.portfolio_tokens and set(upstox.portfolio_tokens) == {TOKEN}
     assert upstox.account.positions() == {}  # flat again
 

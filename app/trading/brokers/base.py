@@ -142,3 +142,32 @@ class StreamReconnects(Protocol):
     def order_updates(self) -> str:
         """Where order outcomes come from now: "stream", or "polling (<why>)" while it is down."""
         ...
+
+
+@runtime_checkable
+class StopOrders(Protocol):
+    """A broker that holds the engine's stop-loss orders (Upstox: SL-M), so a position keeps its
+    protection while the server is down (`app.trading.broker_stops`); the paper broker has none.
+    A stop is an `OrderRequest` whose `price` is its trigger; every call raises BrokerError."""
+
+    async def place_stop(self, request: OrderRequest) -> str:
+        """Place the stop (it rests until the market reaches the trigger); its broker order id."""
+        ...
+
+    async def move_stop(self, broker_order_id: str, request: OrderRequest) -> None:
+        """Move the working stop's trigger (and quantity) to `request`'s."""
+        ...
+
+    async def cancel_stop(self, broker_order_id: str, request: OrderRequest) -> OrderResult:
+        """Cancel the stop and wait for its final status: CANCELLED (nothing filled), FILLED or
+        PARTIAL (it filled before the cancel: its fill), UNKNOWN (no final status in time)."""
+        ...
+
+    async def stop_state(self, broker_order_id: str, request: OrderRequest) -> OrderResult | None:
+        """The stop as the broker has it now: None while it works, else how it ended (as `cancel_stop`)."""
+        ...
+
+    def add_stop_listener(self, listener: Callable[[int], None]) -> Callable[[], None]:
+        """Call `listener(client_order_id)` on the event loop when an engine order nobody waits
+        on (a stop) reaches a final status at the broker; returns the function that removes it."""
+        ...

@@ -5,6 +5,8 @@ Orders are intraday (`product: "I"`) market orders on API v3, on the order host
 engine's client order id as `tag` and `slice: true` (an order above the instrument's freeze
 quantity is split by Upstox: the place answers several `order_ids`, followed here as one order:
 `upstox_orders.TrackedOrder`). `PUT /v3/order/modify` and `DELETE /v3/order/cancel` go there too.
+Stops held at the broker (`StopOrders`, SIGNALDESK_HFT_BROKER_STOPS) are SL-M orders on the same
+endpoints, followed by the same updates (docs/upstox-orders.md, "Stops held at the broker").
 
 A successful place is not a fill. The broker learns what became of the order from the portfolio
 stream (`upstox_stream.PortfolioStream`): each update resolves the waiting order. While the
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any, Literal, Protocol
 
 import httpx
@@ -141,6 +144,7 @@ class UpstoxBroker:
         self._connected = False
         self._waiting: dict[str, TrackedOrder] = {}  # by tag
         self._fill_listeners: list[Callable[[Fill], None]] = []
+        self._stop_listeners: list[Callable[[int], None]] = []
         if stream is not None:
             stream.on_update = self.on_update
 
@@ -197,25 +201,15 @@ class UpstoxBroker:
         tracked = self._waiting.get(update.tag)
         if tracked is not None:
             tracked.apply(update)
+            return
+        engine_id = update.tag.removeprefix(TAG)
+        if update.final and update.tag.startswith(TAG) and engine_id.isdigit():
+            for listener in list(self._stop_listeners):  # a stop held here ended (it filled, or was cancelled)
+                listener(int(engine_id))
 
     async def place_order(self, request: OrderRequest) -> OrderResult:
         self._check()
-        body: Json = {
-            "quantity": request.qty,
-            "product": "I",
-            "validity": "DAY",
-            "price": 0,
-            "tag": tag_of(request.client_order_id),
-            "slice": True,
-            "instrument_token": request.instrument_key,
-            "order_type": "MARKET",
-            "transaction_type": request.side.value.upper(),
-            "disclosed_quantity": 0,
-            "trigger_price": 0,
-            "is_amo": False,
-        }
-        if self._market_protection is not None:
-            body["market_protection"] = self._market_protection
+        body = self._place_body(request, order_type="MARKET", trigger_price=0.0, slice=True)
         tracked = TrackedOrder(request)
         self._waiting[tracked.tag] = tracked  # before the place: an update may beat its answer
         try:
@@ -231,13 +225,37 @@ class UpstoxBroker:
             result = await self._outcome(tracked)
         finally:
             self._waiting.pop(tracked.tag, None)
+        self._filled(request, result)
+        return result
+
+    def _place_body(self, request: OrderRequest, *, order_type: str, trigger_price: float, slice: bool) -> Json:
+        """`POST /v3/order/place`'s body: intraday, tagged with the engine's order id."""
+        body: Json = {
+            "quantity": request.qty,
+            "product": "I",
+            "validity": "DAY",
+            "price": 0,
+            "tag": tag_of(request.client_order_id),
+            "slice": slice,
+            "instrument_token": request.instrument_key,
+            "order_type": order_type,
+            "transaction_type": request.side.value.upper(),
+            "disclosed_quantity": 0,
+            "trigger_price": trigger_price,
+            "is_amo": False,
+        }
+        if self._market_protection is not None:
+            body["market_protection"] = self._market_protection
+        return body
+
+    def _filled(self, request: OrderRequest, result: OrderResult) -> None:
+        """Tell the fill listeners (`FillCharges`) of what `request` filled, if anything."""
         if result.filled_qty:
             fill = Fill(
                 request.client_order_id, request.instrument_key, request.side, result.filled_qty, result.avg_price
             )
             for listener in list(self._fill_listeners):
                 listener(fill)
-        return result
 
     async def _outcome(self, tracked: TrackedOrder) -> OrderResult:
         """Wait for every id to end: on the stream's updates, or polling while the stream is down."""
@@ -299,7 +317,7 @@ class UpstoxBroker:
     async def modify_order(
         self, broker_order_id: str, *, qty: int, order_type: str, price: float = 0.0, trigger_price: float = 0.0
     ) -> None:
-        """`PUT /v3/order/modify` (for the broker-held stops to come: an SL-M's trigger moved)."""
+        """`PUT /v3/order/modify` (a stop's trigger moved)."""
         self._check()
         body: Json = {
             "order_id": broker_order_id,
@@ -311,6 +329,63 @@ class UpstoxBroker:
             "trigger_price": trigger_price,
         }
         await self._transport.request("PUT", "/v3/order/modify", json=body, host="orders")
+
+    # --- stops held at the broker (StopOrders): SL-M orders -----------------------------------
+
+    async def place_stop(self, request: OrderRequest) -> str:
+        """`POST /v3/order/place` of an SL-M at `request.price` (the trigger), not sliced: one id."""
+        self._check()
+        body = self._place_body(request, order_type="SL-M", trigger_price=request.price, slice=False)
+        answer = await self._transport.request("POST", "/v3/order/place", json=body, host="orders")
+        order_ids = (answer.get("data") or {}).get("order_ids")
+        if not isinstance(order_ids, list) or len(order_ids) != 1 or not isinstance(order_ids[0], str):
+            raise BrokerError(NAME, f"the stop's place answered without one data.order_ids: {str(answer)[:300]}")
+        return order_ids[0]
+
+    async def move_stop(self, broker_order_id: str, request: OrderRequest) -> None:
+        await self.modify_order(broker_order_id, qty=request.qty, order_type="SL-M", trigger_price=request.price)
+
+    async def cancel_stop(self, broker_order_id: str, request: OrderRequest) -> OrderResult:
+        """`DELETE /v3/order/cancel`, then the stop's final status from the stream (or polled), as
+        a market order's is waited for; a refused cancel (the stop already ended) is looked up."""
+        self._check()
+        tracked = TrackedOrder(request)
+        tracked.placed([broker_order_id])
+        self._waiting[tracked.tag] = tracked
+        try:
+            try:
+                await self.cancel_order(broker_order_id)
+            except NoAnswer:
+                pass  # whether it was cancelled: the stop's status says
+            except BrokerError as e:  # refused: did it end (fill?) before the cancel came?
+                await self._poll_details(tracked)
+                if not tracked.done:
+                    what = f"the cancel was refused ({e.message}) and the stop still works"
+                    return OrderResult(OrderStatus.UNKNOWN, broker_order_id=broker_order_id, message=what)
+            result = await self._outcome(tracked)
+        finally:
+            self._waiting.pop(tracked.tag, None)
+        return self._stop_result(request, result)
+
+    async def stop_state(self, broker_order_id: str, request: OrderRequest) -> OrderResult | None:
+        """`GET /v2/order/details` of the stop: None while it works."""
+        self._check()
+        tracked = TrackedOrder(request)
+        tracked.placed([broker_order_id])
+        await self._poll_details(tracked)
+        return self._stop_result(request, tracked.result(self._costs)) if tracked.done else None
+
+    def _stop_result(self, request: OrderRequest, result: OrderResult) -> OrderResult:
+        """A stop that ended with nothing filled was cancelled, not rejected (in our terms)."""
+        if result.status is OrderStatus.REJECTED:
+            return replace(result, status=OrderStatus.CANCELLED)
+        self._filled(request, result)
+        return result
+
+    def add_stop_listener(self, listener: Callable[[int], None]) -> Callable[[], None]:
+        """`StopOrders`: the stream's final updates of engine orders nobody waits on."""
+        self._stop_listeners.append(listener)
+        return lambda: self._stop_listeners.remove(listener)
 
     async def positions(self) -> dict[str, Position]:
         self._check()

@@ -12,6 +12,12 @@ place itself answers 400 with Upstox's error body, nothing is placed), `server_e
 answers 500: nothing placed here, but the client cannot know that).
 
 Slice `i` (0, 1, ...) fills at `price + i`, so a quantity-weighted average is visible.
+
+A stop-loss order (`order_type: "SL-M"`, never scripted) rests as Upstox shows it, `trigger
+pending`, until the test moves the market through its trigger (`trigger_stops(price)`: it fills
+at that price); it can be modified (its `trigger_price`) and cancelled. `late_cancels` plays the
+race: a cancel of a resting stop is answered success, but the exchange had filled it meanwhile
+(the update says `complete`, at its trigger).
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from typing import Any, Literal
 
 Kind = Literal["fill", "reject", "partial_then_rest", "partial_then_cancel", "hold", "refuse", "server_error"]
 Json = dict[str, Any]
+TRIGGER_PENDING = "trigger pending"  # Upstox's status of a stop-loss order waiting for its trigger
+WORKING = frozenset({"open", TRIGGER_PENDING})
 
 
 def error_body(code: str, message: str) -> str:
@@ -50,6 +58,7 @@ class OrderDesk:
         self.places: list[Json] = []  # every place body
         self.updates: list[Json] = []  # every order update published (connected or not)
         self.refuse_cancels = False  # answer every cancel with Upstox's error
+        self.late_cancels = False  # a cancel of a resting stop comes too late: it fills (answered success)
         self._script: list[Outcome] = []
         self._ids = itertools.count(250_101_000_000_001)
 
@@ -67,6 +76,8 @@ class OrderDesk:
     def place(self, body: Json) -> tuple[int, str, list[Json]]:
         """`POST /v3/order/place`: (status, body, the updates to publish after the answer)."""
         self.places.append(body)
+        if body.get("order_type") == "SL-M":
+            return self._rest(body)
         outcome = self._script.pop(0) if self._script else Outcome()
         if outcome.kind == "refuse":
             return 400, error_body("UDAPI100500", outcome.message or "Insufficient funds"), []
@@ -77,25 +88,8 @@ class OrderDesk:
         sizes = [qty // n + (1 if i < qty % n else 0) for i in range(n)]
         ids, later = [], []
         for i, size in enumerate(sizes):
-            order_id = str(next(self._ids))
+            order_id = self._new(body, size)
             ids.append(order_id)
-            self.orders[order_id] = {
-                "order_id": order_id,
-                "exchange_order_id": f"1100000{order_id[-8:]}",
-                "instrument_token": body["instrument_token"],
-                "product": body["product"],
-                "order_type": body["order_type"],
-                "transaction_type": body["transaction_type"],
-                "quantity": size,
-                "price": 0.0,
-                "trigger_price": 0.0,
-                "tag": body.get("tag"),
-                "status": "open",
-                "status_message": None,
-                "filled_quantity": 0,
-                "pending_quantity": size,
-                "average_price": 0.0,
-            }
             later.append(self._snapshot(order_id))
             kind = outcome.slice_kinds[i] if outcome.slice_kinds else outcome.kind
             later.extend(self._run(order_id, kind, outcome.message, self.price + i))
@@ -110,16 +104,19 @@ class OrderDesk:
             return 400, error_body("UDAPI100500", "Something went wrong"), []
         if order is None:
             return 400, error_body("UDAPI100010", "Order not found"), []
-        if order["status"] != "open":
+        if order["status"] not in WORKING:
             return 400, error_body("UDAPI100042", f"Order is already {order['status']}"), []
-        update = self._move(order_id, status="cancelled", message="Cancelled by user")
+        if self.late_cancels and order["status"] == TRIGGER_PENDING:
+            update = self._fill(order_id, int(order["quantity"]), float(order["trigger_price"]), "complete")
+        else:
+            update = self._move(order_id, status="cancelled", message="Cancelled by user")
         body = {"status": "success", "data": {"order_id": order_id}, "metadata": {"latency": 9}}
         return 200, json.dumps(body), [update]
 
     def modify(self, body: Json) -> tuple[int, str]:
         """`PUT /v3/order/modify`: an open order takes the new quantity, type and prices."""
         order = self.orders.get(str(body.get("order_id")))
-        if order is None or order["status"] != "open":
+        if order is None or order["status"] not in WORKING:
             return 400, error_body("UDAPI100010", "Order not found or not open")
         for field in ("quantity", "order_type", "price", "trigger_price"):
             if field in body:
@@ -143,18 +140,26 @@ class OrderDesk:
 
     def working_order(self, key: str, side: str, qty: int, tag: str | None = None) -> str:
         """An order that sits open at the broker (a limit order placed by hand); its id."""
+        body = {"instrument_token": key, "product": "I", "order_type": "LIMIT", "transaction_type": side, "tag": tag}
+        order_id = self._new(body, qty)
+        self.orders[order_id]["price"] = self.price
+        return order_id
+
+    def _new(self, body: Json, qty: int, *, status: str = "open", trigger_price: float = 0.0) -> str:
+        """A new order of `qty` shares as a place `body` asks, nothing filled yet; its id."""
         order_id = str(next(self._ids))
         self.orders[order_id] = {
             "order_id": order_id,
-            "instrument_token": key,
-            "product": "I",
-            "order_type": "LIMIT",
-            "transaction_type": side,
+            "exchange_order_id": f"1100000{order_id[-8:]}",
+            "instrument_token": body["instrument_token"],
+            "product": body["product"],
+            "order_type": body["order_type"],
+            "transaction_type": body["transaction_type"],
             "quantity": qty,
-            "price": self.price,
-            "trigger_price": 0.0,
-            "tag": tag,
-            "status": "open",
+            "price": 0.0,
+            "trigger_price": trigger_price,
+            "tag": body.get("tag"),
+            "status": status,
             "status_message": None,
             "filled_quantity": 0,
             "pending_quantity": qty,
@@ -162,7 +167,31 @@ class OrderDesk:
         }
         return order_id
 
+    def stops(self) -> list[Json]:
+        """The stop-loss orders resting now (trigger pending), in the order they were placed."""
+        return [o for o in self.orders.values() if o["status"] == TRIGGER_PENDING]
+
+    def _rest(self, body: Json) -> tuple[int, str, list[Json]]:
+        """A stop-loss order placed: it rests, trigger pending."""
+        order_id = self._new(
+            body, int(body["quantity"]), status=TRIGGER_PENDING, trigger_price=float(body["trigger_price"])
+        )
+        answer = {"status": "success", "data": {"order_ids": [order_id]}, "metadata": {"latency": 11}}
+        return 200, json.dumps(answer), [self._snapshot(order_id)]
+
     # --- the exchange, scripted --------------------------------------------------------------
+
+    def trigger_stops(self, price: float) -> list[str]:
+        """The market trades at `price`: every resting stop it reaches (a sell stop at or below its
+        trigger, a buy stop at or above) fills there, and the stream says so; their ids."""
+        hit = [
+            o["order_id"]
+            for o in self.stops()
+            if (price <= o["trigger_price"] if o["transaction_type"] == "SELL" else price >= o["trigger_price"])
+        ]
+        for order_id in hit:
+            self.publish(self._fill(order_id, int(self.orders[order_id]["quantity"]), price, "complete"))
+        return hit
 
     def complete(self, order_id: str, price: float | None = None) -> None:
         """The rest of an open order fills (at `price`, default the desk's)."""

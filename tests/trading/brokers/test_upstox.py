@@ -5,6 +5,7 @@ what the engine makes of each outcome."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from app.trading.orders import OrderRequest, OrderStatus, Side
 from app.trading.system import upstox_broker
 from tests.market.upstox.fake import FakeUpstox
 from tests.market.upstox.fake_orders import Outcome
+from tests.support.waits import polled
 from tests.trading.stubs import RELIANCE, make_desk
 
 PRICES = {RELIANCE: 2900.0}
@@ -275,6 +277,49 @@ async def test_modify_and_cancel_on_the_order_host(fake: FakeUpstox, broker: Ups
         ("PUT", "/v3/order/modify"),
         ("DELETE", "/v3/order/cancel"),
     ]
+
+
+async def test_an_sl_m_stop_rests_moves_and_its_cancel_is_confirmed_or_found_filled(
+    fake: FakeUpstox, token_file: Path
+) -> None:
+    made = make_broker(fake, token_file, fill_timeout=0.3)
+    await made.connect()
+    await streaming(made)
+    ended: list[int] = []
+    made.add_stop_listener(ended.append)
+    try:
+        stop = OrderRequest(21, RELIANCE, Side.SELL, 10, 2850.0, 0)  # `price`: the trigger
+        order_id = await made.place_stop(stop)
+        body = fake.placed[-1]
+        assert (body["order_type"], body["trigger_price"], body["price"], body["slice"], body["tag"]) == (
+            "SL-M",
+            2850.0,
+            0,
+            False,
+            "sd-21",
+        )
+        assert await made.stop_state(order_id, stop) is None  # trigger pending: it works
+        await made.move_stop(order_id, dataclasses.replace(stop, price=2860.0))
+        assert fake.desk.orders[order_id]["trigger_price"] == 2860.0
+        cancelled = await made.cancel_stop(order_id, stop)  # confirmed by the stream's update
+        assert (cancelled.status, cancelled.filled_qty) == (OrderStatus.CANCELLED, 0)
+
+        second = dataclasses.replace(stop, client_order_id=22)
+        second_id = await made.place_stop(second)
+        assert fake.desk.trigger_stops(2840.0) == [second_id]
+        await polled(lambda: ended == [22], 5)  # nobody waited on it: the stop listener hears it
+        filled = await made.cancel_stop(second_id, second)  # refused (complete): looked up
+        assert (filled.status, filled.filled_qty, filled.avg_price) == (OrderStatus.FILLED, 10, 2840.0)
+
+        third = dataclasses.replace(stop, client_order_id=23)
+        third_id = await made.place_stop(third)
+        fake.desk.refuse_cancels = True
+        unknown = await made.cancel_stop(third_id, third)
+        assert unknown.status is OrderStatus.UNKNOWN
+        assert str(unknown.message).endswith("HTTP 400: Something went wrong) and the stop still works")
+        assert fake.desk.orders[third_id]["status"] == "trigger pending"
+    finally:
+        await made.close()
 
 
 async def test_an_unknown_token_is_named(fake: FakeUpstox, token_file: Path) -> None:
