@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.commands.client import UrlOption, call
+from app.commands.client import UrlOption, call, send
+from app.commands.performance import print_performance
 from app.commands.settings import load_settings
 
 if TYPE_CHECKING:
@@ -107,6 +109,41 @@ def trades(
     out.print(table)
 
 
+@hft_cli.command("performance")
+def performance(
+    from_: Annotated[str | None, typer.Option("--from", help="First IST date (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last IST date (YYYY-MM-DD).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print it as JSON, series included.")] = False,
+    url: UrlOption = None,
+) -> None:
+    """How the live and paper record did over the period (docs/performance.md)."""
+    perf = send("GET", url, "/api/hft/performance", params=_period(from_, to)).json()
+    if json_out:
+        out.print_json(data=perf)
+        return
+    print_performance(out, perf, f"performance {from_ or 'start'} to {to or 'now'}, {perf['sessions']} sessions")
+
+
+@hft_cli.command("export")
+def export(
+    out_path: Annotated[Path, typer.Option("--out", help="The CSV file to write.")],
+    from_: Annotated[str | None, typer.Option("--from", help="First IST date (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last IST date (YYYY-MM-DD).")] = None,
+    orders: Annotated[bool, typer.Option("--orders", help="The orders instead of the trades.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many rows, newest first.")] = 100_000,
+    url: UrlOption = None,
+) -> None:
+    """The trade book (or the order book) as CSV: charges by kind, times in IST and UTC."""
+    path = "/api/hft/orders.csv" if orders else "/api/hft/trades.csv"
+    text = send("GET", url, path, params={**_period(from_, to), "limit": str(limit)}).text
+    out_path.write_text(text, encoding="utf-8")
+    err.print(f"{text.count(chr(10)) - 1} {'orders' if orders else 'trades'} written to {out_path}")
+
+
+def _period(from_: str | None, to: str | None) -> dict[str, str]:
+    return {k: v for k, v in (("from", from_), ("to", to)) if v is not None}
+
+
 @hft_cli.command("positions")
 def positions(url: UrlOption = None) -> None:
     """The venue's positions and funds."""
@@ -147,32 +184,14 @@ def trade_backtest(
             vol_span=settings.hft_vol_span,
         )
     )
-    result = report.public()
     if json_out:
-        out.print_json(data=result)
+        out.print_json(data=report.public())
         return
-    table = Table(
-        title=f"trade backtest: {len(report.instruments)} instruments, {interval}, {report.bars} bars, "
-        f"{report.days} days, {model_kind}, paper"
+    title = (
+        f"trade backtest: {len(report.instruments)} instruments, {interval}, {report.bars} bars, "
+        f"{report.performance.sessions} sessions, {model_kind}, paper"
     )
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    win = "n/a" if report.win_rate is None else f"{report.win_rate:.1%}"
-    sharpe = "n/a (one day)" if report.sharpe is None else f"{report.sharpe:.2f}"
-    rows = [
-        ("net PnL after costs", f"{report.net_pnl:,.2f}"),
-        ("gross PnL", f"{report.gross_pnl:,.2f}"),
-        ("charges", f"{report.charges:,.2f}"),
-        ("trades", str(report.trades)),
-        ("win rate", win),
-        ("max drawdown", f"{report.max_drawdown:,.2f} ({report.max_drawdown_pct:.2f} % of {report.capital:,.0f})"),
-        ("Sharpe (daily, annualised)", sharpe),
-        ("exposure (bars with a position)", f"{report.exposure:.1%}"),
-        ("exits by reason", ", ".join(f"{k} {v}" for k, v in sorted(report.by_reason.items())) or "-"),
-    ]
-    for name, value in rows:
-        table.add_row(name, value)
-    out.print(table)
+    print_performance(out, report.performance.public(), title)
     for error in report.errors[:5]:
         out.print(f"[yellow]{error}[/yellow]")
 

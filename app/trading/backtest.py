@@ -12,13 +12,10 @@ last bar, so every trade is in the report.
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
 
 from app.events import HftError, HftManageError
 from app.market.bars import BarSet, iter_bar_sets
@@ -34,11 +31,11 @@ from app.trading.costs import CostModel
 from app.trading.engine import TradingEngine
 from app.trading.gate import LiveGate
 from app.trading.journal import MemoryJournal
+from app.trading.performance import Marks, Performance, measure
 from app.trading.prices import PriceBook
 from app.trading.risk import RiskLimits
-from app.trading.strategy import Strategy, StrategyConfig, ist_day
-
-TRADING_DAYS = 252
+from app.trading.strategy import Strategy, StrategyConfig
+from app.trading.trades import Trade
 
 
 class BarClock:
@@ -75,51 +72,25 @@ class Recorder:
 
 @dataclass
 class TradeReport:
-    """What the backtest made: money after costs, and how it was made (rupees unless said)."""
+    """What the backtest made (`performance`, docs/performance.md), its trades, and what it published."""
 
     instruments: tuple[str, ...]
     interval: str
     bars: int
-    days: int
-    capital: float
-    trades: int = 0
-    wins: int = 0
-    net_pnl: float = 0.0
-    gross_pnl: float = 0.0
-    charges: float = 0.0
-    max_drawdown: float = 0.0
-    sharpe: float | None = None
-    exposure: float = 0.0
-    by_reason: dict[str, int] = field(default_factory=dict)
+    performance: Performance
+    trades: list[Trade]
+    orders: list[dict[str, Any]]  # as the journal stored them, oldest first
     events: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
-    @property
-    def win_rate(self) -> float | None:
-        return self.wins / self.trades if self.trades else None
-
-    @property
-    def max_drawdown_pct(self) -> float:
-        return 100.0 * self.max_drawdown / self.capital
-
     def public(self) -> dict[str, Any]:
+        """The whole report as JSON (`backtest --trade --json`): figures, series and trades."""
         return {
             "instruments": list(self.instruments),
             "interval": self.interval,
             "bars": self.bars,
-            "days": self.days,
-            "capital": self.capital,
-            "trades": self.trades,
-            "wins": self.wins,
-            "win_rate": self.win_rate,
-            "net_pnl": round(self.net_pnl, 2),
-            "gross_pnl": round(self.gross_pnl, 2),
-            "charges": round(self.charges, 2),
-            "max_drawdown": round(self.max_drawdown, 2),
-            "max_drawdown_pct": round(self.max_drawdown_pct, 3),
-            "sharpe": None if self.sharpe is None else round(self.sharpe, 3),
-            "exposure": round(self.exposure, 4),
-            "by_reason": self.by_reason,
+            "performance": self.performance.public(),
+            "trades": [t.public() for t in self.trades],
             "events": self.events,
             "errors": self.errors[:20],
         }
@@ -171,16 +142,14 @@ async def run_trade_backtest(
         prices=PriceBook(data.instruments, span=vol_span),
         reconcile=False,
     )
-    exposed = 0
     bars: BarSet | None = None
     for bars in iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv):
         clock.advance_to(bars.close_ts)
         await engine.on_bars(bars)
-        exposed += bool(engine.book.open)
         feed_predictions(engine, core, core.step(bars))
     if bars is not None:
         await engine.flatten(note="end of the backtest")
-    return _report(data, interval, journal, recorder, paper.capital, exposed)
+    return _report(data, interval, journal, recorder, paper.capital, costs)
 
 
 def feed_predictions(engine: TradingEngine, core: PredictorCore, cycle: Cycle) -> None:
@@ -192,35 +161,18 @@ def feed_predictions(engine: TradingEngine, core: PredictorCore, cycle: Cycle) -
 
 
 def _report(
-    data: Aligned, interval: Interval, journal: MemoryJournal, recorder: Recorder, capital: float, exposed: int
+    data: Aligned, interval: Interval, journal: MemoryJournal, recorder: Recorder, capital: float, costs: CostModel
 ) -> TradeReport:
-    days = sorted({ist_day(ts) for ts in data.close_ts.tolist()})
-    report = TradeReport(
+    trades = sorted((Trade.from_row(r) for r in journal.rows("hft_trades")), key=lambda t: t.trade_id)
+    orders = sorted(journal.rows("hft_orders"), key=lambda o: int(o["order_id"]))
+    marks = Marks(data.instruments, data.open_ts, data.close_ts, data.ohlcv["close"])
+    return TradeReport(
         data.instruments,
         interval.name,
         bars=len(data.close_ts),
-        days=len(days),
-        capital=capital,
+        performance=measure(trades, orders, capital=capital, costs=costs, marks=marks),
+        trades=trades,
+        orders=orders,
         events=dict(recorder.counts),
         errors=recorder.errors,
     )
-    closed = sorted(
-        (r for r in journal.rows("hft_trades") if r["status"] == "closed"), key=lambda r: (r["exit_ts"], r["trade_id"])
-    )
-    pnl = np.array([r["pnl"] for r in closed], dtype=np.float64)
-    report.trades = len(closed)
-    report.wins = int((pnl > 0).sum())
-    report.net_pnl = float(pnl.sum())
-    report.gross_pnl = float(sum(r["gross"] for r in closed))
-    report.charges = float(sum(r["entry_charges"] + r["exit_charges"] for r in closed))
-    report.by_reason = dict(Counter(str(r["exit_reason"]) for r in closed))
-    equity = np.concatenate([[0.0], np.cumsum(pnl)])
-    report.max_drawdown = float((np.maximum.accumulate(equity) - equity).max())
-    report.exposure = exposed / len(data.close_ts) if len(data.close_ts) else 0.0
-    by_day = dict.fromkeys(days, 0.0)
-    for r in closed:
-        by_day[ist_day(r["exit_ts"])] = by_day.get(ist_day(r["exit_ts"]), 0.0) + r["pnl"]
-    daily = np.array(list(by_day.values())) / capital
-    if len(daily) >= 2 and daily.std(ddof=1) > 0:
-        report.sharpe = float(daily.mean() / daily.std(ddof=1) * math.sqrt(TRADING_DAYS))
-    return report

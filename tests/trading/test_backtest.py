@@ -58,13 +58,16 @@ async def test_the_report_adds_up() -> None:
         costs=CostModel(),
         paper=PaperConfig(),
     )
-    assert report.trades > 10 and report.days == 3 and report.bars == 3 * 375
-    assert report.events["hft.entry"] == report.events["hft.exit"] == report.trades
-    assert sum(report.by_reason.values()) == report.trades
-    assert report.net_pnl == pytest.approx(report.gross_pnl - report.charges)
-    assert report.charges > 0 and 0 <= report.wins <= report.trades
-    assert report.max_drawdown >= max(0.0, -report.net_pnl) - 1e-6
-    assert 0 < report.exposure < 1 and report.sharpe is not None
+    perf = report.performance
+    assert perf.trades > 10 and perf.sessions == 3 and report.bars == 3 * 375
+    assert report.events["hft.entry"] == report.events["hft.exit"] == perf.trades == len(report.trades)
+    assert sum(g.trades for g in perf.by_exit_reason) == perf.trades
+    assert perf.net_pnl == pytest.approx(perf.gross_pnl - perf.charges)
+    assert sum(perf.charges_by_kind.values()) == pytest.approx(perf.charges)  # the same cost model, split by kind
+    assert perf.charges > 0 and 0 <= perf.wins <= perf.trades
+    assert perf.max_drawdown.amount >= max(0.0, -perf.net_pnl) - 1e-6
+    assert len(perf.equity) == report.bars and perf.equity[-1] == pytest.approx(perf.capital + perf.net_pnl)
+    assert 0 < perf.exposure < 1 and perf.sharpe is not None
 
 
 async def test_an_uptrend_traded_on_momentum_makes_money_after_costs() -> None:
@@ -94,7 +97,8 @@ async def test_an_uptrend_traded_on_momentum_makes_money_after_costs() -> None:
         paper=PaperConfig(),
         model_kind="ewma",
     )
-    assert report.trades > 5 and report.net_pnl > 0 and report.gross_pnl > report.charges
+    perf = report.performance
+    assert perf.trades > 5 and perf.net_pnl > 0 and perf.gross_pnl > perf.charges
 
 
 def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
@@ -134,9 +138,12 @@ def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
     result = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["bars"] == 375 and report["trades"] == report["events"].get("hft.exit", 0)
-    assert {"net_pnl", "win_rate", "max_drawdown", "sharpe", "exposure", "charges"} <= set(report)
+    perf = report["performance"]
+    assert report["bars"] == 375 and perf["trades"] == len(report["trades"]) == report["events"].get("hft.exit", 0)
+    assert len(perf["curve_ts"]) == len(perf["equity"]) == len(perf["drawdown"]) == 375  # the series, every bar
+    assert {"sharpe", "sortino", "profit_factor", "charges_by_kind", "daily", "by_instrument"} <= set(perf)
     table = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     assert table.returncode == 0 and "net PnL after costs" in table.stdout and "exposure" in table.stdout
+    assert "Sharpe" in table.stdout and "n/a (one day)" in table.stdout  # one session: said plainly
     bad = subprocess.run([*args, "--model", "magic"], capture_output=True, text=True, timeout=120, env=env)
     assert bad.returncode == 2 and "--model 'magic'" in bad.stderr
