@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.commands.client import UrlOption, call, send
-from app.commands.performance import print_performance
+from app.commands.performance import print_performance, tearsheet
 from app.commands.settings import load_settings
 
 if TYPE_CHECKING:
@@ -114,14 +114,18 @@ def performance(
     from_: Annotated[str | None, typer.Option("--from", help="First IST date (YYYY-MM-DD).")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last IST date (YYYY-MM-DD).")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print it as JSON, series included.")] = False,
+    report_path: Annotated[Path | None, typer.Option("--report", help="Also write an HTML tearsheet here.")] = None,
     url: UrlOption = None,
 ) -> None:
     """How the live and paper record did over the period (docs/performance.md)."""
     perf = send("GET", url, "/api/hft/performance", params=_period(from_, to)).json()
+    title = f"performance {from_ or 'start'} to {to or 'now'}, {perf['sessions']} sessions"
+    if report_path is not None:
+        write_report(report_path, perf, title)
     if json_out:
         out.print_json(data=perf)
         return
-    print_performance(out, perf, f"performance {from_ or 'start'} to {to or 'now'}, {perf['sessions']} sessions")
+    print_performance(out, perf, title)
 
 
 @hft_cli.command("export")
@@ -138,6 +142,16 @@ def export(
     text = send("GET", url, path, params={**_period(from_, to), "limit": str(limit)}).text
     out_path.write_text(text, encoding="utf-8")
     err.print(f"{text.count(chr(10)) - 1} {'orders' if orders else 'trades'} written to {out_path}")
+
+
+def write_report(path: Path, perf: dict[str, Any], title: str) -> None:
+    """The HTML tearsheet of `perf` to `path` (said on stderr, so --json stays clean)."""
+    try:
+        path.write_text(tearsheet(perf, title), encoding="utf-8")
+    except OSError as e:
+        err.print(f"[red]error:[/red] --report {path}: {e.strerror}")
+        raise typer.Exit(2) from e
+    err.print(f"tearsheet written to {path}")
 
 
 def _period(from_: str | None, to: str | None) -> dict[str, str]:
@@ -158,6 +172,7 @@ def trade_backtest(
     calib_halflife: float,
     json_out: bool,
     db_url: str,
+    report_path: Path | None = None,
 ) -> None:
     """`signaldesk backtest --trade`: the live engine on paper over stored candles, and its report
     (ticks and lots from the instrument master in the database at `db_url`)."""
@@ -184,13 +199,15 @@ def trade_backtest(
             vol_span=settings.hft_vol_span,
         )
     )
-    if json_out:
-        out.print_json(data=report.public())
-        return
     title = (
         f"trade backtest: {len(report.instruments)} instruments, {interval}, {report.bars} bars, "
         f"{report.performance.sessions} sessions, {model_kind}, paper"
     )
+    if report_path is not None:
+        write_report(report_path, report.performance.public(), title)
+    if json_out:
+        out.print_json(data=report.public())
+        return
     print_performance(out, report.performance.public(), title)
     for error in report.errors[:5]:
         out.print(f"[yellow]{error}[/yellow]")

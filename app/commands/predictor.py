@@ -79,6 +79,9 @@ def backtest(
         bool, typer.Option("--trade", help="Run the trading engine on paper and report its trades.")
     ] = False,
     model: Annotated[str, typer.Option(help="--trade: the predictor model the engine trades on.")] = "ridge",
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="--trade: also write an HTML tearsheet to this file.")
+    ] = None,
 ) -> None:
     """Run the predictor core over stored candles and report every model against the baseline
     (with --trade: the trading engine on paper over them, and its trade report)."""
@@ -104,7 +107,9 @@ def backtest(
         raise typer.Exit(2) from e
     if trade:
         prepare_database(settings, auto_upgrade=settings.db_auto_upgrade)  # the instrument master's ticks and lots
-        return trade_backtest(data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out, settings.db_url)
+        return trade_backtest(
+            data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out, settings.db_url, report_path
+        )
     report = run_backtest(data, parse_interval(cfg.interval), horizons=cfg.horizons, calib_halflife=cfg.calib_halflife)
     if json_out:
         out.print_json(

@@ -135,9 +135,13 @@ def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
         "--data-dir",
         str(data_dir),
     ]
-    result = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=120, env=env)
+    sheet = tmp_path / "tearsheet.html"
+    result = subprocess.run(
+        [*args, "--json", "--report", str(sheet)], capture_output=True, text=True, timeout=120, env=env
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
+    assert "<svg" in sheet.read_text() and "max drawdown" in sheet.read_text()
     perf = report["performance"]
     assert report["bars"] == 375 and perf["trades"] == len(report["trades"]) == report["events"].get("hft.exit", 0)
     assert len(perf["curve_ts"]) == len(perf["equity"]) == len(perf["drawdown"]) == 375  # the series, every bar

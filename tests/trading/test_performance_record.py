@@ -4,8 +4,10 @@ books parsed back equal the JSON routes; bad filters are refused with 422 naming
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -14,6 +16,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
+import uvicorn
 from fastapi import FastAPI
 
 from app.api.deps import get_candles, get_settings, get_trading
@@ -28,6 +31,9 @@ from app.trading.journal import SqliteJournal
 from app.trading.performance import CHARGE_KINDS
 from app.trading.risk import RiskLimits
 from app.trading.strategy import StrategyConfig, ist_day
+from tests.support.cli import signaldesk
+from tests.support.server import free_port
+from tests.support.waits import polled
 from tests.trading.rig import Rig, make_rig
 from tests.trading.test_backtest import MINUTE, aligned, simulated
 
@@ -56,39 +62,42 @@ async def store_record(rig: Rig, report: TradeReport, data: Any) -> None:
         await CandleStore(rig.db).upsert(key, "1m", frame)
 
 
+Recorded = tuple[FastAPI, TradeReport, dict[str, str]]
+
+
 @pytest.fixture
-async def recorded(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, TradeReport, dict[str, str]]]:
-    """A client of the hft routes on a rig whose record is a 2-day backtest's; the backtest; its dates."""
+async def recorded(tmp_path: Path) -> AsyncIterator[Recorded]:
+    """The hft routes on a rig whose record is a 2-day backtest's; the backtest; its first and last date."""
     report, data = await backtest()
     rig = await make_rig(tmp_path / "data")
     await store_record(rig, report, data)
-    days = {"from": ist_day(int(data.open_ts[0])), "to": ist_day(int(data.open_ts[-1]))}
-    async with hft_client(rig) as client:
-        yield client, report, days
+    yield hft_app(rig), report, {"from": ist_day(int(data.open_ts[0])), "to": ist_day(int(data.open_ts[-1]))}
     await rig.close()
 
 
-def hft_client(rig: Rig) -> httpx.AsyncClient:
-    """A client of the hft routes served with the rig's trading service, settings and database."""
+def hft_app(rig: Rig) -> FastAPI:
+    """The hft routes served with the rig's trading service, settings and database."""
     app = FastAPI()
     install_error_handlers(app)
     app.include_router(router)
     app.dependency_overrides[get_settings] = lambda: rig.settings
     app.dependency_overrides[get_trading] = lambda: rig.service
     app.dependency_overrides[get_candles] = lambda: CandleStore(rig.db)
+    return app
+
+
+def client_of(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api.test")
 
 
-async def test_the_live_path_measures_the_same_trades_as_the_backtest(
-    recorded: tuple[httpx.AsyncClient, TradeReport, dict[str, str]],
-) -> None:
-    client, report, days = recorded
+async def test_the_live_path_measures_the_same_trades_as_the_backtest(recorded: Recorded) -> None:
+    app, report, days = recorded
     assert report.performance.trades > 3 and report.performance.sessions == 2
-    r = await client.get("/api/hft/performance", params=days)
+    async with client_of(app) as client:
+        r = await client.get("/api/hft/performance", params=days)
+        first = await client.get("/api/hft/performance", params={"from": days["from"], "to": days["from"]})
     assert r.status_code == 200, r.text
     assert r.json() == report.performance.public()  # figures, series and splits alike
-
-    first = await client.get("/api/hft/performance", params={"from": days["from"], "to": days["from"]})
     assert first.json()["trades"] == sum(1 for t in report.trades if ist_day(t.entry_ts) == days["from"])
 
 
@@ -100,10 +109,9 @@ def as_csv(value: object) -> str:
     return "" if value is None else str(value)
 
 
-async def test_the_csv_books_carry_the_json_rows_charges_by_kind_and_ist_and_utc_times(
-    recorded: tuple[httpx.AsyncClient, TradeReport, dict[str, str]],
-) -> None:
-    client, report, days = recorded
+async def test_the_csv_books_carry_the_json_rows_charges_by_kind_and_ist_and_utc_times(recorded: Recorded) -> None:
+    app, report, days = recorded
+    client = client_of(app)
     query = {**days, "status": "closed", "limit": 1000}
     trades = (await client.get("/api/hft/trades", params=query)).json()["trades"]
     r = await client.get("/api/hft/trades.csv", params=query)
@@ -128,6 +136,32 @@ async def test_the_csv_books_carry_the_json_rows_charges_by_kind_and_ist_and_utc
 
     empty = await client.get("/api/hft/trades.csv", params={"from": "2001-01-01", "to": "2001-01-02"})
     assert parsed(empty.text) == [] and empty.text.startswith("trade_id,")  # the header, always
+    await client.aclose()
+
+
+async def test_the_cli_exports_the_trade_book_and_writes_a_tearsheet(recorded: Recorded, tmp_path: Path) -> None:
+    """`signaldesk hft export` and `hft performance --report` against the routes on a loopback port."""
+    app, report, days = recorded
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
+    serving = asyncio.create_task(server.serve())
+    await polled(lambda: server.started, 10)
+    url = f"http://127.0.0.1:{server.config.port}"
+    try:
+        book, sheet = tmp_path / "trades.csv", tmp_path / "sheet.html"
+        span = ("--from", days["from"], "--to", days["to"], "--url", url)
+        done = await asyncio.to_thread(signaldesk, "hft", "export", *span, "--out", book)
+        assert done.returncode == 0, done.stderr
+        async with client_of(app) as client:
+            expected = (await client.get("/api/hft/trades.csv", params={**days, "limit": 100_000})).text
+        assert book.read_text() == expected and len(parsed(expected)) == len(report.trades)
+        shown = await asyncio.to_thread(signaldesk, "hft", "performance", *span, "--json", "--report", sheet)
+        assert shown.returncode == 0, shown.stderr
+        assert json.loads(shown.stdout) == report.performance.public()
+        html = sheet.read_text()
+        assert "<svg" in html and "Sharpe (daily, 250 sessions)" in html and "By instrument" in html
+    finally:
+        server.should_exit = True
+        await serving
 
 
 BAD_FILTERS = [
@@ -143,7 +177,7 @@ BAD_FILTERS = [
 async def test_bad_filters_are_refused_naming_the_field(tmp_path: Path) -> None:
     rig = await make_rig(tmp_path / "data")
     try:
-        async with hft_client(rig) as client:
+        async with client_of(hft_app(rig)) as client:
             for path, query, field in BAD_FILTERS:
                 r = await client.get(path, params=query)
                 assert r.status_code == 422, (path, query, r.text)
