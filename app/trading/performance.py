@@ -249,9 +249,10 @@ def _curve(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """(ts, realized, open PnL, a position was open) per point: per bar with marks, else per exit."""
     if marks is None or not len(marks.open_ts):
-        ts = np.array([t.exit_ts for t in closed], dtype=np.int64)
+        exits = np.array([t.exit_ts for t in closed], dtype=np.int64)
         realized = np.cumsum(np.array([t.pnl for t in closed], dtype=np.float64))
-        return ts, realized, np.zeros(len(ts)), None
+        last = np.append(exits[1:] != exits[:-1], True) if len(exits) else np.zeros(0, dtype=bool)
+        return exits[last], realized[last], np.zeros(int(last.sum())), None  # one point per exit time
     n = len(marks.open_ts)
     column = {key: i for i, key in enumerate(marks.instruments)}
     realized, open_pnl = np.zeros(n), np.zeros(n)

@@ -65,7 +65,8 @@ class TradeRecord:
 
     async def marks(self, trades: list[Trade], interval: Interval, period: Period) -> Marks | None:
         """The closes of the trades' instruments from the first entry on, each carried forward over
-        the bars it has none (and back, before its first); None when no candle is stored."""
+        the bars it has none (and back, before its first); None unless candles are stored from the
+        first entry's bar to the last fill's."""
         keys = tuple(sorted({t.instrument_key for t in trades}))
         start = period.since if period.since is not None else min(t.entry_ts for t in trades)
         exits = [t.exit_ts for t in trades]
@@ -77,6 +78,9 @@ class TradeRecord:
         if all(f.empty for f in frames):
             return None
         ts = np.unique(np.concatenate([f["ts"].to_numpy(np.int64) for f in frames]))
+        last_fill = max(t.exit_ts or t.entry_ts for t in trades)
+        if ts[0] > min(t.entry_ts for t in trades) or ts[-1] < last_fill:
+            return None  # candles missing at either end (not fetched yet): a curve without them would drop trades
         close = pd.DataFrame(np.nan, index=ts, columns=range(len(keys)))
         for i, f in enumerate(frames):
             close.loc[f["ts"].to_numpy(np.int64), i] = f["close"].to_numpy()

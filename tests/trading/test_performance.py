@@ -100,6 +100,9 @@ def test_profit_factor_expectancy_and_streaks_from_three_trades() -> None:
     assert (perf.longest_win_streak, perf.longest_loss_streak) == (2, 1)
     assert perf.equity == pytest.approx([100_300.0, 100_350.0, 100_250.0])  # without marks: a step per exit
     assert perf.exposure is None and perf.unavailable["exposure"] == "no bar marks"
+    flattened = measure([*trades, trade(4, 20.0, exit_ts=T0 + 180)], [], capital=100_000.0, costs=NO_COSTS)
+    assert flattened.curve_ts == [T0 + 60, T0 + 120, T0 + 180]  # exits at one time: one point, after them all
+    assert flattened.equity == pytest.approx([100_300.0, 100_350.0, 100_270.0])
 
 
 def test_splits_by_instrument_horizon_and_exit_reason() -> None:

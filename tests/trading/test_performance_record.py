@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
+import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 
@@ -23,12 +24,14 @@ from app.api.deps import get_candles, get_settings, get_trading
 from app.api.errors import install_error_handlers
 from app.api.routes.hft import router
 from app.market.calendar import IST
+from app.market.candles import TABLE as CANDLES
 from app.market.candles import CandleStore
 from app.trading.backtest import TradeReport, run_trade_backtest
 from app.trading.brokers.paper import PaperConfig
 from app.trading.costs import CostModel
 from app.trading.journal import SqliteJournal
 from app.trading.performance import CHARGE_KINDS
+from app.trading.record import Period, TradeRecord
 from app.trading.risk import RiskLimits
 from app.trading.strategy import StrategyConfig, ist_day
 from tests.support.cli import signaldesk
@@ -37,13 +40,18 @@ from tests.support.waits import polled
 from tests.trading.rig import Rig, make_rig
 from tests.trading.test_backtest import MINUTE, aligned, simulated
 
+_BACKTEST: list[tuple[TradeReport, Any]] = []
+
 
 async def backtest() -> tuple[TradeReport, Any]:
-    data = aligned(simulated(2, instruments=2, seed=5))
-    report = await run_trade_backtest(
-        data, MINUTE, strategy=StrategyConfig(), limits=RiskLimits(), costs=CostModel(), paper=PaperConfig()
-    )
-    return report, data
+    """A 2-day, 2-instrument trade backtest and its data (run once: the tests only read it)."""
+    if not _BACKTEST:
+        data = aligned(simulated(2, instruments=2, seed=5))
+        report = await run_trade_backtest(
+            data, MINUTE, strategy=StrategyConfig(), limits=RiskLimits(), costs=CostModel(), paper=PaperConfig()
+        )
+        _BACKTEST.append((report, data))
+    return _BACKTEST[0]
 
 
 async def store_record(rig: Rig, report: TradeReport, data: Any) -> None:
@@ -62,16 +70,16 @@ async def store_record(rig: Rig, report: TradeReport, data: Any) -> None:
         await CandleStore(rig.db).upsert(key, "1m", frame)
 
 
-Recorded = tuple[FastAPI, TradeReport, dict[str, str]]
+Recorded = tuple[Rig, TradeReport, dict[str, str]]
 
 
 @pytest.fixture
 async def recorded(tmp_path: Path) -> AsyncIterator[Recorded]:
-    """The hft routes on a rig whose record is a 2-day backtest's; the backtest; its first and last date."""
+    """A rig whose record is a 2-day backtest's (trades, orders, candles); the backtest; its first and last date."""
     report, data = await backtest()
     rig = await make_rig(tmp_path / "data")
     await store_record(rig, report, data)
-    yield hft_app(rig), report, {"from": ist_day(int(data.open_ts[0])), "to": ist_day(int(data.open_ts[-1]))}
+    yield rig, report, {"from": ist_day(int(data.open_ts[0])), "to": ist_day(int(data.open_ts[-1]))}
     await rig.close()
 
 
@@ -91,7 +99,8 @@ def client_of(app: FastAPI) -> httpx.AsyncClient:
 
 
 async def test_the_live_path_measures_the_same_trades_as_the_backtest(recorded: Recorded) -> None:
-    app, report, days = recorded
+    rig, report, days = recorded
+    app = hft_app(rig)
     assert report.performance.trades > 3 and report.performance.sessions == 2
     async with client_of(app) as client:
         r = await client.get("/api/hft/performance", params=days)
@@ -110,7 +119,8 @@ def as_csv(value: object) -> str:
 
 
 async def test_the_csv_books_carry_the_json_rows_charges_by_kind_and_ist_and_utc_times(recorded: Recorded) -> None:
-    app, report, days = recorded
+    rig, report, days = recorded
+    app = hft_app(rig)
     client = client_of(app)
     query = {**days, "status": "closed", "limit": 1000}
     trades = (await client.get("/api/hft/trades", params=query)).json()["trades"]
@@ -141,7 +151,8 @@ async def test_the_csv_books_carry_the_json_rows_charges_by_kind_and_ist_and_utc
 
 async def test_the_cli_exports_the_trade_book_and_writes_a_tearsheet(recorded: Recorded, tmp_path: Path) -> None:
     """`signaldesk hft export` and `hft performance --report` against the routes on a loopback port."""
-    app, report, days = recorded
+    rig, report, days = recorded
+    app = hft_app(rig)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     serving = asyncio.create_task(server.serve())
     await polled(lambda: server.started, 10)
@@ -184,3 +195,15 @@ async def test_bad_filters_are_refused_naming_the_field(tmp_path: Path) -> None:
                 assert [d["loc"] for d in r.json()["detail"]] == [["query", field]], (path, query)
     finally:
         await rig.close()
+
+
+async def test_without_candles_for_the_whole_record_the_curve_steps_at_each_exit(recorded: Recorded) -> None:
+    rig, report, _ = recorded
+    record = TradeRecord(rig.service.store, CandleStore(rig.db), costs=CostModel(), capital=PaperConfig().capital)
+    last_exit = max(t.exit_ts or 0 for t in report.trades)
+    async with rig.db.engine.begin() as conn:  # the candles of the last exit's bar are not stored yet
+        await conn.execute(sa.delete(CANDLES).where(CANDLES.c.ts >= last_exit))
+    perf = await record.performance(Period(), MINUTE)
+    assert perf.unavailable["exposure"] == "no bar marks" and perf.curve_ts[-1] == last_exit
+    assert perf.equity[-1] == pytest.approx(perf.capital + report.performance.net_pnl)  # no trade dropped
+    assert perf.net_pnl == report.performance.net_pnl and perf.sharpe is not None

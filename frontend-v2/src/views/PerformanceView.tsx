@@ -29,7 +29,7 @@ function Metrics({ perf }: { perf: Performance }) {
     ["Win rate", figure(perf, "win_rate", pct), undefined],
     ["Profit factor", figure(perf, "profit_factor", ratio), undefined],
     ["Expectancy per trade", figure(perf, "expectancy", signedRupees), perf.expectancy ?? undefined],
-    ["Average win / loss", `${figure(perf, "avg_win", rupees)} / ${figure(perf, "avg_loss", rupees)}`, undefined],
+    ["Average win / loss", `${figure(perf, "avg_win", signedRupees)} / ${figure(perf, "avg_loss", signedRupees)}`, undefined],
     ["Longest win / loss streak", `${perf.longest_win_streak} / ${perf.longest_loss_streak}`, undefined],
     [
       "Max drawdown",
