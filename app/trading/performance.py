@@ -250,9 +250,9 @@ def _curve(
     """(ts, realized, open PnL, a position was open) per point: per bar with marks, else per exit."""
     if marks is None or not len(marks.open_ts):
         exits = np.array([t.exit_ts for t in closed], dtype=np.int64)
-        realized = np.cumsum(np.array([t.pnl for t in closed], dtype=np.float64))
-        last = np.append(exits[1:] != exits[:-1], True) if len(exits) else np.zeros(0, dtype=bool)
-        return exits[last], realized[last], np.zeros(int(last.sum())), None  # one point per exit time
+        cumulative = np.cumsum(np.array([t.pnl for t in closed], dtype=np.float64))
+        latest = np.append(exits[1:] != exits[:-1], True) if len(exits) else np.zeros(0, dtype=bool)
+        return exits[latest], cumulative[latest], np.zeros(int(latest.sum())), None  # one point per exit time
     n = len(marks.open_ts)
     column = {key: i for i, key in enumerate(marks.instruments)}
     realized, open_pnl = np.zeros(n), np.zeros(n)
