@@ -62,23 +62,35 @@ def print_performance(console: Console, perf: dict[str, Any], title: str) -> Non
     for name, value in metrics_rows(perf):
         table.add_row(name, value)
     console.print(table)
-    for split, label in (("by_instrument", "instrument"), ("by_horizon", "horizon"), ("by_exit_reason", "exit")):
+    for split, label in SPLITS:
         if not perf[split]:
             continue
         groups = Table(title=f"by {label}")
-        for column in (label, "trades", "win rate", "net PnL", "charges", "profit factor", "expectancy"):
+        for column in (label, *GROUP_COLUMNS):
             groups.add_column(column, justify="left" if column == label else "right")
-        for g in perf[split]:
-            groups.add_row(
-                g["key"],
-                str(g["trades"]),
-                f"{g['win_rate']:.1%}",
-                f"{g['net_pnl']:,.2f}",
-                f"{g['charges']:,.2f}",
-                "n/a" if g["profit_factor"] is None else f"{g['profit_factor']:.2f}",
-                f"{g['expectancy']:,.2f}",
-            )
+        for row in group_rows(perf[split]):
+            groups.add_row(*row)
         console.print(groups)
+
+
+SPLITS = (("by_instrument", "instrument"), ("by_horizon", "horizon"), ("by_exit_reason", "exit"))
+GROUP_COLUMNS = ("trades", "win rate", "net PnL", "charges", "profit factor", "expectancy")
+
+
+def group_rows(groups: list[dict[str, Any]]) -> list[list[str]]:
+    """One split's rows: its key, then GROUP_COLUMNS."""
+    return [
+        [
+            g["key"],
+            str(g["trades"]),
+            f"{g['win_rate']:.1%}",
+            f"{g['net_pnl']:,.2f}",
+            f"{g['charges']:,.2f}",
+            "n/a" if g["profit_factor"] is None else f"{g['profit_factor']:.2f}",
+            f"{g['expectancy']:,.2f}",
+        ]
+        for g in groups
+    ]
 
 
 def _svg_line(ts: list[int], values: list[float], color: str, height: int = 160) -> str:
@@ -108,23 +120,8 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
 def tearsheet(perf: dict[str, Any], title: str) -> str:
     """The record as one self-contained HTML page: metrics, equity and drawdown, daily PnL, splits."""
     splits = "".join(
-        f"<h2>By {label}</h2>"
-        + _html_table(
-            [label, "trades", "win rate", "net PnL", "charges", "profit factor", "expectancy"],
-            [
-                [
-                    g["key"],
-                    str(g["trades"]),
-                    f"{g['win_rate']:.1%}",
-                    f"{g['net_pnl']:,.2f}",
-                    f"{g['charges']:,.2f}",
-                    "n/a" if g["profit_factor"] is None else f"{g['profit_factor']:.2f}",
-                    f"{g['expectancy']:,.2f}",
-                ]
-                for g in perf[split]
-            ],
-        )
-        for split, label in (("by_instrument", "instrument"), ("by_horizon", "horizon"), ("by_exit_reason", "exit"))
+        f"<h2>By {label}</h2>" + _html_table([label, *GROUP_COLUMNS], group_rows(perf[split]))
+        for split, label in SPLITS
     )
     daily = _html_table(
         ["day (IST)", "PnL", "return", "trades", "equity"],

@@ -70,6 +70,11 @@ function Charges({ perf }: { perf: Performance }) {
   );
 }
 
+/** One line of the record's curve (`values` at `perf.curve_ts`). */
+function series(name: string, color: string, perf: Performance | null, values: readonly number[] | undefined): Line[] {
+  return [{ name, color, points: (perf?.curve_ts ?? []).map((time, i) => ({ time, value: values![i]! })) }];
+}
+
 /** Save `blob` as a file named `name` (the browser's download). */
 function save(blob: Blob, name: string): void {
   const url = URL.createObjectURL(blob);
@@ -105,12 +110,8 @@ export function PerformanceView() {
       return `${book}.csv saved`;
     });
 
-  const equity: Line[] = useMemo(
-    () => [{ name: "equity", color: COLORS.accent, points: (perf?.curve_ts ?? []).map((t, i) => ({ time: t, value: perf!.equity[i]! })) }],
-    [perf],
-  );
-  const drawdown: Line[] = useMemo(
-    () => [{ name: "drawdown", color: COLORS.down, points: (perf?.curve_ts ?? []).map((t, i) => ({ time: t, value: perf!.drawdown[i]! })) }],
+  const [equity, drawdown] = useMemo(
+    () => [series("equity", COLORS.accent, perf, perf?.equity), series("drawdown", COLORS.down, perf, perf?.drawdown)],
     [perf],
   );
 
