@@ -18,6 +18,7 @@ from app.commands.settings import load_settings
 if TYPE_CHECKING:
     from app.market.intervals import Interval
     from app.trading.backtest import TradeReport
+    from app.trading.risk import AfterHalt
 
 hft_cli = typer.Typer(help="Start, stop, halt and watch the trading engine of a running server.", no_args_is_help=True)
 out = Console()
@@ -172,6 +173,7 @@ def trade_backtest(
     calib_halflife: float,
     json_out: bool,
     db_url: str,
+    after_halt: AfterHalt,
     report_path: Path | None = None,
 ) -> None:
     """`signaldesk backtest --trade`: the live engine on paper over stored candles, and its report
@@ -197,6 +199,7 @@ def trade_backtest(
             model_kind=model_kind,
             calib_halflife=calib_halflife,
             vol_span=settings.hft_vol_span,
+            after_halt=after_halt,
         )
     )
     title = (
@@ -209,6 +212,14 @@ def trade_backtest(
         out.print_json(data=report.public())
         return
     print_performance(out, report.performance.public(), title)
+    out.print(f"after a daily-loss halt: {report.after_halt.value}; daily-loss halts: {len(report.halts)}")
+    if report.halts:
+        halts = Table(title="daily-loss halts (IST)")
+        for column in ("date", "time", "day's PnL", "resumed", "reason"):
+            halts.add_column(column, justify="right" if column == "day's PnL" else "left")
+        for halt in report.halts:
+            halts.add_row(halt.date, halt.time, f"{halt.day_pnl:,.2f}", halt.resumed or "-", halt.reason)
+        out.print(halts)
     for error in report.errors[:5]:
         out.print(f"[yellow]{error}[/yellow]")
 

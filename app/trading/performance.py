@@ -17,6 +17,7 @@ from typing import Any
 
 import empyrical
 import numpy as np
+import pandas as pd
 
 from app.trading.costs import Charges, CostModel
 from app.trading.orders import Side
@@ -255,6 +256,7 @@ def _curve(
         return exits[latest], cumulative[latest], np.zeros(int(latest.sum())), None  # one point per exit time
     n = len(marks.open_ts)
     column = {key: i for i, key in enumerate(marks.instruments)}
+    close = pd.DataFrame(marks.close).ffill().to_numpy(np.float64)  # a bar without a close keeps the last one
     realized, open_pnl = np.zeros(n), np.zeros(n)
     exposed = np.zeros(n, dtype=bool)
     for t in trades:
@@ -265,7 +267,10 @@ def _curve(
         if first >= last:
             continue
         exposed[first:last] = True
-        price = marks.close[first:last, column[t.instrument_key]] if t.instrument_key in column else t.entry
+        known = (
+            close[first:last, column[t.instrument_key]] if t.instrument_key in column else np.full(last - first, np.nan)
+        )
+        price = np.where(np.isnan(known), t.entry, known)  # none yet: marked at its entry
         if t.pnl is None:  # still open: its mark, with what it has paid and realized so far
             open_pnl[first:last] += t.gross - t.charges + t.open_qty * (price - t.entry)
         else:  # marked at its whole size until the bar of its (last) exit

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, st
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import CandlesDep, SettingsDep, TradingDep
+from app.api.params import RowIdQuery
 from app.api.schemas.errors import errors
 from app.api.schemas.hft import (
     EngineStatus,
@@ -228,7 +229,7 @@ async def export_trades(
 
 @router.get("/orders", summary="Stored orders decided in the period, newest first", response_model=OrderList)
 async def read_orders(
-    service: TradingDep, period: PeriodDep, trade_id: int | None = None, limit: Limit = 500
+    service: TradingDep, period: PeriodDep, trade_id: RowIdQuery = None, limit: Limit = 500
 ) -> dict[str, Any]:
     return {
         "orders": await service.store.orders(trade_id=trade_id, limit=limit, since=period.since, until=period.until)
@@ -242,7 +243,7 @@ async def read_orders(
     responses={**CSV, **errors(422)},
 )
 async def export_orders(
-    service: TradingDep, period: PeriodDep, trade_id: int | None = None, limit: Limit = 500
+    service: TradingDep, period: PeriodDep, trade_id: RowIdQuery = None, limit: Limit = 500
 ) -> Response:
     orders = await service.store.orders(trade_id=trade_id, limit=limit, since=period.since, until=period.until)
     return _csv(orders_csv(orders, service.strategy.costs, fields=list(OrderOut.model_fields)), "orders.csv")

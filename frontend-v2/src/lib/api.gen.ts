@@ -605,6 +605,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notify/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The notifier: kinds sent, counts per URL, the last failure */
+        get: operations["read_notify_status_api_notify_status_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/market": {
         parameters: {
             query?: never;
@@ -791,6 +808,8 @@ export interface components {
             venue_connected: boolean;
             /** Open Trades */
             open_trades: number;
+            /** Venue Updates */
+            venue_updates?: string;
             /** Interval */
             interval?: string;
             /** Day */
@@ -923,11 +942,6 @@ export interface components {
             /** Expectancy */
             expectancy: number | null;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /** HaltEngine */
         HaltEngine: {
             /**
@@ -944,8 +958,13 @@ export interface components {
         };
         /** Health */
         Health: {
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "degraded";
+            /** Reason */
+            reason?: string | null;
             /** Epoch */
             epoch: string;
             /** Head Id */
@@ -1306,6 +1325,78 @@ export interface components {
             promoted_ts: number | null;
             /** Decision */
             decision: string | null;
+        };
+        /** NotifyDestination */
+        NotifyDestination: {
+            /**
+             * Url
+             * @description the notification URL, secrets masked
+             */
+            url: string;
+            /** Sent */
+            sent: number;
+            /** Failed */
+            failed: number;
+            /** Retries */
+            retries: number;
+            /**
+             * Pending
+             * @description alerts waiting to be sent (or being sent) to this URL
+             */
+            pending: number;
+            last_failure: components["schemas"]["NotifyFailure"] | null;
+        };
+        /**
+         * NotifyFailure
+         * @description An alert given up on after every retry (or dropped from a full queue).
+         */
+        NotifyFailure: {
+            /** Kind */
+            kind: string;
+            /** Title */
+            title: string;
+            /**
+             * Url
+             * @description the notification URL, secrets masked
+             */
+            url: string;
+            /**
+             * Reason
+             * @description what the last try answered (apprise's message)
+             */
+            reason: string;
+            /**
+             * Ts
+             * @description UTC epoch seconds
+             */
+            ts: number;
+        };
+        /** NotifyStatus */
+        NotifyStatus: {
+            /**
+             * Configured
+             * @description SIGNALDESK_NOTIFY_URLS names at least one URL
+             */
+            configured: boolean;
+            /**
+             * Running
+             * @description sending now (on the cluster's leader, with URLs)
+             */
+            running: boolean;
+            /**
+             * Kinds
+             * @description the kinds sent (SIGNALDESK_NOTIFY_EVENTS)
+             */
+            kinds: string[];
+            /** Sent */
+            sent: number;
+            /** Failed */
+            failed: number;
+            /** Retries */
+            retries: number;
+            last_failure: components["schemas"]["NotifyFailure"] | null;
+            /** Destinations */
+            destinations: components["schemas"]["NotifyDestination"][];
         };
         /** OrderList */
         OrderList: {
@@ -1768,6 +1859,8 @@ export interface components {
             venue_connected: boolean;
             /** Open Trades */
             open_trades: number;
+            /** Venue Updates */
+            venue_updates?: string;
             /** Interval */
             interval?: string;
             /** Day */
@@ -1879,19 +1972,6 @@ export interface components {
             start: number;
             /** End */
             end: number;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
         };
     };
     responses: never;
@@ -2037,6 +2117,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2176,6 +2265,15 @@ export interface operations {
                     "application/json": components["schemas"]["ImportOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2259,6 +2357,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PredictorStatusOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2362,9 +2469,9 @@ export interface operations {
             query?: {
                 instrument_key?: string | null;
                 status?: ("open" | "resolved" | "expired") | null;
-                /** @description ts_pred >= start (epoch s) */
+                /** @description UTC epoch seconds */
                 start?: number | null;
-                /** @description ts_pred <= end (epoch s) */
+                /** @description UTC epoch seconds */
                 end?: number | null;
                 limit?: number;
             };
@@ -2398,7 +2505,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2452,6 +2559,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EngineStatus"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2561,6 +2677,15 @@ export interface operations {
                     "application/json": components["schemas"]["EngineStatus"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2659,6 +2784,15 @@ export interface operations {
                     "application/json": components["schemas"]["FlattenOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2683,7 +2817,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2776,7 +2910,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2839,6 +2973,7 @@ export interface operations {
     read_orders_api_hft_orders_get: {
         parameters: {
             query?: {
+                /** @description a stored row's id */
                 trade_id?: number | null;
                 limit?: number;
                 /** @description first IST date (YYYY-MM-DD), included */
@@ -2885,7 +3020,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2893,6 +3028,7 @@ export interface operations {
     export_orders_api_hft_orders_csv_get: {
         parameters: {
             query?: {
+                /** @description a stored row's id */
                 trade_id?: number | null;
                 limit?: number;
                 /** @description first IST date (YYYY-MM-DD), included */
@@ -3116,6 +3252,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -3325,6 +3470,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -3530,6 +3684,15 @@ export interface operations {
                     "application/json": components["schemas"]["ScheduleOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -3564,6 +3727,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3613,6 +3777,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3660,6 +3825,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3677,6 +3843,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -3747,7 +3922,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3796,7 +3971,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    read_notify_status_api_notify_status_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifyStatus"];
+                };
+            };
+            /** @description Missing or invalid bearer token (when the server has one) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3837,7 +4041,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
