@@ -26,13 +26,21 @@ def server_url(url: str | None) -> str:
 
 
 def call(method: str, url: str | None, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`send`, and the JSON of its answer."""
+    result: dict[str, Any] = send(method, url, path, body).json()
+    return result
+
+
+def send(
+    method: str, url: str | None, path: str, body: dict[str, Any] | None = None, params: dict[str, str] | None = None
+) -> httpx.Response:
     """One REST call with SIGNALDESK_API_TOKEN; exits 1 with the server's message on an error answer."""
 
     token = load_settings().token
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     base = server_url(url)
     try:
-        response = httpx.request(method, base + path, json=body, headers=headers, timeout=30)
+        response = httpx.request(method, base + path, json=body, params=params, headers=headers, timeout=30)
     except httpx.TransportError as e:
         err.print(f"[red]error:[/red] cannot reach {base}: {e}")
         raise typer.Exit(1) from e
@@ -45,5 +53,4 @@ def call(method: str, url: str | None, path: str, body: dict[str, Any] | None = 
             detail = "; ".join(f"{'.'.join(map(str, d.get('loc', [])))}: {d.get('msg')}" for d in detail)
         err.print(f"[red]error {response.status_code}:[/red] {detail}")
         raise typer.Exit(1)
-    result: dict[str, Any] = response.json()
-    return result
+    return response

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from app.commands.client import UrlOption, call
+from app.commands.client import UrlOption, call, send
+from app.commands.performance import print_performance, tearsheet
 from app.commands.settings import load_settings
 
 if TYPE_CHECKING:
@@ -108,6 +110,55 @@ def trades(
     out.print(table)
 
 
+@hft_cli.command("performance")
+def performance(
+    from_: Annotated[str | None, typer.Option("--from", help="First IST date (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last IST date (YYYY-MM-DD).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print it as JSON, series included.")] = False,
+    report_path: Annotated[Path | None, typer.Option("--report", help="Also write an HTML tearsheet here.")] = None,
+    url: UrlOption = None,
+) -> None:
+    """How the live and paper record did over the period (docs/performance.md)."""
+    perf = send("GET", url, "/api/hft/performance", params=_period(from_, to)).json()
+    title = f"performance {from_ or 'start'} to {to or 'now'}, {perf['sessions']} sessions"
+    if report_path is not None:
+        write_report(report_path, perf, title)
+    if json_out:
+        out.print_json(data=perf)
+        return
+    print_performance(out, perf, title)
+
+
+@hft_cli.command("export")
+def export(
+    out_path: Annotated[Path, typer.Option("--out", help="The CSV file to write.")],
+    from_: Annotated[str | None, typer.Option("--from", help="First IST date (YYYY-MM-DD).")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last IST date (YYYY-MM-DD).")] = None,
+    orders: Annotated[bool, typer.Option("--orders", help="The orders instead of the trades.")] = False,
+    limit: Annotated[int, typer.Option(help="At most this many rows, newest first.")] = 100_000,
+    url: UrlOption = None,
+) -> None:
+    """The trade book (or the order book) as CSV: charges by kind, times in IST and UTC."""
+    path = "/api/hft/orders.csv" if orders else "/api/hft/trades.csv"
+    text = send("GET", url, path, params={**_period(from_, to), "limit": str(limit)}).text
+    out_path.write_text(text, encoding="utf-8")
+    err.print(f"{text.count(chr(10)) - 1} {'orders' if orders else 'trades'} written to {out_path}")
+
+
+def write_report(path: Path, perf: dict[str, Any], title: str) -> None:
+    """The HTML tearsheet of `perf` to `path` (said on stderr, so --json stays clean)."""
+    try:
+        path.write_text(tearsheet(perf, title), encoding="utf-8")
+    except OSError as e:
+        err.print(f"[red]error:[/red] --report {path}: {e.strerror}")
+        raise typer.Exit(2) from e
+    err.print(f"tearsheet written to {path}")
+
+
+def _period(from_: str | None, to: str | None) -> dict[str, str]:
+    return {k: v for k, v in (("from", from_), ("to", to)) if v is not None}
+
+
 @hft_cli.command("positions")
 def positions(url: UrlOption = None) -> None:
     """The venue's positions and funds."""
@@ -123,6 +174,7 @@ def trade_backtest(
     json_out: bool,
     db_url: str,
     after_halt: AfterHalt,
+    report_path: Path | None = None,
 ) -> None:
     """`signaldesk backtest --trade`: the live engine on paper over stored candles, and its report
     (ticks and lots from the instrument master in the database at `db_url`)."""
@@ -150,34 +202,17 @@ def trade_backtest(
             after_halt=after_halt,
         )
     )
-    result = report.public()
-    if json_out:
-        out.print_json(data=result)
-        return
-    table = Table(
-        title=f"trade backtest: {len(report.instruments)} instruments, {interval}, {report.bars} bars, "
-        f"{report.days} days, {model_kind}, paper"
+    title = (
+        f"trade backtest: {len(report.instruments)} instruments, {interval}, {report.bars} bars, "
+        f"{report.performance.sessions} sessions, {model_kind}, paper"
     )
-    table.add_column("metric")
-    table.add_column("value", justify="right")
-    win = "n/a" if report.win_rate is None else f"{report.win_rate:.1%}"
-    sharpe = "n/a (one day)" if report.sharpe is None else f"{report.sharpe:.2f}"
-    rows = [
-        ("net PnL after costs", f"{report.net_pnl:,.2f}"),
-        ("gross PnL", f"{report.gross_pnl:,.2f}"),
-        ("charges", f"{report.charges:,.2f}"),
-        ("trades", str(report.trades)),
-        ("win rate", win),
-        ("max drawdown", f"{report.max_drawdown:,.2f} ({report.max_drawdown_pct:.2f} % of {report.capital:,.0f})"),
-        ("Sharpe (daily, annualised)", sharpe),
-        ("exposure (bars with a position)", f"{report.exposure:.1%}"),
-        ("exits by reason", ", ".join(f"{k} {v}" for k, v in sorted(report.by_reason.items())) or "-"),
-        ("after a daily-loss halt", report.after_halt.value),
-        ("daily-loss halts", str(len(report.halts))),
-    ]
-    for name, value in rows:
-        table.add_row(name, value)
-    out.print(table)
+    if report_path is not None:
+        write_report(report_path, report.performance.public(), title)
+    if json_out:
+        out.print_json(data=report.public())
+        return
+    print_performance(out, report.performance.public(), title)
+    out.print(f"after a daily-loss halt: {report.after_halt.value}; daily-loss halts: {len(report.halts)}")
     if report.halts:
         halts = Table(title="daily-loss halts (IST)")
         for column in ("date", "time", "day's PnL", "resumed", "reason"):

@@ -87,6 +87,9 @@ def backtest(
         bool, typer.Option("--trade", help="Run the trading engine on paper and report its trades.")
     ] = False,
     model: Annotated[str, typer.Option(help="--trade: the predictor model the engine trades on.")] = "ridge",
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="--trade: also write an HTML tearsheet to this file.")
+    ] = None,
     after_halt: Annotated[
         AfterHalt,
         typer.Option(
@@ -139,7 +142,15 @@ def backtest(
     if trade:
         prepare_database(settings, auto_upgrade=settings.db_auto_upgrade)  # the instrument master's ticks and lots
         return trade_backtest(
-            data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out, settings.db_url, after_halt
+            data,
+            cfg.interval,
+            cfg.horizons,
+            model,
+            cfg.calib_halflife,
+            json_out,
+            settings.db_url,
+            after_halt,
+            report_path,
         )
     base: dict[str, Any] = {"horizons": cfg.horizons, "calib_halflife": cfg.calib_halflife}
     if grid:

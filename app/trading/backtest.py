@@ -27,7 +27,6 @@ then the next session tries again); signals of the day before are stale there an
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -52,12 +51,12 @@ from app.trading.engine import TradingEngine
 from app.trading.errors import EngineStateError
 from app.trading.gate import LiveGate
 from app.trading.journal import MemoryJournal
+from app.trading.performance import Marks, Performance, measure
 from app.trading.prices import PriceBook, PriceTape
 from app.trading.risk import AfterHalt, RiskLimits
 from app.trading.state import EngineState
 from app.trading.strategy import Strategy, StrategyConfig, ist_day
-
-TRADING_DAYS = 252
+from app.trading.trades import Trade
 
 
 class BarClock:
@@ -107,22 +106,14 @@ class Halt:
 
 @dataclass
 class TradeReport:
-    """What the backtest made: money after costs, and how it was made (rupees unless said)."""
+    """What the backtest made (`performance`, docs/performance.md), its trades, and what it published."""
 
     instruments: tuple[str, ...]
     interval: str
     bars: int
-    days: int
-    capital: float
-    trades: int = 0
-    wins: int = 0
-    net_pnl: float = 0.0
-    gross_pnl: float = 0.0
-    charges: float = 0.0
-    max_drawdown: float = 0.0
-    sharpe: float | None = None
-    exposure: float = 0.0
-    by_reason: dict[str, int] = field(default_factory=dict)
+    performance: Performance
+    trades: list[Trade]
+    orders: list[dict[str, Any]]  # as the journal stored them, oldest first
     events: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     after_halt: AfterHalt = AfterHalt.RESUME_NEXT_SESSION
@@ -130,32 +121,14 @@ class TradeReport:
     bars_fed: int = 0  # bars (BarSets) the engine was handed; the rest could change nothing
     trade_seconds: float = 0.0  # wall time of the trade phase: the engine, given the predictions
 
-    @property
-    def win_rate(self) -> float | None:
-        return self.wins / self.trades if self.trades else None
-
-    @property
-    def max_drawdown_pct(self) -> float:
-        return 100.0 * self.max_drawdown / self.capital
-
     def public(self) -> dict[str, Any]:
+        """The whole report as JSON (`backtest --trade --json`): figures, series and trades."""
         return {
             "instruments": list(self.instruments),
             "interval": self.interval,
             "bars": self.bars,
-            "days": self.days,
-            "capital": self.capital,
-            "trades": self.trades,
-            "wins": self.wins,
-            "win_rate": self.win_rate,
-            "net_pnl": round(self.net_pnl, 2),
-            "gross_pnl": round(self.gross_pnl, 2),
-            "charges": round(self.charges, 2),
-            "max_drawdown": round(self.max_drawdown, 2),
-            "max_drawdown_pct": round(self.max_drawdown_pct, 3),
-            "sharpe": None if self.sharpe is None else round(self.sharpe, 3),
-            "exposure": round(self.exposure, 4),
-            "by_reason": self.by_reason,
+            "performance": self.performance.public(),
+            "trades": [t.public() for t in self.trades],
             "events": self.events,
             "errors": self.errors[:20],
             "after_halt": self.after_halt.value,
@@ -233,7 +206,7 @@ async def run_trade_backtest(
     if len(data.close_ts):
         await engine.flatten(note="end of the backtest")
     driver.seconds += time.perf_counter() - started
-    report = _report(data, interval, journal, recorder, paper.capital, driver.exposed)
+    report = _report(data, interval, journal, recorder, paper.capital, costs)
     report.after_halt, report.halts = after_halt, driver.halts()
     report.bars_fed, report.trade_seconds = driver.fed, driver.seconds
     return report
@@ -249,7 +222,6 @@ class Driver:
         self.after_halt = after_halt
         self.every_bar = every_bar
         self.fed = 0
-        self.exposed = 0  # bars that ended with an open trade
         self.seconds = 0.0
         self._previous: BarSet | None = None  # the latest bar, when it was skipped
         self._resumed: dict[int, str] = {}  # index in engine.daily_loss_halts -> the day it was lifted
@@ -266,7 +238,6 @@ class Driver:
         self.clock.advance_to(bars.close_ts)
         await engine.on_bars(bars)
         self.fed += 1
-        self.exposed += bool(engine.book.open)
         if rearm:
             await self._resume(bars)
 
@@ -310,35 +281,18 @@ def feed_predictions(
 
 
 def _report(
-    data: Aligned, interval: Interval, journal: MemoryJournal, recorder: Recorder, capital: float, exposed: int
+    data: Aligned, interval: Interval, journal: MemoryJournal, recorder: Recorder, capital: float, costs: CostModel
 ) -> TradeReport:
-    days = sorted({ist_day(ts) for ts in data.close_ts.tolist()})
-    report = TradeReport(
+    trades = sorted((Trade.from_row(r) for r in journal.rows("hft_trades")), key=lambda t: t.trade_id)
+    orders = sorted(journal.rows("hft_orders"), key=lambda o: int(o["order_id"]))
+    marks = Marks(data.instruments, data.open_ts, data.close_ts, data.ohlcv["close"])
+    return TradeReport(
         data.instruments,
         interval.name,
         bars=len(data.close_ts),
-        days=len(days),
-        capital=capital,
+        performance=measure(trades, orders, capital=capital, costs=costs, marks=marks),
+        trades=trades,
+        orders=orders,
         events=dict(recorder.counts),
         errors=recorder.errors,
     )
-    closed = sorted(
-        (r for r in journal.rows("hft_trades") if r["status"] == "closed"), key=lambda r: (r["exit_ts"], r["trade_id"])
-    )
-    pnl = np.array([r["pnl"] for r in closed], dtype=np.float64)
-    report.trades = len(closed)
-    report.wins = int((pnl > 0).sum())
-    report.net_pnl = float(pnl.sum())
-    report.gross_pnl = float(sum(r["gross"] for r in closed))
-    report.charges = float(sum(r["entry_charges"] + r["exit_charges"] for r in closed))
-    report.by_reason = dict(Counter(str(r["exit_reason"]) for r in closed))
-    equity = np.concatenate([[0.0], np.cumsum(pnl)])
-    report.max_drawdown = float((np.maximum.accumulate(equity) - equity).max())
-    report.exposure = exposed / len(data.close_ts) if len(data.close_ts) else 0.0
-    by_day = dict.fromkeys(days, 0.0)
-    for r in closed:
-        by_day[ist_day(r["exit_ts"])] = by_day.get(ist_day(r["exit_ts"]), 0.0) + r["pnl"]
-    daily = np.array(list(by_day.values())) / capital
-    if len(daily) >= 2 and daily.std(ddof=1) > 0:
-        report.sharpe = float(daily.mean() / daily.std(ddof=1) * math.sqrt(TRADING_DAYS))
-    return report

@@ -78,3 +78,11 @@ class NoKillSwitch(TradingError):
 
 class JournalError(TradingError):
     """The trade journal could not be written: the engine halts rather than trade unrecorded."""
+
+
+class BadPeriod(TradingError):
+    """A period of the record that cannot be: `field` names the bound at fault."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field, self.problem = field, problem
+        super().__init__(f"{field}: {problem}")

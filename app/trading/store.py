@@ -47,8 +47,15 @@ class TradeStore:
         instrument_key: str | None = None,
         limit: int | None = 500,
         oldest_first: bool = False,
+        since: int | None = None,
+        until: int | None = None,
     ) -> list[Trade]:
+        """Trades, newest first (or oldest), entered at `since` <= entry_ts < `until` (either optional)."""
         query = select(*[getattr(TradeRow, c) for c in TRADE_COLUMNS])
+        if since is not None:
+            query = query.where(TradeRow.entry_ts >= since)
+        if until is not None:
+            query = query.where(TradeRow.entry_ts < until)
         if status is not None:
             query = query.where(TradeRow.status == status.value)
         if instrument_key is not None:
@@ -89,10 +96,27 @@ class TradeStore:
             order = (await s.execute(select(func.max(OrderRow.order_id)))).scalar_one_or_none()
         return (trade or 0) + 1, (order or 0) + 1
 
-    async def orders(self, *, trade_id: int | None = None, limit: int = 500) -> list[dict[str, Any]]:
-        query = select(OrderRow).order_by(OrderRow.order_id.desc()).limit(limit)
+    async def orders(
+        self,
+        *,
+        trade_id: int | None = None,
+        trade_ids: list[int] | None = None,
+        limit: int | None = 500,
+        since: int | None = None,
+        until: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Orders, newest first: of one trade, of some trades, or decided at `since` <= ts < `until`."""
+        query = select(OrderRow).order_by(OrderRow.order_id.desc())
+        if limit is not None:
+            query = query.limit(limit)
         if trade_id is not None:
             query = query.where(OrderRow.trade_id == trade_id)
+        if trade_ids is not None:
+            query = query.where(OrderRow.trade_id.in_(trade_ids))
+        if since is not None:
+            query = query.where(OrderRow.ts >= since)
+        if until is not None:
+            query = query.where(OrderRow.ts < until)
         columns = [c.name for c in OrderRow.__table__.columns]
         async with self.db.session() as s:
             rows = (await s.execute(query)).scalars().all()

@@ -4,12 +4,13 @@
  *
  * Open the page and see every stream live; start the predictor from the UI and see predictions
  * made and resolved; candles on the market view; paper trading (start, an entry, flatten with
- * its confirmation) when the server has the trading engine; a halt and a resume from the CLI seen
+ * its confirmation) when the server has the trading engine, and its record on the performance view
+ * with the trade book downloaded as CSV; a halt and a resume from the CLI seen
  * in two pages at once; reload and see no duplicated row;
  * restart the server and see every stream resume and the desk go on; restart it on a new log and
  * see every channel reset and reload. A screenshot of every view is saved in test-artifacts/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -149,6 +150,29 @@ describe("the desk in a browser", () => {
     await page.getByRole("button", { name: "Flatten all positions" }).click();
     await page.getByText(/Last flatten at/).waitFor({ timeout: 20_000 });
     await shot("05-trading-flattened");
+  });
+
+  test("performance: the record's metrics, equity and drawdown, daily PnL, per instrument; the trade book as CSV", async () => {
+    await go("Performance");
+    await page.waitForSelector('[data-testid="by-instrument"] tbody tr[data-instrument]', { timeout: 20_000 });
+    const metrics = await page.getByTestId("performance-metrics").textContent();
+    expect(metrics).toMatch(/Trades \(won \/ lost\)[1-9]/);
+    await page.getByRole("img", { name: "Equity: capital, realized and open PnL" }).waitFor();
+    await page.waitForSelector('[data-testid="daily-pnl"] tbody tr[data-day]');
+    await shot("05c-performance");
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Download trades CSV" }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe("trades.csv");
+    const [header, ...rows] = readFileSync(await download.path(), "utf8").trim().split("\n");
+    expect(header!.split(",")).toEqual(expect.arrayContaining(["trade_id", "pnl", "entry_time_ist", "entry_time_utc", "brokerage", "stt", "stamp"]));
+    expect(rows.length).toBeGreaterThan(0);
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByTestId("performance-metrics").waitFor();
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(1);
+    await shot("phone-performance");
+    await page.setViewportSize({ width: 1366, height: 900 });
   });
 
   test("a halt from the CLI shows as halted in two open pages within a second, a resume likewise, with no reload", async () => {

@@ -263,6 +263,110 @@ describe("closed trades", () => {
   });
 });
 
+describe("performance view", () => {
+  const group = (key: string, net: number) => ({
+    key,
+    trades: 2,
+    wins: 1,
+    win_rate: 0.5,
+    net_pnl: net,
+    gross_pnl: net + 40,
+    charges: 40,
+    profit_factor: 1.5,
+    expectancy: net / 2,
+  });
+  const perf = {
+    capital: 1_000_000,
+    start_ts: 1_772_422_560,
+    end_ts: 1_772_422_680,
+    sessions: 1,
+    trades: 2,
+    open_trades: 0,
+    wins: 1,
+    losses: 1,
+    win_rate: 0.5,
+    net_pnl: 150,
+    gross_pnl: 190,
+    charges: 40,
+    broker_charges: null,
+    charges_by_kind: { brokerage: 20, stt: 10, exchange: 3, sebi: 1, gst: 4, stamp: 2 },
+    open_pnl: 0,
+    total_return: 0.00015,
+    cagr: null,
+    sharpe: null,
+    sortino: null,
+    calmar: null,
+    profit_factor: 4,
+    expectancy: 75,
+    avg_win: 200,
+    avg_loss: -50,
+    longest_win_streak: 1,
+    longest_loss_streak: 1,
+    exposure: 0.5,
+    turnover: 400_000,
+    turnover_ratio: 0.4,
+    max_drawdown: { amount: 50, pct: 0.005, start_ts: 1_772_422_620, trough_ts: 1_772_422_680, recovery_ts: null, recovery_seconds: null },
+    unavailable: { sharpe: "one day", sortino: "one day", cagr: "one day", calmar: "one day", broker_charges: "not every fill's broker figure is known" },
+    by_instrument: [group(RELIANCE, 150)],
+    by_horizon: [group("5", 150)],
+    by_exit_reason: [group("target", 150)],
+    daily: [{ day: "2026-03-02", pnl: 150, ret: 0.00015, trades: 2, equity: 1_000_150 }],
+    curve_ts: [1_772_422_560, 1_772_422_620, 1_772_422_680],
+    equity: [1_000_000, 1_000_200, 1_000_150],
+    drawdown: [0, 0, -50],
+  };
+
+  test("metrics (a missing one says why), charges by kind, equity and drawdown, daily PnL, per instrument; the range reloads", async () => {
+    await act(async () => {
+      renderDesk("/performance", (s) => s, perf);
+    });
+    expect(posts.at(-1)?.path).toBe("/api/hft/performance");
+    const metrics = screen.getByTestId("performance-metrics");
+    expect(metrics.textContent).toContain("Sharpe");
+    expect(metrics.textContent).toContain("n/a (one day)");
+    expect(metrics.textContent).toContain("4.00"); // the profit factor
+    expect(screen.getByTestId("charges-by-kind").textContent).toContain("stt ₹10.00");
+    expect(screen.getByRole("img", { name: "Equity: capital, realized and open PnL" })).toBeTruthy();
+    expect(screen.getByRole("img", { name: "Drawdown below the running peak" })).toBeTruthy();
+    const days = within(screen.getByTestId("daily-pnl")).getAllByRole("row").slice(1);
+    expect(days.map((r) => r.getAttribute("data-day"))).toEqual(["2026-03-02"]);
+    expect(days[0]!.textContent).toContain("+₹150.00");
+    expect(within(screen.getByTestId("by-instrument")).getAllByRole("row")[1]!.textContent).toContain("RELIANCE");
+
+    await act(async () => {
+      fireEvent.change(screen.getByTestId("performance-from"), { target: { value: "2026-03-01" } });
+    });
+    await act(async () => {
+      fireEvent.change(screen.getByTestId("performance-to"), { target: { value: "2026-03-06" } });
+    });
+    expect(posts.at(-1)?.path).toBe("/api/hft/performance?from=2026-03-01&to=2026-03-06");
+  });
+
+  test("the download buttons fetch the CSV books with the range", async () => {
+    const saved: string[] = [];
+    vi.spyOn(URL, "createObjectURL").mockImplementation(() => "blob:books");
+    vi.spyOn(HTMLAnchorElement.prototype, "click").mockImplementation(function (this: HTMLAnchorElement) {
+      saved.push(this.download);
+    });
+    await act(async () => {
+      renderDesk("/performance", (s) => s, perf);
+    });
+    await act(async () => {
+      fireEvent.change(screen.getByTestId("performance-from"), { target: { value: "2026-03-02" } });
+    });
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Download trades CSV" }));
+    });
+    expect(posts.at(-1)?.path).toBe("/api/hft/trades.csv?from=2026-03-02&limit=100000");
+    await act(async () => {
+      fireEvent.click(screen.getByRole("button", { name: "Download orders CSV" }));
+    });
+    expect(posts.at(-1)?.path).toBe("/api/hft/orders.csv?from=2026-03-02&limit=100000");
+    expect(saved).toEqual(["trades.csv", "orders.csv"]);
+    vi.restoreAllMocks();
+  });
+});
+
 describe("events view", () => {
   test("filter by type and pause", () => {
     const desk = renderDesk("/events", (s) => ({

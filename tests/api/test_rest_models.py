@@ -21,7 +21,7 @@ from app.core.config import Settings
 from app.main import create_app
 from tests.support.server import ServerProcess
 
-NOT_JSON = {"/metrics"}  # Prometheus' text format
+NOT_JSON = {"/metrics", "/api/hft/trades.csv", "/api/hft/orders.csv"}  # Prometheus' text format; CSV books
 
 
 class Route(NamedTuple):

@@ -59,13 +59,16 @@ async def test_the_report_adds_up() -> None:
         costs=CostModel(),
         paper=PaperConfig(),
     )
-    assert report.trades > 10 and report.days == 3 and report.bars == 3 * 375
-    assert report.events["hft.entry"] == report.events["hft.exit"] == report.trades
-    assert sum(report.by_reason.values()) == report.trades
-    assert report.net_pnl == pytest.approx(report.gross_pnl - report.charges)
-    assert report.charges > 0 and 0 <= report.wins <= report.trades
-    assert report.max_drawdown >= max(0.0, -report.net_pnl) - 1e-6
-    assert 0 < report.exposure < 1 and report.sharpe is not None
+    perf = report.performance
+    assert perf.trades > 10 and perf.sessions == 3 and report.bars == 3 * 375
+    assert report.events["hft.entry"] == report.events["hft.exit"] == perf.trades == len(report.trades)
+    assert sum(g.trades for g in perf.by_exit_reason) == perf.trades
+    assert perf.net_pnl == pytest.approx(perf.gross_pnl - perf.charges)
+    assert sum(perf.charges_by_kind.values()) == pytest.approx(perf.charges)  # the same cost model, split by kind
+    assert perf.charges > 0 and 0 <= perf.wins <= perf.trades
+    assert perf.max_drawdown.amount >= max(0.0, -perf.net_pnl) - 1e-6
+    assert len(perf.equity) == report.bars and perf.equity[-1] == pytest.approx(perf.capital + perf.net_pnl)
+    assert 0 < perf.exposure < 1 and perf.sharpe is not None
 
 
 async def test_an_uptrend_traded_on_momentum_makes_money_after_costs() -> None:
@@ -95,7 +98,8 @@ async def test_an_uptrend_traded_on_momentum_makes_money_after_costs() -> None:
         paper=PaperConfig(),
         model_kind="ewma",
     )
-    assert report.trades > 5 and report.net_pnl > 0 and report.gross_pnl > report.charges
+    perf = report.performance
+    assert perf.trades > 5 and perf.net_pnl > 0 and perf.gross_pnl > perf.charges
 
 
 def randomised(days: int, instruments: int, seed: int) -> Aligned:
@@ -152,7 +156,8 @@ async def test_skipping_the_bars_where_nothing_can_act_changes_nothing(
     for table in ("hft_trades", "hft_orders", "hft_paper_account", "hft_paper_positions"):
         assert fast_journal.rows(table) == every_journal.rows(table), table  # ... and nothing changed
     assert {**fast.public(), "bars_fed": 0} == {**every.public(), "bars_fed": 0}
-    assert every.trades >= 10 and every.halts and every.events["hft.trade_risk"] > every.trades
+    assert every.performance.trades >= 10 and every.halts
+    assert every.events["hft.trade_risk"] > every.performance.trades
 
 
 async def test_after_a_daily_loss_halt_the_desk_resumes_at_the_next_session_or_stays_halted() -> None:
@@ -174,18 +179,16 @@ async def test_after_a_daily_loss_halt_the_desk_resumes_at_the_next_session_or_s
     for report in (resumed, stayed):  # day one is the same either way: traded, then halted
         first = report.halts[0]
         assert first.date == days[0] and first.day_pnl <= -500.0 and "daily loss limit breached" in first.reason
-        assert report.by_reason["daily_loss"] >= 1
+        assert {g.key: g.trades for g in report.performance.by_exit_reason}["daily_loss"] >= 1
     assert stayed.halts[0].time == resumed.halts[0].time and stayed.halts[0].day_pnl == resumed.halts[0].day_pnl
 
     assert [h.resumed for h in stayed.halts] == [None] and stayed.public()["after_halt"] == "stay-halted"
-    assert stayed.trades == stayed.by_reason["daily_loss"] + sum(
-        v for k, v in stayed.by_reason.items() if k != "daily_loss"
-    )
+    assert stayed.performance.trades == sum(g.trades for g in stayed.performance.by_exit_reason)
     assert stayed.events["hft.state"] == 1  # halted once, never resumed
 
     assert resumed.halts[0].resumed == days[1] and resumed.public()["after_halt"] == "resume-next-session"
     assert len(resumed.halts) >= 2 and {h.date for h in resumed.halts} > {days[0]}  # traded, and halted, again
-    assert resumed.trades > stayed.trades
+    assert resumed.performance.trades > stayed.performance.trades
     assert resumed.public()["halts"][0] == {
         "date": days[0],
         "time": resumed.halts[0].time,
@@ -229,17 +232,26 @@ def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
         "--data-dir",
         str(data_dir),
     ]
+    sheet = tmp_path / "tearsheet.html"
     result = subprocess.run(
-        [*args, "--json", "--after-halt", "stay-halted"], capture_output=True, text=True, timeout=120, env=env
+        [*args, "--json", "--after-halt", "stay-halted", "--report", str(sheet)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["bars"] == 375 and report["trades"] == report["events"].get("hft.exit", 0)
-    assert {"net_pnl", "win_rate", "max_drawdown", "sharpe", "exposure", "charges"} <= set(report)
+    assert "<svg" in sheet.read_text() and "max drawdown" in sheet.read_text()
+    perf = report["performance"]
+    assert report["bars"] == 375 and perf["trades"] == len(report["trades"]) == report["events"].get("hft.exit", 0)
+    assert len(perf["curve_ts"]) == len(perf["equity"]) == len(perf["drawdown"]) == 375  # the series, every bar
+    assert {"sharpe", "sortino", "profit_factor", "charges_by_kind", "daily", "by_instrument"} <= set(perf)
     assert report["after_halt"] == "stay-halted" and isinstance(report["halts"], list)
     strict = {**env, "SIGNALDESK_HFT_MAX_DAILY_LOSS": "1"}  # the first trade in the red halts
     table = subprocess.run(args, capture_output=True, text=True, timeout=120, env=strict)
     assert table.returncode == 0 and "net PnL after costs" in table.stdout and "exposure" in table.stdout
+    assert "Sharpe" in table.stdout and "n/a (one day)" in table.stdout  # one session: said plainly
     assert "resume-next-session" in table.stdout  # the default
     assert "daily-loss halts (IST)" in table.stdout and "daily loss limit breached" in table.stdout
     bad = subprocess.run([*args, "--model", "magic"], capture_output=True, text=True, timeout=120, env=env)

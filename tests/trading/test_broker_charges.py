@@ -11,6 +11,7 @@ from typing import Any
 from app.api.routes.hft import read_trades
 from app.api.schemas.hft import TradeList
 from app.trading.broker_charges import BrokerChargesRecorder
+from app.trading.record import Period
 from tests.market.upstox.fake import FakeUpstox
 from tests.market.upstox.fake_account import BROKERAGE, brokerage
 from tests.support.waits import polled
@@ -37,7 +38,7 @@ async def entered(rig: Rig) -> BrokerChargesRecorder | None:
 
 async def rest_trades(rig: Rig) -> list[dict[str, Any]]:
     """GET /api/hft/trades's answer, through its response model."""
-    answer = await read_trades(rig.service, status_=None, instrument_key=None, limit=500)
+    answer = await read_trades(rig.service, Period(), status_=None, instrument_key=None, limit=500)
     return TradeList.model_validate(answer).model_dump()["trades"]
 
 

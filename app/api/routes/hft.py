@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import TradingDep
+from app.api.deps import CandlesDep, SettingsDep, TradingDep
 from app.api.params import RowIdQuery
 from app.api.schemas.errors import errors
-from app.api.schemas.hft import EngineStatus, FlattenOut, OrderList, PositionsOut, StoppedEngine, TradeList
+from app.api.schemas.hft import (
+    EngineStatus,
+    FlattenOut,
+    OrderList,
+    OrderOut,
+    PerformanceOut,
+    PositionsOut,
+    StoppedEngine,
+    TradeList,
+    TradeOut,
+)
 from app.api.security import require_token
-from app.trading.errors import BadLimits, BrokerError, LiveTradingRefused, NoKillSwitch, UnknownBroker
+from app.trading.errors import BadLimits, BadPeriod, BrokerError, LiveTradingRefused, NoKillSwitch, UnknownBroker
+from app.trading.export import charges_by_kind, orders_csv, trades_csv
+from app.trading.record import Period, TradeRecord
+from app.trading.service import TradingService
 from app.trading.trades import TradeStatus
 
 router = APIRouter(prefix="/api/hft", tags=["hft"], dependencies=[Depends(require_token)], responses=errors(401, 409))
@@ -140,27 +154,109 @@ async def read_engine_status(service: TradingDep) -> dict[str, Any]:
     return service.status()
 
 
-@router.get("/trades", summary="Stored trades, newest first", response_model=TradeList)
-async def read_trades(
-    service: TradingDep,
-    status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
-    instrument_key: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-) -> dict[str, Any]:
+def period_of(
+    from_: Annotated[date | None, Query(alias="from", description="first IST date (YYYY-MM-DD), included")] = None,
+    to: Annotated[date | None, Query(description="last IST date (YYYY-MM-DD), included")] = None,
+) -> Period:
+    try:
+        return Period(from_, to)
+    except BadPeriod as e:
+        detail = [{"loc": ["query", e.field], "msg": e.problem, "input": str(from_)}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
+
+
+PeriodDep = Annotated[Period, Depends(period_of)]
+Limit = Annotated[int, Query(ge=1, le=100_000)]
+CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "CSV, one row per record, a header first"}
+}
+
+
+def record_of(service: TradingDep, candles: CandlesDep, settings: SettingsDep) -> TradeRecord:
+    return TradeRecord(service.store, candles, costs=service.strategy.costs, capital=settings.hft_capital)
+
+
+RecordDep = Annotated[TradeRecord, Depends(record_of)]
+
+
+async def _trades(
+    service: TradingService, status_: str | None, instrument_key: str | None, limit: int, period: Period
+) -> list[dict[str, Any]]:
     trades = await service.store.trades(
-        status=TradeStatus(status_) if status_ else None, instrument_key=instrument_key, limit=limit
+        status=TradeStatus(status_) if status_ else None,
+        instrument_key=instrument_key,
+        limit=limit,
+        since=period.since,
+        until=period.until,
     )
     broker = await service.store.broker_charges([t.trade_id for t in trades])
-    return {"trades": [{**t.public(), "broker_charges": broker.get(t.trade_id)} for t in trades]}
+    return [{**t.public(), "broker_charges": broker.get(t.trade_id)} for t in trades]
 
 
-@router.get("/orders", summary="Stored orders, newest first", response_model=OrderList)
-async def read_orders(
+def _csv(text: str, name: str) -> Response:
+    return Response(text, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.get("/trades", summary="Stored trades entered in the period, newest first", response_model=TradeList)
+async def read_trades(
     service: TradingDep,
-    trade_id: RowIdQuery = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    period: PeriodDep,
+    status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
+    instrument_key: str | None = None,
+    limit: Limit = 500,
 ) -> dict[str, Any]:
-    return {"orders": await service.store.orders(trade_id=trade_id, limit=limit)}
+    return {"trades": await _trades(service, status_, instrument_key, limit, period)}
+
+
+@router.get(
+    "/trades.csv",
+    summary="The trades of GET /api/hft/trades as CSV, with charges by kind and times in IST and UTC",
+    response_class=Response,
+    responses={**CSV, **errors(422)},
+)
+async def export_trades(
+    service: TradingDep,
+    period: PeriodDep,
+    status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
+    instrument_key: str | None = None,
+    limit: Limit = 500,
+) -> Response:
+    rows = await _trades(service, status_, instrument_key, limit, period)
+    orders = await service.store.orders(trade_ids=[r["trade_id"] for r in rows], limit=None)
+    charges = charges_by_kind(orders, service.strategy.costs)
+    return _csv(trades_csv(rows, charges, fields=list(TradeOut.model_fields)), "trades.csv")
+
+
+@router.get("/orders", summary="Stored orders decided in the period, newest first", response_model=OrderList)
+async def read_orders(
+    service: TradingDep, period: PeriodDep, trade_id: RowIdQuery = None, limit: Limit = 500
+) -> dict[str, Any]:
+    return {
+        "orders": await service.store.orders(trade_id=trade_id, limit=limit, since=period.since, until=period.until)
+    }
+
+
+@router.get(
+    "/orders.csv",
+    summary="The orders of GET /api/hft/orders as CSV, with charges by kind and times in IST and UTC",
+    response_class=Response,
+    responses={**CSV, **errors(422)},
+)
+async def export_orders(
+    service: TradingDep, period: PeriodDep, trade_id: RowIdQuery = None, limit: Limit = 500
+) -> Response:
+    orders = await service.store.orders(trade_id=trade_id, limit=limit, since=period.since, until=period.until)
+    return _csv(orders_csv(orders, service.strategy.costs, fields=list(OrderOut.model_fields)), "orders.csv")
+
+
+@router.get(
+    "/performance",
+    summary="How the live and paper record did over the period: equity, drawdown, daily PnL, ratios, splits",
+    response_model=PerformanceOut,
+    responses=errors(422),
+)
+async def read_performance(service: TradingDep, record: RecordDep, period: PeriodDep) -> dict[str, Any]:
+    return (await record.performance(period, service.feed.interval)).public()
 
 
 @router.get(

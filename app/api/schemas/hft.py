@@ -150,3 +150,81 @@ class PositionsOut(ResponseModel):
     venue: str
     positions: list[PositionOut]
     funds: FundsOut
+
+
+class DrawdownOut(ResponseModel):
+    """The deepest fall of equity from a peak (times: epoch seconds; recovery null: not yet)."""
+
+    amount: float
+    pct: float
+    start_ts: int | None
+    trough_ts: int | None
+    recovery_ts: int | None
+    recovery_seconds: int | None
+
+
+class GroupStatsOut(ResponseModel):
+    """The closed trades of one instrument, horizon (bars) or exit reason."""
+
+    key: str
+    trades: int
+    wins: int
+    win_rate: float | None
+    net_pnl: float
+    gross_pnl: float
+    charges: float
+    profit_factor: float | None
+    expectancy: float | None
+
+
+class DayPnlOut(ResponseModel):
+    day: str
+    pnl: float
+    ret: float
+    trades: int
+    equity: float
+
+
+class PerformanceOut(ResponseModel):
+    """The record's performance (docs/performance.md defines each figure). A null figure could not
+    be had: `unavailable` names it with the reason. The series: `curve_ts` (epoch seconds, each
+    bar's close) with `equity` and `drawdown` (rupees below the running peak)."""
+
+    capital: float
+    start_ts: int | None
+    end_ts: int | None
+    sessions: int
+    trades: int
+    open_trades: int
+    wins: int
+    losses: int
+    win_rate: float | None
+    net_pnl: float
+    gross_pnl: float
+    charges: float
+    broker_charges: float | None
+    charges_by_kind: dict[str, float]
+    open_pnl: float
+    total_return: float
+    cagr: float | None
+    sharpe: float | None
+    sortino: float | None
+    calmar: float | None
+    profit_factor: float | None
+    expectancy: float | None
+    avg_win: float | None
+    avg_loss: float | None
+    longest_win_streak: int
+    longest_loss_streak: int
+    exposure: float | None
+    turnover: float
+    turnover_ratio: float
+    max_drawdown: DrawdownOut
+    unavailable: dict[str, str]
+    by_instrument: list[GroupStatsOut]
+    by_horizon: list[GroupStatsOut]
+    by_exit_reason: list[GroupStatsOut]
+    daily: list[DayPnlOut]
+    curve_ts: list[int]
+    equity: list[float]
+    drawdown: list[float]

@@ -4,6 +4,7 @@ import { ConnectionBar } from "../views/ConnectionBar";
 import { MarketStatusBadge } from "../views/MarketStatusBadge";
 import { EventsView } from "../views/EventsView";
 import { MarketView } from "../views/MarketView";
+import { PerformanceView } from "../views/PerformanceView";
 import { PredictorView } from "../views/PredictorView";
 import { TokenEntry } from "../views/TokenEntry";
 import { TradingView } from "../views/TradingView";
@@ -13,6 +14,7 @@ const PAGES: Readonly<Record<ViewPath, () => React.JSX.Element>> = {
   "/predictor": PredictorView,
   "/market": MarketView,
   "/trading": TradingView,
+  "/performance": PerformanceView,
   "/training": TrainingView,
   "/automation": AutomationView,
   "/events": EventsView,

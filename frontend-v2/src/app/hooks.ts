@@ -21,6 +21,7 @@ export const VIEWS = [
   { path: "/predictor", label: "Predictor" },
   { path: "/market", label: "Market" },
   { path: "/trading", label: "Trading" },
+  { path: "/performance", label: "Performance" },
   { path: "/training", label: "Training" },
   { path: "/automation", label: "Automation" },
   { path: "/events", label: "Events" },

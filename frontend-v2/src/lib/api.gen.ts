@@ -352,8 +352,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Stored trades, newest first */
+        /** Stored trades entered in the period, newest first */
         get: operations["read_trades_api_hft_trades_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hft/trades.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The trades of GET /api/hft/trades as CSV, with charges by kind and times in IST and UTC */
+        get: operations["export_trades_api_hft_trades_csv_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -369,8 +386,42 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Stored orders, newest first */
+        /** Stored orders decided in the period, newest first */
         get: operations["read_orders_api_hft_orders_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hft/orders.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The orders of GET /api/hft/orders as CSV, with charges by kind and times in IST and UTC */
+        get: operations["export_orders_api_hft_orders_csv_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/hft/performance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** How the live and paper record did over the period: equity, drawdown, daily PnL, ratios, splits */
+        get: operations["read_performance_api_hft_performance_get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -717,6 +768,19 @@ export interface components {
             /** Candles */
             candles: components["schemas"]["CandleOut"][];
         };
+        /** DayPnlOut */
+        DayPnlOut: {
+            /** Day */
+            day: string;
+            /** Pnl */
+            pnl: number;
+            /** Ret */
+            ret: number;
+            /** Trades */
+            trades: number;
+            /** Equity */
+            equity: number;
+        };
         /**
          * Decile
          * @description Predictions in one decile of pred_ret_adj (1: lowest) and how they turned out.
@@ -732,6 +796,24 @@ export interface components {
             mean_actual: number;
             /** Hit Rate */
             hit_rate: number;
+        };
+        /**
+         * DrawdownOut
+         * @description The deepest fall of equity from a peak (times: epoch seconds; recovery null: not yet).
+         */
+        DrawdownOut: {
+            /** Amount */
+            amount: number;
+            /** Pct */
+            pct: number;
+            /** Start Ts */
+            start_ts: number | null;
+            /** Trough Ts */
+            trough_ts: number | null;
+            /** Recovery Ts */
+            recovery_ts: number | null;
+            /** Recovery Seconds */
+            recovery_seconds: number | null;
         };
         /**
          * EngineState
@@ -932,6 +1014,30 @@ export interface components {
             realized: number;
             /** Charges */
             charges: number;
+        };
+        /**
+         * GroupStatsOut
+         * @description The closed trades of one instrument, horizon (bars) or exit reason.
+         */
+        GroupStatsOut: {
+            /** Key */
+            key: string;
+            /** Trades */
+            trades: number;
+            /** Wins */
+            wins: number;
+            /** Win Rate */
+            win_rate: number | null;
+            /** Net Pnl */
+            net_pnl: number;
+            /** Gross Pnl */
+            gross_pnl: number;
+            /** Charges */
+            charges: number;
+            /** Profit Factor */
+            profit_factor: number | null;
+            /** Expectancy */
+            expectancy: number | null;
         };
         /** HaltEngine */
         HaltEngine: {
@@ -1430,6 +1536,93 @@ export interface components {
             broker_order_id: string | null;
             /** Error */
             error: string | null;
+        };
+        /**
+         * PerformanceOut
+         * @description The record's performance (docs/performance.md defines each figure). A null figure could not
+         *     be had: `unavailable` names it with the reason. The series: `curve_ts` (epoch seconds, each
+         *     bar's close) with `equity` and `drawdown` (rupees below the running peak).
+         */
+        PerformanceOut: {
+            /** Capital */
+            capital: number;
+            /** Start Ts */
+            start_ts: number | null;
+            /** End Ts */
+            end_ts: number | null;
+            /** Sessions */
+            sessions: number;
+            /** Trades */
+            trades: number;
+            /** Open Trades */
+            open_trades: number;
+            /** Wins */
+            wins: number;
+            /** Losses */
+            losses: number;
+            /** Win Rate */
+            win_rate: number | null;
+            /** Net Pnl */
+            net_pnl: number;
+            /** Gross Pnl */
+            gross_pnl: number;
+            /** Charges */
+            charges: number;
+            /** Broker Charges */
+            broker_charges: number | null;
+            /** Charges By Kind */
+            charges_by_kind: {
+                [key: string]: number;
+            };
+            /** Open Pnl */
+            open_pnl: number;
+            /** Total Return */
+            total_return: number;
+            /** Cagr */
+            cagr: number | null;
+            /** Sharpe */
+            sharpe: number | null;
+            /** Sortino */
+            sortino: number | null;
+            /** Calmar */
+            calmar: number | null;
+            /** Profit Factor */
+            profit_factor: number | null;
+            /** Expectancy */
+            expectancy: number | null;
+            /** Avg Win */
+            avg_win: number | null;
+            /** Avg Loss */
+            avg_loss: number | null;
+            /** Longest Win Streak */
+            longest_win_streak: number;
+            /** Longest Loss Streak */
+            longest_loss_streak: number;
+            /** Exposure */
+            exposure: number | null;
+            /** Turnover */
+            turnover: number;
+            /** Turnover Ratio */
+            turnover_ratio: number;
+            max_drawdown: components["schemas"]["DrawdownOut"];
+            /** Unavailable */
+            unavailable: {
+                [key: string]: string;
+            };
+            /** By Instrument */
+            by_instrument: components["schemas"]["GroupStatsOut"][];
+            /** By Horizon */
+            by_horizon: components["schemas"]["GroupStatsOut"][];
+            /** By Exit Reason */
+            by_exit_reason: components["schemas"]["GroupStatsOut"][];
+            /** Daily */
+            daily: components["schemas"]["DayPnlOut"][];
+            /** Curve Ts */
+            curve_ts: number[];
+            /** Equity */
+            equity: number[];
+            /** Drawdown */
+            drawdown: number[];
         };
         /** PositionOut */
         PositionOut: {
@@ -3344,6 +3537,10 @@ export interface operations {
                 status?: ("open" | "closed") | null;
                 instrument_key?: string | null;
                 limit?: number;
+                /** @description first IST date (YYYY-MM-DD), included */
+                from?: string | null;
+                /** @description last IST date (YYYY-MM-DD), included */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -3398,12 +3595,80 @@ export interface operations {
             };
         };
     };
+    export_trades_api_hft_trades_csv_get: {
+        parameters: {
+            query?: {
+                status?: ("open" | "closed") | null;
+                instrument_key?: string | null;
+                limit?: number;
+                /** @description first IST date (YYYY-MM-DD), included */
+                from?: string | null;
+                /** @description last IST date (YYYY-MM-DD), included */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV, one row per record, a header first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token (when the server has one) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed in the current state; `detail` says why and what to do */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A wrong field; `detail` names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
     read_orders_api_hft_orders_get: {
         parameters: {
             query?: {
                 /** @description a stored row's id */
                 trade_id?: number | null;
                 limit?: number;
+                /** @description first IST date (YYYY-MM-DD), included */
+                from?: string | null;
+                /** @description last IST date (YYYY-MM-DD), included */
+                to?: string | null;
             };
             header?: never;
             path?: never;
@@ -3448,6 +3713,131 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    export_orders_api_hft_orders_csv_get: {
+        parameters: {
+            query?: {
+                /** @description a stored row's id */
+                trade_id?: number | null;
+                limit?: number;
+                /** @description first IST date (YYYY-MM-DD), included */
+                from?: string | null;
+                /** @description last IST date (YYYY-MM-DD), included */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description CSV, one row per record, a header first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token (when the server has one) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed in the current state; `detail` says why and what to do */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A wrong field; `detail` names each one */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    read_performance_api_hft_performance_get: {
+        parameters: {
+            query?: {
+                /** @description first IST date (YYYY-MM-DD), included */
+                from?: string | null;
+                /** @description last IST date (YYYY-MM-DD), included */
+                to?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PerformanceOut"];
+                };
+            };
+            /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Missing or invalid bearer token (when the server has one) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not allowed in the current state; `detail` says why and what to do */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description A wrong field; `detail` names each one */
             422: {
                 headers: {
                     [name: string]: unknown;

@@ -96,29 +96,25 @@ export class Api {
   }
 
   async request<T>(method: string, path: string, query: Query = {}, body?: unknown): Promise<T> {
+    const response = await this.fetchRaw(method, path, query, body, "application/json");
+    return (await decode(response, path)) as T;
+  }
+
+  /** GET a file (a CSV book): its bytes, or `ApiError` like any call. */
+  async file(path: string, query: Query = {}): Promise<Blob> {
+    const response = await this.fetchRaw("GET", path, query, undefined, "*/*");
+    if (!response.ok) await decode(response, path);
+    return response.blob();
+  }
+
+  private fetchRaw(method: string, path: string, query: Query, body: unknown, accept: string): Promise<Response> {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
     const url = `${this.options.base}${path}${params.size ? `?${params}` : ""}`;
-    const headers: Record<string, string> = { accept: "application/json" };
+    const headers: Record<string, string> = { accept };
     if (this.options.token) headers.authorization = `Bearer ${this.options.token}`;
     if (body !== undefined) headers["content-type"] = "application/json";
-    const response = await this.options.fetch(url, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    let decoded: unknown = undefined;
-    try {
-      decoded = text ? JSON.parse(text) : undefined;
-    } catch {
-      decoded = text;
-    }
-    if (!response.ok) {
-      const detail = decoded !== null && typeof decoded === "object" && "detail" in decoded ? decoded.detail : decoded;
-      throw new ApiError(response.status, detail, path);
-    }
-    return decoded as T;
+    return this.options.fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   }
 
   /** GET `path`, its answer typed by the OpenAPI document (`read("/api/hft/status")` is an EngineStatus). */
@@ -135,6 +131,22 @@ export class Api {
   market(limit = 375): Promise<Schemas["MarketOut"]> {
     return this.read("/api/market", { limit });
   }
+}
+
+/** The answer's JSON (or text); throws `ApiError` with the server's `detail` when it is an error. */
+async function decode(response: Response, path: string): Promise<unknown> {
+  const text = await response.text();
+  let decoded: unknown = undefined;
+  try {
+    decoded = text ? JSON.parse(text) : undefined;
+  } catch {
+    decoded = text;
+  }
+  if (!response.ok) {
+    const detail = decoded !== null && typeof decoded === "object" && "detail" in decoded ? decoded.detail : decoded;
+    throw new ApiError(response.status, detail, path);
+  }
+  return decoded;
 }
 
 /**
