@@ -12,6 +12,7 @@ from rich.table import Table
 
 from app.commands.client import UrlOption, call
 from app.commands.settings import load_settings
+from app.market.timestamps import iso
 
 if TYPE_CHECKING:
     from app.market.intervals import Interval
@@ -169,12 +170,35 @@ def trade_backtest(
         ("Sharpe (daily, annualised)", sharpe),
         ("exposure (bars with a position)", f"{report.exposure:.1%}"),
         ("exits by reason", ", ".join(f"{k} {v}" for k, v in sorted(report.by_reason.items())) or "-"),
+        ("predictions skipped", ", ".join(f"{k} {v}" for k, v in sorted(report.skipped.items())) or "-"),
     ]
     for name, value in rows:
         table.add_row(name, value)
     out.print(table)
+    out.print(_skill_table(report.skill))
     for error in report.errors[:5]:
         out.print(f"[yellow]{error}[/yellow]")
+
+
+def _skill_table(pairs: list[dict[str, Any]]) -> Table:
+    """Each pair's skill over the run: when it first became tradable, how often, and where it ended."""
+    table = Table(title="skill gate per pair (docs/predictor.md, Skill)")
+    for column in ("instrument", "horizon", "first tradable", "spells", "tradable", "state", "hit rate", "chance", "p"):
+        table.add_column(column, justify="left" if column in ("instrument", "state") else "right")
+    for pair in pairs:
+        first = pair["first_skilled"]
+        table.add_row(
+            pair["instrument_key"],
+            str(pair["horizon_steps"]),
+            "never" if first is None else iso(first),
+            str(pair["spells"]),
+            f"{pair['skilled_resolutions']} resolutions",
+            pair["state"],
+            "-" if pair["hit_rate"] is None else f"{pair['hit_rate']:.1%}",
+            f"{pair['chance_rate']:.1%}",
+            "-" if pair["p_value"] is None else f"{pair['p_value']:.3g}",
+        )
+    return table
 
 
 async def _trade_backtest(db_url: str, data: Any, interval: Interval, **options: Any) -> TradeReport:

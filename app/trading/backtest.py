@@ -91,6 +91,8 @@ class TradeReport:
     sharpe: float | None = None
     exposure: float = 0.0
     by_reason: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)  # predictions not traded, by reason (no_skill...)
+    skill: list[dict[str, Any]] = field(default_factory=list)  # each pair's skill at the end (SkillBook.public)
     events: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
 
@@ -120,6 +122,8 @@ class TradeReport:
             "sharpe": None if self.sharpe is None else round(self.sharpe, 3),
             "exposure": round(self.exposure, 4),
             "by_reason": self.by_reason,
+            "skipped": self.skipped,
+            "skill": self.skill,
             "events": self.events,
             "errors": self.errors[:20],
         }
@@ -180,7 +184,9 @@ async def run_trade_backtest(
         feed_predictions(engine, core, core.step(bars))
     if bars is not None:
         await engine.flatten(note="end of the backtest")
-    return _report(data, interval, journal, recorder, paper.capital, exposed)
+    report = _report(data, interval, journal, recorder, paper.capital, exposed)
+    report.skipped, report.skill = dict(engine.skipped), engine.skill.public()
+    return report
 
 
 def feed_predictions(engine: TradingEngine, core: PredictorCore, cycle: Cycle) -> None:

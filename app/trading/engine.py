@@ -73,6 +73,7 @@ from app.events import (
 )
 from app.market.bars import BarSet
 from app.market.clock import Clock
+from app.predictor.skill import SkillBook
 from app.trading.book import Book
 from app.trading.brokers.base import Broker, OpenOrder, OpenOrders
 from app.trading.errors import BrokerError, EngineStateError, LiveTradingRefused, OrderDenied
@@ -152,6 +153,7 @@ class TradingEngine:
         self.signals: dict[str, PredictionCreated] = {}
         self.reversals: dict[int, str] = {}
         self.calibration: dict[tuple[str, str, int], Calibration] = {}
+        self.skill = SkillBook(strategy.config.skill)
         self.denied: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
         self.orders_sent = 0
@@ -184,16 +186,24 @@ class TradingEngine:
             self._on_prediction(event)
         elif isinstance(event, PredictionResolved):
             self.calibration[(event.instrument_key, event.interval, event.horizon_steps)] = event.calibration
+            self.skill.on_resolved(event)
 
     def _on_prediction(self, prediction: PredictionCreated) -> None:
         if prediction.interval != self.interval or prediction.instrument_key not in self.prices.index:
             return
-        calibration = self.calibration.get((prediction.instrument_key, prediction.interval, prediction.horizon_steps))
+        key = (prediction.instrument_key, prediction.interval, prediction.horizon_steps)
+        calibration = self.calibration.get(key)
+        skill = self.skill.state(key)
+        self.skill.on_created(prediction)
         trade = self.book.by_instrument.get(prediction.instrument_key)
         price = self.prices.price(prediction.instrument_key)
-        if trade is not None and price is not None and self.strategy.reverses(trade, prediction, calibration, price):
+        if (
+            trade is not None
+            and price is not None
+            and self.strategy.reverses(trade, prediction, calibration, skill, price)
+        ):
             self.reversals[trade.trade_id] = ExitReason.SIGNAL
-        skip = self.strategy.accepts(prediction, calibration)
+        skip = self.strategy.accepts(prediction, calibration, skill)
         if skip is not None:
             self.skipped[skip] += 1
             return
@@ -688,5 +698,6 @@ class TradingEngine:
             orders_sent=self.orders_sent,
             denied=dict(self.denied),
             skipped=dict(self.skipped),
+            skill=self.skill.public(),
             last_bar_ts=self.last_bar[1] if self.last_bar else None,
         )

@@ -478,6 +478,7 @@ class TradingService:
             "orders_sent": snapshot.orders_sent,
             "denied": dict(snapshot.denied),
             "skipped": dict(snapshot.skipped),
+            "skill": snapshot.skill,
             "last_bar_ts": snapshot.last_bar_ts,
         }
 

@@ -22,6 +22,7 @@ from app.market.clock import ManualClock, last_session_open
 from app.market.intervals import CANONICAL
 from app.market.simulated import SimulatedMarket, universe
 from app.predictor.backtest import Aligned
+from app.predictor.skill import SkillConfig
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
 from app.trading.backtest import run_trade_backtest
@@ -33,10 +34,12 @@ from app.trading.strategy import StrategyConfig
 MINUTE = CANONICAL["1m"]
 
 
-def simulated(days: int, instruments: int = 5, seed: int = 11) -> list[BarSet]:
+def simulated(days: int, instruments: int = 5, seed: int = 11, edge_bps: float = 0.0) -> list[BarSet]:
     calendar = NseCalendar()
     start = last_session_open(calendar, time.time() - 30 * 86400)
-    market = SimulatedMarket(ManualClock(start), instruments=universe(instruments), seed=seed, calendar=calendar)
+    market = SimulatedMarket(
+        ManualClock(start), instruments=universe(instruments), seed=seed, calendar=calendar, edge_bps=edge_bps
+    )
     return list(itertools.islice(market.bars_from(start), 375 * days))
 
 
@@ -51,7 +54,7 @@ def aligned(bars: list[BarSet]) -> Aligned:
 
 async def test_the_report_adds_up() -> None:
     report = await run_trade_backtest(
-        aligned(simulated(3)),
+        aligned(simulated(3, edge_bps=3.0)),  # an edge: the skill gate lets trades through
         MINUTE,
         strategy=StrategyConfig(),
         limits=RiskLimits(),
@@ -88,7 +91,9 @@ async def test_an_uptrend_traded_on_momentum_makes_money_after_costs() -> None:
     report = await run_trade_backtest(
         data,
         MINUTE,
-        strategy=StrategyConfig(min_calibration_n=5),
+        # always "up" in a market that always rises is chance by the skill test (its calls are not
+        # better than the up share): the gate off, the floor alone decides
+        strategy=StrategyConfig(min_calibration_n=5, skill=SkillConfig(gate=False)),
         limits=RiskLimits(),
         costs=CostModel(),
         paper=PaperConfig(),
@@ -138,5 +143,7 @@ def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
     assert {"net_pnl", "win_rate", "max_drawdown", "sharpe", "exposure", "charges"} <= set(report)
     table = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
     assert table.returncode == 0 and "net PnL after costs" in table.stdout and "exposure" in table.stdout
+    assert "skill gate per pair" in table.stdout and "predictions skipped" in table.stdout
+    assert {p["state"] for p in report["skill"]} <= {"untested", "no_skill", "skilled"} and "skipped" in report
     bad = subprocess.run([*args, "--model", "magic"], capture_output=True, text=True, timeout=120, env=env)
     assert bad.returncode == 2 and "--model 'magic'" in bad.stderr
