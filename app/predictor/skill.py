@@ -32,7 +32,6 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from app.events import PredictionCreated, PredictionResolved
 
@@ -68,7 +67,11 @@ class SkillConfig:
 @lru_cache(maxsize=8)
 def critical_hits(alpha: float, window: int) -> npt.NDArray[np.int64]:
     """k*[n, g]: the fewest hits of n with P(X >= k*) <= alpha for X ~ Binomial(n, g / GRID);
-    n + 1 where no count is that rare. Computed once per (alpha, window)."""
+    n + 1 where no count is that rare. Computed once per (alpha, window): a live service does
+    it in a worker thread at start (scipy is imported here, not with the module: a server
+    that never gates does not pay for it)."""
+    from scipy import stats
+
     n = np.arange(window + 1)[:, None]
     p = np.arange(GRID + 1)[None, :] / GRID
     crit = np.asarray(stats.binom.isf(alpha, n, p), dtype=np.float64) + 1
@@ -107,6 +110,8 @@ def effective(hits: npt.ArrayLike, n: npt.ArrayLike, horizon: npt.ArrayLike) -> 
 
 def p_value(k_eff: npt.ArrayLike, n_eff: npt.ArrayLike, p0: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """P(X >= k_eff), X ~ Binomial(n_eff, p0 on the grid): the test's p-value (vectorised)."""
+    from scipy import stats
+
     p = grid_index(p0) / GRID
     return np.asarray(stats.binom.sf(np.asarray(k_eff) - 1, n_eff, p), dtype=np.float64)
 

@@ -37,6 +37,7 @@ from app.events import HftBroker, HftError, decode, publish
 from app.market.clock import Clock, WallClock
 from app.market.feed import BarSubscription, MarketFeed
 from app.market.timestamps import iso
+from app.predictor.skill import critical_hits
 from app.trading.book import Book
 from app.trading.broker_charges import BrokerChargesRecorder
 from app.trading.brokers.base import Broker, FillCharges, Funds, KillSwitch, Position, StreamReconnects
@@ -221,6 +222,8 @@ class TradingService:
     async def _engine(
         self, venue: Broker, run: RunSettings, interval: str, state: EngineState, halted: str | None
     ) -> TradingEngine:
+        skill = self.strategy.config.skill
+        await asyncio.to_thread(critical_hits, skill.alpha, skill.window)  # the gate's table, off the loop
         next_trade, next_order = await self.store.next_ids()
         book = Book(
             next_trade_id=next_trade,
