@@ -37,7 +37,7 @@ from app.predictor.core import Block, Cycle, PredictorCore, PromotedModel
 from app.predictor.errors import PredictorError, PredictorStateError, UnknownInstruments
 from app.predictor.events import created_event, created_rows, outcomes
 from app.predictor.models import make_model
-from app.predictor.skill import SkillBook, SkillConfig, critical_hits
+from app.predictor.skill import SkillBook, SkillConfig, preload
 from app.predictor.store import PredictionStore, Row
 
 log = logging.getLogger(__name__)
@@ -131,7 +131,7 @@ class PredictorService:
             first_id=await self._store.next_id(),
         )
         await self._restore(core, cfg)
-        await asyncio.to_thread(critical_hits, self.skill.config.alpha, self.skill.config.window)  # off the loop
+        preload()  # the skill test's scipy, in the background
         started = int(self._clock())
         await self._store.save_run(instruments, cfg.model_dump(), started)
         await publish(self._bus, PredictorStart(instruments=instruments, cfg=cfg.model_dump()))

@@ -19,12 +19,15 @@ resolutions. A resolution is a calibrated hit when sign(actual_ret) == sign(pred
 
 The gate is on the hot path (every resolution, live and in trade backtests): an update is O(1)
 (a 3x3 table of (predicted sign, actual sign) counts over a ring buffer), and the critical
-count k*(n_eff, p0) comes from a table computed once per (alpha, window) with one vectorised
-scipy call, so no scipy call per prediction. p-values are computed only when a status asks.
+count k*(n_eff, p0) comes from a table with one column per grid value of p0, each computed
+once with one vectorised scipy call and shared by every pair, so no scipy call per
+prediction. p-values are computed only when a status asks.
 """
 
 from __future__ import annotations
 
+import importlib
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -64,25 +67,27 @@ class SkillConfig:
             raise ValueError(f"skill min_resolutions ({self.min_resolutions}) must be in [1, window ({self.window})]")
 
 
-@lru_cache(maxsize=8)
-def critical_hits(alpha: float, window: int) -> npt.NDArray[np.int64]:
-    """k*[n, g]: the fewest hits of n with P(X >= k*) <= alpha for X ~ Binomial(n, g / GRID);
-    n + 1 where no count is that rare. Computed once per (alpha, window): a live service does
-    it in a worker thread at start (scipy is imported here, not with the module: a server
-    that never gates does not pay for it)."""
-    from scipy import stats
+@lru_cache(maxsize=4096)
+def critical_hits(alpha: float, window: int, g: int) -> npt.NDArray[np.int64]:
+    """k*[n] for n = 0..window: the fewest hits of n with P(X >= k*) <= alpha for
+    X ~ Binomial(n, g / GRID); n + 1 where no count is that rare. One vectorised scipy call per
+    (alpha, window, g), cached: at most GRID + 1 of them, shared by every pair."""
+    from scipy import stats  # imported on first use (`preload` starts it early), not with the module
 
-    n = np.arange(window + 1)[:, None]
-    p = np.arange(GRID + 1)[None, :] / GRID
+    n = np.arange(window + 1)
+    p = g / GRID
     crit = np.asarray(stats.binom.isf(alpha, n, p), dtype=np.float64) + 1
     crit = np.where(np.isfinite(crit), crit, n + 1).astype(np.int64)
     # isf is a float inversion: make each k* exact against the survival function it stands for
-    for _ in range(2):
-        too_low = stats.binom.sf(crit - 1, n, p) > alpha
-        crit += too_low
-        too_high = (crit > 0) & (stats.binom.sf(crit - 2, n, p) <= alpha)
-        crit -= too_high
+    crit += stats.binom.sf(crit - 1, n, p) > alpha
+    crit -= (crit > 0) & (stats.binom.sf(crit - 2, n, p) <= alpha)
     return np.minimum(crit, n + 1)
+
+
+def preload() -> None:
+    """Import scipy.stats in a background thread, so a live service's first skill verdict does
+    not wait for the import on the event loop (called when a run starts)."""
+    threading.Thread(target=importlib.import_module, args=("scipy.stats",), name="skill-preload", daemon=True).start()
 
 
 def chance_rate(table: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -125,9 +130,9 @@ class PairSkill:
     """One pair's rolling window and its verdict; `record` is O(1)."""
 
     __slots__ = (
+        "alpha",
         "calibration_n",
         "cells",
-        "crit",
         "first_skilled",
         "hits",
         "horizon",
@@ -140,12 +145,13 @@ class PairSkill:
         "skilled_resolutions",
         "spells",
         "state",
+        "window",
     )
 
     def __init__(self, horizon: int, config: SkillConfig) -> None:
         self.horizon = horizon
         self.min_n = config.min_resolutions
-        self.crit = critical_hits(config.alpha, config.window)
+        self.alpha, self.window = config.alpha, config.window
         self.ring = [-1] * config.window
         self.pos = 0
         self.cells = [0] * 9  # counts of (predicted sign, actual sign), row-major
@@ -191,7 +197,8 @@ class PairSkill:
         up, down, flat = c[0] + c[3] + c[6], c[1] + c[4] + c[7], c[2] + c[5] + c[8]
         self.p0 = ((c[0] + c[1] + c[2]) * up + (c[3] + c[4] + c[5]) * down + (c[6] + c[7] + c[8]) * flat) / (n * n)
         g = min(int(-(-self.p0 * GRID // 1)), GRID)  # ceil, on the grid
-        return SkillState.SKILLED if self.hits * n_eff // n >= self.crit[n_eff, g] else SkillState.NO_SKILL
+        crit = critical_hits(self.alpha, self.window, g)[n_eff]
+        return SkillState.SKILLED if self.hits * n_eff // n >= crit else SkillState.NO_SKILL
 
 
 SkillKey = tuple[str, str, int]  # (instrument_key, interval, horizon_steps)

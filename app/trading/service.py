@@ -37,7 +37,7 @@ from app.events import HftBroker, HftError, decode, publish
 from app.market.clock import Clock, WallClock
 from app.market.feed import BarSubscription, MarketFeed
 from app.market.timestamps import iso
-from app.predictor.skill import critical_hits
+from app.predictor.skill import preload
 from app.trading.book import Book
 from app.trading.broker_charges import BrokerChargesRecorder
 from app.trading.brokers.base import Broker, FillCharges, Funds, KillSwitch, Position, StreamReconnects
@@ -167,6 +167,7 @@ class TradingService:
         if interval is None or not self.feed.instruments:
             raise EngineStateError("start", "stopped", "the market feed has no source: no prices to trade on")
         await self.strategy.specs.refresh(self.feed.instruments)  # ticks and lots: the master as it is now
+        preload()  # the skill gate's scipy, in the background
         live = self.gate.venue_for(self.brokers.is_live(run.broker), run.safe_mode)
         venue = self.brokers.create(run.broker if live else PAPER)
         await venue.connect()
@@ -222,8 +223,6 @@ class TradingService:
     async def _engine(
         self, venue: Broker, run: RunSettings, interval: str, state: EngineState, halted: str | None
     ) -> TradingEngine:
-        skill = self.strategy.config.skill
-        await asyncio.to_thread(critical_hits, skill.alpha, skill.window)  # the gate's table, off the loop
         next_trade, next_order = await self.store.next_ids()
         book = Book(
             next_trade_id=next_trade,
