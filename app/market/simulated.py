@@ -152,7 +152,8 @@ class SimulatedMarket:
         self.seed = seed
         self.calendar = calendar or NseCalendar()
         self.alpha, self.beta, self.rho, self.overnight = alpha, beta, rho, overnight
-        self.edge, self.edge_persistence = edge_bps / 10_000, edge_persistence
+        self.edge_bps, self.edge_persistence = edge_bps, edge_persistence
+        self.edge = edge_bps / 10_000  # per bar, in log return
         self._instruments = tuple(i.key for i in self.spec)
 
     @property
