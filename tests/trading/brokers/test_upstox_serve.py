@@ -28,7 +28,11 @@ PRICE = {RELIANCE: 2900.0, TCS: 3500.0}
 
 @pytest.fixture
 async def desk(fake: FakeUpstox, token_file: Path, tmp_path: Path) -> AsyncIterator[ServerProcess]:
-    env = {"SIGNALDESK_LIVE_TRADING_ENABLED": "true", "SIGNALDESK_HFT_COOLDOWN": "0"}
+    env = {
+        "SIGNALDESK_LIVE_TRADING_ENABLED": "true",
+        "SIGNALDESK_HFT_COOLDOWN": "0",
+        "SIGNALDESK_HFT_SKILL_GATE": "false",  # an injected prediction (the gate: tests/trading/test_skill_gate.py)
+    }
     async with serving_on(fake, token_file, tmp_path / "data", KEYS, env) as server:
         yield server
 
