@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(PY) -m bench.training
 	$(PY) -m bench.trading
 	$(PY) -m bench.trading --bus-synchronous normal
+	$(PY) -m bench.trading --backtest
 	$(PY) -m bench.upstox
 	$(PY) -m bench.upstox_orders
 

@@ -15,6 +15,7 @@ from app.commands.candles import candles_cli
 from app.commands.hft import hft_cli
 from app.commands.instruments import instruments_cli
 from app.commands.jobs import automation_cli, train_cli
+from app.commands.notify import notify_cli
 from app.commands.predictor import backtest, predictor_cli
 from app.commands.settings import err, load_settings, prepare_database, resolve_option
 from app.commands.upstox import upstox_cli
@@ -110,6 +111,7 @@ cli.add_typer(train_cli, name="train")
 cli.add_typer(automation_cli, name="automation")
 cli.add_typer(hft_cli, name="hft")
 cli.add_typer(upstox_cli, name="upstox")
+cli.add_typer(notify_cli, name="notify")
 cli.command("worker")(worker)
 
 

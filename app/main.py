@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from app.api.errors import install_error_handlers
 from app.api.leader_routes import LeaderRoutes, answer_on_leader
+from app.api.openapi_doc import install_openapi
 from app.api.routes import (
     automation,
     candles,
@@ -22,6 +23,7 @@ from app.api.routes import (
     instruments,
     market,
     models,
+    notify,
     predictor,
     training,
     web,
@@ -43,6 +45,7 @@ from app.market.instrument_master.resolve import resolve_instruments
 from app.market.instrument_master.store import InstrumentMaster
 from app.market.sources import build_source
 from app.market.status import MarketStatusTracker
+from app.notify.notifier import Notifier
 from app.predictor.config import DEFAULT_UNIVERSE, PredictorConfig
 from app.predictor.service import PredictorService
 from app.predictor.store import PredictionStore
@@ -65,6 +68,7 @@ class LeaderDuties:
 
     async def on_elected(self, token: int) -> None:
         services, settings = services_of(self.app), self.settings
+        await services.notifier.start()  # first: the recovery below may already be worth an alert
         await services.jobs.start()
         default = None
         if settings.predictor_autostart and self.has_market:
@@ -83,6 +87,7 @@ class LeaderDuties:
         await services.trading.stand_down()
         await services.predictor.close()
         await services.jobs.stand_down()
+        await services.notifier.stop()
 
 
 def app_from_environment() -> FastAPI:
@@ -119,6 +124,9 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
             market.start(source)
         trading = build_trading(settings, db=db, bus=bus, feed=market)
         market_status.add_listener(FeedAlerts(trading).on_status)
+        notifier = Notifier.from_settings(
+            settings, bus=bus, feed=market, market_status=market_status, trades=trading.store
+        )
         jobs = build_from_settings(
             settings,
             db=db,
@@ -150,6 +158,7 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
             predictions=predictions,
             predictor=predictor,
             cluster=cluster,
+            notifier=notifier,
         )
         services.install(app)  # before the leadership starts: its duties use them
         await cluster.leadership.start()
@@ -161,6 +170,7 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
             yield
         finally:
             await cluster.close()
+            await notifier.stop()
             await jobs.close()
             await trading.close()
             await predictor.close()
@@ -188,8 +198,10 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
     app.include_router(training.router)
     app.include_router(automation.router)
     app.include_router(models.router)
+    app.include_router(notify.router)
     app.include_router(ws_market.router)  # before ws.router, whose /api/ws/{channel} would take "market"
     app.include_router(ws.router)
     app.include_router(market.router)
     app.include_router(web.router)  # the dashboard at /; steps aside for /api, /docs, /metrics
+    install_openapi(app)
     return app

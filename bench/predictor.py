@@ -53,14 +53,19 @@ def simulated_bars(instruments: int, count: int, seed: int = 1) -> list[BarSet]:
     return list(itertools.islice(market.bars_from(start), count))
 
 
-def backtest_throughput(instruments: int, days: int) -> dict[str, Any]:
+def simulated_sessions(instruments: int, days: int) -> Aligned:
+    """`days` sessions of 1-minute bars of the simulated market, aligned as stored candles load."""
     bars = simulated_bars(instruments, days * BARS_PER_SESSION)
-    data = Aligned(
+    return Aligned(
         bars[0].instruments,
         np.array([b.open_ts for b in bars]),
         np.array([b.close_ts for b in bars]),
         {name: np.stack([getattr(b, name) for b in bars]) for name in ("open", "high", "low", "close", "volume")},
     )
+
+
+def backtest_throughput(instruments: int, days: int) -> dict[str, Any]:
+    data = simulated_sessions(instruments, days)
     report = run_backtest(data, MINUTE, horizons=(1, 5), models=("ridge",))
     return {
         "instruments": instruments,

@@ -18,7 +18,15 @@ The relational store (and so the journal) is a fresh SQLite file unless `--datab
 PostgreSQL database (postgresql+asyncpg://...): an empty one, which the run migrates and writes
 its trades into (PostgresJournal).
 
-Run: `python -m bench.trading [--samples 200] [--bus-synchronous full|normal] [--database-url URL]`.
+With `--backtest`, instead: the trade backtest's throughput (`signaldesk backtest --trade`):
+`--backtest-instruments` (5) x `--backtest-days` (250: a year) sessions of the simulated market's
+1-minute bars, the live predictor core (ridge) and the live engine on paper with the default
+strategy, limits and costs. The trade phase (the engine and the driver handing it bars and
+predictions) is timed apart from the predictor's (predict, resolve, calibrate and build the
+events): bars/s = instrument-bars with a close / the trade phase's seconds.
+
+Run: `python -m bench.trading [--samples 200] [--bus-synchronous full|normal] [--database-url URL]`
+or `python -m bench.trading --backtest [--backtest-instruments 5] [--backtest-days 250]`.
 """
 
 from __future__ import annotations
@@ -54,10 +62,15 @@ from app.market.simulated import SimulatedMarket, universe
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
 from app.storage.urls import shown
+from app.trading.backtest import run_trade_backtest
+from app.trading.brokers.paper import PaperConfig
+from app.trading.costs import CostModel
+from app.trading.risk import RiskLimits
 from app.trading.service import TradingService
 from app.trading.store import TradeStore
+from app.trading.strategy import StrategyConfig
 from app.trading.system import build_trading
-from bench.predictor import QueueSource
+from bench.predictor import QueueSource, simulated_sessions
 
 MINUTE = CANONICAL["1m"]
 WARMUP_BARS = 6
@@ -309,6 +322,30 @@ def _resolution(key: str, k: int) -> dict[str, Any]:
     }
 
 
+def trade_backtest_throughput(instruments: int, days: int) -> dict[str, Any]:
+    data = simulated_sessions(instruments, days)
+    started = time.perf_counter()
+    report = asyncio.run(
+        run_trade_backtest(
+            data, MINUTE, strategy=StrategyConfig(), limits=RiskLimits(), costs=CostModel(), paper=PaperConfig()
+        )
+    )
+    seconds = time.perf_counter() - started
+    return {
+        "instruments": instruments,
+        "days": report.days,
+        "bars": data.bars,
+        "bar_sets_fed_to_the_engine": f"{report.bars_fed} of {report.bars}",
+        "trades": report.trades,
+        "halts": len(report.halts),
+        "seconds": round(seconds, 2),
+        "trade_phase_seconds": round(report.trade_seconds, 2),
+        "trade_bars_per_second": round(data.bars / report.trade_seconds),
+        "all_bars_per_second": round(data.bars / seconds),
+        "target_trade_bars_per_second": 200_000,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=200)
@@ -319,7 +356,13 @@ def main() -> None:
     parser.add_argument(
         "--database-url", help="an empty PostgreSQL database (postgresql+asyncpg://...); default: a fresh SQLite file"
     )
+    parser.add_argument("--backtest", action="store_true", help="the trade backtest's throughput instead")
+    parser.add_argument("--backtest-instruments", type=int, default=5)
+    parser.add_argument("--backtest-days", type=int, default=250, help="sessions of 1-minute bars")
     args = parser.parse_args()
+    if args.backtest:
+        print("trade backtest:", trade_backtest_throughput(args.backtest_instruments, args.backtest_days))
+        return
     result = asyncio.run(entry_latency(args.samples, args.instruments, args.bus_synchronous, args.database_url))
     print("price update -> hft.entry published:", result)
 

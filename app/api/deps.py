@@ -21,6 +21,7 @@ from app.market.candles import CandleStore
 from app.market.feed import MarketFeed
 from app.market.instrument_master.store import InstrumentMaster
 from app.market.status import MarketStatusTracker
+from app.notify.notifier import Notifier
 from app.predictor.service import PredictorService
 from app.predictor.store import PredictionStore
 from app.trading.service import TradingService
@@ -85,6 +86,10 @@ def get_cluster(services: ServicesDep) -> ClusterNode:
     return services.cluster
 
 
+def get_notifier(services: ServicesDep) -> Notifier:
+    return services.notifier
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 BusDep = Annotated[EventBus, Depends(get_bus)]
 StreamsDep = Annotated[StreamRegistry, Depends(get_streams)]
@@ -98,3 +103,4 @@ JobsDep = Annotated[JobSystem, Depends(get_jobs)]
 PredictorDep = Annotated[PredictorService, Depends(get_predictor)]
 PredictionsDep = Annotated[PredictionStore, Depends(get_predictions)]
 ClusterDep = Annotated[ClusterNode, Depends(get_cluster)]
+NotifierDep = Annotated[Notifier, Depends(get_notifier)]

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from app.bus.errors import BusClosed, InvalidEvent
 from app.predictor.errors import PredictorStateError
+from app.storage.faults import storage_fault
 from app.trading.errors import EngineStateError
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,28 @@ async def on_wrong_answer(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=status.HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+STORAGE_RETRY_AFTER = 10  # seconds: a person freeing space, or a disk coming back
+
+
 async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    fault = storage_fault(exc)
+    if fault is not None:
+        return on_storage_fault(request, fault)
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
+
+
+def on_storage_fault(request: Request, fault: str) -> JSONResponse:
+    """A write the storage refused: 503 naming where and why; nothing of the request was stored."""
+    services = getattr(request.app.state, "services", None)
+    where = f"the data directory {services.settings.data_dir}" if services is not None else "the storage"
+    log.error("%s %s: %s cannot be written: %s", request.method, request.url.path, where, fault)
+    detail = f"{where} cannot be written: {fault}; nothing was stored, retry once space is freed"
+    return JSONResponse(
+        {"detail": detail},
+        status_code=status.HTTP_503_SERVICE_UNAVAILABLE,
+        headers={"Retry-After": str(STORAGE_RETRY_AFTER)},
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:

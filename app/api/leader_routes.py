@@ -1,8 +1,8 @@
 """The routes of the cluster's single-instance duties, answered by the leader whichever process
 a request lands on.
 
-In a cluster (Redis bus), only the leader runs the predictor, the trading engine, the scheduler
-and the local job runner, so their REST routes must reach it. `LeaderRoutes` (an ASGI
+In a cluster (Redis bus), only the leader runs the predictor, the trading engine, the scheduler,
+the local job runner and the notifier, so their REST routes must reach it. `LeaderRoutes` (an ASGI
 middleware) passes such a request through on the leader; on a follower it carries it over the
 relay (`app.cluster.relay`) and returns the leader's answer unchanged, status and body. The
 leader replays the request through its own app (`answer_on_leader`), so authentication and
@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.services import find_services
 from app.cluster.relay import RelayTimeout
 
-LEADER_PREFIXES = ("/api/hft", "/api/predictor", "/api/training", "/api/automation")
+LEADER_PREFIXES = ("/api/hft", "/api/predictor", "/api/training", "/api/automation", "/api/notify")
 RELAYED = "x-signaldesk-relayed"
 HOP_BY_HOP = {"content-length", "transfer-encoding", "connection", "host"}
 

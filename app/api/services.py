@@ -15,6 +15,7 @@ from app.cluster.node import ClusterNode
 from app.core.config import Settings
 from app.market.feed import MarketFeed
 from app.market.status import MarketStatusTracker
+from app.notify.notifier import Notifier
 from app.predictor.service import PredictorService
 from app.predictor.store import PredictionStore
 from app.storage.db import Database
@@ -35,6 +36,7 @@ class Services:
     predictions: PredictionStore
     predictor: PredictorService
     cluster: ClusterNode
+    notifier: Notifier
 
     def install(self, app: Starlette) -> None:
         """Make these the app's services (the lifespan does, before the first request)."""

@@ -20,6 +20,7 @@ from app.bus.fanout import Fanout
 from app.bus.interface import PayloadValidator
 from app.bus.metrics import COMMIT_SECONDS, COMMITS, published_on
 from app.bus.subscription import ResumeFailure, ResumeOutcome, Subscriber, Subscription
+from app.storage.faults import storage_fault
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,9 @@ class BaseEventBus(ABC):
         self._head = 0
         self._epoch = ""
         self._tasks: list[asyncio.Task[None]] = []
+        # why the last append failed, when the disk refused it (full, read-only, failing); None
+        # once an append succeeds again: /api/health shows it as `degraded`
+        self.storage_fault: str | None = None
 
     # --- what a backend provides --------------------------------------------------------
 
@@ -219,11 +223,13 @@ class BaseEventBus(ABC):
             with COMMIT_SECONDS.time():
                 stored = await self._append(pending, int(self._clock()))
         except Exception as e:  # nothing was stored
+            self.storage_fault = storage_fault(e)
             log.exception("event append failed; %d publishes fail", len(pending))
             for p in pending:
                 if not p.future.done():
                     p.future.set_exception(e)
             return
+        self.storage_fault = None
         if self.dispatches_appends:
             self._dispatch([e for group in stored for e in group])
         for p, group in zip(pending, stored, strict=True):

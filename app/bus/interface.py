@@ -40,6 +40,9 @@ class EventBus(Protocol):
     @property
     def channels(self) -> tuple[str, ...]: ...
 
+    storage_fault: str | None
+    """Why the last append failed when the storage refused it (`app.storage.faults`); None once one succeeds."""
+
     async def start(self) -> None: ...
 
     async def close(self) -> None: ...

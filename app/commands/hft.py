@@ -17,6 +17,7 @@ from app.market.timestamps import iso
 if TYPE_CHECKING:
     from app.market.intervals import Interval
     from app.trading.backtest import TradeReport
+    from app.trading.risk import AfterHalt
 
 hft_cli = typer.Typer(help="Start, stop, halt and watch the trading engine of a running server.", no_args_is_help=True)
 out = Console()
@@ -122,6 +123,7 @@ def trade_backtest(
     calib_halflife: float,
     json_out: bool,
     db_url: str,
+    after_halt: AfterHalt,
 ) -> None:
     """`signaldesk backtest --trade`: the live engine on paper over stored candles, and its report
     (ticks and lots from the instrument master in the database at `db_url`)."""
@@ -146,6 +148,7 @@ def trade_backtest(
             model_kind=model_kind,
             calib_halflife=calib_halflife,
             vol_span=settings.hft_vol_span,
+            after_halt=after_halt,
         )
     )
     result = report.public()
@@ -170,11 +173,20 @@ def trade_backtest(
         ("Sharpe (daily, annualised)", sharpe),
         ("exposure (bars with a position)", f"{report.exposure:.1%}"),
         ("exits by reason", ", ".join(f"{k} {v}" for k, v in sorted(report.by_reason.items())) or "-"),
+        ("after a daily-loss halt", report.after_halt.value),
+        ("daily-loss halts", str(len(report.halts))),
         ("predictions skipped", ", ".join(f"{k} {v}" for k, v in sorted(report.skipped.items())) or "-"),
     ]
     for name, value in rows:
         table.add_row(name, value)
     out.print(table)
+    if report.halts:
+        halts = Table(title="daily-loss halts (IST)")
+        for column in ("date", "time", "day's PnL", "resumed", "reason"):
+            halts.add_column(column, justify="right" if column == "day's PnL" else "left")
+        for halt in report.halts:
+            halts.add_row(halt.date, halt.time, f"{halt.day_pnl:,.2f}", halt.resumed or "-", halt.reason)
+        out.print(halts)
     out.print(_skill_table(report.skill))
     for error in report.errors[:5]:
         out.print(f"[yellow]{error}[/yellow]")

@@ -16,6 +16,7 @@ from rich.table import Table
 from app.commands.client import UrlOption, call
 from app.commands.hft import trade_backtest
 from app.commands.settings import load_settings, prepare_database, resolve_option
+from app.trading.risk import AfterHalt
 
 predictor_cli = typer.Typer(help="Start, stop and watch the live predictor of a running server.", no_args_is_help=True)
 out = Console()
@@ -79,6 +80,13 @@ def backtest(
         bool, typer.Option("--trade", help="Run the trading engine on paper and report its trades.")
     ] = False,
     model: Annotated[str, typer.Option(help="--trade: the predictor model the engine trades on.")] = "ridge",
+    after_halt: Annotated[
+        AfterHalt,
+        typer.Option(
+            help="--trade: after a daily-loss halt, re-arm the desk at the next session's first bar, "
+            "or stay halted for the rest of the backtest."
+        ),
+    ] = AfterHalt.RESUME_NEXT_SESSION,
 ) -> None:
     """Run the predictor core over stored candles and report every model against the baseline
     (with --trade: the trading engine on paper over them, and its trade report)."""
@@ -104,7 +112,9 @@ def backtest(
         raise typer.Exit(2) from e
     if trade:
         prepare_database(settings, auto_upgrade=settings.db_auto_upgrade)  # the instrument master's ticks and lots
-        return trade_backtest(data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out, settings.db_url)
+        return trade_backtest(
+            data, cfg.interval, cfg.horizons, model, cfg.calib_halflife, json_out, settings.db_url, after_halt
+        )
     report = run_backtest(data, parse_interval(cfg.interval), horizons=cfg.horizons, calib_halflife=cfg.calib_halflife)
     if json_out:
         out.print_json(

@@ -266,6 +266,28 @@ class Settings(BaseSettings):
         description="historical candle requests per second (candles fetch, backfill source upstox); 1 stays under "
         "Upstox's 50/s, 500/min and 2,000/30 min",
     )
+    # Alerts (app/notify, docs/notifications.md).
+    notify_urls: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="where alerts go: notification URLs in apprise's format (tgram://, discord://, slack://, "
+        "ntfy://, mailto://, json://...), comma-separated; none: no alerts",
+    )
+    notify_events: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["all"],
+        description="the alert kinds sent, comma-separated: all, or some of entry, exit, halt, broker, feed, token, "
+        "job_failed, model_promoted, daily_summary",
+    )
+    notify_batch_window: float = Field(
+        3.0, gt=0, le=60, description="seconds entries and exits are gathered into one message"
+    )
+    notify_timeout: float = Field(10.0, gt=0, le=300, description="seconds one send to a notification URL may take")
+    notify_retries: int = Field(5, ge=0, le=20, description="tries after a failed send, before the alert is given up")
+    notify_backoff: float = Field(
+        2.0, gt=0, le=300, description="seconds before the first retry; doubling, at most 300"
+    )
+    notify_summary_wait: float = Field(
+        300.0, ge=0, le=3600, description="seconds the daily summary waits after the square-off for trades to close"
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "console"
 
@@ -289,6 +311,27 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("notify_urls", "notify_events", mode="before")
+    @classmethod
+    def _split_notify(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("notify_urls")
+    @classmethod
+    def _notify_urls(cls, value: list[str]) -> list[str]:
+        from app.notify.sender import check_urls
+
+        return check_urls(value) if value else value
+
+    @field_validator("notify_events")
+    @classmethod
+    def _notify_events(cls, value: list[str]) -> list[str]:
+        from app.notify.kinds import parse_kinds
+
+        return [kind.value for kind in parse_kinds(value)]
 
     @field_validator("job_timeouts", mode="before")
     @classmethod

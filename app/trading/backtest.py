@@ -7,22 +7,39 @@ live bus listener uses (`TradingEngine.on_event`): created first, then resolved.
 differs is injected: the paper broker's ledger and the journal are in memory, events go to a
 recorder, and the order rate is paced on the bars' clock. Open trades are flattened after the
 last bar, so every trade is in the report.
+
+Speed: the engine is handed only the bars where something can act. After a bar where it is left
+`idle` (no open trade, no pending signal) the next bar can only move the prices: it is skipped,
+and the prices come from a `PriceTape` (every bar's state computed up front, vectorised) that
+jumps to the right bar when the engine is handed one again. Predictions still reach the engine
+at every bar (a tradable one ends the idleness), and the first bar of a session is handed over
+when the desk is to be re-armed there. `every_bar=True` hands it every bar with the live
+`PriceBook` instead: the reference the tests hold the fast path to (the same trades, orders and
+equity).
+
+After a daily-loss halt (`AfterHalt`): a person would re-arm the desk the next morning, so by
+default the halt is lifted at the next session's first bar (`TradingEngine.resume`, which
+allows it once the bar's day has begun, and refuses while that day's PnL is beyond the limit:
+then the next session tries again); signals of the day before are stale there anyway.
+`stay-halted` keeps the engine halted for the rest of the backtest. Every halt is reported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from app.events import HftError, HftManageError
+from app.events import HftError, HftManageError, PredictionCreated, PredictionResolved
 from app.market.bars import BarSet, iter_bar_sets
-from app.market.calendar import ObservedCalendar
+from app.market.calendar import IST, IST_OFFSET, ObservedCalendar
 from app.market.instrument_master.specs import TradingSpecs
 from app.market.intervals import Interval
 from app.predictor.backtest import Aligned
@@ -32,10 +49,12 @@ from app.predictor.models import make_model
 from app.trading.brokers.paper import PaperBroker, PaperConfig, PaperState
 from app.trading.costs import CostModel
 from app.trading.engine import TradingEngine
+from app.trading.errors import EngineStateError
 from app.trading.gate import LiveGate
 from app.trading.journal import MemoryJournal
-from app.trading.prices import PriceBook
-from app.trading.risk import RiskLimits
+from app.trading.prices import PriceBook, PriceTape
+from app.trading.risk import AfterHalt, RiskLimits
+from app.trading.state import EngineState
 from app.trading.strategy import Strategy, StrategyConfig, ist_day
 
 TRADING_DAYS = 252
@@ -73,6 +92,19 @@ class Recorder:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Halt:
+    """One daily-loss halt: its exchange date and time (IST, the bar close it was seen at), the
+    reason, the day's PnL then (realized + open, rupees), and the date of the session it was
+    lifted at (None: it never was)."""
+
+    date: str
+    time: str
+    reason: str
+    day_pnl: float
+    resumed: str | None = None
+
+
 @dataclass
 class TradeReport:
     """What the backtest made: money after costs, and how it was made (rupees unless said)."""
@@ -95,6 +127,10 @@ class TradeReport:
     skill: list[dict[str, Any]] = field(default_factory=list)  # each pair's skill at the end (SkillBook.public)
     events: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    after_halt: AfterHalt = AfterHalt.RESUME_NEXT_SESSION
+    halts: list[Halt] = field(default_factory=list)
+    bars_fed: int = 0  # bars (BarSets) the engine was handed; the rest could change nothing
+    trade_seconds: float = 0.0  # wall time of the trade phase: the engine, given the predictions
 
     @property
     def win_rate(self) -> float | None:
@@ -126,6 +162,9 @@ class TradeReport:
             "skill": self.skill,
             "events": self.events,
             "errors": self.errors[:20],
+            "after_halt": self.after_halt.value,
+            "halts": [{**asdict(h), "day_pnl": round(h.day_pnl, 2)} for h in self.halts],
+            "bars_fed": self.bars_fed,
         }
 
 
@@ -142,9 +181,14 @@ async def run_trade_backtest(
     calib_halflife: float = 100.0,
     vol_span: int = 20,
     specs: TradingSpecs | None = None,
+    after_halt: AfterHalt = AfterHalt.RESUME_NEXT_SESSION,
+    every_bar: bool = False,
+    journal: MemoryJournal | None = None,
 ) -> TradeReport:
-    """Step predictor and engine over every bar of `data`; see the module docstring.
-    :param specs: tick and lot per instrument (the instrument master's; default 0.05 and 1)."""
+    """Step predictor and engine over the bars of `data`; see the module docstring.
+    :param specs: tick and lot per instrument (the instrument master's; default 0.05 and 1).
+    :param every_bar: hand the engine every bar (the reference), not only those where something can act.
+    :param journal: where the run's orders, trades and paper ledger go (default: a new one), to read after."""
     specs = specs if specs is not None else TradingSpecs()
     core = PredictorCore(
         data.instruments,
@@ -154,13 +198,19 @@ async def run_trade_backtest(
         clock=ObservedCalendar(data.close_ts),
         calib_halflife=calib_halflife,
     )
-    journal, recorder, clock = MemoryJournal(), Recorder(), BarClock()
+    journal = journal if journal is not None else MemoryJournal()
+    recorder, clock = Recorder(), BarClock()
 
     async def fresh() -> PaperState | None:
         return None
 
     broker = PaperBroker(config=paper, costs=costs, journal=journal, load=fresh, specs=specs)
     await broker.connect()
+    prices = (
+        PriceBook(data.instruments, span=vol_span)
+        if every_bar
+        else PriceTape(data.instruments, data.close_ts, data.ohlcv["close"], span=vol_span)
+    )
     engine = TradingEngine(
         instruments=data.instruments,
         interval=interval.name,
@@ -172,29 +222,96 @@ async def run_trade_backtest(
         journal=journal,
         sink=recorder,
         clock=clock,
-        prices=PriceBook(data.instruments, span=vol_span),
+        prices=prices,
         reconcile=False,
     )
-    exposed = 0
-    bars: BarSet | None = None
-    for bars in iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv):
-        clock.advance_to(bars.close_ts)
-        await engine.on_bars(bars)
-        exposed += bool(engine.book.open)
-        feed_predictions(engine, core, core.step(bars))
-    if bars is not None:
+    driver = Driver(engine, clock, after_halt, every_bar=every_bar)
+    sessions = (np.asarray(data.close_ts, dtype=np.int64) + IST_OFFSET) // 86_400
+    for t, bars in enumerate(iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv)):
+        created, resolved = predictions(core, core.step(bars))
+        started = time.perf_counter()
+        await driver.on_bars(bars, new_session=t > 0 and sessions[t] != sessions[t - 1])
+        feed_predictions(engine, created, resolved)
+        driver.seconds += time.perf_counter() - started
+    started = time.perf_counter()
+    if len(data.close_ts):
         await engine.flatten(note="end of the backtest")
-    report = _report(data, interval, journal, recorder, paper.capital, exposed)
+    driver.seconds += time.perf_counter() - started
+    report = _report(data, interval, journal, recorder, paper.capital, driver.exposed)
+    report.after_halt, report.halts = after_halt, driver.halts()
+    report.bars_fed, report.trade_seconds = driver.fed, driver.seconds
     report.skipped, report.skill = dict(engine.skipped), engine.skill.public()
     return report
 
 
-def feed_predictions(engine: TradingEngine, core: PredictorCore, cycle: Cycle) -> None:
-    """This bar's `prediction.created`, then `prediction.resolved`, as the live channel carries them."""
-    for event in created_events(core, cycle):
+class Driver:
+    """Hands the engine the bars where something can act (all of them with `every_bar`), and
+    re-arms it at a session's first bar after a daily-loss halt (`AfterHalt.RESUME_NEXT_SESSION`)."""
+
+    def __init__(self, engine: TradingEngine, clock: BarClock, after_halt: AfterHalt, *, every_bar: bool) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.after_halt = after_halt
+        self.every_bar = every_bar
+        self.fed = 0
+        self.exposed = 0  # bars that ended with an open trade
+        self.seconds = 0.0
+        self._previous: BarSet | None = None  # the latest bar, when it was skipped
+        self._resumed: dict[int, str] = {}  # index in engine.daily_loss_halts -> the day it was lifted
+
+    async def on_bars(self, bars: BarSet, *, new_session: bool) -> None:
+        engine = self.engine
+        rearm = new_session and self.after_halt is AfterHalt.RESUME_NEXT_SESSION and self._halted_by_loss()
+        if not (self.every_bar or rearm or not engine.idle):
+            self._previous = bars
+            return
+        if self._previous is not None:  # the tape takes the state the skipped bars left
+            engine.prices.update(self._previous)
+            self._previous = None
+        self.clock.advance_to(bars.close_ts)
+        await engine.on_bars(bars)
+        self.fed += 1
+        self.exposed += bool(engine.book.open)
+        if rearm:
+            await self._resume(bars)
+
+    def _halted_by_loss(self) -> bool:
+        halts = self.engine.daily_loss_halts
+        return self.engine.state is EngineState.HALTED and bool(halts) and self.engine.halted_reason == halts[-1].reason
+
+    async def _resume(self, bars: BarSet) -> None:
+        try:
+            await self.engine.resume()
+        except EngineStateError:
+            return  # the day's PnL is beyond the limit already (an exit that never filled): next session
+        self._resumed[len(self.engine.daily_loss_halts) - 1] = ist_day(bars.close_ts)
+
+    def halts(self) -> list[Halt]:
+        return [
+            Halt(
+                halt.day,
+                datetime.fromtimestamp(halt.ts, IST).strftime("%H:%M"),
+                halt.reason,
+                halt.pnl,
+                self._resumed.get(i),
+            )
+            for i, halt in enumerate(self.engine.daily_loss_halts)
+        ]
+
+
+def predictions(core: PredictorCore, cycle: Cycle) -> tuple[list[PredictionCreated], list[PredictionResolved]]:
+    """This bar's `prediction.created` and `prediction.resolved`, as the live predictor publishes them."""
+    return created_events(core, cycle), outcomes(core, cycle)[0]
+
+
+def feed_predictions(
+    engine: TradingEngine, created: Sequence[PredictionCreated], resolved: Sequence[PredictionResolved]
+) -> None:
+    """A bar's predictions into the engine, in the live channel's order: created, then resolved."""
+    for event in created:
         engine.on_event(event)
-    for resolved in outcomes(core, cycle)[0]:
-        engine.on_event(resolved)
+    for outcome in resolved:
+        engine.on_event(outcome)
 
 
 def _report(

@@ -92,6 +92,14 @@ class CostModel:
         """Rupees to buy and sell `qty` shares at `price` (one buy, one sell)."""
         return self.charges(Side.BUY, qty, price).total + self.charges(Side.SELL, qty, price).total
 
+    def floor_fraction(self) -> float:
+        """The least round-trip charges any order size can have, as a fraction of the notional:
+        every charge in percent of turnover, brokerage at none (its cap makes it vanish as the
+        order grows)."""
+        exchange, sebi = self.exchange_pct / 100.0, self.sebi_per_crore / CRORE
+        per_side = exchange + sebi + (exchange + sebi) * self.gst_pct / 100.0
+        return 2 * per_side + self.stt_sell_pct / 100.0 + self.stamp_buy_pct / 100.0
+
     def round_trip_fraction(self, qty: int, price: float) -> float:
         """Round-trip charges as a fraction of the notional (what a predicted return must beat)."""
         notional = abs(qty) * price

@@ -24,8 +24,12 @@ Per bar, under the engine's lock, in phases (the strategy module says what each 
 6. trailing stops at the close;
 7. the daily loss limit: realized + open PnL of the day at or below -max_daily_loss halts the
    engine and flattens every trade (exit reason `daily_loss`); it stays halted until resumed.
+   Each breach is kept in `daily_loss_halts` (the backtest reports them).
+A bar where the engine is `idle` (no open trade, no pending signal) changes nothing but the
+prices: a backtest hands it only the bars after which it is not idle (app.trading.backtest).
 Each phase stages its rows, commits them (`journal.flush`), then publishes its events in one
-`publish_many`: nothing is announced that is not stored.
+`publish_many`: nothing is announced that is not stored. Phases that act on open trades return
+at once when there are none (nothing to stage or publish).
 
 Between bar closes, live, every tick (a trade price of an instrument with an open trade, from
 the feed through `app.trading.ticks.LatestPrices`) is a price update too: under the same lock,
@@ -53,6 +57,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from app.events import (
     Calibration,
@@ -75,7 +80,7 @@ from app.market.bars import BarSet
 from app.market.clock import Clock
 from app.predictor.skill import SkillBook
 from app.trading.book import Book
-from app.trading.brokers.base import Broker, OpenOrder, OpenOrders
+from app.trading.brokers.base import Broker, OpenOrder, OpenOrders, StreamReconnects
 from app.trading.errors import BrokerError, EngineStateError, LiveTradingRefused, OrderDenied
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
@@ -83,9 +88,9 @@ from app.trading.orders import Order, OrderResult, OrderStatus, Purpose, Side
 from app.trading.outbox import Outbox
 from app.trading.prices import PriceBook, Quote
 from app.trading.recovery import Mismatch, foreign_orders, plan
-from app.trading.risk import RateLimiter, RiskGate, RiskLimits
+from app.trading.risk import DailyLossHalt, RateLimiter, RiskGate, RiskLimits
 from app.trading.state import EngineSnapshot, EngineState, RunSettings
-from app.trading.strategy import EntryPlan, Skip, Strategy, ist_day
+from app.trading.strategy import EntryPlan, Skip, Strategy, ist_day, ist_day_number
 from app.trading.ticks import TradePrice
 from app.trading.trades import ExitReason, Trade, TradeStatus
 
@@ -159,6 +164,7 @@ class TradingEngine:
         self.orders_sent = 0
         self.last_bar: tuple[int, int] | None = None  # (open_ts, close_ts) of the latest bar
         self.breached_day: str | None = None
+        self.daily_loss_halts: list[DailyLossHalt] = []
         self._needs_reconcile = reconcile
         self.ticks: dict[str, tuple[float, float]] = {}  # the latest tick (price, epoch s) per traded instrument
         self.reconciled = 0  # reconciliations carried out (the start-up one and those during the day)
@@ -173,6 +179,13 @@ class TradingEngine:
         return self.outbox.halted_reason
 
     @property
+    def idle(self) -> bool:
+        """No open trade, no pending signal, reconciled: the next bar can only fold into the prices (its
+        phases act on open trades and signals; the daily loss limit can only be crossed by a
+        trade's PnL). A prediction handed in afterwards may end it."""
+        return not self.book.open and not self.signals and not self._needs_reconcile
+
+    @property
     def busy(self) -> bool:
         """A price update or a command holds the engine right now."""
         return self._lock.locked()
@@ -181,12 +194,17 @@ class TradingEngine:
 
     def on_event(self, event: Event) -> None:
         """A `prediction` channel event: the one door predictions come in by, live (the bus
-        listener) and in backtests alike. Other events are ignored."""
-        if isinstance(event, PredictionCreated):
-            self._on_prediction(event)
-        elif isinstance(event, PredictionResolved):
-            self.calibration[(event.instrument_key, event.interval, event.horizon_steps)] = event.calibration
-            self.skill.on_resolved(event)
+        listener) and in backtests alike. Other events are ignored. (Dispatched on the exact type:
+        a pydantic model's isinstance check costs more than the rest of a prediction's handling.)"""
+        kind = type(event)
+        if kind is PredictionCreated:
+            self._on_prediction(cast(PredictionCreated, event))
+        elif kind is PredictionResolved:
+            resolved = cast(PredictionResolved, event)
+            self.calibration[(resolved.instrument_key, resolved.interval, resolved.horizon_steps)] = (
+                resolved.calibration
+            )
+            self.skill.on_resolved(resolved)
 
     def _on_prediction(self, prediction: PredictionCreated) -> None:
         if prediction.interval != self.interval or prediction.instrument_key not in self.prices.index:
@@ -196,13 +214,10 @@ class TradingEngine:
         skill = self.skill.state(key)
         self.skill.on_created(prediction)
         trade = self.book.by_instrument.get(prediction.instrument_key)
-        price = self.prices.price(prediction.instrument_key)
-        if (
-            trade is not None
-            and price is not None
-            and self.strategy.reverses(trade, prediction, calibration, skill, price)
-        ):
-            self.reversals[trade.trade_id] = ExitReason.SIGNAL
+        if trade is not None:
+            price = self.prices.price(prediction.instrument_key)
+            if price is not None and self.strategy.reverses(trade, prediction, calibration, skill, price):
+                self.reversals[trade.trade_id] = ExitReason.SIGNAL
         skip = self.strategy.accepts(prediction, calibration, skill)
         if skip is not None:
             self.skipped[skip] += 1
@@ -260,6 +275,8 @@ class TradingEngine:
             await self.commit()
 
     async def _exits_at_open(self, bars: BarSet) -> None:
+        if not self.book.open:
+            return
         for trade in [t for t in self.book.open.values() if t.exit_pending or t.trade_id in self.reversals]:
             reason = self.reversals.get(trade.trade_id) or trade.exit_pending
             quote = self.prices.quote_in(bars, trade.instrument_key)
@@ -277,7 +294,8 @@ class TradingEngine:
                 continue  # made after this bar opened: its next price is a later bar
             self.signals.pop(key, None)  # a halt may have cleared them meanwhile
             quote = self.prices.quote_in(bars, key)
-            stale = bars.open_ts >= prediction.ts_target or ist_day(prediction.ts_pred) != ist_day(bars.open_ts)
+            same_day = ist_day_number(prediction.ts_pred) == ist_day_number(bars.open_ts)
+            stale = bars.open_ts >= prediction.ts_target or not same_day
             if after_square_off or stale or quote is None:
                 self.skipped["after_square_off" if after_square_off else "stale" if quote else "no_bar"] += 1
                 continue
@@ -285,6 +303,8 @@ class TradingEngine:
         await self.commit()
 
     async def _stops_and_targets(self) -> None:
+        if not self.book.open:
+            return
         for trade in list(self.book.open.values()):
             quote = self.prices.quote(trade.instrument_key)
             hit = self.strategy.touched(trade, quote) if quote is not None else None
@@ -293,6 +313,8 @@ class TradingEngine:
         await self.commit()
 
     async def _exits_at_close(self, bars: BarSet) -> None:
+        if not self.book.open:
+            return
         square_off = bars.close_ts >= self.strategy.square_off_ts(bars.close_ts)
         today = ist_day(bars.close_ts)
         for trade in list(self.book.open.values()):
@@ -307,6 +329,8 @@ class TradingEngine:
         await self.commit()
 
     async def _trail(self) -> None:
+        if not self.book.open:
+            return
         for trade in self.book.open.values():
             quote = self.prices.quote(trade.instrument_key)
             if quote is None:
@@ -327,6 +351,7 @@ class TradingEngine:
             return
         self.breached_day = today
         reason = f"daily loss limit breached: the day's PnL is {pnl:,.2f}, the limit {self.limits.max_daily_loss:,.2f}"
+        self.daily_loss_halts.append(DailyLossHalt(bars.close_ts, today, float(pnl), reason))
         self.emit(HftError(error=f"{reason}; halted and flattening (resume: POST /api/hft/resume)"))
         self._halt(reason)
         await self.commit()
@@ -688,6 +713,7 @@ class TradingEngine:
             run=self.run,
             venue=self.venue.name,
             venue_connected=self.venue.connected,
+            venue_updates=self.venue.order_updates if isinstance(self.venue, StreamReconnects) else None,
             interval=self.interval,
             day=day,
             day_pnl=round(float(self.day_pnl(day)), 2),

@@ -3,6 +3,11 @@
 Volatility is the exponentially weighted RMS of one-bar log returns (close to close), span
 `span` bars, vectorised over the whole universe. It is known once an instrument has
 `min_bars` returns; before that the strategy does not size an entry for it.
+
+Live, `PriceBook` folds in one BarSet at a time. A backtest knows every bar up front:
+`PriceTape` computes the same state for every bar at once, vectorised along time, and its
+`update` jumps to a bar's state, so the backtest may hand the engine only the bars where
+something can happen (app.trading.backtest). Both give the same numbers, to the bit.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from app.market.bars import BarSet
+from app.market.bars import BarSet, Prices
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,3 +117,67 @@ class PriceBook:
     @property
     def last_close_ts(self) -> int | None:
         return self._bars.close_ts if self._bars is not None else None
+
+
+class PriceTape(PriceBook):
+    """A PriceBook over known bars: the state after every bar is computed at construction,
+    vectorised, and `update(bars)` jumps to the state after `bars` (which must be one of the
+    tape's, matched by close time), whatever bars were skipped before it.
+
+    :param close_ts: each bar's close time (T,), increasing.
+    :param close: closes (T, N), NaN where an instrument has no bar.
+    """
+
+    def __init__(
+        self,
+        instruments: tuple[str, ...],
+        close_ts: npt.NDArray[np.int64],
+        close: Prices,
+        *,
+        span: int = 20,
+        min_bars: int = 5,
+    ) -> None:
+        super().__init__(instruments, span=span, min_bars=min_bars)
+        self._close_ts = np.asarray(close_ts, dtype=np.int64)
+        shape = (len(self._close_ts), len(instruments))
+        if close.shape != shape:
+            raise ValueError(f"closes must have shape {shape}, got {close.shape}")
+        self._closes = np.full(shape, np.nan)
+        self._vars = np.zeros(shape)
+        self._counts = np.zeros(shape, dtype=np.int64)
+        for j in range(len(instruments)):
+            self._fill(j, close[:, j])
+
+    def _fill(self, j: int, close: npt.NDArray[np.float64]) -> None:
+        """Column j: the latest close, and the EWMA of squared returns as `PriceBook.update` folds it."""
+        rows = np.arange(len(close))
+        has = np.flatnonzero(np.isfinite(close))
+        if len(has) == 0:
+            return
+        seen = np.searchsorted(has, rows, side="right") - 1
+        self._closes[:, j] = np.where(seen >= 0, close[has[np.maximum(seen, 0)]], np.nan)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ret = np.log(close[has[1:]] / close[has[:-1]])
+        ok = np.isfinite(ret)
+        at, squared = has[1:][ok], ret[ok] ** 2
+        if len(at) == 0:
+            return
+        from scipy.signal import lfilter  # here: the live engine never needs scipy.signal (slow to import)
+
+        # var_0 = r_0^2, then var_k = (1 - alpha) var_{k-1} + alpha r_k^2: the same operations, in
+        # the same order, as the one-bar fold (lfilter's y = b0 x + z, z = -a1 y_prev).
+        var = np.empty(len(at))
+        var[0] = squared[0]
+        keep = 1 - self.alpha
+        var[1:] = lfilter([self.alpha], [1.0, -keep], squared[1:], zi=[keep * var[0]])[0]
+        count = np.searchsorted(at, rows, side="right")
+        self._counts[:, j] = count
+        self._vars[:, j] = np.where(count > 0, var[np.maximum(count - 1, 0)], 0.0)
+
+    def update(self, bars: BarSet) -> None:
+        t = int(np.searchsorted(self._close_ts, bars.close_ts))
+        if t == len(self._close_ts) or self._close_ts[t] != bars.close_ts:
+            raise ValueError(f"no bar closing at {bars.close_ts} on this tape")
+        self._last_close, self._var, self._count = self._closes[t], self._vars[t], self._counts[t]
+        self._bars = bars
+        self._quotes.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
+from enum import StrEnum
 from typing import Protocol
 
 from app.market.clock import Clock
@@ -64,6 +65,25 @@ class RiskLimits:
 
     def public(self) -> dict[str, float | int]:
         return asdict(self)
+
+
+class AfterHalt(StrEnum):
+    """What the desk does after the daily loss limit halted the engine, in a multi-day backtest
+    (`signaldesk backtest --trade --after-halt`; live, a person decides)."""
+
+    RESUME_NEXT_SESSION = "resume-next-session"  # re-armed at the next session's first bar
+    STAY_HALTED = "stay-halted"  # halted for the rest of the backtest
+
+
+@dataclass(frozen=True, slots=True)
+class DailyLossHalt:
+    """A breach of the daily loss limit: the bar close it was seen at (UTC epoch seconds), its
+    exchange day, the day's PnL then (realized + open, rupees) and the halt's reason."""
+
+    ts: int
+    day: str
+    pnl: float
+    reason: str
 
 
 class RateLimiter:

@@ -89,6 +89,11 @@ class PredictionListener:
         self._on_lost()
 
 
+def broker_not_answering(broker: str, why: str, interval: float) -> str:
+    """The `hft.error` of the broker watch's first failed check (app.notify reads it as a broker alert)."""
+    return f"broker {broker} is not answering ({why}); reconnecting every {interval:g} s"
+
+
 class TradingService:
     """Start, stop, halt, resume and flatten the live engine; recover it after a restart.
 
@@ -406,10 +411,7 @@ class TradingService:
                 if answering:
                     answering = False
                     why = e.message if isinstance(e, BrokerError) else f"{type(e).__name__}: {e}"
-                    await self._error(
-                        f"broker {venue.name} is not answering ({why}); "
-                        f"reconnecting every {self.broker_check_interval:g} s"
-                    )
+                    await self._error(broker_not_answering(venue.name, why, self.broker_check_interval))
                 continue
             if not answering:
                 answering = True
@@ -482,6 +484,7 @@ class TradingService:
             "skipped": dict(snapshot.skipped),
             "skill": snapshot.skill,
             "last_bar_ts": snapshot.last_bar_ts,
+            **({"venue_updates": snapshot.venue_updates} if snapshot.venue_updates is not None else {}),
         }
 
     async def positions(self) -> dict[str, Any]:

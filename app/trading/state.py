@@ -69,6 +69,7 @@ class EngineSnapshot:
     run: RunSettings
     venue: str
     venue_connected: bool
+    venue_updates: str | None  # a streaming venue's `order_updates`; None where orders end at once
     interval: str
     day: str
     day_pnl: float

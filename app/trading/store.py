@@ -60,6 +60,17 @@ class TradeStore:
             rows = (await s.execute(query)).all()
         return [Trade.from_row(dict(zip(TRADE_COLUMNS, row, strict=True))) for row in rows]
 
+    async def closed_between(self, start_ts: int, end_ts: int) -> list[Trade]:
+        """Trades closed at or after `start_ts` and before `end_ts`, oldest first."""
+        query = (
+            select(*[getattr(TradeRow, c) for c in TRADE_COLUMNS])
+            .where(TradeRow.status == TradeStatus.CLOSED.value, TradeRow.exit_ts >= start_ts, TradeRow.exit_ts < end_ts)
+            .order_by(TradeRow.trade_id)
+        )
+        async with self.db.session() as s:
+            rows = (await s.execute(query)).all()
+        return [Trade.from_row(dict(zip(TRADE_COLUMNS, row, strict=True))) for row in rows]
+
     async def realized_by_day(self, since_ts: int) -> dict[str, float]:
         """Net PnL of trades closed since `since_ts`, per IST day of their exit."""
         query = select(TradeRow.exit_ts, TradeRow.pnl).where(TradeRow.status == "closed", TradeRow.exit_ts >= since_ts)

@@ -11,7 +11,9 @@ Entry (per `prediction.created`, the event itself: `PredictionCreated`):
   `skill_untested`, NO_SKILL as `no_skill`;
 - `pred_ret_adj` points up (long) or down (short, when `allow_short`), and at the next price
   its size clears `cost_multiple` x the round-trip cost of the sized position (every charge of
-  the cost model, plus the paper broker's slippage on both sides).
+  the cost model, plus the paper broker's slippage on both sides). A prediction below
+  `cost_multiple` x the least round-trip cost any size could have (`CostModel.floor_fraction`)
+  is skipped as `below_costs` at once: it could neither enter nor reverse a trade.
 The signal is acted on at the next price update (a bar whose open is at or after the
 prediction's ts_pred): the entry fills at that bar's open. A signal whose target time has come
 by then is dropped; a newer or stronger one for the same instrument replaces it.
@@ -37,10 +39,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
 from app.events import Calibration, PredictionCreated
-from app.market.calendar import IST
+from app.market.calendar import IST, IST_OFFSET
 from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpecs
 from app.predictor.skill import SkillConfig, SkillState
 from app.trading.costs import CostModel
@@ -116,6 +119,11 @@ class Strategy:
         self.config = config
         self.costs = costs
         self.specs = specs if specs is not None else TradingSpecs()
+        # below this |pred_ret_adj| no size at any price clears the costs (a hair under the
+        # exact floor, so that rounding in the sized cost can never make it the larger)
+        floor = costs.floor_fraction() + 2 * config.slippage_bps / 10_000
+        self.least_edge = config.cost_multiple * floor * (1 - 1e-9)
+        self._square_off = seconds_of_day(config.square_off)
 
     def on_tick(self, instrument_key: str, price: float) -> float:
         """`price` on the instrument's tick."""
@@ -135,6 +143,8 @@ class Strategy:
         side = direction(prediction)
         if side == 0 or (side < 0 and not c.allow_short):
             return Skip("direction")
+        if abs(prediction.pred_ret_adj) < self.least_edge:
+            return Skip("below_costs")
         return None
 
     def plan(
@@ -217,13 +227,34 @@ class Strategy:
 
     def square_off_ts(self, ts: float) -> int:
         """The square-off moment of the exchange day `ts` falls on (UTC epoch seconds)."""
-        day = datetime.fromtimestamp(ts, IST).date()
-        return int(datetime.combine(day, self.config.square_off, IST).timestamp())
+        return ist_day_number(ts) * 86_400 - IST_OFFSET + self._square_off
+
+
+def square_off_ts(ts: float, at: time) -> int:
+    """The moment `at` (IST) of the exchange day `ts` falls on (UTC epoch seconds)."""
+    return ist_day_number(ts) * 86_400 - IST_OFFSET + seconds_of_day(at)
+
+
+def seconds_of_day(at: time) -> int:
+    return at.hour * 3600 + at.minute * 60 + at.second
+
+
+def ist_day_number(ts: float) -> int:
+    """The exchange (IST) day of `ts`, as days since 1970-01-01 (IST has no daylight saving)."""
+    return int((ts + IST_OFFSET) // 86_400)
 
 
 def ist_day(ts: float) -> str:
     """The exchange (IST) date of `ts`, ISO format."""
-    return (datetime.fromtimestamp(ts, IST)).date().isoformat()
+    return _iso_day(ist_day_number(ts))
+
+
+EPOCH = date(1970, 1, 1)
+
+
+@lru_cache(maxsize=256)
+def _iso_day(number: int) -> str:
+    return (EPOCH + timedelta(days=number)).isoformat()
 
 
 def next_day_start(ts: float) -> int:

@@ -59,7 +59,7 @@ class ServerProcess(ChildProcess):
         qs = "&".join(f"{k}={v}" for k, v in query.items() if v is not None)
         return f"ws://127.0.0.1:{self.port}/api/ws/{channel}" + (f"?{qs}" if qs else "")
 
-    def start(self, timeout: float = 20.0) -> None:
+    def start(self, timeout: float = 60.0) -> None:
         env = {**os.environ, **self.env, "SIGNALDESK_LOG_FORMAT": "console"}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(

@@ -25,13 +25,15 @@ from app.predictor.backtest import Aligned
 from app.predictor.skill import SkillConfig
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
-from app.trading.backtest import run_trade_backtest
+from app.trading.backtest import TradeReport, run_trade_backtest
 from app.trading.brokers.paper import PaperConfig
 from app.trading.costs import CostModel
-from app.trading.risk import RiskLimits
-from app.trading.strategy import StrategyConfig
+from app.trading.journal import MemoryJournal
+from app.trading.risk import AfterHalt, RiskLimits
+from app.trading.strategy import StrategyConfig, ist_day
 
 MINUTE = CANONICAL["1m"]
+NO_GATE = SkillConfig(gate=False)  # for the engine's mechanics on a random walk; the gate: test_skill_gate.py
 
 
 def simulated(days: int, instruments: int = 5, seed: int = 11, edge_bps: float = 0.0) -> list[BarSet]:
@@ -93,13 +95,112 @@ async def test_an_uptrend_traded_on_momentum_makes_money_after_costs() -> None:
         MINUTE,
         # always "up" in a market that always rises is chance by the skill test (its calls are not
         # better than the up share): the gate off, the floor alone decides
-        strategy=StrategyConfig(min_calibration_n=5, skill=SkillConfig(gate=False)),
+        strategy=StrategyConfig(min_calibration_n=5, skill=NO_GATE),
         limits=RiskLimits(),
         costs=CostModel(),
         paper=PaperConfig(),
         model_kind="ewma",
     )
     assert report.trades > 5 and report.net_pnl > 0 and report.gross_pnl > report.charges
+
+
+def randomised(days: int, instruments: int, seed: int) -> Aligned:
+    """The simulated market's sessions (its bar times), with prices of a random walk of random
+    volatility per instrument and random bars missing."""
+    times = aligned(simulated(days, instruments))
+    rng = np.random.default_rng(seed)
+    shape = times.ohlcv["close"].shape
+    vol = rng.uniform(0.0005, 0.003, shape[1])
+    close = rng.uniform(100, 3000, shape[1]) * np.exp(np.cumsum(vol * rng.standard_t(4, shape), axis=0))
+    open_ = np.vstack([close[:1], close[:-1]]) * np.exp(vol * 0.3 * rng.standard_normal(shape))
+    high = np.maximum(open_, close) * np.exp(np.abs(vol * rng.standard_normal(shape)))
+    low = np.minimum(open_, close) * np.exp(-np.abs(vol * rng.standard_normal(shape)))
+    gone = rng.random(shape) < 0.05
+    ohlcv = {"open": open_, "high": high, "low": low, "close": close, "volume": np.full(shape, 1e4)}
+    return Aligned(
+        times.instruments, times.open_ts, times.close_ts, {k: np.where(gone, np.nan, v) for k, v in ohlcv.items()}
+    )
+
+
+async def both_ways(data: Aligned, **options: object) -> tuple[tuple[TradeReport, MemoryJournal], ...]:
+    """The backtest fed every bar (the reference), and fed only the bars where something can act."""
+    runs = []
+    for every_bar in (True, False):
+        journal = MemoryJournal()
+        report = await run_trade_backtest(
+            data,
+            MINUTE,
+            costs=CostModel(),
+            every_bar=every_bar,
+            journal=journal,
+            **options,  # type: ignore[arg-type]
+        )
+        runs.append((report, journal))
+    return tuple(runs)
+
+
+@pytest.mark.parametrize(
+    ("seed", "fill_ratio", "after_halt"),
+    [(1, 1.0, AfterHalt.RESUME_NEXT_SESSION), (2, 0.6, AfterHalt.STAY_HALTED)],
+)
+async def test_skipping_the_bars_where_nothing_can_act_changes_nothing(
+    seed: int, fill_ratio: float, after_halt: AfterHalt
+) -> None:
+    (every, every_journal), (fast, fast_journal) = await both_ways(
+        randomised(3, 4, seed),
+        strategy=StrategyConfig(  # many trades on a random walk: the skill gate off
+            min_calibration_n=5, min_hit_rate=0.45, cost_multiple=0.3, trail_vol=0.8, skill=NO_GATE
+        ),
+        limits=RiskLimits(max_daily_loss=4_000.0, cooldown=120.0, max_open_trades=3),
+        paper=PaperConfig(fill_ratio=fill_ratio),
+        model_kind="ewma",
+        after_halt=after_halt,
+    )
+    assert fast.bars_fed < every.bars_fed == every.bars  # bars were skipped ...
+    for table in ("hft_trades", "hft_orders", "hft_paper_account", "hft_paper_positions"):
+        assert fast_journal.rows(table) == every_journal.rows(table), table  # ... and nothing changed
+    assert {**fast.public(), "bars_fed": 0} == {**every.public(), "bars_fed": 0}
+    assert every.trades >= 10 and every.halts and every.events["hft.trade_risk"] > every.trades
+
+
+async def test_after_a_daily_loss_halt_the_desk_resumes_at_the_next_session_or_stays_halted() -> None:
+    data = aligned(simulated(3))
+    days = sorted({ist_day(ts) for ts in data.close_ts.tolist()})
+    runs = {
+        mode: await run_trade_backtest(
+            data,
+            MINUTE,
+            strategy=StrategyConfig(skill=NO_GATE),  # trades (and losses) on a random walk: the skill gate off
+            limits=RiskLimits(max_daily_loss=500.0),
+            costs=CostModel(),
+            paper=PaperConfig(),
+            after_halt=mode,
+        )
+        for mode in AfterHalt
+    }
+    resumed, stayed = runs[AfterHalt.RESUME_NEXT_SESSION], runs[AfterHalt.STAY_HALTED]
+    for report in (resumed, stayed):  # day one is the same either way: traded, then halted
+        first = report.halts[0]
+        assert first.date == days[0] and first.day_pnl <= -500.0 and "daily loss limit breached" in first.reason
+        assert report.by_reason["daily_loss"] >= 1
+    assert stayed.halts[0].time == resumed.halts[0].time and stayed.halts[0].day_pnl == resumed.halts[0].day_pnl
+
+    assert [h.resumed for h in stayed.halts] == [None] and stayed.public()["after_halt"] == "stay-halted"
+    assert stayed.trades == stayed.by_reason["daily_loss"] + sum(
+        v for k, v in stayed.by_reason.items() if k != "daily_loss"
+    )
+    assert stayed.events["hft.state"] == 1  # halted once, never resumed
+
+    assert resumed.halts[0].resumed == days[1] and resumed.public()["after_halt"] == "resume-next-session"
+    assert len(resumed.halts) >= 2 and {h.date for h in resumed.halts} > {days[0]}  # traded, and halted, again
+    assert resumed.trades > stayed.trades
+    assert resumed.public()["halts"][0] == {
+        "date": days[0],
+        "time": resumed.halts[0].time,
+        "reason": resumed.halts[0].reason,
+        "day_pnl": round(resumed.halts[0].day_pnl, 2),
+        "resumed": days[1],
+    }
 
 
 def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
@@ -136,14 +237,23 @@ def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
         "--data-dir",
         str(data_dir),
     ]
-    result = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=120, env=env)
+    result = subprocess.run(
+        [*args, "--json", "--after-halt", "stay-halted"], capture_output=True, text=True, timeout=120, env=env
+    )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["bars"] == 375 and report["trades"] == report["events"].get("hft.exit", 0)
     assert {"net_pnl", "win_rate", "max_drawdown", "sharpe", "exposure", "charges"} <= set(report)
-    table = subprocess.run(args, capture_output=True, text=True, timeout=120, env=env)
+    assert report["after_halt"] == "stay-halted" and isinstance(report["halts"], list)
+    # the first trade in the red halts (a random walk: trades only with the skill gate off)
+    strict = {**env, "SIGNALDESK_HFT_MAX_DAILY_LOSS": "1", "SIGNALDESK_HFT_SKILL_GATE": "false"}
+    table = subprocess.run(args, capture_output=True, text=True, timeout=120, env=strict)
     assert table.returncode == 0 and "net PnL after costs" in table.stdout and "exposure" in table.stdout
+    assert "resume-next-session" in table.stdout  # the default
+    assert "daily-loss halts (IST)" in table.stdout and "daily loss limit breached" in table.stdout
     assert "skill gate per pair" in table.stdout and "predictions skipped" in table.stdout
     assert {p["state"] for p in report["skill"]} <= {"untested", "no_skill", "skilled"} and "skipped" in report
     bad = subprocess.run([*args, "--model", "magic"], capture_output=True, text=True, timeout=120, env=env)
     assert bad.returncode == 2 and "--model 'magic'" in bad.stderr
+    bad = subprocess.run([*args, "--after-halt", "panic"], capture_output=True, text=True, timeout=120, env=env)
+    assert bad.returncode == 2 and "--after-halt" in bad.stderr and "resume-next-session" in bad.stderr

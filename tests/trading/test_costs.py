@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from app.events import Calibration, PredictionCreated
 from app.trading.costs import CostModel
 from app.trading.orders import Side
+from app.trading.strategy import Strategy, StrategyConfig
+from tests.trading.stubs import prediction
 
 
 def test_charges_of_a_buy_and_a_sell_of_rs_2_9_lakh() -> None:
@@ -31,3 +34,22 @@ def test_brokerage_is_a_percentage_below_the_cap_and_every_rate_is_configurable(
     assert free.round_trip(1000, 500.0) == 0.0
     with pytest.raises(ValueError, match="stt_sell_pct"):
         CostModel(stt_sell_pct=-1)
+
+
+def test_no_order_size_at_any_price_costs_less_than_the_floor() -> None:
+    for costs in (CostModel(), CostModel(brokerage_pct=0.1, brokerage_cap=5.0, gst_pct=0.0, stamp_buy_pct=0.015)):
+        floor = costs.floor_fraction()
+        fractions = [
+            costs.round_trip_fraction(qty, price) for qty in (1, 7, 1_000, 10**7) for price in (0.05, 12.3, 2900.0)
+        ]
+        assert floor > 0 and min(fractions) >= floor
+        assert costs.round_trip_fraction(10**9, 5_000.0) == pytest.approx(floor, rel=1e-6)  # the cap vanishes
+
+
+def test_a_prediction_below_the_floor_is_skipped_on_arrival_one_above_may_trade() -> None:
+    strategy = Strategy(StrategyConfig(cost_multiple=2.0, slippage_bps=1.0), CostModel())
+    edge = 2.0 * (CostModel().floor_fraction() + 2e-4)
+    calibration = Calibration(n=100, bias=0.0, mae=0.001, rmse=0.001, hit_rate=0.6)
+    for adj, skip in ((edge * 0.999, "below_costs"), (-edge * 0.999, "below_costs"), (edge * 1.001, None)):
+        created = PredictionCreated.model_validate(prediction("NSE_EQ|X", adj, ts_pred=0))
+        assert strategy.accepts(created, calibration) == skip

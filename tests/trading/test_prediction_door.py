@@ -9,9 +9,8 @@ from app.bus.local import LocalEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from app.events import ContractValidator, publish
 from app.predictor.core import PredictorCore
-from app.predictor.events import created_events, outcomes
 from app.predictor.models import make_model
-from app.trading.backtest import feed_predictions
+from app.trading.backtest import feed_predictions, predictions
 from app.trading.service import PredictionListener
 from app.trading.strategy import StrategyConfig
 from tests.predictor.synthetic import MINUTE, bar_sets, random_walk
@@ -41,8 +40,8 @@ async def test_the_backtest_and_the_live_listener_hand_predictions_over_alike(tm
                 desk.clock.advance_to(bars.close_ts)
                 await desk.engine.on_bars(bars)
             cycle = core.step(bars)
-            feed_predictions(backtest.engine, core, cycle)
-            created, (resolved, _) = created_events(core, cycle), outcomes(core, cycle)
+            created, resolved = predictions(core, cycle)
+            feed_predictions(backtest.engine, created, resolved)
             for events in (created, resolved):  # as the live predictor publishes them
                 if events:
                     await publish(bus, *events)

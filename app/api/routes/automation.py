@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.api import jobs
 from app.api.deps import JobsDep
+from app.api.params import RowIdPath
 from app.api.schemas.errors import errors
 from app.api.schemas.jobs import RunOut, ScheduleList, ScheduleOut
 from app.api.security import require_token
@@ -112,7 +113,7 @@ async def read_schedules(system: JobsDep) -> dict[str, Any]:
 
 
 @router.get("/schedules/{schedule_id}", summary="One schedule (404 when unknown)", response_model=ScheduleOut)
-async def read_schedule(system: JobsDep, schedule_id: int) -> dict[str, Any]:
+async def read_schedule(system: JobsDep, schedule_id: RowIdPath) -> dict[str, Any]:
     try:
         return await system.schedules.get(schedule_id)
     except ScheduleNotFound as e:
@@ -120,7 +121,7 @@ async def read_schedule(system: JobsDep, schedule_id: int) -> dict[str, Any]:
 
 
 @router.patch("/schedules/{schedule_id}", summary="Change some of a schedule's fields", response_model=ScheduleOut)
-async def update_schedule(system: JobsDep, schedule_id: int, body: ScheduleUpdate) -> dict[str, Any]:
+async def update_schedule(system: JobsDep, schedule_id: RowIdPath, body: ScheduleUpdate) -> dict[str, Any]:
     changes = body.model_dump(exclude_none=True)
     try:
         current = await system.schedules.get(schedule_id)
@@ -142,7 +143,7 @@ async def update_schedule(system: JobsDep, schedule_id: int, body: ScheduleUpdat
     summary="Delete a schedule (404 when unknown)",
     response_model=None,
 )
-async def delete_schedule(system: JobsDep, schedule_id: int) -> Response:
+async def delete_schedule(system: JobsDep, schedule_id: RowIdPath) -> Response:
     try:
         await system.schedules.delete(schedule_id)
     except ScheduleNotFound as e:

@@ -23,8 +23,10 @@ async def read_health(services: ServicesDep) -> Health:
     bus = services.bus
     leadership = services.cluster.leadership
     market = services.market_status.current
+    fault = bus.storage_fault
     return Health(
-        status="ok",
+        status="ok" if fault is None else "degraded",
+        reason=None if fault is None else f"events cannot be stored in {services.settings.data_dir}: {fault}",
         epoch=bus.epoch,
         head_id=bus.head_id,
         subscribers=len(services.streams),

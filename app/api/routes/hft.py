@@ -9,6 +9,7 @@ from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import TradingDep
+from app.api.params import RowIdQuery
 from app.api.schemas.errors import errors
 from app.api.schemas.hft import EngineStatus, FlattenOut, OrderList, PositionsOut, StoppedEngine, TradeList
 from app.api.security import require_token
@@ -156,7 +157,7 @@ async def read_trades(
 @router.get("/orders", summary="Stored orders, newest first", response_model=OrderList)
 async def read_orders(
     service: TradingDep,
-    trade_id: int | None = None,
+    trade_id: RowIdQuery = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
     return {"orders": await service.store.orders(trade_id=trade_id, limit=limit)}

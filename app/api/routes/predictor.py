@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import InstrumentMasterDep, PredictionsDep, PredictorDep
+from app.api.params import EpochQuery
 from app.api.schemas.errors import errors
 from app.api.schemas.predictor import CalibrationList, PredictionList, PredictionStatus, PredictorStatusOut
 from app.api.security import require_token
@@ -72,8 +73,8 @@ async def read_predictions(
     store: PredictionsDep,
     instrument_key: str | None = None,
     status_: Annotated[PredictionStatus | None, Query(alias="status")] = None,
-    start: Annotated[int | None, Query(ge=0, description="ts_pred >= start (epoch s)")] = None,
-    end: Annotated[int | None, Query(ge=0, description="ts_pred <= end (epoch s)")] = None,
+    start: EpochQuery = None,  # ts_pred >= start
+    end: EpochQuery = None,  # ts_pred <= end
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> dict[str, Any]:
     rows = await store.find(instrument_key=instrument_key, status=status_, start=start, end=end, limit=limit)

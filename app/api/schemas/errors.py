@@ -23,7 +23,8 @@ class ErrorOut(ResponseModel):
     detail: str | list[Problem]
 
 
-_MEANING = {
+MEANING = {
+    400: "The body could not be read (not JSON, or cut short)",
     401: "Missing or invalid bearer token (when the server has one)",
     403: "Refused: live trading is not enabled in the server's configuration",
     404: "Not found; `detail` names what",
@@ -35,4 +36,4 @@ _MEANING = {
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
     """`responses=` for the error answers a route or router may give."""
-    return {code: {"model": ErrorOut, "description": _MEANING[code]} for code in codes}
+    return {code: {"model": ErrorOut, "description": MEANING[code]} for code in codes}

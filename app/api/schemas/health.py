@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from app.api.schemas.base import ResponseModel
 from app.events import MarketSourceName, MarketStatusName
 
@@ -14,7 +16,10 @@ class HealthMarket(ResponseModel):
 
 
 class Health(ResponseModel):
-    status: str
+    status: Literal["ok", "degraded"]
+    # why `degraded`: the event log's storage refused the last write (full, read-only,
+    # failing); back to "ok" at the next write that succeeds
+    reason: str | None = None
     epoch: str
     head_id: int
     subscribers: int

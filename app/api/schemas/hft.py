@@ -47,6 +47,9 @@ class EngineStatus(ResponseModel):
     venue_connected: bool
     open_trades: int
     # while an engine runs (running or halted) only:
+    # where a streaming venue's order outcomes come from: "stream", or "polling (<why>)"; left
+    # out where orders end at once (paper)
+    venue_updates: optional[str]
     interval: optional[str]
     day: optional[str]
     day_pnl: optional[float]

@@ -137,3 +137,8 @@ class StreamReconnects(Protocol):
         """Call `listener(why)` on the event loop each time the stream is connected again
         (not the first time); returns the function that removes it."""
         ...
+
+    @property
+    def order_updates(self) -> str:
+        """Where order outcomes come from now: "stream", or "polling (<why>)" while it is down."""
+        ...

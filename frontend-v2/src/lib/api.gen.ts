@@ -554,6 +554,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/notify/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The notifier: kinds sent, counts per URL, the last failure */
+        get: operations["read_notify_status_api_notify_status_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/market": {
         parameters: {
             query?: never;
@@ -709,6 +726,8 @@ export interface components {
             venue_connected: boolean;
             /** Open Trades */
             open_trades: number;
+            /** Venue Updates */
+            venue_updates?: string;
             /** Interval */
             interval?: string;
             /** Day */
@@ -819,11 +838,6 @@ export interface components {
             /** Charges */
             charges: number;
         };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
-        };
         /** HaltEngine */
         HaltEngine: {
             /**
@@ -840,8 +854,13 @@ export interface components {
         };
         /** Health */
         Health: {
-            /** Status */
-            status: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "degraded";
+            /** Reason */
+            reason?: string | null;
             /** Epoch */
             epoch: string;
             /** Head Id */
@@ -1202,6 +1221,78 @@ export interface components {
             promoted_ts: number | null;
             /** Decision */
             decision: string | null;
+        };
+        /** NotifyDestination */
+        NotifyDestination: {
+            /**
+             * Url
+             * @description the notification URL, secrets masked
+             */
+            url: string;
+            /** Sent */
+            sent: number;
+            /** Failed */
+            failed: number;
+            /** Retries */
+            retries: number;
+            /**
+             * Pending
+             * @description alerts waiting to be sent (or being sent) to this URL
+             */
+            pending: number;
+            last_failure: components["schemas"]["NotifyFailure"] | null;
+        };
+        /**
+         * NotifyFailure
+         * @description An alert given up on after every retry (or dropped from a full queue).
+         */
+        NotifyFailure: {
+            /** Kind */
+            kind: string;
+            /** Title */
+            title: string;
+            /**
+             * Url
+             * @description the notification URL, secrets masked
+             */
+            url: string;
+            /**
+             * Reason
+             * @description what the last try answered (apprise's message)
+             */
+            reason: string;
+            /**
+             * Ts
+             * @description UTC epoch seconds
+             */
+            ts: number;
+        };
+        /** NotifyStatus */
+        NotifyStatus: {
+            /**
+             * Configured
+             * @description SIGNALDESK_NOTIFY_URLS names at least one URL
+             */
+            configured: boolean;
+            /**
+             * Running
+             * @description sending now (on the cluster's leader, with URLs)
+             */
+            running: boolean;
+            /**
+             * Kinds
+             * @description the kinds sent (SIGNALDESK_NOTIFY_EVENTS)
+             */
+            kinds: string[];
+            /** Sent */
+            sent: number;
+            /** Failed */
+            failed: number;
+            /** Retries */
+            retries: number;
+            last_failure: components["schemas"]["NotifyFailure"] | null;
+            /** Destinations */
+            destinations: components["schemas"]["NotifyDestination"][];
         };
         /** OrderList */
         OrderList: {
@@ -1625,6 +1716,8 @@ export interface components {
             venue_connected: boolean;
             /** Open Trades */
             open_trades: number;
+            /** Venue Updates */
+            venue_updates?: string;
             /** Interval */
             interval?: string;
             /** Day */
@@ -1738,19 +1831,6 @@ export interface components {
             start: number;
             /** End */
             end: number;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
         };
     };
     responses: never;
@@ -1896,6 +1976,15 @@ export interface operations {
                     "application/json": components["schemas"]["Envelope"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2035,6 +2124,15 @@ export interface operations {
                     "application/json": components["schemas"]["ImportOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2118,6 +2216,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PredictorStatusOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2221,9 +2328,9 @@ export interface operations {
             query?: {
                 instrument_key?: string | null;
                 status?: ("open" | "resolved" | "expired") | null;
-                /** @description ts_pred >= start (epoch s) */
+                /** @description UTC epoch seconds */
                 start?: number | null;
-                /** @description ts_pred <= end (epoch s) */
+                /** @description UTC epoch seconds */
                 end?: number | null;
                 limit?: number;
             };
@@ -2257,7 +2364,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2311,6 +2418,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EngineStatus"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -2420,6 +2536,15 @@ export interface operations {
                     "application/json": components["schemas"]["EngineStatus"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2518,6 +2643,15 @@ export interface operations {
                     "application/json": components["schemas"]["FlattenOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -2542,7 +2676,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2631,7 +2765,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2639,6 +2773,7 @@ export interface operations {
     read_orders_api_hft_orders_get: {
         parameters: {
             query?: {
+                /** @description a stored row's id */
                 trade_id?: number | null;
                 limit?: number;
             };
@@ -2681,7 +2816,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -2804,6 +2939,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["JobOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -3015,6 +3159,15 @@ export interface operations {
                     "application/json": components["schemas"]["JobOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -3220,6 +3373,15 @@ export interface operations {
                     "application/json": components["schemas"]["ScheduleOut"];
                 };
             };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
             /** @description Missing or invalid bearer token (when the server has one) */
             401: {
                 headers: {
@@ -3254,6 +3416,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3303,6 +3466,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3350,6 +3514,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description a stored row's id */
                 schedule_id: number;
             };
             cookie?: never;
@@ -3367,6 +3532,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ScheduleOut"];
+                };
+            };
+            /** @description The body could not be read (not JSON, or cut short) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
             /** @description Missing or invalid bearer token (when the server has one) */
@@ -3437,7 +3611,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3486,7 +3660,36 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+        };
+    };
+    read_notify_status_api_notify_status_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotifyStatus"];
+                };
+            };
+            /** @description Missing or invalid bearer token (when the server has one) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };
@@ -3527,7 +3730,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorOut"];
                 };
             };
         };

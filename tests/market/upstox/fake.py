@@ -10,8 +10,10 @@ the historical candles `rate_limit_history` (429s with `retry_after`), `history_
 Upstox error body) and `history_fail_after` (every request after the first n fails with
 `history_fail_status`: an interrupted fetch).
 
-The login token exchange (`POST /v2/login/authorization/token`) is served on a second port,
-`login_url` (the websockets server answers GET only): a code in `login_codes` gets its token
+A second port, `rest_url`, answers every REST call, GET and POST, as api.upstox.com does (the
+websockets server answers GETs only): a real server's SIGNALDESK_UPSTOX_BASE_URL points there.
+The login token exchange (`POST /v2/login/authorization/token`) is served on it,
+`login_url`: a code in `login_codes` gets its token
 once, given the app's `client_id`, `client_secret` and `redirect_uri`; `token_requests` keeps
 every form posted. The account calls of reconciliation and the kill switch are served there
 too (`account`, a `fake_account.Account`; `account_url`).
@@ -39,10 +41,12 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -111,6 +115,24 @@ def market_info_frame(now_ms: int, nse_eq: str = "NORMAL_OPEN") -> bytes:
 # --- the server ---------------------------------------------------------------------------
 
 
+class _PlainHttp:
+    """`ServerConnection.respond` for the plain HTTP port: the feed port's answers, as objects."""
+
+    @staticmethod
+    def respond(status: int, text: str) -> Response:
+        body = text.encode()
+        headers = Headers([("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))])
+        return Response(status, HTTPStatus(status).phrase, headers, body)
+
+
+def _http_bytes(status: int, headers: Headers, body: bytes) -> bytes:
+    """One HTTP/1.1 answer, the connection closed after it."""
+    lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+    lines += [f"{k}: {v}" for k, v in headers.raw_items() if k.lower() not in ("content-length", "connection")]
+    lines += [f"Content-Length: {len(body)}", "Connection: close"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
 class FakeUpstox:
     def __init__(self, *, tokens: Iterable[str] = ("good-token",), ping_interval: float = 0.05) -> None:
         self.tokens = set(tokens)
@@ -166,6 +188,12 @@ class FakeUpstox:
         assert self._login is not None
         host, port = self._login.sockets[0].getsockname()[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def rest_url(self) -> str:
+        """Every REST call, GET and POST (the feed port answers GETs only): a real server's
+        SIGNALDESK_UPSTOX_BASE_URL, as api.upstox.com serves them all."""
+        return self.login_url
 
     @property
     def account_url(self) -> str:
@@ -242,7 +270,7 @@ class FakeUpstox:
 
     # --- HTTP -----------------------------------------------------------------------------
 
-    def _http(self, connection: ServerConnection, request: Request) -> Response | None:
+    def _http(self, connection: ServerConnection | type[_PlainHttp], request: Request) -> Response | None:
         parts = urlsplit(request.path)
         token = request.headers.get("Authorization", "").removeprefix("Bearer ")
         if parts.path in (FEED, PORTFOLIO):
@@ -295,7 +323,7 @@ class FakeUpstox:
             return response
         return self._json(connection, 404, _error("UDAPI100060", "Resource not Found."))
 
-    def _broker_get(self, connection: ServerConnection, request: Request, token: str) -> Response:
+    def _broker_get(self, connection: ServerConnection | type[_PlainHttp], request: Request, token: str) -> Response:
         """The portfolio stream's authorize, and the account's GETs (`fake_account.Account`)."""
         parts = urlsplit(request.path)
         path, query = parts.path, parse_qs(parts.query)
@@ -317,7 +345,7 @@ class FakeUpstox:
         headers = {"authorization": request.headers.get("Authorization", "")}
         return self._json(connection, *self.account.answer("GET", request.path, headers, ""))
 
-    def _history(self, connection: ServerConnection, path: str, token: str) -> Response:
+    def _history(self, connection: ServerConnection | type[_PlainHttp], path: str, token: str) -> Response:
         """`/v3/historical-candle/{key}/{unit}/{interval}/{to_date}/{from_date}`."""
         quoted, unit, interval, to_date, from_date = path.removeprefix(HISTORY).split("/")
         key = unquote(quoted)
@@ -345,7 +373,7 @@ class FakeUpstox:
         return self._json(connection, 200, json.dumps(body))
 
     @staticmethod
-    def _json(connection: ServerConnection, status: int, body: str) -> Response:
+    def _json(connection: ServerConnection | type[_PlainHttp], status: int, body: str) -> Response:
         response = connection.respond(status, body)
         del response.headers["Content-Type"]
         response.headers["Content-Type"] = "application/json"
@@ -366,17 +394,20 @@ class FakeUpstox:
                 status, answer = 503, _error("UDAPI100503", "Service Unavailable")
             elif path in ORDER_PATHS:
                 status, answer, later = self._order_answer(method, target, headers, body.decode())
-            elif path in ACCOUNT_PATHS:
+            elif path in ACCOUNT_PATHS and method != "GET":
                 self.broker_requests.append((method, path, None))
                 status, answer = self.account.answer(method, target, headers, body.decode())
+            elif method == "GET":  # what the feed port answers: one API host, as at Upstox
+                request = Request(target, Headers((k, v) for k, v in headers.items()))
+                response = self._http(_PlainHttp, request)
+                assert response is not None, f"{path} is a WebSocket: on the feed port only"
+                writer.write(_http_bytes(response.status_code, response.headers, response.body))
+                await writer.drain()
+                return
             else:
                 status, answer = self._token_answer(method, target, headers, body.decode())
             data = answer.encode()
-            writer.write(
-                f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(data)}\r\n"
-                f"Connection: close\r\n\r\n".encode()
-                + data
-            )
+            writer.write(_http_bytes(status, Headers([("Content-Type", "application/json")]), data))
             await writer.drain()
             for update in later:  # the exchange acts after the place is answered
                 self.desk.publish(update)

@@ -41,7 +41,7 @@ async def serving_on(
         {
             "SIGNALDESK_MARKET_SOURCE": "upstox",
             "SIGNALDESK_MARKET_INSTRUMENTS": ",".join(keys),
-            "SIGNALDESK_UPSTOX_BASE_URL": fake.url,
+            "SIGNALDESK_UPSTOX_BASE_URL": fake.rest_url,
             "SIGNALDESK_UPSTOX_ORDER_URL": fake.order_url,
             "SIGNALDESK_UPSTOX_ACCESS_TOKEN_FILE": str(token_file),
             "SIGNALDESK_UPSTOX_BAR_GRACE": "0.5",
