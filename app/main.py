@@ -139,7 +139,12 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
         )
         predictions = PredictionStore(db)
         predictor = PredictorService(
-            bus=bus, store=predictions, feed=market, calendar=NseCalendar(), registry=jobs.registry
+            bus=bus,
+            store=predictions,
+            feed=market,
+            calendar=NseCalendar(),
+            registry=jobs.registry,
+            skill=trading.strategy.config.skill,
         )
         cluster = build_cluster(settings, LeaderDuties(app, settings, source is not None))
         services = Services(

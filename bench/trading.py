@@ -211,6 +211,11 @@ async def entry_latency(
             await desk.service.start()
             engine = desk.service.engine
             assert engine is not None
+            for key in bars[0].instruments:  # a record of hits the skill gate finds skilled (not timed)
+                record = [
+                    ("prediction.resolved", _resolution(key, j)) for j in range(settings.hft_skill_min_resolutions)
+                ]
+                await bus.publish_many("prediction", record)
             stamps = Stamps()
             instrument(engine, stamps)
             gc.freeze()  # as the server does once started (app.main)
@@ -223,7 +228,7 @@ async def entry_latency(
                     if k >= WARMUP_BARS:
                         key = bar_set.instruments[(k - WARMUP_BARS) % instruments]
                         watch.arrived.pop(key, None)
-                        await bus.publish("prediction", "prediction.resolved", _resolution(key))
+                        await bus.publish("prediction", "prediction.resolved", _resolution(key, k))
                         await bus.publish("prediction", "prediction.created", _prediction(key, k, bar_set.open_ts))
                         assert key in engine.signals, engine.skipped
                     paced = time.perf_counter() + 0.2  # an entry and an exit: 10 orders a second at most
@@ -300,7 +305,9 @@ def _prediction(key: str, id: int, ts_pred: int) -> dict[str, Any]:
     }
 
 
-def _resolution(key: str) -> dict[str, Any]:
+def _resolution(key: str, k: int) -> dict[str, Any]:
+    """A hit: up on even `k`, down on odd (a hit rate of 1 against a chance rate of 1/2)."""
+    move = 0.001 if k % 2 == 0 else -0.001
     return {
         "id": 0,
         "instrument_key": key,
@@ -308,8 +315,8 @@ def _resolution(key: str) -> dict[str, Any]:
         "horizon_steps": 1,
         "ts_pred": 0,
         "ts_target": 0,
-        "actual_ret": 0.0,
-        "pred_ret_adj": 0.0,
+        "actual_ret": move,
+        "pred_ret_adj": move,
         "error": 0.0,
         "calibration": {"n": 100, "bias": 0.0, "mae": 0.001, "rmse": 0.001, "hit_rate": 0.6},
     }

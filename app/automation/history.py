@@ -32,6 +32,7 @@ class HistorySpec:
     instruments: tuple[SimInstrument, ...]
     seed: int
     live_start: float
+    edge_bps: float = 0.0  # the live market's planted edge: the history has it too
 
 
 def generate_history(
@@ -49,6 +50,7 @@ def generate_history(
         interval=iv,
         seed=(spec.seed ^ HISTORY_SEED_SALT) % 2**31,
         calendar=calendar,
+        edge_bps=spec.edge_bps,
     )
     rows: list[np.ndarray] = []
     stamps: list[int] = []
@@ -98,7 +100,8 @@ class SimulatedHistory:
 
     def __init__(self, market: SimulatedMarket) -> None:
         start = getattr(market.clock, "start", None)
-        self.spec = HistorySpec(market.spec, market.seed, float(start if start is not None else market.clock.now()))
+        live_start = float(start if start is not None else market.clock.now())
+        self.spec = HistorySpec(market.spec, market.seed, live_start, market.edge_bps)
 
     @property
     def instruments(self) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from rich.table import Table
 from app.commands.client import UrlOption, call, send
 from app.commands.performance import print_performance, tearsheet
 from app.commands.settings import load_settings
+from app.market.timestamps import iso
 
 if TYPE_CHECKING:
     from app.market.intervals import Interval
@@ -213,6 +214,8 @@ def trade_backtest(
         return
     print_performance(out, report.performance.public(), title)
     out.print(f"after a daily-loss halt: {report.after_halt.value}; daily-loss halts: {len(report.halts)}")
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(report.skipped.items())) or "-"
+    out.print(f"predictions skipped: {skipped}")
     if report.halts:
         halts = Table(title="daily-loss halts (IST)")
         for column in ("date", "time", "day's PnL", "resumed", "reason"):
@@ -220,8 +223,30 @@ def trade_backtest(
         for halt in report.halts:
             halts.add_row(halt.date, halt.time, f"{halt.day_pnl:,.2f}", halt.resumed or "-", halt.reason)
         out.print(halts)
+    out.print(_skill_table(report.skill))
     for error in report.errors[:5]:
         out.print(f"[yellow]{error}[/yellow]")
+
+
+def _skill_table(pairs: list[dict[str, Any]]) -> Table:
+    """Each pair's skill over the run: when it first became tradable, how often, and where it ended."""
+    table = Table(title="skill gate per pair (docs/predictor.md, Skill)")
+    for column in ("instrument", "horizon", "first tradable", "spells", "tradable", "state", "hit rate", "chance", "p"):
+        table.add_column(column, justify="left" if column in ("instrument", "state") else "right")
+    for pair in pairs:
+        first = pair["first_skilled"]
+        table.add_row(
+            pair["instrument_key"],
+            str(pair["horizon_steps"]),
+            "never" if first is None else iso(first),
+            str(pair["spells"]),
+            f"{pair['skilled_resolutions']} resolutions",
+            pair["state"],
+            "-" if pair["hit_rate"] is None else f"{pair['hit_rate']:.1%}",
+            f"{pair['chance_rate']:.1%}",
+            "-" if pair["p_value"] is None else f"{pair['p_value']:.3g}",
+        )
+    return table
 
 
 async def _trade_backtest(db_url: str, data: Any, interval: Interval, **options: Any) -> TradeReport:

@@ -129,6 +129,13 @@ class Settings(BaseSettings):
         "the same anchor, seed and start see the same market (serve --workers sets it); unset: this process's start",
     )
     market_universe: int = Field(5, ge=1, le=10_000, description="simulated instruments: the five real, then generated")
+    market_edge_bps: float = Field(
+        0.0,
+        ge=0,
+        le=100,
+        description="simulated market: a planted, persistent drift (slow AR(1), this many basis points per bar) a "
+        "model can learn; 0: the honest random walk, where predictions have no skill and the desk declines to trade",
+    )
     market_instruments: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="instrument keys (or trading symbols, resolved with the instrument master at start) to replay or "
@@ -200,7 +207,27 @@ class Settings(BaseSettings):
     hft_min_calibration_n: int = Field(
         20, ge=0, description="resolutions a calibration needs before its predictions trade"
     )
-    hft_min_hit_rate: float = Field(0.5, ge=0, le=1, description="the calibration's hit rate needed to trade")
+    hft_min_hit_rate: float = Field(
+        0.5, ge=0, le=1, description="the calibration's hit rate needed to trade (a floor under the skill gate)"
+    )
+    hft_skill_alpha: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="skill gate: a pair's predictions trade only when a one-sided binomial test of its calibrated "
+        "hits against chance (docs/predictor.md, Skill) has a p-value at or below this",
+    )
+    hft_skill_gate: bool = Field(
+        True,
+        description="skill gate on: only pairs whose record passes the skill test trade; off: the calibration floor "
+        "(min_calibration_n, min_hit_rate) alone decides, as before the gate (the status shows skill either way)",
+    )
+    hft_skill_window: int = Field(
+        500, ge=1, le=100_000, description="skill gate: resolutions in the rolling window the test looks at"
+    )
+    hft_skill_min_resolutions: int = Field(
+        100, ge=1, le=100_000, description="skill gate: resolutions needed before the test runs (fewer: untested)"
+    )
     hft_cost_multiple: float = Field(1.0, ge=0, description="|pred_ret_adj| must clear this x round-trip costs")
     hft_horizons: Annotated[list[int], NoDecode] = Field(
         default_factory=list, description="horizon_steps traded, comma-separated; empty: all"
@@ -424,6 +451,15 @@ class Settings(BaseSettings):
             )
         if self.upstox_reconnect_max < self.upstox_reconnect_min:
             raise ValueError("SIGNALDESK_UPSTOX_RECONNECT_MAX must be >= SIGNALDESK_UPSTOX_RECONNECT_MIN")
+
+    @model_validator(mode="after")
+    def _skill_window_holds_the_minimum(self) -> Self:
+        if self.hft_skill_min_resolutions > self.hft_skill_window:
+            raise ValueError(
+                f"SIGNALDESK_HFT_SKILL_MIN_RESOLUTIONS ({self.hft_skill_min_resolutions}) must be <= "
+                f"SIGNALDESK_HFT_SKILL_WINDOW ({self.hft_skill_window})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _queue_needs_shared_bus(self) -> Self:

@@ -10,6 +10,11 @@ Per bar and instrument, in log prices and vectorised across the universe:
 - slight cross-sectional correlation: one market shock shared by every instrument
   (correlation `rho` between any two shocks);
 - an overnight gap at each session's first intraday bar;
+- optionally a planted edge (`edge_bps` > 0): a slow AR(1) drift per instrument added to each
+  bar's log return, `d' = phi*d + sqrt(1 - phi^2)*edge*e`, so its standard deviation is
+  `edge_bps` basis points per bar and it persists for ~1/(1 - phi) bars: a momentum a model
+  can learn. At 0 (the default) the market is the honest random walk above, bar for bar the
+  same as without the option (the drift has a random stream of its own);
 - high and low drawn from the exact extremes of a Brownian bridge between open and close,
   so OHLC is always valid; prices on the 0.05 tick; volume in whole shares, larger when
   volatility is.
@@ -112,6 +117,8 @@ class SimulatedMarket:
     :param garch: (alpha, beta) of the GARCH(1,1) variance; alpha + beta < 1.
     :param rho: correlation between any two instruments' shocks.
     :param overnight: overnight gap volatility as a fraction of the daily volatility.
+    :param edge_bps: standard deviation of the planted drift, basis points per bar; 0: none.
+    :param edge_persistence: the drift's AR(1) coefficient phi, in [0, 1).
     """
 
     def __init__(
@@ -125,12 +132,18 @@ class SimulatedMarket:
         garch: tuple[float, float] = (0.10, 0.88),
         rho: float = 0.25,
         overnight: float = 0.3,
+        edge_bps: float = 0.0,
+        edge_persistence: float = 0.98,
     ) -> None:
         alpha, beta = garch
         if not (alpha >= 0 and beta >= 0 and alpha + beta < 1):
             raise ValueError(f"GARCH needs alpha, beta >= 0 and alpha + beta < 1, got {garch}")
         if not 0 <= rho < 1:
             raise ValueError(f"rho must be in [0, 1), got {rho}")
+        if edge_bps < 0 or not 0 <= edge_persistence < 1:
+            raise ValueError(
+                f"edge_bps must be >= 0 and edge_persistence in [0, 1), got {edge_bps}, {edge_persistence}"
+            )
         if len({i.key for i in instruments}) != len(instruments) or not instruments:
             raise ValueError("instruments must be a non-empty sequence of distinct keys")
         self.clock = clock
@@ -139,6 +152,8 @@ class SimulatedMarket:
         self.seed = seed
         self.calendar = calendar or NseCalendar()
         self.alpha, self.beta, self.rho, self.overnight = alpha, beta, rho, overnight
+        self.edge_bps, self.edge_persistence = edge_bps, edge_persistence
+        self.edge = edge_bps / 10_000  # per bar, in log return
         self._instruments = tuple(i.key for i in self.spec)
 
     @property
@@ -184,6 +199,8 @@ class _Path:
         self.annual_vol = np.array([i.volatility for i in spec])
         self.daily_volume = np.array([i.daily_volume for i in spec])
         self.last_close_ts: int | None = None
+        self.edge_rng = np.random.default_rng((market.seed, 1)) if market.edge > 0 else None
+        self.drift = market.edge * self.edge_rng.standard_normal(self.n) if self.edge_rng else np.zeros(self.n)
 
     def bar(self, open_ts: int, close_ts: int) -> BarSet:
         market, n, rng = self.market, self.n, self.rng
@@ -207,6 +224,10 @@ class _Path:
         shock = math.sqrt(market.rho) * market_shock + math.sqrt(1.0 - market.rho) * normals[0]
         bar_sigma = daily_sigma * math.sqrt(fraction) * vol_season * np.sqrt(self.h)
         ret = bar_sigma * shock
+        if self.edge_rng is not None:
+            phi = market.edge_persistence
+            self.drift = phi * self.drift + math.sqrt(1 - phi * phi) * market.edge * self.edge_rng.standard_normal(n)
+            ret = ret + self.drift
         h = self.h
         self.h = (1.0 - market.alpha - market.beta) + market.alpha * h * shock**2 + market.beta * h
 

@@ -41,7 +41,12 @@ def build_source(settings: Settings, *, db: Database, calendar: NseCalendar | No
             int(clock.start),
         )
         return SimulatedMarket(
-            clock, instruments=universe(settings.market_universe), interval=interval, seed=seed, calendar=calendar
+            clock,
+            instruments=universe(settings.market_universe),
+            interval=interval,
+            seed=seed,
+            calendar=calendar,
+            edge_bps=settings.market_edge_bps,
         )
     if settings.market_source == "upstox":
         return upstox_source(settings, calendar=calendar)

@@ -16,7 +16,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -37,6 +37,7 @@ from app.predictor.core import Block, Cycle, PredictorCore, PromotedModel
 from app.predictor.errors import PredictorError, PredictorStateError, UnknownInstruments
 from app.predictor.events import created_event, created_rows, outcomes
 from app.predictor.models import make_model
+from app.predictor.skill import SkillBook, SkillConfig, preload
 from app.predictor.store import PredictionStore, Row
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ class PredictorStatus:
 class PredictorService:
     """Start/stop the live predictor; one run at a time.
 
+    :param skill: the skill test the trading gate applies (app.predictor.skill); the status
+        shows each pair's state under it (`report`).
     :param clock: wall-clock seconds (only for `started_ts` and `updated_ts` bookkeeping).
     """
 
@@ -83,6 +86,7 @@ class PredictorService:
         feed: MarketFeed,
         calendar: BarClock,
         registry: PromotedModels | None = None,
+        skill: SkillConfig | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._bus = bus
@@ -95,6 +99,11 @@ class PredictorService:
         self._task: asyncio.Task[None] | None = None
         self._missing: set[str] = set()
         self.status = PredictorStatus()
+        self.skill = SkillBook(skill or SkillConfig())
+
+    def report(self) -> dict[str, Any]:
+        """The status with each pair's skill (GET /api/predictor/status)."""
+        return {**asdict(self.status), "skill": self.skill.public()}
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -122,10 +131,12 @@ class PredictorService:
             first_id=await self._store.next_id(),
         )
         await self._restore(core, cfg)
+        preload()  # the skill test's scipy, in the background
         started = int(self._clock())
         await self._store.save_run(instruments, cfg.model_dump(), started)
         await publish(self._bus, PredictorStart(instruments=instruments, cfg=cfg.model_dump()))
         self.status = PredictorStatus(PredictorState.RUNNING, instruments, cfg.model_dump(), started_ts=started)
+        self.skill = SkillBook(self.skill.config)
         self._missing = set()
         self._task = asyncio.create_task(self._run(core, self._feed.subscribe(name="predictor")))
         log.info("predictor started", extra={"instruments": len(instruments), "cfg": cfg.model_dump()})
@@ -180,7 +191,8 @@ class PredictorService:
         cycle = await asyncio.to_thread(core.step, bars)
         created = [row for block in cycle.created for row in created_rows(core, block)]
         await self._store.insert(created)
-        await self._publish_all(*[created_event(row) for row in created])
+        created_events = [created_event(row) for row in created]
+        await self._publish_all(*created_events)
 
         resolved, expired = outcomes(core, cycle)
         await self._store.finish(
@@ -189,6 +201,10 @@ class PredictorService:
             _calibration_rows(core, cycle, int(self._clock())),
         )
         await self._publish_all(*resolved)
+        for event in created_events:
+            self.skill.on_created(event)
+        for outcome in resolved:
+            self.skill.on_resolved(outcome)
         for text in _expiry_messages(expired):
             await self._error(text)
         await self._report_missing(core, bars)

@@ -114,6 +114,8 @@ class TradeReport:
     performance: Performance
     trades: list[Trade]
     orders: list[dict[str, Any]]  # as the journal stored them, oldest first
+    skipped: dict[str, int] = field(default_factory=dict)  # predictions not traded, by reason (no_skill...)
+    skill: list[dict[str, Any]] = field(default_factory=list)  # each pair's skill at the end (SkillBook.public)
     events: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     after_halt: AfterHalt = AfterHalt.RESUME_NEXT_SESSION
@@ -129,6 +131,8 @@ class TradeReport:
             "bars": self.bars,
             "performance": self.performance.public(),
             "trades": [t.public() for t in self.trades],
+            "skipped": self.skipped,
+            "skill": self.skill,
             "events": self.events,
             "errors": self.errors[:20],
             "after_halt": self.after_halt.value,
@@ -209,6 +213,7 @@ async def run_trade_backtest(
     report = _report(data, interval, journal, recorder, paper.capital, costs)
     report.after_halt, report.halts = after_halt, driver.halts()
     report.bars_fed, report.trade_seconds = driver.fed, driver.seconds
+    report.skipped, report.skill = dict(engine.skipped), engine.skill.public()
     return report
 
 

@@ -83,6 +83,7 @@ from app.events import (
 )
 from app.market.bars import BarSet
 from app.market.clock import Clock
+from app.predictor.skill import SkillBook
 from app.trading.book import Book
 from app.trading.broker_stops import BrokerStops
 from app.trading.brokers.base import Broker, OpenOrder, OpenOrders, StopOrders, StreamReconnects
@@ -168,6 +169,7 @@ class TradingEngine:
         self.signals: dict[str, PredictionCreated] = {}
         self.reversals: dict[int, str] = {}
         self.calibration: dict[tuple[str, str, int], Calibration] = {}
+        self.skill = SkillBook(strategy.config.skill)
         self.denied: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
         self.orders_sent = 0
@@ -215,17 +217,21 @@ class TradingEngine:
             self.calibration[(resolved.instrument_key, resolved.interval, resolved.horizon_steps)] = (
                 resolved.calibration
             )
+            self.skill.on_resolved(resolved)
 
     def _on_prediction(self, prediction: PredictionCreated) -> None:
         if prediction.interval != self.interval or prediction.instrument_key not in self.prices.index:
             return
-        calibration = self.calibration.get((prediction.instrument_key, prediction.interval, prediction.horizon_steps))
+        key = (prediction.instrument_key, prediction.interval, prediction.horizon_steps)
+        calibration = self.calibration.get(key)
+        skill = self.skill.state(key)
+        self.skill.on_created(prediction)
         trade = self.book.by_instrument.get(prediction.instrument_key)
         if trade is not None:
             price = self.prices.price(prediction.instrument_key)
-            if price is not None and self.strategy.reverses(trade, prediction, calibration, price):
+            if price is not None and self.strategy.reverses(trade, prediction, calibration, skill, price):
                 self.reversals[trade.trade_id] = ExitReason.SIGNAL
-        skip = self.strategy.accepts(prediction, calibration)
+        skip = self.strategy.accepts(prediction, calibration, skill)
         if skip is not None:
             self.skipped[skip] += 1
             return
@@ -767,5 +773,6 @@ class TradingEngine:
             orders_sent=self.orders_sent,
             denied=dict(self.denied),
             skipped=dict(self.skipped),
+            skill=self.skill.public(),
             last_bar_ts=self.last_bar[1] if self.last_bar else None,
         )

@@ -37,6 +37,7 @@ from app.events import HftBroker, HftError, decode, publish
 from app.market.clock import Clock, WallClock
 from app.market.feed import BarSubscription, MarketFeed
 from app.market.timestamps import iso
+from app.predictor.skill import preload
 from app.trading.book import Book
 from app.trading.broker_charges import BrokerChargesRecorder
 from app.trading.brokers.base import Broker, FillCharges, Funds, KillSwitch, Position, StopOrders, StreamReconnects
@@ -173,6 +174,7 @@ class TradingService:
         if interval is None or not self.feed.instruments:
             raise EngineStateError("start", "stopped", "the market feed has no source: no prices to trade on")
         await self.strategy.specs.refresh(self.feed.instruments)  # ticks and lots: the master as it is now
+        preload()  # the skill gate's scipy, in the background
         live = self.gate.venue_for(self.brokers.is_live(run.broker), run.safe_mode)
         venue = self.brokers.create(run.broker if live else PAPER)
         await venue.connect()
@@ -487,6 +489,7 @@ class TradingService:
             "orders_sent": snapshot.orders_sent,
             "denied": dict(snapshot.denied),
             "skipped": dict(snapshot.skipped),
+            "skill": snapshot.skill,
             "last_bar_ts": snapshot.last_bar_ts,
             **({"venue_updates": snapshot.venue_updates} if snapshot.venue_updates is not None else {}),
         }

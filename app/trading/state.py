@@ -80,4 +80,5 @@ class EngineSnapshot:
     orders_sent: int
     denied: Mapping[str, int]
     skipped: Mapping[str, int]
+    skill: list[dict[str, object]]  # SkillBook.public(): each pair's skill state and test figures
     last_bar_ts: int | None

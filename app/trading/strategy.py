@@ -4,7 +4,11 @@ and when a trade is closed. Pure decisions; the engine does the acting.
 Entry (per `prediction.created`, the event itself: `PredictionCreated`):
 - the horizon is one the strategy trades (`horizons`, empty: any);
 - the calibration of that instrument/interval/horizon (from the latest `prediction.resolved`)
-  has at least `min_calibration_n` resolutions and a `hit_rate` of at least `min_hit_rate`;
+  has at least `min_calibration_n` resolutions and a `hit_rate` of at least `min_hit_rate`
+  (the floor), and the pair's record shows skill chance would rarely produce: its
+  `SkillState` (app.predictor.skill: a one-sided binomial test of its calibrated hits over a
+  rolling window, against chance, at `skill.alpha`) is SKILLED; UNTESTED skips as
+  `skill_untested`, NO_SKILL as `no_skill`;
 - `pred_ret_adj` points up (long) or down (short, when `allow_short`), and at the next price
   its size clears `cost_multiple` x the round-trip cost of the sized position (every charge of
   the cost model, plus the paper broker's slippage on both sides). A prediction below
@@ -41,6 +45,7 @@ from functools import lru_cache
 from app.events import Calibration, PredictionCreated
 from app.market.calendar import IST, IST_OFFSET
 from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpecs
+from app.predictor.skill import SkillConfig, SkillState
 from app.trading.costs import CostModel
 from app.trading.prices import Quote
 from app.trading.risk import RiskLimits
@@ -58,7 +63,8 @@ class StrategyConfig:
     :param allow_short: enter shorts on negative predictions.
     :param exit_on_reversal: close a trade when an opposite prediction would itself be an entry.
     :param square_off: exchange-local (IST) time at which every trade is closed and entries stop.
-    :param slippage_bps: expected slippage per order, counted into the entry threshold."""
+    :param slippage_bps: expected slippage per order, counted into the entry threshold.
+    :param skill: the skill gate's test (significance, rolling window, minimum resolutions)."""
 
     min_calibration_n: int = 20
     min_hit_rate: float = 0.5
@@ -71,6 +77,7 @@ class StrategyConfig:
     exit_on_reversal: bool = True
     square_off: time = time(15, 15)
     slippage_bps: float = 1.0
+    skill: SkillConfig = SkillConfig()
 
     def __post_init__(self) -> None:
         if self.min_calibration_n < 0 or not 0 <= self.min_hit_rate <= 1:
@@ -122,7 +129,7 @@ class Strategy:
         """`price` on the instrument's tick."""
         return self.specs[instrument_key].round(price)
 
-    def accepts(self, prediction: PredictionCreated, calibration: Calibration | None) -> Skip | None:
+    def accepts(self, prediction: PredictionCreated, calibration: Calibration | None, skill: SkillState) -> Skip | None:
         """None when the prediction may become an entry signal; otherwise why not."""
         c = self.config
         if c.horizons and prediction.horizon_steps not in c.horizons:
@@ -131,6 +138,8 @@ class Strategy:
             return Skip("calibration_n")
         if calibration.hit_rate < c.min_hit_rate:
             return Skip("hit_rate")
+        if c.skill.gate and skill is not SkillState.SKILLED:
+            return Skip("no_skill" if skill is SkillState.NO_SKILL else "skill_untested")
         side = direction(prediction)
         if side == 0 or (side < 0 and not c.allow_short):
             return Skip("direction")
@@ -164,13 +173,18 @@ class Strategy:
         )
 
     def reverses(
-        self, trade: Trade, prediction: PredictionCreated, calibration: Calibration | None, price: float
+        self,
+        trade: Trade,
+        prediction: PredictionCreated,
+        calibration: Calibration | None,
+        skill: SkillState,
+        price: float,
     ) -> bool:
         """An opposite prediction that would itself be worth an entry closes the trade."""
         side = direction(prediction)
         if not self.config.exit_on_reversal or side == 0:
             return False
-        if (side > 0) == trade.is_long or self.accepts(prediction, calibration) is not None:
+        if (side > 0) == trade.is_long or self.accepts(prediction, calibration, skill) is not None:
             return False
         cost = self.costs.round_trip_fraction(abs(trade.open_qty), price) + 2 * self.config.slippage_bps / 10_000
         return abs(prediction.pred_ret_adj) >= self.config.cost_multiple * cost

@@ -14,6 +14,7 @@ from app.market.instrument_master.specs import TradingSpecs
 from app.market.instrument_master.store import InstrumentMaster
 from app.market.upstox.access_token import AccessToken
 from app.market.upstox.errors import TokenUnavailable
+from app.predictor.skill import SkillConfig
 from app.storage.db import Database
 from app.storage.urls import shown
 from app.trading.brokers.paper import PaperBroker, PaperConfig
@@ -73,6 +74,12 @@ def strategy_from(settings: Settings) -> StrategyConfig:
         allow_short=settings.hft_allow_short,
         square_off=settings.hft_square_off,
         slippage_bps=settings.hft_slippage_bps,
+        skill=SkillConfig(
+            alpha=settings.hft_skill_alpha,
+            window=settings.hft_skill_window,
+            min_resolutions=settings.hft_skill_min_resolutions,
+            gate=settings.hft_skill_gate,
+        ),
     )
 
 

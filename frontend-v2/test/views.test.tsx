@@ -123,6 +123,46 @@ describe("predictor evaluation", () => {
   });
 });
 
+describe("predictor view: the skill gate", () => {
+  const pair = (key: string, h: number, state: string, p: number | null, first: number | null) => ({
+    instrument_key: key,
+    interval: "1m",
+    horizon_steps: h,
+    model_kind: "ridge",
+    state,
+    n: 120,
+    hits: 80,
+    n_eff: 24,
+    hits_eff: 16,
+    hit_rate: 0.667,
+    chance_rate: 0.5,
+    p_value: p,
+    since: 1_767_225_600,
+    first_skilled: first,
+    spells: first === null ? 0 : 1,
+    skilled_resolutions: first === null ? 0 : 40,
+  });
+
+  test("marks the tradable pairs and says why the others are not, from the engine's status", async () => {
+    const status = {
+      state: "running",
+      skipped: { no_skill: 7, skill_untested: 3 },
+      skill: [pair(RELIANCE, 5, "skilled", 0.012, 1_767_225_600), pair(TCS, 5, "no_skill", 0.31, null), pair(TCS, 15, "untested", null, null)],
+    };
+    renderDesk("/predictor", (s) => s, status);
+    const table = await screen.findByTestId("skill");
+    await within(table).findByText(/hits beat chance/);
+    const rows = within(table).getAllByRole("row");
+    const verdicts = rows.slice(1).map((r) => [r.getAttribute("data-skill"), r.textContent]);
+    expect(verdicts.map(([state]) => state)).toEqual(["skilled", "no_skill", "untested"]);
+    expect(verdicts[0]![1]).toContain("tradable: hits beat chance (p = 0.012)");
+    expect(verdicts[1]![1]).toContain("not tradable: no skill (p = 0.31)");
+    expect(verdicts[2]![1]).toContain("not tradable: untested (120 resolutions so far)");
+    expect(screen.getByText(/held back so far: 7 no skill, 3 untested/)).toBeTruthy();
+    expect(posts.some((p) => p.path.endsWith("/api/hft/status"))).toBe(true);
+  });
+});
+
 describe("trading view", () => {
   const trading = (s: DeskState) => {
     const events = [

@@ -159,11 +159,22 @@ def test_five_hundred_instruments_vectorised(calendar: NseCalendar) -> None:
     assert universe(500)[100] == universe(500)[100]  # the generated universe does not depend on the seed
 
 
+def test_a_planted_edge_is_a_persistent_drift_and_zero_is_the_honest_walk(calendar: NseCalendar) -> None:
+    honest, zero = run(1500, seed=4, calendar=calendar), run(1500, seed=4, edge_bps=0.0, calendar=calendar)
+    assert np.array_equal(stack(honest, "close"), stack(zero, "close"))  # the option off: bar for bar the same
+    r0, _ = intraday_returns(honest)
+    r, _ = intraday_returns(run(1500, seed=4, edge_bps=4.0, calendar=calendar))
+    assert abs(lag1_autocorrelation(r0)) < 0.03
+    assert lag1_autocorrelation(r) > 0.1  # today's drift is tomorrow's: a momentum a model can learn
+
+
 def test_bad_parameters_fail_at_construction() -> None:
     clock = ManualClock(START)
     with pytest.raises(ValueError, match="GARCH"):
         SimulatedMarket(clock, garch=(0.5, 0.6))
     with pytest.raises(ValueError, match="rho"):
         SimulatedMarket(clock, rho=1.0)
+    with pytest.raises(ValueError, match="edge_bps"):
+        SimulatedMarket(clock, edge_bps=-1.0)
     with pytest.raises(ValueError, match="distinct"):
         SimulatedMarket(clock, instruments=NIFTY_FIVE + NIFTY_FIVE[:1])

@@ -17,7 +17,11 @@ from app.events import CONTRACT
 from tests.support.server import ServerProcess
 from tests.trading.stubs import prediction, resolution
 
-FAST = {"SIGNALDESK_MARKET_SPEED": "1200", "SIGNALDESK_MARKET_SEED": "7"}
+FAST = {  # the engine's mechanics on injected predictions: the skill gate (tests/trading/test_skill_gate.py) off
+    "SIGNALDESK_MARKET_SPEED": "1200",
+    "SIGNALDESK_MARKET_SEED": "7",
+    "SIGNALDESK_HFT_SKILL_GATE": "false",
+}
 REASONS = {"stop", "target", "time", "signal", "flatten", "square_off", "daily_loss", "reconcile"}
 Event = dict[str, Any]
 

@@ -45,6 +45,7 @@ RIG_SETTINGS: dict[str, Any] = {
     "hft_max_notional_per_trade": 500_000.0,
     "hft_max_notional_total": 2_000_000.0,
     "hft_max_open_trades": 10,
+    "hft_skill_gate": False,  # the engine's mechanics on injected predictions (the gate: test_skill_gate.py)
 }
 
 

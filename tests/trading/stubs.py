@@ -15,6 +15,7 @@ from app.market.calendar import IST
 from app.market.clock import ManualClock
 from app.market.instrument_master.specs import TradingSpecs
 from app.market.intervals import CANONICAL
+from app.predictor.skill import SkillConfig
 from app.trading.book import Book
 from app.trading.brokers.base import Broker
 from app.trading.brokers.paper import PaperBroker, PaperConfig, PaperState
@@ -100,7 +101,10 @@ def resolution(key: str, *, h: int = 5, n: int = 100, hit_rate: float = 0.6) -> 
     }
 
 
-STRATEGY = StrategyConfig(cost_multiple=1.0, stop_vol=1.5, target_vol=2.0, trail_vol=0.0, slippage_bps=0.0)
+NO_SKILL_GATE = SkillConfig(gate=False)  # for the engine's mechanics; the gate's own tests turn it on
+STRATEGY = StrategyConfig(
+    cost_multiple=1.0, stop_vol=1.5, target_vol=2.0, trail_vol=0.0, slippage_bps=0.0, skill=NO_SKILL_GATE
+)
 LIMITS = RiskLimits(
     max_open_trades=3,
     risk_per_trade=1000.0,

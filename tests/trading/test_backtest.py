@@ -22,6 +22,7 @@ from app.market.clock import ManualClock, last_session_open
 from app.market.intervals import CANONICAL
 from app.market.simulated import SimulatedMarket, universe
 from app.predictor.backtest import Aligned
+from app.predictor.skill import SkillConfig
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
 from app.trading.backtest import TradeReport, run_trade_backtest
@@ -32,12 +33,15 @@ from app.trading.risk import AfterHalt, RiskLimits
 from app.trading.strategy import StrategyConfig, ist_day
 
 MINUTE = CANONICAL["1m"]
+NO_GATE = SkillConfig(gate=False)  # for the engine's mechanics on a random walk; the gate: test_skill_gate.py
 
 
-def simulated(days: int, instruments: int = 5, seed: int = 11) -> list[BarSet]:
+def simulated(days: int, instruments: int = 5, seed: int = 11, edge_bps: float = 0.0) -> list[BarSet]:
     calendar = NseCalendar()
     start = last_session_open(calendar, time.time() - 30 * 86400)
-    market = SimulatedMarket(ManualClock(start), instruments=universe(instruments), seed=seed, calendar=calendar)
+    market = SimulatedMarket(
+        ManualClock(start), instruments=universe(instruments), seed=seed, calendar=calendar, edge_bps=edge_bps
+    )
     return list(itertools.islice(market.bars_from(start), 375 * days))
 
 
@@ -52,7 +56,7 @@ def aligned(bars: list[BarSet]) -> Aligned:
 
 async def test_the_report_adds_up() -> None:
     report = await run_trade_backtest(
-        aligned(simulated(3)),
+        aligned(simulated(3, edge_bps=3.0)),  # an edge: the skill gate lets trades through
         MINUTE,
         strategy=StrategyConfig(),
         limits=RiskLimits(),
@@ -92,7 +96,9 @@ async def test_an_uptrend_traded_on_momentum_makes_money_after_costs() -> None:
     report = await run_trade_backtest(
         data,
         MINUTE,
-        strategy=StrategyConfig(min_calibration_n=5),
+        # always "up" in a market that always rises is chance by the skill test (its calls are not
+        # better than the up share): the gate off, the floor alone decides
+        strategy=StrategyConfig(min_calibration_n=5, skill=NO_GATE),
         limits=RiskLimits(),
         costs=CostModel(),
         paper=PaperConfig(),
@@ -146,7 +152,9 @@ async def test_skipping_the_bars_where_nothing_can_act_changes_nothing(
 ) -> None:
     (every, every_journal), (fast, fast_journal) = await both_ways(
         randomised(3, 4, seed),
-        strategy=StrategyConfig(min_calibration_n=5, min_hit_rate=0.45, cost_multiple=0.3, trail_vol=0.8),
+        strategy=StrategyConfig(  # many trades on a random walk: the skill gate off
+            min_calibration_n=5, min_hit_rate=0.45, cost_multiple=0.3, trail_vol=0.8, skill=NO_GATE
+        ),
         limits=RiskLimits(max_daily_loss=4_000.0, cooldown=120.0, max_open_trades=3),
         paper=PaperConfig(fill_ratio=fill_ratio),
         model_kind="ewma",
@@ -167,7 +175,7 @@ async def test_after_a_daily_loss_halt_the_desk_resumes_at_the_next_session_or_s
         mode: await run_trade_backtest(
             data,
             MINUTE,
-            strategy=StrategyConfig(),
+            strategy=StrategyConfig(skill=NO_GATE),  # trades (and losses) on a random walk: the skill gate off
             limits=RiskLimits(max_daily_loss=500.0),
             costs=CostModel(),
             paper=PaperConfig(),
@@ -248,12 +256,15 @@ def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
     assert len(perf["curve_ts"]) == len(perf["equity"]) == len(perf["drawdown"]) == 375  # the series, every bar
     assert {"sharpe", "sortino", "profit_factor", "charges_by_kind", "daily", "by_instrument"} <= set(perf)
     assert report["after_halt"] == "stay-halted" and isinstance(report["halts"], list)
-    strict = {**env, "SIGNALDESK_HFT_MAX_DAILY_LOSS": "1"}  # the first trade in the red halts
+    # the first trade in the red halts (a random walk: trades only with the skill gate off)
+    strict = {**env, "SIGNALDESK_HFT_MAX_DAILY_LOSS": "1", "SIGNALDESK_HFT_SKILL_GATE": "false"}
     table = subprocess.run(args, capture_output=True, text=True, timeout=120, env=strict)
     assert table.returncode == 0 and "net PnL after costs" in table.stdout and "exposure" in table.stdout
     assert "Sharpe" in table.stdout and "n/a (one day)" in table.stdout  # one session: said plainly
     assert "resume-next-session" in table.stdout  # the default
     assert "daily-loss halts (IST)" in table.stdout and "daily loss limit breached" in table.stdout
+    assert "skill gate per pair" in table.stdout and "predictions skipped" in table.stdout
+    assert {p["state"] for p in report["skill"]} <= {"untested", "no_skill", "skilled"} and "skipped" in report
     bad = subprocess.run([*args, "--model", "magic"], capture_output=True, text=True, timeout=120, env=env)
     assert bad.returncode == 2 and "--model 'magic'" in bad.stderr
     bad = subprocess.run([*args, "--after-halt", "panic"], capture_output=True, text=True, timeout=120, env=env)

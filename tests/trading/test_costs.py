@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.events import Calibration, PredictionCreated
+from app.predictor.skill import SkillState
 from app.trading.costs import CostModel
 from app.trading.orders import Side
 from app.trading.strategy import Strategy, StrategyConfig
@@ -52,4 +53,4 @@ def test_a_prediction_below_the_floor_is_skipped_on_arrival_one_above_may_trade(
     calibration = Calibration(n=100, bias=0.0, mae=0.001, rmse=0.001, hit_rate=0.6)
     for adj, skip in ((edge * 0.999, "below_costs"), (-edge * 0.999, "below_costs"), (edge * 1.001, None)):
         created = PredictionCreated.model_validate(prediction("NSE_EQ|X", adj, ts_pred=0))
-        assert strategy.accepts(created, calibration) == skip
+        assert strategy.accepts(created, calibration, SkillState.SKILLED) == skip

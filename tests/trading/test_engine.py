@@ -12,7 +12,7 @@ from app.trading.costs import CostModel
 from app.trading.orders import Side
 from app.trading.risk import RiskLimits
 from app.trading.strategy import StrategyConfig, on_tick
-from tests.trading.stubs import INFY, LIMITS, RELIANCE, STRATEGY, TCS, at, make_desk
+from tests.trading.stubs import INFY, LIMITS, NO_SKILL_GATE, RELIANCE, STRATEGY, TCS, at, make_desk
 
 PRICES = {RELIANCE: 2900.0, TCS: 3900.0, INFY: 1500.0}
 
@@ -65,7 +65,9 @@ async def test_a_negative_prediction_enters_a_short_with_negative_qty_and_the_st
 
 
 async def test_no_entry_without_calibration_quality_volatility_or_edge_over_costs() -> None:
-    desk = await make_desk(strategy=StrategyConfig(min_calibration_n=50, min_hit_rate=0.55, slippage_bps=0.0))
+    desk = await make_desk(
+        strategy=StrategyConfig(min_calibration_n=50, min_hit_rate=0.55, slippage_bps=0.0, skill=NO_SKILL_GATE)
+    )
     desk.calibrate(RELIANCE, n=10)
     desk.predict(RELIANCE, 0.01)
     desk.calibrate(TCS, hit_rate=0.5)
@@ -195,7 +197,9 @@ async def test_a_trade_left_from_an_earlier_day_is_squared_off_at_the_first_bar(
 
 
 async def test_the_trailing_stop_follows_the_best_close_only_upwards() -> None:
-    desk = await make_desk(strategy=StrategyConfig(trail_vol=1.0, stop_vol=1.5, target_vol=50.0, slippage_bps=0.0))
+    desk = await make_desk(
+        strategy=StrategyConfig(trail_vol=1.0, stop_vol=1.5, target_vol=50.0, slippage_bps=0.0, skill=NO_SKILL_GATE)
+    )
     await entered(desk)
     trade = desk.engine.book.by_instrument[RELIANCE]
     first = trade.stop
@@ -232,7 +236,8 @@ async def test_the_daily_loss_limit_halts_and_flattens_by_itself() -> None:
         max_daily_loss=500.0,
     )
     desk = await make_desk(
-        limits=limits, strategy=StrategyConfig(stop_vol=20.0, target_vol=40.0, trail_vol=0.0, slippage_bps=0.0)
+        limits=limits,
+        strategy=StrategyConfig(stop_vol=20.0, target_vol=40.0, trail_vol=0.0, slippage_bps=0.0, skill=NO_SKILL_GATE),
     )
     entry = await entered(desk)
     loss_price = entry["entry"] - 600.0 / entry["qty"] - 1
@@ -350,7 +355,9 @@ def test_limits_a_request_can_only_tighten() -> None:
 
 
 async def test_only_the_configured_horizons_and_no_shorts_when_not_allowed() -> None:
-    desk = await make_desk(strategy=StrategyConfig(horizons=(5,), allow_short=False, slippage_bps=0.0))
+    desk = await make_desk(
+        strategy=StrategyConfig(horizons=(5,), allow_short=False, slippage_bps=0.0, skill=NO_SKILL_GATE)
+    )
     await desk.warm(PRICES)
     for key in (RELIANCE, TCS, INFY):
         desk.calibrate(key, h=1)

@@ -14,9 +14,11 @@ from app.trading.backtest import feed_predictions, predictions
 from app.trading.service import PredictionListener
 from app.trading.strategy import StrategyConfig
 from tests.predictor.synthetic import MINUTE, bar_sets, random_walk
-from tests.trading.stubs import make_desk
+from tests.trading.stubs import NO_SKILL_GATE, make_desk
 
-STRATEGY = StrategyConfig(min_calibration_n=5, min_hit_rate=0.0, cost_multiple=0.0, trail_vol=0.0, slippage_bps=0.0)
+STRATEGY = StrategyConfig(
+    min_calibration_n=5, min_hit_rate=0.0, cost_multiple=0.0, trail_vol=0.0, slippage_bps=0.0, skill=NO_SKILL_GATE
+)
 
 
 def lost() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
@@ -54,7 +53,8 @@ async def start_predictor(service: PredictorDep, master: InstrumentMasterDep, bo
             detail = [{"loc": ["body", "instruments", index], "msg": str(e), "input": text}]
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
     try:
-        return asdict(await service.start(keys, body.cfg))
+        await service.start(keys, body.cfg)
+        return service.report()
     except UnknownInstruments as e:
         detail = [{"loc": ["body", "instruments"], "msg": str(e), "input": e.unknown}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from e
@@ -67,12 +67,13 @@ async def start_predictor(service: PredictorDep, master: InstrumentMasterDep, bo
     responses=errors(409),
 )
 async def stop_predictor(service: PredictorDep) -> dict[str, Any]:
-    return asdict(await service.stop())
+    await service.stop()
+    return service.report()
 
 
 @router.get("/api/predictor/status", summary="The predictor's run and counters", response_model=PredictorStatusOut)
 async def read_predictor_status(service: PredictorDep) -> dict[str, Any]:
-    return asdict(service.status)
+    return service.report()
 
 
 @router.get("/api/predictions", summary="Stored predictions, newest first", response_model=PredictionList)

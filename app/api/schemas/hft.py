@@ -7,6 +7,7 @@ not give stays out of the answer."""
 from __future__ import annotations
 
 from app.api.schemas.base import EnumValue, ResponseModel
+from app.api.schemas.predictor import SkillOut
 from app.events import optional
 from app.trading.state import EngineState
 from app.trading.trades import TradeStatus
@@ -58,6 +59,7 @@ class EngineStatus(ResponseModel):
     orders_sent: optional[int]
     denied: optional[dict[str, int]]
     skipped: optional[dict[str, int]]
+    skill: optional[list[SkillOut]]
     last_bar_ts: int | None = None
 
 

@@ -865,6 +865,8 @@ export interface components {
             skipped?: {
                 [key: string]: number;
             };
+            /** Skill */
+            skill?: components["schemas"]["SkillOut"][];
             /** Last Bar Ts */
             last_bar_ts?: number | null;
         };
@@ -1749,6 +1751,8 @@ export interface components {
             resolved: number;
             /** Expired */
             expired: number;
+            /** Skill */
+            skill: components["schemas"]["SkillOut"][];
         };
         /**
          * Problem
@@ -1905,6 +1909,52 @@ export interface components {
             count: number;
         };
         /**
+         * SkillOut
+         * @description One pair's skill (docs/predictor.md, Skill): the gate's state and its test's figures over
+         *     the rolling window. `n_eff`, `hits_eff`: the counts the test uses (n // horizon_steps);
+         *     `chance_rate`: the hit rate of an outcome-blind forecaster with the same calls; `p_value`:
+         *     P(hits >= hits_eff) by chance (null while untested); `since`: ts of the resolution that set
+         *     the state; `first_skilled`: when the pair first became tradable; `spells`: times it did.
+         */
+        SkillOut: {
+            /** Instrument Key */
+            instrument_key: string;
+            /** Interval */
+            interval: string;
+            /** Horizon Steps */
+            horizon_steps: number;
+            /** Model Kind */
+            model_kind: string | null;
+            state: components["schemas"]["SkillState"];
+            /** N */
+            n: number;
+            /** Hits */
+            hits: number;
+            /** N Eff */
+            n_eff: number;
+            /** Hits Eff */
+            hits_eff: number;
+            /** Hit Rate */
+            hit_rate: number | null;
+            /** Chance Rate */
+            chance_rate: number;
+            /** P Value */
+            p_value: number | null;
+            /** Since */
+            since: number | null;
+            /** First Skilled */
+            first_skilled: number | null;
+            /** Spells */
+            spells: number;
+            /** Skilled Resolutions */
+            skilled_resolutions: number;
+        };
+        /**
+         * SkillState
+         * @enum {string}
+         */
+        SkillState: "untested" | "no_skill" | "skilled";
+        /**
          * StartEngine
          * @description `live_trading_enabled` is not a field: it comes only from the server's configuration.
          */
@@ -1980,6 +2030,8 @@ export interface components {
             skipped?: {
                 [key: string]: number;
             };
+            /** Skill */
+            skill?: components["schemas"]["SkillOut"][];
             /** Last Bar Ts */
             last_bar_ts?: number | null;
             flatten: components["schemas"]["FlattenOut"];

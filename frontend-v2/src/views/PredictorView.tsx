@@ -1,11 +1,12 @@
-/** The predictor: start/stop with instruments and cfg, latest and resolved predictions, calibration, evaluation. */
-import { useMemo, useState, type FormEvent } from "react";
+/** The predictor: start/stop with instruments and cfg, latest and resolved predictions, skill, calibration, evaluation. */
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { LineChart, COLORS, type Line } from "../components/Charts";
 import { DataTable } from "../components/DataTable";
 import { ErrorAlert } from "../components/ErrorAlert";
 import { InstrumentSearch, type Instrument } from "../components/InstrumentSearch";
 import { bp, istDateTime, istTime, pct, tone } from "../app/format";
 import { useCommand, useDesk, useDeskInstance } from "../app/hooks";
+import type { Schemas } from "../lib/api";
 import { instrumentName } from "../state/market";
 import { PredictorEvaluation } from "./PredictorEvaluation";
 import {
@@ -278,6 +279,82 @@ function CalibrationPanel({ state }: { state: PredictionState }) {
   );
 }
 
+type Skill = Schemas["SkillOut"];
+
+/** Why a pair trades or not, in a few words (docs/predictor.md, Skill). */
+export function skillVerdict(s: Skill): string {
+  const p = s.p_value === null ? "" : `p = ${s.p_value.toPrecision(2)}`;
+  if (s.state === "skilled") return `tradable: hits beat chance (${p})`;
+  if (s.state === "no_skill") return `not tradable: no skill (${p})`;
+  return `not tradable: untested (${s.n} resolutions so far)`;
+}
+
+const SKILL_REFRESH_MS = 2000;
+
+interface SkillAnswer {
+  readonly rows: readonly Skill[];
+  readonly skipped: Readonly<Record<string, number>>;
+  readonly running: boolean;
+}
+
+/** The skill gate's records (GET /api/hft/status: the engine's, the gate's own), re-read after
+ * predictor cycles, at most every SKILL_REFRESH_MS. */
+function useSkill(anchor: number | undefined): SkillAnswer {
+  const desk = useDeskInstance();
+  const [answer, setAnswer] = useState<SkillAnswer>({ rows: [], skipped: {}, running: false });
+  const last = useRef(0);
+  useEffect(() => {
+    const now = Date.now();
+    if (now - last.current < SKILL_REFRESH_MS) return;
+    last.current = now;
+    let live = true;
+    desk.rest
+      .read("/api/hft/status")
+      .then((engine) => {
+        if (live) setAnswer({ rows: engine.skill ?? [], skipped: engine.skipped ?? {}, running: engine.skill !== undefined });
+      })
+      .catch(() => {}); // the next cycle asks again; the other panels say when the server is away
+    return () => {
+      live = false;
+    };
+  }, [desk, anchor]);
+  return answer;
+}
+
+function SkillPanel({ state }: { state: PredictionState }) {
+  const { rows, skipped, running } = useSkill(state.lastCycle?.anchor);
+  const held = (skipped.no_skill ?? 0) + (skipped.skill_untested ?? 0);
+  return (
+    <section className="panel wide" aria-labelledby="skill-title">
+      <h2 id="skill-title">Skill gate</h2>
+      <p className="muted">
+        A pair trades only when its calibrated hits beat chance by a one-sided binomial test over its latest resolutions
+        {running ? "" : "; the trading engine is stopped, so it keeps no records now"}.{held > 0 ? ` Predictions held back so far: ${skipped.no_skill ?? 0} no skill, ${skipped.skill_untested ?? 0} untested.` : ""}
+      </p>
+      <DataTable
+        testId="skill"
+        columns={["Instrument", "Horizon", "Model", "Verdict", "Hit rate", "Chance", "n (effective)", "First tradable"]}
+        items={rows}
+        empty="No resolved predictions yet."
+        row={(s) => (
+          <tr key={`${s.instrument_key}|${s.interval}|${s.horizon_steps}`} data-skill={s.state}>
+            <th scope="row">{instrumentName(s.instrument_key)}</th>
+            <td>{s.horizon_steps}</td>
+            <td>{s.model_kind ?? "–"}</td>
+            <td className={s.state === "skilled" ? "up" : "down"}>{skillVerdict(s)}</td>
+            <td>{pct(s.hit_rate)}</td>
+            <td>{pct(s.chance_rate)}</td>
+            <td>
+              {s.n} ({s.n_eff})
+            </td>
+            <td>{s.first_skilled === null ? "never" : istDateTime(s.first_skilled)}</td>
+          </tr>
+        )}
+      />
+    </section>
+  );
+}
+
 export function PredictorView() {
   const { prediction, market } = useDesk();
   return (
@@ -286,6 +363,7 @@ export function PredictorView() {
       <StartForm instruments={market.instruments} interval={market.interval} running={prediction.predictor.state === "running"} />
       <Latest state={prediction} />
       <Resolved state={prediction} />
+      <SkillPanel state={prediction} />
       <CalibrationPanel state={prediction} />
       <PredictorEvaluation />
     </div>

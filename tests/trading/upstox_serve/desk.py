@@ -22,7 +22,11 @@ from tests.trading.stubs import RELIANCE, TCS
 
 KEYS = (RELIANCE, TCS)
 PRICE = {RELIANCE: 2900.0, TCS: 3500.0}
-LIVE = {"SIGNALDESK_LIVE_TRADING_ENABLED": "true", "SIGNALDESK_HFT_COOLDOWN": "0"}
+LIVE = {  # injected predictions trade: the skill gate off (its own tests: tests/trading/test_skill_gate.py)
+    "SIGNALDESK_LIVE_TRADING_ENABLED": "true",
+    "SIGNALDESK_HFT_COOLDOWN": "0",
+    "SIGNALDESK_HFT_SKILL_GATE": "false",
+}
 
 
 def candle(key: str, open_ts: int) -> tuple[int, float, float, float, float, int]:

@@ -1,0 +1,267 @@
+"""Skill: whether a pair's resolved predictions beat chance, by a test chance rarely passes.
+
+Per (instrument, interval, horizon, model) over a rolling window of its latest `window`
+resolutions. A resolution is a calibrated hit when sign(actual_ret) == sign(pred_ret_adj)
+(the calibration's `hit_rate`, docs/predictor.md). The test is one-sided binomial:
+
+- chance: a forecaster that calls up, down (and flat) as often as this one does, but
+  independently of what happens, hits with p0 = sum over s of q_s x a_s, where q_s is the
+  window's share of predictions of sign s and a_s its share of moves of sign s (the base rate
+  of up moves; the Pesaran-Timmermann null). A model that always says "up" in a market that
+  went up 60 % of the time hits 60 %, and is judged against 60 %, not 50 %.
+- overlap: predictions are made every bar for h bars ahead, so consecutive outcomes share
+  h - 1 bars and are not independent; the test counts n_eff = n // h resolutions, with the
+  hits scaled alike (k_eff = hits x n_eff // n): the variance of a sum of overlapping
+  indicators is at most h times the independent one, so this errs on the side of no skill.
+- the pair is SKILLED when P(X >= k_eff) <= alpha for X ~ Binomial(n_eff, p0), with p0 rounded
+  up to the grid of 1/GRID (never in the model's favour); NO_SKILL otherwise; UNTESTED while the
+  window holds fewer than `min_resolutions` (or n_eff is 0).
+
+The gate is on the hot path (every resolution, live and in trade backtests): an update is O(1)
+(a 3x3 table of (predicted sign, actual sign) counts over a ring buffer), and the critical
+count k*(n_eff, p0) comes from a table with one column per grid value of p0, each computed
+once with one vectorised scipy call and shared by every pair, so no scipy call per
+prediction. p-values are computed only when a status asks.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+
+from app.events import PredictionCreated, PredictionResolved
+
+GRID = 400  # p0 is rounded up to a multiple of 1/GRID
+
+
+class SkillState(StrEnum):
+    UNTESTED = "untested"
+    NO_SKILL = "no_skill"
+    SKILLED = "skilled"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SkillConfig:
+    """:param alpha: significance of the test (the false-positive rate of one window of a no-skill pair).
+    :param window: resolutions in the rolling window.
+    :param min_resolutions: resolutions the window needs before the test runs (fewer: untested).
+    :param gate: the strategy trades only skilled pairs; off: the calibration floor alone decides
+        (the records are kept and shown all the same)."""
+
+    alpha: float = 0.05
+    window: int = 500
+    min_resolutions: int = 100
+    gate: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"skill alpha must be in (0, 1), got {self.alpha}")
+        if not 1 <= self.min_resolutions <= self.window:
+            raise ValueError(f"skill min_resolutions ({self.min_resolutions}) must be in [1, window ({self.window})]")
+
+
+@lru_cache(maxsize=4096)
+def critical_hits(alpha: float, window: int, g: int) -> npt.NDArray[np.int64]:
+    """k*[n] for n = 0..window: the fewest hits of n with P(X >= k*) <= alpha for
+    X ~ Binomial(n, g / GRID); n + 1 where no count is that rare. One vectorised scipy call per
+    (alpha, window, g), cached: at most GRID + 1 of them, shared by every pair."""
+    from scipy import stats  # imported on first use (`preload` starts it early), not with the module
+
+    n = np.arange(window + 1)
+    p = g / GRID
+    crit = np.asarray(stats.binom.isf(alpha, n, p), dtype=np.float64) + 1
+    crit = np.where(np.isfinite(crit), crit, n + 1).astype(np.int64)
+    # isf is a float inversion: make each k* exact against the survival function it stands for
+    crit += stats.binom.sf(crit - 1, n, p) > alpha
+    crit -= (crit > 0) & (stats.binom.sf(crit - 2, n, p) <= alpha)
+    return np.minimum(crit, n + 1)
+
+
+def preload() -> None:
+    """Import scipy.stats in a background thread, so a live service's first skill verdict does
+    not wait for the import on the event loop (called when a run starts)."""
+    threading.Thread(target=importlib.import_module, args=("scipy.stats",), name="skill-preload", daemon=True).start()
+
+
+def chance_rate(table: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """p0 of (..., 3, 3) tables of counts [predicted sign, actual sign]: the hit rate of a
+    forecaster independent of the outcome with the same shares of calls and moves."""
+    t = np.asarray(table, dtype=np.float64)
+    n = t.sum(axis=(-2, -1))
+    calls, moves = t.sum(axis=-1), t.sum(axis=-2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (calls * moves).sum(axis=-1) / np.maximum(n, 1) ** 2, 0.5)
+
+
+def grid_index(p0: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """p0 rounded up to the grid (the index into `critical_hits`' columns)."""
+    return np.minimum(np.ceil(np.asarray(p0) * GRID - 1e-9), GRID).astype(np.int64)
+
+
+def effective(hits: npt.ArrayLike, n: npt.ArrayLike, horizon: npt.ArrayLike) -> tuple[npt.NDArray[np.int64], ...]:
+    """(k_eff, n_eff): the window's hits and resolutions counted as independent ones."""
+    n_arr = np.asarray(n, dtype=np.int64)
+    n_eff = n_arr // np.asarray(horizon, dtype=np.int64)
+    k_eff = np.asarray(hits, dtype=np.int64) * n_eff // np.maximum(n_arr, 1)
+    return k_eff, n_eff
+
+
+def p_value(k_eff: npt.ArrayLike, n_eff: npt.ArrayLike, p0: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """P(X >= k_eff), X ~ Binomial(n_eff, p0 on the grid): the test's p-value (vectorised)."""
+    from scipy import stats
+
+    p = grid_index(p0) / GRID
+    return np.asarray(stats.binom.sf(np.asarray(k_eff) - 1, n_eff, p), dtype=np.float64)
+
+
+def sign_index(x: float) -> int:
+    """0 up, 1 down, 2 flat: a row/column of the (predicted, actual) table."""
+    return 0 if x > 0 else 1 if x < 0 else 2
+
+
+class PairSkill:
+    """One pair's rolling window and its verdict; `record` is O(1)."""
+
+    __slots__ = (
+        "alpha",
+        "calibration_n",
+        "cells",
+        "first_skilled",
+        "hits",
+        "horizon",
+        "min_n",
+        "n",
+        "p0",
+        "pos",
+        "ring",
+        "since",
+        "skilled_resolutions",
+        "spells",
+        "state",
+        "window",
+    )
+
+    def __init__(self, horizon: int, config: SkillConfig) -> None:
+        self.horizon = horizon
+        self.min_n = config.min_resolutions
+        self.alpha, self.window = config.alpha, config.window
+        self.ring = [-1] * config.window
+        self.pos = 0
+        self.cells = [0] * 9  # counts of (predicted sign, actual sign), row-major
+        self.n = 0
+        self.hits = 0
+        self.p0 = 0.5
+        self.state = SkillState.UNTESTED
+        self.since: int | None = None  # ts of the resolution that set the state
+        self.first_skilled: int | None = None
+        self.spells = 0  # times the state turned skilled
+        self.skilled_resolutions = 0
+        self.calibration_n = 0  # the calibration's n at the latest resolution (a drop: a new model)
+
+    def record(self, actual_ret: float, pred_ret_adj: float, ts: int) -> SkillState:
+        """Fold in one resolution (at `ts`); the state after it."""
+        cell = 3 * sign_index(pred_ret_adj) + sign_index(actual_ret)
+        cells, old = self.cells, self.ring[self.pos]
+        if old >= 0:
+            cells[old] -= 1
+            self.hits -= old in (0, 4, 8)
+        else:
+            self.n += 1
+        cells[cell] += 1
+        self.hits += cell in (0, 4, 8)
+        self.ring[self.pos] = cell
+        self.pos = (self.pos + 1) % len(self.ring)
+        state = self._verdict()
+        if state is not self.state:
+            self.state, self.since = state, ts
+            if state is SkillState.SKILLED:
+                self.spells += 1
+                if self.first_skilled is None:
+                    self.first_skilled = ts
+        self.skilled_resolutions += state is SkillState.SKILLED
+        return state
+
+    def _verdict(self) -> SkillState:
+        n = self.n
+        n_eff = n // self.horizon
+        if n < self.min_n or n_eff == 0:
+            return SkillState.UNTESTED
+        c = self.cells
+        up, down, flat = c[0] + c[3] + c[6], c[1] + c[4] + c[7], c[2] + c[5] + c[8]
+        self.p0 = ((c[0] + c[1] + c[2]) * up + (c[3] + c[4] + c[5]) * down + (c[6] + c[7] + c[8]) * flat) / (n * n)
+        g = min(int(-(-self.p0 * GRID // 1)), GRID)  # ceil, on the grid
+        crit = critical_hits(self.alpha, self.window, g)[n_eff]
+        return SkillState.SKILLED if self.hits * n_eff // n >= crit else SkillState.NO_SKILL
+
+
+SkillKey = tuple[str, str, int]  # (instrument_key, interval, horizon_steps)
+
+
+class SkillBook:
+    """The skill of every pair that has resolved predictions. One model predicts a pair at a
+    time: when it changes, its calibration starts afresh, and so does its record (`reset`)."""
+
+    def __init__(self, config: SkillConfig) -> None:
+        self.config = config
+        self.pairs: dict[SkillKey, PairSkill] = {}
+        self.models: dict[SkillKey, str] = {}  # the model_kind each pair's record is of, where known
+
+    def on_created(self, event: PredictionCreated) -> None:
+        """Note the model a pair's predictions come from (shown with its record)."""
+        self.models[(event.instrument_key, event.interval, event.horizon_steps)] = event.model_kind
+
+    def on_resolved(self, event: PredictionResolved) -> SkillState:
+        """Fold one resolution into its pair's record (afresh when the calibration restarted)."""
+        key = (event.instrument_key, event.interval, event.horizon_steps)
+        pair = self.pairs.get(key)
+        if pair is None or event.calibration.n < pair.calibration_n:
+            pair = self.pairs[key] = PairSkill(event.horizon_steps, self.config)
+        pair.calibration_n = event.calibration.n
+        return pair.record(event.actual_ret, event.pred_ret_adj, event.ts_target)
+
+    def state(self, key: SkillKey) -> SkillState:
+        pair = self.pairs.get(key)
+        return SkillState.UNTESTED if pair is None else pair.state
+
+    def __iter__(self) -> Iterator[tuple[SkillKey, PairSkill]]:
+        return iter(sorted(self.pairs.items()))
+
+    def public(self) -> list[dict[str, object]]:
+        """Every pair's state with the test's figures (hits, n, their effective counts, p0, p-value)."""
+        items = list(self)
+        if not items:
+            return []
+        pairs = [p for _, p in items]
+        hits = np.array([p.hits for p in pairs])
+        n = np.array([p.n for p in pairs])
+        k_eff, n_eff = effective(hits, n, [p.horizon for p in pairs])
+        p0 = chance_rate(np.array([p.cells for p in pairs]).reshape(-1, 3, 3))
+        pv = p_value(k_eff, n_eff, p0)
+        return [
+            {
+                "instrument_key": key[0],
+                "interval": key[1],
+                "horizon_steps": key[2],
+                "model_kind": self.models.get(key),
+                "state": pair.state.value,
+                "n": pair.n,
+                "hits": pair.hits,
+                "n_eff": int(n_eff[j]),
+                "hits_eff": int(k_eff[j]),
+                "hit_rate": pair.hits / pair.n if pair.n else None,
+                "chance_rate": float(p0[j]),
+                "p_value": float(pv[j]) if pair.state is not SkillState.UNTESTED else None,
+                "since": pair.since,
+                "first_skilled": pair.first_skilled,
+                "spells": pair.spells,
+                "skilled_resolutions": pair.skilled_resolutions,
+            }
+            for j, (key, pair) in enumerate(items)
+        ]
