@@ -13,7 +13,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps upstox-python-sdk==$(UPSTOX_SDK)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
-	$(PY) -m app.predictor.kernels  # the predictor's numba kernels, compiled into their cache (docs/predictor.md)
+	$(PY) -m app.predictor.compile  # the predictor's numba kernels, compiled into their cache (docs/predictor.md)
 	touch $@
 
 run: $(STAMP) web

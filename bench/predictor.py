@@ -50,16 +50,19 @@ MINUTE = CANONICAL["1m"]
 BARS_PER_SESSION = 375
 
 
-def simulated_bars(instruments: int, count: int, seed: int = 1) -> list[BarSet]:
+def simulated_bars(instruments: int, count: int, seed: int = 1, edge_bps: float = 0.0) -> list[BarSet]:
     calendar = NseCalendar()
     start = last_session_open(calendar, time.time() - 400 * 86400)
-    market = SimulatedMarket(ManualClock(start), instruments=universe(instruments), seed=seed, calendar=calendar)
+    market = SimulatedMarket(
+        ManualClock(start), instruments=universe(instruments), seed=seed, calendar=calendar, edge_bps=edge_bps
+    )
     return list(itertools.islice(market.bars_from(start), count))
 
 
-def simulated_sessions(instruments: int, days: int) -> Aligned:
-    """`days` sessions of 1-minute bars of the simulated market, aligned as stored candles load."""
-    bars = simulated_bars(instruments, days * BARS_PER_SESSION)
+def simulated_sessions(instruments: int, days: int, edge_bps: float = 0.0) -> Aligned:
+    """`days` sessions of 1-minute bars of the simulated market (with a planted edge of `edge_bps`),
+    aligned as stored candles load."""
+    bars = simulated_bars(instruments, days * BARS_PER_SESSION, edge_bps=edge_bps)
     return Aligned(
         bars[0].instruments,
         np.array([b.open_ts for b in bars]),

@@ -30,16 +30,42 @@ import asyncio
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from app.events import HftManageError
+from app.events import HftEvent, HftManageError
+from app.trading.book import Book
 from app.trading.brokers.base import StopOrders
 from app.trading.errors import BrokerError
+from app.trading.journal import Journal
 from app.trading.orders import Order, OrderRequest, OrderResult, OrderStatus, Purpose, Side
+from app.trading.risk import RiskGate
+from app.trading.strategy import Strategy
 from app.trading.trades import ExitReason, Trade, TradeStatus
 
-if TYPE_CHECKING:
-    from app.trading.engine import TradingEngine
+
+class StopsHost(Protocol):
+    """What BrokerStops uses of the engine that holds it (`app.trading.engine.TradingEngine`),
+    named here so that the engine imports this module and not the other way round."""
+
+    book: Book
+    risk: RiskGate
+    strategy: Strategy
+    journal: Journal
+    orders_sent: int
+
+    def emit(self, event: HftEvent) -> None: ...
+    def gate_refuses(self) -> str | None: ...
+    def latest_price(self, key: str) -> float | None: ...
+    def order(
+        self, trade_id: int | None, key: str, side: Side, qty: int, purpose: Purpose, reason: str, price: float, ts: int
+    ) -> Order: ...
+    async def send(self, order: Order) -> OrderResult: ...
+    def stage_order(self, order: Order) -> None: ...
+    def stage_trade(self, trade: Trade) -> None: ...
+    def book_exit(
+        self, trade: Trade, filled: int, price: float, charges: float, reason: str, ts: int, note: str | None = None
+    ) -> None: ...
+    async def on_stop_ended(self, stop_order_id: int) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +86,7 @@ class BrokerStops:
     :param working: the stop orders working at the broker when the run (re)starts (the journal's).
     """
 
-    def __init__(self, engine: TradingEngine, venue: StopOrders, working: Iterable[Order] = ()) -> None:
+    def __init__(self, engine: StopsHost, venue: StopOrders, working: Iterable[Order] = ()) -> None:
         self.engine = engine
         self.venue = venue
         self.working: dict[int, Order] = {o.trade_id: o for o in working}  # trade id -> its stop

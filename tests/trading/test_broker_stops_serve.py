@@ -37,6 +37,7 @@ def env(**more: str) -> dict[str, str]:
         "SIGNALDESK_MARKET_ANCHOR": str(time.time()),  # a restarted server sees the same market
         "SIGNALDESK_LIVE_TRADING_ENABLED": "true",
         "SIGNALDESK_HFT_BROKER_STOPS": "true",
+        "SIGNALDESK_HFT_SKILL_GATE": "false",  # injected predictions trade at once (the gate: test_skill_gate.py)
         "SIGNALDESK_HFT_COOLDOWN": "0",
         "SIGNALDESK_HFT_RECONCILE_INTERVAL": "0",
         "SIGNALDESK_HFT_STOP_VOL": "20",  # wide: the engine's own stop and target stay out of the way

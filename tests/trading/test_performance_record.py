@@ -26,6 +26,7 @@ from app.api.routes.hft import router
 from app.market.calendar import IST
 from app.market.candles import TABLE as CANDLES
 from app.market.candles import CandleStore
+from app.predictor.skill import SkillConfig
 from app.trading.backtest import TradeReport, run_trade_backtest
 from app.trading.brokers.paper import PaperConfig
 from app.trading.costs import CostModel
@@ -48,7 +49,12 @@ async def backtest() -> tuple[TradeReport, Any]:
     if not _BACKTEST:
         data = aligned(simulated(2, instruments=2, seed=5))
         report = await run_trade_backtest(
-            data, MINUTE, strategy=StrategyConfig(), limits=RiskLimits(), costs=CostModel(), paper=PaperConfig()
+            data,
+            MINUTE,
+            strategy=StrategyConfig(skill=SkillConfig(gate=False)),  # trades on a random walk: the gate off
+            limits=RiskLimits(),
+            costs=CostModel(),
+            paper=PaperConfig(),
         )
         _BACKTEST.append((report, data))
     return _BACKTEST[0]

@@ -37,14 +37,15 @@ async def backtest(edge_bps: float) -> TradeReport:
 
 async def test_a_planted_edge_gains_skill_and_earns_after_costs() -> None:
     report = await backtest(edge_bps=3.0)
-    assert report.trades >= 50 and report.net_pnl > 0 and report.gross_pnl > report.charges
+    perf = report.performance
+    assert perf.trades >= 50 and perf.net_pnl > 0 and perf.gross_pnl > perf.charges
     assert any(p["first_skilled"] is not None for p in report.skill)
     assert report.skipped["skill_untested"] > 0  # nothing traded before the record was long enough
 
 
 async def test_a_random_walk_has_no_skill_and_is_hardly_traded() -> None:
     report = await backtest(edge_bps=0.0)
-    assert report.trades <= 5 and report.net_pnl >= -2_000.0  # of 1,000,000 capital
+    assert report.performance.trades <= 5 and report.performance.net_pnl >= -2_000.0  # of 1,000,000 capital
     assert report.skipped["no_skill"] > 1_000
     assert all(p["state"] != "skilled" for p in report.skill)
 

@@ -63,6 +63,7 @@ async def desk(fake: FakeUpstox, token_file: Path, tmp_path: Path) -> AsyncItera
         "SIGNALDESK_HFT_MIN_CALIBRATION_N": "0",
         "SIGNALDESK_HFT_MIN_HIT_RATE": "0",
         "SIGNALDESK_HFT_COST_MULTIPLE": "0",
+        "SIGNALDESK_HFT_SKILL_GATE": "false",  # a random walk: the gate would keep it out (test_skill_gate.py)
     }
     async with serving_on(fake, token_file, tmp_path / "data", KEYS, env) as server:
         yield server
