@@ -15,7 +15,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import empyrical
 import numpy as np
 import pandas as pd
 
@@ -335,6 +334,8 @@ def _ratios(perf: Performance) -> None:
         for name in ("sharpe", "sortino", "cagr", "calmar"):
             perf.unavailable[name] = why
         return
+    import empyrical  # ~0.9 s to import (scipy.stats, pandas' datareader shims): not at every start
+
     perf.sharpe = float(empyrical.sharpe_ratio(returns, annualization=SESSIONS_PER_YEAR))
     if (returns < 0).any():
         perf.sortino = float(empyrical.sortino_ratio(returns, annualization=SESSIONS_PER_YEAR))

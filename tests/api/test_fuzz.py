@@ -34,7 +34,7 @@ from tests.support.server import ServerProcess
 
 TOKEN = "fuzz-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-MAX_EXAMPLES = 12
+MAX_EXAMPLES = 8
 _seed_setting = os.environ.get("SIGNALDESK_FUZZ_SEED", "20261206")
 SEED = random.randrange(2**32) if _seed_setting == "random" else int(_seed_setting)
 LEAKS = re.compile(r"Traceback \(most recent call last\)|File \"/|/site-packages/|\.py\", line \d+|/work/|/root/")
