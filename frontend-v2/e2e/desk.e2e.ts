@@ -79,6 +79,7 @@ beforeAll(async () => {
       SIGNALDESK_HFT_MIN_CALIBRATION_N: "0",
       SIGNALDESK_HFT_MIN_HIT_RATE: "0",
       SIGNALDESK_HFT_COST_MULTIPLE: "0",
+      SIGNALDESK_HFT_SKILL_GATE: "false", // the desk trades the random walk: the gate has its own tests
     },
   });
   const schedule = await rest("/api/automation/schedules", {
