@@ -23,6 +23,9 @@ from app.trading.store import TradeStore
 
 log = logging.getLogger(__name__)
 CATCH_UP_ORDERS = 200  # bounds the requests a start makes when many fetches failed before
+# A fill's charges are fetched this long after it: its request and the stored figure's commit
+# (the journal's disk) then never compete with the engine's own commit and publish of that fill.
+AFTER_THE_FILL = 0.5  # seconds
 
 
 class BrokerChargesRecorder:
@@ -30,9 +33,10 @@ class BrokerChargesRecorder:
 
     `recorded` and `failed` count the fills whose figure was stored, or could not be had."""
 
-    def __init__(self, broker: FillCharges, store: TradeStore) -> None:
+    def __init__(self, broker: FillCharges, store: TradeStore, after: float = AFTER_THE_FILL) -> None:
         self._broker = broker
         self._store = store
+        self._after = after
         self._fills: asyncio.Queue[Fill] = asyncio.Queue()
         self.recorded = 0
         self.failed = 0
@@ -54,6 +58,7 @@ class BrokerChargesRecorder:
         """Fetch and store each offered fill's charges, until cancelled."""
         while True:
             fill = await self._fills.get()
+            await asyncio.sleep(self._after)
             try:
                 if await self._record(fill):
                     self.recorded += 1
