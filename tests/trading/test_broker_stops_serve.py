@@ -63,7 +63,8 @@ class Desk:
     async def enter(self, id: int) -> tuple[int, dict[str, Any]]:
         """A long RELIANCE trade from a prediction: its id and the SL-M resting at the fake for it."""
         entries = len(self.hft.of("hft.entry"))
-        await asyncio.to_thread(inject, self.server, RELIANCE, 0.01, h=120, id=id)
+        # 15 bars ahead (3 s at 300x): acted on even when the request is slow on a loaded machine
+        await asyncio.to_thread(inject, self.server, RELIANCE, 0.01, h=120, id=id, ahead=15)
         await self.hft.until(lambda: len(self.hft.of("hft.entry")) > entries)
         trade_id = self.hft.of("hft.entry")[-1]["payload"]["trade_id"]
         await polled(lambda: len(self.fake.desk.stops()) == 1, 10)
