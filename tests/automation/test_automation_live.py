@@ -3,14 +3,12 @@ schedules over REST, and the CLI following a run."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from typing import Any
 
 import httpx
 from websockets.asyncio.client import connect
 
+from tests.support.cli import signaldesk
 from tests.support.server import ServerProcess
 from tests.support.ws import recv_ready, recv_until
 from tests.training.synthetic import RELIANCE, candles_csv, import_candles
@@ -101,26 +99,10 @@ def test_cli_follows_a_job_and_exits_non_zero_when_it_fails(server_factory) -> N
     server: ServerProcess = server_factory(env={"SIGNALDESK_MARKET_SOURCE": "off"})
     server.start()
     import_candles(server.http, RELIANCE, candles_csv(6, phi=0.4))
-    cli = [sys.executable, "-m", "app", "train", "run"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
-    ok = subprocess.run(
-        [*cli, "ridge", "-i", RELIANCE, "--url", server.http], capture_output=True, text=True, timeout=60, env=env
-    )
+    ok = signaldesk("train", "run", "ridge", "-i", RELIANCE, "--url", server.http)
     assert ok.returncode == 0, ok.stderr
     assert "promoted" in ok.stderr and '"model_id"' in ok.stdout
-    bad = subprocess.run(
-        [*cli, "ridge", "-i", "NSE_EQ|INE000000000", "--url", server.http],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    bad = signaldesk("train", "run", "ridge", "-i", "NSE_EQ|INE000000000", "--url", server.http)
     assert bad.returncode == 1 and "unknown instrument" in bad.stderr
-    run = subprocess.run(
-        [sys.executable, "-m", "app", "automation", "run", "evaluate", "--url", server.http],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-    )
+    run = signaldesk("automation", "run", "evaluate", "--url", server.http)
     assert run.returncode == 0, run.stderr

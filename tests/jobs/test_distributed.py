@@ -4,9 +4,6 @@ processes, real Redis; every event read from a server's WebSocket."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -20,6 +17,7 @@ import pytest
 import redis
 from websockets.asyncio.client import connect
 
+from tests.support.cli import signaldesk
 from tests.support.server import ServerProcess
 from tests.support.services import require_redis
 from tests.support.worker import QueueDeployment, WorkerProcess, ancestors, queue_deployment
@@ -282,15 +280,13 @@ async def test_bad_requests_get_the_same_answers_and_queue_nothing(deployment, s
 
 
 def test_a_queue_without_a_shared_bus_is_a_clear_config_error(tmp_path: Path) -> None:
-    env = {**os.environ, "SIGNALDESK_JOB_QUEUE": "redis", "SIGNALDESK_DATA_DIR": str(tmp_path)}
-    env.pop("SIGNALDESK_BUS_URL", None)
-    for argv in (["serve"], ["worker"]):
-        done = subprocess.run([sys.executable, "-m", "app", *argv], env=env, capture_output=True, text=True, timeout=60)
+    env = {"SIGNALDESK_JOB_QUEUE": "redis", "SIGNALDESK_DATA_DIR": str(tmp_path)}
+    for command in ("serve", "worker"):
+        done = signaldesk(command, env=env)
         assert done.returncode == 2, done
         assert "SIGNALDESK_JOB_QUEUE=redis needs SIGNALDESK_BUS_URL" in " ".join(done.stderr.split())
         assert "Traceback" not in done.stderr
-    env = {**os.environ, "SIGNALDESK_JOB_QUEUE": "local", "SIGNALDESK_DATA_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "app", "worker"], env=env, capture_output=True, text=True, timeout=60)
+    done = signaldesk("worker", env={"SIGNALDESK_JOB_QUEUE": "local", "SIGNALDESK_DATA_DIR": str(tmp_path)})
     assert done.returncode == 2 and "a worker needs the Redis job queue" in " ".join(done.stderr.split()), done
 
 

@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.market.test_sp500 import KEY, sp500_csv
+from tests.support import cli
 
 
 def signaldesk(*args: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args, "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return cli.signaldesk(*args, "--data-dir", data_dir, env={}, timeout=120)
 
 
 @pytest.fixture(scope="module")

@@ -7,18 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.support.prefork import PREFORK
+
 
 def signaldesk(
     *args: str | Path, env: dict[str, str] | None = None, timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
+    """Its output and exit code; forked from the prefork process (tests/support/prefork.py)."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
-    return subprocess.run(
-        [sys.executable, "-m", "app", *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**clean, **(env or {})},
-    )
+    return PREFORK.run(list(map(str, args)), env={**clean, **(env or {})}, timeout=timeout)
 
 
 def popen(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.prefork import PREFORK, ForkedProcess
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -22,7 +24,7 @@ def free_port() -> int:
 class ChildProcess:
     """A process a test started: stopped politely (SIGTERM, then SIGKILL) or killed."""
 
-    proc: subprocess.Popen[bytes] | None = None
+    proc: subprocess.Popen[bytes] | ForkedProcess | None = None
     stop_timeout = 10.0
 
     def kill(self) -> None:
@@ -53,7 +55,6 @@ class ServerProcess(ChildProcess):
             **(env or {}),
         }
         self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-server.log"
 
     @property
@@ -66,13 +67,14 @@ class ServerProcess(ChildProcess):
 
     def start(self, timeout: float = 60.0) -> None:
         env = {**os.environ, **self.env, "SIGNALDESK_LOG_FORMAT": "console"}
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, *self.argv, "--port", str(self.port), "--data-dir", str(self.data_dir)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        options = ["--port", str(self.port), "--data-dir", str(self.data_dir)]
+        if self.argv == ["-m", "app", "serve"]:
+            self.proc = PREFORK.start(["serve", *options], env=env, stdout=self.log_path)
+        else:  # --workers, a plain uvicorn: an interpreter of its own
+            with self.log_path.open("ab") as log:
+                self.proc = subprocess.Popen(
+                    [sys.executable, *self.argv, *options], env=env, stdout=log, stderr=subprocess.STDOUT
+                )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +13,7 @@ from pathlib import Path
 
 import redis
 
+from tests.support.prefork import PREFORK
 from tests.support.server import ChildProcess
 
 READY = re.compile(r"signaldesk (worker \S+): taking jobs from")
@@ -29,19 +28,14 @@ class WorkerProcess(ChildProcess):
         self.data_dir = data_dir
         self.env = env
         self.args = args or []
-        self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = data_dir.parent / f"{data_dir.name}-worker-{secrets.token_hex(2)}.log"
         self.holder = ""
 
     def start(self, timeout: float = 30.0) -> None:
         env = {**os.environ, **self.env, "SIGNALDESK_LOG_FORMAT": "console"}
-        with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "app", "worker", "--data-dir", str(self.data_dir), *self.args],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self.proc = PREFORK.start(
+            ["worker", "--data-dir", str(self.data_dir), *self.args], env=env, stdout=self.log_path
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +12,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection
 
 from app.events import CONTRACT
+from tests.support.cli import signaldesk
 from tests.support.server import ServerProcess
 from tests.trading.stubs import prediction, resolution
 
@@ -67,14 +66,7 @@ def status(server: ServerProcess) -> dict[str, Any]:
 
 def cli(server: ServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
     """`signaldesk hft *args` against `server`, without this process's SIGNALDESK_ settings."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
-    return subprocess.run(
-        [sys.executable, "-m", "app", "hft", *args, "--url", server.http],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=clean,
-    )
+    return signaldesk("hft", *args, "--url", server.http)
 
 
 def post(server: ServerProcess, path: str, body: dict[str, Any] | None = None) -> httpx.Response:

@@ -41,6 +41,10 @@ def env(**more: str) -> dict[str, str]:
         "SIGNALDESK_HFT_COOLDOWN": "0",
         "SIGNALDESK_HFT_RECONCILE_INTERVAL": "0",
         "SIGNALDESK_HFT_STOP_VOL": "20",  # wide: the engine's own stop and target stay out of the way
+        # so wide a stop sizes an entry at 1000 rupees of risk to under a share when the market's
+        # volatility at that bar runs high (the bar depends on how fast the server started)
+        "SIGNALDESK_HFT_RISK_PER_TRADE": "20000",
+        "SIGNALDESK_HFT_MAX_DAILY_LOSS": "1000000",  # and the stops these tests fill halt nothing
         "SIGNALDESK_HFT_TARGET_VOL": "100",
         "SIGNALDESK_HFT_TRAIL_VOL": "0",
         **more,

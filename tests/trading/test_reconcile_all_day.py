@@ -4,9 +4,6 @@ positions are compared with the engine's open trades, at the latest prices, by t
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +11,7 @@ import pytest
 from app.trading.engine import TradingEngine
 from app.trading.orders import OrderRequest, Side
 from tests.market.upstox.fake import FakeUpstox
+from tests.support.cli import signaldesk
 from tests.support.waits import polled
 from tests.trading.conftest import UPSTOX_TOKEN
 from tests.trading.rig import Rig, make_rig, upstox_rig
@@ -172,12 +170,5 @@ async def test_an_open_order_that_cannot_be_cancelled_halts_the_engine(tmp_path:
 
 @pytest.mark.parametrize("value", ["-1", "soon"])
 def test_a_bad_interval_is_named_at_start_up(value: str) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
-    answer = subprocess.run(
-        [sys.executable, "-m", "app", "hft", "status"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**env, "SIGNALDESK_HFT_RECONCILE_INTERVAL": value},
-    )
+    answer = signaldesk("hft", "status", env={"SIGNALDESK_HFT_RECONCILE_INTERVAL": value})
     assert answer.returncode == 2 and "SIGNALDESK_HFT_RECONCILE_INTERVAL" in answer.stderr, answer.stderr
