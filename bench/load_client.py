@@ -249,18 +249,22 @@ class Conn:
         # (one regex scan of the read is cheaper then) or when not measuring
         sample = self.skip if c.measuring and every > 1 else -1
         marks: list[int] = []
+        starts: list[int] = []  # where each frame's payload begins
         while n - pos >= 2:
             ln = buf[pos + 1]
             if ln < 126:
-                end = pos + 2 + ln
+                start = pos + 2
+                end = start + ln
             elif ln == 126:
                 if n - pos < 4:
                     break
-                end = pos + 4 + (buf[pos + 2] << 8 | buf[pos + 3])
+                start = pos + 4
+                end = start + (buf[pos + 2] << 8 | buf[pos + 3])
             elif ln == 127:
                 if n - pos < 10:
                     break
-                end = pos + 10 + int.from_bytes(buf[pos + 2 : pos + 10], "big")
+                start = pos + 10
+                end = start + int.from_bytes(buf[pos + 2 : pos + 10], "big")
             else:
                 self.fail("masked frame from the server")
                 return
@@ -271,15 +275,18 @@ class Conn:
             if frames == sample:
                 marks.append(pos)
                 sample += every
+            starts.append(start)
             frames += 1
             pos = end
         self.rest = bytes(buf[pos:n]) if pos < n else b""
         if not frames:
             return
         if plain:
-            ids = ID_RE.findall(buf, 0, pos)
-            if len(ids) == frames:  # all data frames: the fast path
-                self._data(list(map(int, ids)), buf, pos, marks)
+            # the envelope's id opens each frame's payload; a payload's own `{"id":` (a
+            # prediction's) is not the event's, so only matches at a frame's start count
+            found = [ID_RE.match(buf, start) for start in starts]
+            if all(found):  # all data frames: the fast path
+                self._data([int(m[1]) for m in found if m is not None], buf, pos, marks)
                 return
         self._slow(buf, pos)
 
