@@ -12,11 +12,12 @@ cannot be had is None, and `unavailable` says why in words ("no trades", "one da
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.trading.costs import Charges, CostModel
 from app.trading.orders import Side
@@ -43,9 +44,16 @@ class Marks:
             )
 
 
-@dataclass(frozen=True, slots=True)
-class Drawdown:
-    """The deepest fall of equity from a peak: rupees, percent of the peak, and when (epoch s)."""
+class Result(BaseModel):
+    """What `measure` answers, typed once for the backtest, the CLI and the API (the answer of
+    GET /api/hft/performance, checked against it): every field is in every answer, defaults or not."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True, extra="forbid")
+
+
+class Drawdown(Result, frozen=True):
+    """The deepest fall of equity from a peak: rupees, percent of the peak, and when (epoch
+    seconds; a null recovery: not yet)."""
 
     amount: float = 0.0
     pct: float = 0.0
@@ -55,8 +63,7 @@ class Drawdown:
     recovery_seconds: int | None = None  # from the peak to the recovery
 
 
-@dataclass(frozen=True, slots=True)
-class GroupStats:
+class GroupStats(Result, frozen=True):
     """The closed trades of one instrument, horizon or exit reason."""
 
     key: str
@@ -70,8 +77,7 @@ class GroupStats:
     expectancy: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class DayPnl:
+class DayPnl(Result, frozen=True):
     day: str  # IST date
     pnl: float  # the change of equity over the day (realized + open), rupees
     ret: float  # pnl / the equity at the previous day's end
@@ -79,9 +85,11 @@ class DayPnl:
     equity: float  # at the day's last point
 
 
-@dataclass(slots=True)
-class Performance:
-    """Every figure of a record; rupees unless said; see docs/performance.md."""
+class Performance(Result):
+    """Every figure of a record, rupees unless said (docs/performance.md defines each). A null
+    figure could not be had: `unavailable` names it with the reason. The series: `curve_ts` (epoch
+    seconds, each bar's close) with `equity` and `drawdown` (rupees below the running peak).
+    Also the answer of GET /api/hft/performance, as it stands."""
 
     capital: float
     start_ts: int | None = None
@@ -96,7 +104,7 @@ class Performance:
     gross_pnl: float = 0.0
     charges: float = 0.0
     broker_charges: float | None = None  # the broker's own figure, where every fill's is known
-    charges_by_kind: dict[str, float] = field(default_factory=lambda: dict.fromkeys(CHARGE_KINDS, 0.0))
+    charges_by_kind: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(CHARGE_KINDS, 0.0))
     open_pnl: float = 0.0
     total_return: float = 0.0
     cagr: float | None = None
@@ -112,19 +120,19 @@ class Performance:
     exposure: float | None = None
     turnover: float = 0.0
     turnover_ratio: float = 0.0
-    max_drawdown: Drawdown = field(default_factory=Drawdown)
-    unavailable: dict[str, str] = field(default_factory=dict)
-    by_instrument: list[GroupStats] = field(default_factory=list)
-    by_horizon: list[GroupStats] = field(default_factory=list)
-    by_exit_reason: list[GroupStats] = field(default_factory=list)
-    daily: list[DayPnl] = field(default_factory=list)
-    curve_ts: list[int] = field(default_factory=list)
-    equity: list[float] = field(default_factory=list)
-    drawdown: list[float] = field(default_factory=list)
+    max_drawdown: Drawdown = Field(default_factory=Drawdown)
+    unavailable: dict[str, str] = Field(default_factory=dict)
+    by_instrument: list[GroupStats] = Field(default_factory=list)
+    by_horizon: list[GroupStats] = Field(default_factory=list)
+    by_exit_reason: list[GroupStats] = Field(default_factory=list)
+    daily: list[DayPnl] = Field(default_factory=list)
+    curve_ts: list[int] = Field(default_factory=list)
+    equity: list[float] = Field(default_factory=list)
+    drawdown: list[float] = Field(default_factory=list)
 
     def public(self) -> dict[str, Any]:
         """Plain JSON (GET /api/hft/performance, `backtest --trade --json`)."""
-        return asdict(self)
+        return self.model_dump()
 
 
 def measure(

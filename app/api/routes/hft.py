@@ -17,7 +17,6 @@ from app.api.schemas.hft import (
     FlattenOut,
     OrderList,
     OrderOut,
-    PerformanceOut,
     PositionsOut,
     StoppedEngine,
     TradeList,
@@ -26,6 +25,7 @@ from app.api.schemas.hft import (
 from app.api.security import require_token
 from app.trading.errors import BadLimits, BadPeriod, BrokerError, LiveTradingRefused, NoKillSwitch, UnknownBroker
 from app.trading.export import charges_by_kind, orders_csv, trades_csv
+from app.trading.performance import Performance
 from app.trading.record import Period, TradeRecord
 from app.trading.service import TradingService
 from app.trading.trades import TradeStatus
@@ -252,11 +252,11 @@ async def export_orders(
 @router.get(
     "/performance",
     summary="How the live and paper record did over the period: equity, drawdown, daily PnL, ratios, splits",
-    response_model=PerformanceOut,
+    response_model=Performance,
     responses=errors(422),
 )
-async def read_performance(service: TradingDep, record: RecordDep, period: PeriodDep) -> dict[str, Any]:
-    return (await record.performance(period, service.feed.interval)).public()
+async def read_performance(service: TradingDep, record: RecordDep, period: PeriodDep) -> Performance:
+    return await record.performance(period, service.feed.interval)
 
 
 @router.get(

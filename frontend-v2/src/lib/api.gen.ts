@@ -768,8 +768,8 @@ export interface components {
             /** Candles */
             candles: components["schemas"]["CandleOut"][];
         };
-        /** DayPnlOut */
-        DayPnlOut: {
+        /** DayPnl */
+        DayPnl: {
             /** Day */
             day: string;
             /** Pnl */
@@ -798,13 +798,20 @@ export interface components {
             hit_rate: number;
         };
         /**
-         * DrawdownOut
-         * @description The deepest fall of equity from a peak (times: epoch seconds; recovery null: not yet).
+         * Drawdown
+         * @description The deepest fall of equity from a peak: rupees, percent of the peak, and when (epoch
+         *     seconds; a null recovery: not yet).
          */
-        DrawdownOut: {
-            /** Amount */
+        Drawdown: {
+            /**
+             * Amount
+             * @default 0
+             */
             amount: number;
-            /** Pct */
+            /**
+             * Pct
+             * @default 0
+             */
             pct: number;
             /** Start Ts */
             start_ts: number | null;
@@ -1018,10 +1025,10 @@ export interface components {
             charges: number;
         };
         /**
-         * GroupStatsOut
-         * @description The closed trades of one instrument, horizon (bars) or exit reason.
+         * GroupStats
+         * @description The closed trades of one instrument, horizon or exit reason.
          */
-        GroupStatsOut: {
+        GroupStats: {
             /** Key */
             key: string;
             /** Trades */
@@ -1540,35 +1547,60 @@ export interface components {
             error: string | null;
         };
         /**
-         * PerformanceOut
-         * @description The record's performance (docs/performance.md defines each figure). A null figure could not
-         *     be had: `unavailable` names it with the reason. The series: `curve_ts` (epoch seconds, each
-         *     bar's close) with `equity` and `drawdown` (rupees below the running peak).
+         * Performance
+         * @description Every figure of a record, rupees unless said (docs/performance.md defines each). A null
+         *     figure could not be had: `unavailable` names it with the reason. The series: `curve_ts` (epoch
+         *     seconds, each bar's close) with `equity` and `drawdown` (rupees below the running peak).
+         *     Also the answer of GET /api/hft/performance, as it stands.
          */
-        PerformanceOut: {
+        Performance: {
             /** Capital */
             capital: number;
             /** Start Ts */
             start_ts: number | null;
             /** End Ts */
             end_ts: number | null;
-            /** Sessions */
+            /**
+             * Sessions
+             * @default 0
+             */
             sessions: number;
-            /** Trades */
+            /**
+             * Trades
+             * @default 0
+             */
             trades: number;
-            /** Open Trades */
+            /**
+             * Open Trades
+             * @default 0
+             */
             open_trades: number;
-            /** Wins */
+            /**
+             * Wins
+             * @default 0
+             */
             wins: number;
-            /** Losses */
+            /**
+             * Losses
+             * @default 0
+             */
             losses: number;
             /** Win Rate */
             win_rate: number | null;
-            /** Net Pnl */
+            /**
+             * Net Pnl
+             * @default 0
+             */
             net_pnl: number;
-            /** Gross Pnl */
+            /**
+             * Gross Pnl
+             * @default 0
+             */
             gross_pnl: number;
-            /** Charges */
+            /**
+             * Charges
+             * @default 0
+             */
             charges: number;
             /** Broker Charges */
             broker_charges: number | null;
@@ -1576,9 +1608,15 @@ export interface components {
             charges_by_kind: {
                 [key: string]: number;
             };
-            /** Open Pnl */
+            /**
+             * Open Pnl
+             * @default 0
+             */
             open_pnl: number;
-            /** Total Return */
+            /**
+             * Total Return
+             * @default 0
+             */
             total_return: number;
             /** Cagr */
             cagr: number | null;
@@ -1596,29 +1634,41 @@ export interface components {
             avg_win: number | null;
             /** Avg Loss */
             avg_loss: number | null;
-            /** Longest Win Streak */
+            /**
+             * Longest Win Streak
+             * @default 0
+             */
             longest_win_streak: number;
-            /** Longest Loss Streak */
+            /**
+             * Longest Loss Streak
+             * @default 0
+             */
             longest_loss_streak: number;
             /** Exposure */
             exposure: number | null;
-            /** Turnover */
+            /**
+             * Turnover
+             * @default 0
+             */
             turnover: number;
-            /** Turnover Ratio */
+            /**
+             * Turnover Ratio
+             * @default 0
+             */
             turnover_ratio: number;
-            max_drawdown: components["schemas"]["DrawdownOut"];
+            max_drawdown: components["schemas"]["Drawdown"];
             /** Unavailable */
             unavailable: {
                 [key: string]: string;
             };
             /** By Instrument */
-            by_instrument: components["schemas"]["GroupStatsOut"][];
+            by_instrument: components["schemas"]["GroupStats"][];
             /** By Horizon */
-            by_horizon: components["schemas"]["GroupStatsOut"][];
+            by_horizon: components["schemas"]["GroupStats"][];
             /** By Exit Reason */
-            by_exit_reason: components["schemas"]["GroupStatsOut"][];
+            by_exit_reason: components["schemas"]["GroupStats"][];
             /** Daily */
-            daily: components["schemas"]["DayPnlOut"][];
+            daily: components["schemas"]["DayPnl"][];
             /** Curve Ts */
             curve_ts: number[];
             /** Equity */
@@ -3859,7 +3909,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["PerformanceOut"];
+                    "application/json": components["schemas"]["Performance"];
                 };
             };
             /** @description A Host the server does not answer to (SIGNALDESK_ALLOWED_HOSTS), or a body that could not be read */

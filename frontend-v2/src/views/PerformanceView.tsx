@@ -8,7 +8,7 @@ import { useCommand, useDeskInstance } from "../app/hooks";
 import type { Schemas } from "../lib/api";
 import { instrumentName } from "../state/market";
 
-type Performance = Schemas["PerformanceOut"];
+type Performance = Schemas["Performance"];
 
 /** A figure, or why it is missing ("n/a (one day)"). */
 function figure(perf: Performance, name: keyof Performance & string, show: (v: number) => string): string {
