@@ -28,11 +28,12 @@ from typing import Any
 
 import numpy as np
 
-from app.bus.events import Batch
+from app.bus.events import Batch, StoredEvent
 from app.bus.local import LocalEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from app.bus.subscription import ResumeOutcome
 from app.events import ContractValidator
+from app.events.publish import decode
 from app.market.bars import BarSet
 from app.market.calendar import NseCalendar
 from app.market.clock import ManualClock, last_session_open
@@ -45,6 +46,7 @@ from app.predictor.service import PredictorService
 from app.predictor.store import PredictionStore
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
+from bench import skill_cost
 
 MINUTE = CANONICAL["1m"]
 BARS_PER_SESSION = 375
@@ -114,17 +116,21 @@ class QueueSource:
 
 
 class CreatedWatch:
-    """A bus subscriber that notes when the expected number of prediction.created has arrived."""
+    """A bus subscriber that notes when the expected number of prediction.created has arrived,
+    and keeps each cycle's events (for the skill gate's cost, timed apart: `bench.skill_cost`)."""
 
     def __init__(self) -> None:
         self.expected = 0
         self.seen = 0
         self.done = asyncio.Event()
+        self.cycle: list[StoredEvent] = []
+        self.cycles: list[list[StoredEvent]] = []
 
     def ready(self, outcome: ResumeOutcome) -> None:
         pass
 
     def deliver(self, batch: Batch) -> None:
+        self.cycle.extend(batch.events)
         self.seen += sum(e.type == "prediction.created" for e in batch.events)
         if self.expected and self.seen >= self.expected:
             self.done.set()
@@ -137,6 +143,8 @@ class CreatedWatch:
 
     def expect(self, count: int) -> None:
         self.expected, self.seen = count, 0
+        self.cycles.append(self.cycle)
+        self.cycle = []
         self.done.clear()
 
 
@@ -177,13 +185,20 @@ async def live_cycle(instruments: int, cycles: int, warmup: int = 10) -> dict[st
             await bus.close()
             await db.close()
     ms = np.array(latencies)
+    gate_ms = np.array(skill_cost.per_cycle_ms([[decode(e) for e in events] for events in watch.cycles[1 + warmup :]]))
+    p99 = float(np.percentile(ms, 99))
     return {
         "instruments": instruments,
         "cycles": len(ms),
         "p50_ms": round(float(np.percentile(ms, 50)), 1),
-        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+        "p99_ms": round(p99, 1),
         "max_ms": round(float(ms.max()), 1),
         "target_p99_ms": 20,
+        "skill_gate_per_cycle_ms": {
+            "p50": round(float(np.percentile(gate_ms, 50)), 3),
+            "p99": round(float(np.percentile(gate_ms, 99)), 3),
+            "of_the_cycle_p99": skill_cost.share(float(np.percentile(gate_ms, 99)), p99),
+        },
     }
 
 

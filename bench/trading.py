@@ -70,6 +70,7 @@ from app.trading.service import TradingService
 from app.trading.store import TradeStore
 from app.trading.strategy import StrategyConfig
 from app.trading.system import build_trading
+from bench import skill_cost
 from bench.predictor import QueueSource, simulated_sessions
 
 MINUTE = CANONICAL["1m"]
@@ -328,11 +329,12 @@ EDGE_BPS = 3.0  # a market with skill to find: on a random walk the skill gate k
 def trade_backtest_throughput(instruments: int, days: int) -> dict[str, Any]:
     data = simulated_sessions(instruments, days, edge_bps=EDGE_BPS)
     started = time.perf_counter()
-    report = asyncio.run(
-        run_trade_backtest(
-            data, MINUTE, strategy=StrategyConfig(), limits=RiskLimits(), costs=CostModel(), paper=PaperConfig()
+    with skill_cost.timed_engines() as gate:
+        report = asyncio.run(
+            run_trade_backtest(
+                data, MINUTE, strategy=StrategyConfig(), limits=RiskLimits(), costs=CostModel(), paper=PaperConfig()
+            )
         )
-    )
     seconds = time.perf_counter() - started
     return {
         "instruments": instruments,
@@ -348,6 +350,12 @@ def trade_backtest_throughput(instruments: int, days: int) -> dict[str, Any]:
         "trade_bars_per_second": round(data.bars / report.trade_seconds),
         "all_bars_per_second": round(data.bars / seconds),
         "target_trade_bars_per_second": 200_000,
+        "skill_gate": {
+            "seconds": round(gate.seconds, 3),
+            "calls": gate.calls,
+            "of_the_run": skill_cost.share(gate.seconds, seconds),
+            "of_the_trade_phase": skill_cost.share(gate.seconds, report.trade_seconds),
+        },
     }
 
 

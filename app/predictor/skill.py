@@ -84,6 +84,23 @@ def critical_hits(alpha: float, window: int, g: int) -> npt.NDArray[np.int64]:
     return np.minimum(crit, n + 1)
 
 
+def critical_columns(alpha: float, window: int) -> list[list[int] | None]:
+    """The columns of `critical_hits` for one (alpha, window) as Python lists, filled as p0
+    values come up (`column`): the verdict reads a list, not an lru_cache and a numpy scalar.
+    One list per (alpha, window), shared by every pair."""
+    return _COLUMNS.setdefault((alpha, window), [None] * (GRID + 1))
+
+
+def column(columns: list[list[int] | None], alpha: float, window: int, g: int) -> list[int]:
+    col = columns[g]
+    if col is None:
+        col = columns[g] = critical_hits(alpha, window, g).tolist()
+    return col
+
+
+_COLUMNS: dict[tuple[float, int], list[list[int] | None]] = {}
+
+
 def preload() -> None:
     """Import scipy.stats in a background thread, so a live service's first skill verdict does
     not wait for the import on the event loop (called when a run starts)."""
@@ -121,11 +138,6 @@ def p_value(k_eff: npt.ArrayLike, n_eff: npt.ArrayLike, p0: npt.ArrayLike) -> np
     return np.asarray(stats.binom.sf(np.asarray(k_eff) - 1, n_eff, p), dtype=np.float64)
 
 
-def sign_index(x: float) -> int:
-    """0 up, 1 down, 2 flat: a row/column of the (predicted, actual) table."""
-    return 0 if x > 0 else 1 if x < 0 else 2
-
-
 class PairSkill:
     """One pair's rolling window and its verdict; `record` is O(1)."""
 
@@ -133,6 +145,7 @@ class PairSkill:
         "alpha",
         "calibration_n",
         "cells",
+        "columns",
         "first_skilled",
         "hits",
         "horizon",
@@ -152,6 +165,7 @@ class PairSkill:
         self.horizon = horizon
         self.min_n = config.min_resolutions
         self.alpha, self.window = config.alpha, config.window
+        self.columns = critical_columns(config.alpha, config.window)
         self.ring = [-1] * config.window
         self.pos = 0
         self.cells = [0] * 9  # counts of (predicted sign, actual sign), row-major
@@ -167,8 +181,12 @@ class PairSkill:
 
     def record(self, actual_ret: float, pred_ret_adj: float, ts: int) -> SkillState:
         """Fold in one resolution (at `ts`); the state after it."""
-        cell = 3 * sign_index(pred_ret_adj) + sign_index(actual_ret)
-        cells, old = self.cells, self.ring[self.pos]
+        # the (predicted sign, actual sign) cell, row-major; each sign 0 up, 1 down, 2 flat
+        cell = (0 if pred_ret_adj > 0 else 3 if pred_ret_adj < 0 else 6) + (
+            0 if actual_ret > 0 else 1 if actual_ret < 0 else 2
+        )
+        cells, ring, pos = self.cells, self.ring, self.pos
+        old = ring[pos]
         if old >= 0:
             cells[old] -= 1
             self.hits -= old in (0, 4, 8)
@@ -176,8 +194,8 @@ class PairSkill:
             self.n += 1
         cells[cell] += 1
         self.hits += cell in (0, 4, 8)
-        self.ring[self.pos] = cell
-        self.pos = (self.pos + 1) % len(self.ring)
+        ring[pos] = cell
+        self.pos = pos + 1 if pos + 1 < self.window else 0
         state = self._verdict()
         if state is not self.state:
             self.state, self.since = state, ts
@@ -197,7 +215,7 @@ class PairSkill:
         up, down, flat = c[0] + c[3] + c[6], c[1] + c[4] + c[7], c[2] + c[5] + c[8]
         self.p0 = ((c[0] + c[1] + c[2]) * up + (c[3] + c[4] + c[5]) * down + (c[6] + c[7] + c[8]) * flat) / (n * n)
         g = min(int(-(-self.p0 * GRID // 1)), GRID)  # ceil, on the grid
-        crit = critical_hits(self.alpha, self.window, g)[n_eff]
+        crit = column(self.columns, self.alpha, self.window, g)[n_eff]
         return SkillState.SKILLED if self.hits * n_eff // n >= crit else SkillState.NO_SKILL
 
 
