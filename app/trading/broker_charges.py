@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from app.trading.brokers.base import Fill, FillCharges
 from app.trading.errors import BrokerError
@@ -23,8 +24,10 @@ from app.trading.store import TradeStore
 
 log = logging.getLogger(__name__)
 CATCH_UP_ORDERS = 200  # bounds the requests a start makes when many fetches failed before
-# A fill's charges are fetched this long after it: its request and the stored figure's commit
-# (the journal's disk) then never compete with the engine's own commit and publish of that fill.
+# A fill's charges are fetched this long after it, and then only once the engine is not busy
+# (`settled`): the request (and, in tests and benchmarks, the fake broker answering it on the
+# same event loop) and the stored figure's commit never run while the engine is placing an
+# order or taking a fill, so they cannot delay its commit and publish of one.
 AFTER_THE_FILL = 0.5  # seconds
 
 
@@ -33,10 +36,17 @@ class BrokerChargesRecorder:
 
     `recorded` and `failed` count the fills whose figure was stored, or could not be had."""
 
-    def __init__(self, broker: FillCharges, store: TradeStore, after: float = AFTER_THE_FILL) -> None:
+    def __init__(
+        self,
+        broker: FillCharges,
+        store: TradeStore,
+        after: float = AFTER_THE_FILL,
+        settled: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._broker = broker
         self._store = store
         self._after = after
+        self._settled = settled
         self._fills: asyncio.Queue[Fill] = asyncio.Queue()
         self.recorded = 0
         self.failed = 0
@@ -59,6 +69,8 @@ class BrokerChargesRecorder:
         while True:
             fill = await self._fills.get()
             await asyncio.sleep(self._after)
+            if self._settled is not None:
+                await self._settled()
             try:
                 if await self._record(fill):
                     self.recorded += 1

@@ -203,6 +203,13 @@ class TradingEngine:
         """A price update or a command holds the engine right now."""
         return self._lock.locked()
 
+    async def settled(self) -> None:
+        """Return once no price update or command holds the engine (at once when none does):
+        for work that must not run beside its orders and fills (app.trading.broker_charges)."""
+        if self._lock.locked():
+            async with self._lock:
+                pass
+
     # --- inputs from the prediction channel (synchronous: no I/O, called by the bus) -------
 
     def on_event(self, event: Event) -> None:

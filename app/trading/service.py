@@ -200,7 +200,7 @@ class TradingService:
         ]
         self.charges_recorder = None
         if isinstance(venue, FillCharges):  # the venue lives as long as this run: no removal needed
-            self.charges_recorder = BrokerChargesRecorder(venue, self.store)
+            self.charges_recorder = BrokerChargesRecorder(venue, self.store, settled=engine.settled)
             venue.add_fill_listener(self.charges_recorder.offer)
             await self.charges_recorder.catch_up(venue.name)
             self._tasks.append(asyncio.create_task(self.charges_recorder.run(), name="trading-broker-charges"))

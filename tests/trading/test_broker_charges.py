@@ -5,12 +5,15 @@ it was; paper trades have none."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 from app.api.routes.hft import read_trades
 from app.api.schemas.hft import TradeList
 from app.trading.broker_charges import BrokerChargesRecorder
+from app.trading.brokers.base import Fill, FillCharges
+from app.trading.orders import Side
 from app.trading.record import Period
 from tests.market.upstox.fake import FakeUpstox
 from tests.market.upstox.fake_account import BROKERAGE, brokerage
@@ -141,5 +144,39 @@ async def test_paper_trades_have_no_broker_charges(tmp_path: Path, database_url:
         assert order["broker_charges"] is None and order["charges"] > 0
         (trade,) = await rest_trades(rig)
         assert trade["status"] == "closed" and trade["broker_charges"] is None and trade["charges"] > 0
+    finally:
+        await rig.close()
+
+
+async def test_a_fetch_waits_until_the_engine_is_settled(tmp_path: Path, fake_upstox: FakeUpstox) -> None:
+    """The recorder asks the broker only once `settled` returns (the service passes the engine's:
+    no order or fill in progress), so a fetch never runs beside the engine's own work."""
+    rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN)
+    try:
+        recorder = await entered(rig)
+        assert recorder is not None
+        await handled(recorder, 1)
+        (entry,) = await rig.service.store.orders()
+        fetched = len(fake_upstox.account.brokerage_requests)
+        asked, release = asyncio.Event(), asyncio.Event()
+
+        async def settled() -> None:
+            asked.set()
+            await release.wait()
+
+        engine = rig.service.engine
+        assert engine is not None and isinstance(engine.venue, FillCharges)
+        held = BrokerChargesRecorder(engine.venue, rig.service.store, after=0, settled=settled)
+        task = asyncio.create_task(held.run())
+        try:
+            side = Side(entry["side"])
+            held.offer(Fill(entry["order_id"], RELIANCE, side, int(entry["filled_qty"]), float(entry["fill_price"])))
+            await asyncio.wait_for(asked.wait(), 10)
+            assert len(fake_upstox.account.brokerage_requests) == fetched  # not while the engine is busy
+            release.set()
+            await handled(held, 1)
+            assert (held.recorded, len(fake_upstox.account.brokerage_requests)) == (1, fetched + 1)
+        finally:
+            task.cancel()
     finally:
         await rig.close()
