@@ -47,7 +47,7 @@ class BrokerChargesRecorder:
         self._store = store
         self._after = after
         self._settled = settled
-        self._fills: asyncio.Queue[Fill] = asyncio.Queue()
+        self._fills: asyncio.Queue[tuple[float, Fill]] = asyncio.Queue()  # (due, on the loop's clock)
         self.recorded = 0
         self.failed = 0
 
@@ -61,14 +61,15 @@ class BrokerChargesRecorder:
         return len(fills)
 
     def offer(self, fill: Fill) -> None:
-        """A fill to fetch the charges of (the broker's fill listener; never blocks)."""
-        self._fills.put_nowait(fill)
+        """A fill to fetch the charges of (the broker's fill listener; never blocks). Due `after`
+        seconds from now: each fill's own delay, not one more per fill queued before it."""
+        self._fills.put_nowait((asyncio.get_running_loop().time() + self._after, fill))
 
     async def run(self) -> None:
         """Fetch and store each offered fill's charges, until cancelled."""
         while True:
-            fill = await self._fills.get()
-            await asyncio.sleep(self._after)
+            due, fill = await self._fills.get()
+            await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
             if self._settled is not None:
                 await self._settled()
             try:

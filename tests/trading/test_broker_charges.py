@@ -180,3 +180,30 @@ async def test_a_fetch_waits_until_the_engine_is_settled(tmp_path: Path, fake_up
             task.cancel()
     finally:
         await rig.close()
+
+
+async def test_each_fill_waits_its_own_delay_not_the_fills_queued_before_it(
+    tmp_path: Path, fake_upstox: FakeUpstox
+) -> None:
+    """Fills offered together are all due `after` seconds later: a busy day's fills do not queue
+    up one delay each (three fills at 2 s each would take 6 s; they take about 2)."""
+    rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN)
+    try:
+        recorder = await entered(rig)
+        assert recorder is not None
+        await handled(recorder, 1)
+        (entry,) = await rig.service.store.orders()
+        engine = rig.service.engine
+        assert engine is not None and isinstance(engine.venue, FillCharges)
+        delayed = BrokerChargesRecorder(engine.venue, rig.service.store, after=2.0)
+        task = asyncio.create_task(delayed.run())
+        try:
+            fill = Fill(entry["order_id"], RELIANCE, Side(entry["side"]), int(entry["filled_qty"]), 2900.0)
+            for _ in range(3):
+                delayed.offer(fill)
+            await handled(delayed, 3, timeout=3.5)
+            assert delayed.recorded == 3
+        finally:
+            task.cancel()
+    finally:
+        await rig.close()
