@@ -107,14 +107,13 @@ def preload() -> None:
     threading.Thread(target=importlib.import_module, args=("scipy.stats",), name="skill-preload", daemon=True).start()
 
 
-def chance_rate(table: npt.ArrayLike) -> npt.NDArray[np.float64]:
-    """p0 of (..., 3, 3) tables of counts [predicted sign, actual sign]: the hit rate of a
-    forecaster independent of the outcome with the same shares of calls and moves."""
-    t = np.asarray(table, dtype=np.float64)
-    n = t.sum(axis=(-2, -1))
-    calls, moves = t.sum(axis=-1), t.sum(axis=-2)
+def chance_rate(calls: npt.ArrayLike, moves: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """p0 from (..., 3) counts of predictions and of outcomes by sign (up, down, flat): the hit
+    rate of a forecaster independent of the outcome with the same shares of calls and moves."""
+    c, m = np.asarray(calls, dtype=np.float64), np.asarray(moves, dtype=np.float64)
+    n = c.sum(axis=-1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, (calls * moves).sum(axis=-1) / np.maximum(n, 1) ** 2, 0.5)
+        return np.where(n > 0, (c * m).sum(axis=-1) / np.maximum(n, 1) ** 2, 0.5)
 
 
 def grid_index(p0: npt.ArrayLike) -> npt.NDArray[np.int64]:
@@ -144,12 +143,13 @@ class PairSkill:
     __slots__ = (
         "alpha",
         "calibration_n",
-        "cells",
+        "calls",
         "columns",
         "first_skilled",
         "hits",
         "horizon",
         "min_n",
+        "moves",
         "n",
         "p0",
         "pos",
@@ -168,7 +168,8 @@ class PairSkill:
         self.columns = critical_columns(config.alpha, config.window)
         self.ring = [-1] * config.window
         self.pos = 0
-        self.cells = [0] * 9  # counts of (predicted sign, actual sign), row-major
+        self.calls = [0] * 3  # the window's predictions of each sign (up, down, flat)
+        self.moves = [0] * 3  # and its outcomes of each sign
         self.n = 0
         self.hits = 0
         self.p0 = 0.5
@@ -181,42 +182,42 @@ class PairSkill:
 
     def record(self, actual_ret: float, pred_ret_adj: float, ts: int) -> SkillState:
         """Fold in one resolution (at `ts`); the state after it."""
-        # the (predicted sign, actual sign) cell, row-major; each sign 0 up, 1 down, 2 flat
-        cell = (0 if pred_ret_adj > 0 else 3 if pred_ret_adj < 0 else 6) + (
-            0 if actual_ret > 0 else 1 if actual_ret < 0 else 2
-        )
-        cells, ring, pos = self.cells, self.ring, self.pos
+        # signs 0 up, 1 down, 2 flat; the ring keeps each resolution's (predicted, actual) as 3 x row + col
+        row = 0 if pred_ret_adj > 0 else 1 if pred_ret_adj < 0 else 2
+        col = 0 if actual_ret > 0 else 1 if actual_ret < 0 else 2
+        calls, moves, ring, pos = self.calls, self.moves, self.ring, self.pos
         old = ring[pos]
+        hits = self.hits + (row == col)
         if old >= 0:
-            cells[old] -= 1
-            self.hits -= old in (0, 4, 8)
+            calls[old // 3] -= 1
+            moves[old % 3] -= 1
+            hits -= old in (0, 4, 8)
+            n = self.n
         else:
-            self.n += 1
-        cells[cell] += 1
-        self.hits += cell in (0, 4, 8)
-        ring[pos] = cell
+            n = self.n = self.n + 1
+        calls[row] += 1
+        moves[col] += 1
+        self.hits = hits
+        ring[pos] = 3 * row + col
         self.pos = pos + 1 if pos + 1 < self.window else 0
-        state = self._verdict()
+        # the verdict (module docstring): p0 on the grid, k* from the shared column
+        n_eff = n // self.horizon
+        if n < self.min_n or n_eff == 0:
+            state = SkillState.UNTESTED
+        else:
+            p0 = self.p0 = (calls[0] * moves[0] + calls[1] * moves[1] + calls[2] * moves[2]) / (n * n)
+            g = min(int(-(-p0 * GRID // 1)), GRID)  # ceil, on the grid
+            crit = (self.columns[g] or column(self.columns, self.alpha, self.window, g))[n_eff]
+            state = SkillState.SKILLED if hits * n_eff // n >= crit else SkillState.NO_SKILL
         if state is not self.state:
             self.state, self.since = state, ts
             if state is SkillState.SKILLED:
                 self.spells += 1
                 if self.first_skilled is None:
                     self.first_skilled = ts
-        self.skilled_resolutions += state is SkillState.SKILLED
+        if state is SkillState.SKILLED:
+            self.skilled_resolutions += 1
         return state
-
-    def _verdict(self) -> SkillState:
-        n = self.n
-        n_eff = n // self.horizon
-        if n < self.min_n or n_eff == 0:
-            return SkillState.UNTESTED
-        c = self.cells
-        up, down, flat = c[0] + c[3] + c[6], c[1] + c[4] + c[7], c[2] + c[5] + c[8]
-        self.p0 = ((c[0] + c[1] + c[2]) * up + (c[3] + c[4] + c[5]) * down + (c[6] + c[7] + c[8]) * flat) / (n * n)
-        g = min(int(-(-self.p0 * GRID // 1)), GRID)  # ceil, on the grid
-        crit = column(self.columns, self.alpha, self.window, g)[n_eff]
-        return SkillState.SKILLED if self.hits * n_eff // n >= crit else SkillState.NO_SKILL
 
 
 SkillKey = tuple[str, str, int]  # (instrument_key, interval, horizon_steps)
@@ -231,22 +232,23 @@ class SkillBook:
         self.pairs: dict[SkillKey, PairSkill] = {}
         self.models: dict[SkillKey, str] = {}  # the model_kind each pair's record is of, where known
 
-    def on_created(self, event: PredictionCreated) -> None:
-        """Note the model a pair's predictions come from (shown with its record)."""
-        self.models[(event.instrument_key, event.interval, event.horizon_steps)] = event.model_kind
+    def on_created(self, event: PredictionCreated) -> SkillState:
+        """Note the model a pair's predictions come from (shown with its record); the pair's
+        state as this prediction is made (what the strategy's gate reads: one lookup for both)."""
+        key = (event.instrument_key, event.interval, event.horizon_steps)
+        self.models[key] = event.model_kind
+        pair = self.pairs.get(key)
+        return SkillState.UNTESTED if pair is None else pair.state
 
     def on_resolved(self, event: PredictionResolved) -> SkillState:
         """Fold one resolution into its pair's record (afresh when the calibration restarted)."""
         key = (event.instrument_key, event.interval, event.horizon_steps)
         pair = self.pairs.get(key)
-        if pair is None or event.calibration.n < pair.calibration_n:
+        n = event.calibration.n
+        if pair is None or n < pair.calibration_n:
             pair = self.pairs[key] = PairSkill(event.horizon_steps, self.config)
-        pair.calibration_n = event.calibration.n
+        pair.calibration_n = n
         return pair.record(event.actual_ret, event.pred_ret_adj, event.ts_target)
-
-    def state(self, key: SkillKey) -> SkillState:
-        pair = self.pairs.get(key)
-        return SkillState.UNTESTED if pair is None else pair.state
 
     def __iter__(self) -> Iterator[tuple[SkillKey, PairSkill]]:
         return iter(sorted(self.pairs.items()))
@@ -260,7 +262,7 @@ class SkillBook:
         hits = np.array([p.hits for p in pairs])
         n = np.array([p.n for p in pairs])
         k_eff, n_eff = effective(hits, n, [p.horizon for p in pairs])
-        p0 = chance_rate(np.array([p.cells for p in pairs]).reshape(-1, 3, 3))
+        p0 = chance_rate([p.calls for p in pairs], [p.moves for p in pairs])
         pv = p_value(k_eff, n_eff, p0)
         return [
             {

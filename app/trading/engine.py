@@ -231,8 +231,7 @@ class TradingEngine:
             return
         key = (prediction.instrument_key, prediction.interval, prediction.horizon_steps)
         calibration = self.calibration.get(key)
-        skill = self.skill.state(key)
-        self.skill.on_created(prediction)
+        skill = self.skill.on_created(prediction)
         trade = self.book.by_instrument.get(prediction.instrument_key)
         if trade is not None:
             price = self.prices.price(prediction.instrument_key)
