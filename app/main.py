@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import gc
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -39,6 +38,7 @@ from app.api.ws_streams import StreamRegistry
 from app.automation.system import build_from_settings, retrain_at_start
 from app.bus.build import build_bus
 from app.cluster.node import build_cluster
+from app.core import heap
 from app.core.config import Settings
 from app.core.logging import configure_logging
 from app.market.calendar import NseCalendar
@@ -165,9 +165,9 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
         services.install(app)  # before the leadership starts: its duties use them
         await cluster.leadership.start()
         heartbeats = asyncio.create_task(streams.run_heartbeats())
-        # Everything built so far lives as long as the server: keep it out of the collector's
-        # full scans, which otherwise stall a cycle or a fan-out for tens of milliseconds.
-        gc.freeze()
+        # Everything built so far lives as long as the server: out of the collector's scans,
+        # and the collector set for bursts of short-lived objects (app.core.heap).
+        heap.settle()
         try:
             yield
         finally:

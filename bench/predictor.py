@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import itertools
 import tempfile
 import time
@@ -32,6 +31,7 @@ from app.bus.events import Batch, StoredEvent
 from app.bus.local import LocalEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from app.bus.subscription import ResumeOutcome
+from app.core import heap
 from app.events import ContractValidator
 from app.events.publish import decode
 from app.market.bars import BarSet
@@ -164,7 +164,7 @@ async def live_cycle(instruments: int, cycles: int, warmup: int = 10) -> dict[st
         await bus.subscribe("prediction", watch)
         cfg = PredictorConfig(horizons=[1, 5], model_kind="ridge")
         await service.start(list(source.instruments), cfg)
-        gc.freeze()  # as the server does after start-up: long-lived objects out of the collector's scans
+        heap.settle()  # as the server does once started (app.main)
         latencies: list[float] = []
         try:
             for k, bar_set in enumerate(bars):

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import itertools
 import os
 import tempfile
@@ -51,6 +50,7 @@ from app.bus.events import Batch
 from app.bus.local import LocalEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from app.bus.subscription import ResumeOutcome
+from app.core import heap
 from app.core.config import Settings
 from app.events import ContractValidator
 from app.market.bars import BarSet
@@ -219,7 +219,7 @@ async def entry_latency(
                 await bus.publish_many("prediction", record)
             stamps = Stamps()
             instrument(engine, stamps)
-            gc.freeze()  # as the server does once started (app.main)
+            heap.settle()  # as the server does once started (app.main)
             latencies: list[float] = []
             parts: list[tuple[float, float, float]] = []
             disk: list[float] = []

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import itertools
 import tempfile
 import time
@@ -41,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from app.core import heap
 from app.core.config import Settings
 from app.market.calendar import NseCalendar
 from app.market.sources import upstox_source
@@ -217,7 +217,7 @@ async def _exit_samples(
     for k in range(WARMUP_BARS):
         await _bar(fake, engine, minute, {key: 100.0 * (1.001 if k % 2 else 1.0) for key in keys})
         minute += MINUTE
-    gc.freeze()  # as the server does once started (app.main)
+    heap.settle()  # as the server does once started (app.main)
     ids = itertools.count(1)
     rows: list[tuple[float, float, float, float]] = []
     while len(rows) < samples:

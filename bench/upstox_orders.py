@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import os
 import tempfile
 import time
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from app.core import heap
 from app.trading.brokers.upstox import UpstoxBroker
 from app.trading.brokers.upstox_orders import OrderUpdate
 from app.trading.engine import TradingEngine
@@ -144,7 +144,7 @@ async def update_latency(samples: int, instruments: int, synchronous: str) -> di
                 assert engine is not None
                 await fake.wait_for(lambda: fake.portfolio_open == 1, timeout=10)
                 stamps.wrap(engine)
-                gc.freeze()  # as the server does once started (app.main)
+                heap.settle()  # as the server does once started (app.main)
                 probe = os.open(Path(tmp) / "fdatasync-probe", os.O_WRONLY | os.O_CREAT)
                 for k, bar_set in enumerate(bars):
                     paced = time.perf_counter() + 0.25  # an entry and an exit: under 10 orders a second
