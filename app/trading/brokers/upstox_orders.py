@@ -108,7 +108,7 @@ class TrackedOrder:
         """What the ids add up to: FILLED (all of it), PARTIAL (some), REJECTED (none filled)."""
         updates = [self.updates[i] for i in self.order_ids if i in self.updates]
         filled = sum(u.filled for u in updates)
-        price = sum(u.filled * u.avg_price for u in updates) / filled if filled else 0.0
+        price = average_price([(u.filled, u.avg_price) for u in updates if u.filled])
         ended = [u for u in updates if u.final and u.status != "complete"]
         short = [f"order {u.order_id} {u.status}" + (f": {u.message}" if u.message else "") for u in ended]
         if filled >= self.request.qty:
@@ -120,3 +120,14 @@ class TrackedOrder:
             parts.append(note)
         charges = costs.charges(self.request.side, filled, price).total if filled else 0.0
         return OrderResult(status, filled, price, charges, ",".join(self.order_ids), "; ".join(parts) or None)
+
+
+def average_price(fills: list[tuple[int, float]]) -> float:
+    """The average price of (quantity, average price) parts, weighted by quantity: one part's
+    own price exactly (9 x 1839.05 / 9 is not 1839.05 in floating point), several rounded to
+    4 decimals as Upstox gives an average; 0.0 when nothing filled."""
+    if not fills:
+        return 0.0
+    if len(fills) == 1:
+        return fills[0][1]
+    return round(sum(q * p for q, p in fills) / sum(q for q, _ in fills), 4)

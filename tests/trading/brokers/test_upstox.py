@@ -158,6 +158,13 @@ async def test_an_order_sliced_into_three_is_followed_as_one(fake: FakeUpstox, b
     assert len(fake.placed) == 1 and polls(fake) == 0
 
 
+async def test_one_order_s_fill_price_is_upstox_s_average_exactly(fake: FakeUpstox, broker: UpstoxBroker) -> None:
+    """Not 9 x 1839.05 / 9 (1839.0500000000002): a trade's exit is the price Upstox gave."""
+    fake.desk.price = 1839.05
+    result = await broker.place_order(buy(9))
+    assert (result.status, result.avg_price) == (OrderStatus.FILLED, 1839.05)
+
+
 async def test_slices_filled_and_rejected_make_a_partial_fill(fake: FakeUpstox, broker: UpstoxBroker) -> None:
     fake.desk.script(Outcome(slice_kinds=("fill", "reject", "fill")))
     result = await broker.place_order(buy(9))
