@@ -131,7 +131,7 @@ class PredictorService:
             first_id=await self._store.next_id(),
         )
         await self._restore(core, cfg)
-        preload()  # the skill test's scipy, in the background
+        preload(self.skill.config)  # the skill test's table, in the background
         started = int(self._clock())
         await self._store.save_run(instruments, cfg.model_dump(), started)
         await publish(self._bus, PredictorStart(instruments=instruments, cfg=cfg.model_dump()))

@@ -18,20 +18,19 @@ resolutions. A resolution is a calibrated hit when sign(actual_ret) == sign(pred
   window holds fewer than `min_resolutions` (or n_eff is 0).
 
 The gate is on the hot path (every resolution, live and in trade backtests): an update is O(1)
-(a 3x3 table of (predicted sign, actual sign) counts over a ring buffer), and the critical
-count k*(n_eff, p0) comes from a table with one column per grid value of p0, each computed
-once with one vectorised scipy call and shared by every pair, so no scipy call per
-prediction. p-values are computed only when a status asks.
+(the window's counts of predictions and outcomes by sign, and its hits, over a ring buffer),
+and the critical count k*(n_eff, p0) is read from a table over every grid value of p0 and
+every n, built once per (alpha, window) with one vectorised scipy call (in the background when
+a run starts) and shared by every pair: no scipy call per prediction. p-values are computed
+only when a status asks.
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -67,15 +66,19 @@ class SkillConfig:
             raise ValueError(f"skill min_resolutions ({self.min_resolutions}) must be in [1, window ({self.window})]")
 
 
-@lru_cache(maxsize=4096)
 def critical_hits(alpha: float, window: int, g: int) -> npt.NDArray[np.int64]:
     """k*[n] for n = 0..window: the fewest hits of n with P(X >= k*) <= alpha for
-    X ~ Binomial(n, g / GRID); n + 1 where no count is that rare. One vectorised scipy call per
-    (alpha, window, g), cached: at most GRID + 1 of them, shared by every pair."""
+    X ~ Binomial(n, g / GRID); n + 1 where no count is that rare (a row of `critical_table`)."""
+    return np.asarray(critical_columns(alpha, window)[g], dtype=np.int64)
+
+
+def critical_table(alpha: float, window: int) -> npt.NDArray[np.int64]:
+    """k*[g, n] for every grid value g = 0..GRID and n = 0..window: one vectorised scipy call
+    over the whole grid (~0.2 s), instead of one per p0 value met on the hot path."""
     from scipy import stats  # imported on first use (`preload` starts it early), not with the module
 
-    n = np.arange(window + 1)
-    p = g / GRID
+    n = np.arange(window + 1)[None, :]
+    p = (np.arange(GRID + 1) / GRID)[:, None]
     crit = np.asarray(stats.binom.isf(alpha, n, p), dtype=np.float64) + 1
     crit = np.where(np.isfinite(crit), crit, n + 1).astype(np.int64)
     # isf is a float inversion: make each k* exact against the survival function it stands for
@@ -84,27 +87,25 @@ def critical_hits(alpha: float, window: int, g: int) -> npt.NDArray[np.int64]:
     return np.minimum(crit, n + 1)
 
 
-def critical_columns(alpha: float, window: int) -> list[list[int] | None]:
-    """The columns of `critical_hits` for one (alpha, window) as Python lists, filled as p0
-    values come up (`column`): the verdict reads a list, not an lru_cache and a numpy scalar.
-    One list per (alpha, window), shared by every pair."""
-    return _COLUMNS.setdefault((alpha, window), [None] * (GRID + 1))
+def critical_columns(alpha: float, window: int) -> list[list[int]]:
+    """`critical_table` as Python lists (the verdict reads a list item, not a numpy scalar):
+    built once per (alpha, window) in this process and shared by every pair. `preload` builds it
+    in the background when a run starts; a verdict that comes first builds it itself."""
+    table = _TABLES.get((alpha, window))
+    if table is None:
+        table = _TABLES.setdefault((alpha, window), critical_table(alpha, window).tolist())
+    return table
 
 
-def column(columns: list[list[int] | None], alpha: float, window: int, g: int) -> list[int]:
-    col = columns[g]
-    if col is None:
-        col = columns[g] = critical_hits(alpha, window, g).tolist()
-    return col
+_TABLES: dict[tuple[float, int], list[list[int]]] = {}
 
 
-_COLUMNS: dict[tuple[float, int], list[list[int] | None]] = {}
-
-
-def preload() -> None:
-    """Import scipy.stats in a background thread, so a live service's first skill verdict does
-    not wait for the import on the event loop (called when a run starts)."""
-    threading.Thread(target=importlib.import_module, args=("scipy.stats",), name="skill-preload", daemon=True).start()
+def preload(config: SkillConfig) -> None:
+    """Import scipy.stats and build the run's `critical_columns` in a background thread, so a
+    live service's first skill verdict waits for neither on the event loop (when a run starts)."""
+    threading.Thread(
+        target=critical_columns, args=(config.alpha, config.window), name="skill-preload", daemon=True
+    ).start()
 
 
 def chance_rate(calls: npt.ArrayLike, moves: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -117,7 +118,7 @@ def chance_rate(calls: npt.ArrayLike, moves: npt.ArrayLike) -> npt.NDArray[np.fl
 
 
 def grid_index(p0: npt.ArrayLike) -> npt.NDArray[np.int64]:
-    """p0 rounded up to the grid (the index into `critical_hits`' columns)."""
+    """p0 rounded up to the grid (the row of `critical_table` it reads)."""
     return np.minimum(np.ceil(np.asarray(p0) * GRID - 1e-9), GRID).astype(np.int64)
 
 
@@ -207,7 +208,7 @@ class PairSkill:
         else:
             p0 = self.p0 = (calls[0] * moves[0] + calls[1] * moves[1] + calls[2] * moves[2]) / (n * n)
             g = min(int(-(-p0 * GRID // 1)), GRID)  # ceil, on the grid
-            crit = (self.columns[g] or column(self.columns, self.alpha, self.window, g))[n_eff]
+            crit = self.columns[g][n_eff]
             state = SkillState.SKILLED if hits * n_eff // n >= crit else SkillState.NO_SKILL
         if state is not self.state:
             self.state, self.since = state, ts

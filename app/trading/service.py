@@ -174,7 +174,7 @@ class TradingService:
         if interval is None or not self.feed.instruments:
             raise EngineStateError("start", "stopped", "the market feed has no source: no prices to trade on")
         await self.strategy.specs.refresh(self.feed.instruments)  # ticks and lots: the master as it is now
-        preload()  # the skill gate's scipy, in the background
+        preload(self.strategy.config.skill)  # the skill gate's table, in the background
         live = self.gate.venue_for(self.brokers.is_live(run.broker), run.safe_mode)
         venue = self.brokers.create(run.broker if live else PAPER)
         await venue.connect()

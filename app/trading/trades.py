@@ -114,7 +114,7 @@ class Trade:
         if self.open_qty != 0:
             return False
         self.move(TradeStatus.CLOSED)
-        self.exit_price = self.exit_value / self.exit_filled
+        self.exit_price = round(self.exit_value / self.exit_filled, 4)  # not 1839.0500000000002: the fills' price
         self.exit_ts = ts
         self.exit_reason = reason
         self.exit_pending = None

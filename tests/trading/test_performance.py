@@ -175,3 +175,11 @@ def test_charges_by_kind_and_turnover_come_from_the_fills() -> None:
     )
     assert perf.turnover == pytest.approx(2200.0) and perf.turnover_ratio == pytest.approx(0.22)
     assert perf.broker_charges is None and "not every fill" in perf.unavailable["broker_charges"]
+
+
+def test_a_trade_s_exit_price_is_its_fills_price_to_4_decimals() -> None:
+    """Nine shares out at 1839.05 in two fills: 1839.05, not 1839.0500000000002."""
+    t = trade(1, None, qty=9, entry=1800.0)
+    assert not t.record_exit(4, 1839.05, 0.0, T0 + 60, "stop")
+    assert t.record_exit(5, 1839.05, 0.0, T0 + 60, "stop")
+    assert t.exit_price == 1839.05

@@ -123,11 +123,8 @@ class TrackedOrder:
 
 
 def average_price(fills: list[tuple[int, float]]) -> float:
-    """The average price of (quantity, average price) parts, weighted by quantity: one part's
-    own price exactly (9 x 1839.05 / 9 is not 1839.05 in floating point), several rounded to
-    4 decimals as Upstox gives an average; 0.0 when nothing filled."""
-    if not fills:
-        return 0.0
-    if len(fills) == 1:
-        return fills[0][1]
-    return round(sum(q * p for q, p in fills) / sum(q for q, _ in fills), 4)
+    """The average price of (quantity, average price) parts, weighted by quantity, to 4 decimals
+    as Upstox gives one (9 x 1839.05 / 9 is 1839.0500000000002 in floating point); 0.0 when
+    nothing filled."""
+    filled = sum(q for q, _ in fills)
+    return round(sum(q * p for q, p in fills) / filled, 4) if filled else 0.0
