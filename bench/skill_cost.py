@@ -2,12 +2,15 @@
 cycle's p99 at 500 instruments).
 
 The gate's work is the engine's `SkillBook`: every resolution folded into its pair's window
-(`on_resolved`), and for every prediction the pair's state read and its model noted
-(`on_created`); the strategy's own check is one comparison. `TimedSkillBook` is that class with
-a clock around each of those calls; the clock's own cost per call (the same wrapper around a
-method that does nothing, measured in the same process: `clock_overhead_us`) is taken off. The
-records are kept whether the gate is on or off (they are shown either way), so the time inside
-them is what the gate adds to a run.
+(`on_resolved`), and for every prediction its model noted and the pair's state read
+(`on_created`); the strategy's own check is one comparison. The records are kept whether the
+gate is on or off (they are shown either way), so that work is what the gate adds.
+
+Trade backtest: a clock around each call would cost as much as the calls (measured: it doubled
+the figure), so the run is made again with `ShadowedSkillBook`, which does the same work
+`SHADOWS` more times on copies of the records (the trades are the same); the gate's cost is
+(that run's time - the plain run's) / SHADOWS. Live cycle: the gate's work on each cycle's
+events, timed whole, apart from the cycle (`per_cycle_ms`).
 """
 
 from __future__ import annotations
@@ -21,72 +24,34 @@ import app.trading.engine
 from app.events import Event, PredictionCreated, PredictionResolved
 from app.predictor.skill import SkillBook, SkillConfig, SkillState
 
+SHADOWS = 5
 
-class TimedSkillBook(SkillBook):
-    """A SkillBook that adds the time spent in it to `seconds` (one total for all instances)."""
 
-    seconds = 0.0
-    calls = 0
+class ShadowedSkillBook(SkillBook):
+    """A SkillBook that keeps SHADOWS more copies of its records, for the cost of one."""
+
+    def __init__(self, config: SkillConfig) -> None:
+        super().__init__(config)
+        self.shadows = [SkillBook(config) for _ in range(SHADOWS)]
 
     def on_resolved(self, event: PredictionResolved) -> SkillState:
-        started = time.perf_counter()
-        try:
-            return super().on_resolved(event)
-        finally:
-            TimedSkillBook.seconds += time.perf_counter() - started
-            TimedSkillBook.calls += 1
+        for shadow in self.shadows:
+            shadow.on_resolved(event)
+        return super().on_resolved(event)
 
     def on_created(self, event: PredictionCreated) -> SkillState:
-        started = time.perf_counter()
-        try:
-            return super().on_created(event)
-        finally:
-            TimedSkillBook.seconds += time.perf_counter() - started
-            TimedSkillBook.calls += 1
-
-
-class _Nothing:
-    def on_resolved(self) -> None:
-        return None
-
-
-class _TimedNothing(_Nothing):
-    seconds = 0.0
-
-    def on_resolved(self) -> None:
-        started = time.perf_counter()
-        try:
-            return super().on_resolved()
-        finally:
-            _TimedNothing.seconds += time.perf_counter() - started
-
-
-def clock_overhead(calls: int = 200_000) -> float:
-    """Seconds the wrapper itself adds to one call (its clock, try/finally and super call)."""
-    nothing, untimed = _TimedNothing(), _Nothing()
-    _TimedNothing.seconds = 0.0
-    for _ in range(calls):
-        nothing.on_resolved()
-    started = time.perf_counter()
-    for _ in range(calls):
-        untimed.on_resolved()
-    bare = (time.perf_counter() - started) / calls  # the call the clock sits around is not its cost
-    return max(0.0, _TimedNothing.seconds / calls - bare)
-
-
-def net_seconds(gate: type[TimedSkillBook]) -> float:
-    """The gate's seconds with the wrapper's own cost taken off."""
-    return max(0.0, gate.seconds - gate.calls * clock_overhead())
+        for shadow in self.shadows:
+            shadow.on_created(event)
+        return super().on_created(event)
 
 
 @contextmanager
-def timed_engines() -> Iterator[type[TimedSkillBook]]:
-    """Trading engines built inside keep a TimedSkillBook; the class's totals after."""
-    TimedSkillBook.seconds, TimedSkillBook.calls = 0.0, 0
+def shadowed_engines() -> Iterator[None]:
+    """Trading engines built inside keep a ShadowedSkillBook."""
     saved = app.trading.engine.SkillBook
-    app.trading.engine.SkillBook = TimedSkillBook  # type: ignore[misc]
+    app.trading.engine.SkillBook = ShadowedSkillBook  # type: ignore[misc]
     try:
-        yield TimedSkillBook
+        yield
     finally:
         app.trading.engine.SkillBook = saved  # type: ignore[misc]
 

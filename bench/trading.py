@@ -23,7 +23,8 @@ With `--backtest`, instead: the trade backtest's throughput (`signaldesk backtes
 1-minute bars, the live predictor core (ridge) and the live engine on paper with the default
 strategy, limits and costs. The trade phase (the engine and the driver handing it bars and
 predictions) is timed apart from the predictor's (predict, resolve, calibrate and build the
-events): bars/s = instrument-bars with a close / the trade phase's seconds.
+events): bars/s = instrument-bars with a close / the trade phase's seconds. Then the same run
+again with the skill gate's work done SHADOWS more times: its cost (bench/skill_cost.py).
 
 Run: `python -m bench.trading [--samples 200] [--bus-synchronous full|normal] [--database-url URL]`
 or `python -m bench.trading --backtest [--backtest-instruments 5] [--backtest-days 250]`.
@@ -62,7 +63,7 @@ from app.market.simulated import SimulatedMarket, universe
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
 from app.storage.urls import shown
-from app.trading.backtest import run_trade_backtest
+from app.trading.backtest import TradeReport, run_trade_backtest
 from app.trading.brokers.paper import PaperConfig
 from app.trading.costs import CostModel
 from app.trading.risk import RiskLimits
@@ -328,15 +329,21 @@ EDGE_BPS = 3.0  # a market with skill to find: on a random walk the skill gate k
 
 def trade_backtest_throughput(instruments: int, days: int) -> dict[str, Any]:
     data = simulated_sessions(instruments, days, edge_bps=EDGE_BPS)
-    started = time.perf_counter()
-    with skill_cost.timed_engines() as gate:
+
+    def run() -> tuple[TradeReport, float]:
+        started = time.perf_counter()
         report = asyncio.run(
             run_trade_backtest(
                 data, MINUTE, strategy=StrategyConfig(), limits=RiskLimits(), costs=CostModel(), paper=PaperConfig()
             )
         )
-    seconds = time.perf_counter() - started
-    gate_seconds = skill_cost.net_seconds(gate)
+        return report, time.perf_counter() - started
+
+    report, seconds = run()
+    with skill_cost.shadowed_engines():  # the gate's work SHADOWS more times (bench/skill_cost.py)
+        shadowed, shadowed_seconds = run()
+    assert len(shadowed.trades) == len(report.trades), "the shadowed run must trade alike"
+    gate_seconds = (shadowed_seconds - seconds) / skill_cost.SHADOWS
     return {
         "instruments": instruments,
         "sessions": report.performance.sessions,
@@ -353,8 +360,7 @@ def trade_backtest_throughput(instruments: int, days: int) -> dict[str, Any]:
         "target_trade_bars_per_second": 200_000,
         "skill_gate": {
             "seconds": round(gate_seconds, 3),
-            "calls": gate.calls,
-            "clock_overhead_us": round(skill_cost.clock_overhead() * 1e6, 3),
+            "shadowed_run_seconds": round(shadowed_seconds, 2),
             "of_the_run": skill_cost.share(gate_seconds, seconds),
             "of_the_trade_phase": skill_cost.share(gate_seconds, report.trade_seconds),
         },
