@@ -46,6 +46,9 @@ class SkillState(StrEnum):
     SKILLED = "skilled"
 
 
+_UNTESTED, _NO_SKILL, _SKILLED = SkillState.UNTESTED, SkillState.NO_SKILL, SkillState.SKILLED  # for the hot path
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SkillConfig:
     """:param alpha: significance of the test (the false-positive rate of one window of a no-skill pair).
@@ -152,7 +155,6 @@ class PairSkill:
         "min_n",
         "moves",
         "n",
-        "p0",
         "pos",
         "ring",
         "since",
@@ -173,7 +175,6 @@ class PairSkill:
         self.moves = [0] * 3  # and its outcomes of each sign
         self.n = 0
         self.hits = 0
-        self.p0 = 0.5
         self.state = SkillState.UNTESTED
         self.since: int | None = None  # ts of the resolution that set the state
         self.first_skilled: int | None = None
@@ -201,24 +202,30 @@ class PairSkill:
         self.hits = hits
         ring[pos] = 3 * row + col
         self.pos = pos + 1 if pos + 1 < self.window else 0
-        # the verdict (module docstring): p0 on the grid, k* from the shared column
+        # the verdict (module docstring): p0 on the grid, k* from the shared table
         n_eff = n // self.horizon
         if n < self.min_n or n_eff == 0:
-            state = SkillState.UNTESTED
+            state = _UNTESTED
         else:
-            p0 = self.p0 = (calls[0] * moves[0] + calls[1] * moves[1] + calls[2] * moves[2]) / (n * n)
-            g = min(int(-(-p0 * GRID // 1)), GRID)  # ceil, on the grid
-            crit = self.columns[g][n_eff]
-            state = SkillState.SKILLED if hits * n_eff // n >= crit else SkillState.NO_SKILL
+            # p0 = s / n^2 rounded up to the grid, in integers (exact; s <= n^2, so g <= GRID)
+            g = -(-(calls[0] * moves[0] + calls[1] * moves[1] + calls[2] * moves[2]) * GRID // (n * n))
+            state = _SKILLED if hits * n_eff // n >= self.columns[g][n_eff] else _NO_SKILL
         if state is not self.state:
             self.state, self.since = state, ts
-            if state is SkillState.SKILLED:
+            if state is _SKILLED:
                 self.spells += 1
                 if self.first_skilled is None:
                     self.first_skilled = ts
-        if state is SkillState.SKILLED:
+        if state is _SKILLED:
             self.skilled_resolutions += 1
         return state
+
+    @property
+    def p0(self) -> float:
+        """The window's chance rate (`chance_rate`), unrounded; 0.5 while it is empty."""
+        n = self.n
+        c, m = self.calls, self.moves
+        return (c[0] * m[0] + c[1] * m[1] + c[2] * m[2]) / (n * n) if n else 0.5
 
 
 SkillKey = tuple[str, str, int]  # (instrument_key, interval, horizon_steps)
