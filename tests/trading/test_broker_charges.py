@@ -6,6 +6,8 @@ it was; paper trades have none."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -148,15 +150,37 @@ async def test_paper_trades_have_no_broker_charges(tmp_path: Path, database_url:
         await rig.close()
 
 
-async def test_a_fetch_waits_until_the_engine_is_settled(tmp_path: Path, fake_upstox: FakeUpstox) -> None:
-    """The recorder asks the broker only once `settled` returns (the service passes the engine's:
-    no order or fill in progress), so a fetch never runs beside the engine's own work."""
-    rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN)
+@contextlib.asynccontextmanager
+async def a_filled_entry(tmp_path: Path, fake: FakeUpstox) -> AsyncIterator[tuple[Rig, FillCharges, Fill]]:
+    """A live run on the fake Upstox with one entry filled (and its charges fetched): the rig,
+    its venue and that entry's fill, for recorders of a test's own."""
+    rig = await upstox_rig(tmp_path, fake, UPSTOX_TOKEN)
     try:
         recorder = await entered(rig)
         assert recorder is not None
         await handled(recorder, 1)
         (entry,) = await rig.service.store.orders()
+        engine = rig.service.engine
+        assert engine is not None and isinstance(engine.venue, FillCharges)
+        side, qty = Side(entry["side"]), int(entry["filled_qty"])
+        yield rig, engine.venue, Fill(entry["order_id"], RELIANCE, side, qty, float(entry["fill_price"]))
+    finally:
+        await rig.close()
+
+
+@contextlib.asynccontextmanager
+async def running(recorder: BrokerChargesRecorder) -> AsyncIterator[None]:
+    task = asyncio.create_task(recorder.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+async def test_a_fetch_waits_until_the_engine_is_settled(tmp_path: Path, fake_upstox: FakeUpstox) -> None:
+    """The recorder asks the broker only once `settled` returns (the service passes the engine's:
+    no order or fill in progress), so a fetch never runs beside the engine's own work."""
+    async with a_filled_entry(tmp_path, fake_upstox) as (rig, venue, fill):
         fetched = len(fake_upstox.account.brokerage_requests)
         asked, release = asyncio.Event(), asyncio.Event()
 
@@ -164,22 +188,14 @@ async def test_a_fetch_waits_until_the_engine_is_settled(tmp_path: Path, fake_up
             asked.set()
             await release.wait()
 
-        engine = rig.service.engine
-        assert engine is not None and isinstance(engine.venue, FillCharges)
-        held = BrokerChargesRecorder(engine.venue, rig.service.store, after=0, settled=settled)
-        task = asyncio.create_task(held.run())
-        try:
-            side = Side(entry["side"])
-            held.offer(Fill(entry["order_id"], RELIANCE, side, int(entry["filled_qty"]), float(entry["fill_price"])))
+        held = BrokerChargesRecorder(venue, rig.service.store, after=0, settled=settled)
+        async with running(held):
+            held.offer(fill)
             await asyncio.wait_for(asked.wait(), 10)
             assert len(fake_upstox.account.brokerage_requests) == fetched  # not while the engine is busy
             release.set()
             await handled(held, 1)
             assert (held.recorded, len(fake_upstox.account.brokerage_requests)) == (1, fetched + 1)
-        finally:
-            task.cancel()
-    finally:
-        await rig.close()
 
 
 async def test_each_fill_waits_its_own_delay_not_the_fills_queued_before_it(
@@ -187,23 +203,10 @@ async def test_each_fill_waits_its_own_delay_not_the_fills_queued_before_it(
 ) -> None:
     """Fills offered together are all due `after` seconds later: a busy day's fills do not queue
     up one delay each (three fills at 2 s each would take 6 s; they take about 2)."""
-    rig = await upstox_rig(tmp_path, fake_upstox, UPSTOX_TOKEN)
-    try:
-        recorder = await entered(rig)
-        assert recorder is not None
-        await handled(recorder, 1)
-        (entry,) = await rig.service.store.orders()
-        engine = rig.service.engine
-        assert engine is not None and isinstance(engine.venue, FillCharges)
-        delayed = BrokerChargesRecorder(engine.venue, rig.service.store, after=2.0)
-        task = asyncio.create_task(delayed.run())
-        try:
-            fill = Fill(entry["order_id"], RELIANCE, Side(entry["side"]), int(entry["filled_qty"]), 2900.0)
+    async with a_filled_entry(tmp_path, fake_upstox) as (rig, venue, fill):
+        delayed = BrokerChargesRecorder(venue, rig.service.store, after=2.0)
+        async with running(delayed):
             for _ in range(3):
                 delayed.offer(fill)
             await handled(delayed, 3, timeout=3.5)
             assert delayed.recorded == 3
-        finally:
-            task.cancel()
-    finally:
-        await rig.close()

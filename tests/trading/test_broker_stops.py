@@ -71,6 +71,26 @@ async def test_the_entry_fill_puts_an_sl_m_at_the_engine_s_stop_moved_only_when_
         await rig.close()
 
 
+async def test_a_stop_placed_without_an_answer_is_found_in_the_order_book_not_placed_twice(
+    tmp_path: Path, fake_upstox: FakeUpstox
+) -> None:
+    """Upstox rested the SL-M but its answer was lost (a 500): the broker finds the stop by its
+    tag in the order book and the engine follows that one; the next reconciliation places none."""
+    fake_upstox.desk.lose_stop_answers = True
+    rig, trade = await entered(tmp_path, fake_upstox)
+    try:
+        (stop,) = fake_upstox.desk.stops()
+        row = await stop_row(rig)
+        assert (row["status"], row["broker_order_id"]) == ("submitted", stop["order_id"])
+        assert rig.watch.of("hft.manage_error") == []
+        engine = rig.service.engine
+        assert engine is not None and engine.stops is not None
+        await engine.stops.reconcile(trade.entry_ts)
+        assert len(fake_upstox.desk.stops()) == 1 and len(fake_upstox.desk.places) == 2  # the entry, one stop
+    finally:
+        await rig.close()
+
+
 async def test_an_exit_cancels_the_broker_stop_and_waits_for_it_before_selling(
     tmp_path: Path, fake_upstox: FakeUpstox
 ) -> None:

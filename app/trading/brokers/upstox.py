@@ -333,10 +333,19 @@ class UpstoxBroker:
     # --- stops held at the broker (StopOrders): SL-M orders -----------------------------------
 
     async def place_stop(self, request: OrderRequest) -> str:
-        """`POST /v3/order/place` of an SL-M at `request.price` (the trigger), not sliced: one id."""
+        """`POST /v3/order/place` of an SL-M at `request.price` (the trigger), not sliced: one id.
+        When the place gets no answer the stop may rest at Upstox all the same, and placing it
+        again would leave two that could both sell: the order book is read for one with this
+        stop's tag, and that one is the stop (NoAnswer only when the book has none either)."""
         self._check()
         body = self._place_body(request, order_type="SL-M", trigger_price=request.price, slice=False)
-        answer = await self._transport.request("POST", "/v3/order/place", json=body, host="orders")
+        try:
+            answer = await self._transport.request("POST", "/v3/order/place", json=body, host="orders")
+        except NoAnswer:
+            placed = [o for o in await self.open_orders() if o.client_order_id == request.client_order_id]
+            if len(placed) == 1:
+                return placed[0].broker_order_id
+            raise
         order_ids = (answer.get("data") or {}).get("order_ids")
         if not isinstance(order_ids, list) or len(order_ids) != 1 or not isinstance(order_ids[0], str):
             raise BrokerError(NAME, f"the stop's place answered without one data.order_ids: {str(answer)[:300]}")

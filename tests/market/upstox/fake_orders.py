@@ -17,7 +17,8 @@ A stop-loss order (`order_type: "SL-M"`, never scripted) rests as Upstox shows i
 pending`, until the test moves the market through its trigger (`trigger_stops(price)`: it fills
 at that price); it can be modified (its `trigger_price`) and cancelled. `late_cancels` plays the
 race: a cancel of a resting stop is answered success, but the exchange had filled it meanwhile
-(the update says `complete`, at its trigger).
+(the update says `complete`, at its trigger). `lose_stop_answers`: a stop's place rests the stop
+but answers 500, as when Upstox placed it and the answer was lost.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class OrderDesk:
         self.updates: list[Json] = []  # every order update published (connected or not)
         self.refuse_cancels = False  # answer every cancel with Upstox's error
         self.late_cancels = False  # a cancel of a resting stop comes too late: it fills (answered success)
+        self.lose_stop_answers = False  # a stop's place rests the stop but answers 500 (the client cannot tell)
         self._script: list[Outcome] = []
         self._ids = itertools.count(250_101_000_000_001)
 
@@ -77,7 +79,10 @@ class OrderDesk:
         """`POST /v3/order/place`: (status, body, the updates to publish after the answer)."""
         self.places.append(body)
         if body.get("order_type") == "SL-M":
-            return self._rest(body)
+            status, answer, later = self._rest(body)
+            if self.lose_stop_answers:
+                return 500, error_body("UDAPI100500", "Something went wrong"), later
+            return status, answer, later
         outcome = self._script.pop(0) if self._script else Outcome()
         if outcome.kind == "refuse":
             return 400, error_body("UDAPI100500", outcome.message or "Insufficient funds"), []
