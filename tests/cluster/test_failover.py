@@ -67,7 +67,8 @@ async def test_leader_routes_answer_from_any_process_and_failover_enters_nothing
         assert {k: relayed[k] for k in steady} == {k: direct[k] for k in steady} and direct["state"] == "running"
         assert post(b, "start").status_code == 409  # the leader's own answer, unchanged
         for k, key in enumerate(KEYS):  # published through the follower, traded by the leader only
-            inject(b, key, 0.01 if k % 2 else -0.01, h=300, id=k + 1)
+            # 40 bars ahead (2 s at 1200x): still in the future when a loaded machine is slow to relay it
+            inject(b, key, 0.01 if k % 2 else -0.01, h=300, id=k + 1, ahead=40)
         await stream.until(lambda ev: len(stream.open_ids()) == 3 and ev[-1]["type"] == "hft.trade_risk")
     held = stream.open_ids()
     entered_before = stream.of("hft.entry")
