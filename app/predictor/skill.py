@@ -72,7 +72,7 @@ class SkillConfig:
 def critical_hits(alpha: float, window: int, g: int) -> npt.NDArray[np.int64]:
     """k*[n] for n = 0..window: the fewest hits of n with P(X >= k*) <= alpha for
     X ~ Binomial(n, g / GRID); n + 1 where no count is that rare (a row of `critical_table`)."""
-    return np.asarray(critical_columns(alpha, window)[g], dtype=np.int64)
+    return np.asarray(critical_rows(alpha, window)[g], dtype=np.int64)
 
 
 def critical_table(alpha: float, window: int) -> npt.NDArray[np.int64]:
@@ -90,7 +90,7 @@ def critical_table(alpha: float, window: int) -> npt.NDArray[np.int64]:
     return np.minimum(crit, n + 1)
 
 
-def critical_columns(alpha: float, window: int) -> list[list[int]]:
+def critical_rows(alpha: float, window: int) -> list[list[int]]:
     """`critical_table` as Python lists (the verdict reads a list item, not a numpy scalar):
     built once per (alpha, window) in this process and shared by every pair. `preload` builds it
     in the background when a run starts; a verdict that comes first builds it itself."""
@@ -104,10 +104,10 @@ _TABLES: dict[tuple[float, int], list[list[int]]] = {}
 
 
 def preload(config: SkillConfig) -> None:
-    """Import scipy.stats and build the run's `critical_columns` in a background thread, so a
+    """Import scipy.stats and build the run's `critical_rows` in a background thread, so a
     live service's first skill verdict waits for neither on the event loop (when a run starts)."""
     threading.Thread(
-        target=critical_columns, args=(config.alpha, config.window), name="skill-preload", daemon=True
+        target=critical_rows, args=(config.alpha, config.window), name="skill-preload", daemon=True
     ).start()
 
 
@@ -145,10 +145,9 @@ class PairSkill:
     """One pair's rolling window and its verdict; `record` is O(1)."""
 
     __slots__ = (
-        "alpha",
         "calibration_n",
         "calls",
-        "columns",
+        "critical",
         "first_skilled",
         "hits",
         "horizon",
@@ -167,8 +166,8 @@ class PairSkill:
     def __init__(self, horizon: int, config: SkillConfig) -> None:
         self.horizon = horizon
         self.min_n = config.min_resolutions
-        self.alpha, self.window = config.alpha, config.window
-        self.columns = critical_columns(config.alpha, config.window)
+        self.window = config.window
+        self.critical = critical_rows(config.alpha, config.window)
         self.ring = [-1] * config.window
         self.pos = 0
         self.calls = [0] * 3  # the window's predictions of each sign (up, down, flat)
@@ -202,14 +201,14 @@ class PairSkill:
         self.hits = hits
         ring[pos] = 3 * row + col
         self.pos = pos + 1 if pos + 1 < self.window else 0
-        # the verdict (module docstring): p0 on the grid, k* from the shared table
+        # the verdict (module docstring): p0 on the grid, k* from the shared table's row for it
         n_eff = n // self.horizon
         if n < self.min_n or n_eff == 0:
             state = _UNTESTED
         else:
             # p0 = s / n^2 rounded up to the grid, in integers (exact; s <= n^2, so g <= GRID)
             g = -(-(calls[0] * moves[0] + calls[1] * moves[1] + calls[2] * moves[2]) * GRID // (n * n))
-            state = _SKILLED if hits * n_eff // n >= self.columns[g][n_eff] else _NO_SKILL
+            state = _SKILLED if hits * n_eff // n >= self.critical[g][n_eff] else _NO_SKILL
         if state is not self.state:
             self.state, self.since = state, ts
             if state is _SKILLED:
