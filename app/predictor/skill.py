@@ -145,6 +145,7 @@ class PairSkill:
     """One pair's rolling window and its verdict; `record` is O(1)."""
 
     __slots__ = (
+        "alpha",
         "calibration_n",
         "calls",
         "critical",
@@ -166,8 +167,10 @@ class PairSkill:
     def __init__(self, horizon: int, config: SkillConfig) -> None:
         self.horizon = horizon
         self.min_n = config.min_resolutions
-        self.window = config.window
-        self.critical = critical_rows(config.alpha, config.window)
+        self.alpha, self.window = config.alpha, config.window
+        # the shared table, fetched at the first verdict: a pair that is never tested (and a run
+        # whose first resolutions come before `preload` has built it) never waits for it
+        self.critical: list[list[int]] | None = None
         self.ring = [-1] * config.window
         self.pos = 0
         self.calls = [0] * 3  # the window's predictions of each sign (up, down, flat)
@@ -208,7 +211,8 @@ class PairSkill:
         else:
             # p0 = s / n^2 rounded up to the grid, in integers (exact; s <= n^2, so g <= GRID)
             g = -(-(calls[0] * moves[0] + calls[1] * moves[1] + calls[2] * moves[2]) * GRID // (n * n))
-            state = _SKILLED if hits * n_eff // n >= self.critical[g][n_eff] else _NO_SKILL
+            critical = self.critical or self._fetch_critical()
+            state = _SKILLED if hits * n_eff // n >= critical[g][n_eff] else _NO_SKILL
         if state is not self.state:
             self.state, self.since = state, ts
             if state is _SKILLED:
@@ -218,6 +222,10 @@ class PairSkill:
         if state is _SKILLED:
             self.skilled_resolutions += 1
         return state
+
+    def _fetch_critical(self) -> list[list[int]]:
+        self.critical = critical_rows(self.alpha, self.window)
+        return self.critical
 
     @property
     def p0(self) -> float:
