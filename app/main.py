@@ -165,8 +165,8 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
         services.install(app)  # before the leadership starts: its duties use them
         await cluster.leadership.start()
         heartbeats = asyncio.create_task(streams.run_heartbeats())
-        # Everything built so far lives as long as the server: out of the collector's scans,
-        # and the collector set for bursts of short-lived objects (app.core.heap).
+        # Everything built so far lives as long as the server: out of the collector's full
+        # scans, which otherwise stall a cycle or a fan-out (app.core.heap).
         heap.settle()
         try:
             yield

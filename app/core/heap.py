@@ -1,29 +1,22 @@
-"""The garbage collector set for a server whose work comes in bursts of short-lived objects.
+"""The garbage collector once the server has started: what start-up built is frozen out of it.
 
-CPython's default thresholds (700, 10, 10) run a young collection every 700 net allocations and
-a full one after every hundred young ones (when enough new objects survived). A predictor cycle
-at 500 instruments allocates ~50,000 objects (rows, events, encoded envelopes) that die with the
-cycle, so the defaults run dozens of young collections per cycle and, every few cycles, a full
-one that scans every object the server holds: 50-100 ms with the event loop stopped. Measured
-(bench.predictor, live cycle at 500 instruments, 2026-12-06, nothing else running): p99 145 ms
-with the defaults, 60-75 ms with the thresholds below; p50 unchanged (~40-50 ms).
+Everything built at start-up lives as long as the server, so `gc.freeze` moves it to the
+permanent generation: a full collection no longer scans it, and stalls a cycle or a fan-out
+for less.
 
-So: what was built at start-up is frozen out of every scan (`gc.freeze`) and a young collection
-waits for 50,000 net allocations; the older generations keep CPython's proportions (a middle
-collection every 20 young ones, a full one every 10 middle ones, and only when enough has
-survived). Thresholds of 50/100 for those measured the same p99 but let the soak's RSS climb
-438 -> 471 MB over its second half (cyclic garbage waits for a full collection); with the
-defaults' proportions it stays flat (the soak checks it).
+Tried and not kept (2026-12-06): raising the young threshold to 50,000 (a predictor cycle at
+500 instruments allocates about that many short-lived objects) took bench.predictor's live
+cycle p99 from ~145 to 64-78 ms, but the soak's RSS then climbed through its second half
+(438 -> 471 MB with older thresholds 50/100, 430 -> 458+ MB with 20/10) where with the defaults
+it stays flat (396-398 MB). A server runs all day: memory that climbs is worse than a slower
+tail, so the thresholds stay CPython's.
 """
 
 from __future__ import annotations
 
 import gc
 
-THRESHOLDS = (50_000, 20, 10)  # young, middle, old: see the module docstring
-
 
 def settle() -> None:
-    """Once started: freeze what exists into the permanent generation, then the thresholds."""
+    """Once started: freeze what exists into the permanent generation."""
     gc.freeze()
-    gc.set_threshold(*THRESHOLDS)
