@@ -8,7 +8,7 @@ contract strictly (no coercion, no extra fields); readers (ws.ts) tolerate extra
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Self, TypeAlias, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,36 @@ class Payload(BaseModel):
     """Base of every payload: strict types, unknown fields refused, immutable."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    @classmethod
+    def trusted(cls, fields: dict[str, Any]) -> Self:
+        """The model over `fields` (every field, taken, not copied), without validation: for
+        payloads the desk computes itself by the thousand (a cycle's predictions from the core's
+        arrays), whose builder fixes every field's type; its tests hold them equal to validated
+        ones. Never for anything that came from outside. (About 1 us a prediction against 2.4
+        for validation, and one shared set of field names instead of a set per payload.)"""
+        names = _FIELD_NAMES.get(cls)
+        if names is None:
+            names = _FIELD_NAMES[cls] = _FieldNames(cls.model_fields)
+        if len(fields) != len(names):
+            raise ValueError(f"{cls.__name__}.trusted needs every field: {sorted(names - fields.keys())} missing")
+        payload = cls.__new__(cls)
+        object.__setattr__(payload, "__dict__", fields)
+        object.__setattr__(payload, "__pydantic_fields_set__", names)
+        object.__setattr__(payload, "__pydantic_extra__", None)
+        object.__setattr__(payload, "__pydantic_private__", None)
+        return payload
+
+
+class _FieldNames(frozenset[str]):
+    """The field names every trusted payload of a class shares as its `model_fields_set`; a copy
+    is a set of its own, as pydantic's `model_copy(update=...)` adds to the copy's."""
+
+    def __copy__(self) -> set[str]:  # type: ignore[override]
+        return set(self)
+
+
+_FIELD_NAMES: dict[type[Payload], _FieldNames] = {}
 
 
 class Event(Payload):

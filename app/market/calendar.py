@@ -152,12 +152,20 @@ class ObservedCalendar:
 
     def __init__(self, closes: npt.ArrayLike) -> None:
         self._closes = np.unique(np.asarray(closes, dtype=np.int64))
+        self._shifted: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
 
     def shift(self, interval: Interval, close_ts: int, steps: int) -> int:
         i = int(np.searchsorted(self._closes, close_ts, side="left"))
         if i >= len(self._closes) or self._closes[i] != close_ts:
             raise ValueError(f"{close_ts} is not a bar close of this data")
-        j = i + steps
-        if j >= len(self._closes):
-            return int(self._closes[-1] + (j - len(self._closes) + 1) * interval.seconds)  # beyond the data
-        return int(self._closes[j])
+        return int(self.shifted(interval, steps)[i])
+
+    def shifted(self, interval: Interval, steps: int) -> npt.NDArray[np.int64]:
+        """`shift` of every bar close, in order: the close `steps` bars later, and beyond the
+        data's last bar, `steps` intervals on from it."""
+        key = (interval.seconds, steps)
+        if key not in self._shifted:
+            closes = self._closes
+            beyond = closes[-1] + interval.seconds * np.arange(1, steps + 1, dtype=np.int64)
+            self._shifted[key] = np.concatenate([closes[steps:], beyond[max(0, steps - len(closes)) :]])
+        return self._shifted[key]

@@ -2,17 +2,25 @@
 
 The one place `prediction.created` and `prediction.resolved` are built from the core's arrays:
 the live predictor publishes them, and the trading backtest hands the very same events to the
-engine (`TradingEngine.on_event`), as the live `prediction` channel does.
+engine (`TradingEngine.on_event`), as the live `prediction` channel does; `replayed` builds them
+from a whole replay (`PredictorCore.replay`) for the backtest, anchor by anchor, equal to what
+stepping the core gives (tests/predictor/test_replayed_events.py). The numbers come from our own
+arrays (`tolist`: Python floats and ints), so the events are built `trusted`, not validated.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from app.events import Calibration, PredictionCreated, PredictionResolved
-from app.predictor.core import Block, Cycle, PredictorCore
+from app.market.calendar import ObservedCalendar
+from app.predictor.calibration import summarise
+from app.predictor.core import Block, Cycle, History, PredictorCore
 
 Row = dict[str, Any]
 
@@ -57,7 +65,7 @@ _CREATED_FIELDS = tuple(PredictionCreated.model_fields)
 
 def created_event(row: Row) -> PredictionCreated:
     """`prediction.created` of a stored row (its fields are the model's; the rest stays in the row)."""
-    return PredictionCreated.model_validate({name: row[name] for name in _CREATED_FIELDS})
+    return PredictionCreated.trusted({name: row[name] for name in _CREATED_FIELDS})
 
 
 def created_events(core: PredictorCore, cycle: Cycle) -> list[PredictionCreated]:
@@ -85,18 +93,22 @@ def outcomes(core: PredictorCore, cycle: Cycle) -> tuple[list[PredictionResolved
                 strict=True,
             )
             resolved += [
-                PredictionResolved(
-                    id=pid,
-                    instrument_key=core.instruments[i],
-                    interval=core.interval.name,
-                    horizon_steps=block.horizon,
-                    ts_pred=block.ts_pred,
-                    ts_target=block.ts_target,
-                    actual_ret=a,
-                    pred_ret_adj=adj,
-                    error=e,
-                    calibration=Calibration(n=n, bias=bias, mae=mae, rmse=rmse, hit_rate=hit_rate),
-                )
+                _resolved(
+                    pid,
+                    core.instruments[i],
+                    core.interval.name,
+                    block.horizon,
+                    block.ts_pred,
+                    block.ts_target,
+                    a,
+                    adj,
+                    e,
+                    n,
+                    bias,
+                    mae,
+                    rmse,
+                    hit_rate,
+                )  # fmt: skip
                 for i, pid, a, adj, e, n, bias, mae, rmse, hit_rate in columns
             ]
             expired += [
@@ -104,3 +116,116 @@ def outcomes(core: PredictorCore, cycle: Cycle) -> tuple[list[PredictionResolved
                 for i, pid in zip(gone.tolist(), block.ids[m, gone].tolist(), strict=True)
             ]
     return resolved, expired
+
+
+def _resolved(
+    pid: int,
+    key: str,
+    interval: str,
+    horizon: int,
+    ts_pred: int,
+    ts_target: int,
+    actual: float,
+    adj: float,
+    error: float,
+    n: int,
+    bias: float,
+    mae: float,
+    rmse: float,
+    hit_rate: float,
+) -> PredictionResolved:
+    calibration = Calibration.trusted({"n": n, "bias": bias, "mae": mae, "rmse": rmse, "hit_rate": hit_rate})
+    return PredictionResolved.trusted(
+        {
+            "id": pid,
+            "instrument_key": key,
+            "interval": interval,
+            "horizon_steps": horizon,
+            "ts_pred": ts_pred,
+            "ts_target": ts_target,
+            "actual_ret": actual,
+            "pred_ret_adj": adj,
+            "error": error,
+            "calibration": calibration,
+        }
+    )
+
+
+Anchor = tuple[list[PredictionCreated], list[PredictionResolved]]
+
+
+def replayed(
+    core: PredictorCore, history: History, close_ts: npt.NDArray[np.int64], first_id: int, *, chunk: int = 4096
+) -> Iterator[Anchor]:
+    """Per row of a replay recorded whole (`core.replay(close, record=True)` over the bars
+    closing at `close_ts`, the core's clock being their ObservedCalendar), the created and
+    resolved events `step` would have made there: the same ids from `first_id` on (made in
+    anchor, horizon, model, instrument order), the same fields and order. Built `chunk` rows at
+    a time from whole columns."""
+    if not isinstance(core.clock, ObservedCalendar) or not len(history.pred_ret):
+        raise ValueError("replayed needs a replay recorded whole, over the core's ObservedCalendar")
+    steps, horizons, models, n = history.pred_ret.shape
+    made = np.broadcast_to(history.made[:, None, None, :], (steps, horizons, models, n))
+    ok = np.broadcast_to(history.ok[:, :, None, :], (steps, horizons, models, n))
+    ids = np.full(made.shape, -1, dtype=np.int64)
+    ids[made] = np.arange(first_id, first_id + int(made.sum()))
+    span = np.asarray(history.horizons, dtype=np.int64)
+    targets = np.stack([core.clock.shifted(core.interval, int(h)) for h in span], axis=1)  # (T, H)
+    adj = history.pred_ret + history.calib_bias
+    calibration = summarise(history.calibration_n, np.moveaxis(history.calibration_sums, 2, 0))
+    keys, kinds = np.array(core.instruments, dtype=object), np.array(core.model_kinds, dtype=object)
+    interval = core.interval.name
+    for start in range(0, steps, chunk):
+        stop = min(start + chunk, steps)
+        t, k, m, i = np.nonzero(made[start:stop])
+        created_ends = np.cumsum(np.bincount(t, minlength=stop - start)).tolist()
+        t += start
+        created = [
+            PredictionCreated.trusted(
+                {
+                    "id": pid,
+                    "instrument_key": key,
+                    "interval": interval,
+                    "horizon_steps": h,
+                    "ts_pred": ts,
+                    "ts_target": target,
+                    "pred_ret": p,
+                    "pred_ret_adj": a,
+                    "calib_bias": b,
+                    "model_kind": kind,
+                }
+            )
+            for pid, key, h, ts, target, p, a, b, kind in zip(
+                ids[t, k, m, i].tolist(),
+                keys[i].tolist(),
+                span[k].tolist(),
+                close_ts[t].tolist(),
+                targets[t, k].tolist(),
+                history.pred_ret[t, k, m, i].tolist(),
+                adj[t, k, m, i].tolist(),
+                history.calib_bias[t, k, m, i].tolist(),
+                kinds[m].tolist(),
+                strict=True,
+            )
+        ]
+        r, k, m, i = np.nonzero(ok[start:stop])
+        resolved_ends = np.cumsum(np.bincount(r, minlength=stop - start)).tolist()
+        r += start
+        t = r - span[k]
+        resolved = [
+            _resolved(pid, key, interval, h, ts, target, actual, a, e, *cal)
+            for pid, key, h, ts, target, actual, a, e, *cal in zip(
+                ids[t, k, m, i].tolist(),
+                keys[i].tolist(),
+                span[k].tolist(),
+                close_ts[t].tolist(),
+                close_ts[r].tolist(),
+                history.actual_ret[r, k, i].tolist(),
+                adj[t, k, m, i].tolist(),
+                history.error[r, k, m, i].tolist(),
+                *(calibration[name][r, k, m, i].tolist() for name in ("n", "bias", "mae", "rmse", "hit_rate")),
+                strict=True,
+            )
+        ]
+        for (c0, c1), (r0, r1) in zip(pairwise([0, *created_ends]), pairwise([0, *resolved_ends]), strict=True):
+            yield created[c0:c1], resolved[r0:r1]

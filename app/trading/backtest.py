@@ -3,7 +3,10 @@
 Per bar, exactly as live: the engine takes the bar (entries for earlier signals, management),
 then the predictor core (the live one) makes this bar's predictions and resolutions, built as the
 live predictor builds them (app.predictor.events) and handed to the engine through the door the
-live bus listener uses (`TradingEngine.on_event`): created first, then resolved. What
+live bus listener uses (`TradingEngine.on_event`): created first, then resolved. The core runs
+the whole history first in its compiled replay (`PredictorCore.replay`, the same kernels as a
+step) and the events of each bar are built from what it recorded (`app.predictor.events.replayed`:
+the same events stepping gives, tested). What
 differs is injected: the paper broker's ledger and the journal are in memory, events go to a
 recorder, and the order rate is paced on the bars' clock. Open trades are flattened after the
 last bar, so every trade is in the report.
@@ -13,9 +16,9 @@ Speed: the engine is handed only the bars where something can act. After a bar w
 and the prices come from a `PriceTape` (every bar's state computed up front, vectorised) that
 jumps to the right bar when the engine is handed one again. Predictions still reach the engine
 at every bar (a tradable one ends the idleness), and the first bar of a session is handed over
-when the desk is to be re-armed there. `every_bar=True` hands it every bar with the live
-`PriceBook` instead: the reference the tests hold the fast path to (the same trades, orders and
-equity).
+when the desk is to be re-armed there. `reference=True` steps the predictor and hands the
+engine every bar with the live `PriceBook` instead: what the tests hold the fast path to (the
+same trades, orders and equity).
 
 After a daily-loss halt (`AfterHalt`): a person would re-arm the desk the next morning, so by
 default the halt is lifted at the next session's first bar (`TradingEngine.resume`, which
@@ -43,7 +46,7 @@ from app.market.instrument_master.specs import TradingSpecs
 from app.market.intervals import Interval
 from app.predictor.backtest import Aligned
 from app.predictor.core import Cycle, PredictorCore
-from app.predictor.events import created_events, outcomes
+from app.predictor.events import created_events, outcomes, replayed
 from app.predictor.models import make_model
 from app.trading.brokers.paper import PaperBroker, PaperConfig, PaperState
 from app.trading.costs import CostModel
@@ -155,12 +158,13 @@ async def run_trade_backtest(
     vol_span: int = 20,
     specs: TradingSpecs | None = None,
     after_halt: AfterHalt = AfterHalt.RESUME_NEXT_SESSION,
-    every_bar: bool = False,
+    reference: bool = False,
     journal: MemoryJournal | None = None,
 ) -> TradeReport:
-    """Step predictor and engine over the bars of `data`; see the module docstring.
+    """Run predictor and engine over the bars of `data`; see the module docstring.
     :param specs: tick and lot per instrument (the instrument master's; default 0.05 and 1).
-    :param every_bar: hand the engine every bar (the reference), not only those where something can act.
+    :param reference: the live way in every respect (the predictor stepped bar by bar, every bar
+        handed to the engine with the live PriceBook), which the tests hold the fast path to.
     :param journal: where the run's orders, trades and paper ledger go (default: a new one), to read after."""
     specs = specs if specs is not None else TradingSpecs()
     core = PredictorCore(
@@ -181,7 +185,7 @@ async def run_trade_backtest(
     await broker.connect()
     prices = (
         PriceBook(data.instruments, span=vol_span)
-        if every_bar
+        if reference
         else PriceTape(data.instruments, data.close_ts, data.ohlcv["close"], span=vol_span)
     )
     engine = TradingEngine(
@@ -198,10 +202,16 @@ async def run_trade_backtest(
         prices=prices,
         reconcile=False,
     )
-    driver = Driver(engine, clock, after_halt, every_bar=every_bar)
-    sessions = (np.asarray(data.close_ts, dtype=np.int64) + IST_OFFSET) // 86_400
+    driver = Driver(engine, clock, after_halt, every_bar=reference)
+    close_ts = np.asarray(data.close_ts, dtype=np.int64)
+    sessions = (close_ts + IST_OFFSET) // 86_400
+    anchors = (
+        None
+        if reference or not len(close_ts)
+        else replayed(core, core.replay(data.ohlcv["close"], record=True), close_ts, core.next_id)
+    )
     for t, bars in enumerate(iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv)):
-        created, resolved = predictions(core, core.step(bars))
+        created, resolved = predictions(core, core.step(bars)) if anchors is None else next(anchors)
         started = time.perf_counter()
         await driver.on_bars(bars, new_session=t > 0 and sessions[t] != sessions[t - 1])
         feed_predictions(engine, created, resolved)

@@ -127,15 +127,16 @@ def randomised(days: int, instruments: int, seed: int) -> Aligned:
 
 
 async def both_ways(data: Aligned, **options: object) -> tuple[tuple[TradeReport, MemoryJournal], ...]:
-    """The backtest fed every bar (the reference), and fed only the bars where something can act."""
+    """The reference (the predictor stepped, the engine fed every bar) and the fast path (the
+    predictions from the replay, the engine fed only the bars where something can act)."""
     runs = []
-    for every_bar in (True, False):
+    for reference in (True, False):
         journal = MemoryJournal()
         report = await run_trade_backtest(
             data,
             MINUTE,
             costs=CostModel(),
-            every_bar=every_bar,
+            reference=reference,
             journal=journal,
             **options,  # type: ignore[arg-type]
         )
@@ -144,11 +145,11 @@ async def both_ways(data: Aligned, **options: object) -> tuple[tuple[TradeReport
 
 
 @pytest.mark.parametrize(
-    ("seed", "fill_ratio", "after_halt"),
-    [(1, 1.0, AfterHalt.RESUME_NEXT_SESSION), (2, 0.6, AfterHalt.STAY_HALTED)],
+    ("seed", "fill_ratio", "after_halt", "model_kind"),
+    [(1, 1.0, AfterHalt.RESUME_NEXT_SESSION, "ewma"), (2, 0.6, AfterHalt.STAY_HALTED, "ridge")],
 )
-async def test_skipping_the_bars_where_nothing_can_act_changes_nothing(
-    seed: int, fill_ratio: float, after_halt: AfterHalt
+async def test_the_fast_path_trades_exactly_as_the_reference(
+    seed: int, fill_ratio: float, after_halt: AfterHalt, model_kind: str
 ) -> None:
     (every, every_journal), (fast, fast_journal) = await both_ways(
         randomised(3, 4, seed),
@@ -157,7 +158,7 @@ async def test_skipping_the_bars_where_nothing_can_act_changes_nothing(
         ),
         limits=RiskLimits(max_daily_loss=4_000.0, cooldown=120.0, max_open_trades=3),
         paper=PaperConfig(fill_ratio=fill_ratio),
-        model_kind="ewma",
+        model_kind=model_kind,
         after_halt=after_halt,
     )
     assert fast.bars_fed < every.bars_fed == every.bars  # bars were skipped ...

@@ -1,0 +1,47 @@
+"""The trade backtest's predictions: events built from a whole replay (app.predictor.events.replayed)
+against those the live core gives stepped anchor by anchor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.events import PredictionCreated, PredictionResolved
+from app.predictor.events import created_events, outcomes, replayed
+from tests.predictor.synthetic import make_core
+from tests.predictor.test_replay import HORIZONS, gappy_closes, with_session_breaks
+
+
+@pytest.mark.parametrize("chunk", [4096, 7])  # whole, and in chunks that split the pending horizons
+def test_replayed_events_are_the_stepped_core_s_every_model_and_horizon(chunk: int) -> None:
+    closes = gappy_closes(400, 4, seed=21)
+    sets, clock = with_session_breaks(closes)
+    live = make_core(sets, clock, horizons=HORIZONS, first_id=50)
+    stepped = [(created_events(live, cycle), outcomes(live, cycle)[0]) for cycle in map(live.step, sets)]
+    core = make_core(sets, clock, horizons=HORIZONS, first_id=50)
+    close_ts = np.array([b.close_ts for b in sets])
+    fast = list(replayed(core, core.replay(closes, record=True), close_ts, 50, chunk=chunk))
+
+    assert len(fast) == len(stepped) == 400
+    assert sum(len(created) for created, _ in stepped) > 400 * 4 * len(HORIZONS)  # every model, most bars
+    assert sum(len(resolved) for _, resolved in stepped) > 0.8 * sum(len(created) for created, _ in stepped)
+    for t, ((created, resolved), (want_created, want_resolved)) in enumerate(zip(fast, stepped, strict=True)):
+        assert created == want_created, t
+        assert resolved == want_resolved, t
+    ends = fast[-1][0]
+    assert ends and max(e.ts_target for e in ends) > close_ts[-1]  # targets beyond the data, as the clock gives
+
+
+def test_trusted_events_are_what_validation_gives() -> None:
+    """The hot paths build their events without validation: each must equal the validated one."""
+    closes = gappy_closes(120, 3, seed=22)
+    sets, clock = with_session_breaks(closes)
+    core = make_core(sets, clock, horizons=HORIZONS)
+    events = [e for cycle in map(core.step, sets) for e in (*created_events(core, cycle), *outcomes(core, cycle)[0])]
+    assert {type(e) for e in events} == {PredictionCreated, PredictionResolved}
+    for event in events:
+        assert type(event).model_validate(event.model_dump()) == event
+        assert event.model_fields_set == set(type(event).model_fields)
+    copied = events[0].model_copy(update={"instrument_key": "NSE_EQ|OTHER"})
+    assert copied.instrument_key == "NSE_EQ|OTHER" and events[0].instrument_key != "NSE_EQ|OTHER"
+    assert copied.model_fields_set == events[0].model_fields_set
