@@ -10,17 +10,21 @@ last `h` bars, i.e. the actual return of the prediction whose target is this anc
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 from statsmodels.tsa.stattools import acovf
 
+from app.predictor.calibration import Mask
 from app.predictor.features import Array
 from app.predictor.figures import DECILES, Decile, Evaluation
+
+Order = npt.NDArray[np.intp]  # an argsort
 
 MIN_CROSS_SECTION = 3  # instruments an anchor needs for a correlation across them
 
@@ -52,18 +56,22 @@ class Panel:
         return out
 
 
-def evaluate(panel: Panel, *, round_trip: float) -> Evaluation:
+def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -> Evaluation:
     """All figures of `panel`; `round_trip` is the cost model's round-trip cost as a fraction of
-    notional, charged on each leg of the long-short figure."""
+    notional, charged on each leg of the long-short figure. `shared`: what panels with the same
+    outcomes (every model of one horizon) compute once between them (`evaluate_all` passes one)."""
+    shared = shared if shared is not None else Shared()
     ok = np.isfinite(panel.pred) & np.isfinite(panel.actual)
     pred, actual = np.where(ok, panel.pred, np.nan), np.where(ok, panel.actual, np.nan)
     ic, rank_ic, spread = _cross_sections(pred, actual)
     rows = ok.any(axis=1)
     dm_sq = diebold_mariano(_loss_differential(pred[rows], actual[rows], np.square), panel.horizon)
     dm_abs = diebold_mariano(_loss_differential(pred[rows], actual[rows], np.abs), panel.horizon)
-    persistence = panel.persistence
+    persistence = shared.persistence(panel)
     both = ok & np.isfinite(persistence)
     gross = _mean(spread)
+    x, y = pred[ok], actual[ok]
+    order = np.argsort(x, kind="stable")  # the forecasts' one sort: their deciles and their ranks
     return Evaluation(
         interval=panel.interval,
         model_kind=panel.model_kind,
@@ -77,26 +85,62 @@ def evaluate(panel: Panel, *, round_trip: float) -> Evaluation:
         rank_ic_mean=_mean(rank_ic),
         rank_ic_std=_std(rank_ic),
         rank_ic_ir=_ratio(_mean(rank_ic), _std(rank_ic)),
-        pooled_ic=_pooled(stats.pearsonr, pred[ok], actual[ok]),
-        pooled_rank_ic=_pooled(stats.spearmanr, pred[ok], actual[ok]),
+        pooled_ic=_pooled(x, y),
+        pooled_rank_ic=_pooled(average_ranks(x, order), shared.ranks(panel, ok, y)),
         dm_sq_stat=dm_sq[0] if dm_sq else None,
         dm_sq_p=dm_sq[1] if dm_sq else None,
         dm_abs_stat=dm_abs[0] if dm_abs else None,
         dm_abs_p=dm_abs[1] if dm_abs else None,
-        mase_zero=_ratio(_mean(np.abs(actual[ok] - pred[ok])), _mean(np.abs(actual[ok]))),
+        mase_zero=_ratio(_mean(np.abs(y - x)), _mean(np.abs(y))),
         mase_persistence=_ratio(
             _mean(np.abs(actual[both] - pred[both])), _mean(np.abs(actual[both] - persistence[both]))
         ),
         long_short_anchors=len(spread),
         long_short_gross=gross,
         long_short_net=gross - 2 * round_trip if gross is not None else None,
-        deciles=reliability(pred[ok], actual[ok]),
+        deciles=reliability(x, y, order),
     )
 
 
 def evaluate_all(panels: Iterable[Panel], *, round_trip: float) -> list[Evaluation]:
-    """`evaluate` of every panel."""
-    return [evaluate(panel, round_trip=round_trip) for panel in panels]
+    """`evaluate` of every panel, sharing what panels of the same outcomes have in common."""
+    shared = Shared()
+    return [evaluate(panel, round_trip=round_trip, shared=shared) for panel in panels]
+
+
+class Shared:
+    """What every model of one horizon has in common, computed once: the persistence forecast
+    and the ranks of the outcomes (a sort of up to a million values: the costliest step). Keyed
+    by the panels' own arrays (a backtest's panels of one horizon share them), and by the
+    resolved cells for the ranks."""
+
+    def __init__(self) -> None:
+        self._persistence: dict[tuple[int, int, int], tuple[Panel, Array]] = {}
+        self._ranks: dict[tuple[int, bytes], tuple[Array, Array]] = {}
+
+    def persistence(self, panel: Panel) -> Array:
+        key = (id(panel.actual), id(panel.ts_pred), id(panel.ts_target))
+        if key not in self._persistence:  # the panel is kept with it, so its ids are not reused
+            self._persistence[key] = (panel, panel.persistence)
+        return self._persistence[key][1]
+
+    def ranks(self, panel: Panel, ok: Mask, values: Array) -> Array:
+        """Average ranks of `values`, the panel's outcomes at `ok`."""
+        key = (id(panel.actual), np.packbits(ok).tobytes())
+        if key not in self._ranks:
+            self._ranks[key] = (panel.actual, average_ranks(values, np.argsort(values)))
+        return self._ranks[key][1]
+
+
+def average_ranks(values: Array, order: Order) -> Array:
+    """Ranks from 1, ties given the mean of their ranks (scipy.stats.rankdata's "average"), of
+    `values` sorted by `order`: from a sort already made, where rankdata would sort again."""
+    ranked = values[order]
+    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    counts = np.diff(np.r_[starts, len(values)])
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat(starts + (counts + 1) / 2, counts)
+    return ranks
 
 
 def diebold_mariano(d: Array, horizon: int) -> tuple[float, float] | None:
@@ -124,26 +168,22 @@ def diebold_mariano(d: Array, horizon: int) -> tuple[float, float] | None:
     return float(statistic), float(2 * stats.t.sf(abs(statistic), n - 1))
 
 
-def reliability(pred: Array, actual: Array) -> list[Decile]:
-    """Predictions split into deciles of pred (ordinal ranks, so equal sizes within one), with
-    their mean prediction, mean actual return and hit rate."""
-    if len(pred) < DECILES:
+def reliability(pred: Array, actual: Array, order: Order | None = None) -> list[Decile]:
+    """Predictions split into deciles of pred (ordinal ranks, ties in their order, so equal sizes
+    within one), with their mean prediction, mean actual return and hit rate. `order`: pred's
+    stable argsort, when it is at hand."""
+    n = len(pred)
+    if n < DECILES:
         return []
-    ranks = stats.rankdata(pred, method="ordinal") - 1
-    frame = pd.DataFrame(
-        {
-            "decile": ranks * DECILES // len(pred) + 1,
-            "pred": pred,
-            "actual": actual,
-            "hit": np.sign(actual) == np.sign(pred),
-        }
-    )
-    groups = frame.groupby("decile").agg(
-        n=("pred", "size"), mean_pred=("pred", "mean"), mean_actual=("actual", "mean"), hit_rate=("hit", "mean")
-    )
+    order = np.argsort(pred, kind="stable") if order is None else order
+    x, y = pred[order], actual[order]
+    starts = -(-np.arange(DECILES) * n // DECILES)  # the first ordinal rank r with r * 10 // n = decile - 1
+    counts = np.diff(np.r_[starts, n])
+    mean_pred, mean_actual = np.add.reduceat(x, starts) / counts, np.add.reduceat(y, starts) / counts
+    hit_rate = np.add.reduceat((np.sign(x) == np.sign(y)).astype(np.float64), starts) / counts
     return [
-        Decile(int(d), int(r.n), float(r.mean_pred), float(r.mean_actual), float(r.hit_rate))
-        for d, r in groups.iterrows()
+        Decile(d + 1, int(counts[d]), float(mean_pred[d]), float(mean_actual[d]), float(hit_rate[d]))
+        for d in range(DECILES)
     ]
 
 
@@ -212,12 +252,13 @@ def _loss_differential(pred: Array, actual: Array, loss: np.ufunc) -> Array:
     return np.nanmean(loss(actual - pred) - loss(actual), axis=1)
 
 
-def _pooled(correlation: Callable[[Array, Array], Any], x: Array, y: Array) -> float | None:
+def _pooled(x: Array, y: Array) -> float | None:
+    """Pearson's correlation over every resolved prediction (of the ranks: Spearman's)."""
     if len(x) < MIN_CROSS_SECTION or np.ptp(x) == 0 or np.ptp(y) == 0:
         return None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stats.NearConstantInputWarning)
-        return _finite(correlation(x, y).statistic)
+        return _finite(stats.pearsonr(x, y).statistic)
 
 
 def _mean(values: Array) -> float | None:

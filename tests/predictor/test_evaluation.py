@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 from statsmodels.tsa.stattools import diebold_mariano_test
 
-from app.predictor.evaluation import Panel, diebold_mariano, evaluate, panels_from_frame
+from app.predictor.evaluation import Panel, average_ranks, diebold_mariano, evaluate, evaluate_all, panels_from_frame
 from app.predictor.store import EVALUATED
 
 MINUTE = 60
@@ -113,6 +113,7 @@ def test_single_instrument_gets_pooled_correlation_deciles_and_mase_against_pers
     result = evaluate(panel(pred, actual, horizon=h), round_trip=0.0)
     assert result.ic_anchors == 0 and result.ic_mean is None  # no cross-section
     assert result.pooled_ic == pytest.approx(np.corrcoef(pred[:, 0], actual[:, 0])[0, 1])
+    assert result.pooled_rank_ic == pytest.approx(stats.spearmanr(pred[:, 0], actual[:, 0]).statistic)
     # Persistence at anchor t is the actual return of the prediction made h anchors earlier.
     model, persistence = np.abs(actual[h:] - pred[h:]).mean(), np.abs(actual[h:] - actual[:-h]).mean()
     assert result.mase_persistence == pytest.approx(model / persistence)
@@ -142,3 +143,18 @@ def test_the_live_record_as_rows_evaluates_as_its_panel() -> None:
     panels = panels_from_frame(pd.concat([other, rows.sample(frac=1.0, random_state=1)]))
     assert [(q.model_kind, q.horizon) for q in panels] == [("ridge", 2), ("zero", 2)]
     assert evaluate(panels[0], round_trip=0.0) == expected
+
+
+def test_ranks_average_ties_as_scipy_does_and_models_of_a_horizon_share_them() -> None:
+    rng = np.random.default_rng(9)
+    values = np.round(rng.standard_normal(500), 1)  # many ties
+    np.testing.assert_array_equal(average_ranks(values, np.argsort(values)), stats.rankdata(values))
+    actual = np.round(outcomes(300, 1, seed=10), 3)  # ties in the outcomes too
+    forecasts = {"ridge": actual + 0.002 * rng.standard_normal(actual.shape), "zero": np.zeros_like(actual)}
+    forecasts["ewma"] = np.round(forecasts["ridge"], 3)
+    shared = [panel(pred, actual, horizon=2) for pred in forecasts.values()]
+    alone = [evaluate(p, round_trip=0.0) for p in shared]
+    assert evaluate_all(shared, round_trip=0.0) == alone
+    for result, pred in zip(alone, forecasts.values(), strict=True):
+        want = stats.spearmanr(pred[:, 0], actual[:, 0]).statistic if np.ptp(pred) else None
+        assert result.pooled_rank_ic == pytest.approx(want)
