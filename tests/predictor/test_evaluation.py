@@ -8,7 +8,15 @@ import pytest
 from scipy import stats
 from statsmodels.tsa.stattools import diebold_mariano_test
 
-from app.predictor.evaluation import Panel, average_ranks, diebold_mariano, evaluate, evaluate_all, panels_from_frame
+from app.predictor.evaluation import (
+    Panel,
+    average_ranks,
+    diebold_mariano,
+    evaluate,
+    evaluate_all,
+    panels_from_frame,
+    stable_order,
+)
 from app.predictor.store import EVALUATED
 
 MINUTE = 60
@@ -158,3 +166,10 @@ def test_ranks_average_ties_as_scipy_does_and_models_of_a_horizon_share_them() -
     for result, pred in zip(alone, forecasts.values(), strict=True):
         want = stats.spearmanr(pred[:, 0], actual[:, 0]).statistic if np.ptp(pred) else None
         assert result.pooled_rank_ic == pytest.approx(want)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_the_forecasts_order_is_a_stable_sort_s(ties: bool) -> None:
+    values = np.random.default_rng(11).standard_normal(2000)
+    values = np.round(values, 1) if ties else values
+    np.testing.assert_array_equal(stable_order(values), np.argsort(values, kind="stable"))
