@@ -61,6 +61,13 @@ from app.trading.state import EngineState
 from app.trading.strategy import Strategy, StrategyConfig, ist_day
 from app.trading.trades import Trade
 
+REPLAY_BUDGET = 2 << 30
+"""Bytes the whole replay's record (and the columns its events are built from) may take: about
+REPLAY_BYTES_PER_CELL per bar, instrument and horizon. Beyond it (more than ~13 M of those: 5
+instruments x 2 horizons x 14 years of 1-minute bars) the predictor is stepped bar by bar, as
+live: the same predictions in memory that does not grow with the run, at the stepped speed."""
+REPLAY_BYTES_PER_CELL = 160
+
 
 class BarClock:
     """The order-rate clock of a backtest: the bars' time; waiting moves it on at once."""
@@ -125,6 +132,7 @@ class TradeReport:
     halts: list[Halt] = field(default_factory=list)
     bars_fed: int = 0  # bars (BarSets) the engine was handed; the rest could change nothing
     trade_seconds: float = 0.0  # wall time of the trade phase: the engine, given the predictions
+    stepped: bool = False  # the predictor was stepped bar by bar (the reference, or a run beyond the replay's budget)
 
     def public(self) -> dict[str, Any]:
         """The whole report as JSON (`backtest --trade --json`): figures, series and trades."""
@@ -160,12 +168,14 @@ async def run_trade_backtest(
     after_halt: AfterHalt = AfterHalt.RESUME_NEXT_SESSION,
     reference: bool = False,
     journal: MemoryJournal | None = None,
+    replay_budget: int = REPLAY_BUDGET,
 ) -> TradeReport:
     """Run predictor and engine over the bars of `data`; see the module docstring.
     :param specs: tick and lot per instrument (the instrument master's; default 0.05 and 1).
     :param reference: the live way in every respect (the predictor stepped bar by bar, every bar
         handed to the engine with the live PriceBook), which the tests hold the fast path to.
-    :param journal: where the run's orders, trades and paper ledger go (default: a new one), to read after."""
+    :param journal: where the run's orders, trades and paper ledger go (default: a new one), to read after.
+    :param replay_budget: bytes the replay's record may take; a longer run steps the predictor."""
     specs = specs if specs is not None else TradingSpecs()
     core = PredictorCore(
         data.instruments,
@@ -205,11 +215,9 @@ async def run_trade_backtest(
     driver = Driver(engine, clock, after_halt, every_bar=reference)
     close_ts = np.asarray(data.close_ts, dtype=np.int64)
     sessions = (close_ts + IST_OFFSET) // 86_400
-    anchors = (
-        None
-        if reference or not len(close_ts)
-        else replayed(core, core.replay(data.ohlcv["close"], record=True), close_ts, core.next_id)
-    )
+    cells = len(close_ts) * len(horizons) * len(data.instruments)  # one model
+    stepped = reference or not cells or cells * REPLAY_BYTES_PER_CELL > replay_budget
+    anchors = None if stepped else replayed(core, core.replay(data.ohlcv["close"], record=True), close_ts, core.next_id)
     for t, bars in enumerate(iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv)):
         created, resolved = predictions(core, core.step(bars)) if anchors is None else next(anchors)
         started = time.perf_counter()
@@ -222,7 +230,7 @@ async def run_trade_backtest(
     driver.seconds += time.perf_counter() - started
     report = _report(data, interval, journal, recorder, paper.capital, costs)
     report.after_halt, report.halts = after_halt, driver.halts()
-    report.bars_fed, report.trade_seconds = driver.fed, driver.seconds
+    report.bars_fed, report.trade_seconds, report.stepped = driver.fed, driver.seconds, stepped
     report.skipped, report.skill = dict(engine.skipped), engine.skill.public()
     return report
 

@@ -25,7 +25,7 @@ from app.predictor.backtest import Aligned
 from app.predictor.skill import SkillConfig
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
-from app.trading.backtest import TradeReport, run_trade_backtest
+from app.trading.backtest import REPLAY_BUDGET, REPLAY_BYTES_PER_CELL, TradeReport, run_trade_backtest
 from app.trading.brokers.paper import PaperConfig
 from app.trading.costs import CostModel
 from app.trading.journal import MemoryJournal
@@ -167,6 +167,26 @@ async def test_the_fast_path_trades_exactly_as_the_reference(
     assert {**fast.public(), "bars_fed": 0} == {**every.public(), "bars_fed": 0}
     assert every.performance.trades >= 10 and every.halts
     assert every.events["hft.trade_risk"] > every.performance.trades
+
+
+async def test_a_run_too_long_for_the_replay_s_memory_steps_the_predictor_and_trades_the_same() -> None:
+    data = randomised(2, 3, seed=3)
+    options = {
+        "strategy": StrategyConfig(min_calibration_n=5, min_hit_rate=0.45, cost_multiple=0.3, skill=NO_GATE),
+        "limits": RiskLimits(),
+        "costs": CostModel(),
+        "paper": PaperConfig(),
+        "model_kind": "ewma",
+    }
+    runs = []
+    for budget in (REPLAY_BUDGET, data.bars * 2 * REPLAY_BYTES_PER_CELL - 1):  # the second just too small
+        journal = MemoryJournal()
+        report = await run_trade_backtest(data, MINUTE, journal=journal, replay_budget=budget, **options)  # type: ignore[arg-type]
+        runs.append((report, journal.rows("hft_trades"), journal.rows("hft_orders")))
+    (replayed, *replayed_rows), (stepped, *stepped_rows) = runs
+    assert not replayed.stepped and stepped.stepped
+    assert replayed_rows == stepped_rows and replayed.performance.trades >= 5
+    assert replayed.public() == stepped.public()
 
 
 async def test_after_a_daily_loss_halt_the_desk_resumes_at_the_next_session_or_stays_halted() -> None:
