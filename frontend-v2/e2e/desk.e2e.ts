@@ -73,6 +73,10 @@ beforeAll(async () => {
     env: {
       SIGNALDESK_MARKET_SPEED: "600",
       SIGNALDESK_MARKET_SEED: "20250214",
+      // The market goes on while the server is down, as a real one does: a restart finds it
+      // where the wall clock puts it, not back at the session's open (where the resumed
+      // predictor would wait for the bars it has already seen).
+      SIGNALDESK_MARKET_ANCHOR: String(Date.now() / 1000),
       SIGNALDESK_PREDICTOR_AUTOSTART: "false",
       SIGNALDESK_HEARTBEAT_INTERVAL: "5",
       // Paper trading enters on any calibrated prediction here, so that an entry comes quickly.
