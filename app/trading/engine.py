@@ -781,4 +781,5 @@ class TradingEngine:
             skipped=dict(self.skipped),
             skill=self.skill.public(),
             last_bar_ts=self.last_bar[1] if self.last_bar else None,
+            stops="broker" if self.stops is not None else "engine",
         )

@@ -246,7 +246,7 @@ class TradingService:
         prices.seed(self.feed.recent())
         held = self.broker_stops and venue.is_live and isinstance(venue, StopOrders)
         if self.broker_stops and not held:
-            log.info("trading: SIGNALDESK_HFT_BROKER_STOPS is ignored on %s: only a live venue holds stops", venue.name)
+            log.info("trading: %s", self._stops_note(venue.name))
         return TradingEngine(
             instruments=self.feed.instruments,
             interval=interval,
@@ -491,8 +491,22 @@ class TradingService:
             "skipped": dict(snapshot.skipped),
             "skill": snapshot.skill,
             "last_bar_ts": snapshot.last_bar_ts,
+            "stops": snapshot.stops,
             **({"venue_updates": snapshot.venue_updates} if snapshot.venue_updates is not None else {}),
+            **(
+                {"stops_note": self._stops_note(snapshot.venue)}
+                if self.broker_stops and snapshot.stops == "engine"
+                else {}
+            ),
         }
+
+    @staticmethod
+    def _stops_note(venue: str) -> str:
+        """Why SIGNALDESK_HFT_BROKER_STOPS is not in effect on `venue` (the status and the log say it)."""
+        return (
+            f"SIGNALDESK_HFT_BROKER_STOPS is on, but the {venue} venue holds no stops: "
+            "the engine watches each trade's stop (only a live broker holds them)"
+        )
 
     async def positions(self) -> dict[str, Any]:
         """The venue's positions and funds (the paper ledger as stored when no run is on)."""

@@ -82,3 +82,4 @@ class EngineSnapshot:
     skipped: Mapping[str, int]
     skill: list[dict[str, object]]  # SkillBook.public(): each pair's skill state and test figures
     last_bar_ts: int | None
+    stops: str  # "broker": each trade's stop rests at the venue; "engine": the engine watches it

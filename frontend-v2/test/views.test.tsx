@@ -263,6 +263,19 @@ describe("trading view", () => {
     expect(screen.getByTestId("broker-kill-switch").textContent).toMatch(/^Broker kill switch ENGAGED at .*: NSE_EQ/);
   });
 
+  test("where stops are held, and why broker stops are not in effect on paper", () => {
+    const note = "SIGNALDESK_HFT_BROKER_STOPS is on, but the paper venue holds no stops: the engine watches each trade's stop";
+    const withStatus = (status: Record<string, unknown>) => (s: DeskState) => {
+      const t = trading(s);
+      return { ...t, trading: loadTrading(t.trading, { status: { state: "running", ...status }, trades: [] }, 4) };
+    };
+    renderDesk("/trading", withStatus({ stops: "engine", stops_note: note }));
+    expect(screen.getByTestId("stops-held").textContent).toBe(`Stops: watched by the engine. ${note}`);
+    cleanup();
+    renderDesk("/trading", withStatus({ stops: "broker" }));
+    expect(screen.getByTestId("stops-held").textContent).toBe("Stops: held at the broker (SL-M orders)");
+  });
+
   test("a plain halt sends no broker_kill_switch; the status says the broker's is not engaged", async () => {
     renderDesk("/trading", (s) => {
       const t = trading(s);

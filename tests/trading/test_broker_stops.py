@@ -56,6 +56,8 @@ async def test_the_entry_fill_puts_an_sl_m_at_the_engine_s_stop_moved_only_when_
         row = await stop_row(rig)
         assert stop["tag"] == f"sd-{row['order_id']}" and row["trade_id"] == trade.trade_id
         assert (row["status"], row["broker_order_id"], row["price"]) == ("submitted", stop["order_id"], trade.stop)
+        status = rig.service.status()
+        assert status["stops"] == "broker" and "stops_note" not in status
 
         before, first = len(fake_upstox.broker_requests), trade.stop
         await rig.bar({**PRICES, RELIANCE: 2896.0})  # lower: the stop does not loosen
@@ -177,6 +179,8 @@ async def test_with_the_setting_off_no_stop_is_placed_and_on_paper_it_is_ignored
         await rig.bar(PRICES)
         assert len(rig.watch.of("hft.entry")) == 1
         assert fake_upstox.desk.stops() == [] and [o["order_type"] for o in fake_upstox.placed] == ["MARKET"]
+        status = rig.service.status()
+        assert status["stops"] == "engine" and "stops_note" not in status  # off: nothing to explain
     finally:
         await rig.close()
     paper = await make_rig(tmp_path / "paper", hft_broker_stops=True)
@@ -184,6 +188,9 @@ async def test_with_the_setting_off_no_stop_is_placed_and_on_paper_it_is_ignored
         await paper.service.start()
         engine = paper.service.engine
         assert engine is not None and engine.stops is None
+        status = paper.service.status()  # the status says the setting is not in effect, and why
+        assert status["stops"] == "engine"
+        assert status["stops_note"].startswith("SIGNALDESK_HFT_BROKER_STOPS is on, but the paper venue holds no stops")
     finally:
         await paper.close()
 

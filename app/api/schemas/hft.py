@@ -6,6 +6,8 @@ not give stays out of the answer."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from app.api.schemas.base import EnumValue, ResponseModel
 from app.api.schemas.predictor import SkillOut
 from app.events import optional
@@ -61,6 +63,10 @@ class EngineStatus(ResponseModel):
     skipped: optional[dict[str, int]]
     skill: optional[list[SkillOut]]
     last_bar_ts: int | None = None
+    # where each trade's stop is held: "broker" (SIGNALDESK_HFT_BROKER_STOPS on a live broker)
+    # or "engine"; and why the setting is not in effect, when it is on but the venue holds none
+    stops: optional[Literal["broker", "engine"]]
+    stops_note: optional[str]
 
 
 class FlattenOut(ResponseModel):

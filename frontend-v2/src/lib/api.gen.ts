@@ -876,6 +876,13 @@ export interface components {
             skill?: components["schemas"]["SkillOut"][];
             /** Last Bar Ts */
             last_bar_ts?: number | null;
+            /**
+             * Stops
+             * @enum {string}
+             */
+            stops?: "broker" | "engine";
+            /** Stops Note */
+            stops_note?: string;
         };
         /**
          * Envelope
@@ -2084,6 +2091,13 @@ export interface components {
             skill?: components["schemas"]["SkillOut"][];
             /** Last Bar Ts */
             last_bar_ts?: number | null;
+            /**
+             * Stops
+             * @enum {string}
+             */
+            stops?: "broker" | "engine";
+            /** Stops Note */
+            stops_note?: string;
             flatten: components["schemas"]["FlattenOut"];
         };
         /** SubmitJob */

@@ -33,6 +33,10 @@ export interface Engine {
   readonly day?: string;
   /** The broker's own kill switch as the server engaged it (REST status and halt answers only). */
   readonly broker_kill_switch?: BrokerKillSwitch;
+  /** Where each trade's stop is held while an engine runs (REST status): at the broker, or watched by the engine. */
+  readonly stops?: "broker" | "engine";
+  /** Why SIGNALDESK_HFT_BROKER_STOPS is not in effect, when it is on but the venue holds no stops. */
+  readonly stops_note?: string;
 }
 
 export interface BrokerKillSwitch {
@@ -206,6 +210,8 @@ export function engineFromRest(r: Json): Partial<Engine> {
     brokers,
     day: str(r.day),
     broker_kill_switch: killSwitchFromRest(r),
+    stops: r.stops === "broker" || r.stops === "engine" ? r.stops : undefined,
+    stops_note: str(r.stops_note),
   };
 }
 

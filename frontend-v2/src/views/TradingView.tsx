@@ -55,8 +55,20 @@ function Mode({ engine }: { engine: Engine }) {
           Halted: {engine.halted_reason}
         </p>
       )}
+      <StopsHeld engine={engine} />
       <KillSwitchStatus engine={engine} />
     </div>
+  );
+}
+
+/** Where each trade's stop is held, and why broker stops are not in effect when they were asked for. */
+function StopsHeld({ engine }: { engine: Engine }) {
+  if (engine.stops === undefined) return null;
+  return (
+    <p className={engine.stops_note ? "amber" : "muted"} data-testid="stops-held">
+      {engine.stops === "broker" ? "Stops: held at the broker (SL-M orders)" : "Stops: watched by the engine"}
+      {engine.stops_note ? `. ${engine.stops_note}` : ""}
+    </p>
   );
 }
 

@@ -206,3 +206,14 @@ describe("PnL over the day", () => {
     expect(pnlSeries([], candles)).toEqual([]);
   });
 });
+
+describe("where stops are held", () => {
+  test("read from the status with the note when broker stops are not in effect; an unknown value is left out", () => {
+    const note = "SIGNALDESK_HFT_BROKER_STOPS is on, but the paper venue holds no stops: the engine watches each trade's stop";
+    const loaded = loadTrading(initialTrading, { status: { state: "running", stops: "engine", stops_note: note }, trades: [] }, 0);
+    expect([loaded.engine.stops, loaded.engine.stops_note]).toEqual(["engine", note]);
+    const held = loadTrading(initialTrading, { status: { state: "running", stops: "broker" }, trades: [] }, 0);
+    expect([held.engine.stops, held.engine.stops_note]).toEqual(["broker", undefined]);
+    expect(loadTrading(initialTrading, { status: { state: "running", stops: "somewhere" }, trades: [] }, 0).engine.stops).toBeUndefined();
+  });
+});
