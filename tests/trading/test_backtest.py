@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -31,6 +28,7 @@ from app.trading.costs import CostModel
 from app.trading.journal import MemoryJournal
 from app.trading.risk import AfterHalt, RiskLimits
 from app.trading.strategy import StrategyConfig, ist_day
+from tests.support.cli import signaldesk
 
 MINUTE = CANONICAL["1m"]
 NO_GATE = SkillConfig(gate=False)  # for the engine's mechanics on a random walk; the gate: test_skill_gate.py
@@ -247,28 +245,10 @@ def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
         await db.close()
 
     asyncio.run(store())
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SIGNALDESK_")}
-    args = [
-        sys.executable,
-        "-m",
-        "app",
-        "backtest",
-        "--trade",
-        "--instruments",
-        ",".join(bars[0].instruments),
-        "--interval",
-        "1m",
-        "--data-dir",
-        str(data_dir),
-    ]
+    args = ["backtest", "--trade", "--instruments", ",".join(bars[0].instruments), "--interval", "1m"]
+    args += ["--data-dir", str(data_dir)]
     sheet = tmp_path / "tearsheet.html"
-    result = subprocess.run(
-        [*args, "--json", "--after-halt", "stay-halted", "--report", str(sheet)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
+    result = signaldesk(*args, "--json", "--after-halt", "stay-halted", "--report", sheet, timeout=120)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert "<svg" in sheet.read_text() and "max drawdown" in sheet.read_text()
@@ -278,15 +258,15 @@ def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
     assert {"sharpe", "sortino", "profit_factor", "charges_by_kind", "daily", "by_instrument"} <= set(perf)
     assert report["after_halt"] == "stay-halted" and isinstance(report["halts"], list)
     # the first trade in the red halts (a random walk: trades only with the skill gate off)
-    strict = {**env, "SIGNALDESK_HFT_MAX_DAILY_LOSS": "1", "SIGNALDESK_HFT_SKILL_GATE": "false"}
-    table = subprocess.run(args, capture_output=True, text=True, timeout=120, env=strict)
+    strict = {"SIGNALDESK_HFT_MAX_DAILY_LOSS": "1", "SIGNALDESK_HFT_SKILL_GATE": "false"}
+    table = signaldesk(*args, env=strict, timeout=120)
     assert table.returncode == 0 and "net PnL after costs" in table.stdout and "exposure" in table.stdout
     assert "Sharpe" in table.stdout and "n/a (one day)" in table.stdout  # one session: said plainly
     assert "resume-next-session" in table.stdout  # the default
     assert "daily-loss halts (IST)" in table.stdout and "daily loss limit breached" in table.stdout
     assert "skill gate per pair" in table.stdout and "predictions skipped" in table.stdout
     assert {p["state"] for p in report["skill"]} <= {"untested", "no_skill", "skilled"} and "skipped" in report
-    bad = subprocess.run([*args, "--model", "magic"], capture_output=True, text=True, timeout=120, env=env)
+    bad = signaldesk(*args, "--model", "magic")
     assert bad.returncode == 2 and "--model 'magic'" in bad.stderr
-    bad = subprocess.run([*args, "--after-halt", "panic"], capture_output=True, text=True, timeout=120, env=env)
+    bad = signaldesk(*args, "--after-halt", "panic")
     assert bad.returncode == 2 and "--after-halt" in bad.stderr and "resume-next-session" in bad.stderr
