@@ -108,7 +108,7 @@ def outcomes(core: PredictorCore, cycle: Cycle) -> tuple[list[PredictionResolved
                     mae,
                     rmse,
                     hit_rate,
-                )  # fmt: skip
+                )
                 for i, pid, a, adj, e, n, bias, mae, rmse, hit_rate in columns
             ]
             expired += [
