@@ -75,7 +75,10 @@ async def test_market_bars_on_the_nse_grid_after_ready(server_factory, calendar:
 async def test_every_client_gets_the_same_bytes(server_factory) -> None:  # type: ignore[no-untyped-def]
     server: ServerProcess = server_factory(env=FAST)
     server.start()
-    async with connect(server.ws("market")) as a, connect(server.ws("market")) as b:
+    # each client reads while the other waits: an unbounded queue keeps the idle one reading, or
+    # its close handshake would wait (close_timeout, 10 s) behind the bars it has not taken
+    unbounded = {"max_queue": None}
+    async with connect(server.ws("market"), **unbounded) as a, connect(server.ws("market"), **unbounded) as b:
         await recv_ready(a)
         await recv_ready(b)
         first_a = (await recv_bars(a, 1))[0]
