@@ -50,8 +50,9 @@ class Payload(BaseModel):
         names = _FIELD_NAMES.get(cls)
         if names is None:
             names = _FIELD_NAMES[cls] = _FieldNames(cls.model_fields)
-        if len(fields) != len(names):
-            raise ValueError(f"{cls.__name__}.trusted needs every field: {sorted(names - fields.keys())} missing")
+        if len(fields) != len(names):  # a count, not the names: those are the builder's, held by its tests
+            missing, unknown = sorted(names - fields.keys()), sorted(fields.keys() - names)
+            raise ValueError(f"{cls.__name__}.trusted takes exactly its fields: missing {missing}, unknown {unknown}")
         payload = cls.__new__(cls)
         object.__setattr__(payload, "__dict__", fields)
         object.__setattr__(payload, "__pydantic_fields_set__", names)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.events import PredictionCreated, PredictionResolved
+from app.events import Calibration, PredictionCreated, PredictionResolved
 from app.predictor.events import created_events, outcomes, replayed
 from tests.predictor.synthetic import make_core
 from tests.predictor.test_replay import HORIZONS, gappy_closes, with_session_breaks
@@ -45,3 +45,8 @@ def test_trusted_events_are_what_validation_gives() -> None:
     copied = events[0].model_copy(update={"instrument_key": "NSE_EQ|OTHER"})
     assert copied.instrument_key == "NSE_EQ|OTHER" and events[0].instrument_key != "NSE_EQ|OTHER"
     assert copied.model_fields_set == events[0].model_fields_set
+
+
+def test_a_trusted_payload_missing_a_field_is_refused_naming_it() -> None:
+    with pytest.raises(ValueError, match=r"Calibration.trusted takes exactly its fields: missing \['hit_rate'\]"):
+        Calibration.trusted({"n": 1, "bias": 0.0, "mae": 0.0, "rmse": 0.0})
