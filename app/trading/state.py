@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -82,4 +82,6 @@ class EngineSnapshot:
     skipped: Mapping[str, int]
     skill: list[dict[str, object]]  # SkillBook.public(): each pair's skill state and test figures
     last_bar_ts: int | None
-    stops: str  # "broker": each trade's stop rests at the venue; "engine": the engine watches it
+    stops: Literal[
+        "broker", "engine"
+    ]  # "broker": each trade's stop rests at the venue; "engine": the engine watches it

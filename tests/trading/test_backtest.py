@@ -159,6 +159,7 @@ async def test_the_fast_path_trades_exactly_as_the_reference(
         model_kind=model_kind,
         after_halt=after_halt,
     )
+    assert every.stepped and not fast.stepped  # the predictions came from the replay ...
     assert fast.bars_fed < every.bars_fed == every.bars  # bars were skipped ...
     for table in ("hft_trades", "hft_orders", "hft_paper_account", "hft_paper_positions"):
         assert fast_journal.rows(table) == every_journal.rows(table), table  # ... and nothing changed
