@@ -84,6 +84,9 @@ beforeAll(async () => {
       SIGNALDESK_HFT_MIN_HIT_RATE: "0",
       SIGNALDESK_HFT_COST_MULTIPLE: "0",
       SIGNALDESK_HFT_SKILL_GATE: "false", // the desk trades the random walk: the gate has its own tests
+      // A random walk can lose the day's limit within the test; a halt it caused would refuse the
+      // CLI's resume. The limit has its own tests (tests/trading/).
+      SIGNALDESK_HFT_MAX_DAILY_LOSS: "1000000000",
     },
   });
   const schedule = await rest("/api/automation/schedules", {
