@@ -151,7 +151,9 @@ class ObservedCalendar:
     """
 
     def __init__(self, closes: npt.ArrayLike) -> None:
-        self._closes = np.unique(np.asarray(closes, dtype=np.int64))
+        closes = np.asarray(closes, dtype=np.int64)
+        # A data set's closes come sorted and distinct: np.unique would sort them again.
+        self._closes = closes if (np.diff(closes) > 0).all() else np.unique(closes)
         self._shifted: dict[tuple[int, int], npt.NDArray[np.int64]] = {}
 
     def shift(self, interval: Interval, close_ts: int, steps: int) -> int:

@@ -161,13 +161,13 @@ class BacktestReport:
         self.outcomes += history.outcomes
         if not len(history.made):
             return
+        stamps = np.asarray(close_ts, dtype=np.int64)
         for k, horizon in enumerate(history.horizons):
-            made = np.arange(max(len(close_ts) - horizon, 0))
-            resolved = made + horizon
-            ok = history.ok[resolved, k][:, None, :]  # (R, 1, n)
-            adj = np.where(ok, history.pred_ret[made, k] + history.calib_bias[made, k], np.nan)
-            actual = np.where(ok, history.actual_ret[resolved, k][:, None, :], np.nan)[:, 0]
-            stamps = np.asarray(close_ts, dtype=np.int64)
+            made, resolved = slice(0, max(len(stamps) - horizon, 0)), slice(horizon, None)
+            ok = history.ok[resolved, k]  # (R, n)
+            adj = np.add(history.pred_ret[made, k], history.calib_bias[made, k])  # (R, M, n)
+            np.copyto(adj, np.nan, where=~ok[:, None, :])
+            actual = np.where(ok, history.actual_ret[resolved, k], np.nan)
             self._resolved.setdefault(horizon, []).append((stamps[made], stamps[resolved], adj, actual))
 
     @property

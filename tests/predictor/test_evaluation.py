@@ -9,6 +9,7 @@ from scipy import stats
 from statsmodels.tsa.stattools import diebold_mariano_test
 
 from app.predictor.evaluation import (
+    FEW_TIES,
     Panel,
     average_ranks,
     diebold_mariano,
@@ -168,8 +169,32 @@ def test_ranks_average_ties_as_scipy_does_and_models_of_a_horizon_share_them() -
         assert result.pooled_rank_ic == pytest.approx(want)
 
 
-@pytest.mark.parametrize("ties", [False, True])
-def test_the_forecasts_order_is_a_stable_sort_s(ties: bool) -> None:
+@pytest.mark.parametrize("ties", ["none", "a few runs", "one long run", "many runs"])
+def test_the_forecasts_order_is_a_stable_sort_s(ties: str) -> None:
     values = np.random.default_rng(11).standard_normal(2000)
-    values = np.round(values, 1) if ties else values
+    if ties == "a few runs":  # put in order one by one
+        values[::97] = values[1]
+        values[5:1500:300] = values[7]
+    elif ties == "one long run":
+        values[100:1900] = 0.0
+    elif ties == "many runs":  # more than FEW_TIES: sorted again
+        values = np.round(values, 2)
+        assert len(values) - len(np.unique(values)) > FEW_TIES
     np.testing.assert_array_equal(stable_order(values), np.argsort(values, kind="stable"))
+
+
+def test_persistence_is_the_return_of_the_first_prediction_that_resolved_at_the_anchor() -> None:
+    """Targets out of order and repeated (a live record: several intervals' rows, restarts): the
+    persistence forecast at an anchor is the actual return of the first row whose target it is."""
+    rng = np.random.default_rng(5)
+    ts_pred = 1_767_225_600 + MINUTE * np.arange(40)
+    ts_target = ts_pred[rng.integers(0, 40, size=40)] + MINUTE * rng.integers(0, 2, size=40)
+    actual = outcomes(40, 3, seed=6)
+    result = Panel("1m", "ridge", 1, ts_pred, ts_target, actual, actual).persistence
+    first = {}
+    for row, target in enumerate(ts_target.tolist()):
+        first.setdefault(target, row)
+    assert 0 < len(first.keys() & set(ts_pred.tolist())) < 40  # some anchors have one, some not
+    for t, anchor in enumerate(ts_pred.tolist()):
+        want = actual[first[anchor]] if anchor in first else np.full(3, np.nan)
+        np.testing.assert_array_equal(result[t], want)
