@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import orjson
 
 from app.bus.events import Batch, StoredEvent
 from app.bus.local import LocalEventBus
@@ -35,6 +36,7 @@ from app.bus.sqlite_log import SqliteEventLog
 from app.bus.subscription import ResumeOutcome
 from app.core import heap
 from app.events import ContractValidator
+from app.events.payload import Event
 from app.events.publish import decode
 from app.market.bars import BarSet
 from app.market.calendar import NseCalendar
@@ -141,22 +143,30 @@ class QueueSource:
             yield await self.queue.get()
 
 
+def decoded(data: bytes) -> Event:
+    """The typed event of an envelope's bytes."""
+    envelope = orjson.loads(data)
+    return decode(StoredEvent(envelope["id"], envelope["channel"], envelope["type"], envelope["ts"], data))
+
+
 class CreatedWatch:
     """A bus subscriber that notes when the expected number of prediction.created has arrived,
-    and keeps each cycle's events (for the skill gate's cost, timed apart: `bench.skill_cost`)."""
+    and keeps each cycle's events (for the skill gate's cost, timed apart: `bench.skill_cost`)
+    as their bytes: objects kept by the thousand would grow the heap the collector scans, which
+    a server's does not (it keeps no event in memory)."""
 
     def __init__(self) -> None:
         self.expected = 0
         self.seen = 0
         self.done = asyncio.Event()
-        self.cycle: list[StoredEvent] = []
-        self.cycles: list[list[StoredEvent]] = []
+        self.cycle: list[bytes] = []
+        self.cycles: list[list[bytes]] = []
 
     def ready(self, outcome: ResumeOutcome) -> None:
         pass
 
     def deliver(self, batch: Batch) -> None:
-        self.cycle.extend(batch.events)
+        self.cycle.extend(e.data for e in batch.events)
         self.seen += sum(e.type == "prediction.created" for e in batch.events)
         if self.expected and self.seen >= self.expected:
             self.done.set()
@@ -211,7 +221,7 @@ async def live_cycle(instruments: int, cycles: int, warmup: int = 10) -> dict[st
             await bus.close()
             await db.close()
     ms = np.array(latencies)
-    gate_ms = np.array(skill_cost.per_cycle_ms([[decode(e) for e in events] for events in watch.cycles[1 + warmup :]]))
+    gate_ms = np.array(skill_cost.per_cycle_ms([[decoded(e) for e in events] for events in watch.cycles[1 + warmup :]]))
     p99 = float(np.percentile(ms, 99))
     return {
         "instruments": instruments,

@@ -1,13 +1,36 @@
 """The server freezes what start-up built out of the garbage collector once it has started
-(app.core.heap), and leaves its thresholds as CPython has them."""
+(app.core.heap), and leaves its thresholds as CPython has them; a predictor cycle runs with
+automatic collection deferred."""
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import itertools
+import time
 from pathlib import Path
 
+from app.bus.events import Batch
+from app.bus.local import LocalEventBus
+from app.bus.sqlite_log import SqliteEventLog
+from app.core import heap
 from app.core.config import Settings
+from app.events import ContractValidator
 from app.main import create_app
+from app.market.bars import BarSet
+from app.market.calendar import NseCalendar
+from app.market.clock import ManualClock, last_session_open
+from app.market.feed import MarketFeed
+from app.market.intervals import CANONICAL
+from app.market.simulated import SimulatedMarket, universe
+from app.predictor.config import PredictorConfig
+from app.predictor.service import PredictorService
+from app.predictor.store import PredictionStore
+from app.storage.db import Database
+from app.storage.migrate import upgrade_async
+from tests.trading.fakes import QueueSource
+
+MINUTE = CANONICAL["1m"]
 
 
 async def test_a_started_server_freezes_its_start_up_heap(tmp_path: Path) -> None:
@@ -21,3 +44,84 @@ async def test_a_started_server_freezes_its_start_up_heap(tmp_path: Path) -> Non
             assert gc.get_threshold() == thresholds
     finally:
         gc.unfreeze()
+
+
+def test_deferred_collection_is_off_until_the_last_overlapping_use_ends() -> None:
+    assert gc.isenabled()
+    first, second = heap.deferred_collection(), heap.deferred_collection()
+    first.__enter__()
+    assert not gc.isenabled()
+    second.__enter__()  # a second cycle overlapping the first (two coroutines)
+    first.__exit__(None, None, None)
+    assert not gc.isenabled(), "the second is still inside"
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with heap.deferred_collection():
+            pass
+        assert not gc.isenabled(), "a collector disabled before stays disabled"
+    finally:
+        gc.enable()
+
+
+async def test_a_predictor_cycle_runs_without_automatic_collection(tmp_path: Path) -> None:
+    """Collected halfway, a cycle's objects would be promoted and trigger full collections."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
+    await upgrade_async(url)
+    db = Database(url)
+    bus = LocalEventBus(SqliteEventLog(tmp_path / "events.sqlite3"), ContractValidator())
+    await bus.start()
+    bars = session_bars(2, 10)
+    source = QueueSource(bars[0].instruments, MINUTE)
+    feed = MarketFeed()
+    feed.start(source)
+    service = PredictorService(bus=bus, store=PredictionStore(db), feed=feed, calendar=NseCalendar())
+    seen = Collection()
+    await bus.subscribe("prediction", seen)
+    try:
+        await service.start(list(source.instruments), PredictorConfig(horizons=[1], model_kind="ewma"))
+        for bar_set in bars:
+            source.queue.put_nowait(bar_set)
+        await asyncio.wait_for(seen.cycles.wait(), 30)
+    finally:
+        await service.close()
+        await feed.close()
+        await bus.close()
+        await db.close()
+    assert seen.during == {"prediction.created": {False}, "prediction.resolved": {False}, "predictor.cycle": {False}}
+    assert gc.isenabled()
+
+
+class Collection:
+    """A subscriber noting, for each event type, whether automatic collection was on as it came
+    (the local bus hands a batch over inside the publish, so inside the cycle)."""
+
+    def __init__(self) -> None:
+        self.during: dict[str, set[bool]] = {}
+        self.cycles = asyncio.Event()
+        self._count = 0
+
+    def ready(self, outcome: object) -> None:
+        pass
+
+    def deliver(self, batch: Batch) -> None:
+        for event in batch.events:
+            if event.type != "predictor.start":
+                self.during.setdefault(event.type, set()).add(gc.isenabled())
+            self._count += event.type == "predictor.cycle"
+        if self._count >= 8:  # predictions from the fourth bar on (min_history), resolutions a bar later
+            self.cycles.set()
+
+    async def drained(self) -> bool:
+        return True
+
+    def lost(self) -> None:
+        pass
+
+
+def session_bars(instruments: int, count: int) -> list[BarSet]:
+    calendar = NseCalendar()
+    start = last_session_open(calendar, time.time() - 30 * 86400)
+    market = SimulatedMarket(ManualClock(start), instruments=universe(instruments), seed=3, calendar=calendar)
+    return list(itertools.islice(market.bars_from(start), count))

@@ -24,6 +24,7 @@ import numpy as np
 from pydantic import ValidationError
 
 from app.bus.interface import EventBus
+from app.core import heap
 from app.events import PredictionEvent, PredictorCycle, PredictorStart, PredictorStop, publish
 from app.events import PredictorError as PredictorFailed
 from app.market.bars import BarSet
@@ -186,6 +187,10 @@ class PredictorService:
     # --- one cycle ----------------------------------------------------------------------
 
     async def _cycle(self, core: PredictorCore, bars: BarSet) -> None:
+        with heap.deferred_collection():  # its objects die with it: not collected halfway (app.core.heap)
+            await self._step(core, bars)
+
+    async def _step(self, core: PredictorCore, bars: BarSet) -> None:
         bars = _select(bars, core.instruments)
         await self._pick_up_promotions(core)
         cycle = await asyncio.to_thread(core.step, bars)
