@@ -86,7 +86,7 @@ from app.market.clock import Clock
 from app.predictor.skill import SkillBook
 from app.trading.book import Book
 from app.trading.broker_stops import BrokerStops
-from app.trading.brokers.base import Broker, OpenOrder, OpenOrders, StopOrders, StreamReconnects
+from app.trading.brokers.base import Broker, OpenOrder, OpenOrders, StreamReconnects, holds_stops
 from app.trading.errors import BrokerError, EngineStateError, LiveTradingRefused, OrderDenied
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
@@ -180,8 +180,7 @@ class TradingEngine:
         self.ticks: dict[str, tuple[float, float]] = {}  # the latest tick (price, epoch s) per traded instrument
         self.reconciled = 0  # reconciliations carried out (the start-up one and those during the day)
         self._lock = asyncio.Lock()
-        held = broker_stops and venue.is_live and isinstance(venue, StopOrders)
-        self.stops = BrokerStops(self, venue, stops) if held and isinstance(venue, StopOrders) else None
+        self.stops = BrokerStops(self, venue, stops) if broker_stops and holds_stops(venue) else None
 
     @property
     def state(self) -> EngineState:

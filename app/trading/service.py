@@ -40,7 +40,15 @@ from app.market.timestamps import iso
 from app.predictor.skill import preload
 from app.trading.book import Book
 from app.trading.broker_charges import BrokerChargesRecorder
-from app.trading.brokers.base import Broker, FillCharges, Funds, KillSwitch, Position, StopOrders, StreamReconnects
+from app.trading.brokers.base import (
+    Broker,
+    FillCharges,
+    Funds,
+    KillSwitch,
+    Position,
+    StreamReconnects,
+    holds_stops,
+)
 from app.trading.brokers.registry import BrokerRegistry
 from app.trading.engine import FlattenOutcome, TradingEngine
 from app.trading.errors import BrokerError, EngineStateError, NoKillSwitch, TradingError
@@ -244,7 +252,7 @@ class TradingService:
                 book.add(trade)
         prices = PriceBook(self.feed.instruments, span=self.vol_span, min_bars=self.min_vol_bars)
         prices.seed(self.feed.recent())
-        held = self.broker_stops and venue.is_live and isinstance(venue, StopOrders)
+        held = self.broker_stops and holds_stops(venue)
         if self.broker_stops and not held:
             log.info("trading: %s", self._stops_note(venue.name))
         return TradingEngine(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeGuard, runtime_checkable
 
 from app.trading.orders import OrderRequest, OrderResult, Side
 
@@ -171,3 +171,9 @@ class StopOrders(Protocol):
         """Call `listener(client_order_id)` on the event loop when an engine order nobody waits
         on (a stop) reaches a final status at the broker; returns the function that removes it."""
         ...
+
+
+def holds_stops(venue: Broker) -> TypeGuard[StopOrders]:
+    """Whether `venue` holds the engine's stops (SIGNALDESK_HFT_BROKER_STOPS): a live broker
+    that can; on any other the engine watches them itself."""
+    return venue.is_live and isinstance(venue, StopOrders)
