@@ -25,6 +25,12 @@ default the halt is lifted at the next session's first bar (`TradingEngine.resum
 allows it once the bar's day has begun, and refuses while that day's PnL is beyond the limit:
 then the next session tries again); signals of the day before are stale there anyway.
 `stay-halted` keeps the engine halted for the rest of the backtest. Every halt is reported.
+
+The run holds automatic garbage collection off (`app.core.heap.deferred_collection`): its
+objects either live to its end (trades, orders, the ledger) or die by reference counting (each
+bar's events), and collecting them halfway only scanned the growing heap again and again (a
+fifth of a year's run over 5 instruments). It makes next to no cyclic garbage: 435 objects
+found by a collection after a 50-day run with the collector off, and the same peak RSS.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from app.core import heap
 from app.events import HftError, HftManageError, PredictionCreated, PredictionResolved
 from app.market.bars import BarSet, iter_bar_sets
 from app.market.calendar import IST, IST_OFFSET, ObservedCalendar
@@ -217,17 +224,20 @@ async def run_trade_backtest(
     sessions = (close_ts + IST_OFFSET) // 86_400
     cells = len(close_ts) * len(horizons) * len(data.instruments)  # one model
     stepped = reference or not cells or cells * REPLAY_BYTES_PER_CELL > replay_budget
-    anchors = None if stepped else replayed(core, core.replay(data.ohlcv["close"], record=True), close_ts, core.next_id)
-    for t, bars in enumerate(iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv)):
-        created, resolved = predictions(core, core.step(bars)) if anchors is None else next(anchors)
+    with heap.deferred_collection():  # a batch run: see the module docstring
+        anchors = (
+            None if stepped else replayed(core, core.replay(data.ohlcv["close"], record=True), close_ts, core.next_id)
+        )
+        for t, bars in enumerate(iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv)):
+            created, resolved = predictions(core, core.step(bars)) if anchors is None else next(anchors)
+            started = time.perf_counter()
+            await driver.on_bars(bars, new_session=t > 0 and sessions[t] != sessions[t - 1])
+            feed_predictions(engine, created, resolved)
+            driver.seconds += time.perf_counter() - started
         started = time.perf_counter()
-        await driver.on_bars(bars, new_session=t > 0 and sessions[t] != sessions[t - 1])
-        feed_predictions(engine, created, resolved)
+        if len(data.close_ts):
+            await engine.flatten(note="end of the backtest")
         driver.seconds += time.perf_counter() - started
-    started = time.perf_counter()
-    if len(data.close_ts):
-        await engine.flatten(note="end of the backtest")
-    driver.seconds += time.perf_counter() - started
     report = _report(data, interval, journal, recorder, paper.capital, costs)
     report.after_halt, report.halts = after_halt, driver.halts()
     report.bars_fed, report.trade_seconds, report.stepped = driver.fed, driver.seconds, stepped
