@@ -62,7 +62,7 @@ class CandleStore:
         clean = await asyncio.to_thread(check_candles, frame, lines, iv, f"candles of {key} {iv.name}")
         rows = await asyncio.to_thread(_rows, key, iv.name, clean)
         written = 0
-        async with self.db.engine.begin() as conn:
+        async with self.db.begin() as conn:
             statement = _upsert_statement(conn.dialect.name)
             for at in range(0, len(rows), CHUNK):
                 chunk = rows[at : at + CHUNK]

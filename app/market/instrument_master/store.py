@@ -62,7 +62,7 @@ class InstrumentMaster:
     async def replace(self, rows: Sequence[dict[str, Any]]) -> int:
         """The master becomes `rows`, in one transaction: readers see the old one until it commits,
         and a failure leaves it as it was."""
-        async with self.db.engine.begin() as conn:
+        async with self.db.begin() as conn:
             await conn.execute(delete(TABLE))
             for at in range(0, len(rows), CHUNK):
                 await execute_many(conn, insert(TABLE), rows[at : at + CHUNK])
