@@ -8,6 +8,7 @@ import asyncio
 import gc
 import itertools
 import time
+import weakref
 from pathlib import Path
 
 from app.bus.events import Batch
@@ -125,3 +126,22 @@ def session_bars(instruments: int, count: int) -> list[BarSet]:
     start = last_session_open(calendar, time.time() - 30 * 86400)
     market = SimulatedMarket(ManualClock(start), instruments=universe(instruments), seed=3, calendar=calendar)
     return list(itertools.islice(market.bars_from(start), count))
+
+
+def test_settling_collects_garbage_before_freezing_what_is_alive() -> None:
+    class Node:
+        loop: object
+
+    garbage, leftover = Node(), Node()
+    garbage.loop, leftover.loop = garbage, leftover  # reference cycles: only a collection frees them
+    garbage_ref, leftover_ref = weakref.ref(garbage), weakref.ref(leftover)
+    del garbage
+    try:
+        heap.settle()
+        assert garbage_ref() is None, "garbage frozen: it would never be freed"
+        assert gc.get_freeze_count() > 0 and leftover_ref() is not None
+        del leftover  # alive when frozen; garbage once a first server is done with it
+        heap.settle()  # a second server in the same process
+        assert leftover_ref() is None, "the first freeze's leftovers frozen for good"
+    finally:
+        gc.unfreeze()
