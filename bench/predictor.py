@@ -24,6 +24,7 @@ import itertools
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +132,7 @@ def backtest_throughput(instruments: int, days: int, stepped_days: int, target: 
 
 
 class QueueSource:
-    """A BarSource fed by hand: the benchmark decides when each bar closes."""
+    """A BarSource fed by hand: the benchmark (or test) decides when each bar closes."""
 
     def __init__(self, instruments: tuple[str, ...], interval: Interval) -> None:
         self.instruments = instruments
@@ -184,25 +185,40 @@ class CreatedWatch:
         self.done.clear()
 
 
+@asynccontextmanager
+async def predictor_desk(
+    data_dir: Path, instruments: tuple[str, ...]
+) -> AsyncIterator[tuple[PredictorService, LocalEventBus, QueueSource]]:
+    """A predictor service wired in process as the server wires it (the database and the event
+    log, fsync on every commit, in `data_dir`), its bars fed by hand through the QueueSource."""
+    url = f"sqlite+aiosqlite:///{data_dir / 'db.sqlite3'}"
+    await upgrade_async(url)
+    db = Database(url)
+    bus = LocalEventBus(SqliteEventLog(data_dir / "events.sqlite3", synchronous="full"), ContractValidator())
+    await bus.start()
+    source = QueueSource(instruments, MINUTE)
+    feed = MarketFeed()
+    feed.start(source)
+    service = PredictorService(bus=bus, store=PredictionStore(db), feed=feed, calendar=NseCalendar())
+    try:
+        yield service, bus, source
+    finally:
+        await service.close()
+        await feed.close()
+        await bus.close()
+        await db.close()
+
+
 async def live_cycle(instruments: int, cycles: int, warmup: int = 10) -> dict[str, Any]:
     bars = simulated_bars(instruments, cycles + warmup)
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite+aiosqlite:///{Path(tmp) / 'db.sqlite3'}"
-        await upgrade_async(url)
-        db = Database(url)
-        bus = LocalEventBus(SqliteEventLog(Path(tmp) / "events.sqlite3", synchronous="full"), ContractValidator())
-        await bus.start()
-        source = QueueSource(bars[0].instruments, MINUTE)
-        feed = MarketFeed()
-        feed.start(source)
-        service = PredictorService(bus=bus, store=PredictionStore(db), feed=feed, calendar=NseCalendar())
-        watch = CreatedWatch()
-        await bus.subscribe("prediction", watch)
-        cfg = PredictorConfig(horizons=[1, 5], model_kind="ridge")
-        await service.start(list(source.instruments), cfg)
-        heap.settle()  # as the server does once started (app.main)
-        latencies: list[float] = []
-        try:
+        async with predictor_desk(Path(tmp), bars[0].instruments) as (service, bus, source):
+            watch = CreatedWatch()
+            await bus.subscribe("prediction", watch)
+            cfg = PredictorConfig(horizons=[1, 5], model_kind="ridge")
+            await service.start(list(source.instruments), cfg)
+            heap.settle()  # as the server does once started (app.main)
+            latencies: list[float] = []
             for k, bar_set in enumerate(bars):
                 made_before = service.status.cycles
                 watch.expect(instruments * len(cfg.horizons) if k >= cfg.min_history else 0)
@@ -215,11 +231,6 @@ async def live_cycle(instruments: int, cycles: int, warmup: int = 10) -> dict[st
                         latencies.append(elapsed * 1000)
                 while service.status.cycles == made_before:  # noqa: ASYNC110 (no event for it): let the cycle finish before the next bar
                     await asyncio.sleep(0.001)
-        finally:
-            await service.close()
-            await feed.close()
-            await bus.close()
-            await db.close()
     ms = np.array(latencies)
     gate_ms = np.array(skill_cost.per_cycle_ms([[decoded(e) for e in events] for events in watch.cycles[1 + warmup :]]))
     p99 = float(np.percentile(ms, 99))

@@ -6,32 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import itertools
-import time
 import weakref
 from pathlib import Path
 
 from app.bus.events import Batch
-from app.bus.local import LocalEventBus
-from app.bus.sqlite_log import SqliteEventLog
 from app.core import heap
 from app.core.config import Settings
-from app.events import ContractValidator
 from app.main import create_app
-from app.market.bars import BarSet
-from app.market.calendar import NseCalendar
-from app.market.clock import ManualClock, last_session_open
-from app.market.feed import MarketFeed
-from app.market.intervals import CANONICAL
-from app.market.simulated import SimulatedMarket, universe
 from app.predictor.config import PredictorConfig
-from app.predictor.service import PredictorService
-from app.predictor.store import PredictionStore
-from app.storage.db import Database
-from app.storage.migrate import upgrade_async
-from tests.trading.fakes import QueueSource
-
-MINUTE = CANONICAL["1m"]
+from bench.predictor import predictor_desk, simulated_bars
 
 
 async def test_a_started_server_freezes_its_start_up_heap(tmp_path: Path) -> None:
@@ -68,28 +51,14 @@ def test_deferred_collection_is_off_until_the_last_overlapping_use_ends() -> Non
 
 async def test_a_predictor_cycle_runs_without_automatic_collection(tmp_path: Path) -> None:
     """Collected halfway, a cycle's objects would be promoted and trigger full collections."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite3'}"
-    await upgrade_async(url)
-    db = Database(url)
-    bus = LocalEventBus(SqliteEventLog(tmp_path / "events.sqlite3"), ContractValidator())
-    await bus.start()
-    bars = session_bars(2, 10)
-    source = QueueSource(bars[0].instruments, MINUTE)
-    feed = MarketFeed()
-    feed.start(source)
-    service = PredictorService(bus=bus, store=PredictionStore(db), feed=feed, calendar=NseCalendar())
-    seen = Collection()
-    await bus.subscribe("prediction", seen)
-    try:
+    bars = simulated_bars(2, 10)
+    async with predictor_desk(tmp_path, bars[0].instruments) as (service, bus, source):
+        seen = Collection()
+        await bus.subscribe("prediction", seen)
         await service.start(list(source.instruments), PredictorConfig(horizons=[1], model_kind="ewma"))
         for bar_set in bars:
             source.queue.put_nowait(bar_set)
         await asyncio.wait_for(seen.cycles.wait(), 30)
-    finally:
-        await service.close()
-        await feed.close()
-        await bus.close()
-        await db.close()
     assert seen.during == {"prediction.created": {False}, "prediction.resolved": {False}, "predictor.cycle": {False}}
     assert gc.isenabled()
 
@@ -119,13 +88,6 @@ class Collection:
 
     def lost(self) -> None:
         pass
-
-
-def session_bars(instruments: int, count: int) -> list[BarSet]:
-    calendar = NseCalendar()
-    start = last_session_open(calendar, time.time() - 30 * 86400)
-    market = SimulatedMarket(ManualClock(start), instruments=universe(instruments), seed=3, calendar=calendar)
-    return list(itertools.islice(market.bars_from(start), count))
 
 
 def test_settling_collects_garbage_before_freezing_what_is_alive() -> None:

@@ -31,9 +31,9 @@ from app.storage.urls import asyncpg_connect_args
 from app.trading.brokers.upstox import HttpTransport, UpstoxTransport
 from app.trading.service import TradingService
 from app.trading.system import build_trading
+from bench.predictor import QueueSource
 from tests.market.upstox.fake import FakeUpstox
 from tests.support.waits import polled
-from tests.trading.fakes import QueueSource
 from tests.trading.stubs import DAY_OPEN, KEYS, MINUTE, bar_set, prediction, resolution
 
 RIG_TOKEN = "rig-token"
