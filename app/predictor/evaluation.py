@@ -68,8 +68,9 @@ def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -
     pred, actual = np.where(ok, panel.pred, np.nan), np.where(ok, panel.actual, np.nan)
     ic, rank_ic, spread = _cross_sections(pred, actual)
     rows = ok.any(axis=1)
-    dm_sq = diebold_mariano(_loss_differential(pred[rows], actual[rows], np.square), panel.horizon)
-    dm_abs = diebold_mariano(_loss_differential(pred[rows], actual[rows], np.abs), panel.horizon)
+    at_rows = pred[rows], actual[rows]
+    dm_sq = diebold_mariano(_loss_differential(*at_rows, np.square), panel.horizon)
+    dm_abs = diebold_mariano(_loss_differential(*at_rows, np.abs), panel.horizon)
     persistence = shared.persistence(panel)
     both = ok & np.isfinite(persistence)
     gross = _mean(spread)

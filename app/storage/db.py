@@ -65,12 +65,11 @@ class Database:
         self.engine: AsyncEngine = make_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._wal_checkpoint_bytes = wal_checkpoint_bytes
-        self._file = make_url(url).database if self.engine.dialect.name == "sqlite" else None
+        database = make_url(url).database if self.engine.dialect.name == "sqlite" else None
+        self._file = database if database and database != ":memory:" else None  # an SQLite file's path
         self._checkpoint: asyncio.Future[None] | None = None
-        if self._file and self._file != ":memory:":
+        if self._file is not None:
             event.listen(self.engine.sync_engine, "connect", _no_automatic_checkpoint)
-        else:
-            self._file = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
