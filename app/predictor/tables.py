@@ -15,7 +15,7 @@ class Prediction(Base):
 
     __tablename__ = "predictions"
     __table_args__ = (
-        Index("ix_predictions_instrument_ts_pred", "instrument_key", "ts_pred"),
+        Index("ix_predictions_ts_pred_instrument", "ts_pred", "instrument_key"),  # why: migration 0007
         Index("ix_predictions_status_ts_target", "status", "ts_target"),
     )
 

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 import os
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -15,7 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-log = logging.getLogger(__name__)
+from app.storage.wal import HARD_LIMIT_FACTOR, Checkpointer, no_automatic_checkpoint
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach PostgreSQL before a clear error (asyncpg's own default: 60)
 
@@ -50,13 +46,10 @@ checkpoint would (1,000 pages of 4 KiB)."""
 class Database:
     """Async engine + sessions. `session()` commits on success and rolls back on error.
 
-    On SQLite, the write-ahead log is checkpointed off the writers' path: SQLite's automatic
-    checkpoint runs inside whichever commit takes the log past its size, and that commit pays
-    for copying the log into the database and its fsync (a predictor cycle's 1,000-row insert:
-    p99 22 ms instead of 10). Here connections do not checkpoint; after a session's commit that
-    finds the log past `WAL_CHECKPOINT_BYTES`, a passive checkpoint runs on a thread of its own
-    connection while the caller goes on (one at a time; `close` waits for it). The same after
-    `begin()`. Writes through neither leave the log to the next one's check, or to the last
+    On SQLite, the write-ahead log is checkpointed off the writers' path (app.storage.wal): after
+    a session's (or `begin()`'s) commit that finds the log's file past `wal_checkpoint_bytes`, a
+    passive checkpoint runs on a thread of its own connection while the caller goes on (`close`
+    waits for it). Writes through neither leave the log to the next one's check, or to the last
     connection's close, which checkpoints it as SQLite always does.
     """
 
@@ -66,55 +59,46 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._wal_checkpoint_bytes = wal_checkpoint_bytes
         database = make_url(url).database if self.engine.dialect.name == "sqlite" else None
-        self._file = database if database and database != ":memory:" else None  # an SQLite file's path
-        self._checkpoint: asyncio.Future[None] | None = None
-        if self._file is not None:
-            event.listen(self.engine.sync_engine, "connect", _no_automatic_checkpoint)
+        # an SQLite file's checkpoints (None: PostgreSQL, or SQLite in memory)
+        self.checkpointer = Checkpointer(database) if database and database != ":memory:" else None
+        if self.checkpointer is not None:
+            event.listen(self.engine.sync_engine, "connect", lambda conn, _record: no_automatic_checkpoint(conn))
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session, session.begin():
             yield session
-        self._checkpoint_when_due()
+        await self._checkpoint_when_due()
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
         """A connection in a transaction, committed on success (Core writes: bulk imports)."""
         async with self.engine.begin() as conn:
             yield conn
-        self._checkpoint_when_due()
+        await self._checkpoint_when_due()
 
-    def _checkpoint_when_due(self) -> None:
-        if self._file is None or (self._checkpoint is not None and not self._checkpoint.done()):
+    async def _checkpoint_when_due(self) -> None:
+        """Start a checkpoint when the log is due; wait for one when it is far past (a writer
+        that never paused left the ones beside it behind: app.storage.wal)."""
+        checkpointer = self.checkpointer
+        if checkpointer is None:
             return
         try:
-            size = os.stat(f"{self._file}-wal").st_size
+            size = os.stat(f"{checkpointer.path}-wal").st_size
         except FileNotFoundError:
             return
-        if size >= self._wal_checkpoint_bytes:
-            self._checkpoint = asyncio.get_running_loop().run_in_executor(None, _checkpoint, self._file)
+        if size >= HARD_LIMIT_FACTOR * self._wal_checkpoint_bytes:
+            await checkpointer.done()
+            checkpointer.start()
+            await checkpointer.done()
+        elif size >= self._wal_checkpoint_bytes:
+            checkpointer.start()
 
     async def checkpointed(self) -> None:
         """Return once no checkpoint is running (at once when none is)."""
-        if self._checkpoint is not None:
-            await asyncio.shield(self._checkpoint)
+        if self.checkpointer is not None:
+            await self.checkpointer.done()
 
     async def close(self) -> None:
         await self.checkpointed()
         await self.engine.dispose()
-
-
-def _no_automatic_checkpoint(dbapi_conn: object, _record: object) -> None:
-    cursor = dbapi_conn.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA wal_autocheckpoint = 0")
-    cursor.close()
-
-
-def _checkpoint(path: str) -> None:
-    """A passive checkpoint (it waits for no reader or writer) on a connection of its own; a
-    failure is logged and the next due session tries again (the log still holds everything)."""
-    try:
-        with contextlib.closing(sqlite3.connect(path, timeout=5.0)) as conn:
-            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-    except sqlite3.Error:
-        log.exception("checkpoint of %s failed; tried again after a later commit", path)

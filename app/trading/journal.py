@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy import Table
 
 from app.storage.urls import asyncpg_connect_args
+from app.storage.wal import Checkpointer, no_automatic_checkpoint
 from app.trading.errors import JournalError
 from app.trading.tables import JOURNAL_TABLES
 
@@ -85,8 +86,8 @@ class SqliteJournal:
     microseconds, no thread to wake): it tries the write lock without waiting and, when another
     writer holds it (the predictor's session, say), hands the write to its own thread, which waits
     for the lock. Flushes always commit in the order they were made: none goes inline while one
-    is still queued on the thread. The inline connection never checkpoints; every
-    `checkpoint_every` inline commits the thread runs a passive checkpoint instead.
+    is still queued on the thread. Neither connection checkpoints in a commit; every
+    `checkpoint_every` inline commits a checkpoint runs beside them (app.storage.wal).
     """
 
     def __init__(self, path: Path, *, busy_timeout: float = 5.0, checkpoint_every: int = 500) -> None:
@@ -100,6 +101,7 @@ class SqliteJournal:
         self._inline: sqlite3.Connection | None = None
         self._queued = 0  # flushes handed to the thread and not done yet
         self._inline_commits = 0
+        self._checkpointer = Checkpointer(str(path))
 
     def stage(self, table: str, row: Row) -> None:
         key = (table, tuple(row))
@@ -127,7 +129,6 @@ class SqliteJournal:
         """Commit on the calling thread if the write lock is free right now; False when it is not."""
         if self._inline is None:
             self._inline = self._connect(busy_timeout=0.0)
-            self._inline.execute("PRAGMA wal_autocheckpoint = 0")
         try:
             self._inline.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as e:
@@ -137,7 +138,7 @@ class SqliteJournal:
         _apply(self._inline, staged)
         self._inline_commits += 1
         if self._inline_commits % self._checkpoint_every == 0:
-            self._thread.submit(self._checkpoint)
+            self._checkpointer.start()
         return True
 
     def _write_queued(self, staged: list[tuple[str, Row]]) -> None:
@@ -146,18 +147,16 @@ class SqliteJournal:
         self._conn.execute("BEGIN IMMEDIATE")
         _apply(self._conn, staged)
 
-    def _checkpoint(self) -> None:
-        if self._conn is None:
-            self._conn = self._connect(busy_timeout=self._busy_timeout)
-        self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-
     def _connect(self, *, busy_timeout: float) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        no_automatic_checkpoint(conn)
         return conn
 
     async def close(self) -> None:
+        await self._checkpointer.done()
+
         def shut() -> None:
             for conn in (self._conn, self._inline):
                 if conn is not None:

@@ -1,8 +1,10 @@
-"""SQLite's write-ahead log is checkpointed after commits, off the writers' path (app.storage.db)."""
+"""SQLite's write-ahead log is checkpointed after commits, off the writers' path (app.storage.db,
+app.storage.wal)."""
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 from sqlalchemy import text
@@ -39,6 +41,17 @@ async def test_the_log_is_checkpointed_once_past_its_size_and_stays_bounded(tmp_
         await db.close()
 
 
+async def test_a_checkpoint_runs_once_the_log_has_grown_again_not_after_every_commit(tmp_path: Path) -> None:
+    """The log's file keeps its size after a checkpoint unless cut back when it starts again: a
+    check of the size alone would then find it due after every later commit."""
+    db = await table(tmp_path, wal_checkpoint_bytes=64 * 1024)
+    try:
+        await write(db, 100)  # 16 KB a commit: due about every fourth
+        assert db.checkpointer is not None and 15 <= db.checkpointer.started <= 34, db.checkpointer.started
+    finally:
+        await db.close()
+
+
 async def test_a_commit_never_checkpoints_the_log_itself(tmp_path: Path) -> None:
     """SQLite's automatic checkpoint (at 1,000 pages, ~4 MB) would run inside a commit."""
     db = await table(tmp_path, wal_checkpoint_bytes=1 << 40)
@@ -46,4 +59,23 @@ async def test_a_commit_never_checkpoints_the_log_itself(tmp_path: Path) -> None
         sizes = await write(db, 100, rows=60)  # 6 MB
         assert sizes[-1] > 5_000_000
     finally:
+        await db.close()
+
+
+async def test_a_commit_far_past_the_size_waits_for_a_checkpoint(tmp_path: Path) -> None:
+    """A reader holding the log keeps it from starting again (as a writer that never pauses
+    would): past HARD_LIMIT_FACTOR times the size, each commit returns with its checkpoint done."""
+    db = await table(tmp_path, wal_checkpoint_bytes=64 * 1024)
+    reader = sqlite3.connect(db.url.split(":///")[1])
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM t").fetchone()  # a read transaction on the log as it is
+    try:
+        await write(db, 40)  # 640 KB: past 4 x 64 KB
+        before = db.checkpointer.started if db.checkpointer else 0
+        async with db.session() as s:
+            await s.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": b"x"})
+        assert db.checkpointer is not None and db.checkpointer.started == before + 1
+        assert not db.checkpointer.running, "the commit returned with its checkpoint done"
+    finally:
+        reader.close()
         await db.close()
