@@ -21,9 +21,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import os
+import pickle
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -153,15 +155,16 @@ def decoded(data: bytes) -> Event:
 class CreatedWatch:
     """A bus subscriber that notes when the expected number of prediction.created has arrived,
     and keeps each cycle's events (for the skill gate's cost, timed apart: `bench.skill_cost`)
-    as their bytes: objects kept by the thousand would grow the heap the collector scans, which
-    a server's does not (it keeps no event in memory)."""
+    as their bytes, spooled to a file between cycles: a server keeps no event in memory, and
+    kept here they would grow its heap (objects: every full collection scans them; bytes: each
+    cycle's encoding runs in fresh memory, 2.9 ms instead of 1.3 for 1,000 envelopes)."""
 
     def __init__(self) -> None:
         self.expected = 0
         self.seen = 0
         self.done = asyncio.Event()
         self.cycle: list[bytes] = []
-        self.cycles: list[list[bytes]] = []
+        self._spool = tempfile.TemporaryFile()
 
     def ready(self, outcome: ResumeOutcome) -> None:
         pass
@@ -179,10 +182,17 @@ class CreatedWatch:
         raise RuntimeError("the benchmark's event log was replaced")
 
     def expect(self, count: int) -> None:
+        """The next cycle starts: the last one's events go to the spool."""
         self.expected, self.seen = count, 0
-        self.cycles.append(self.cycle)
+        pickle.dump(self.cycle, self._spool)
         self.cycle = []
         self.done.clear()
+
+    def cycles(self) -> Iterator[list[bytes]]:
+        """Each cycle's events (the events before the first `expect` first), oldest first."""
+        self._spool.seek(0)
+        while self._spool.tell() < os.fstat(self._spool.fileno()).st_size:
+            yield pickle.load(self._spool)
 
 
 @asynccontextmanager
@@ -232,7 +242,8 @@ async def live_cycle(instruments: int, cycles: int, warmup: int = 10) -> dict[st
                 while service.status.cycles == made_before:  # noqa: ASYNC110 (no event for it): let the cycle finish before the next bar
                     await asyncio.sleep(0.001)
     ms = np.array(latencies)
-    gate_ms = np.array(skill_cost.per_cycle_ms([[decoded(e) for e in events] for events in watch.cycles[1 + warmup :]]))
+    cycles = itertools.islice(watch.cycles(), 1 + warmup, None)
+    gate_ms = np.array(skill_cost.per_cycle_ms([[decoded(e) for e in events] for events in cycles]))
     p99 = float(np.percentile(ms, 99))
     return {
         "instruments": instruments,

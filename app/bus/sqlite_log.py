@@ -105,10 +105,7 @@ class SqliteEventLog:
         conn = self._writer_conn()
         conn.execute("BEGIN")
         try:
-            conn.executemany(
-                f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
-                [(e.id, e.channel, e.type, e.ts, e.data) for e in events],
-            )
+            conn.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)", events)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'last_id'", (str(events[-1].id),))
             conn.execute("COMMIT")
         except BaseException:

@@ -60,6 +60,22 @@ class Payload(BaseModel):
         object.__setattr__(payload, "__pydantic_private__", None)
         return payload
 
+    def json_form(self) -> dict[str, Any]:
+        """The payload as the bus stores it: `model_dump(mode="json")`, or for a flat payload
+        (every field a required str, int, float or bool, which the dump would copy as they are)
+        a copy of its fields, which encodes to the same JSON. The dump walks pydantic's
+        serializer for each one: a cycle's 1,000 `prediction.created` took 1.3 ms, the copy 0.1."""
+        flat = _FLAT.get(type(self))
+        if flat is None:
+            flat = _FLAT[type(self)] = all(
+                field.is_required() and field.annotation in _SCALARS for field in type(self).model_fields.values()
+            )
+        return dict(self.__dict__) if flat else self.model_dump(mode="json")
+
+
+_SCALARS = (str, int, float, bool)
+_FLAT: dict[type[Payload], bool] = {}
+
 
 class _FieldNames(frozenset[str]):
     """The field names every trusted payload of a class shares as its `model_fields_set`; a copy

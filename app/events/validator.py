@@ -32,9 +32,9 @@ class ContractValidator:
             if payload.__class__ is not model:
                 problem = Problem(("payload",), f"a {payload.__class__.__name__} is not a {model.__name__}")
                 raise InvalidEvent(channel, type, [problem])
-            return payload.model_dump(mode="json")
+            return payload.json_form()
         try:
-            return model.model_validate(payload).model_dump(mode="json")
+            return model.model_validate(payload).json_form()
         except ValidationError as e:
             problems = [Problem(("payload", *err["loc"]), err["msg"]) for err in e.errors(include_url=False)]
             raise InvalidEvent(channel, type, problems) from e

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 HARD_LIMIT_FACTOR = 4
 
+
 def no_automatic_checkpoint(conn: Any) -> None:
     """Set a writer's connection (sqlite3's, or a DBAPI one) never to checkpoint in a commit."""
     cursor = conn.cursor()

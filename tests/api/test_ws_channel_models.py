@@ -6,8 +6,10 @@ import re
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
+from app.api.contract_examples import EVENT_EXAMPLES, Example
 from app.api.ws_channel_models import CONTRACT, CONTROL, ContractValidator, StreamReady
 from app.bus.errors import InvalidEvent
 from app.bus.subscription import ResumeFailure
@@ -107,3 +109,13 @@ def test_control_frames_match_the_bus_outcomes() -> None:
     assert set(CONTROL) == {"stream.ready", "stream.heartbeat"}
     reasons = StreamReady.model_json_schema()["properties"]["reason"]["anyOf"][0]["enum"]
     assert set(reasons) == {r.value for r in ResumeFailure}
+
+
+@pytest.mark.parametrize("example", EVENT_EXAMPLES, ids=lambda e: f"{e.type}{e.variant}")
+def test_the_stored_json_form_encodes_as_the_models_dump(example: Example) -> None:
+    """`Payload.json_form` (a flat payload's fields copied instead of dumped) gives the bytes
+    pydantic's dump gives, for every example of the contract, typed or validated from a mapping."""
+    model = CONTRACT[example.channel][example.type].model_validate(example.payload)
+    dumped = orjson.dumps(model.model_dump(mode="json"))
+    assert orjson.dumps(model.json_form()) == dumped
+    assert orjson.dumps(ContractValidator().validate(example.channel, example.type, example.payload)) == dumped
