@@ -31,6 +31,7 @@ EVALUATED = (
     "pred_ret_adj",
     "actual_ret",
 )
+INSERT = PREDICTIONS.insert()
 RESOLVE = (
     PREDICTIONS.update()
     .where(PREDICTIONS.c.id == bindparam("b_id"))
@@ -64,8 +65,8 @@ class PredictionStore:
 
     async def insert(self, rows: Sequence[Row]) -> None:
         if rows:
-            async with self.db.session() as s:
-                await execute_many(s, PREDICTIONS.insert(), rows)
+            async with self.db.begin() as conn:
+                await execute_many(conn, INSERT, rows)
 
     async def finish(self, resolved: Sequence[Row], expired: Sequence[int], calibration: Sequence[Row]) -> None:
         """Record outcomes (rows of b_id, b_actual_ret, b_error) and the calibration they produced,
