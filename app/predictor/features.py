@@ -36,8 +36,11 @@ class FeatureState:
         self.rets = np.zeros((3, n))  # r_t, r_{t-1}, r_{t-2}
         self.ewm = np.zeros((3, n))  # EWMAs of r (fast, slow) and of r^2
         self.seen = np.zeros(n, dtype=np.int64)  # returns observed per instrument
-        # Ring buffers: row k holds anchor (count - window + k) once full.
-        self.feature_history = np.zeros((window, n, N_FEATURES))
+        # Ring buffers: row k holds anchor (count - window + k) once full. Written through now
+        # (np.full, not np.zeros): zeros are mapped by the kernel at the first write to each
+        # page, and with transparent huge pages a live cycle paid for a fresh 2 MB page every
+        # ~75 anchors at 500 instruments (the step: 0.5 -> 6.5 ms) until the ring had gone round.
+        self.feature_history = np.full((window, n, N_FEATURES), 0.0)
         self.close_history = np.full((window, n), np.nan)
         self.count = 0
 
