@@ -128,7 +128,8 @@ def _receive(data: Aligned) -> None:
 
 def _run(interval: str, options: Options, round_trip: float) -> list[Evaluation]:
     assert _worker_data is not None, "run only in a sweep's pool worker"
-    report = run_backtest(_worker_data, parse_interval(interval), evaluate=True, **options)
+    # one thread: the pool already has a worker on each core
+    report = run_backtest(_worker_data, parse_interval(interval), evaluate=True, threads=1, **options)
     return evaluate_all(report.panels(), round_trip=round_trip)
 
 

@@ -89,6 +89,22 @@ def test_backtest_report_is_the_same_on_the_fast_path_and_stepped() -> None:
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
+def test_replays_side_by_side_by_horizon_give_the_report_of_one_replay() -> None:
+    """`run_backtest(threads=2)` replays each share of the horizons on a core of its own, in
+    threads: every figure and every resolved prediction is the one replay's, to the bit."""
+    closes = gappy_closes(500, 3, seed=14)
+    close_ts = 1_767_225_600 + 60 * np.arange(1, 501)
+    data = Aligned(tuple(f"NSE_EQ|T{i}" for i in range(3)), close_ts - 60, close_ts, dict.fromkeys(OHLCV, closes))
+    one = run_backtest(data, MINUTE, horizons=(1, 5, 15), evaluate=True, threads=1)
+    two = run_backtest(data, MINUTE, horizons=(1, 5, 15), evaluate=True, threads=2)
+    assert (one.ups, one.outcomes) == (two.ups, two.outcomes) and one.outcomes > 1000
+    assert one.rows() == two.rows()
+    for a, b in zip(one.panels(), two.panels(), strict=True):
+        assert (a.model_kind, a.horizon) == (b.model_kind, b.horizon)
+        for name in ("ts_pred", "ts_target", "pred", "actual"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
 def test_no_look_ahead_on_the_fast_path() -> None:
     closes = gappy_closes(600, 4, seed=13)
     t = 400
