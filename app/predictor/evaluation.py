@@ -48,7 +48,8 @@ class Panel:
     @property
     def persistence(self) -> Array:
         """The persistence forecast: the actual return of the (first) prediction that resolved at ts_pred."""
-        order = np.argsort(self.ts_target, kind="stable")
+        in_order = bool(np.all(self.ts_target[1:] >= self.ts_target[:-1]))  # a backtest's are: no sort
+        order = np.arange(len(self.ts_target)) if in_order else np.argsort(self.ts_target, kind="stable")
         targets = self.ts_target[order]
         first = np.r_[True, targets[1:] != targets[:-1]]
         targets, rows = targets[first], order[first]
@@ -68,13 +69,14 @@ def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -
     pred, actual = np.where(ok, panel.pred, np.nan), np.where(ok, panel.actual, np.nan)
     ic, rank_ic, spread = _cross_sections(pred, actual)
     rows = ok.any(axis=1)
-    at_rows = pred[rows], actual[rows]
+    x, y = pred[ok], actual[ok]
+    # the anchors with a resolved prediction (one instrument: its resolved predictions, as they are)
+    at_rows = (x[:, None], y[:, None]) if pred.shape[1] == 1 else (pred[rows], actual[rows])
     dm_sq = diebold_mariano(_loss_differential(*at_rows, np.square), panel.horizon)
     dm_abs = diebold_mariano(_loss_differential(*at_rows, np.abs), panel.horizon)
     persistence = shared.persistence(panel)
     both = ok & np.isfinite(persistence)
     gross = _mean(spread)
-    x, y = pred[ok], actual[ok]
     order = stable_order(x)  # the forecasts' one sort: their deciles and their ranks
     return Evaluation(
         interval=panel.interval,
