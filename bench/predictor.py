@@ -6,8 +6,9 @@
   history) against the core stepped bar by bar as live (the reference; over the first
   `--stepped-days` sessions, as it is ~100x slower), as bars/s and their ratio (bars =
   instrument-bars with a close). The replay spreads its horizons over two threads
-  (`run_backtest(threads=...)`, docs/predictor.md "Speed"); the stepped core is one. `first_call_s` is the first replay of the process: loading
-  the compiled kernels from numba's cache, or compiling them when the cache is cold.
+  (`run_backtest(threads=...)`, docs/predictor.md "Speed"); the stepped core is one.
+  `first_call_s` is the first replay of the process: loading the compiled kernels from
+  numba's cache, or compiling them when the cache is cold.
 - backtest with its evaluation: what `signaldesk backtest` computes over one instrument-year
   (three models, two horizons, the outcomes kept) and its forecast evaluation, in seconds.
 - live cycle: N instruments through the real PredictorService, durable bus (SQLite, fsync
