@@ -169,6 +169,7 @@ class CreatedWatch:
         self.seen = 0
         self.done = asyncio.Event()
         self.done_at = 0.0  # perf_counter when the expected count was delivered
+        self.cycle_over = asyncio.Event()  # the cycle's last event (predictor.cycle) was delivered
         self.cycle: list[bytes] = []
         self._spool = tempfile.TemporaryFile()
 
@@ -181,6 +182,8 @@ class CreatedWatch:
         if self.expected and self.seen >= self.expected and not self.done.is_set():
             self.done_at = time.perf_counter()
             self.done.set()
+        if batch.events[-1].type == "predictor.cycle":
+            self.cycle_over.set()
 
     async def drained(self) -> bool:
         return True
@@ -194,6 +197,7 @@ class CreatedWatch:
         pickle.dump(self.cycle, self._spool)
         self.cycle = []
         self.done.clear()
+        self.cycle_over.clear()
 
     def cycles(self) -> Iterator[list[bytes]]:
         """Each cycle's events (the events before the first `expect` first), oldest first."""
@@ -237,7 +241,6 @@ async def live_cycle(instruments: int, cycles: int, warmup: int = 10) -> dict[st
             heap.settle()  # as the server does once started (app.main)
             latencies: list[float] = []
             for k, bar_set in enumerate(bars):
-                made_before = service.status.cycles
                 watch.expect(instruments * len(cfg.horizons) if k >= cfg.min_history else 0)
                 started = time.perf_counter()
                 source.queue.put_nowait(bar_set)
@@ -246,8 +249,8 @@ async def live_cycle(instruments: int, cycles: int, warmup: int = 10) -> dict[st
                     elapsed = watch.done_at - started  # as delivered: not when this task got the loop back
                     if k >= warmup:
                         latencies.append(elapsed * 1000)
-                while service.status.cycles == made_before:  # noqa: ASYNC110 (no event for it): let the cycle finish before the next bar
-                    await asyncio.sleep(0.001)
+                # the next bar once the whole cycle is out (live, the next bar is a minute away)
+                await asyncio.wait_for(watch.cycle_over.wait(), 30)
     ms = np.array(latencies)
     cycles = itertools.islice(watch.cycles(), 1 + warmup, None)
     gate_ms = np.array(skill_cost.per_cycle_ms([[decoded(e) for e in events] for events in cycles]))
