@@ -182,7 +182,7 @@ class CreatedWatch:
         if self.expected and self.seen >= self.expected and not self.done.is_set():
             self.done_at = time.perf_counter()
             self.done.set()
-        if batch.events[-1].type == "predictor.cycle":
+        if any(e.type == "predictor.cycle" for e in batch.events):
             self.cycle_over.set()
 
     async def drained(self) -> bool:

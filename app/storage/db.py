@@ -49,7 +49,8 @@ class Database:
     On SQLite, the write-ahead log is checkpointed off the writers' path (app.storage.wal): after
     a session's (or `begin()`'s) commit that finds the log's file past `wal_checkpoint_bytes`, a
     passive checkpoint runs on a thread of its own connection while the caller goes on (`close`
-    waits for it). Writes through neither leave the log to the next one's check, or to the last
+    waits for it); past `HARD_LIMIT_FACTOR` times the size, the caller waits for one. Writes
+    through neither leave the log to the next one's check, or to the last
     connection's close, which checkpoints it as SQLite always does.
     """
 
