@@ -72,23 +72,36 @@ DAY = 86_400
 
 class PredictionListener:
     """The engine's Subscriber on the `prediction` channel: created and resolved, decoded to their
-    typed events and handed to `TradingEngine.on_event` inline (the backtest's door too)."""
+    typed events and handed to `TradingEngine.on_event` (the backtest's door too), in order.
+
+    Right after the fan-out, not inside it: decoding and taking a cycle's 1,000 predictions at
+    500 instruments costs ~6 ms, which every subscriber the fan-out reaches after this one (a
+    WebSocket, in no set order) would wait for. The batches are taken in the loop's next round,
+    before the publisher resumes: what a publish returns from, the engine has taken."""
 
     def __init__(self, engine: TradingEngine, on_lost: Callable[[], None]) -> None:
         self.engine = engine
         self._on_lost = on_lost
+        self._batches: list[Batch] = []
 
     def ready(self, outcome: ResumeOutcome) -> None:
         pass
 
     def deliver(self, batch: Batch) -> None:
-        for event in batch.events:
-            if event.type not in ("prediction.created", "prediction.resolved"):
-                continue
-            try:
-                self.engine.on_event(decode(event))
-            except Exception:  # one odd event must not break the bus's fan-out
-                log.exception("the trading engine could not take event %d (%s)", event.id, event.type)
+        self._batches.append(batch)
+        if len(self._batches) == 1:
+            asyncio.get_running_loop().call_soon(self._take)
+
+    def _take(self) -> None:
+        batches, self._batches = self._batches, []
+        for batch in batches:
+            for event in batch.events:
+                if event.type not in ("prediction.created", "prediction.resolved"):
+                    continue
+                try:
+                    self.engine.on_event(decode(event))
+                except Exception:  # one odd event must not stop the ones after it
+                    log.exception("the trading engine could not take event %d (%s)", event.id, event.type)
 
     async def drained(self) -> bool:
         return True
