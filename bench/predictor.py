@@ -12,7 +12,8 @@
 - backtest with its evaluation: what `signaldesk backtest` computes over one instrument-year
   (three models, two horizons, the outcomes kept) and its forecast evaluation, in seconds.
 - live cycle: N instruments through the real PredictorService, durable bus (SQLite, fsync
-  on) and prediction store; time from handing a BarSet to the feed until the last of its
+  on) and prediction store, alone and then with the paper trading service on the same bus and
+  feed (its engine takes every prediction); time from handing a BarSet to the feed until the last of its
   `prediction.created` events has been published (stored, committed, fanned out): taken in
   the subscriber's `deliver`, where a WebSocket's frames are written and the trading engine
   takes its predictions; the benchmark's own task gets the loop back later (after the
@@ -43,6 +44,7 @@ from app.bus.local import LocalEventBus
 from app.bus.sqlite_log import SqliteEventLog
 from app.bus.subscription import ResumeOutcome
 from app.core import heap
+from app.core.config import Settings
 from app.events import ContractValidator
 from app.events.payload import Event
 from app.events.publish import decode
@@ -59,6 +61,7 @@ from app.predictor.service import PredictorService
 from app.predictor.store import PredictionStore
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
+from app.trading.system import build_trading
 from bench import skill_cost
 
 MINUTE = CANONICAL["1m"]
@@ -208,10 +211,12 @@ class CreatedWatch:
 
 @asynccontextmanager
 async def predictor_desk(
-    data_dir: Path, instruments: tuple[str, ...]
+    data_dir: Path, instruments: tuple[str, ...], *, trading: bool = False
 ) -> AsyncIterator[tuple[PredictorService, LocalEventBus, QueueSource]]:
     """A predictor service wired in process as the server wires it (the database and the event
-    log, fsync on every commit, in `data_dir`), its bars fed by hand through the QueueSource."""
+    log, fsync on every commit, in `data_dir`), its bars fed by hand through the QueueSource.
+    `trading`: the paper trading service too, started, on the same bus and feed (the engine
+    takes every prediction, as a desk with trading on does)."""
     url = f"sqlite+aiosqlite:///{data_dir / 'db.sqlite3'}"
     await upgrade_async(url)
     db = Database(url)
@@ -221,19 +226,25 @@ async def predictor_desk(
     feed = MarketFeed()
     feed.start(source)
     service = PredictorService(bus=bus, store=PredictionStore(db), feed=feed, calendar=NseCalendar())
+    settings = Settings(data_dir=data_dir, market_source="off")
+    desk = build_trading(settings, db=db, bus=bus, feed=feed) if trading else None
     try:
+        if desk is not None:
+            await desk.start()
         yield service, bus, source
     finally:
+        if desk is not None:
+            await desk.close()
         await service.close()
         await feed.close()
         await bus.close()
         await db.close()
 
 
-async def live_cycle(instruments: int, cycles: int, warmup: int = 10) -> dict[str, Any]:
+async def live_cycle(instruments: int, cycles: int, warmup: int = 10, *, trading: bool = False) -> dict[str, Any]:
     bars = simulated_bars(instruments, cycles + warmup)
     with tempfile.TemporaryDirectory() as tmp:
-        async with predictor_desk(Path(tmp), bars[0].instruments) as (service, bus, source):
+        async with predictor_desk(Path(tmp), bars[0].instruments, trading=trading) as (service, bus, source):
             watch = CreatedWatch()
             await bus.subscribe("prediction", watch)
             cfg = PredictorConfig(horizons=[1, 5], model_kind="ridge")
@@ -257,6 +268,7 @@ async def live_cycle(instruments: int, cycles: int, warmup: int = 10) -> dict[st
     p99 = float(np.percentile(ms, 99))
     return {
         "instruments": instruments,
+        "trading": trading,
         "cycles": len(ms),
         "p50_ms": round(float(np.percentile(ms, 50)), 1),
         "p99_ms": round(p99, 1),
@@ -283,6 +295,8 @@ def main() -> None:
     print("backtest:", backtest_throughput(args.instruments, args.days, args.stepped_days, 2_000_000))
     print("backtest with its evaluation, 1 instrument:", evaluated_report(args.days))
     print("live cycle:", asyncio.run(live_cycle(args.live_instruments, args.cycles)))
+    with_engine = asyncio.run(live_cycle(args.live_instruments, args.cycles, trading=True))
+    print("live cycle, the paper engine on too:", with_engine)
 
 
 if __name__ == "__main__":
