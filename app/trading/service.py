@@ -76,8 +76,9 @@ class PredictionListener:
 
     Right after the fan-out, not inside it: decoding and taking a cycle's 1,000 predictions at
     500 instruments costs ~6 ms, which every subscriber the fan-out reaches after this one (a
-    WebSocket, in no set order) would wait for. The batches are taken in the loop's next round,
-    before the publisher resumes: what a publish returns from, the engine has taken."""
+    WebSocket, in no set order) would wait for. The batches are taken in the loop's next round;
+    on the embedded bus, whose fan-out runs before a publish returns, that is before the
+    publisher resumes: what a publish returns from, the engine has taken."""
 
     def __init__(self, engine: TradingEngine, on_lost: Callable[[], None]) -> None:
         self.engine = engine
