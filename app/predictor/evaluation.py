@@ -9,8 +9,10 @@ last `h` bars, i.e. the actual return of the prediction whose target is this anc
 
 from __future__ import annotations
 
+import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +29,8 @@ from app.predictor.figures import DECILES, Decile, Evaluation
 Order = npt.NDArray[np.intp]  # an argsort
 
 MIN_CROSS_SECTION = 3  # instruments an anchor needs for a correlation across them
+SORT_THREADS = min(2, os.cpu_count() or 1)
+"""Threads `evaluate_all` sorts in by default, ahead of the figures (numpy sorts without the GIL)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -65,11 +69,9 @@ def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -
     notional, charged on each leg of the long-short figure. `shared`: what panels with the same
     outcomes (every model of one horizon) compute once between them (`evaluate_all` passes one)."""
     shared = shared if shared is not None else Shared()
-    ok = np.isfinite(panel.pred) & np.isfinite(panel.actual)
-    pred, actual = np.where(ok, panel.pred, np.nan), np.where(ok, panel.actual, np.nan)
+    ok, pred, actual, x, y = shared.cells(panel)
     ic, rank_ic, spread = _cross_sections(pred, actual)
     rows = ok.any(axis=1)
-    x, y = pred[ok], actual[ok]
     # the anchors with a resolved prediction (one instrument: its resolved predictions, as they are)
     at_rows = (x[:, None], y[:, None]) if pred.shape[1] == 1 else (pred[rows], actual[rows])
     dm_sq = diebold_mariano(_loss_differential(*at_rows, np.square), panel.horizon)
@@ -77,7 +79,7 @@ def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -
     persistence = shared.persistence(panel)
     both = ok & np.isfinite(persistence)
     gross = _mean(spread)
-    order = stable_order(x)  # the forecasts' one sort: their deciles and their ranks
+    order, ranks = shared.forecast_order(panel)  # the forecasts' one sort: their deciles and their ranks
     return Evaluation(
         interval=panel.interval,
         model_kind=panel.model_kind,
@@ -92,7 +94,7 @@ def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -
         rank_ic_std=_std(rank_ic),
         rank_ic_ir=_ratio(_mean(rank_ic), _std(rank_ic)),
         pooled_ic=_pooled(x, y),
-        pooled_rank_ic=_pooled(average_ranks(x, order), shared.ranks(panel, ok, y)),
+        pooled_rank_ic=_pooled(ranks, shared.outcome_ranks(panel)),
         dm_sq_stat=dm_sq[0] if dm_sq else None,
         dm_sq_p=dm_sq[1] if dm_sq else None,
         dm_abs_stat=dm_abs[0] if dm_abs else None,
@@ -108,34 +110,92 @@ def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -
     )
 
 
-def evaluate_all(panels: Iterable[Panel], *, round_trip: float) -> list[Evaluation]:
-    """`evaluate` of every panel, sharing what panels of the same outcomes have in common."""
-    shared = Shared()
-    return [evaluate(panel, round_trip=round_trip, shared=shared) for panel in panels]
+def evaluate_all(panels: Iterable[Panel], *, round_trip: float, threads: int = SORT_THREADS) -> list[Evaluation]:
+    """`evaluate` of every panel, sharing what panels of the same outcomes have in common.
+    `threads`: the panels' sorts (most of the work) run in that many threads, all of them
+    started before the first figure, while the figures are computed here; 1: none."""
+    panels = list(panels)
+    if threads < 2 or len(panels) < 2:
+        shared = Shared()
+        return [evaluate(panel, round_trip=round_trip, shared=shared) for panel in panels]
+    with ThreadPoolExecutor(threads, thread_name_prefix="evaluation-sort") as pool:
+        shared = Shared(pool)
+        for panel in panels:
+            shared.sort_ahead(panel)
+        return [evaluate(panel, round_trip=round_trip, shared=shared) for panel in panels]
+
+
+Cells = tuple[Mask, Array, Array, Array, Array]
+"""A panel's resolved cells: ok (where both forecast and outcome are finite), pred and actual
+with NaN elsewhere, and the forecasts and outcomes at ok (row-major)."""
 
 
 class Shared:
-    """What every model of one horizon has in common, computed once: the persistence forecast
-    and the ranks of the outcomes (a sort of up to a million values: the costliest step). Keyed
-    by the panels' own arrays (a backtest's panels of one horizon share them), and by the
-    resolved cells for the ranks."""
+    """What `evaluate` needs of a panel beyond its own figures, each computed once: its resolved
+    cells, the forecasts' sort and ranks, and what every model of one horizon has in common: the
+    persistence forecast and the ranks of the outcomes (keyed by the panel's own arrays: a
+    backtest's panels of one horizon share them, and by the resolved cells for the ranks).
 
-    def __init__(self) -> None:
+    With a `pool` the sorts (numpy sorts without holding the GIL) run there: `sort_ahead` starts
+    a panel's before its figures are wanted. Each panel is kept with what was computed for it,
+    so the ids its keys are made of are not reused while the Shared lives."""
+
+    def __init__(self, pool: Executor | None = None) -> None:
+        self._pool = pool
+        self._cells: dict[int, tuple[Panel, Cells]] = {}
+        self._orders: dict[int, Future[tuple[Order, Array]]] = {}
         self._persistence: dict[tuple[int, int, int], tuple[Panel, Array]] = {}
-        self._ranks: dict[tuple[int, bytes], tuple[Array, Array]] = {}
+        self._ranks: dict[tuple[int, bytes], tuple[Array, Future[Array]]] = {}
+
+    def cells(self, panel: Panel) -> Cells:
+        if id(panel) not in self._cells:
+            ok = np.isfinite(panel.pred) & np.isfinite(panel.actual)
+            pred, actual = np.where(ok, panel.pred, np.nan), np.where(ok, panel.actual, np.nan)
+            self._cells[id(panel)] = (panel, (ok, pred, actual, pred[ok], actual[ok]))
+        return self._cells[id(panel)][1]
+
+    def sort_ahead(self, panel: Panel) -> None:
+        """Start the panel's sorts: its forecasts' and (once per horizon) its outcomes'."""
+        self._forecast_sort(panel)
+        self._outcome_sort(panel)
+
+    def forecast_order(self, panel: Panel) -> tuple[Order, Array]:
+        """The forecasts' (at ok) stable order and average ranks."""
+        return self._forecast_sort(panel).result()
+
+    def outcome_ranks(self, panel: Panel) -> Array:
+        """Average ranks of the panel's outcomes at ok."""
+        return self._outcome_sort(panel).result()
 
     def persistence(self, panel: Panel) -> Array:
         key = (id(panel.actual), id(panel.ts_pred), id(panel.ts_target))
-        if key not in self._persistence:  # the panel is kept with it, so its ids are not reused
+        if key not in self._persistence:
             self._persistence[key] = (panel, panel.persistence)
         return self._persistence[key][1]
 
-    def ranks(self, panel: Panel, ok: Mask, values: Array) -> Array:
-        """Average ranks of `values`, the panel's outcomes at `ok`."""
+    def _forecast_sort(self, panel: Panel) -> Future[tuple[Order, Array]]:
+        if id(panel) not in self._orders:
+            self._orders[id(panel)] = self._run(_ordered_ranks, self.cells(panel)[3])
+        return self._orders[id(panel)]
+
+    def _outcome_sort(self, panel: Panel) -> Future[Array]:
+        ok, y = self.cells(panel)[0], self.cells(panel)[4]
         key = (id(panel.actual), np.packbits(ok).tobytes())
         if key not in self._ranks:
-            self._ranks[key] = (panel.actual, average_ranks(values, np.argsort(values)))
+            self._ranks[key] = (panel.actual, self._run(lambda: average_ranks(y, np.argsort(y))))
         return self._ranks[key][1]
+
+    def _run(self, work: Callable[..., Any], *args: Any) -> Future[Any]:
+        if self._pool is not None:
+            return self._pool.submit(work, *args)
+        done: Future[Any] = Future()
+        done.set_result(work(*args))
+        return done
+
+
+def _ordered_ranks(values: Array) -> tuple[Order, Array]:
+    order = stable_order(values)
+    return order, average_ranks(values, order)
 
 
 FEW_TIES = 64

@@ -130,7 +130,7 @@ def _run(interval: str, options: Options, round_trip: float) -> list[Evaluation]
     assert _worker_data is not None, "run only in a sweep's pool worker"
     # one thread: the pool already has a worker on each core
     report = run_backtest(_worker_data, parse_interval(interval), evaluate=True, threads=1, **options)
-    return evaluate_all(report.panels(), round_trip=round_trip)
+    return evaluate_all(report.panels(), round_trip=round_trip, threads=1)
 
 
 def rank_direction(by: str) -> float:
