@@ -465,6 +465,11 @@ class TradingEngine:
 
     async def _enter(self, prediction: PredictionCreated, quote: Quote, now: int) -> None:
         key = prediction.instrument_key
+        try:  # the instrument still holds its trade: denied whatever the size, so not sized
+            self.risk.check_instrument(self.book, key)
+        except OrderDenied as e:
+            self.denied[e.reason] += 1
+            return
         plan = self.strategy.plan(prediction, quote.open, self.prices.volatility(key), self.limits)
         if isinstance(plan, Skip):
             self.skipped[plan] += 1

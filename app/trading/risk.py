@@ -132,6 +132,12 @@ class RiskGate:
         self.limits = limits
         self.rate = rate
 
+    def check_instrument(self, book: Exposure, instrument_key: str) -> None:
+        """Raise OrderDenied when `instrument_key` has an open trade: an entry on it is denied
+        whatever its size, so the engine asks this before it sizes one."""
+        if book.has_open(instrument_key):
+            raise OrderDenied("open_trade", f"{instrument_key} already has an open trade")
+
     def check_entry(
         self, book: Exposure, *, instrument_key: str, qty: int, price: float, now: float, halted: str | None
     ) -> None:
@@ -142,8 +148,7 @@ class RiskGate:
             raise OrderDenied("halted", f"the engine is halted ({halted})")
         if qty == 0:
             raise OrderDenied("size", "zero shares")
-        if book.has_open(instrument_key):
-            raise OrderDenied("open_trade", f"{instrument_key} already has an open trade")
+        self.check_instrument(book, instrument_key)
         if now < book.cooldown_until(instrument_key):
             raise OrderDenied("cooldown", f"{instrument_key} is cooling down after a stop-out")
         if book.open_count() >= limits.max_open_trades:

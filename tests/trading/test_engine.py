@@ -106,6 +106,22 @@ async def test_stop_exit_at_the_stop_then_a_cooldown_on_that_instrument() -> Non
     assert desk.engine.denied["cooldown"] == 1
 
 
+async def test_a_signal_for_an_instrument_holding_its_trade_is_denied_before_it_is_sized() -> None:
+    desk = await make_desk()
+    await entered(desk)
+    engine = desk.engine
+    desk.predict(RELIANCE, engine.strategy.least_edge * 1.01, id=2)  # a signal, but under the costs once sized
+    (signal,) = engine.signals.values()
+    assert engine.strategy.plan(signal, PRICES[RELIANCE], engine.prices.volatility(RELIANCE), engine.limits) == (
+        "below_costs"
+    )
+    skipped = dict(engine.skipped)
+    assert await desk.bar(PRICES) == []
+    # the risk gate's reason, not the sizing's: it would deny an entry of any size
+    assert engine.denied == {"open_trade": 1} and engine.skipped == skipped
+    assert len(desk.journal.rows("hft_orders")) == 1
+
+
 async def test_a_gap_through_the_stop_fills_at_the_open() -> None:
     desk = await make_desk()
     await entered(desk)
