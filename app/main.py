@@ -166,7 +166,9 @@ def create_app(settings: Settings, *, prepare_db: bool = True) -> FastAPI:
         await cluster.leadership.start()
         heartbeats = asyncio.create_task(streams.run_heartbeats())
         # Everything built so far lives as long as the server: out of the collector's full
-        # scans, which otherwise stall a cycle or a fan-out (app.core.heap).
+        # scans, which otherwise stall a cycle or a fan-out (app.core.heap). With a predictor
+        # resumed, that includes its compiled kernels and numba, loading beside its start.
+        await predictor.ready()
         heap.settle()
         try:
             yield

@@ -249,6 +249,7 @@ async def live_cycle(instruments: int, cycles: int, warmup: int = 10, *, trading
             await bus.subscribe("prediction", watch)
             cfg = PredictorConfig(horizons=[1, 5], model_kind="ridge")
             await service.start(list(source.instruments), cfg)
+            await service.ready()
             heap.settle()  # as the server does once started (app.main)
             latencies: list[float] = []
             for k, bar_set in enumerate(bars):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import subprocess
+import sys
 import weakref
 from pathlib import Path
 
@@ -107,3 +109,54 @@ def test_settling_collects_garbage_before_freezing_what_is_alive() -> None:
         assert leftover_ref() is None, "the first freeze's leftovers frozen for good"
     finally:
         gc.unfreeze()
+
+
+START_WITHOUT_BARS = """
+import asyncio, sys, tempfile
+from pathlib import Path
+from app.predictor.config import PredictorConfig
+from bench.predictor import predictor_desk
+
+async def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        async with predictor_desk(Path(tmp), ("NSE_EQ|INE002A01018",)) as (service, bus, source):
+            assert "numba" not in sys.modules
+            await service.start(list(source.instruments), PredictorConfig(horizons=[1], model_kind="ridge"))
+            await service.ready()
+            from app.predictor import kernels
+            live = (kernels.update_features, kernels.ridge_predict, kernels.resolve, kernels.calibration_bias)
+            print(all(k.signatures for k in live))
+
+asyncio.run(main())
+"""
+
+
+def test_the_predictor_loads_its_kernels_when_it_starts_not_at_its_first_bar() -> None:
+    """So the first cycle does not wait for them, and a predictor resumed at boot has numba in
+    the start-up heap the server freezes (app.predictor.compile.load_live_kernels)."""
+    run = subprocess.run([sys.executable, "-c", START_WITHOUT_BARS], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "True"
+
+
+BOOT_WITH_THE_PREDICTOR = """
+import asyncio, gc, tempfile
+from pathlib import Path
+from app.core.config import Settings
+from app.main import create_app
+
+async def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(Settings(data_dir=Path(tmp), market_source="simulated", predictor_autostart=True))
+        async with app.router.lifespan_context(app):
+            import numba
+            print(not any(o is numba.njit for o in gc.get_objects()))  # frozen objects are not listed
+
+asyncio.run(main())
+"""
+
+
+def test_a_server_that_starts_the_predictor_at_boot_freezes_numba_with_its_start_up_heap() -> None:
+    run = subprocess.run([sys.executable, "-c", BOOT_WITH_THE_PREDICTOR], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "True"

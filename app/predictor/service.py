@@ -33,6 +33,7 @@ from app.market.feed import BarSubscription, MarketFeed
 from app.market.intervals import parse_interval
 from app.market.timestamps import iso
 from app.predictor.calibration import SUMS
+from app.predictor.compile import load_live_kernels
 from app.predictor.config import PredictorConfig
 from app.predictor.core import Block, Cycle, PredictorCore, PromotedModel
 from app.predictor.errors import PredictorError, PredictorStateError, UnknownInstruments
@@ -98,6 +99,7 @@ class PredictorService:
         self._calendar = calendar
         self._clock = clock
         self._task: asyncio.Task[None] | None = None
+        self._kernels: asyncio.Future[None] | None = None  # loading the live kernels (`ready`)
         self._missing: set[str] = set()
         self.status = PredictorStatus()
         self.skill = SkillBook(skill or SkillConfig())
@@ -121,6 +123,8 @@ class PredictorService:
                 f"cfg.interval is {cfg.interval!r} but the market feed runs "
                 f"{feed_interval.name if feed_interval else 'no source'}"
             )
+        if self._kernels is None:  # loaded beside the start, not at the first bar (`ready`)
+            self._kernels = asyncio.ensure_future(asyncio.to_thread(load_live_kernels))
         core = PredictorCore(
             instruments,
             parse_interval(cfg.interval),
@@ -142,6 +146,22 @@ class PredictorService:
         self._task = asyncio.create_task(self._run(core, self._feed.subscribe(name="predictor")))
         log.info("predictor started", extra={"instruments": len(instruments), "cfg": cfg.model_dump()})
         return self.status
+
+    async def ready(self) -> None:
+        """Return once the live kernels a started predictor loads are loaded (at once when none
+        is loading). A start loads them in a thread (about a second the first time in a
+        process: app.predictor.compile.load_live_kernels) rather than at its first bar, and
+        without holding up the start: a leader's duties start inside its lease. The server
+        waits for this before freezing its start-up heap (app.main), so a predictor resumed
+        at boot has numba's objects frozen with the rest. A failed load is logged here and
+        tried again by the first cycle, which then reports its own error."""
+        if self._kernels is None:
+            return
+        try:
+            await asyncio.shield(self._kernels)
+        except Exception:
+            log.exception("loading the predictor's kernels failed")
+            self._kernels = None
 
     async def stop(self) -> PredictorStatus:
         if self._task is None:
@@ -176,6 +196,7 @@ class PredictorService:
             self._task = None
 
     async def _run(self, core: PredictorCore, subscription: BarSubscription) -> None:
+        await self.ready()
         async with subscription:
             async for bars in subscription:
                 try:
