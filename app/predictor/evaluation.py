@@ -114,7 +114,7 @@ def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -
 def evaluate_all(panels: Iterable[Panel], *, round_trip: float, threads: int = SORT_THREADS) -> list[Evaluation]:
     """`evaluate` of every panel, sharing what panels of the same outcomes have in common.
     `threads`: the sorts (most of the work) run in that many threads, each panel's started
-    while the `threads` panels before it are evaluated here (no further ahead: a panel's
+    while the `threads - 1` panels before it are evaluated here (no further ahead: a panel's
     resolved cells and sort take ~5 times its forecasts' memory, 300 MB at 100
     instruments-year); 1: no threads."""
     panels = list(panels)
