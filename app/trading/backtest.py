@@ -121,7 +121,7 @@ class Halt:
     resumed: str | None = None
 
 
-@dataclass
+@dataclass(repr=False)
 class TradeReport:
     """What the backtest made (`performance`, docs/performance.md), its trades, and what it published."""
 
@@ -140,6 +140,15 @@ class TradeReport:
     bars_fed: int = 0  # bars (BarSets) the engine was handed; the rest could change nothing
     trade_seconds: float = 0.0  # wall time of the trade phase: the engine, given the predictions
     stepped: bool = False  # the predictor was stepped bar by bar (the reference, or a run beyond the replay's budget)
+
+    def __repr__(self) -> str:
+        """A summary. `asyncio.run` formats its task's result when it puts the SIGINT handler
+        back (`signal.getsignal` reprs the handler, which holds the task): a dataclass's repr of
+        a year's trades and orders was 62 MB of text and 0.8 s, twice per run."""
+        return (
+            f"TradeReport({', '.join(self.instruments)} {self.interval}: {self.bars} bars, "
+            f"{len(self.trades)} trades, {len(self.orders)} orders, {len(self.halts)} daily-loss halts)"
+        )
 
     def public(self) -> dict[str, Any]:
         """The whole report as JSON (`backtest --trade --json`): figures, series and trades."""

@@ -72,6 +72,11 @@ async def test_the_report_adds_up() -> None:
     assert perf.max_drawdown.amount >= max(0.0, -perf.net_pnl) - 1e-6
     assert len(perf.equity) == report.bars and perf.equity[-1] == pytest.approx(perf.capital + perf.net_pnl)
     assert 0 < perf.exposure < 1 and perf.sharpe is not None
+    # asyncio.run formats its task's result as it puts the SIGINT handler back: not every trade
+    assert repr(report) == (
+        f"TradeReport({', '.join(report.instruments)} 1m: {report.bars} bars, {perf.trades} trades, "
+        f"{len(report.orders)} orders, 0 daily-loss halts)"
+    )
 
 
 async def test_an_uptrend_traded_on_momentum_makes_money_after_costs() -> None:
