@@ -190,7 +190,7 @@ class Shared:
         return self._orders[id(panel)]
 
     def _outcome_sort(self, panel: Panel) -> Future[Array]:
-        ok, y = self.cells(panel)[0], self.cells(panel)[4]
+        ok, *_, y = self.cells(panel)
         key = (id(panel.actual), np.packbits(ok).tobytes())
         if key not in self._ranks:
             self._ranks[key] = (panel.actual, self._run(lambda: average_ranks(y, np.argsort(y))))
