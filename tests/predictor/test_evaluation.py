@@ -8,14 +8,16 @@ import pytest
 from scipy import stats
 from statsmodels.tsa.stattools import diebold_mariano_test
 
+from app.predictor import evaluation
 from app.predictor.evaluation import (
     FEW_TIES,
     Panel,
-    average_ranks,
     diebold_mariano,
     evaluate,
     evaluate_all,
     panels_from_frame,
+    ranked_order,
+    ranks_of,
     stable_order,
 )
 from app.predictor.store import EVALUATED
@@ -69,9 +71,10 @@ def test_a_shuffled_forecast_has_ic_near_0_over_many_anchors() -> None:
 def test_ic_figures_match_a_loop_over_anchors_with_missing_instruments() -> None:
     rng = np.random.default_rng(30)
     actual = outcomes(80, 6, seed=3)
-    pred = 0.5 * actual + 0.001 * rng.standard_normal(actual.shape)
+    pred = np.round(0.5 * actual + 0.001 * rng.standard_normal(actual.shape), 4)  # ties within anchors
     pred[rng.random(pred.shape) < 0.2] = np.nan  # instruments without a resolved prediction
     actual[5, :4] = np.nan  # an anchor with 2 instruments: no IC, still a long-short
+    actual[10:20] = np.round(actual[10:20], 3)  # ties in the outcomes too
     result = evaluate(panel(pred, actual), round_trip=0.0)
     ics, rank_ics, spreads = [], [], []
     for x, y in zip(pred, actual, strict=True):
@@ -79,7 +82,7 @@ def test_ic_figures_match_a_loop_over_anchors_with_missing_instruments() -> None
         x, y = x[ok], y[ok]
         if len(x) >= 2:
             k = max(1, len(x) // 5)
-            order = np.argsort(x)
+            order = np.argsort(x, kind="stable")  # tied forecasts in instrument order
             spreads.append(y[order[-k:]].mean() - y[order[:k]].mean())
         if len(x) >= 3:
             ics.append(np.corrcoef(x, y)[0, 1])
@@ -89,6 +92,8 @@ def test_ic_figures_match_a_loop_over_anchors_with_missing_instruments() -> None
     assert result.ic_std == pytest.approx(np.std(ics, ddof=1))
     assert result.ic_ir == pytest.approx(np.mean(ics) / np.std(ics, ddof=1))
     assert result.rank_ic_mean == pytest.approx(np.mean(rank_ics))
+    assert result.rank_ic_std == pytest.approx(np.std(rank_ics, ddof=1))
+    assert sum(len(np.unique(x[np.isfinite(x)])) < np.isfinite(x).sum() for x in pred) > 20  # ties were met
     assert result.long_short_anchors == len(spreads)
     assert result.long_short_gross == pytest.approx(np.mean(spreads))
     ok = np.isfinite(pred) & np.isfinite(actual)
@@ -154,16 +159,21 @@ def test_the_live_record_as_rows_evaluates_as_its_panel() -> None:
     assert evaluate(panels[0], round_trip=0.0) == expected
 
 
-def test_ranks_average_ties_as_scipy_does_and_models_of_a_horizon_share_them() -> None:
+def test_ranks_average_ties_as_scipy_does_and_models_of_a_horizon_share_them(monkeypatch: pytest.MonkeyPatch) -> None:
     rng = np.random.default_rng(9)
     values = np.round(rng.standard_normal(500), 1)  # many ties
-    np.testing.assert_array_equal(average_ranks(values, np.argsort(values)), stats.rankdata(values))
+    np.testing.assert_array_equal(ranks_of(values), stats.rankdata(values))
+    np.testing.assert_array_equal(ranked_order(values)[1], stats.rankdata(values))
+    distinct = rng.standard_normal(500)
+    np.testing.assert_array_equal(ranks_of(distinct), stats.rankdata(distinct))
     actual = np.round(outcomes(300, 1, seed=10), 3)  # ties in the outcomes too
     forecasts = {"ridge": actual + 0.002 * rng.standard_normal(actual.shape), "zero": np.zeros_like(actual)}
     forecasts["ewma"] = np.round(forecasts["ridge"], 3)
     shared = [panel(pred, actual, horizon=2) for pred in forecasts.values()]
     alone = [evaluate(p, round_trip=0.0) for p in shared]
-    assert evaluate_all(shared, round_trip=0.0) == alone  # the sorts in threads, ahead of the figures
+    assert evaluate_all(shared, round_trip=0.0) == alone  # small panels: in this thread
+    monkeypatch.setattr(evaluation, "THREADED_CELLS", 0)
+    assert evaluate_all(shared, round_trip=0.0, threads=2) == alone  # the sorts in threads, ahead of the figures
     assert evaluate_all(shared, round_trip=0.0, threads=1) == alone
     for result, pred in zip(alone, forecasts.values(), strict=True):
         want = stats.spearmanr(pred[:, 0], actual[:, 0]).statistic if np.ptp(pred) else None
@@ -182,6 +192,9 @@ def test_the_forecasts_order_is_a_stable_sort_s(ties: str) -> None:
         values = np.round(values, 2)
         assert len(values) - len(np.unique(values)) > FEW_TIES
     np.testing.assert_array_equal(stable_order(values), np.argsort(values, kind="stable"))
+    order, ranks = ranked_order(values)
+    np.testing.assert_array_equal(order, np.argsort(values, kind="stable"))
+    np.testing.assert_array_equal(ranks, stats.rankdata(values))
 
 
 def test_persistence_is_the_return_of_the_first_prediction_that_resolved_at_the_anchor() -> None:
@@ -199,3 +212,18 @@ def test_persistence_is_the_return_of_the_first_prediction_that_resolved_at_the_
     for t, anchor in enumerate(ts_pred.tolist()):
         want = actual[first[anchor]] if anchor in first else np.full(3, np.nan)
         np.testing.assert_array_equal(result[t], want)
+
+
+@pytest.mark.parametrize("horizon", [1, 5])
+def test_persistence_of_a_backtests_rows_is_the_outcome_h_rows_before(horizon: int) -> None:
+    """A backtest's rows (every anchor; each target the anchor h rows later) take a shortcut:
+    the same forecast as the search over targets (the same rows in reverse order take that)."""
+    ts_pred = 1_767_225_600 + MINUTE * np.arange(60)
+    ts_target = np.r_[ts_pred[horizon:], ts_pred[-1] + MINUTE * np.arange(1, horizon + 1)]
+    actual = outcomes(60, 2, seed=7)
+    result = Panel("1m", "ridge", horizon, ts_pred, ts_target, actual, actual).persistence
+    np.testing.assert_array_equal(result[horizon:], actual[:-horizon])
+    assert np.isnan(result[:horizon]).all()
+    back = slice(None, None, -1)
+    searched = Panel("1m", "ridge", horizon, ts_pred[back], ts_target[back], actual[back], actual[back]).persistence
+    np.testing.assert_array_equal(searched[back], result)
