@@ -9,10 +9,10 @@ last `h` bars, i.e. the actual return of the prediction whose target is this anc
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,8 +29,8 @@ from app.predictor.figures import DECILES, Decile, Evaluation
 Order = npt.NDArray[np.intp]  # an argsort
 
 MIN_CROSS_SECTION = 3  # instruments an anchor needs for a correlation across them
-SORT_THREADS = min(2, os.cpu_count() or 1)
-"""Threads `evaluate_all` sorts in by default, ahead of the figures (numpy sorts without the GIL)."""
+THREADS = min(2, os.cpu_count() or 1)
+"""Panels `evaluate_all` evaluates at a time, when they are large (THREADED_CELLS)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -84,7 +84,9 @@ def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -
     notional, charged on each leg of the long-short figure. `shared`: what panels with the same
     outcomes (every model of one horizon) compute once between them (`evaluate_all` passes one)."""
     shared = shared if shared is not None else Shared()
-    ok, pred, actual, x, y = shared.cells(panel)
+    ok = np.isfinite(panel.pred) & np.isfinite(panel.actual)
+    pred, actual = np.where(ok, panel.pred, np.nan), np.where(ok, panel.actual, np.nan)
+    x, y = pred[ok], actual[ok]  # the resolved cells, row-major
     ic, rank_ic, spread = _cross_sections(pred, actual)
     rows = ok.any(axis=1)
     # the anchors with a resolved prediction (one instrument: its resolved predictions, as they are)
@@ -94,7 +96,7 @@ def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -
     persistence = shared.persistence(panel)
     both = ok & np.isfinite(persistence)
     gross = _mean(spread)
-    order, ranks = shared.forecast_order(panel)  # the forecasts' one sort: their deciles and their ranks
+    order, ranks = ranked_order(x)  # the forecasts' one sort: their deciles and their ranks
     return Evaluation(
         interval=panel.interval,
         model_kind=panel.model_kind,
@@ -109,7 +111,7 @@ def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -
         rank_ic_std=_std(rank_ic),
         rank_ic_ir=_ratio(_mean(rank_ic), _std(rank_ic)),
         pooled_ic=_pooled(x, y),
-        pooled_rank_ic=_pooled(ranks, shared.outcome_ranks(panel)),
+        pooled_rank_ic=_pooled(ranks, shared.outcome_ranks(panel, ok, y)),
         dm_sq_stat=dm_sq[0] if dm_sq else None,
         dm_sq_p=dm_sq[1] if dm_sq else None,
         dm_abs_stat=dm_abs[0] if dm_abs else None,
@@ -125,105 +127,58 @@ def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -
     )
 
 
-def evaluate_all(panels: Iterable[Panel], *, round_trip: float, threads: int = SORT_THREADS) -> list[Evaluation]:
-    """`evaluate` of every panel, sharing what panels of the same outcomes have in common.
-    `threads`: the sorts (most of the work) run in that many threads, each panel's started
-    while the `threads - 1` panels before it are evaluated here (no further ahead: a panel's
-    resolved cells and sort take ~5 times its forecasts' memory, 300 MB at 100
-    instruments-year); 1, or panels below THREADED_CELLS: no threads."""
-    panels = list(panels)
-    if not any(p.pred.size >= THREADED_CELLS for p in panels):
-        threads = 1
-    with contextlib.ExitStack() as stack:
-        pool = stack.enter_context(ThreadPoolExecutor(threads, "evaluation-sort")) if threads > 1 else None
-        shared = Shared(pool)
-        evaluations = []
-        for i, panel in enumerate(panels):
-            for ahead in panels[i : i + threads]:
-                shared.sort_ahead(ahead)
-            evaluations.append(evaluate(panel, round_trip=round_trip, shared=shared))
-            shared.release(panel)
-        return evaluations
+def evaluate_all(panels: Iterable[Panel], *, round_trip: float, threads: int = THREADS) -> list[Evaluation]:
+    """`evaluate` of every panel, in order, sharing what panels of the same outcomes have in
+    common. Large panels (THREADED_CELLS) are evaluated `threads` at a time, each in a thread of
+    its own: their numpy passes and sorts leave the GIL. (At most `threads` in flight: a panel's
+    resolved cells and sort take ~5 times its forecasts' memory, ~460 MB at 100
+    instrument-years.)"""
+    panels, shared = list(panels), Shared()
+    if threads < 2 or not any(p.pred.size >= THREADED_CELLS for p in panels):
+        return [evaluate(panel, round_trip=round_trip, shared=shared) for panel in panels]
+    with ThreadPoolExecutor(threads, "evaluation") as pool:
+        return list(pool.map(lambda panel: evaluate(panel, round_trip=round_trip, shared=shared), panels))
 
 
 THREADED_CELLS = 500_000
-"""Cells (anchors x instruments) of the largest panel from which `evaluate_all` sorts in threads:
-below, a sort takes about as long as handing it to a thread (one instrument-year of 1-minute
-bars, 94,000 cells: 42 ms a run in one thread, 45-49 in two; 20 instruments: 3.2 s, 2.4 s)."""
-
-
-Cells = tuple[Mask, Array, Array, Array, Array]
-"""A panel's resolved cells: ok (where both forecast and outcome are finite), pred and actual
-with NaN elsewhere, and the forecasts and outcomes at ok (row-major)."""
+"""Cells (anchors x instruments) of the largest panel from which `evaluate_all` uses threads:
+below, the figures are many short numpy calls that hold the GIL (one instrument-year of 1-minute
+bars, 94,000 cells a panel: 40 ms in one thread, 45-49 with its sorts handed to another;
+20 instrument-years: 3.2 s in one thread, 2.1-2.2 s with two panels at a time)."""
 
 
 class Shared:
-    """What `evaluate` needs of a panel beyond its own figures, each computed once: its resolved
-    cells, the forecasts' sort and ranks, and what every model of one horizon has in common: the
-    persistence forecast and the ranks of the outcomes (keyed by the panel's own arrays: a
-    backtest's panels of one horizon share them, and by the resolved cells for the ranks).
+    """What every model of one horizon has in common, computed once between them: the
+    persistence forecast, and the ranks of the outcomes (keyed by the panel's own arrays: a
+    backtest's panels of one horizon share them; the ranks by the resolved cells too). Safe
+    for `evaluate_all`'s threads: the first to ask computes, the others wait for it. Each
+    result is kept with the arrays it was keyed by, so their ids are not reused meanwhile."""
 
-    With a `pool` the sorts (numpy sorts without holding the GIL) run there: `sort_ahead` starts
-    a panel's before its figures are wanted. Each panel is kept with what was computed for it,
-    so the ids its keys are made of are not reused while it is (`release` forgets a panel's
-    own, once evaluated)."""
-
-    def __init__(self, pool: Executor | None = None) -> None:
-        self._pool = pool
-        self._cells: dict[int, tuple[Panel, Cells]] = {}
-        self._orders: dict[int, Future[tuple[Order, Array]]] = {}
-        self._persistence: dict[tuple[int, int, int], tuple[Panel, Array]] = {}
-        self._ranks: dict[tuple[int, bytes], tuple[Array, Future[Array]]] = {}
-
-    def cells(self, panel: Panel) -> Cells:
-        if id(panel) not in self._cells:
-            ok = np.isfinite(panel.pred) & np.isfinite(panel.actual)
-            pred, actual = np.where(ok, panel.pred, np.nan), np.where(ok, panel.actual, np.nan)
-            self._cells[id(panel)] = (panel, (ok, pred, actual, pred[ok], actual[ok]))
-        return self._cells[id(panel)][1]
-
-    def sort_ahead(self, panel: Panel) -> None:
-        """Start the panel's sorts: its forecasts' and (once per horizon) its outcomes'."""
-        self._forecast_sort(panel)
-        self._outcome_sort(panel)
-
-    def forecast_order(self, panel: Panel) -> tuple[Order, Array]:
-        """The forecasts' (at ok) stable order and average ranks."""
-        return self._forecast_sort(panel).result()
-
-    def outcome_ranks(self, panel: Panel) -> Array:
-        """Average ranks of the panel's outcomes at ok."""
-        return self._outcome_sort(panel).result()
-
-    def release(self, panel: Panel) -> None:
-        """Forget the panel's own cells and sort (what it shares with others is kept)."""
-        self._cells.pop(id(panel), None)
-        self._orders.pop(id(panel), None)
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._results: dict[Hashable, tuple[object, Future[Array]]] = {}
 
     def persistence(self, panel: Panel) -> Array:
-        key = (id(panel.actual), id(panel.ts_pred), id(panel.ts_target))
-        if key not in self._persistence:
-            self._persistence[key] = (panel, panel.persistence)
-        return self._persistence[key][1]
+        return self._once((id(panel.actual), id(panel.ts_pred), id(panel.ts_target)), panel, lambda: panel.persistence)
 
-    def _forecast_sort(self, panel: Panel) -> Future[tuple[Order, Array]]:
-        if id(panel) not in self._orders:
-            self._orders[id(panel)] = self._run(ranked_order, self.cells(panel)[3])
-        return self._orders[id(panel)]
+    def outcome_ranks(self, panel: Panel, ok: Mask, outcomes: Array) -> Array:
+        """Average ranks of the panel's outcomes at `ok` (`outcomes`: those, row-major)."""
+        return self._once((id(panel.actual), np.packbits(ok).tobytes()), panel.actual, lambda: ranks_of(outcomes))
 
-    def _outcome_sort(self, panel: Panel) -> Future[Array]:
-        ok, *_, y = self.cells(panel)
-        key = (id(panel.actual), np.packbits(ok).tobytes())
-        if key not in self._ranks:
-            self._ranks[key] = (panel.actual, self._run(ranks_of, y))
-        return self._ranks[key][1]
-
-    def _run(self, work: Callable[..., Any], *args: Any) -> Future[Any]:
-        if self._pool is not None:
-            return self._pool.submit(work, *args)
-        done: Future[Any] = Future()
-        done.set_result(work(*args))
-        return done
+    def _once(self, key: Hashable, keep: object, work: Callable[[], Array]) -> Array:
+        with self._lock:
+            entry = self._results.get(key)
+            first = entry is None
+            if entry is None:
+                entry = self._results[key] = (keep, Future())
+        result = entry[1]
+        if first:
+            try:
+                result.set_result(work())
+            except BaseException as e:
+                result.set_exception(e)
+                raise
+        return result.result()
 
 
 def ranked_order(values: Array) -> tuple[Order, Array]:
@@ -238,10 +193,15 @@ def ranks_of(values: Array) -> Array:
 
 
 def _ranks(order: Order, ranked: Array, tied: Order) -> Array:
-    """Average ranks from a sort (any order of ties: they get one rank)."""
+    """Average ranks from a sort (any order of ties: they get one rank): distinct values 1..n,
+    each run of ties the mean of its ranks."""
     ranks = np.empty(len(ranked))
-    # distinct values: 1..n; else each run of ties the mean of its ranks
-    ranks[order] = np.arange(1.0, len(ranked) + 1) if not len(tied) else _average_ranks_of_sorted(ranked)
+    if not len(tied):
+        ranks[order] = np.arange(1.0, len(ranked) + 1)
+        return ranks
+    first = np.ones(len(ranked), dtype=bool)  # where a run of equal values starts
+    first[tied + 1] = False
+    ranks[order] = _run_ranks(first, len(ranked))
     return ranks
 
 
@@ -275,10 +235,13 @@ def _ties_in_index_order(values: Array, order: Order, ranked: Array, tied: Order
     return order
 
 
-def _average_ranks_of_sorted(ranked: Array) -> Array:
-    starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
-    counts = np.diff(np.r_[starts, len(ranked)])
-    return np.repeat(starts + (counts + 1) / 2, counts)
+def _run_ranks(first: Mask, width: int) -> Array:
+    """Average ranks of sorted values in rows of `width`, flattened, from where each run of
+    equal values starts (`first`; every row starts one): a run from position a to b of its
+    row ranks (a + b) / 2 + 1."""
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.r_[starts, len(first)])
+    return np.repeat(starts % width + (counts + 1) / 2, counts)
 
 
 def diebold_mariano(d: Array, horizon: int) -> tuple[float, float] | None:
@@ -358,13 +321,15 @@ def _cross_sections(pred: Array, actual: Array) -> tuple[Array, Array, Array]:
             continue
         width = x.shape[1]
         k = max(1, width // 5)
-        order = np.argsort(x, axis=1, kind="stable")
+        order, ranked = _row_order(x)
         top = np.take_along_axis(y, order[:, -k:], axis=1).mean(axis=1)
         bottom = np.take_along_axis(y, order[:, :k], axis=1).mean(axis=1)
         spread.append(top - bottom)
         if width >= MIN_CROSS_SECTION:
             ic.append(_row_correlations(x, y))
-            rank_ic.append(_row_correlations(_row_ranks(x, order), _row_ranks(y, np.argsort(y, axis=1))))
+            y_order = np.argsort(y, axis=1)
+            y_ranks = _row_ranks(np.take_along_axis(y, y_order, axis=1), y_order)
+            rank_ic.append(_row_correlations(_row_ranks(ranked, order), y_ranks))
     return np.concatenate(ic), np.concatenate(rank_ic), np.concatenate(spread)
 
 
@@ -377,22 +342,30 @@ def _row_correlations(x: Array, y: Array) -> Array:
     return np.clip(r, -1.0, 1.0)
 
 
-def _row_ranks(values: Array, order: Order) -> Array:
-    """Each row's average ranks (scipy.stats.rankdata(values, axis=1)), from its sort `order`."""
+def _row_order(values: Array) -> tuple[Order, Array]:
+    """Each row's stable order (np.argsort(values, axis=1, kind="stable")) and its values in it:
+    by the unstable sort (4x faster at 100 instruments), sorted again stably in the rows where
+    two values tie (the two orders differ only there)."""
+    order = np.argsort(values, axis=1)
     ranked = np.take_along_axis(values, order, axis=1)
-    width = values.shape[1]
-    at = np.broadcast_to(np.arange(width), values.shape)
-    first = np.ones(values.shape, dtype=bool)
-    first[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+    tied = (ranked[:, 1:] == ranked[:, :-1]).any(axis=1)
+    if tied.any():
+        order[tied] = np.argsort(values[tied], axis=1, kind="stable")
+    return order, ranked
+
+
+def _row_ranks(ranked: Array, order: Order) -> Array:
+    """Each row's average ranks (scipy.stats.rankdata(values, axis=1)), from its sort: `order`
+    and the values in it (`ranked`)."""
+    width = ranked.shape[1]
+    first = np.empty(ranked.shape, dtype=bool)  # where a run of equal values starts (each row starts one)
+    first[:, 0] = True
+    np.not_equal(ranked[:, 1:], ranked[:, :-1], out=first[:, 1:])
     if first.all():  # no ties: 1..width
-        sorted_ranks = at + 1.0
-    else:  # a run of ties from position a to b: (a + b) / 2 + 1
-        last = np.ones(values.shape, dtype=bool)
-        last[:, :-1] = first[:, 1:]
-        a = np.maximum.accumulate(np.where(first, at, 0), axis=1)
-        b = np.minimum.accumulate(np.where(last, at, width - 1)[:, ::-1], axis=1)[:, ::-1]
-        sorted_ranks = (a + b) / 2 + 1
-    ranks = np.empty(values.shape)
+        sorted_ranks = np.broadcast_to(np.arange(1.0, width + 1), ranked.shape)
+    else:  # runs never cross rows: the 1-D way over the flattened rows, positions taken within each row
+        sorted_ranks = _run_ranks(first.ravel(), width).reshape(ranked.shape)
+    ranks = np.empty(ranked.shape)
     np.put_along_axis(ranks, order, sorted_ranks, axis=1)
     return ranks
 

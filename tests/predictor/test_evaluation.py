@@ -195,6 +195,10 @@ def test_the_forecasts_order_is_a_stable_sort_s(ties: str) -> None:
     order, ranks = ranked_order(values)
     np.testing.assert_array_equal(order, np.argsort(values, kind="stable"))
     np.testing.assert_array_equal(ranks, stats.rankdata(values))
+    rows = values[:1800].reshape(90, 20)  # each anchor's order across instruments, and its ranks
+    order, ranked = evaluation._row_order(rows)
+    np.testing.assert_array_equal(order, np.argsort(rows, axis=1, kind="stable"))
+    np.testing.assert_array_equal(evaluation._row_ranks(ranked, order), stats.rankdata(rows, axis=1))
 
 
 def test_persistence_is_the_return_of_the_first_prediction_that_resolved_at_the_anchor() -> None:
