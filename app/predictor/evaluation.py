@@ -144,7 +144,7 @@ THREADED_CELLS = 500_000
 """Cells (anchors x instruments) of the largest panel from which `evaluate_all` uses threads:
 below, the figures are many short numpy calls that hold the GIL (one instrument-year of 1-minute
 bars, 94,000 cells a panel: 40 ms in one thread, 45-49 with its sorts handed to another;
-20 instrument-years: 3.2 s in one thread, 2.1-2.2 s with two panels at a time)."""
+20 instrument-years: 3.2 s in one thread, 2.0-2.1 s with two panels at a time)."""
 
 
 class Shared:
