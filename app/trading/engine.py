@@ -92,9 +92,9 @@ from app.trading.gate import LiveGate
 from app.trading.journal import Journal
 from app.trading.orders import Order, OrderResult, OrderStatus, Purpose, Side
 from app.trading.outbox import Outbox
-from app.trading.prices import PriceBook, Quote
+from app.trading.prices import PriceBook
 from app.trading.recovery import Mismatch, foreign_orders, plan
-from app.trading.risk import DailyLossHalt, RateLimiter, RiskGate, RiskLimits
+from app.trading.risk import OPEN_TRADE, DailyLossHalt, RateLimiter, RiskGate, RiskLimits
 from app.trading.state import EngineSnapshot, EngineState, RunSettings
 from app.trading.strategy import EntryPlan, Skip, Strategy, ist_day, ist_day_number
 from app.trading.ticks import TradePrice
@@ -307,17 +307,17 @@ class TradingEngine:
         if not self.signals:
             return
         after_square_off = bars.close_ts >= self.strategy.square_off_ts(bars.close_ts)
+        today = ist_day_number(bars.open_ts)
         for key, prediction in list(self.signals.items()):
             if prediction.ts_pred > bars.open_ts:
                 continue  # made after this bar opened: its next price is a later bar
             self.signals.pop(key, None)  # a halt may have cleared them meanwhile
-            quote = self.prices.quote_in(bars, key)
-            same_day = ist_day_number(prediction.ts_pred) == ist_day_number(bars.open_ts)
-            stale = bars.open_ts >= prediction.ts_target or not same_day
-            if after_square_off or stale or quote is None:
-                self.skipped["after_square_off" if after_square_off else "stale" if quote else "no_bar"] += 1
+            has_bar = self.prices.has_bar(bars, key)
+            stale = bars.open_ts >= prediction.ts_target or ist_day_number(prediction.ts_pred) != today
+            if after_square_off or stale or not has_bar:
+                self.skipped["after_square_off" if after_square_off else "stale" if has_bar else "no_bar"] += 1
                 continue
-            await self._enter(prediction, quote, bars.close_ts)
+            await self._enter(prediction, bars)
         await self.commit()
 
     async def _stops_and_targets(self) -> None:
@@ -463,13 +463,15 @@ class TradingEngine:
 
     # --- orders --------------------------------------------------------------------------
 
-    async def _enter(self, prediction: PredictionCreated, quote: Quote, now: int) -> None:
+    async def _enter(self, prediction: PredictionCreated, bars: BarSet) -> None:
+        """An entry at `bars`' open (`key` has a bar there) for a signal, through the risk gate."""
         key = prediction.instrument_key
-        try:  # the instrument still holds its trade: denied whatever the size, so not sized
-            self.risk.check_instrument(self.book, key)
-        except OrderDenied as e:
-            self.denied[e.reason] += 1
+        if self.risk.instrument_taken(self.book, key):  # denied whatever the size, so not sized
+            self.denied[OPEN_TRADE] += 1
             return
+        quote = self.prices.quote_in(bars, key)
+        assert quote is not None
+        now = bars.close_ts
         plan = self.strategy.plan(prediction, quote.open, self.prices.volatility(key), self.limits)
         if isinstance(plan, Skip):
             self.skipped[plan] += 1

@@ -100,11 +100,16 @@ class PriceBook:
                 self._quotes[key] = quote
         return quote
 
+    def has_bar(self, bars: BarSet, key: str) -> bool:
+        """`key` has a bar in `bars` (a BarSet of this universe): `quote_in` is not None."""
+        i = self.index.get(key)
+        return i is not None and math.isfinite(float(bars.close[i]))
+
     def quote_in(self, bars: BarSet, key: str) -> Quote | None:
         """`key`'s bar in `bars` (a BarSet of this universe), None when it has none there."""
-        i = self.index.get(key)
-        if i is None or not math.isfinite(float(bars.close[i])):
+        if not self.has_bar(bars, key):
             return None
+        i = self.index[key]
         return Quote(
             float(bars.open[i]),
             float(bars.high[i]),

@@ -125,6 +125,9 @@ class Exposure(Protocol):
     def cooldown_until(self, instrument_key: str) -> float: ...
 
 
+OPEN_TRADE = "open_trade"  # why an entry on an instrument holding its trade is denied
+
+
 class RiskGate:
     """The pre-trade checks of an entry, in a fixed order; the first that fails denies it."""
 
@@ -133,10 +136,16 @@ class RiskGate:
         self.rate = rate
 
     def check_instrument(self, book: Exposure, instrument_key: str) -> None:
-        """Raise OrderDenied when `instrument_key` has an open trade: an entry on it is denied
-        whatever its size, so the engine asks this before it sizes one."""
-        if book.has_open(instrument_key):
-            raise OrderDenied("open_trade", f"{instrument_key} already has an open trade")
+        """Raise OrderDenied when `instrument_key` has an open trade (`instrument_taken`)."""
+        if self.instrument_taken(book, instrument_key):
+            raise OrderDenied(OPEN_TRADE, f"{instrument_key} already has an open trade")
+
+    @staticmethod
+    def instrument_taken(book: Exposure, instrument_key: str) -> bool:
+        """`instrument_key` has an open trade: an entry on it is denied (OPEN_TRADE) whatever its
+        size, so the engine asks this before it sizes one (without the exception: a backtest
+        asks it ~150,000 times a year of 5 instruments, nearly always to be told yes)."""
+        return book.has_open(instrument_key)
 
     def check_entry(
         self, book: Exposure, *, instrument_key: str, qty: int, price: float, now: float, halted: str | None
