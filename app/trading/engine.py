@@ -464,7 +464,7 @@ class TradingEngine:
     # --- orders --------------------------------------------------------------------------
 
     async def _enter(self, prediction: PredictionCreated, bars: BarSet) -> None:
-        """An entry at `bars`' open (`key` has a bar there) for a signal, through the risk gate."""
+        """An entry at `bars`' open for a signal whose instrument has a bar there, through the risk gate."""
         key = prediction.instrument_key
         if self.risk.instrument_taken(self.book, key):  # denied whatever the size, so not sized
             self.denied[OPEN_TRADE] += 1
