@@ -184,6 +184,7 @@ class Shared:
 def ranked_order(values: Array) -> tuple[Order, Array]:
     """`values`' stable order and average ranks (scipy.stats.rankdata's "average"), from one sort."""
     order, ranked, tied = _sort(values)
+    # the ties put in index order (in place, or a new order) rank as they did: one rank a run
     return _ties_in_index_order(values, order, ranked, tied), _ranks(order, ranked, tied)
 
 
