@@ -2,8 +2,10 @@
 cycle's p99 at 500 instruments).
 
 The gate's work is the engine's `SkillBook`: every resolution folded into its pair's window
-(`on_resolved`), and for every prediction its model noted and the pair's state read
-(`on_created`); the strategy's own check is one comparison. The records are kept whether the
+(`on_resolved`; a trade backtest folds each pair's whole record at once, `fold`), and for every
+prediction its model noted and the pair's state read (`on_created`; in a trade backtest the
+state each prediction saw is looked up in columns, app.trading.judged_replay); the strategy's
+own check is one comparison. The records are kept whether the
 gate is on or off (they are shown either way), so that work is what the gate adds.
 
 Trade backtest: a clock around each call would cost as much as the calls (measured: it doubled
@@ -16,13 +18,13 @@ events, timed whole, apart from the cycle (`per_cycle_ms`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import app.trading.engine
 from app.events import Event, PredictionCreated, PredictionResolved
-from app.predictor.skill import SkillBook, SkillConfig, SkillState
+from app.predictor.skill import SkillBook, SkillConfig, SkillKey, SkillState
 
 SHADOWS = 5
 
@@ -43,6 +45,14 @@ class ShadowedSkillBook(SkillBook):
         for shadow in self.shadows:
             shadow.on_created(event)
         return super().on_created(event)
+
+    def fold(
+        self, key: SkillKey, model_kind: str, resolutions: Iterable[tuple[int, float, float, int]]
+    ) -> list[SkillState]:
+        taken = list(resolutions)
+        for shadow in self.shadows:
+            shadow.fold(key, model_kind, taken)
+        return super().fold(key, model_kind, taken)
 
 
 @contextmanager

@@ -2,14 +2,16 @@
 
 The one place `prediction.created` and `prediction.resolved` are built from the core's arrays:
 the live predictor publishes them, and the trading backtest hands the very same events to the
-engine (`TradingEngine.on_event`), as the live `prediction` channel does; `replayed` builds them
-from a whole replay (`PredictorCore.replay`) for the backtest, anchor by anchor, equal to what
-stepping the core gives (tests/predictor/test_replayed_events.py). The numbers come from our own
+engine (`TradingEngine.on_event`), as the live `prediction` channel does. A `ReplayRecord`
+builds them from a whole replay (`PredictorCore.replay`) for the backtest, equal to what
+stepping the core gives (tests/predictor/test_replayed_events.py): `replayed` all of them anchor
+by anchor, app.trading.judged_replay only those the strategy accepts. The numbers come from our own
 arrays (`tolist`: Python floats and ints), so the events are built `trusted`, not validated.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
@@ -152,35 +154,41 @@ def _resolved(
 
 
 Anchor = tuple[list[PredictionCreated], list[PredictionResolved]]
+Index = npt.NDArray[np.intp]
 
 
-def replayed(
-    core: PredictorCore, history: History, close_ts: npt.NDArray[np.int64], first_id: int, *, chunk: int = 4096
-) -> Iterator[Anchor]:
-    """Per row of a replay recorded whole (`core.replay(close, record=True)` over the bars
-    closing at `close_ts`, the core's clock being their ObservedCalendar), the created and
-    resolved events `step` would have made there: the same ids from `first_id` on (made in
-    anchor, horizon, model, instrument order), the same fields and order. Built `chunk` rows at
-    a time from whole columns."""
-    if not isinstance(core.clock, ObservedCalendar) or not len(history.pred_ret):
-        raise ValueError("replayed needs a replay recorded whole, over the core's ObservedCalendar")
-    steps, horizons, models, n = history.pred_ret.shape
-    made = np.broadcast_to(history.made[:, None, None, :], (steps, horizons, models, n))
-    ok = np.broadcast_to(history.ok[:, :, None, :], (steps, horizons, models, n))
-    ids = np.full(made.shape, -1, dtype=np.int64)
-    ids[made] = np.arange(first_id, first_id + int(made.sum()))
-    span = np.asarray(history.horizons, dtype=np.int64)
-    targets = np.stack([core.clock.shifted(core.interval, int(h)) for h in span], axis=1)  # (T, H)
-    adj = history.pred_ret + history.calib_bias
-    calibration = summarise(history.calibration_n, np.moveaxis(history.calibration_sums, 2, 0))
-    keys, kinds = np.array(core.instruments, dtype=object), np.array(core.model_kinds, dtype=object)
-    interval = core.interval.name
-    for start in range(0, steps, chunk):
-        stop = min(start + chunk, steps)
-        t, k, m, i = np.nonzero(made[start:stop])
-        created_ends = np.cumsum(np.bincount(t, minlength=stop - start)).tolist()
-        t += start
-        created = [
+class ReplayRecord:
+    """A replay recorded whole (`core.replay(close, record=True)` over the bars closing at
+    `close_ts`, the core's clock being their ObservedCalendar) with what its events are built
+    from: every prediction's id (from `first_id` on, in anchor, horizon, model, instrument order,
+    as `step` gives them), target time and adjusted forecast, and the calibration after every
+    resolution. Cells are (anchor, horizon, model, instrument) index arrays."""
+
+    def __init__(self, core: PredictorCore, history: History, close_ts: npt.NDArray[np.int64], first_id: int) -> None:
+        if not isinstance(core.clock, ObservedCalendar) or not len(history.pred_ret):
+            raise ValueError("a replay record needs a replay recorded whole, over the core's ObservedCalendar")
+        self.history = history
+        self.close_ts = close_ts
+        steps, horizons, models, n = history.pred_ret.shape
+        self.made = np.broadcast_to(history.made[:, None, None, :], (steps, horizons, models, n))
+        self.ok = np.broadcast_to(history.ok[:, :, None, :], (steps, horizons, models, n))
+        self.ids = np.full(self.made.shape, -1, dtype=np.int64)
+        self.ids[self.made] = np.arange(first_id, first_id + int(self.made.sum()))
+        self.span = np.asarray(history.horizons, dtype=np.int64)
+        self.targets = np.stack([core.clock.shifted(core.interval, int(h)) for h in self.span], axis=1)  # (T, H)
+        self.adj = history.pred_ret + history.calib_bias
+        self.keys, self.kinds = np.array(core.instruments, dtype=object), np.array(core.model_kinds, dtype=object)
+        self.interval = core.interval.name
+
+    @functools.cached_property
+    def calibration(self) -> dict[str, Any]:
+        """The calibration after each resolution (`summarise`), by field, per cell."""
+        return summarise(self.history.calibration_n, np.moveaxis(self.history.calibration_sums, 2, 0))
+
+    def created(self, t: Index, k: Index, m: Index, i: Index) -> list[PredictionCreated]:
+        """`prediction.created` of the predictions made at these cells, in their order."""
+        history, interval = self.history, self.interval
+        return [
             PredictionCreated.trusted(
                 {
                     "id": pid,
@@ -196,36 +204,52 @@ def replayed(
                 }
             )
             for pid, key, h, ts, target, p, a, b, kind in zip(
-                ids[t, k, m, i].tolist(),
-                keys[i].tolist(),
-                span[k].tolist(),
-                close_ts[t].tolist(),
-                targets[t, k].tolist(),
+                self.ids[t, k, m, i].tolist(),
+                self.keys[i].tolist(),
+                self.span[k].tolist(),
+                self.close_ts[t].tolist(),
+                self.targets[t, k].tolist(),
                 history.pred_ret[t, k, m, i].tolist(),
-                adj[t, k, m, i].tolist(),
+                self.adj[t, k, m, i].tolist(),
                 history.calib_bias[t, k, m, i].tolist(),
-                kinds[m].tolist(),
+                self.kinds[m].tolist(),
                 strict=True,
             )
         ]
-        r, k, m, i = np.nonzero(ok[start:stop])
-        resolved_ends = np.cumsum(np.bincount(r, minlength=stop - start)).tolist()
-        r += start
-        t = r - span[k]
-        resolved = [
+
+    def resolved(self, r: Index, k: Index, m: Index, i: Index) -> list[PredictionResolved]:
+        """`prediction.resolved` of the predictions resolving at these cells (r: the anchor they
+        resolve at), in their order."""
+        calibration, interval = self.calibration, self.interval
+        t = r - self.span[k]
+        return [
             _resolved(pid, key, interval, h, ts, target, actual, a, e, *cal)
             for pid, key, h, ts, target, actual, a, e, *cal in zip(
-                ids[t, k, m, i].tolist(),
-                keys[i].tolist(),
-                span[k].tolist(),
-                close_ts[t].tolist(),
-                close_ts[r].tolist(),
-                history.actual_ret[r, k, i].tolist(),
-                adj[t, k, m, i].tolist(),
-                history.error[r, k, m, i].tolist(),
+                self.ids[t, k, m, i].tolist(),
+                self.keys[i].tolist(),
+                self.span[k].tolist(),
+                self.close_ts[t].tolist(),
+                self.close_ts[r].tolist(),
+                self.history.actual_ret[r, k, i].tolist(),
+                self.adj[t, k, m, i].tolist(),
+                self.history.error[r, k, m, i].tolist(),
                 *(calibration[name][r, k, m, i].tolist() for name in ("n", "bias", "mae", "rmse", "hit_rate")),
                 strict=True,
             )
         ]
+
+
+def replayed(record: ReplayRecord, *, chunk: int = 4096) -> Iterator[Anchor]:
+    """Per row of a replay record, the created and resolved events `step` would have made there
+    (the same ids, fields and order). Built `chunk` rows at a time from whole columns."""
+    steps = len(record.made)
+    for start in range(0, steps, chunk):
+        stop = min(start + chunk, steps)
+        t, k, m, i = np.nonzero(record.made[start:stop])
+        created_ends = np.cumsum(np.bincount(t, minlength=stop - start)).tolist()
+        created = record.created(t + start, k, m, i)
+        r, k, m, i = np.nonzero(record.ok[start:stop])
+        resolved_ends = np.cumsum(np.bincount(r, minlength=stop - start)).tolist()
+        resolved = record.resolved(r + start, k, m, i)
         for (c0, c1), (r0, r1) in zip(pairwise([0, *created_ends]), pairwise([0, *resolved_ends]), strict=True):
             yield created[c0:c1], resolved[r0:r1]

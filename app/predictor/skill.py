@@ -28,7 +28,7 @@ only when a status asks.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -258,12 +258,27 @@ class SkillBook:
     def on_resolved(self, event: PredictionResolved) -> SkillState:
         """Fold one resolution into its pair's record (afresh when the calibration restarted)."""
         key = (event.instrument_key, event.interval, event.horizon_steps)
-        pair = self.pairs.get(key)
-        n = event.calibration.n
-        if pair is None or n < pair.calibration_n:
-            pair = self.pairs[key] = PairSkill(event.horizon_steps, self.config)
-        pair.calibration_n = n
+        pair = self._pair(key, event.horizon_steps, event.calibration.n)
         return pair.record(event.actual_ret, event.pred_ret_adj, event.ts_target)
+
+    def fold(
+        self, key: SkillKey, model_kind: str, resolutions: Iterable[tuple[int, float, float, int]]
+    ) -> list[SkillState]:
+        """A pair's resolutions in order, each (calibration n, actual_ret, pred_ret_adj, ts_target),
+        folded in as `on_resolved` folds each, its model noted as `on_created` notes it: the state
+        after each (a backtest judging a replay's record whole, app.trading.judged_replay)."""
+        self.models[key] = model_kind
+        pair = self._pair
+        return [pair(key, key[2], n).record(actual, adj, ts) for n, actual, adj, ts in resolutions]
+
+    def _pair(self, key: SkillKey, horizon: int, calibration_n: int) -> PairSkill:
+        """The pair's record for a resolution whose calibration has seen `calibration_n` (a new
+        record when that fell: the calibration restarted with a new model)."""
+        pair = self.pairs.get(key)
+        if pair is None or calibration_n < pair.calibration_n:
+            pair = self.pairs[key] = PairSkill(horizon, self.config)
+        pair.calibration_n = calibration_n
+        return pair
 
     def __iter__(self) -> Iterator[tuple[SkillKey, PairSkill]]:
         return iter(sorted(self.pairs.items()))

@@ -5,8 +5,10 @@ then the predictor core (the live one) makes this bar's predictions and resoluti
 live predictor builds them (app.predictor.events) and handed to the engine through the door the
 live bus listener uses (`TradingEngine.on_event`): created first, then resolved. The core runs
 the whole history first in its compiled replay (`PredictorCore.replay`, the same kernels as a
-step) and the events of each bar are built from what it recorded (`app.predictor.events.replayed`:
-the same events stepping gives, tested). What
+step), and the engine's judgement of every prediction (calibration, skill, `Strategy.accepts`),
+which depends on the predictions alone, is made over that record whole before the first bar:
+each bar then hands in only its accepted predictions, built as events, through the door's second
+half (`TradingEngine.on_accepted`; app.trading.judged_replay). What
 differs is injected: the paper broker's ledger and the journal are in memory, events go to a
 recorder, and the order rate is paced on the bars' clock. Open trades are flattened after the
 last bar, so every trade is in the report.
@@ -14,11 +16,11 @@ last bar, so every trade is in the report.
 Speed: the engine is handed only the bars where something can act. After a bar where it is left
 `idle` (no open trade, no pending signal) the next bar can only move the prices: it is skipped,
 and the prices come from a `PriceTape` (every bar's state computed up front, vectorised) that
-jumps to the right bar when the engine is handed one again. Predictions still reach the engine
-at every bar (a tradable one ends the idleness), and the first bar of a session is handed over
+jumps to the right bar when the engine is handed one again. Accepted predictions still reach the
+engine at every bar (one ends the idleness), and the first bar of a session is handed over
 when the desk is to be re-armed there. `reference=True` steps the predictor and hands the
-engine every bar with the live `PriceBook` instead: what the tests hold the fast path to (the
-same trades, orders and equity).
+engine every event and every bar with the live `PriceBook` instead: what the tests hold the fast
+path to (the same trades, orders, equity, skipped counts and skill records).
 
 After a daily-loss halt (`AfterHalt`): a person would re-arm the desk the next morning, so by
 default the halt is lifted at the next session's first bar (`TradingEngine.resume`, which
@@ -38,12 +40,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from app.core import heap
 from app.events import HftError, HftManageError, PredictionCreated, PredictionResolved
@@ -53,7 +56,7 @@ from app.market.instrument_master.specs import TradingSpecs
 from app.market.intervals import Interval
 from app.predictor.backtest import Aligned
 from app.predictor.core import Cycle, PredictorCore
-from app.predictor.events import created_events, outcomes, replayed
+from app.predictor.events import ReplayRecord, created_events, outcomes
 from app.predictor.models import make_model
 from app.trading.brokers.paper import PaperBroker, PaperConfig, PaperState
 from app.trading.costs import CostModel
@@ -61,6 +64,7 @@ from app.trading.engine import TradingEngine
 from app.trading.errors import EngineStateError
 from app.trading.gate import LiveGate
 from app.trading.journal import MemoryJournal
+from app.trading.judged_replay import accepted_events, judge
 from app.trading.performance import Marks, Performance, measure
 from app.trading.prices import PriceBook, PriceTape
 from app.trading.risk import AfterHalt, RiskLimits
@@ -234,14 +238,16 @@ async def run_trade_backtest(
     cells = len(close_ts) * len(horizons) * len(data.instruments)  # one model
     stepped = reference or not cells or cells * REPLAY_BYTES_PER_CELL > replay_budget
     with heap.deferred_collection():  # a batch run: see the module docstring
-        anchors = (
-            None if stepped else replayed(core, core.replay(data.ohlcv["close"], record=True), close_ts, core.next_id)
-        )
+        signals = None if stepped else judged(core, data, close_ts, engine, driver)
         for t, bars in enumerate(iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv)):
-            created, resolved = predictions(core, core.step(bars)) if anchors is None else next(anchors)
+            created, resolved = predictions(core, core.step(bars)) if signals is None else (next(signals), [])
             started = time.perf_counter()
             await driver.on_bars(bars, new_session=t > 0 and sessions[t] != sessions[t - 1])
-            feed_predictions(engine, created, resolved)
+            if signals is None:
+                feed_predictions(engine, created, resolved)
+            else:
+                for prediction in created:
+                    engine.on_accepted(prediction)
             driver.seconds += time.perf_counter() - started
         started = time.perf_counter()
         if len(data.close_ts):
@@ -305,6 +311,18 @@ class Driver:
             )
             for i, halt in enumerate(self.engine.daily_loss_halts)
         ]
+
+
+def judged(
+    core: PredictorCore, data: Aligned, close_ts: npt.NDArray[np.int64], engine: TradingEngine, driver: Driver
+) -> Iterator[list[PredictionCreated]]:
+    """The whole replay, its predictions judged (the engine's work: timed in the trade phase),
+    and per bar the accepted ones (app.trading.judged_replay)."""
+    record = ReplayRecord(core, core.replay(data.ohlcv["close"], record=True), close_ts, core.next_id)
+    started = time.perf_counter()
+    accepted = judge(record, engine)
+    driver.seconds += time.perf_counter() - started
+    return accepted_events(record, accepted)
 
 
 def predictions(core: PredictorCore, cycle: Cycle) -> tuple[list[PredictionCreated], list[PredictionResolved]]:

@@ -229,17 +229,23 @@ class TradingEngine:
         if prediction.interval != self.interval or prediction.instrument_key not in self.prices.index:
             return
         key = (prediction.instrument_key, prediction.interval, prediction.horizon_steps)
-        calibration = self.calibration.get(key)
-        skill = self.skill.on_created(prediction)
-        trade = self.book.by_instrument.get(prediction.instrument_key)
-        if trade is not None:
-            price = self.prices.price(prediction.instrument_key)
-            if price is not None and self.strategy.reverses(trade, prediction, calibration, skill, price):
-                self.reversals[trade.trade_id] = ExitReason.SIGNAL
-        skip = self.strategy.accepts(prediction, calibration, skill)
+        skip = self.strategy.accepts(prediction, self.calibration.get(key), self.skill.on_created(prediction))
         if skip is not None:
             self.skipped[skip] += 1
             return
+        self.on_accepted(prediction)
+
+    def on_accepted(self, prediction: PredictionCreated) -> None:
+        """A prediction the strategy accepts (`Strategy.accepts`, on the calibration and skill its
+        pair had then): it may reverse its instrument's trade, and becomes the instrument's
+        pending signal unless a newer or stronger one is. Its judgement depends on the
+        prediction channel alone, so a backtest judges a replay's record whole, in columns, and
+        hands in only these (app.trading.judged_replay)."""
+        trade = self.book.by_instrument.get(prediction.instrument_key)
+        if trade is not None:
+            price = self.prices.price(prediction.instrument_key)
+            if price is not None and self.strategy.reverses(trade, prediction, price):
+                self.reversals[trade.trade_id] = ExitReason.SIGNAL
         if self.state is not EngineState.RUNNING:
             self.skipped["halted"] += 1
             return

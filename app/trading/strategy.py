@@ -42,6 +42,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
+import numpy as np
+import numpy.typing as npt
+
 from app.events import Calibration, PredictionCreated
 from app.market.calendar import IST, IST_OFFSET
 from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpecs
@@ -107,6 +110,15 @@ class Skip(str):
     """Why a prediction or signal did not become an entry (a short reason, counted in the status)."""
 
 
+REASONS = HORIZON, CALIBRATION_N, HIT_RATE, NO_SKILL, SKILL_UNTESTED, DIRECTION, BELOW_COSTS = tuple(
+    Skip(r) for r in ("horizon", "calibration_n", "hit_rate", "no_skill", "skill_untested", "direction", "below_costs")
+)
+"""What `accepts` says, in the order it checks (`Strategy.judge` answers with the index)."""
+ACCEPTED = -1
+SKILL_CODES = {state: np.int8(code) for code, state in enumerate(SkillState)}
+"""A skill state as the int8 `Strategy.judge` reads."""
+
+
 def on_tick(price: float) -> float:
     """`price` on the default tick (0.05: an instrument the master does not hold)."""
     return DEFAULT_SPEC.round(price)
@@ -133,18 +145,18 @@ class Strategy:
         """None when the prediction may become an entry signal; otherwise why not."""
         c = self.config
         if c.horizons and prediction.horizon_steps not in c.horizons:
-            return Skip("horizon")
+            return HORIZON
         if calibration is None or calibration.n < c.min_calibration_n:
-            return Skip("calibration_n")
+            return CALIBRATION_N
         if calibration.hit_rate < c.min_hit_rate:
-            return Skip("hit_rate")
+            return HIT_RATE
         if c.skill.gate and skill is not SkillState.SKILLED:
-            return Skip("no_skill" if skill is SkillState.NO_SKILL else "skill_untested")
+            return NO_SKILL if skill is SkillState.NO_SKILL else SKILL_UNTESTED
         side = direction(prediction)
         if side == 0 or (side < 0 and not c.allow_short):
-            return Skip("direction")
+            return DIRECTION
         if abs(prediction.pred_ret_adj) < self.least_edge:
-            return Skip("below_costs")
+            return BELOW_COSTS
         return None
 
     def plan(
@@ -172,19 +184,40 @@ class Strategy:
             direction(prediction) * shares, price, stop_distance, max(c.target_vol * scale, 2 * spec.tick), cost
         )
 
-    def reverses(
+    def judge(
         self,
-        trade: Trade,
-        prediction: PredictionCreated,
-        calibration: Calibration | None,
-        skill: SkillState,
-        price: float,
-    ) -> bool:
-        """An opposite prediction that would itself be worth an entry closes the trade."""
+        horizon: int,
+        calibration_n: npt.NDArray[np.int64],
+        hit_rate: npt.NDArray[np.float64],
+        skill: npt.NDArray[np.int8],
+        pred_ret_adj: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.int8]:
+        """`accepts` over columns: one pair's predictions (of `horizon`), each with the
+        calibration it saw (n, -1 for none; its hit_rate) and its pair's skill then (`SKILL_CODES`);
+        per row the index in `REASONS` of why not, ACCEPTED (-1) where it may become a signal.
+        The same rules in the same order (tests/trading/test_strategy_judge.py holds them equal),
+        for a backtest that judges a replay's record whole (app.trading.judged_replay)."""
+        c = self.config
+        side = (pred_ret_adj > 0).astype(np.int8) - (pred_ret_adj < 0)
+        return np.select(
+            [
+                np.full(len(side), bool(c.horizons) and horizon not in c.horizons),
+                (calibration_n < 0) | (calibration_n < c.min_calibration_n),
+                hit_rate < c.min_hit_rate,
+                np.full(len(side), c.skill.gate) & (skill == SKILL_CODES[SkillState.NO_SKILL]),
+                np.full(len(side), c.skill.gate) & (skill == SKILL_CODES[SkillState.UNTESTED]),
+                (side == 0) | ((side < 0) & (not c.allow_short)),
+                np.abs(pred_ret_adj) < self.least_edge,
+            ],
+            np.arange(len(REASONS), dtype=np.int8),
+            ACCEPTED,
+        ).astype(np.int8)
+
+    def reverses(self, trade: Trade, prediction: PredictionCreated, price: float) -> bool:
+        """An opposite prediction the strategy accepts (`accepts`: it would itself be an entry)
+        closes the trade when it clears the round-trip cost of the trade's size at `price`."""
         side = direction(prediction)
-        if not self.config.exit_on_reversal or side == 0:
-            return False
-        if (side > 0) == trade.is_long or self.accepts(prediction, calibration, skill) is not None:
+        if not self.config.exit_on_reversal or side == 0 or (side > 0) == trade.is_long:
             return False
         cost = self.costs.round_trip_fraction(abs(trade.open_qty), price) + 2 * self.config.slippage_bps / 10_000
         return abs(prediction.pred_ret_adj) >= self.config.cost_multiple * cost

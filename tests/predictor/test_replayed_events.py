@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.events import Calibration, PredictionCreated, PredictionResolved
-from app.predictor.events import created_events, outcomes, replayed
+from app.predictor.events import ReplayRecord, created_events, outcomes, replayed
 from tests.predictor.synthetic import make_core
 from tests.predictor.test_replay import HORIZONS, gappy_closes, with_session_breaks
 
@@ -20,7 +20,7 @@ def test_replayed_events_are_the_stepped_core_s_every_model_and_horizon(chunk: i
     stepped = [(created_events(live, cycle), outcomes(live, cycle)[0]) for cycle in map(live.step, sets)]
     core = make_core(sets, clock, horizons=HORIZONS, first_id=50)
     close_ts = np.array([b.close_ts for b in sets])
-    fast = list(replayed(core, core.replay(closes, record=True), close_ts, 50, chunk=chunk))
+    fast = list(replayed(ReplayRecord(core, core.replay(closes, record=True), close_ts, 50), chunk=chunk))
 
     assert len(fast) == len(stepped) == 400
     assert sum(len(created) for created, _ in stepped) > 400 * 4 * len(HORIZONS)  # every model, most bars

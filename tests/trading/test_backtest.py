@@ -197,6 +197,27 @@ async def test_the_fast_path_trades_exactly_as_the_reference(
     assert every.events["hft.trade_risk"] > every.performance.trades
 
 
+async def test_with_the_skill_gate_the_fast_path_judges_trades_and_counts_exactly_as_the_reference() -> None:
+    """The fast path judges the replay's predictions whole (app.trading.judged_replay): the
+    calibration and skill each saw, and the strategy's verdict, as the live door gives them one
+    event at a time, on a market with an edge where the gate opens and shuts."""
+    (every, every_journal), (fast, fast_journal) = await both_ways(
+        aligned(simulated(4, edge_bps=3.0)),
+        strategy=StrategyConfig(skill=SkillConfig(window=300, min_resolutions=60)),
+        limits=RiskLimits(),
+        paper=PaperConfig(),
+    )
+    assert every.stepped and not fast.stepped
+    for table in ("hft_trades", "hft_orders"):
+        assert fast_journal.rows(table) == every_journal.rows(table), table
+    assert fast.public() == {**every.public(), "bars_fed": fast.bars_fed}  # skipped counts and skill records too
+    skipped = every.skipped
+    assert every.performance.trades >= 10 and skipped["no_skill"] and skipped["skill_untested"]
+    assert skipped["calibration_n"] and skipped["below_costs"] and skipped["hit_rate"]
+    states = {pair["state"] for pair in every.skill}
+    assert "skilled" in states and len(every.skill) == 10  # 5 instruments x 2 horizons
+
+
 async def test_a_run_too_long_for_the_replay_s_memory_steps_the_predictor_and_trades_the_same() -> None:
     data = randomised(2, 3, seed=3)
     options = {
