@@ -18,9 +18,12 @@ events, timed whole, apart from the cycle (`per_cycle_ms`).
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 import app.trading.engine
 from app.events import Event, PredictionCreated, PredictionResolved
@@ -46,13 +49,10 @@ class ShadowedSkillBook(SkillBook):
             shadow.on_created(event)
         return super().on_created(event)
 
-    def fold(
-        self, key: SkillKey, model_kind: str, resolutions: Iterable[tuple[int, float, float, int]]
-    ) -> list[SkillState]:
-        taken = list(resolutions)
+    def fold(self, key: SkillKey, model_kind: str, *columns: npt.NDArray[Any]) -> npt.NDArray[np.int8]:
         for shadow in self.shadows:
-            shadow.fold(key, model_kind, taken)
-        return super().fold(key, model_kind, taken)
+            shadow.fold(key, model_kind, *columns)
+        return super().fold(key, model_kind, *columns)
 
 
 @contextmanager

@@ -22,13 +22,16 @@ The gate is on the hot path (every resolution, live and in trade backtests): an 
 and the critical count k*(n_eff, p0) is read from a table over every grid value of p0 and
 every n, built once per (alpha, window) with one vectorised scipy call (in the background when
 a run starts) and shared by every pair: no scipy call per prediction. p-values are computed
-only when a status asks.
+only when a status asks. A trade backtest folds each pair's whole record at once
+(`SkillBook.fold`: the window's counts as differences of cumulative sums, the same verdict in
+columns), held to `record` resolution by resolution by a test.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -47,6 +50,9 @@ class SkillState(StrEnum):
 
 
 _UNTESTED, _NO_SKILL, _SKILLED = SkillState.UNTESTED, SkillState.NO_SKILL, SkillState.SKILLED  # for the hot path
+STATES = tuple(SkillState)
+"""The states by code: a state as an int8 in columns (`SkillBook.fold`) is its index here."""
+CODES = {state: np.int8(code) for code, state in enumerate(STATES)}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -103,6 +109,12 @@ def critical_rows(alpha: float, window: int) -> list[list[int]]:
 _TABLES: dict[tuple[float, int], list[list[int]]] = {}
 
 
+@functools.cache
+def critical_array(alpha: float, window: int) -> npt.NDArray[np.int64]:
+    """`critical_rows` as one array (a fold over columns indexes it whole)."""
+    return np.asarray(critical_rows(alpha, window), dtype=np.int64)
+
+
 def preload(config: SkillConfig) -> None:
     """Import scipy.stats and build the run's `critical_rows` in a background thread, so a
     live service's first skill verdict waits for neither on the event loop (when a run starts)."""
@@ -139,6 +151,11 @@ def p_value(k_eff: npt.ArrayLike, n_eff: npt.ArrayLike, p0: npt.ArrayLike) -> np
 
     p = grid_index(p0) / GRID
     return np.asarray(stats.binom.sf(np.asarray(k_eff) - 1, n_eff, p), dtype=np.float64)
+
+
+def _signs(values: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """`PairSkill.record`'s sign codes: 0 up, 1 down, 2 flat (NaN too)."""
+    return np.where(values > 0, 0, np.where(values < 0, 1, 2))
 
 
 class PairSkill:
@@ -258,27 +275,78 @@ class SkillBook:
     def on_resolved(self, event: PredictionResolved) -> SkillState:
         """Fold one resolution into its pair's record (afresh when the calibration restarted)."""
         key = (event.instrument_key, event.interval, event.horizon_steps)
-        pair = self._pair(key, event.horizon_steps, event.calibration.n)
+        pair = self.pairs.get(key)
+        n = event.calibration.n
+        if pair is None or n < pair.calibration_n:
+            pair = self.pairs[key] = PairSkill(event.horizon_steps, self.config)
+        pair.calibration_n = n
         return pair.record(event.actual_ret, event.pred_ret_adj, event.ts_target)
 
     def fold(
-        self, key: SkillKey, model_kind: str, resolutions: Iterable[tuple[int, float, float, int]]
-    ) -> list[SkillState]:
-        """A pair's resolutions in order, each (calibration n, actual_ret, pred_ret_adj, ts_target),
-        folded in as `on_resolved` folds each, its model noted as `on_created` notes it: the state
-        after each (a backtest judging a replay's record whole, app.trading.judged_replay)."""
+        self,
+        key: SkillKey,
+        model_kind: str,
+        calibration_n: npt.NDArray[np.int64],
+        actual_ret: npt.NDArray[np.float64],
+        pred_ret_adj: npt.NDArray[np.float64],
+        ts: npt.NDArray[np.int64],
+    ) -> npt.NDArray[np.int8]:
+        """A pair's whole record of resolutions in order, as columns (the calibration's n after
+        each, actual_ret, pred_ret_adj, ts_target), into a book that holds none of it yet: the
+        state after each (`CODES`), and the pair left as folding each with `on_resolved` leaves
+        it, its model noted as `on_created` notes it. For a backtest that judges a replay's
+        record whole (app.trading.judged_replay): the rolling window's counts are differences of
+        cumulative sums, the verdict the same integer test as `PairSkill.record`'s, a new record
+        wherever the calibration's n fell (tests/predictor/test_skill.py holds it to `record`)."""
+        if key in self.pairs:
+            raise ValueError(f"fold: the book already holds a record of {key}")
         self.models[key] = model_kind
-        pair = self._pair
-        return [pair(key, key[2], n).record(actual, adj, ts) for n, actual, adj, ts in resolutions]
+        n = np.asarray(calibration_n, dtype=np.int64)
+        size = len(n)
+        if not size:
+            return np.zeros(0, dtype=np.int8)
+        config, horizon = self.config, key[2]
+        window = config.window
+        index = np.arange(size)
+        new_record = np.r_[True, n[1:] < n[:-1]]
+        starts = np.flatnonzero(new_record)
+        first = starts[np.cumsum(new_record) - 1]  # per resolution, its record's first
+        low = np.maximum(index - window + 1, first)  # the window's first resolution
+        row, col = _signs(np.asarray(pred_ret_adj)), _signs(np.asarray(actual_ret))
 
-    def _pair(self, key: SkillKey, horizon: int, calibration_n: int) -> PairSkill:
-        """The pair's record for a resolution whose calibration has seen `calibration_n` (a new
-        record when that fell: the calibration restarted with a new model)."""
-        pair = self.pairs.get(key)
-        if pair is None or calibration_n < pair.calibration_n:
-            pair = self.pairs[key] = PairSkill(horizon, self.config)
-        pair.calibration_n = calibration_n
-        return pair
+        def windowed(flags: npt.NDArray[np.bool_]) -> npt.NDArray[np.int64]:
+            total = np.concatenate([[0], np.cumsum(flags, dtype=np.int64)])
+            return total[index + 1] - total[low]
+
+        calls = [windowed(row == sign) for sign in range(3)]
+        moves = [windowed(col == sign) for sign in range(3)]
+        hits = windowed(row == col)
+        count = index + 1 - low
+        n_eff = count // horizon
+        g = -(-(calls[0] * moves[0] + calls[1] * moves[1] + calls[2] * moves[2]) * GRID // (count * count))
+        critical = critical_array(config.alpha, window)[g, n_eff]
+        states = np.where(
+            (count < config.min_resolutions) | (n_eff == 0),
+            CODES[_UNTESTED],
+            np.where(hits * n_eff // count >= critical, CODES[_SKILLED], CODES[_NO_SKILL]),
+        ).astype(np.int8)
+        last = int(starts[-1])  # the pair's record now: the last one, as `record` would have left it
+        pair = self.pairs[key] = PairSkill(horizon, config)
+        pair.calibration_n = int(n[-1])
+        pair.n, pair.hits = int(count[-1]), int(hits[-1])
+        pair.calls, pair.moves = [int(c[-1]) for c in calls], [int(m[-1]) for m in moves]
+        for j in range(max(last, size - window), size):
+            pair.ring[(j - last) % window] = int(3 * row[j] + col[j])
+        pair.pos = (size - last) % window
+        mine, stamps = states[last:], np.asarray(ts)[last:]
+        changed = np.flatnonzero(mine != np.r_[CODES[_UNTESTED], mine[:-1]])
+        skilled = mine == CODES[_SKILLED]
+        pair.state = STATES[mine[-1]]
+        pair.since = int(stamps[changed[-1]]) if len(changed) else None
+        pair.first_skilled = int(stamps[np.argmax(skilled)]) if skilled.any() else None
+        pair.spells = int(np.count_nonzero(skilled[changed]))
+        pair.skilled_resolutions = int(np.count_nonzero(skilled))
+        return states
 
     def __iter__(self) -> Iterator[tuple[SkillKey, PairSkill]]:
         return iter(sorted(self.pairs.items()))

@@ -6,8 +6,9 @@ calibration its pair had (the latest `prediction.resolved`'s), the pair's skill 
 on what the engine did: it is the prediction channel's alone. So a backtest whose predictions
 come from a replay recorded whole (`app.predictor.events.ReplayRecord`) judges them all before
 its first bar, pair by pair:
-- the pair's resolutions are folded into the engine's own SkillBook in order, by the live code
-  one resolution at a time (`SkillBook.fold`);
+- the pair's resolutions are folded into the engine's own SkillBook whole (`SkillBook.fold`:
+  the rolling window's counts over columns, held to the live `PairSkill.record` by a test),
+  which gives the state after each;
 - each prediction takes the calibration and skill state of its pair's latest resolution before
   its anchor (on the channel a bar's predictions come before its resolutions), or none;
 - `Strategy.judge` (`accepts` over columns) says why not, or that it is accepted.
@@ -29,9 +30,9 @@ import numpy.typing as npt
 
 from app.events import PredictionCreated
 from app.predictor.events import ReplayRecord
-from app.predictor.skill import SkillState
+from app.predictor.skill import CODES, SkillState
 from app.trading.engine import TradingEngine
-from app.trading.strategy import ACCEPTED, REASONS, SKILL_CODES
+from app.trading.strategy import ACCEPTED, REASONS
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,15 +60,14 @@ def judge(record: ReplayRecord, engine: TradingEngine) -> Accepted:
         for i, key in enumerate(record.keys.tolist()):
             made = np.flatnonzero(history.made[:, i])
             res = np.flatnonzero(history.ok[:, k, i])
-            n, actual, adj = (
-                calibration_n[res, k, 0, i],
-                history.actual_ret[res, k, i],
-                record.adj[res - horizon, k, 0, i],
-            )
+            n = calibration_n[res, k, 0, i]
             states = engine.skill.fold(
                 (key, record.interval, horizon),
                 kind,
-                zip(n.tolist(), actual.tolist(), adj.tolist(), record.close_ts[res].tolist(), strict=True),
+                n,
+                history.actual_ret[res, k, i],
+                record.adj[res - horizon, k, 0, i],
+                record.close_ts[res],
             )
             # what each prediction saw: its pair's latest resolution before its anchor (0: none)
             seen = np.searchsorted(res, made)
@@ -75,7 +75,7 @@ def judge(record: ReplayRecord, engine: TradingEngine) -> Accepted:
                 horizon,
                 np.concatenate([[-1], n])[seen],
                 np.concatenate([[0.0], hit_rate[res, k, 0, i]])[seen],
-                np.fromiter((SKILL_CODES[s] for s in (SkillState.UNTESTED, *states)), np.int8)[seen],
+                np.concatenate([[CODES[SkillState.UNTESTED]], states])[seen],
                 record.adj[made, k, 0, i],
             )
             rejected += np.bincount(reasons[reasons != ACCEPTED], minlength=len(REASONS))

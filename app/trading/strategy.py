@@ -48,6 +48,7 @@ import numpy.typing as npt
 from app.events import Calibration, PredictionCreated
 from app.market.calendar import IST, IST_OFFSET
 from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpecs
+from app.predictor.skill import CODES as SKILL
 from app.predictor.skill import SkillConfig, SkillState
 from app.trading.costs import CostModel
 from app.trading.prices import Quote
@@ -115,8 +116,6 @@ REASONS = HORIZON, CALIBRATION_N, HIT_RATE, NO_SKILL, SKILL_UNTESTED, DIRECTION,
 )
 """What `accepts` says, in the order it checks (`Strategy.judge` answers with the index)."""
 ACCEPTED = -1
-SKILL_CODES = {state: np.int8(code) for code, state in enumerate(SkillState)}
-"""A skill state as the int8 `Strategy.judge` reads."""
 
 
 def on_tick(price: float) -> float:
@@ -193,7 +192,7 @@ class Strategy:
         pred_ret_adj: npt.NDArray[np.float64],
     ) -> npt.NDArray[np.int8]:
         """`accepts` over columns: one pair's predictions (of `horizon`), each with the
-        calibration it saw (n, -1 for none; its hit_rate) and its pair's skill then (`SKILL_CODES`);
+        calibration it saw (n, -1 for none; its hit_rate) and its pair's skill then (app.predictor.skill.CODES);
         per row the index in `REASONS` of why not, ACCEPTED (-1) where it may become a signal.
         The same rules in the same order (tests/trading/test_strategy_judge.py holds them equal),
         for a backtest that judges a replay's record whole (app.trading.judged_replay)."""
@@ -204,8 +203,8 @@ class Strategy:
                 np.full(len(side), bool(c.horizons) and horizon not in c.horizons),
                 (calibration_n < 0) | (calibration_n < c.min_calibration_n),
                 hit_rate < c.min_hit_rate,
-                np.full(len(side), c.skill.gate) & (skill == SKILL_CODES[SkillState.NO_SKILL]),
-                np.full(len(side), c.skill.gate) & (skill == SKILL_CODES[SkillState.UNTESTED]),
+                np.full(len(side), c.skill.gate) & (skill == SKILL[SkillState.NO_SKILL]),
+                np.full(len(side), c.skill.gate) & (skill == SKILL[SkillState.UNTESTED]),
                 (side == 0) | ((side < 0) & (not c.allow_short)),
                 np.abs(pred_ret_adj) < self.least_edge,
             ],

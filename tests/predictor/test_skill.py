@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from app.predictor.skill import GRID, PairSkill, SkillConfig, SkillState, critical_hits
+from app.events import Calibration, PredictionResolved
+from app.predictor.skill import GRID, STATES, PairSkill, SkillBook, SkillConfig, SkillState, critical_hits
 
 CONFIG = SkillConfig(alpha=0.05, window=200, min_resolutions=10)
 
@@ -73,3 +74,61 @@ def test_the_critical_counts_are_the_binomial_tests() -> None:
                 assert stats.binomtest(k, n, p, alternative="greater").pvalue <= 0.05
             if 0 < k:
                 assert k - 1 > n or stats.binomtest(k - 1, n, p, alternative="greater").pvalue > 0.05
+
+
+@pytest.mark.parametrize(("horizon", "window", "min_resolutions"), [(1, 60, 20), (3, 40, 40), (5, 500, 100)])
+def test_folding_a_whole_record_in_columns_is_recording_each_resolution(
+    horizon: int, window: int, min_resolutions: int
+) -> None:
+    """`SkillBook.fold` (a backtest's whole record) against `on_resolved` one at a time: the
+    state after each resolution and the pair it leaves, over a record with skill that comes and
+    goes, flat and NaN moves, and the calibration restarting twice (a new model: a new record)."""
+    config = SkillConfig(alpha=0.1, window=window, min_resolutions=min_resolutions)
+    rng = np.random.default_rng(window)
+    size = 3000
+    actual = rng.choice([-1.0, 1.0], size) * rng.uniform(0.001, 0.01, size)
+    skilled_spell = (np.arange(size) // 400) % 2 == 1
+    pred = np.where(skilled_spell & (rng.random(size) < 0.8), actual, rng.standard_normal(size)) * 0.5
+    actual[rng.random(size) < 0.03] = 0.0
+    actual[rng.random(size) < 0.01] = np.nan
+    pred[rng.random(size) < 0.02] = 0.0
+    n = np.concatenate([np.arange(1, 1201), np.arange(1, 1001), np.arange(5, 805)])  # falls at 1200, 2200
+    ts = 1_700_000_000 + 60 * np.arange(size)
+    key = ("NSE_EQ|A", "1m", horizon)
+
+    one_by_one = SkillBook(config)
+    expected = [
+        one_by_one.on_resolved(resolution(key, int(c), float(a), float(p), int(t)))
+        for c, a, p, t in zip(n, actual, pred, ts, strict=True)
+    ]
+    one_by_one.models[key] = "ridge"
+    whole = SkillBook(config)
+    states = whole.fold(key, "ridge", n, actual, pred, ts)
+
+    assert [STATES[code] for code in states.tolist()] == expected
+    assert {*expected} == set(SkillState)  # every state reached
+    mine, theirs = whole.pairs[key], one_by_one.pairs[key]
+    assert {s: getattr(mine, s) for s in PairSkill.__slots__ if s != "critical"} == {
+        s: getattr(theirs, s) for s in PairSkill.__slots__ if s != "critical"
+    }
+    assert whole.public() == one_by_one.public()
+    with pytest.raises(ValueError, match="already holds a record"):
+        whole.fold(key, "ridge", n, actual, pred, ts)
+
+
+def resolution(key: tuple[str, str, int], n: int, actual: float, pred: float, ts: int) -> PredictionResolved:
+    calibration = {"n": n, "bias": 0.0, "mae": 0.0, "rmse": 0.0, "hit_rate": 0.5}
+    return PredictionResolved.trusted(
+        {
+            "id": 1,
+            "instrument_key": key[0],
+            "interval": key[1],
+            "horizon_steps": key[2],
+            "ts_pred": ts - 60 * key[2],
+            "ts_target": ts,
+            "actual_ret": actual,
+            "pred_ret_adj": pred,
+            "error": 0.0,
+            "calibration": Calibration.trusted(calibration),
+        }
+    )

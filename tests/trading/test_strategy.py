@@ -10,9 +10,9 @@ import pytest
 
 from app.events import Calibration, PredictionCreated
 from app.market.calendar import IST
-from app.predictor.skill import SkillConfig
+from app.predictor.skill import CODES, SkillConfig
 from app.trading.costs import CostModel
-from app.trading.strategy import ACCEPTED, REASONS, SKILL_CODES, Strategy, StrategyConfig, ist_day
+from app.trading.strategy import ACCEPTED, REASONS, Strategy, StrategyConfig, ist_day
 from tests.trading.stubs import RELIANCE, prediction
 
 
@@ -49,7 +49,7 @@ def test_judging_columns_says_what_accepts_says_of_each_prediction(config: Strat
     skill = rng.integers(0, 3, rows).astype(np.int8)
     edge = strategy.least_edge
     adj = rng.choice([0.0, edge, -edge, edge * 0.999, -edge * 1.001, 3 * edge, -3 * edge, 1e-9], rows)
-    states = {code: state for state, code in SKILL_CODES.items()}
+    states = {code: state for state, code in CODES.items()}
     said: set[str | None] = set()
     for horizon in (1, 5):
         reasons = strategy.judge(horizon, n, hit_rate, skill, adj)
