@@ -28,7 +28,8 @@ Per bar, under the engine's lock, in phases (the strategy module says what each 
 A bar where the engine is `idle` (no open trade, no pending signal) changes nothing but the
 prices: a backtest hands it only the bars after which it is not idle (app.trading.backtest).
 Each phase stages its rows, commits them (`journal.flush`), then publishes its events in one
-`publish_many`: nothing is announced that is not stored. Phases that act on open trades return
+`publish_many`: nothing is announced that is not stored (a phase that staged and emitted
+nothing has nothing to commit, and skips it). Phases that act on open trades return
 at once when there are none (nothing to stage or publish).
 
 Between bar closes, live, every tick (a trade price of an instrument with an open trade, from
@@ -307,7 +308,8 @@ class TradingEngine:
             if reason is not None and quote is not None:
                 self.reversals.pop(trade.trade_id, None)
                 await self._exit(trade, quote.open, reason, quote.open_ts)
-        await self.commit()
+        if self.outbox.pending:
+            await self.commit()
 
     async def _entries_at_open(self, bars: BarSet) -> None:
         if not self.signals:
@@ -323,8 +325,12 @@ class TradingEngine:
             if after_square_off or stale or not has_bar:
                 self.skipped["after_square_off" if after_square_off else "stale" if has_bar else "no_bar"] += 1
                 continue
+            if self.risk.instrument_taken(self.book, key):  # denied whatever the size, so not sized
+                self.denied[OPEN_TRADE] += 1
+                continue
             await self._enter(prediction, bars)
-        await self.commit()
+        if self.outbox.pending:
+            await self.commit()
 
     async def _stops_and_targets(self) -> None:
         if not self.book.open:
@@ -334,7 +340,8 @@ class TradingEngine:
             hit = self.strategy.touched(trade, quote) if quote is not None else None
             if hit is not None and quote is not None:
                 await self._exit(trade, hit[1], hit[0], quote.open_ts)
-        await self.commit()
+        if self.outbox.pending:
+            await self.commit()
 
     async def _exits_at_close(self, bars: BarSet) -> None:
         if not self.book.open:
@@ -350,7 +357,8 @@ class TradingEngine:
                 await self._exit(trade, price, ExitReason.SQUARE_OFF, bars.open_ts)
             elif bars.close_ts >= trade.exit_by and quote is not None:
                 await self._exit(trade, price, ExitReason.TIME, bars.open_ts)
-        await self.commit()
+        if self.outbox.pending:
+            await self.commit()
 
     async def _trail(self) -> None:
         if not self.book.open:
@@ -368,7 +376,8 @@ class TradingEngine:
                     await self.stops.trail(trade)
             if stop is not None or trade.best != best:
                 self.stage_trade(trade)
-        await self.commit()
+        if self.outbox.pending:
+            await self.commit()
 
     async def _watch_daily_loss(self, bars: BarSet) -> None:
         today = ist_day(bars.close_ts)
@@ -470,11 +479,9 @@ class TradingEngine:
     # --- orders --------------------------------------------------------------------------
 
     async def _enter(self, prediction: PredictionCreated, bars: BarSet) -> None:
-        """An entry at `bars`' open for a signal whose instrument has a bar there, through the risk gate."""
+        """An entry at `bars`' open for a signal whose instrument has a bar there and no trade,
+        through the risk gate."""
         key = prediction.instrument_key
-        if self.risk.instrument_taken(self.book, key):  # denied whatever the size, so not sized
-            self.denied[OPEN_TRADE] += 1
-            return
         quote = self.prices.quote_in(bars, key)
         assert quote is not None
         now = bars.close_ts

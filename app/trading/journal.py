@@ -50,6 +50,11 @@ class Journal(Protocol):
         """Queue an upsert of `row` (by the table's primary key) for the next flush."""
         ...
 
+    @property
+    def pending(self) -> bool:
+        """Rows are staged that no flush has taken yet."""
+        ...
+
     async def flush(self) -> None:
         """Commit everything staged, in one transaction; raises JournalError when it cannot."""
         ...
@@ -109,6 +114,10 @@ class SqliteJournal:
         if sql is None:
             sql = self._sql[key] = upsert_sql(JOURNAL_TABLES[table], key[1], "sqlite")
         self._staged.append((sql, row))
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._staged)
 
     async def flush(self) -> None:
         if not self._staged:
@@ -213,6 +222,10 @@ class PostgresJournal:
             self._sql[key] = upsert_sql(JOURNAL_TABLES[table], key[1], "postgresql")
         self._staged.append((key, tuple(row.values())))
 
+    @property
+    def pending(self) -> bool:
+        return bool(self._staged)
+
     async def flush(self) -> None:
         if not self._staged:
             return
@@ -277,6 +290,10 @@ class MemoryJournal:
         if table not in self.tables:
             raise KeyError(f"no journal table {table!r}")
         self._staged.append((table, row))
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._staged)
 
     async def flush(self) -> None:
         staged, self._staged = self._staged, []

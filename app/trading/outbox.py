@@ -59,6 +59,11 @@ class Outbox:
     def emit(self, event: HftEvent) -> None:
         self._events.append(event)
 
+    @property
+    def pending(self) -> bool:
+        """Something is staged or emitted that no commit has taken yet."""
+        return bool(self._events) or self.journal.pending
+
     async def commit(self) -> None:
         """Store what was staged, then publish what was emitted (never the other way round).
         When the journal fails the run halts: the error is announced, and `hft.state` too once
