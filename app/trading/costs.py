@@ -75,22 +75,32 @@ class CostModel:
 
     def charges(self, side: Side, qty: int, price: float) -> Charges:
         """The charges of one order of `qty` shares (> 0) filled at `price`."""
-        turnover = abs(qty) * price
+        brokerage, stt, exchange, sebi, gst, stamp = self._by_kind(abs(qty) * price)
+        sell = side is Side.SELL
+        return Charges(brokerage, stt if sell else 0.0, exchange, sebi, gst, 0.0 if sell else stamp)
+
+    def round_trip(self, qty: int, price: float) -> float:
+        """Rupees to buy and sell `qty` shares at `price` (one buy, one sell): the two orders'
+        `Charges.total`, to the bit, without building them (the strategy asks at every entry)."""
+        brokerage, stt, exchange, sebi, gst, stamp = self._by_kind(abs(qty) * price)
+        buy = brokerage + 0.0 + exchange + sebi + gst + stamp
+        return buy + (brokerage + stt + exchange + sebi + gst + 0.0)
+
+    def _by_kind(self, turnover: float) -> tuple[float, float, float, float, float, float]:
+        """An order's charges by kind (`Charges` order) on `turnover` rupees, STT as if it sold and
+        stamp duty as if it bought."""
         brokerage = min(turnover * self.brokerage_pct / 100.0, self.brokerage_cap)
         exchange = turnover * self.exchange_pct / 100.0
         sebi = turnover * self.sebi_per_crore / CRORE
-        return Charges(
-            brokerage=brokerage,
-            stt=turnover * self.stt_sell_pct / 100.0 if side is Side.SELL else 0.0,
-            exchange=exchange,
-            sebi=sebi,
-            gst=(brokerage + exchange + sebi) * self.gst_pct / 100.0,
-            stamp=turnover * self.stamp_buy_pct / 100.0 if side is Side.BUY else 0.0,
+        gst = (brokerage + exchange + sebi) * self.gst_pct / 100.0
+        return (
+            brokerage,
+            turnover * self.stt_sell_pct / 100.0,
+            exchange,
+            sebi,
+            gst,
+            turnover * self.stamp_buy_pct / 100.0,
         )
-
-    def round_trip(self, qty: int, price: float) -> float:
-        """Rupees to buy and sell `qty` shares at `price` (one buy, one sell)."""
-        return self.charges(Side.BUY, qty, price).total + self.charges(Side.SELL, qty, price).total
 
     def floor_fraction(self) -> float:
         """The least round-trip charges any order size can have, as a fraction of the notional:
