@@ -75,32 +75,28 @@ class CostModel:
 
     def charges(self, side: Side, qty: int, price: float) -> Charges:
         """The charges of one order of `qty` shares (> 0) filled at `price`."""
-        brokerage, stt, exchange, sebi, gst, stamp = self._by_kind(abs(qty) * price)
-        sell = side is Side.SELL
-        return Charges(brokerage, stt if sell else 0.0, exchange, sebi, gst, 0.0 if sell else stamp)
+        return Charges(*self.by_kind(abs(qty) * price, side is Side.SELL))
+
+    def by_kind(self, turnover: float, sell: bool) -> tuple[float, float, float, float, float, float]:
+        """The charges of one order of `turnover` rupees, in `Charges` field order: the one
+        formula (a report sums a year's orders from these, without an object each)."""
+        brokerage = min(turnover * self.brokerage_pct / 100.0, self.brokerage_cap)
+        exchange = turnover * self.exchange_pct / 100.0
+        sebi = turnover * self.sebi_per_crore / CRORE
+        return (
+            brokerage,
+            turnover * self.stt_sell_pct / 100.0 if sell else 0.0,
+            exchange,
+            sebi,
+            (brokerage + exchange + sebi) * self.gst_pct / 100.0,
+            0.0 if sell else turnover * self.stamp_buy_pct / 100.0,
+        )
 
     def round_trip(self, qty: int, price: float) -> float:
         """Rupees to buy and sell `qty` shares at `price` (one buy, one sell): the two orders'
         `Charges.total`, to the bit, without building them (the strategy asks at every entry)."""
-        brokerage, stt, exchange, sebi, gst, stamp = self._by_kind(abs(qty) * price)
-        buy = brokerage + 0.0 + exchange + sebi + gst + stamp
-        return buy + (brokerage + stt + exchange + sebi + gst + 0.0)
-
-    def _by_kind(self, turnover: float) -> tuple[float, float, float, float, float, float]:
-        """An order's charges by kind (`Charges` order) on `turnover` rupees, STT as if it sold and
-        stamp duty as if it bought."""
-        brokerage = min(turnover * self.brokerage_pct / 100.0, self.brokerage_cap)
-        exchange = turnover * self.exchange_pct / 100.0
-        sebi = turnover * self.sebi_per_crore / CRORE
-        gst = (brokerage + exchange + sebi) * self.gst_pct / 100.0
-        return (
-            brokerage,
-            turnover * self.stt_sell_pct / 100.0,
-            exchange,
-            sebi,
-            gst,
-            turnover * self.stamp_buy_pct / 100.0,
-        )
+        turnover = abs(qty) * price
+        return sum(self.by_kind(turnover, False)) + sum(self.by_kind(turnover, True))
 
     def floor_fraction(self) -> float:
         """The least round-trip charges any order size can have, as a fraction of the notional:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -241,9 +242,10 @@ def split_charges(order: Mapping[str, Any], costs: CostModel) -> Charges | None:
 def _order_stats(perf: Performance, orders: Sequence[Mapping[str, Any]], costs: CostModel) -> None:
     """Turnover and the charges by kind, from every order that filled shares."""
     filled = [o for o in orders if o["filled_qty"] and o["fill_price"] is not None]
-    split = [c for o in filled if (c := split_charges(o, costs)) is not None]
-    perf.charges_by_kind = {kind: float(sum(getattr(c, kind) for c in split)) for kind in CHARGE_KINDS}
-    perf.turnover = float(sum(int(o["filled_qty"]) * float(o["fill_price"]) for o in filled))
+    turnover = [int(o["filled_qty"]) * float(o["fill_price"]) for o in filled]
+    kinds = [costs.by_kind(t, o["side"] == Side.SELL) for t, o in zip(turnover, filled, strict=True)]
+    perf.charges_by_kind = dict(zip(CHARGE_KINDS, np.array(kinds).reshape(-1, 6).sum(axis=0).tolist(), strict=True))
+    perf.turnover = float(sum(turnover))
     perf.turnover_ratio = perf.turnover / perf.capital
     broker = [o.get("broker_charges") for o in filled]
     if broker and all(b is not None for b in broker):
@@ -261,28 +263,40 @@ def _curve(
         cumulative = np.cumsum(np.array([t.pnl for t in closed], dtype=np.float64))
         latest = np.append(exits[1:] != exits[:-1], True) if len(exits) else np.zeros(0, dtype=bool)
         return exits[latest], cumulative[latest], np.zeros(int(latest.sum())), None  # one point per exit time
-    n = len(marks.open_ts)
+    n, width = len(marks.open_ts), len(marks.instruments)
     column = {key: i for i, key in enumerate(marks.instruments)}
     close = pd.DataFrame(marks.close).ffill().to_numpy(np.float64)  # a bar without a close keeps the last one
-    realized, open_pnl = np.zeros(n), np.zeros(n)
-    exposed = np.zeros(n, dtype=bool)
-    for t in trades:
-        first = int(np.searchsorted(marks.open_ts, t.entry_ts))  # the entry bar: marked from its close
-        last = n if t.exit_ts is None else int(np.searchsorted(marks.open_ts, t.exit_ts))
-        if t.pnl is not None and last < n:
-            realized[last] += t.pnl
-        if first >= last:
-            continue
-        exposed[first:last] = True
-        known = (
-            close[first:last, column[t.instrument_key]] if t.instrument_key in column else np.full(last - first, np.nan)
-        )
-        price = np.where(np.isnan(known), t.entry, known)  # none yet: marked at its entry
-        if t.pnl is None:  # still open: its mark, with what it has paid and realized so far
-            open_pnl[first:last] += t.gross - t.charges + t.open_qty * (price - t.entry)
-        else:  # marked at its whole size until the bar of its (last) exit
-            open_pnl[first:last] += t.qty * (price - t.entry) - t.entry_charges
-    return marks.close_ts.astype(np.int64), np.cumsum(realized), open_pnl, exposed
+    # Over the bars it is marked at (from its entry bar, marked from its close, to the bar of its
+    # last exit), a trade adds size x (price - entry) + fixed to the open PnL: a closed trade its
+    # whole size less its entry charges, an open one what is still open plus what it has realized
+    # and paid so far. Where its instrument has no close yet (or is not marked: column `width`)
+    # the price is its entry. Summed per bar and instrument with difference arrays.
+    done = [t.pnl is not None for t in trades]
+    size = np.array([t.qty if d else t.open_qty for t, d in zip(trades, done, strict=True)], dtype=np.float64)
+    entry = np.array([t.entry for t in trades], dtype=np.float64)
+    fixed = np.array([-t.entry_charges if d else t.gross - t.charges for t, d in zip(trades, done, strict=True)])
+    col = np.array([column.get(t.instrument_key, width) for t in trades], dtype=np.int64)
+    first = np.searchsorted(marks.open_ts, np.array([t.entry_ts for t in trades], dtype=np.int64))
+    never = np.iinfo(np.int64).max  # an open trade's exit: after every bar
+    last = np.searchsorted(marks.open_ts, np.array([never if t.exit_ts is None else t.exit_ts for t in trades]))
+    realized = np.zeros(n + 1)  # slot n: exits after the last bar, and open trades
+    np.add.at(realized, np.where(done, last, n), np.array([t.pnl or 0.0 for t in trades]))
+    marked = first < last
+    first, last, col = first[marked], last[marked], col[marked]
+
+    def running(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Per bar and column, the sum of `values` over the trades marked there."""
+        delta = np.zeros((n + 1, width + 1))
+        np.add.at(delta, (first, col), values[marked])
+        np.add.at(delta, (last, col), -values[marked])
+        return np.cumsum(delta, axis=0)[:n]
+
+    shares, cost = running(size), running(size * entry)
+    known = np.isfinite(close)
+    moved = np.where(known, shares[:, :width] * np.where(known, close, 0.0) - cost[:, :width], 0.0)
+    open_pnl = moved.sum(axis=1) + running(fixed).sum(axis=1)
+    exposed = running(np.ones(len(trades))).sum(axis=1) > 0.5
+    return marks.close_ts.astype(np.int64), np.cumsum(realized[:n]), open_pnl, exposed
 
 
 def _max_drawdown(ts: np.ndarray, equity: np.ndarray, capital: float) -> Drawdown:

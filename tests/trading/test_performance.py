@@ -6,6 +6,7 @@ import math
 from datetime import datetime
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from app.market.calendar import IST
@@ -183,3 +184,52 @@ def test_a_trade_s_exit_price_is_its_fills_price_to_4_decimals() -> None:
     assert not t.record_exit(4, 1839.05, 0.0, T0 + 60, "stop")
     assert t.record_exit(5, 1839.05, 0.0, T0 + 60, "stop")
     assert t.exit_price == 1839.05
+
+
+def test_the_equity_curve_marks_every_trade_at_every_bar_as_a_loop_over_trades_does() -> None:
+    """The curve's open PnL and exposure summed by difference arrays, against a plain loop over
+    the trades and bars: longs and shorts, open, partly exited and closed trades, an instrument
+    without marks, one whose first bars have no close, exits at and after the last bar."""
+    rng = np.random.default_rng(12)
+    keys = ("NSE_EQ|A", "NSE_EQ|B", "NSE_EQ|C")
+    bars = 200
+    open_ts = T0 + 60 * np.arange(bars)
+    close = 100.0 * np.exp(np.cumsum(0.002 * rng.standard_normal((bars, 2)), axis=0))
+    close[:15, 1] = np.nan  # B has no bar before its 16th
+    close[rng.random((bars, 2)) < 0.1] = np.nan
+    marks = Marks(keys[:2], open_ts, open_ts + 60, close)  # C is not marked
+    trades = []
+    for j in range(40):
+        kind = ("open", "partly exited", "closed", "closed")[j % 4]
+        start = int(rng.integers(150, bars)) if kind != "closed" else int(rng.integers(-5, bars))
+        entry_ts, exit_ts = T0 + 60 * start, T0 + 60 * (start + int(rng.integers(0, 12)))
+        qty = int(rng.choice([-1, 1]) * rng.integers(2, 50))
+        t = trade(j, None, entry_ts=entry_ts, exit_ts=None, qty=qty, entry=float(rng.uniform(90, 110)), key=keys[j % 3])
+        t.entry_charges = float(rng.uniform(0, 5))
+        if kind != "open":
+            t.record_exit(abs(qty) // 2, t.entry * 1.01, 1.0, exit_ts, "target")
+        if kind == "closed":
+            t.record_exit(abs(t.open_qty), t.entry * 0.99, 1.5, exit_ts, "stop")
+        trades.append(t)
+    assert {t.pnl is None for t in trades} == {True, False}
+
+    perf = measure(trades, [], capital=100_000.0, costs=NO_COSTS, marks=marks)
+
+    filled = pd.DataFrame(close).ffill().to_numpy().tolist()
+    realized, open_pnl, exposed = np.zeros(bars), np.zeros(bars), np.zeros(bars, dtype=bool)
+    for t in trades:
+        first = int(np.searchsorted(open_ts, t.entry_ts))
+        last = bars if t.exit_ts is None else int(np.searchsorted(open_ts, t.exit_ts))
+        if t.pnl is not None and last < bars:
+            realized[last] += t.pnl
+        for b in range(first, last):
+            exposed[b] = True
+            known = filled[b][keys.index(t.instrument_key)] if t.instrument_key in keys[:2] else float("nan")
+            price = t.entry if math.isnan(known) else known
+            if t.pnl is None:
+                open_pnl[b] += t.gross - t.charges + t.open_qty * (price - t.entry)
+            else:
+                open_pnl[b] += t.qty * (price - t.entry) - t.entry_charges
+    assert perf.equity == pytest.approx((100_000.0 + np.cumsum(realized) + open_pnl).tolist(), rel=0, abs=1e-6)
+    assert perf.exposure == pytest.approx(exposed.mean()) and 0 < perf.exposure < 1
+    assert perf.open_pnl == pytest.approx(open_pnl[-1], abs=1e-6)
