@@ -8,11 +8,10 @@ state each prediction saw is looked up in columns, app.trading.judged_replay); t
 own check is one comparison. The records are kept whether the
 gate is on or off (they are shown either way), so that work is what the gate adds.
 
-Trade backtest: a clock around each call would cost as much as the calls (measured: it doubled
-the figure), so the run is made again with `ShadowedSkillBook`, which does the same work
-`SHADOWS` more times on copies of the records (the trades are the same); the gate's cost is
-(that run's time - the plain run's) / SHADOWS. Live cycle: the gate's work on each cycle's
-events, timed whole, apart from the cycle (`per_cycle_ms`).
+Trade backtest: the engine judges the replay's predictions whole (app.trading.judged_replay),
+so the gate's work is one `fold` per pair's record, clocked (`TimedSkillBook`), plus looking up
+the state each prediction saw (a numpy gather beside it, not counted). Live cycle: the gate's
+work on each cycle's events, timed whole, apart from the cycle (`per_cycle_ms`).
 """
 
 from __future__ import annotations
@@ -32,36 +31,46 @@ from app.predictor.skill import SkillBook, SkillConfig, SkillKey, SkillState
 SHADOWS = 5
 
 
-class ShadowedSkillBook(SkillBook):
-    """A SkillBook that keeps SHADOWS more copies of its records, for the cost of one."""
+class TimedSkillBook(SkillBook):
+    """A SkillBook that clocks its folds (a trade backtest's whole records: one call per pair, so
+    a clock around each costs nothing beside them) and counts the per-event calls, which it
+    does not clock (a clock per event would cost as much as the event's work)."""
 
     def __init__(self, config: SkillConfig) -> None:
         super().__init__(config)
-        self.shadows = [SkillBook(config) for _ in range(SHADOWS)]
+        self.fold_seconds = 0.0
+        self.events = 0
 
     def on_resolved(self, event: PredictionResolved) -> SkillState:
-        for shadow in self.shadows:
-            shadow.on_resolved(event)
+        self.events += 1
         return super().on_resolved(event)
 
     def on_created(self, event: PredictionCreated) -> SkillState:
-        for shadow in self.shadows:
-            shadow.on_created(event)
+        self.events += 1
         return super().on_created(event)
 
     def fold(self, key: SkillKey, model_kind: str, *columns: npt.NDArray[Any]) -> npt.NDArray[np.int8]:
-        for shadow in self.shadows:
-            shadow.fold(key, model_kind, *columns)
-        return super().fold(key, model_kind, *columns)
+        started = time.perf_counter()
+        try:
+            return super().fold(key, model_kind, *columns)
+        finally:
+            self.fold_seconds += time.perf_counter() - started
 
 
 @contextmanager
-def shadowed_engines() -> Iterator[None]:
-    """Trading engines built inside keep a ShadowedSkillBook."""
+def timed_engines() -> Iterator[list[TimedSkillBook]]:
+    """Trading engines built inside keep a TimedSkillBook; the list of them."""
+    books: list[TimedSkillBook] = []
+
+    class Collected(TimedSkillBook):
+        def __init__(self, config: SkillConfig) -> None:
+            super().__init__(config)
+            books.append(self)
+
     saved = app.trading.engine.SkillBook
-    app.trading.engine.SkillBook = ShadowedSkillBook  # type: ignore[misc]
+    app.trading.engine.SkillBook = Collected  # type: ignore[misc]
     try:
-        yield
+        yield books
     finally:
         app.trading.engine.SkillBook = saved  # type: ignore[misc]
 
