@@ -3,17 +3,16 @@
 The one place `prediction.created` and `prediction.resolved` are built from the core's arrays:
 the live predictor publishes them, and the trading backtest hands the very same events to the
 engine (`TradingEngine.on_event`), as the live `prediction` channel does. A `ReplayRecord`
-builds them from a whole replay (`PredictorCore.replay`) for the backtest, equal to what
-stepping the core gives (tests/predictor/test_replayed_events.py): `replayed` all of them anchor
-by anchor, app.trading.judged_replay only those the strategy accepts. The numbers come from our own
+holds a whole replay (`PredictorCore.replay`) with what its events are built from, equal to
+what stepping the core gives (tests/predictor/test_replayed_events.py): the trade backtest
+judges its predictions whole and builds only those the strategy accepts
+(app.trading.judged_replay). The numbers come from our own
 arrays (`tolist`: Python floats and ints), so the events are built `trusted`, not validated.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
-from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -153,7 +152,6 @@ def _resolved(
     )
 
 
-Anchor = tuple[list[PredictionCreated], list[PredictionResolved]]
 Index = npt.NDArray[np.intp]
 
 
@@ -162,7 +160,8 @@ class ReplayRecord:
     `close_ts`, the core's clock being their ObservedCalendar) with what its events are built
     from: every prediction's id (from `first_id` on, in anchor, horizon, model, instrument order,
     as `step` gives them), target time and adjusted forecast, and the calibration after every
-    resolution. Cells are (anchor, horizon, model, instrument) index arrays."""
+    resolution (a prediction resolves at the row `span[k]` after it). Cells are (anchor,
+    horizon, model, instrument) index arrays."""
 
     def __init__(self, core: PredictorCore, history: History, close_ts: npt.NDArray[np.int64], first_id: int) -> None:
         if not isinstance(core.clock, ObservedCalendar) or not len(history.pred_ret):
@@ -216,40 +215,3 @@ class ReplayRecord:
                 strict=True,
             )
         ]
-
-    def resolved(self, r: Index, k: Index, m: Index, i: Index) -> list[PredictionResolved]:
-        """`prediction.resolved` of the predictions resolving at these cells (r: the anchor they
-        resolve at), in their order."""
-        calibration, interval = self.calibration, self.interval
-        t = r - self.span[k]
-        return [
-            _resolved(pid, key, interval, h, ts, target, actual, a, e, *cal)
-            for pid, key, h, ts, target, actual, a, e, *cal in zip(
-                self.ids[t, k, m, i].tolist(),
-                self.keys[i].tolist(),
-                self.span[k].tolist(),
-                self.close_ts[t].tolist(),
-                self.close_ts[r].tolist(),
-                self.history.actual_ret[r, k, i].tolist(),
-                self.adj[t, k, m, i].tolist(),
-                self.history.error[r, k, m, i].tolist(),
-                *(calibration[name][r, k, m, i].tolist() for name in ("n", "bias", "mae", "rmse", "hit_rate")),
-                strict=True,
-            )
-        ]
-
-
-def replayed(record: ReplayRecord, *, chunk: int = 4096) -> Iterator[Anchor]:
-    """Per row of a replay record, the created and resolved events `step` would have made there
-    (the same ids, fields and order). Built `chunk` rows at a time from whole columns."""
-    steps = len(record.made)
-    for start in range(0, steps, chunk):
-        stop = min(start + chunk, steps)
-        t, k, m, i = np.nonzero(record.made[start:stop])
-        created_ends = np.cumsum(np.bincount(t, minlength=stop - start)).tolist()
-        created = record.created(t + start, k, m, i)
-        r, k, m, i = np.nonzero(record.ok[start:stop])
-        resolved_ends = np.cumsum(np.bincount(r, minlength=stop - start)).tolist()
-        resolved = record.resolved(r + start, k, m, i)
-        for (c0, c1), (r0, r1) in zip(pairwise([0, *created_ends]), pairwise([0, *resolved_ends]), strict=True):
-            yield created[c0:c1], resolved[r0:r1]

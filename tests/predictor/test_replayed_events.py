@@ -1,5 +1,5 @@
-"""The trade backtest's predictions: events built from a whole replay (app.predictor.events.replayed)
-against those the live core gives stepped anchor by anchor."""
+"""The trade backtest's predictions: a whole replay's record (app.predictor.events.ReplayRecord)
+against the events the live core gives stepped anchor by anchor."""
 
 from __future__ import annotations
 
@@ -7,28 +7,38 @@ import numpy as np
 import pytest
 
 from app.events import Calibration, PredictionCreated, PredictionResolved
-from app.predictor.events import ReplayRecord, created_events, outcomes, replayed
+from app.predictor.events import ReplayRecord, created_events, outcomes
 from tests.predictor.synthetic import make_core
 from tests.predictor.test_replay import HORIZONS, gappy_closes, with_session_breaks
 
 
-@pytest.mark.parametrize("chunk", [4096, 7])  # whole, and in chunks that split the pending horizons
-def test_replayed_events_are_the_stepped_core_s_every_model_and_horizon(chunk: int) -> None:
+def test_a_replay_record_holds_what_the_stepped_core_s_events_say_every_model_and_horizon() -> None:
+    """Its `prediction.created` events are the stepped core's, anchor by anchor; at each stepped
+    `prediction.resolved` it holds the same calibration, outcome, forecast and time (what the
+    trade backtest judges with, app.trading.judged_replay), and no resolution more."""
     closes = gappy_closes(400, 4, seed=21)
     sets, clock = with_session_breaks(closes)
     live = make_core(sets, clock, horizons=HORIZONS, first_id=50)
     stepped = [(created_events(live, cycle), outcomes(live, cycle)[0]) for cycle in map(live.step, sets)]
     core = make_core(sets, clock, horizons=HORIZONS, first_id=50)
     close_ts = np.array([b.close_ts for b in sets])
-    fast = list(replayed(ReplayRecord(core, core.replay(closes, record=True), close_ts, 50), chunk=chunk))
+    record = ReplayRecord(core, core.replay(closes, record=True), close_ts, 50)
+    cell = {int(record.ids[c]): c for c in zip(*np.nonzero(record.made), strict=True)}
 
-    assert len(fast) == len(stepped) == 400
     assert sum(len(created) for created, _ in stepped) > 400 * 4 * len(HORIZONS)  # every model, most bars
     assert sum(len(resolved) for _, resolved in stepped) > 0.8 * sum(len(created) for created, _ in stepped)
-    for t, ((created, resolved), (want_created, want_resolved)) in enumerate(zip(fast, stepped, strict=True)):
-        assert created == want_created, t
-        assert resolved == want_resolved, t
-    ends = fast[-1][0]
+    for r, (want_created, want_resolved) in enumerate(stepped):
+        t, k, m, i = np.nonzero(record.made[r : r + 1])
+        assert record.created(t + r, k, m, i) == want_created, r
+        assert np.count_nonzero(record.ok[r]) == len(want_resolved), r
+        for event in want_resolved:
+            t, k, m, i = cell[event.id]
+            assert t + record.span[k] == r and record.ok[r, k, m, i]
+            calibration = {name: record.calibration[name][r, k, m, i].item() for name in Calibration.model_fields}
+            assert Calibration.trusted(calibration) == event.calibration
+            assert record.history.actual_ret[r, k, i] == event.actual_ret
+            assert (record.adj[t, k, m, i], close_ts[r]) == (event.pred_ret_adj, event.ts_target)
+    ends = stepped[-1][0]
     assert ends and max(e.ts_target for e in ends) > close_ts[-1]  # targets beyond the data, as the clock gives
 
 
