@@ -92,8 +92,8 @@ def judge(record: ReplayRecord, engine: TradingEngine) -> Accepted:
 def accepted_events(
     record: ReplayRecord, accepted: Accepted, *, chunk: int = 4096
 ) -> Iterator[list[PredictionCreated]]:
-    """Per anchor of the record, its accepted predictions as `prediction.created` events (the
-    same events `replayed` builds), built `chunk` anchors at a time."""
+    """Per anchor of the record, its accepted predictions as `prediction.created` events (as the
+    record builds them: the stepped core's), built `chunk` anchors at a time."""
     steps = len(record.made)
     starts = range(0, steps, chunk)
     bounds = np.searchsorted(accepted.t, [*starts, steps]).tolist()

@@ -48,8 +48,7 @@ import numpy.typing as npt
 from app.events import Calibration, PredictionCreated
 from app.market.calendar import IST, IST_OFFSET
 from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpecs
-from app.predictor.skill import CODES as SKILL
-from app.predictor.skill import SkillConfig, SkillState
+from app.predictor.skill import CODES, SkillConfig, SkillState
 from app.trading.costs import CostModel
 from app.trading.prices import Quote
 from app.trading.risk import RiskLimits
@@ -192,9 +191,9 @@ class Strategy:
         pred_ret_adj: npt.NDArray[np.float64],
     ) -> npt.NDArray[np.int8]:
         """`accepts` over columns: one pair's predictions (of `horizon`), each with the
-        calibration it saw (n, -1 for none; its hit_rate) and its pair's skill then (app.predictor.skill.CODES);
+        calibration it saw (n, -1 for none; its hit_rate) and its pair's skill then (`CODES`);
         per row the index in `REASONS` of why not, ACCEPTED (-1) where it may become a signal.
-        The same rules in the same order (tests/trading/test_strategy_judge.py holds them equal),
+        The same rules in the same order (tests/trading/test_strategy.py holds them equal),
         for a backtest that judges a replay's record whole (app.trading.judged_replay)."""
         c = self.config
         side = (pred_ret_adj > 0).astype(np.int8) - (pred_ret_adj < 0)
@@ -203,8 +202,8 @@ class Strategy:
                 np.full(len(side), bool(c.horizons) and horizon not in c.horizons),
                 (calibration_n < 0) | (calibration_n < c.min_calibration_n),
                 hit_rate < c.min_hit_rate,
-                np.full(len(side), c.skill.gate) & (skill == SKILL[SkillState.NO_SKILL]),
-                np.full(len(side), c.skill.gate) & (skill == SKILL[SkillState.UNTESTED]),
+                np.full(len(side), c.skill.gate) & (skill == CODES[SkillState.NO_SKILL]),
+                np.full(len(side), c.skill.gate) & (skill == CODES[SkillState.UNTESTED]),
                 (side == 0) | ((side < 0) & (not c.allow_short)),
                 np.abs(pred_ret_adj) < self.least_edge,
             ],
