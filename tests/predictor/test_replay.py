@@ -87,6 +87,7 @@ def test_backtest_report_is_the_same_on_the_fast_path_and_stepped() -> None:
         assert (a.model_kind, a.horizon) == (b.model_kind, b.horizon)
         for name in ("ts_pred", "ts_target", "pred", "actual"):
             np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+        assert a._resolves_h_rows_later()  # the evaluation's persistence forecast needs no search
 
 
 def test_replays_side_by_side_by_horizon_give_the_report_of_one_replay() -> None:
