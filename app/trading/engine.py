@@ -29,7 +29,7 @@ A bar where the engine is `idle` (no open trade, no pending signal) changes noth
 prices: a backtest hands it only the bars after which it is not idle (app.trading.backtest).
 Each phase stages its rows, commits them (`journal.flush`), then publishes its events in one
 `publish_many`: nothing is announced that is not stored (a phase that staged and emitted
-nothing has nothing to commit, and skips it). Phases that act on open trades return
+nothing commits nothing: `Outbox.commit` returns at once). Phases that act on open trades return
 at once when there are none (nothing to stage or publish).
 
 Between bar closes, live, every tick (a trade price of an instrument with an open trade, from
@@ -308,8 +308,7 @@ class TradingEngine:
             if reason is not None and quote is not None:
                 self.reversals.pop(trade.trade_id, None)
                 await self._exit(trade, quote.open, reason, quote.open_ts)
-        if self.outbox.pending:
-            await self.commit()
+        await self.commit()
 
     async def _entries_at_open(self, bars: BarSet) -> None:
         if not self.signals:
@@ -329,8 +328,7 @@ class TradingEngine:
                 self.denied[OPEN_TRADE] += 1
                 continue
             await self._enter(prediction, bars)
-        if self.outbox.pending:
-            await self.commit()
+        await self.commit()
 
     async def _stops_and_targets(self) -> None:
         if not self.book.open:
@@ -340,8 +338,7 @@ class TradingEngine:
             hit = self.strategy.touched(trade, quote) if quote is not None else None
             if hit is not None and quote is not None:
                 await self._exit(trade, hit[1], hit[0], quote.open_ts)
-        if self.outbox.pending:
-            await self.commit()
+        await self.commit()
 
     async def _exits_at_close(self, bars: BarSet) -> None:
         if not self.book.open:
@@ -357,8 +354,7 @@ class TradingEngine:
                 await self._exit(trade, price, ExitReason.SQUARE_OFF, bars.open_ts)
             elif bars.close_ts >= trade.exit_by and quote is not None:
                 await self._exit(trade, price, ExitReason.TIME, bars.open_ts)
-        if self.outbox.pending:
-            await self.commit()
+        await self.commit()
 
     async def _trail(self) -> None:
         if not self.book.open:
@@ -376,8 +372,7 @@ class TradingEngine:
                     await self.stops.trail(trade)
             if stop is not None or trade.best != best:
                 self.stage_trade(trade)
-        if self.outbox.pending:
-            await self.commit()
+        await self.commit()
 
     async def _watch_daily_loss(self, bars: BarSet) -> None:
         today = ist_day(bars.close_ts)

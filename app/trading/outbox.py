@@ -67,7 +67,10 @@ class Outbox:
     async def commit(self) -> None:
         """Store what was staged, then publish what was emitted (never the other way round).
         When the journal fails the run halts: the error is announced, and `hft.state` too once
-        the halted state row could be stored."""
+        the halted state row could be stored. Nothing staged and nothing emitted: nothing to do
+        (most of a backtest's bar phases)."""
+        if not self.pending:
+            return
         events, self._events = self._events, []
         try:
             await self.journal.flush()
