@@ -356,6 +356,24 @@ async def test_nothing_is_announced_that_the_journal_did_not_store() -> None:
     assert (row["state"], row["halted_reason"]) == ("halted", events[1][1]["halted_reason"])
 
 
+async def test_a_bar_with_nothing_to_store_or_announce_does_not_touch_the_journal() -> None:
+    """Bar phases with nothing staged or emitted commit nothing (`Outbox.commit` returns at once):
+    with a trade open and a bar that moves nothing, a journal that would fail its next flush is
+    not reached; the bar that exits the trade reaches it."""
+    desk = await make_desk()
+    await desk.warm(PRICES)
+    desk.calibrate(RELIANCE)
+    desk.predict(RELIANCE, 0.01)
+    await desk.bar(PRICES)
+    assert len(desk.engine.book.open) == 1
+    desk.journal.fail_next = OSError("disk full")
+    for _ in range(2):  # the trade's phases run (stops, time exit, trailing, the day's PnL): nothing to store
+        assert await desk.bar(PRICES) == []
+    assert desk.journal.fail_next is not None and desk.engine.halted_reason is None
+    events = await desk.bar({**PRICES, RELIANCE: PRICES[RELIANCE] * 0.9})  # through the stop: an exit to store
+    assert [t for t, _ in events][:2] == ["hft.error", "hft.state"] and desk.journal.fail_next is None
+
+
 def test_limits_a_request_can_only_tighten() -> None:
     from app.trading.errors import BadLimits
 
