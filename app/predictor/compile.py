@@ -10,12 +10,16 @@ import numpy as np
 
 def compile_all() -> None:
     """Compile every kernel (or load it from the cache) with the types the core passes them:
-    a few random bars through a core stepped as live, then replayed, with every model.
+    a few random bars through a core stepped as live, then replayed, with every model; and the
+    evaluation's sort.
     `make` runs this when it builds the venv (`python -m app.predictor.compile`), so neither
     the tests nor the first predictor start pay the compile (~7 s of CPU for the live step,
     ~16 s with the replay, holding the GIL)."""
+    from app.predictor.kernels import stable_argsort
+
     _drive_a_core(replay=False)
     _drive_a_core(replay=True)
+    stable_argsort(np.zeros(2))  # the forecast evaluation's sort
 
 
 def load_live_kernels() -> None:

@@ -184,8 +184,7 @@ class Shared:
 def ranked_order(values: Array) -> tuple[Order, Array]:
     """`values`' stable order and average ranks (scipy.stats.rankdata's "average"), from one sort."""
     order, ranked, tied = _sort(values)
-    # the ties put in index order (in place, or a new order) rank as they did: one rank a run
-    return _ties_in_index_order(values, order, ranked, tied), _ranks(order, ranked, tied)
+    return order, _ranks(order, ranked, tied)
 
 
 def ranks_of(values: Array) -> Array:
@@ -206,34 +205,20 @@ def _ranks(order: Order, ranked: Array, tied: Order) -> Array:
     return ranks
 
 
-FEW_TIES = 64
-"""Runs of tied forecasts `stable_order` puts in order one by one; with more, it sorts again."""
-
-
 def stable_order(values: Array) -> Order:
-    """`np.argsort(values, kind="stable")`, by the faster unstable sort (about 5x here): the two
-    orders differ only within runs of equal values, which a stable sort leaves in index order.
-    Where there are only a few such runs (continuous forecasts), each is put in index order."""
-    return _ties_in_index_order(values, *_sort(values))
+    """`np.argsort(values, kind="stable")` of finite values (`kernels.stable_argsort`)."""
+    return _sort(values)[0]
 
 
 def _sort(values: Array) -> tuple[Order, Array, Order]:
-    """An (unstable) order of `values`, the values in it, and where a value equals the next."""
-    order = np.argsort(values)
+    """The stable order of finite `values` (`kernels.stable_argsort`: a radix sort, about twice
+    numpy's unstable argsort here, with ties already in index order), the values in it, and
+    where a value equals the next."""
+    from app.predictor.kernels import stable_argsort  # numba: imported when first needed
+
+    order = stable_argsort(np.ascontiguousarray(values, dtype=np.float64))
     ranked = values[order]
     return order, ranked, np.flatnonzero(ranked[1:] == ranked[:-1])
-
-
-def _ties_in_index_order(values: Array, order: Order, ranked: Array, tied: Order) -> Order:
-    if not len(tied):
-        return order
-    starts = tied[np.r_[True, np.diff(tied) > 1]]  # a run of ties starts where the one before ended
-    if len(starts) > FEW_TIES:
-        return np.argsort(values, kind="stable")
-    stops = np.searchsorted(ranked, ranked[starts], side="right")  # finite values, sorted
-    for start, stop in zip(starts.tolist(), stops.tolist(), strict=True):
-        order[start:stop].sort()
-    return order
 
 
 def _run_ranks(first: Mask, width: int) -> Array:

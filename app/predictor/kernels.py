@@ -382,3 +382,48 @@ def _score(ok, actual, pred, adj, error, score, tally):
             score[4, m] += abs(error[m, i])
             score[5, m] += raw
             score[6, m] += error[m, i]
+
+
+# --- the evaluation's sort --------------------------------------------------------------
+
+RADIX_BITS = 11  # digits of 11 bits: 2,048 counters a pass (in L1), 6 passes over 64-bit keys
+
+
+@kernel
+def stable_argsort(values):
+    """`np.argsort(values, kind="stable")` of finite float64 values (-0.0 sorts as 0.0, its
+    equal): a least-significant-digit radix sort of their bits made order-preserving (the sign
+    bit flipped for positives, every bit for negatives), skipping a digit every value shares.
+    The forecast evaluation sorts with it (app.predictor.evaluation): ~2.4x numpy's unstable
+    argsort at 94,000 values and stable, so ties need no second pass (numpy's sorts run
+    without SIMD in this build: docs/predictor.md)."""
+    n = len(values)
+    raw = (values + 0.0).view(np.uint64)  # + 0.0: -0.0 becomes 0.0
+    top = np.uint64(1) << np.uint64(63)
+    keys = np.empty(n, np.uint64)
+    for j in range(n):
+        keys[j] = ~raw[j] if raw[j] & top else raw[j] | top
+    radix = 1 << RADIX_BITS
+    mask = np.uint64(radix - 1)
+    passes = -(-64 // RADIX_BITS)
+    counts = np.zeros((passes, radix + 1), np.int64)
+    for j in range(n):
+        key = keys[j]
+        for d in range(passes):
+            counts[d, ((key >> np.uint64(RADIX_BITS * d)) & mask) + 1] += 1
+    order = np.arange(n)
+    spare = np.empty(n, np.int64)
+    for d in range(passes):
+        starts = counts[d]
+        if starts.max() == n:  # every value has this digit: the pass would change nothing
+            continue
+        for b in range(radix):
+            starts[b + 1] += starts[b]
+        shift = np.uint64(RADIX_BITS * d)
+        for j in range(n):
+            i = order[j]
+            b = (keys[i] >> shift) & mask
+            spare[starts[b]] = i
+            starts[b] += 1
+        order, spare = spare, order
+    return order
