@@ -28,8 +28,6 @@ import app.trading.engine
 from app.events import Event, PredictionCreated, PredictionResolved
 from app.predictor.skill import SkillBook, SkillConfig, SkillKey, SkillState
 
-SHADOWS = 5
-
 
 class TimedSkillBook(SkillBook):
     """A SkillBook that clocks its folds (a trade backtest's whole records: one call per pair, so
@@ -62,13 +60,12 @@ def timed_engines() -> Iterator[list[TimedSkillBook]]:
     """Trading engines built inside keep a TimedSkillBook; the list of them."""
     books: list[TimedSkillBook] = []
 
-    class Collected(TimedSkillBook):
-        def __init__(self, config: SkillConfig) -> None:
-            super().__init__(config)
-            books.append(self)
+    def made(config: SkillConfig) -> TimedSkillBook:
+        books.append(TimedSkillBook(config))
+        return books[-1]
 
     saved = app.trading.engine.SkillBook
-    app.trading.engine.SkillBook = Collected  # type: ignore[misc]
+    app.trading.engine.SkillBook = made  # type: ignore[assignment,misc]
     try:
         yield books
     finally:
