@@ -77,6 +77,10 @@ class CostModel:
         """The charges of one order of `qty` shares (> 0) filled at `price`."""
         return Charges(*self.by_kind(abs(qty) * price, side is Side.SELL))
 
+    def total(self, side: Side, qty: int, price: float) -> float:
+        """`charges(side, qty, price).total`, to the bit, without the object (every paper fill asks)."""
+        return sum(self.by_kind(abs(qty) * price, side is Side.SELL))
+
     def by_kind(self, turnover: float, sell: bool) -> tuple[float, float, float, float, float, float]:
         """The charges of one order of `turnover` rupees, in `Charges` field order: the one
         formula (a report sums a year's orders from these, without an object each)."""
@@ -95,8 +99,7 @@ class CostModel:
     def round_trip(self, qty: int, price: float) -> float:
         """Rupees to buy and sell `qty` shares at `price` (one buy, one sell): the two orders'
         `Charges.total`, to the bit, without building them (the strategy asks at every entry)."""
-        turnover = abs(qty) * price
-        return sum(self.by_kind(turnover, False)) + sum(self.by_kind(turnover, True))
+        return self.total(Side.BUY, qty, price) + self.total(Side.SELL, qty, price)
 
     def floor_fraction(self) -> float:
         """The least round-trip charges any order size can have, as a fraction of the notional:

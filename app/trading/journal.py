@@ -277,11 +277,12 @@ class PostgresJournal:
 
 
 class MemoryJournal:
-    """Journal in memory: the latest row of every key, per table (backtests, unit tests)."""
+    """Journal in memory: the latest row of every key, per table (backtests, unit tests). A
+    table's rows are keyed by their primary key's value (a tuple when it has several columns)."""
 
     def __init__(self) -> None:
-        self.tables: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = {name: {} for name in JOURNAL_TABLES}
-        self._keys = {name: [c.name for c in t.primary_key.columns] for name, t in JOURNAL_TABLES.items()}
+        self.tables: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in JOURNAL_TABLES}
+        self._keys = {name: itemgetter(*(c.name for c in t.primary_key.columns)) for name, t in JOURNAL_TABLES.items()}
         self._staged: list[tuple[str, Row]] = []
         self.flushes = 0
         self.fail_next: Exception | None = None  # tests: make the next flush fail
@@ -301,8 +302,12 @@ class MemoryJournal:
             error, self.fail_next = self.fail_next, None
             raise JournalError(f"the trading journal could not commit {len(staged)} rows: {error}") from error
         for table, row in staged:
-            key = tuple(row[k] for k in self._keys[table])
-            self.tables[table].setdefault(key, {}).update(row)
+            rows, key = self.tables[table], self._keys[table](row)
+            stored = rows.get(key)
+            if stored is None:
+                rows[key] = dict(row)
+            else:
+                stored.update(row)
         if staged:
             self.flushes += 1
 

@@ -53,7 +53,8 @@ class PriceBook:
         self._var = np.zeros(n)
         self._count = np.zeros(n, dtype=np.int64)
         self._bars: BarSet | None = None
-        self._quotes: dict[str, Quote] = {}
+        self._quoted: BarSet | None = None  # the BarSet `_quotes` holds quotes of
+        self._quotes: dict[str, Quote | None] = {}
 
     def update(self, bars: BarSet) -> None:
         """Fold in a BarSet of the same universe (instruments without a bar keep their state)."""
@@ -68,7 +69,6 @@ class PriceBook:
         has = np.isfinite(close)
         self._last_close[has] = close[has]
         self._bars = bars
-        self._quotes.clear()  # rebuilt lazily from the latest BarSet
 
     def seed(self, history: list[BarSet]) -> None:
         """Warm up from bars seen before the engine started (the feed's recent history)."""
@@ -93,12 +93,7 @@ class PriceBook:
 
     def quote(self, key: str) -> Quote | None:
         """`key`'s bar in the latest BarSet, None when it had none there."""
-        quote = self._quotes.get(key)
-        if quote is None and self._bars is not None:
-            quote = self.quote_in(self._bars, key)
-            if quote is not None:
-                self._quotes[key] = quote
-        return quote
+        return self.quote_in(self._bars, key) if self._bars is not None else None
 
     def has_bar(self, bars: BarSet, key: str) -> bool:
         """`key` has a bar in `bars` (a BarSet of this universe): `quote_in` is not None."""
@@ -106,18 +101,22 @@ class PriceBook:
         return i is not None and math.isfinite(float(bars.close[i]))
 
     def quote_in(self, bars: BarSet, key: str) -> Quote | None:
-        """`key`'s bar in `bars` (a BarSet of this universe), None when it has none there."""
-        if not self.has_bar(bars, key):
-            return None
-        i = self.index[key]
-        return Quote(
-            float(bars.open[i]),
-            float(bars.high[i]),
-            float(bars.low[i]),
-            float(bars.close[i]),
-            bars.open_ts,
-            bars.close_ts,
+        """`key`'s bar in `bars` (a BarSet of this universe), None when it has none there. The
+        quotes of the BarSet asked last are kept: the engine asks for a bar's at its open, then
+        (once folded in, as the latest) in every later phase."""
+        if bars is not self._quoted:
+            self._quoted, self._quotes = bars, {}
+        elif key in self._quotes:
+            return self._quotes[key]
+        i = self.index.get(key)
+        close = float(bars.close[i]) if i is not None else math.nan
+        quote = (
+            Quote(float(bars.open[i]), float(bars.high[i]), float(bars.low[i]), close, bars.open_ts, bars.close_ts)
+            if math.isfinite(close)
+            else None
         )
+        self._quotes[key] = quote
+        return quote
 
     @property
     def last_close_ts(self) -> int | None:
@@ -143,8 +142,9 @@ class PriceTape(PriceBook):
         min_bars: int = 5,
     ) -> None:
         super().__init__(instruments, span=span, min_bars=min_bars)
-        self._close_ts = np.asarray(close_ts, dtype=np.int64)
-        shape = (len(self._close_ts), len(instruments))
+        stamps = np.asarray(close_ts, dtype=np.int64).tolist()
+        self._row = {ts: t for t, ts in enumerate(stamps)}  # a bar's close time -> its row
+        shape = (len(stamps), len(instruments))
         if close.shape != shape:
             raise ValueError(f"closes must have shape {shape}, got {close.shape}")
         self._closes = np.full(shape, np.nan)
@@ -180,9 +180,8 @@ class PriceTape(PriceBook):
         self._vars[:, j] = np.where(count > 0, var[np.maximum(count - 1, 0)], 0.0)
 
     def update(self, bars: BarSet) -> None:
-        t = int(np.searchsorted(self._close_ts, bars.close_ts))
-        if t == len(self._close_ts) or self._close_ts[t] != bars.close_ts:
+        t = self._row.get(bars.close_ts)
+        if t is None:
             raise ValueError(f"no bar closing at {bars.close_ts} on this tape")
         self._last_close, self._var, self._count = self._closes[t], self._vars[t], self._counts[t]
         self._bars = bars
-        self._quotes.clear()

@@ -48,14 +48,15 @@ def test_no_order_size_at_any_price_costs_less_than_the_floor() -> None:
         assert costs.round_trip_fraction(10**9, 5_000.0) == pytest.approx(floor, rel=1e-6)  # the cap vanishes
 
 
-def test_a_round_trip_is_a_buy_s_charges_and_a_sell_s_to_the_bit() -> None:
+def test_an_order_s_total_and_a_round_trip_are_the_charges_objects_to_the_bit() -> None:
     rng = np.random.default_rng(4)
     for costs in (CostModel(), CostModel(brokerage_pct=0.1, brokerage_cap=5.0, gst_pct=0.0, stamp_buy_pct=0.015)):
         for qty, price in zip(
             rng.integers(1, 10**6, 500).tolist(), rng.uniform(0.05, 5_000, 500).tolist(), strict=True
         ):
-            want = costs.charges(Side.BUY, qty, price).total + costs.charges(Side.SELL, qty, price).total
-            assert costs.round_trip(qty, price) == want
+            buy, sell = costs.charges(Side.BUY, qty, price).total, costs.charges(Side.SELL, qty, price).total
+            assert (costs.total(Side.BUY, qty, price), costs.total(Side.SELL, qty, price)) == (buy, sell)
+            assert costs.round_trip(qty, price) == buy + sell
 
 
 def test_a_prediction_below_the_floor_is_skipped_on_arrival_one_above_may_trade() -> None:

@@ -50,7 +50,7 @@ async def test_a_calibrated_prediction_above_costs_enters_at_the_next_open_sized
     trade = desk.engine.book.by_instrument[RELIANCE]
     assert trade.entry_charges == pytest.approx(CostModel().charges(Side.BUY, qty, 2901.0).total)
     # stored before announced: the journal has the trade and its filled order
-    assert desk.journal.tables["hft_trades"][(1,)]["status"] == "open"
+    assert desk.journal.tables["hft_trades"][1]["status"] == "open"
     (order,) = desk.journal.rows("hft_orders")
     assert (order["status"], order["filled_qty"], order["side"], order["purpose"]) == ("filled", qty, "buy", "entry")
     assert desk.paper._state is not None and desk.paper._state.positions[RELIANCE][0] == qty

@@ -43,3 +43,36 @@ def test_the_tape_refuses_a_bar_it_does_not_hold() -> None:
         tape.update(BarSet(CANONICAL["1m"], 30, 90, KEYS, nan, nan, nan, nan, nan))
     with pytest.raises(ValueError, match="closes must have shape"):
         PriceTape(KEYS, np.array([60]), np.ones((2, 4)))
+
+
+def test_a_quote_is_always_the_bar_set_s_asked_about_never_one_kept_from_another() -> None:
+    def bar_set(t: int, close: list[float]) -> BarSet:
+        c = np.array(close)
+        return BarSet(CANONICAL["1m"], 60 * t, 60 * (t + 1), KEYS, c - 1, c + 2, c - 3, c, c)
+
+    first, second = bar_set(0, [10.0, np.nan, 30.0, 40.0]), bar_set(1, [11.0, 21.0, np.nan, 41.0])
+    book = PriceBook(KEYS)
+
+    def expected(bars: BarSet, key: str) -> tuple[float, ...] | None:
+        i = KEYS.index(key)
+        if np.isnan(bars.close[i]):
+            return None
+        return (bars.open[i], bars.high[i], bars.low[i], bars.close[i], bars.open_ts, bars.close_ts)
+
+    def got(quote: object) -> tuple[float, ...] | None:
+        return (
+            None
+            if quote is None
+            else tuple(getattr(quote, f) for f in ("open", "high", "low", "close", "open_ts", "close_ts"))
+        )
+
+    assert book.quote("A") is None  # no bar yet
+    for bars in (first, second, first):  # asked at a bar's open, before it is the latest
+        for key in KEYS:
+            assert got(book.quote_in(bars, key)) == expected(bars, key), (bars.close_ts, key)
+            assert book.has_bar(bars, key) == (expected(bars, key) is not None)
+    for bars in (first, second):
+        book.quote_in(first, "A")  # another BarSet's quotes asked last
+        book.update(bars)
+        for key in KEYS:
+            assert got(book.quote(key)) == expected(bars, key), (bars.close_ts, key)

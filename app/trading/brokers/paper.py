@@ -98,6 +98,7 @@ class PaperBroker:
         self._load = load
         self._state: PaperState | None = None
         self._used = 0.0  # kept with every fill, so an order does not add up every position
+        self._default_spec = TradingSpec(config.tick)  # for the instruments the master does not hold
 
     @property
     def name(self) -> str:
@@ -127,7 +128,7 @@ class PaperBroker:
     def spec(self, instrument_key: str) -> TradingSpec:
         """The instrument's tick and lot: the master's, else `config.tick` in lots of 1."""
         spec = self.specs[instrument_key]
-        return TradingSpec(self.config.tick) if spec is DEFAULT_SPEC else spec
+        return self._default_spec if spec is DEFAULT_SPEC else spec
 
     def fill_price(self, side: Side, price: float, tick: float) -> float:
         """`price` moved against the order by the slippage, on the tick against it."""
@@ -171,7 +172,7 @@ class PaperBroker:
                 message=f"insufficient funds: {abs(delta) * price:,.2f} needed, "
                 f"{self._available(account):,.2f} available",
             )
-        charges = self.costs.charges(request.side, filled, price).total
+        charges = self.costs.total(request.side, filled, price)
         self._book(account, request.instrument_key, held, avg, delta, price)
         account.charges += charges
         self._stage_account(account)
