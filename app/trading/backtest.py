@@ -33,8 +33,8 @@ The run, its report included, holds automatic garbage collection off
 ledger, the report's) or die by reference counting (each bar's events), and collecting them
 halfway only scanned the growing heap again and again (a fifth of a year's run over 5
 instruments; the report alone, collected, paid ~0.3 s of its ~0.65 s for a full scan of the
-run's heap). It makes next to no cyclic garbage: 435 objects
-found by a collection after a 50-day run with the collector off, and the same peak RSS.
+run's heap). It makes next to no cyclic garbage: 435 objects found by a collection after a
+50-day run with the collector off, and the same peak RSS.
 """
 
 from __future__ import annotations
