@@ -11,7 +11,10 @@ each bar then hands in only its accepted predictions, built as events, through t
 half (`TradingEngine.on_accepted`; app.trading.judged_replay). What
 differs is injected: the paper broker's ledger and the journal are in memory, events go to a
 recorder, and the order rate is paced on the bars' clock. Open trades are flattened after the
-last bar, so every trade is in the report.
+last bar, so every trade is in the report. The fast path keeps what every trade makes in memory
+(`KeptOutbox`: its trades and orders as the objects, its events counted) and writes the rows
+once, after the last bar; the reference stores and announces them as live, with the live
+`Outbox`.
 
 Speed: the engine is handed only the bars where something can act. After a bar where it is left
 `idle` (no open trade, no pending signal) the next bar can only move the prices: it is skipped,
@@ -51,7 +54,7 @@ import numpy as np
 import numpy.typing as npt
 
 from app.core import heap
-from app.events import HftError, HftManageError, PredictionCreated, PredictionResolved
+from app.events import HftEntry, HftError, HftExit, HftManageError, HftTradeRisk, PredictionCreated, PredictionResolved
 from app.market.bars import BarSet, iter_bar_sets
 from app.market.calendar import IST, IST_OFFSET, ObservedCalendar
 from app.market.instrument_master.specs import TradingSpecs
@@ -67,6 +70,8 @@ from app.trading.errors import EngineStateError
 from app.trading.gate import LiveGate
 from app.trading.journal import MemoryJournal
 from app.trading.judged_replay import accepted_events, judge
+from app.trading.orders import Order
+from app.trading.outbox import Outbox
 from app.trading.performance import Marks, Performance, measure
 from app.trading.prices import PriceBook, PriceTape
 from app.trading.risk import AfterHalt, RiskLimits
@@ -112,6 +117,46 @@ class Recorder:
             if isinstance(payload, HftError | HftManageError):
                 self.errors.append(payload.error)
         return None
+
+
+class KeptOutbox(Outbox):
+    """The fast path's outbox: what the live outbox stores and announces for every trade is kept
+    in memory instead, its trades and orders as the objects themselves (every change of one is
+    staged, so its state at the end is the row the journal would hold last) and `hft.entry`,
+    `hft.trade_risk` and `hft.exit` as counts, not built (a fifth of the trade phase went to
+    building rows and events no one reads before the report). The rest (the paper ledger's rows,
+    the state, errors, flattens) goes as live. `write` stores the kept rows once, at the end.
+    The tests hold its journal and counts to the reference run's, which uses the live `Outbox`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.trades: dict[int, Trade] = {}
+        self.orders: dict[int, Order] = {}
+        self.counts: Counter[str] = Counter()
+
+    def stage_trade(self, trade: Trade) -> None:
+        self.trades[trade.trade_id] = trade
+
+    def stage_order(self, order: Order) -> None:
+        self.orders[order.order_id] = order
+
+    def entered(self, trade: Trade) -> None:
+        self.counts[HftEntry.event_type] += 1
+        self.counts[HftTradeRisk.event_type] += 1
+
+    def risk_moved(self, trade: Trade) -> None:
+        self.counts[HftTradeRisk.event_type] += 1
+
+    def exited(self, trade: Trade) -> None:
+        self.counts[HftExit.event_type] += 1
+
+    async def write(self) -> None:
+        """The kept trades' and orders' rows into the journal, in the order they were first staged."""
+        for trade in self.trades.values():
+            self.journal.stage("hft_trades", trade.row())
+        for order in self.orders.values():
+            self.journal.stage("hft_orders", order.row())
+        await self.journal.flush()
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +278,7 @@ async def run_trade_backtest(
         clock=clock,
         prices=prices,
         reconcile=False,
+        outbox=Outbox if reference else KeptOutbox,
     )
     driver = Driver(engine, clock, after_halt, every_bar=reference)
     close_ts = np.asarray(data.close_ts, dtype=np.int64)
@@ -254,6 +300,9 @@ async def run_trade_backtest(
         started = time.perf_counter()
         if len(data.close_ts):
             await engine.flatten(note="end of the backtest")
+        if isinstance(engine.outbox, KeptOutbox):
+            await engine.outbox.write()
+            recorder.counts.update(engine.outbox.counts)
         driver.seconds += time.perf_counter() - started
         report = _report(data, interval, journal, recorder, paper.capital, costs)
     report.after_halt, report.halts = after_halt, driver.halts()

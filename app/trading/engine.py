@@ -70,15 +70,12 @@ from app.events import (
     Event,
     EventSink,
     HftBroker,
-    HftEntry,
     HftError,
     HftEvent,
-    HftExit,
     HftFlatten,
     HftManageError,
     HftStart,
     HftStop,
-    HftTradeRisk,
     PredictionCreated,
     PredictionResolved,
 )
@@ -128,6 +125,8 @@ class TradingEngine:
     :param broker_stops: hold each trade's stop at the broker (`app.trading.broker_stops`), when
         the venue is live and can (`StopOrders`); ignored otherwise.
     :param stops: the stop orders working at the broker when a run is recovered (the journal's).
+    :param outbox: where what the run decides is stored and announced from (`Outbox`; a
+        backtest's fast path keeps its trades in memory: app.trading.backtest.KeptOutbox).
     """
 
     def __init__(
@@ -152,6 +151,7 @@ class TradingEngine:
         wall: Callable[[], float] = time.time,
         broker_stops: bool = False,
         stops: Iterable[Order] = (),
+        outbox: type[Outbox] = Outbox,
     ) -> None:
         self.interval = interval
         self.strategy = strategy
@@ -160,7 +160,7 @@ class TradingEngine:
         self.run = RunSettings(broker or venue.name, safe_mode, limits)
         self.gate = gate
         self.journal = journal
-        self.outbox = Outbox(
+        self.outbox = outbox(
             journal=journal, sink=sink, gate=gate, run=self.run, state=state, halted_reason=halted_reason, wall=wall
         )
         self.clock = clock
@@ -367,7 +367,7 @@ class TradingEngine:
             stop = self.strategy.trailed_stop(trade, quote.close)
             if stop is not None:
                 trade.stop = stop
-                self.emit(HftTradeRisk(trade_id=trade.trade_id, stop=trade.stop, target=trade.target))
+                self.outbox.risk_moved(trade)
                 if self.stops is not None:
                     await self.stops.trail(trade)
             if stop is not None or trade.best != best:
@@ -537,8 +537,7 @@ class TradingEngine:
         )
         self.book.add(trade)
         self.stage_trade(trade)
-        self.emit(HftEntry(trade_id=trade_id, instrument_key=trade.instrument_key, qty=trade.qty, entry=fill))
-        self.emit(HftTradeRisk(trade_id=trade_id, stop=trade.stop, target=trade.target))
+        self.outbox.entered(trade)
         return trade
 
     async def _exit(
@@ -583,16 +582,7 @@ class TradingEngine:
             self.reversals.pop(trade.trade_id, None)
             if trade.exit_reason == ExitReason.STOP and self.limits.cooldown > 0 and self.last_bar is not None:
                 self.book.cooldowns[trade.instrument_key] = self.last_bar[1] + self.limits.cooldown
-            assert trade.exit_price is not None and trade.pnl is not None
-            self.emit(
-                HftExit(
-                    trade_id=trade.trade_id,
-                    instrument_key=trade.instrument_key,
-                    price=round(trade.exit_price, 2),
-                    pnl=round(trade.pnl, 2),
-                    reason=str(trade.exit_reason),
-                )
-            )
+            self.outbox.exited(trade)
         self.stage_trade(trade)
 
     def order(
@@ -747,13 +737,10 @@ class TradingEngine:
         self.outbox.emit(event)
 
     def stage_trade(self, trade: Trade) -> None:
-        self.outbox.stage("hft_trades", trade.row())
+        self.outbox.stage_trade(trade)
 
     def stage_order(self, order: Order) -> None:
-        row = order.row()
-        if not order.trade_id:
-            row["trade_id"] = None
-        self.outbox.stage("hft_orders", row)
+        self.outbox.stage_order(order)
 
     async def commit(self) -> None:
         """Store this phase's rows, then publish its events (`Outbox.commit`)."""

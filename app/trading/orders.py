@@ -148,9 +148,11 @@ class Order:
         return cls(**fields)  # type: ignore[arg-type]
 
     def row(self) -> dict[str, object]:
+        """The order as the journal stores it (`trade_id` None for an order of no trade: a
+        reconciliation's square-off of a position no trade holds)."""
         return {
             "order_id": self.order_id,
-            "trade_id": self.trade_id,
+            "trade_id": self.trade_id or None,
             "venue": self.venue,
             "instrument_key": self.instrument_key,
             "side": self.side.value,

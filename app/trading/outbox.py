@@ -2,10 +2,13 @@
 
 Rows are staged in the journal as the engine decides (`stage`); events wait here (`emit`) until
 `commit` has stored the rows (`journal.flush`), then go out in one publish: nothing is announced
-that is not stored. The run's state (RUNNING, HALTED, STOPPED, and why it is halted) is held here,
-in this one place, because every change of it is one more staged row (`hft_engine`) and one more
-event (`hft.state`): a halt inside a price update goes out with that phase's commit (`halt`); a
-command's transition is stored and published at once (`announce`).
+that is not stored. What every trade makes (its rows and its orders', `hft.entry`,
+`hft.trade_risk`, `hft.exit`) comes in by name (`stage_trade`, `entered`, ...), so a backtest's
+outbox may keep it in memory instead (app.trading.backtest.KeptOutbox). The run's state
+(RUNNING, HALTED, STOPPED, and why it is halted) is held here, in this one place, because every
+change of it is one more staged row (`hft_engine`) and one more event (`hft.state`): a halt
+inside a price update goes out with that phase's commit (`halt`); a command's transition is
+stored and published at once (`announce`).
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from app.events import EventSink, HftError, HftEvent, HftState, publish
+from app.events import EventSink, HftEntry, HftError, HftEvent, HftExit, HftState, HftTradeRisk, publish
 from app.events.hft import EngineStateName
 from app.trading.errors import JournalError
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
+from app.trading.orders import Order
 from app.trading.state import EngineState, RunSettings, check_transition, state_row
+from app.trading.trades import Trade
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,36 @@ class Outbox:
 
     def emit(self, event: HftEvent) -> None:
         self._events.append(event)
+
+    def stage_trade(self, trade: Trade) -> None:
+        self.stage("hft_trades", trade.row())
+
+    def stage_order(self, order: Order) -> None:
+        self.stage("hft_orders", order.row())
+
+    def entered(self, trade: Trade) -> None:
+        """A trade opened: `hft.entry`, and its stop and target (`hft.trade_risk`)."""
+        self.emit(
+            HftEntry(trade_id=trade.trade_id, instrument_key=trade.instrument_key, qty=trade.qty, entry=trade.entry)
+        )
+        self.risk_moved(trade)
+
+    def risk_moved(self, trade: Trade) -> None:
+        """A trade's stop or target moved (`hft.trade_risk`)."""
+        self.emit(HftTradeRisk(trade_id=trade.trade_id, stop=trade.stop, target=trade.target))
+
+    def exited(self, trade: Trade) -> None:
+        """A trade closed (`hft.exit`: the average exit price and the whole PnL)."""
+        assert trade.exit_price is not None and trade.pnl is not None
+        self.emit(
+            HftExit(
+                trade_id=trade.trade_id,
+                instrument_key=trade.instrument_key,
+                price=round(trade.exit_price, 2),
+                pnl=round(trade.pnl, 2),
+                reason=str(trade.exit_reason),
+            )
+        )
 
     @property
     def pending(self) -> bool:
