@@ -13,7 +13,7 @@ something can happen (app.trading.backtest). Both give the same numbers, to the 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -21,9 +21,10 @@ import numpy.typing as npt
 from app.market.bars import BarSet, Prices
 
 
-@dataclass(frozen=True, slots=True)
-class Quote:
-    """One instrument's bar as the engine uses it (rupees; bar open/close UTC epoch seconds)."""
+class Quote(NamedTuple):
+    """One instrument's bar as the engine uses it (rupees; bar open/close UTC epoch seconds). A
+    named tuple, not a frozen dataclass: built for every bar a trade or a signal is priced at,
+    and a frozen dataclass takes ~0.9 us to build against ~0.25."""
 
     open: float
     high: float

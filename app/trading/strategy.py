@@ -41,6 +41,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -95,9 +96,9 @@ def direction(prediction: PredictionCreated) -> int:
     return 1 if adj > 0 else -1 if adj < 0 else 0
 
 
-@dataclass(frozen=True, slots=True)
-class EntryPlan:
-    """A sized entry: signed qty at `price`, with its stop and target distances (rupees/share)."""
+class EntryPlan(NamedTuple):
+    """A sized entry: signed qty at `price`, with its stop and target distances (rupees/share).
+    (A named tuple: one per entry attempt, as `Quote`.)"""
 
     qty: int
     price: float
