@@ -158,6 +158,12 @@ class KeptOutbox(Outbox):
             self.journal.stage("hft_orders", order.row())
         await self.journal.flush()
 
+    def records(self) -> tuple[list[Trade], list[dict[str, Any]]]:
+        """The trades, and the orders as the journal would store them, by id (as `records` reads
+        them from a journal)."""
+        orders = sorted(self.orders.values(), key=lambda o: o.order_id)
+        return sorted(self.trades.values(), key=lambda t: t.trade_id), [o.row() for o in orders]
+
 
 @dataclass(frozen=True, slots=True)
 class Halt:
@@ -241,7 +247,8 @@ async def run_trade_backtest(
     :param specs: tick and lot per instrument (the instrument master's; default 0.05 and 1).
     :param reference: the live way in every respect (the predictor stepped bar by bar, every bar
         handed to the engine with the live PriceBook), which the tests hold the fast path to.
-    :param journal: where the run's orders, trades and paper ledger go (default: a new one), to read after.
+    :param journal: where the run's orders, trades and paper ledger go, to read after (default: a
+        new one, the trades' and orders' rows not written to it: the report takes them as kept).
     :param replay_budget: bytes the replay's record may take; a longer run steps the predictor."""
     specs = specs if specs is not None else TradingSpecs()
     core = PredictorCore(
@@ -252,6 +259,7 @@ async def run_trade_backtest(
         clock=ObservedCalendar(data.close_ts),
         calib_halflife=calib_halflife,
     )
+    wanted = journal is not None  # the caller reads the journal after
     journal = journal if journal is not None else MemoryJournal()
     recorder, clock = Recorder(), BarClock()
 
@@ -300,11 +308,14 @@ async def run_trade_backtest(
         started = time.perf_counter()
         if len(data.close_ts):
             await engine.flatten(note="end of the backtest")
-        if isinstance(engine.outbox, KeptOutbox):
-            await engine.outbox.write()
-            recorder.counts.update(engine.outbox.counts)
+        kept = engine.outbox if isinstance(engine.outbox, KeptOutbox) else None
+        if kept is not None:
+            if wanted:
+                await kept.write()
+            recorder.counts.update(kept.counts)
         driver.seconds += time.perf_counter() - started
-        report = _report(data, interval, journal, recorder, paper.capital, costs)
+        trades, orders = kept.records() if kept is not None else records(journal)
+        report = _report(data, interval, trades, orders, recorder, paper.capital, costs)
     report.after_halt, report.halts = after_halt, driver.halts()
     report.bars_fed, report.trade_seconds, report.stepped = driver.fed, driver.seconds, stepped
     report.skipped, report.skill = dict(engine.skipped), engine.skill.public()
@@ -391,11 +402,21 @@ def feed_predictions(
         engine.on_event(outcome)
 
 
-def _report(
-    data: Aligned, interval: Interval, journal: MemoryJournal, recorder: Recorder, capital: float, costs: CostModel
-) -> TradeReport:
+def records(journal: MemoryJournal) -> tuple[list[Trade], list[dict[str, Any]]]:
+    """The trades and orders the journal holds, by id."""
     trades = sorted((Trade.from_row(r) for r in journal.rows("hft_trades")), key=lambda t: t.trade_id)
-    orders = sorted(journal.rows("hft_orders"), key=lambda o: int(o["order_id"]))
+    return trades, sorted(journal.rows("hft_orders"), key=lambda o: int(o["order_id"]))
+
+
+def _report(
+    data: Aligned,
+    interval: Interval,
+    trades: list[Trade],
+    orders: list[dict[str, Any]],
+    recorder: Recorder,
+    capital: float,
+    costs: CostModel,
+) -> TradeReport:
     marks = Marks(data.instruments, data.open_ts, data.close_ts, data.ohlcv["close"])
     return TradeReport(
         data.instruments,
