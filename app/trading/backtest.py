@@ -142,7 +142,7 @@ class KeptOutbox(Outbox):
 
     def entered(self, trade: Trade) -> None:
         self.counts[HftEntry.event_type] += 1
-        self.counts[HftTradeRisk.event_type] += 1
+        self.risk_moved(trade)
 
     def risk_moved(self, trade: Trade) -> None:
         self.counts[HftTradeRisk.event_type] += 1
