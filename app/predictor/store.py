@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 import pandas as pd
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, select, update
 
 from app.predictor.calibration import SUMS, summarise
 from app.predictor.tables import CalibrationState, Prediction, PredictorRun
-from app.storage.bulk import execute_many
+from app.storage.bulk import execute_many, fetch_tuples
 from app.storage.db import Database
 from app.storage.upsert import upsert
 
@@ -21,6 +21,8 @@ CALIBRATIONS = cast(Table, CalibrationState.__table__)
 Row = dict[str, Any]
 PREDICTION_FIELDS = [c.name for c in PREDICTIONS.columns]
 CALIBRATION_KEYS = ("instrument_key", "interval", "horizon_steps", "model_kind")
+GROUP = ("interval", "model_kind", "horizon_steps")
+Group = tuple[str, str, int]
 EVALUATED = (
     "interval",
     "model_kind",
@@ -118,23 +120,41 @@ class PredictionStore:
         async with self.db.session() as s:
             return [dict(r._mapping) for r in await s.execute(query)]
 
-    async def resolved_frame(self, *, start: int | None = None, end: int | None = None) -> pd.DataFrame:
-        """Resolved predictions with ts_pred in [start, end] (columns EVALUATED): the live record
-        app.predictor.evaluation reads."""
-        query = select(*(PREDICTIONS.c[name] for name in EVALUATED)).where(Prediction.status == "resolved")
-        if start is not None:
-            query = query.where(Prediction.ts_pred >= start)
-        if end is not None:
-            query = query.where(Prediction.ts_pred <= end)
+    async def resolved_groups(self, *, start: int | None = None, end: int | None = None) -> list[Group]:
+        """The (interval, model_kind, horizon_steps) of the resolved predictions with ts_pred in
+        [start, end], sorted: each is one panel of the evaluation."""
+        query = _resolved(select(*(PREDICTIONS.c[name] for name in GROUP)).distinct(), start, end)
         async with self.db.session() as s:
-            rows = (await s.execute(query)).all()
-        return pd.DataFrame([tuple(r) for r in rows], columns=list(EVALUATED))
+            return sorted(cast(Group, tuple(row)) for row in await fetch_tuples(s, query))
+
+    async def resolved_frame(
+        self, *, start: int | None = None, end: int | None = None, group: Group | None = None
+    ) -> pd.DataFrame:
+        """Resolved predictions with ts_pred in [start, end] (columns EVALUATED), of one `group`
+        or all: the live record app.predictor.evaluation reads (a group at a time, so only one
+        panel's rows are held at once: app.predictor.live_record)."""
+        query = _resolved(select(*(PREDICTIONS.c[name] for name in EVALUATED)), start, end)
+        if group is not None:
+            query = query.where(*(PREDICTIONS.c[name] == value for name, value in zip(GROUP, group, strict=True)))
+        async with self.db.session() as s:
+            rows = await fetch_tuples(s, query)
+        return pd.DataFrame(rows, columns=list(EVALUATED))
 
     async def calibration(self) -> list[Row]:
         """Every calibration state with its summary (n, bias, mae, rmse, hit_rate)."""
         async with self.db.session() as s:
             rows = [dict(r._mapping) for r in await s.execute(select(CALIBRATIONS))]
         return [calibration_summary(r) for r in rows]
+
+
+def _resolved(query: Select[Any], start: int | None, end: int | None) -> Select[Any]:
+    """`query` over the resolved predictions with ts_pred in [start, end] (None: unbounded)."""
+    query = query.where(Prediction.status == "resolved")
+    if start is not None:
+        query = query.where(Prediction.ts_pred >= start)
+    if end is not None:
+        query = query.where(Prediction.ts_pred <= end)
+    return query
 
 
 def calibration_summary(row: Row) -> Row:

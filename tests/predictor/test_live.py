@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
@@ -181,3 +184,55 @@ async def test_heavy_cycles_do_not_stall_other_channels(server_factory) -> None:
             arrivals.append(loop.time())
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
     assert max(gaps) < 0.2 * 4, gaps  # a client treats 2 intervals of silence as dead; we stay well inside
+
+
+def seed_resolved_record(path: Path, instruments: int, sessions: int) -> int:
+    """A desk's resolved record written straight into the database file: every 1-minute anchor
+    of `sessions` sessions x `instruments` x horizons 1 and 5 (ridge), the forecast carrying a
+    third of the outcome's deviation. Returns how many rows."""
+    rng = np.random.default_rng(3)
+    keys = [f"NSE_EQ|INE{i:06d}01016" for i in range(instruments)]
+    rows = []
+    for b in range(375 * sessions):
+        ts = 1_765_000_000 + 86_400 * (b // 375) + 60 * (b % 375)
+        for horizon in (1, 5):
+            pred = rng.normal(0, 1e-3, instruments)
+            actual = (pred + rng.normal(0, 3e-3, instruments)).tolist()
+            for i, p in enumerate(pred.tolist()):
+                rows.append((len(rows) + 1, keys[i], horizon, ts, ts + 60 * horizon, p, actual[i], actual[i] - p))
+    with sqlite3.connect(path) as db:
+        db.executemany(
+            "INSERT INTO predictions (id, instrument_key, interval, horizon_steps, model_kind, ts_pred, ts_target, "
+            "close_pred, pred_ret, pred_ret_adj, calib_bias, status, actual_ret, error) "
+            "VALUES (?, ?, '1m', ?, 'ridge', ?, ?, 100.0, ?6, ?6, 0.0, 'resolved', ?, ?)",
+            rows,
+        )
+    return len(rows)
+
+
+async def test_evaluating_two_days_of_500_instruments_leaves_the_server_streaming(server_factory) -> None:
+    """Read and evaluated in the server's process, such a record held its event loop for seconds
+    (app.predictor.live_record): the stream's heartbeats stopped meanwhile."""
+    server: ServerProcess = server_factory(
+        env={"SIGNALDESK_MARKET_SOURCE": "off", "SIGNALDESK_HEARTBEAT_INTERVAL": "0.2"}
+    )
+    server.start()
+    rows = seed_resolved_record(server.data_dir / "signaldesk.sqlite3", 500, sessions=2)
+    async with connect(server.ws("hft")) as idle:
+        await recv_ready(idle)
+        asked = asyncio.ensure_future(
+            asyncio.to_thread(httpx.get, f"{server.http}/api/predictor/evaluation", timeout=120)
+        )
+        loop, arrivals = asyncio.get_running_loop(), []
+        while not asked.done():
+            frame = await asyncio.wait_for(idle.recv(), 5)
+            assert '"stream.heartbeat"' in frame
+            arrivals.append(loop.time())
+        answer = (await asked).json()
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    assert len(arrivals) >= 3 and max(gaps) < 0.2 * 4, gaps
+    evaluations = {e["horizon_steps"]: e for e in answer["evaluations"]}
+    assert sorted(evaluations) == [1, 5] and sum(e["n"] for e in evaluations.values()) == rows
+    for e in evaluations.values():
+        assert e["anchors"] == 750 and e["model_kind"] == "ridge"
+        assert 0.2 < e["ic_mean"] < 0.5  # the forecast carries a third of the outcome's deviation

@@ -87,6 +87,10 @@ async def test_made_resolved_expired_and_calibrated(store: PredictionStore) -> N
     ]
     assert list((await store.resolved_frame(start=T0 + 1))["instrument_key"]) == [TCS]
     assert (await store.resolved_frame(end=T0 - 1)).empty
+    # ... a group (interval, model, horizon) at a time, as the live record's evaluation reads it
+    assert await store.resolved_groups() == [("1m", "ewma", 1)] and await store.resolved_groups(end=T0 - 1) == []
+    assert len(await store.resolved_frame(group=("1m", "ewma", 1))) == 2
+    assert (await store.resolved_frame(group=("1m", "ewma", 2))).empty
 
 
 async def test_find_filters_newest_first(store: PredictionStore) -> None:

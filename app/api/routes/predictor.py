@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import InstrumentMasterDep, PredictionsDep, PredictorDep, SettingsDep
+from app.api.deps import InstrumentMasterDep, JobsDep, PredictionsDep, PredictorDep, SettingsDep
 from app.api.params import SQL_INT_MAX, EpochQuery
 from app.api.schemas.errors import errors
 from app.api.schemas.predictor import (
@@ -19,11 +18,16 @@ from app.api.schemas.predictor import (
     PredictorStatusOut,
 )
 from app.api.security import require_token
+from app.jobs.errors import JobError
 from app.market.errors import MarketDataError
 from app.market.instrument_master.resolve import resolve_instrument
 from app.predictor.config import PredictorConfig
 from app.predictor.errors import UnknownInstruments
 from app.trading.system import round_trip_cost
+
+# The live record's evaluation, by the import string the worker process resolves: the server itself
+# never imports it (scipy, statsmodels) and never holds the rows (app.predictor.live_record).
+EVALUATE = "app.predictor.live_record:evaluate_live_record"
 
 router = APIRouter(tags=["predictor"], dependencies=[Depends(require_token)], responses=errors(401))
 
@@ -102,11 +106,12 @@ async def read_calibration(store: PredictionsDep) -> dict[str, Any]:
     "/api/predictor/evaluation",
     summary="Forecast evaluation of the live record per interval, model and horizon (docs/predictor.md)",
     response_model=EvaluationList,
-    responses=errors(422),
+    responses=errors(422, 503),
 )
 async def read_evaluation(
     store: PredictionsDep,
     settings: SettingsDep,
+    jobs: JobsDep,
     from_: Annotated[
         int | None, Query(alias="from", ge=0, le=SQL_INT_MAX, description="ts_pred >= from (UTC epoch seconds)")
     ] = None,
@@ -115,9 +120,9 @@ async def read_evaluation(
     if from_ is not None and to is not None and from_ > to:
         detail = [{"loc": ["query", "from"], "msg": f"from ({from_}) is after to ({to})", "input": from_}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
-    from app.predictor.evaluation import evaluate_all, panels_from_frame  # scipy and statsmodels: not at start-up
-
-    frame = await store.resolved_frame(start=from_, end=to)
     cost = round_trip_cost(settings)
-    evaluations = await asyncio.to_thread(lambda: evaluate_all(panels_from_frame(frame), round_trip=cost))
+    try:  # read and evaluated in a worker process: the server's event loop never waits (app.predictor.live_record)
+        evaluations = await jobs.runner.pool.run(EVALUATE, store.db.url, from_, to, cost)
+    except JobError as e:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"the evaluation did not finish: {e}") from None
     return {"round_trip_cost": cost, "evaluations": evaluations}

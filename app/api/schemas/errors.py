@@ -34,7 +34,8 @@ MEANING = {
     422: "A wrong field; `detail` names each one",
     429: "Too many writes (SIGNALDESK_WRITE_RATE); Retry-After says when to try again",
     502: "The broker did not answer as expected",
-    503: "The storage refused the write (disk full, read-only, failing); Retry-After says when to try again",
+    503: "Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to "
+    "try again), or the worker process the answer needs failed (`detail` says how)",
 }
 
 

@@ -2429,7 +2429,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2640,7 +2640,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2797,7 +2797,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -2889,7 +2889,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3081,6 +3081,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     start_engine_api_hft_start_post: {
@@ -3186,7 +3195,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3278,7 +3287,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3392,7 +3401,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3484,7 +3493,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3589,7 +3598,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4174,7 +4183,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4344,7 +4353,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4509,7 +4518,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4679,7 +4688,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4840,7 +4849,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5001,7 +5010,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -5109,7 +5118,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
-            /** @description The storage refused the write (disk full, read-only, failing); Retry-After says when to try again */
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
             503: {
                 headers: {
                     [name: string]: unknown;
