@@ -10,15 +10,27 @@ multi-row statements ("insertmanyvalues") and asyncpg binds them in its binary p
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Dialect, Executable, Integer, Select, literal_column
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 Target = AsyncSession | AsyncConnection
+T = TypeVar("T")
+
+IN_BATCH = 10_000
+"""The most values one `IN (...)` list binds: a statement takes at most 32,766 bound values on
+SQLite and 32,767 on PostgreSQL (asyncpg), so a longer list is asked in parts (`in_batches`); a
+desk's whole record (the performance of every trade, a year's CSV) is longer than that."""
+
+
+def in_batches(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`values` in consecutive parts of at most IN_BATCH, for one `IN (...)` query each."""
+    for start in range(0, len(values), IN_BATCH):
+        yield values[start : start + IN_BATCH]
 
 
 async def _connection(target: Target) -> AsyncConnection:

@@ -4,10 +4,12 @@ one write beside the journal: a broker's charges of an order, fetched after it f
 
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, select, update
 
+from app.storage.bulk import fetch_tuples, in_batches
 from app.storage.db import Database
 from app.trading.brokers.base import Fill
 from app.trading.brokers.paper import NAME as PAPER
@@ -18,6 +20,7 @@ from app.trading.tables import EngineRow, OrderRow, PaperAccountRow, PaperPositi
 from app.trading.trades import Trade, TradeStatus
 
 TRADE_COLUMNS = [c.name for c in TradeRow.__table__.columns]
+ORDER_COLUMNS = [c.name for c in OrderRow.__table__.columns]
 
 
 class TradeStore:
@@ -105,22 +108,24 @@ class TradeStore:
         since: int | None = None,
         until: int | None = None,
     ) -> list[dict[str, Any]]:
-        """Orders, newest first: of one trade, of some trades, or decided at `since` <= ts < `until`."""
-        query = select(OrderRow).order_by(OrderRow.order_id.desc())
-        if limit is not None:
-            query = query.limit(limit)
+        """Orders, newest first: of one trade, of some trades, or decided at `since` <= ts < `until`.
+        (Plain rows, not ORM objects: the performance of a year's record reads ~100,000.)"""
+        query = select(*(OrderRow.__table__.c[name] for name in ORDER_COLUMNS)).order_by(OrderRow.order_id.desc())
         if trade_id is not None:
             query = query.where(OrderRow.trade_id == trade_id)
-        if trade_ids is not None:
-            query = query.where(OrderRow.trade_id.in_(trade_ids))
         if since is not None:
             query = query.where(OrderRow.ts >= since)
         if until is not None:
             query = query.where(OrderRow.ts < until)
-        columns = [c.name for c in OrderRow.__table__.columns]
         async with self.db.session() as s:
-            rows = (await s.execute(query)).scalars().all()
-        return [{c: getattr(r, c) for c in columns} for r in rows]
+            if trade_ids is None:
+                rows = await fetch_tuples(s, query if limit is None else query.limit(limit))
+            else:  # in parts, newest first again (IN_BATCH)
+                parts = [
+                    await fetch_tuples(s, query.where(OrderRow.trade_id.in_(ids))) for ids in in_batches(trade_ids)
+                ]
+                rows = sorted((row for part in parts for row in part), key=itemgetter(0), reverse=True)[:limit]
+        return [dict(zip(ORDER_COLUMNS, row, strict=True)) for row in rows]
 
     async def working_stops(self, venue: str) -> list[Order]:
         """The stop orders held at `venue` that the journal says still work (`app.trading.broker_stops`)."""
@@ -167,17 +172,14 @@ class TradeStore:
     async def broker_charges(self, trade_ids: list[int]) -> dict[int, float | None]:
         """The broker's charges of each trade: the sum over its orders that filled shares, None
         while any of them has no figure (a paper trade, a fetch that failed or is still due)."""
-        if not trade_ids:
-            return {}
-        query = select(OrderRow.trade_id, OrderRow.broker_charges).where(
-            OrderRow.trade_id.in_(trade_ids), OrderRow.filled_qty > 0
-        )
+        query = select(OrderRow.trade_id, OrderRow.broker_charges).where(OrderRow.filled_qty > 0)
         out: dict[int, float | None] = {}
         async with self.db.session() as s:
-            for trade_id, charges in (await s.execute(query)).all():
-                assert trade_id is not None  # trade_id IN (...) excludes NULL
-                before = out.get(trade_id, 0.0)
-                out[trade_id] = None if before is None or charges is None else before + charges
+            for ids in in_batches(trade_ids):
+                for trade_id, charges in (await s.execute(query.where(OrderRow.trade_id.in_(ids)))).all():
+                    assert trade_id is not None  # trade_id IN (...) excludes NULL
+                    before = out.get(trade_id, 0.0)
+                    out[trade_id] = None if before is None or charges is None else before + charges
         return out
 
     async def paper_state(self) -> PaperState | None:

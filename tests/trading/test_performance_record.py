@@ -27,6 +27,7 @@ from app.market.calendar import IST
 from app.market.candles import TABLE as CANDLES
 from app.market.candles import CandleStore
 from app.predictor.skill import SkillConfig
+from app.storage.db import Database
 from app.trading.backtest import TradeReport, run_trade_backtest
 from app.trading.brokers.paper import PaperConfig
 from app.trading.costs import CostModel
@@ -34,7 +35,9 @@ from app.trading.journal import SqliteJournal
 from app.trading.performance import CHARGE_KINDS
 from app.trading.record import Period, TradeRecord
 from app.trading.risk import RiskLimits
+from app.trading.store import TradeStore
 from app.trading.strategy import StrategyConfig, ist_day
+from app.trading.tables import OrderRow, TradeRow
 from tests.support.cli import signaldesk
 from tests.support.server import free_port
 from tests.support.waits import polled
@@ -213,3 +216,18 @@ async def test_without_candles_for_the_whole_record_the_curve_steps_at_each_exit
     assert perf.unavailable["exposure"] == "no bar marks" and perf.curve_ts[-1] == last_exit
     assert perf.equity[-1] == pytest.approx(perf.capital + report.performance.net_pnl)  # no trade dropped
     assert perf.net_pnl == report.performance.net_pnl and perf.sharpe is not None
+
+
+async def test_a_record_longer_than_one_statement_binds_is_read_in_parts(database: Database) -> None:
+    """A statement binds at most 32,767 values on PostgreSQL (asyncpg; SQLite here: 250,000): the
+    orders and the broker's charges of more trades than that (the performance of a desk's year,
+    a year's trades.csv) are asked in parts of IN_BATCH, and come back as one answer, newest first."""
+    report, _ = await backtest()
+    async with database.begin() as conn:
+        await conn.execute(sa.insert(TradeRow), [t.row() for t in report.trades])
+        await conn.execute(sa.insert(OrderRow), report.orders)
+    store = TradeStore(database)
+    asked = [*range(10**6, 10**6 + 40_000), *(t.trade_id for t in report.trades)]  # most not in the journal
+    assert await store.orders(trade_ids=asked, limit=None) == await store.orders(limit=None)
+    assert await store.orders(trade_ids=asked, limit=3) == await store.orders(limit=3)
+    assert sorted(await store.broker_charges(asked)) == sorted(t.trade_id for t in report.trades)
