@@ -17,6 +17,7 @@ from app.automation.system import JobSystem
 from app.bus.interface import EventBus
 from app.cluster.node import ClusterNode
 from app.core.config import Settings
+from app.jobs.worker import WorkerPool
 from app.market.candles import CandleStore
 from app.market.feed import MarketFeed
 from app.market.instrument_master.store import InstrumentMaster
@@ -74,6 +75,11 @@ def get_jobs(services: ServicesDep) -> JobSystem:
     return services.jobs
 
 
+def get_workers(services: ServicesDep) -> WorkerPool:
+    """The job system's worker processes, for answers computed off the event loop (app.api.worker_answers)."""
+    return services.jobs.runner.pool
+
+
 def get_predictor(services: ServicesDep) -> PredictorService:
     return services.predictor
 
@@ -100,6 +106,7 @@ CandlesDep = Annotated[CandleStore, Depends(get_candles)]
 InstrumentMasterDep = Annotated[InstrumentMaster, Depends(get_instrument_master)]
 TradingDep = Annotated[TradingService, Depends(get_trading)]
 JobsDep = Annotated[JobSystem, Depends(get_jobs)]
+WorkersDep = Annotated[WorkerPool, Depends(get_workers)]
 PredictorDep = Annotated[PredictorService, Depends(get_predictor)]
 PredictionsDep = Annotated[PredictionStore, Depends(get_predictions)]
 ClusterDep = Annotated[ClusterNode, Depends(get_cluster)]

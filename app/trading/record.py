@@ -1,8 +1,15 @@
 """The live and paper record read back over a period of IST dates: its trades and orders, the
-closes of the stored candles to mark them with, and its performance (app.trading.performance)."""
+closes of the stored candles to mark them with, and its performance (app.trading.performance).
+
+`GET /api/hft/performance` measures it in a worker process (`performance_in_worker`, preloaded
+into the job workers' forkserver): a year of a busy paper desk (45,584 trades, 91,168 orders, a
+year of 1-minute candles of its five instruments) took 3.2-3.7 s to read and measure, holding
+the server's event loop for up to 0.5-0.6 s at a time; the worker reads it itself.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -12,6 +19,7 @@ import pandas as pd
 from app.market.calendar import IST
 from app.market.candles import CandleStore
 from app.market.intervals import Interval
+from app.storage.db import Database
 from app.trading.costs import CostModel
 from app.trading.errors import BadPeriod
 from app.trading.performance import Marks, Performance, measure
@@ -86,3 +94,20 @@ class TradeRecord:
             close.loc[f["ts"].to_numpy(np.int64), i] = f["close"].to_numpy()
         filled = close.ffill().bfill().to_numpy(np.float64)
         return Marks(keys, ts, ts + interval.seconds, filled)
+
+
+def performance_in_worker(
+    url: str, period: Period, interval: Interval | None, costs: CostModel, capital: float, reporter: object
+) -> Performance:
+    """`TradeRecord.performance` of the record in the database at `url`, as a worker process runs
+    it (`reporter`, the worker's, is unused: the answer comes back at once)."""
+
+    async def measured() -> Performance:
+        db = Database(url)
+        try:
+            record = TradeRecord(TradeStore(db), CandleStore(db), costs=costs, capital=capital)
+            return await record.performance(period, interval)
+        finally:
+            await db.close()
+
+    return asyncio.run(measured())

@@ -20,9 +20,10 @@ import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 
-from app.api.deps import get_candles, get_settings, get_trading
+from app.api.deps import get_settings, get_trading, get_workers
 from app.api.errors import install_error_handlers
 from app.api.routes.hft import router
+from app.jobs.worker import WorkerPool
 from app.market.calendar import IST
 from app.market.candles import TABLE as CANDLES
 from app.market.candles import CandleStore
@@ -99,8 +100,11 @@ def hft_app(rig: Rig) -> FastAPI:
     app.include_router(router)
     app.dependency_overrides[get_settings] = lambda: rig.settings
     app.dependency_overrides[get_trading] = lambda: rig.service
-    app.dependency_overrides[get_candles] = lambda: CandleStore(rig.db)
+    app.dependency_overrides[get_workers] = lambda: WORKERS
     return app
+
+
+WORKERS = WorkerPool()  # the performance is measured in a worker process, as the server does
 
 
 def client_of(app: FastAPI) -> httpx.AsyncClient:

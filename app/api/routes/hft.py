@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import CandlesDep, SettingsDep, TradingDep
+from app.api.deps import SettingsDep, TradingDep, WorkersDep
 from app.api.params import RowIdQuery
 from app.api.schemas.errors import errors
 from app.api.schemas.hft import (
@@ -23,12 +23,15 @@ from app.api.schemas.hft import (
     TradeOut,
 )
 from app.api.security import require_token
+from app.api.worker_answers import computed_in_worker
 from app.trading.errors import BadLimits, BadPeriod, BrokerError, LiveTradingRefused, NoKillSwitch, UnknownBroker
 from app.trading.export import charges_by_kind, orders_csv, trades_csv
 from app.trading.performance import Performance
-from app.trading.record import Period, TradeRecord
+from app.trading.record import Period
 from app.trading.service import TradingService
 from app.trading.trades import TradeStatus
+
+PERFORMANCE = "app.trading.record:performance_in_worker"  # the worker resolves it (app.api.worker_answers)
 
 router = APIRouter(prefix="/api/hft", tags=["hft"], dependencies=[Depends(require_token)], responses=errors(401, 409))
 
@@ -172,13 +175,6 @@ CSV: dict[int | str, dict[str, Any]] = {
 }
 
 
-def record_of(service: TradingDep, candles: CandlesDep, settings: SettingsDep) -> TradeRecord:
-    return TradeRecord(service.store, candles, costs=service.strategy.costs, capital=settings.hft_capital)
-
-
-RecordDep = Annotated[TradeRecord, Depends(record_of)]
-
-
 async def _trades(
     service: TradingService, status_: str | None, instrument_key: str | None, limit: int, period: Period
 ) -> list[dict[str, Any]]:
@@ -253,10 +249,15 @@ async def export_orders(
     "/performance",
     summary="How the live and paper record did over the period: equity, drawdown, daily PnL, ratios, splits",
     response_model=Performance,
-    responses=errors(422),
+    responses=errors(422, 503),
 )
-async def read_performance(service: TradingDep, record: RecordDep, period: PeriodDep) -> Performance:
-    return await record.performance(period, service.feed.interval)
+async def read_performance(
+    service: TradingDep, settings: SettingsDep, workers: WorkersDep, period: PeriodDep
+) -> Performance:
+    """Measured in a worker process (app.trading.record): the desk goes on meanwhile."""
+    args = (service.store.db.url, period, service.feed.interval, service.strategy.costs, settings.hft_capital)
+    performance: Performance = await computed_in_worker(workers, PERFORMANCE, *args)
+    return performance
 
 
 @router.get(

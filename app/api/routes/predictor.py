@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import InstrumentMasterDep, JobsDep, PredictionsDep, PredictorDep, SettingsDep
+from app.api.deps import InstrumentMasterDep, PredictionsDep, PredictorDep, SettingsDep, WorkersDep
 from app.api.params import SQL_INT_MAX, EpochQuery
 from app.api.schemas.errors import errors
 from app.api.schemas.predictor import (
@@ -18,7 +18,7 @@ from app.api.schemas.predictor import (
     PredictorStatusOut,
 )
 from app.api.security import require_token
-from app.jobs.errors import JobError
+from app.api.worker_answers import computed_in_worker
 from app.market.errors import MarketDataError
 from app.market.instrument_master.resolve import resolve_instrument
 from app.predictor.config import PredictorConfig
@@ -111,7 +111,7 @@ async def read_calibration(store: PredictionsDep) -> dict[str, Any]:
 async def read_evaluation(
     store: PredictionsDep,
     settings: SettingsDep,
-    jobs: JobsDep,
+    workers: WorkersDep,
     from_: Annotated[
         int | None, Query(alias="from", ge=0, le=SQL_INT_MAX, description="ts_pred >= from (UTC epoch seconds)")
     ] = None,
@@ -121,8 +121,5 @@ async def read_evaluation(
         detail = [{"loc": ["query", "from"], "msg": f"from ({from_}) is after to ({to})", "input": from_}]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
     cost = round_trip_cost(settings)
-    try:  # read and evaluated in a worker process: the server's event loop never waits (app.predictor.live_record)
-        evaluations = await jobs.runner.pool.run(EVALUATE, store.db.url, from_, to, cost)
-    except JobError as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"the evaluation did not finish: {e}") from None
+    evaluations = await computed_in_worker(workers, EVALUATE, store.db.url, from_, to, cost)
     return {"round_trip_cost": cost, "evaluations": evaluations}

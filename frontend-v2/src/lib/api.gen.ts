@@ -420,7 +420,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** How the live and paper record did over the period: equity, drawdown, daily PnL, ratios, splits */
+        /**
+         * How the live and paper record did over the period: equity, drawdown, daily PnL, ratios, splits
+         * @description Measured in a worker process (app.trading.record): the desk goes on meanwhile.
+         */
         get: operations["read_performance_api_hft_performance_get"];
         put?: never;
         post?: never;
@@ -3964,6 +3967,15 @@ export interface operations {
             };
             /** @description A wrong field; `detail` names each one */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
