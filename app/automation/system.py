@@ -42,7 +42,13 @@ from app.training.events import TrainingEvents
 from app.training.jobs import FAMILY as TRAINING
 from app.training.jobs import training_kinds
 
-WORKER_PRELOAD = ("app.training.worker", "app.automation.history", "app.predictor.live_record", "app.trading.record")
+WORKER_PRELOAD = (
+    "app.training.worker",
+    "app.automation.history",
+    "app.predictor.live_record",
+    "app.trading.record",
+    "app.trading.export",
+)
 
 
 @dataclass(slots=True)

@@ -12,12 +12,10 @@ window took the server's memory with them. The worker forkserver preloads this m
 
 from __future__ import annotations
 
-import asyncio
-
 from app.predictor.evaluation import Panel, evaluate_all, panels_from_frame
 from app.predictor.figures import Evaluation
 from app.predictor.store import PredictionStore
-from app.storage.db import Database
+from app.storage.db import with_database
 
 
 def evaluate_live_record(
@@ -26,18 +24,13 @@ def evaluate_live_record(
     """Every (interval, model, horizon) of the resolved predictions at `url` with ts_pred in
     [start, end] (None: unbounded), evaluated at `round_trip` (fraction of the notional).
     `reporter` is the worker's (unused: the figures come back at once)."""
-    return evaluate_all(asyncio.run(_panels(url, start, end)), round_trip=round_trip)
+    return evaluate_all(with_database(url, lambda db: _panels(PredictionStore(db), start, end)), round_trip=round_trip)
 
 
-async def _panels(url: str, start: int | None, end: int | None) -> list[Panel]:
+async def _panels(store: PredictionStore, start: int | None, end: int | None) -> list[Panel]:
     """The record's panels, read one (interval, model, horizon) at a time: only one group's rows
     are held at once, beside the panels (8 bytes a cell each for the forecasts and outcomes)."""
-    db = Database(url)
-    try:
-        store = PredictionStore(db)
-        panels: list[Panel] = []
-        for group in await store.resolved_groups(start=start, end=end):
-            panels += panels_from_frame(await store.resolved_frame(start=start, end=end, group=group))
-        return panels
-    finally:
-        await db.close()
+    panels: list[Panel] = []
+    for group in await store.resolved_groups(start=start, end=end):
+        panels += panels_from_frame(await store.resolved_frame(start=start, end=end, group=group))
+    return panels

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, a
 
 from app.storage.wal import HARD_LIMIT_FACTOR, Checkpointer, no_automatic_checkpoint
 
+T = TypeVar("T")
 CONNECT_TIMEOUT = 10.0  # seconds to reach PostgreSQL before a clear error (asyncpg's own default: 60)
 
 
@@ -103,3 +105,18 @@ class Database:
     async def close(self) -> None:
         await self.checkpointed()
         await self.engine.dispose()
+
+
+def with_database(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
+    """`work` on the database at `url`, opened and closed around it, in an event loop of its own:
+    for work in a worker process (app.jobs.worker), which reads what it needs itself rather than
+    being handed a record's rows (app.api.worker_answers)."""
+
+    async def run() -> T:
+        db = Database(url)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    return asyncio.run(run())

@@ -9,7 +9,6 @@ the server's event loop for up to 0.5-0.6 s at a time; the worker reads it itsel
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -19,7 +18,7 @@ import pandas as pd
 from app.market.calendar import IST
 from app.market.candles import CandleStore
 from app.market.intervals import Interval
-from app.storage.db import Database
+from app.storage.db import with_database
 from app.trading.costs import CostModel
 from app.trading.errors import BadPeriod
 from app.trading.performance import Marks, Performance, measure
@@ -101,13 +100,9 @@ def performance_in_worker(
 ) -> Performance:
     """`TradeRecord.performance` of the record in the database at `url`, as a worker process runs
     it (`reporter`, the worker's, is unused: the answer comes back at once)."""
-
-    async def measured() -> Performance:
-        db = Database(url)
-        try:
-            record = TradeRecord(TradeStore(db), CandleStore(db), costs=costs, capital=capital)
-            return await record.performance(period, interval)
-        finally:
-            await db.close()
-
-    return asyncio.run(measured())
+    return with_database(
+        url,
+        lambda db: TradeRecord(TradeStore(db), CandleStore(db), costs=costs, capital=capital).performance(
+            period, interval
+        ),
+    )

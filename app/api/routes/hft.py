@@ -25,13 +25,16 @@ from app.api.schemas.hft import (
 from app.api.security import require_token
 from app.api.worker_answers import computed_in_worker
 from app.trading.errors import BadLimits, BadPeriod, BrokerError, LiveTradingRefused, NoKillSwitch, UnknownBroker
-from app.trading.export import charges_by_kind, orders_csv, trades_csv
+from app.trading.export import trade_rows
 from app.trading.performance import Performance
 from app.trading.record import Period
-from app.trading.service import TradingService
 from app.trading.trades import TradeStatus
 
-PERFORMANCE = "app.trading.record:performance_in_worker"  # the worker resolves it (app.api.worker_answers)
+# Answers over a whole record, computed in a worker process (app.api.worker_answers), by the
+# import strings the worker resolves.
+PERFORMANCE = "app.trading.record:performance_in_worker"
+TRADES_CSV = "app.trading.export:trades_csv_in_worker"
+ORDERS_CSV = "app.trading.export:orders_csv_in_worker"
 
 router = APIRouter(prefix="/api/hft", tags=["hft"], dependencies=[Depends(require_token)], responses=errors(401, 409))
 
@@ -175,20 +178,6 @@ CSV: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _trades(
-    service: TradingService, status_: str | None, instrument_key: str | None, limit: int, period: Period
-) -> list[dict[str, Any]]:
-    trades = await service.store.trades(
-        status=TradeStatus(status_) if status_ else None,
-        instrument_key=instrument_key,
-        limit=limit,
-        since=period.since,
-        until=period.until,
-    )
-    broker = await service.store.broker_charges([t.trade_id for t in trades])
-    return [{**t.public(), "broker_charges": broker.get(t.trade_id)} for t in trades]
-
-
 def _csv(text: str, name: str) -> Response:
     return Response(text, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
@@ -201,26 +190,27 @@ async def read_trades(
     instrument_key: str | None = None,
     limit: Limit = 500,
 ) -> dict[str, Any]:
-    return {"trades": await _trades(service, status_, instrument_key, limit, period)}
+    status = TradeStatus(status_) if status_ else None
+    return {"trades": await trade_rows(service.store, status, instrument_key, limit, period.since, period.until)}
 
 
 @router.get(
     "/trades.csv",
     summary="The trades of GET /api/hft/trades as CSV, with charges by kind and times in IST and UTC",
     response_class=Response,
-    responses={**CSV, **errors(422)},
+    responses={**CSV, **errors(422, 503)},
 )
 async def export_trades(
     service: TradingDep,
+    workers: WorkersDep,
     period: PeriodDep,
     status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
     instrument_key: str | None = None,
     limit: Limit = 500,
 ) -> Response:
-    rows = await _trades(service, status_, instrument_key, limit, period)
-    orders = await service.store.orders(trade_ids=[r["trade_id"] for r in rows], limit=None)
-    charges = charges_by_kind(orders, service.strategy.costs)
-    return _csv(trades_csv(rows, charges, fields=list(TradeOut.model_fields)), "trades.csv")
+    status = TradeStatus(status_) if status_ else None
+    args = (service.store.db.url, status, instrument_key, limit, period.since, period.until, service.strategy.costs)
+    return _csv(await computed_in_worker(workers, TRADES_CSV, *args, list(TradeOut.model_fields)), "trades.csv")
 
 
 @router.get("/orders", summary="Stored orders decided in the period, newest first", response_model=OrderList)
@@ -236,13 +226,13 @@ async def read_orders(
     "/orders.csv",
     summary="The orders of GET /api/hft/orders as CSV, with charges by kind and times in IST and UTC",
     response_class=Response,
-    responses={**CSV, **errors(422)},
+    responses={**CSV, **errors(422, 503)},
 )
 async def export_orders(
-    service: TradingDep, period: PeriodDep, trade_id: RowIdQuery = None, limit: Limit = 500
+    service: TradingDep, workers: WorkersDep, period: PeriodDep, trade_id: RowIdQuery = None, limit: Limit = 500
 ) -> Response:
-    orders = await service.store.orders(trade_id=trade_id, limit=limit, since=period.since, until=period.until)
-    return _csv(orders_csv(orders, service.strategy.costs, fields=list(OrderOut.model_fields)), "orders.csv")
+    args = (service.store.db.url, trade_id, limit, period.since, period.until, service.strategy.costs)
+    return _csv(await computed_in_worker(workers, ORDERS_CSV, *args, list(OrderOut.model_fields)), "orders.csv")
 
 
 @router.get(

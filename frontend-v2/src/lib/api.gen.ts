@@ -3785,6 +3785,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorOut"];
                 };
             };
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
         };
     };
     read_orders_api_hft_orders_get: {
@@ -3906,6 +3915,15 @@ export interface operations {
             };
             /** @description A wrong field; `detail` names each one */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorOut"];
+                };
+            };
+            /** @description Not possible now: the storage refused the write (disk full, read-only, failing; Retry-After says when to try again), or the worker process the answer needs failed (`detail` says how) */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
