@@ -22,9 +22,10 @@ Target = AsyncSession | AsyncConnection
 T = TypeVar("T")
 
 IN_BATCH = 10_000
-"""The most values one `IN (...)` list binds: a statement takes at most 32,766 bound values on
-SQLite and 32,767 on PostgreSQL (asyncpg), so a longer list is asked in parts (`in_batches`); a
-desk's whole record (the performance of every trade, a year's CSV) is longer than that."""
+"""The most values one `IN (...)` list binds: a statement takes at most 32,767 bound values on
+PostgreSQL (asyncpg) and 32,766 in SQLite's default build (Debian's: 250,000), so a longer list
+is asked in parts (`in_batches`); a desk's whole record (the performance of every trade, a
+year's CSV) is longer than that."""
 
 
 def in_batches(values: Sequence[T]) -> Iterator[Sequence[T]]:
