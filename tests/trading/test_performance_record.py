@@ -195,6 +195,9 @@ BAD_FILTERS = [
     ("/api/hft/trades.csv", {"status": "maybe"}, "status"),
     ("/api/hft/orders.csv", {"limit": "0"}, "limit"),
     ("/api/hft/trades", {"from": "2026-03-05", "to": "2026-03-01"}, "from"),
+    ("/api/hft/trades", {"limit": "10001"}, "limit"),  # a JSON page: at most 10,000 (the CSV: 100,000)
+    ("/api/hft/orders", {"limit": "100000"}, "limit"),
+    ("/api/hft/orders.csv", {"limit": "100001"}, "limit"),
 ]
 
 

@@ -172,7 +172,11 @@ def period_of(
 
 
 PeriodDep = Annotated[Period, Depends(period_of)]
-Limit = Annotated[int, Query(ge=1, le=100_000)]
+# The JSON pages are made on the event loop: 100,000 rows of a year's record took 1.1-2.1 s there,
+# with stalls of up to ~1 s (10,000: up to ~0.2 s); the CSV books, made in a worker process, take
+# the whole record (docs/performance.md).
+PageLimit = Annotated[int, Query(ge=1, le=10_000)]
+BookLimit = Annotated[int, Query(ge=1, le=100_000)]
 CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "CSV, one row per record, a header first"}
 }
@@ -188,7 +192,7 @@ async def read_trades(
     period: PeriodDep,
     status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
     instrument_key: str | None = None,
-    limit: Limit = 500,
+    limit: PageLimit = 500,
 ) -> dict[str, Any]:
     status = TradeStatus(status_) if status_ else None
     return {"trades": await trade_rows(service.store, status, instrument_key, limit, period.since, period.until)}
@@ -206,7 +210,7 @@ async def export_trades(
     period: PeriodDep,
     status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
     instrument_key: str | None = None,
-    limit: Limit = 500,
+    limit: BookLimit = 500,
 ) -> Response:
     status = TradeStatus(status_) if status_ else None
     args = (service.store.db.url, status, instrument_key, limit, period.since, period.until, service.strategy.costs)
@@ -215,7 +219,7 @@ async def export_trades(
 
 @router.get("/orders", summary="Stored orders decided in the period, newest first", response_model=OrderList)
 async def read_orders(
-    service: TradingDep, period: PeriodDep, trade_id: RowIdQuery = None, limit: Limit = 500
+    service: TradingDep, period: PeriodDep, trade_id: RowIdQuery = None, limit: PageLimit = 500
 ) -> dict[str, Any]:
     return {
         "orders": await service.store.orders(trade_id=trade_id, limit=limit, since=period.since, until=period.until)
@@ -229,7 +233,7 @@ async def read_orders(
     responses={**CSV, **errors(422, 503)},
 )
 async def export_orders(
-    service: TradingDep, workers: WorkersDep, period: PeriodDep, trade_id: RowIdQuery = None, limit: Limit = 500
+    service: TradingDep, workers: WorkersDep, period: PeriodDep, trade_id: RowIdQuery = None, limit: BookLimit = 500
 ) -> Response:
     args = (service.store.db.url, trade_id, limit, period.since, period.until, service.strategy.costs)
     return _csv(await computed_in_worker(workers, ORDERS_CSV, *args, list(OrderOut.model_fields)), "orders.csv")
