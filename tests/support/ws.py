@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -50,6 +51,19 @@ async def recv_until(ws: ClientConnection, until: Any, timeout: float = 60.0) ->
 
     await asyncio.wait_for(collect(), timeout)
     return events
+
+
+async def answer_beside_heartbeats(ws: ClientConnection, url: str, **params: object) -> tuple[Any, list[float]]:
+    """GET `url` (on a thread) while reading the stream `ws` (one with nothing but heartbeats): the
+    answer, and the gaps in seconds between the heartbeats that arrived meanwhile (a stalled event
+    loop stops them)."""
+    asked = asyncio.ensure_future(asyncio.to_thread(httpx.get, url, params=params, timeout=120))
+    loop, arrivals = asyncio.get_running_loop(), []
+    while not asked.done():
+        frame = await asyncio.wait_for(ws.recv(), 5)
+        assert '"stream.heartbeat"' in frame, frame
+        arrivals.append(loop.time())
+    return await asked, [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
 
 
 class FrameLog:

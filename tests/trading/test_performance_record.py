@@ -8,6 +8,7 @@ import asyncio
 import csv
 import io
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
+from websockets.asyncio.client import connect
 
 from app.api.deps import get_settings, get_trading, get_workers
 from app.api.errors import install_error_handlers
@@ -40,8 +42,9 @@ from app.trading.store import TradeStore
 from app.trading.strategy import StrategyConfig, ist_day
 from app.trading.tables import OrderRow, TradeRow
 from tests.support.cli import signaldesk
-from tests.support.server import free_port
+from tests.support.server import ServerProcess, free_port
 from tests.support.waits import polled
+from tests.support.ws import answer_beside_heartbeats, recv_ready
 from tests.trading.rig import Rig, make_rig
 from tests.trading.test_backtest import MINUTE, aligned, simulated
 
@@ -238,3 +241,32 @@ async def test_a_record_longer_than_one_statement_binds_is_read_in_parts(databas
     assert await store.orders(trade_ids=asked, limit=None) == await store.orders(limit=None)
     assert await store.orders(trade_ids=asked, limit=3) == await store.orders(limit=3)
     assert sorted(await store.broker_charges(asked)) == sorted(t.trade_id for t in report.trades)
+
+
+async def test_a_year_of_trades_as_csv_leaves_the_server_streaming(server_factory) -> None:
+    """Made in the server's process, the trades.csv of a year of a busy paper desk (~45,000
+    trades) held its event loop ~2 s at a stretch (app.trading.export): a stream's heartbeats
+    stopped meanwhile. Its rows here: the 2-day backtest's trades and orders, copied under new ids."""
+    server: ServerProcess = server_factory(
+        env={"SIGNALDESK_MARKET_SOURCE": "off", "SIGNALDESK_HEARTBEAT_INTERVAL": "0.2"}
+    )
+    server.start()
+    report, _ = await backtest()
+    copies = 45_000 // len(report.trades) + 1
+    trades = [{**t.row(), "trade_id": t.trade_id + c * 10**6} for c in range(copies) for t in report.trades]
+    orders = [
+        {**o, "order_id": o["order_id"] + c * 10**6, "trade_id": o["trade_id"] + c * 10**6}
+        for c in range(copies)
+        for o in report.orders
+    ]
+    with sqlite3.connect(server.data_dir / "signaldesk.sqlite3") as db:
+        for table, rows in (("hft_trades", trades), ("hft_orders", orders)):
+            marks = ", ".join("?" * len(rows[0]))
+            db.executemany(
+                f"INSERT INTO {table} ({', '.join(rows[0])}) VALUES ({marks})", [tuple(r.values()) for r in rows]
+            )
+    async with connect(server.ws("hft")) as idle:
+        await recv_ready(idle)
+        asked, gaps = await answer_beside_heartbeats(idle, f"{server.http}/api/hft/trades.csv", limit=100_000)
+    assert len(gaps) >= 2 and max(gaps) < 0.2 * 4, gaps
+    assert asked.status_code == 200 and len(parsed(asked.text)) == len(trades)
