@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -13,13 +14,13 @@ from rich.table import Table
 
 from app.commands.client import UrlOption, call, send
 from app.commands.performance import print_performance, tearsheet
-from app.commands.settings import load_settings
 from app.market.timestamps import iso
 
 if TYPE_CHECKING:
-    from app.market.intervals import Interval
-    from app.trading.backtest import TradeReport
+    from app.core.config import Settings
+    from app.market.instrument_master.specs import TradingSpec
     from app.trading.risk import AfterHalt
+    from app.trading.sweep import TradeSetup
 
 hft_cli = typer.Typer(help="Start, stop, halt and watch the trading engine of a running server.", no_args_is_help=True)
 out = Console()
@@ -166,46 +167,57 @@ def positions(url: UrlOption = None) -> None:
     out.print_json(data=call("GET", url, "/api/hft/positions"))
 
 
-def trade_backtest(
-    data: Any,
-    interval: str,
+def trade_setup(
+    settings: Settings,
+    instruments: list[str],
     horizons: list[int],
     model_kind: str,
     calib_halflife: float,
-    json_out: bool,
-    db_url: str,
     after_halt: AfterHalt,
-    report_path: Path | None = None,
-) -> None:
-    """`signaldesk backtest --trade`: the live engine on paper over stored candles, and its report
-    (ticks and lots from the instrument master in the database at `db_url`)."""
-    from app.market.intervals import parse_interval
+) -> TradeSetup:
+    """What `signaldesk backtest --trade` runs with: the settings' strategy, limits, costs and paper
+    account, the command's options, and the ticks and lots of `instruments` from the instrument
+    master in the settings' database."""
     from app.predictor.models import MODEL_KINDS
+    from app.trading.sweep import TradeSetup
     from app.trading.system import costs_from, limits_from, paper_from, strategy_from
 
     if model_kind not in MODEL_KINDS:
         err.print(f"[red]error:[/red] --model {model_kind!r}: one of {', '.join(MODEL_KINDS)}")
         raise typer.Exit(2)
-    settings = load_settings()
-    report = asyncio.run(
-        _trade_backtest(
-            db_url,
-            data,
-            parse_interval(interval),
-            strategy=strategy_from(settings),
-            limits=limits_from(settings),
-            costs=costs_from(settings),
-            paper=paper_from(settings),
-            horizons=horizons,
-            model_kind=model_kind,
-            calib_halflife=calib_halflife,
-            vol_span=settings.hft_vol_span,
-            after_halt=after_halt,
-        )
+    return TradeSetup(
+        strategy=strategy_from(settings),
+        limits=limits_from(settings),
+        costs=costs_from(settings),
+        paper=paper_from(settings),
+        horizons=tuple(horizons),
+        model_kind=model_kind,
+        calib_halflife=calib_halflife,
+        vol_span=settings.hft_vol_span,
+        after_halt=after_halt,
+        specs=asyncio.run(_specs(settings.db_url, instruments)),
     )
+
+
+async def _specs(db_url: str, keys: list[str]) -> dict[str, TradingSpec]:
+    from app.market.instrument_master.store import InstrumentMaster
+    from app.storage.db import Database
+
+    db = Database(db_url)
+    try:
+        return dict(await InstrumentMaster(db).trading_specs(keys))
+    finally:
+        await db.close()
+
+
+def trade_backtest(
+    data: Any, interval: str, setup: TradeSetup, json_out: bool, report_path: Path | None = None
+) -> None:
+    """`signaldesk backtest --trade`: the live engine on paper over stored candles, and its report."""
+    report = asyncio.run(setup.run(data, interval))
     title = (
         f"trade backtest: {len(report.instruments)} instruments, {interval}, {report.bars} bars, "
-        f"{report.performance.sessions} sessions, {model_kind}, paper"
+        f"{report.performance.sessions} sessions, {setup.model_kind}, paper"
     )
     if report_path is not None:
         write_report(report_path, report.performance.public(), title)
@@ -228,6 +240,66 @@ def trade_backtest(
         out.print(f"[yellow]{error}[/yellow]")
 
 
+SWEEP_COLUMNS = {
+    "trades": "trades",
+    "net PnL": "net_pnl",
+    "return": "total_return",
+    "CAGR": "cagr",
+    "Sharpe": "sharpe",
+    "Sortino": "sortino",
+    "Calmar": "calmar",
+    "max DD %": "max_drawdown_pct",
+    "profit factor": "profit_factor",
+    "expectancy": "expectancy",
+    "win rate": "win_rate",
+    "charges": "charges",
+    "exposure": "exposure",
+    "halts": "halts",
+}
+"""The trade sweep table's figures (TradeRun's fields), by column."""
+
+
+def trade_sweep(
+    data: Any, interval: str, grid: list[dict[str, Any]], setup: TradeSetup, rank_by: str, json_out: bool
+) -> None:
+    """`signaldesk backtest --trade --sweep ...`: one trade backtest per grid point over the cores,
+    one table ranked by the figure `rank_by` (it leads the figures)."""
+    from app.trading.sweep import ranked_runs, run_trade_sweep
+
+    runs = ranked_runs(run_trade_sweep(data, interval, grid, base=setup), rank_by)
+    if json_out:
+        out.print_json(data={"rank_by": rank_by, "runs": len(grid), "results": [asdict(run) for run in runs]})
+        return
+    title = (
+        f"trade sweep: {len(grid)} runs, {len(data.instruments)} instruments, {interval}, "
+        f"{setup.model_kind}, paper, ranked by {rank_by}"
+    )
+    names = list(grid[0])
+    columns = {**{label: f for label, f in SWEEP_COLUMNS.items() if f == rank_by}, **SWEEP_COLUMNS}
+    table = Table(title=title)
+    for column in [*names, *columns]:
+        table.add_column(column, justify="right")
+    for run in runs:
+        values = asdict(run)
+        options = [_option(run.options[name]) for name in names]
+        table.add_row(*options, *(_figure(field, values[field]) for field in columns.values()))
+    out.print(table)
+
+
+def _option(value: Any) -> str:
+    return "+".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
+def _figure(field: str, value: Any) -> str:
+    if value is None:
+        return "n/a"
+    if field in ("total_return", "cagr", "win_rate", "exposure"):
+        return f"{value:.1%}"
+    if field in ("net_pnl", "charges", "expectancy"):
+        return f"{value:,.0f}"
+    return str(value) if isinstance(value, int) else f"{value:.2f}"
+
+
 def _skill_table(pairs: list[dict[str, Any]]) -> Table:
     """Each pair's skill over the run: when it first became tradable, how often, and where it ended."""
     table = Table(title="skill gate per pair (docs/predictor.md, Skill)")
@@ -247,18 +319,3 @@ def _skill_table(pairs: list[dict[str, Any]]) -> Table:
             "-" if pair["p_value"] is None else f"{pair['p_value']:.3g}",
         )
     return table
-
-
-async def _trade_backtest(db_url: str, data: Any, interval: Interval, **options: Any) -> TradeReport:
-    from app.market.instrument_master.specs import TradingSpecs
-    from app.market.instrument_master.store import InstrumentMaster
-    from app.storage.db import Database
-    from app.trading.backtest import run_trade_backtest
-
-    db = Database(db_url)
-    try:
-        specs = TradingSpecs(load=InstrumentMaster(db).trading_specs)
-        await specs.refresh(data.instruments)
-    finally:
-        await db.close()
-    return await run_trade_backtest(data, interval, specs=specs, **options)

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.commands.client import UrlOption, call
-from app.commands.hft import trade_backtest
+from app.commands.hft import trade_backtest, trade_setup, trade_sweep
 from app.commands.settings import load_settings, prepare_database, resolve_option
 from app.predictor.figures import DECILES, Evaluation
 from app.trading.risk import AfterHalt
@@ -101,10 +101,15 @@ def backtest(
         list[str],
         typer.Option(
             help="Run a grid: `--sweep horizons=1,5,15 calib_halflife=50,100,200` (options: horizons, "
-            "calib_halflife, models; `+` joins a list value, e.g. models=ridge+ewma)."
+            "calib_halflife, models; `+` joins a list value, e.g. models=ridge+ewma). With --trade: "
+            "`--sweep stop_vol=1,1.5,2 target_vol=1,2` (options: the strategy's and risk limits' "
+            "settings, slippage_bps, horizons, calib_halflife, model; docs/trading-backtest.md)."
         ),
     ] = [],  # noqa: B006
-    rank_by: Annotated[str, typer.Option(help="--sweep: the evaluation figure the runs are ranked by.")] = "dm_sq_stat",
+    rank_by: Annotated[
+        str | None,
+        typer.Option(help="--sweep: the figure the runs are ranked by (default: dm_sq_stat; with --trade: sharpe)."),
+    ] = None,
 ) -> None:
     """Run the predictor core over stored candles and report every model against the baseline,
     with its forecast evaluation (with --sweep: over a grid of options, ranked; with --trade: the
@@ -114,8 +119,9 @@ def backtest(
     from app.predictor.backtest import load_aligned, run_backtest
     from app.predictor.config import PredictorConfig
     from app.predictor.evaluation import evaluate_all
-    from app.predictor.sweep import parse_grid, rank_direction, ranked, run_sweep
+    from app.predictor.sweep import RANK_FIGURES, parse_grid, rank_direction, ranked, run_sweep
     from app.storage.migrate import DatabaseError
+    from app.trading.sweep import TRADE_RANK_FIGURES, parse_trade_grid
     from app.trading.system import round_trip_cost
 
     settings = load_settings(data_dir=data_dir)
@@ -123,11 +129,12 @@ def backtest(
     try:
         if ctx.args and not sweep:
             raise ValueError(f"unexpected arguments {' '.join(ctx.args)}")
-        if sweep and trade:
-            raise ValueError("--sweep evaluates forecasts; it does not combine with --trade")
-        grid = parse_grid([*sweep, *ctx.args]) if sweep else []
+        if sweep and report_path is not None:
+            raise ValueError("--report writes one run's tearsheet; it does not combine with --sweep")
+        rank_by = rank_by or ("sharpe" if trade else "dm_sq_stat")
+        grid = (parse_trade_grid if trade else parse_grid)([*sweep, *ctx.args]) if sweep else []
         if grid:
-            rank_direction(rank_by)
+            rank_direction(rank_by, TRADE_RANK_FIGURES if trade else RANK_FIGURES)
         cfg = PredictorConfig(
             interval=interval, horizons=[int(h) for h in horizons.split(",")], calib_halflife=calib_halflife
         )
@@ -141,17 +148,10 @@ def backtest(
         raise typer.Exit(2) from e
     if trade:
         prepare_database(settings, auto_upgrade=settings.db_auto_upgrade)  # the instrument master's ticks and lots
-        return trade_backtest(
-            data,
-            cfg.interval,
-            cfg.horizons,
-            model,
-            cfg.calib_halflife,
-            json_out,
-            settings.db_url,
-            after_halt,
-            report_path,
-        )
+        setup = trade_setup(settings, list(data.instruments), cfg.horizons, model, cfg.calib_halflife, after_halt)
+        if grid:
+            return trade_sweep(data, cfg.interval, grid, setup, rank_by, json_out)
+        return trade_backtest(data, cfg.interval, setup, json_out, report_path)
     base: dict[str, Any] = {"horizons": cfg.horizons, "calib_halflife": cfg.calib_halflife}
     if grid:
         results = ranked(run_sweep(data, cfg.interval, grid, base=base, round_trip=round_trip_cost(settings)), rank_by)

@@ -3,16 +3,20 @@
 A grid is given as `name=v1,v2,...` pairs (`horizons=1,5,15 calib_halflife=50,100`): one run per
 combination. A value of a list option (horizons, models) is one run's list, `+` joining its items
 (`models=ridge,ridge+ewma`). The runs' evaluations are ranked by one named figure.
+
+The grid, the pool and the ranking serve the trade backtest's sweeps too (app.trading.sweep),
+with their own options and figures.
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -24,6 +28,8 @@ from app.predictor.evaluation import Evaluation, evaluate_all
 from app.predictor.models import MODEL_KINDS
 
 Options = dict[str, Any]
+T = TypeVar("T")
+R = TypeVar("R")
 
 RANK_FIGURES: dict[str, bool] = {
     "ic_mean": True,
@@ -63,24 +69,25 @@ SWEEPABLE = {"horizons": _horizons, "calib_halflife": _calib_halflife, "models":
 """run_backtest's options, each with the parser of one value."""
 
 
-def parse_grid(specs: Sequence[str]) -> list[Options]:
-    """Every combination of the `name=v1,v2,...` specs; BadSweep names a bad name or value."""
+def parse_grid(specs: Sequence[str], sweepable: Mapping[str, Callable[[str], Any]] = SWEEPABLE) -> list[Options]:
+    """Every combination of the `name=v1,v2,...` specs, each value read by its parser in
+    `sweepable`; BadSweep names a bad name or value (a parser's ValueError says what is wrong)."""
     axes: dict[str, list[Any]] = {}
     for spec in specs:
         name, sep, values = (part.strip() for part in spec.partition("="))
         if not sep or not name or not values:
             raise BadSweep(spec, f"expected name=v1,v2,... (e.g. horizons=1,5), got {spec!r}")
-        if name not in SWEEPABLE:
-            raise BadSweep(name, f"unknown sweep parameter {name!r}; one of {', '.join(SWEEPABLE)}")
+        if name not in sweepable:
+            raise BadSweep(name, f"unknown sweep parameter {name!r}; one of {', '.join(sweepable)}")
         if name in axes:
             raise BadSweep(name, f"sweep parameter {name!r} given twice")
-        axes[name] = [_value(name, text.strip()) for text in values.split(",")]
+        axes[name] = [_value(sweepable[name], name, text.strip()) for text in values.split(",")]
     return [dict(zip(axes, combination, strict=True)) for combination in itertools.product(*axes.values())]
 
 
-def _value(name: str, text: str) -> Any:
+def _value(parse: Callable[[str], Any], name: str, text: str) -> Any:
     try:
-        return SWEEPABLE[name](text)
+        return parse(text)
     except ValidationError as e:
         raise BadSweep(name, f"sweep {name}: bad value {text!r}: {e.errors()[0]['msg']}") from e
     except ValueError as e:
@@ -106,14 +113,23 @@ def run_sweep(
 ) -> list[SweepResult]:
     """Backtest every grid point (over `base` options) in a process pool, `workers` processes
     (default: the cores); CPU-bound, call it off the event loop."""
+    runs = over_the_cores(data, partial(_evaluations, interval, base, round_trip), grid, workers)
+    return [
+        SweepResult(options, evaluation)
+        for options, evaluations in zip(grid, runs, strict=True)
+        for evaluation in evaluations
+    ]
+
+
+def over_the_cores(
+    data: Aligned, work: Callable[[Aligned, Options], R], grid: Sequence[Options], workers: int | None = None
+) -> list[R]:
+    """`work(data, options)` for every grid point, in a pool of `workers` processes (default: the
+    cores), in the grid's order. `work` must pickle (a module's function, or a partial of one)."""
     workers = max(1, min(len(grid), workers or os.cpu_count() or 1))
     with ProcessPoolExecutor(max_workers=workers, initializer=_receive, initargs=(data,)) as pool:
-        futures = [pool.submit(_run, interval, {**base, **options}, round_trip) for options in grid]
-        return [
-            SweepResult(options, evaluation)
-            for options, future in zip(grid, futures, strict=True)
-            for evaluation in future.result()
-        ]
+        futures = [pool.submit(_on_the_data, work, options) for options in grid]
+        return [future.result() for future in futures]
 
 
 _worker_data: Aligned | None = None
@@ -126,26 +142,38 @@ def _receive(data: Aligned) -> None:
     _worker_data = data
 
 
-def _run(interval: str, options: Options, round_trip: float) -> list[Evaluation]:
+def _on_the_data(work: Callable[[Aligned, Options], R], options: Options) -> R:
     assert _worker_data is not None, "run only in a sweep's pool worker"
+    return work(_worker_data, options)
+
+
+def _evaluations(
+    interval: str, base: Mapping[str, Any], round_trip: float, data: Aligned, options: Options
+) -> list[Evaluation]:
     # one thread: the pool already has a worker on each core
-    report = run_backtest(_worker_data, parse_interval(interval), evaluate=True, threads=1, **options)
+    report = run_backtest(data, parse_interval(interval), evaluate=True, threads=1, **{**base, **options})
     return evaluate_all(report.panels(), round_trip=round_trip, threads=1)
 
 
-def rank_direction(by: str) -> float:
-    """-1 where higher values of the figure `by` rank first, 1 where lower ones do."""
-    if by not in RANK_FIGURES:
-        raise BadSweep(by, f"unknown figure {by!r} to rank by; one of {', '.join(RANK_FIGURES)}")
-    return -1.0 if RANK_FIGURES[by] else 1.0
+def rank_direction(by: str, figures: Mapping[str, bool] = RANK_FIGURES) -> float:
+    """-1 where higher values of the figure `by` rank first, 1 where lower ones do (`figures`:
+    each figure a sweep can be ranked by, and whether higher is better)."""
+    if by not in figures:
+        raise BadSweep(by, f"unknown figure {by!r} to rank by; one of {', '.join(figures)}")
+    return -1.0 if figures[by] else 1.0
 
 
 def ranked(results: Sequence[SweepResult], by: str) -> list[SweepResult]:
     """Best first by the figure `by` (one of RANK_FIGURES); runs without it come last."""
-    sign = rank_direction(by)
+    return ranked_by(results, by, lambda result: getattr(result.evaluation, by), RANK_FIGURES)
 
-    def key(result: SweepResult) -> tuple[bool, float]:
-        value = getattr(result.evaluation, by)
-        return (value is None, sign * value if value is not None else 0.0)
 
-    return sorted(results, key=key)
+def ranked_by(items: Sequence[T], by: str, value: Callable[[T], float | None], figures: Mapping[str, bool]) -> list[T]:
+    """`items` best first by their `value` of the figure `by` (one of `figures`); None last."""
+    sign = rank_direction(by, figures)
+
+    def key(item: T) -> tuple[bool, float]:
+        figure = value(item)
+        return (figure is None, sign * figure if figure is not None else 0.0)
+
+    return sorted(items, key=key)

@@ -319,5 +319,29 @@ def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
     assert {p["state"] for p in report["skill"]} <= {"untested", "no_skill", "skilled"} and "skipped" in report
     bad = signaldesk(*args, "--model", "magic")
     assert bad.returncode == 2 and "--model 'magic'" in bad.stderr
+
+    # a sweep: one run per grid point over the cores, ranked (app.trading.sweep holds the runs to single ones)
+    grid = ["--sweep", "stop_vol=0.5,2", "max_daily_loss=1,10000", "--rank-by", "net_pnl"]
+    swept = signaldesk(*args, *grid, "--json", env={"SIGNALDESK_HFT_SKILL_GATE": "false"}, timeout=120)
+    assert swept.returncode == 0, swept.stderr
+    sweep = json.loads(swept.stdout)
+    assert sweep["rank_by"] == "net_pnl" and sweep["runs"] == len(sweep["results"]) == 4
+    assert {(r["options"]["stop_vol"], r["options"]["max_daily_loss"]) for r in sweep["results"]} == {
+        (0.5, 1.0),
+        (0.5, 10000.0),
+        (2.0, 1.0),
+        (2.0, 10000.0),
+    }
+    pnl = [r["net_pnl"] for r in sweep["results"]]
+    assert pnl == sorted(pnl, reverse=True) and {"sharpe", "max_drawdown_pct", "trades", "halts"} <= set(
+        sweep["results"][0]
+    )
+    assert all(r["halts"] >= 1 for r in sweep["results"] if r["options"]["max_daily_loss"] == 1.0)
+    for bad_grid, says in (  # the grid's own refusals: tests/trading/test_sweep.py
+        (["--sweep", "stop_vol=1", "--rank-by", "ic_ir"], "unknown figure 'ic_ir' to rank by; one of sharpe"),
+        (["--sweep", "stop_vol=1", "--report", sheet], "--report writes one run's tearsheet"),
+    ):
+        bad = signaldesk(*args, *bad_grid)
+        assert bad.returncode == 2 and says in bad.stderr, bad.stderr
     bad = signaldesk(*args, "--after-halt", "panic")
     assert bad.returncode == 2 and "--after-halt" in bad.stderr and "resume-next-session" in bad.stderr

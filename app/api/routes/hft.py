@@ -172,6 +172,13 @@ def period_of(
 
 
 PeriodDep = Annotated[Period, Depends(period_of)]
+
+
+def trade_status_of(status: Literal["open", "closed"] | None = None) -> TradeStatus | None:
+    return TradeStatus(status) if status else None
+
+
+TradeStatusDep = Annotated[TradeStatus | None, Depends(trade_status_of)]
 # The JSON pages are made on the event loop: 100,000 rows of a year's record took 1.1-2.1 s there,
 # with stalls of up to ~1 s (10,000: up to ~0.2 s); the CSV books, made in a worker process, take
 # the whole record (docs/performance.md).
@@ -190,11 +197,10 @@ def _csv(text: str, name: str) -> Response:
 async def read_trades(
     service: TradingDep,
     period: PeriodDep,
-    status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
+    status: TradeStatusDep,
     instrument_key: str | None = None,
     limit: PageLimit = 500,
 ) -> dict[str, Any]:
-    status = TradeStatus(status_) if status_ else None
     return {"trades": await trade_rows(service.store, status, instrument_key, limit, period.since, period.until)}
 
 
@@ -208,11 +214,10 @@ async def export_trades(
     service: TradingDep,
     workers: WorkersDep,
     period: PeriodDep,
-    status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
+    status: TradeStatusDep,
     instrument_key: str | None = None,
     limit: BookLimit = 500,
 ) -> Response:
-    status = TradeStatus(status_) if status_ else None
     args = (service.store.db.url, status, instrument_key, limit, period.since, period.until, service.strategy.costs)
     return _csv(await computed_in_worker(workers, TRADES_CSV, *args, list(TradeOut.model_fields)), "trades.csv")
 
