@@ -3662,13 +3662,13 @@ export interface operations {
     read_trades_api_hft_trades_get: {
         parameters: {
             query?: {
-                status?: ("open" | "closed") | null;
                 instrument_key?: string | null;
                 limit?: number;
                 /** @description first IST date (YYYY-MM-DD), included */
                 from?: string | null;
                 /** @description last IST date (YYYY-MM-DD), included */
                 to?: string | null;
+                status?: ("open" | "closed") | null;
             };
             header?: never;
             path?: never;
@@ -3726,13 +3726,13 @@ export interface operations {
     export_trades_api_hft_trades_csv_get: {
         parameters: {
             query?: {
-                status?: ("open" | "closed") | null;
                 instrument_key?: string | null;
                 limit?: number;
                 /** @description first IST date (YYYY-MM-DD), included */
                 from?: string | null;
                 /** @description last IST date (YYYY-MM-DD), included */
                 to?: string | null;
+                status?: ("open" | "closed") | null;
             };
             header?: never;
             path?: never;
