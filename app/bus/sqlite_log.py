@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Literal
 
 from app.bus.events import StoredEvent
+from app.storage.sqlite_rows import RowsStatement
 
 Synchronous = Literal["full", "normal"]
 
@@ -38,6 +39,8 @@ CREATE TABLE IF NOT EXISTS channel_floor (channel TEXT PRIMARY KEY, floor INTEGE
 """
 
 EVENT_COLUMNS = "id, channel, type, ts, data"
+INSERT_EVENTS = RowsStatement(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ", "(?, ?, ?, ?, ?)", "", 5)
+"""A batch's events in as few statements as SQLite binds (app.storage.sqlite_rows)."""
 PAGE_SIZE = 4096  # SQLite's default page size
 PAGES_PER_COMMIT = 3  # what any commit rewrites: the events table's and its index's last leaf, meta
 
@@ -105,7 +108,8 @@ class SqliteEventLog:
         conn = self._writer_conn()
         conn.execute("BEGIN")
         try:
-            conn.executemany(f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?, ?, ?, ?, ?)", events)
+            for sql, values in INSERT_EVENTS.statements(events):
+                conn.execute(sql, values)
             conn.execute("UPDATE meta SET value = ? WHERE key = 'last_id'", (str(events[-1].id),))
             conn.execute("COMMIT")
         except BaseException:

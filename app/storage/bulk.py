@@ -2,7 +2,8 @@
 
 On SQLite a statement is compiled once and its rows go to the driver (aiosqlite, on its own
 thread) as tuples: SQLAlchemy's per-row parameter and Row processing costs about a microsecond
-per value, on the event loop, which is most of a 1,000-row write or a 500,000-candle read.
+per value, on the event loop, which is most of a 1,000-row write or a 500,000-candle read. An
+INSERT's rows go in as few statements of many rows as SQLite binds (app.storage.sqlite_rows).
 PostgreSQL (asyncpg) takes the Core path, where SQLAlchemy batches an INSERT's rows into
 multi-row statements ("insertmanyvalues") and asyncpg binds them in its binary protocol.
 """
@@ -17,6 +18,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Dialect, Executable, Integer, Select, literal_column
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.dml import Insert
+
+from app.storage.sqlite_rows import RowsStatement
 
 Target = AsyncSession | AsyncConnection
 T = TypeVar("T")
@@ -65,24 +68,31 @@ async def execute_many(
             return len(returned.all())
         result = await conn.execute(statement, list(rows))
         return result.rowcount if conn.dialect.supports_sane_multi_rowcount else -1
-    sql, take, literals = _compiled(statement, tuple(rows[0]), conn.dialect)
+    sql, take, literals, many = _compiled(statement, tuple(rows[0]), conn.dialect)
     params = [take(row) for row in (({**row, **literals} for row in rows) if literals else rows)]
-    cursor = await (await _driver(conn)).executemany(sql, params)
-    return int(cursor.rowcount)
+    driver = await _driver(conn)
+    if many is None:
+        return int((await driver.executemany(sql, params)).rowcount)
+    written = 0
+    for text, values in many.statements(params):  # an INSERT: its rows in as few statements as may be
+        written += (await driver.execute(text, values)).rowcount
+    return written
 
 
 @functools.lru_cache(maxsize=128)
 def _compiled(
     statement: Executable, columns: tuple[str, ...], dialect: Dialect
-) -> tuple[str, Callable[[Mapping[str, Any]], tuple[Any, ...]], dict[str, Any]]:
+) -> tuple[str, Callable[[Mapping[str, Any]], tuple[Any, ...]], dict[str, Any], RowsStatement | None]:
     """`statement` for rows of `columns`, compiled once (a statement kept as a constant is
     compiled at its first use only: 0.3 ms of a predictor cycle's insert): its SQL, what takes
-    a row's values in the placeholders' order, and the statement's own literal values."""
+    a row's values in the placeholders' order, the statement's own literal values, and for an
+    INSERT its many-rows form (app.storage.sqlite_rows)."""
     compiled = statement.compile(dialect=dialect, column_keys=list(columns))  # type: ignore[attr-defined]
     names = list(compiled.positiontup or [])
     literals = {n: compiled.params[n] for n in names if n not in columns}  # values of the statement itself
     take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
-    return compiled.string, take, literals
+    many = RowsStatement.of(compiled.string, len(names)) if isinstance(statement, Insert) else None
+    return compiled.string, take, literals, many
 
 
 async def fetch_tuples(target: Target, query: Select[Any]) -> list[tuple[Any, ...]]:
