@@ -43,7 +43,7 @@ async def entered(rig: Rig) -> BrokerChargesRecorder | None:
 
 async def rest_trades(rig: Rig) -> list[dict[str, Any]]:
     """GET /api/hft/trades's answer, through its response model."""
-    answer = await read_trades(rig.service, Period(), status_=None, instrument_key=None, limit=500)
+    answer = await read_trades(rig.service, Period(), status=None, instrument_key=None, limit=500)
     return TradeList.model_validate(answer).model_dump()["trades"]
 
 
