@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.commands.client import UrlOption, call, send
-from app.commands.performance import print_performance, tearsheet
+from app.commands.performance import print_performance, print_whole, tearsheet
 from app.market.timestamps import iso
 
 if TYPE_CHECKING:
@@ -244,19 +244,15 @@ SWEEP_COLUMNS = {
     "trades": "trades",
     "net PnL": "net_pnl",
     "return": "total_return",
-    "CAGR": "cagr",
     "Sharpe": "sharpe",
-    "Sortino": "sortino",
-    "Calmar": "calmar",
     "max DD %": "max_drawdown_pct",
     "profit factor": "profit_factor",
-    "expectancy": "expectancy",
     "win rate": "win_rate",
-    "charges": "charges",
-    "exposure": "exposure",
     "halts": "halts",
 }
-"""The trade sweep table's figures (TradeRun's fields), by column."""
+"""The trade sweep table's figures (TradeRun's fields), by column; the ranking figure leads
+them when it is another one (--json has every figure)."""
+RANK_LABELS = {"Sortino": "sortino", "Calmar": "calmar", "CAGR": "cagr", "expectancy": "expectancy"}
 
 
 def trade_sweep(
@@ -275,7 +271,8 @@ def trade_sweep(
         f"{setup.model_kind}, paper, ranked by {rank_by}"
     )
     names = list(grid[0])
-    columns = {**{label: f for label, f in SWEEP_COLUMNS.items() if f == rank_by}, **SWEEP_COLUMNS}
+    first = {label: f for label, f in {**SWEEP_COLUMNS, **RANK_LABELS}.items() if f == rank_by}
+    columns = {**first, **SWEEP_COLUMNS}
     table = Table(title=title)
     for column in [*names, *columns]:
         table.add_column(column, justify="right")
@@ -283,7 +280,7 @@ def trade_sweep(
         values = asdict(run)
         options = [_option(run.options[name]) for name in names]
         table.add_row(*options, *(_figure(field, values[field]) for field in columns.values()))
-    out.print(table)
+    print_whole(out, table)
 
 
 def _option(value: Any) -> str:

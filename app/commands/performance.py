@@ -54,6 +54,22 @@ def metrics_rows(perf: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+def print_whole(console: Console, table: Table) -> None:
+    """Print `table` at its natural width, wider than the console if need be (a pipe's is 80
+    columns): a figure cut short by an ellipsis ("19.…") reads as another number, a line the
+    terminal wraps does not."""
+    natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+    if natural > console.width:  # a console prints no wider than itself: one as wide as the table
+        console = Console(
+            file=console.file,
+            width=natural,
+            color_system=console.color_system,  # type: ignore[arg-type]  # the name it was made with
+            force_terminal=console.is_terminal,
+            no_color=console.no_color,
+        )
+    console.print(table)
+
+
 def print_performance(console: Console, perf: dict[str, Any], title: str) -> None:
     """The metrics, then the split by instrument, horizon and exit reason."""
     table = Table(title=title)

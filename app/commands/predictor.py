@@ -16,6 +16,7 @@ from rich.table import Table
 
 from app.commands.client import UrlOption, call
 from app.commands.hft import trade_backtest, trade_setup, trade_sweep
+from app.commands.performance import print_whole
 from app.commands.settings import load_settings, prepare_database, resolve_option
 from app.predictor.figures import DECILES, Evaluation
 from app.trading.risk import AfterHalt
@@ -167,7 +168,7 @@ def _print_sweep(title: str, results: list[SweepResult], rank_by: str, runs: int
         rows = [{"options": r.options, **asdict(r.evaluation)} for r in results]
         out.print_json(data={"rank_by": rank_by, "runs": runs, "results": rows})
         return
-    out.print(evaluation_table(title, [r.evaluation for r in results], [r.options for r in results], rank_by))
+    print_whole(out, evaluation_table(title, [r.evaluation for r in results], [r.options for r in results], rank_by))
 
 
 def _print_backtest(title: str, report: BacktestReport, evaluations: list[Evaluation], json_out: bool) -> None:
@@ -201,7 +202,7 @@ def _print_backtest(title: str, report: BacktestReport, evaluations: list[Evalua
         table.add_row(*(f"{row[c]:.4g}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns))
     out.print(table)
     out.print(f"share of up moves: {report.up_share:.4f}   ({report.bars_per_second:,.0f} bars/s)")
-    out.print(evaluation_table("forecast evaluation (docs/predictor.md)", evaluations))
+    print_whole(out, evaluation_table("forecast evaluation (docs/predictor.md)", evaluations))
     out.print(reliability_table(evaluations))
 
 
