@@ -26,14 +26,20 @@ def test_a_statement_is_cut_around_its_row_of_placeholders_only() -> None:
     )
     cut = RowsStatement.of(upsert, 2)
     assert cut is not None and (cut.head, cut.row, cut.width) == ("INSERT INTO t (a, b) VALUES ", "(?, ?)", 2)
-    ((sql, values),) = cut.statements([(1, "x"), (2, "y"), (3, "z")])
-    assert sql == "INSERT INTO t (a, b) VALUES (?, ?), (?, ?), (?, ?)" + cut.tail and values == [1, "x", 2, "y", 3, "z"]
+    (two, one) = cut.statements([(1, "x"), (2, "y"), (3, "z")])
+    assert two == ("INSERT INTO t (a, b) VALUES (?, ?), (?, ?)" + cut.tail, [1, "x", 2, "y"])
+    assert one == ("INSERT INTO t (a, b) VALUES (?, ?)" + cut.tail, [3, "z"])
     assert RowsStatement.of("INSERT INTO t (a, b) VALUES (?, lower(?))", 2) is None  # not a plain row
     assert RowsStatement.of("INSERT INTO t (a, b) VALUES (?, ?) ON CONFLICT (a) DO UPDATE SET b = ?", 3) is None
     assert RowsStatement.of("UPDATE t SET b = ? WHERE a = ?", 2) is None
     wide = RowsStatement("INSERT INTO t VALUES ", "(?, ?, ?)", "", 3)
-    parts = list(wide.statements([(i, i, i) for i in range(MAX_VARIABLES)]))  # three statements' worth
-    assert [len(values) for _, values in parts] == [MAX_VARIABLES // 3 * 3] * 3
+    rows = [(i, -i, 2 * i) for i in range(1_234)]
+    parts = list(wide.statements(rows))  # a few sizes of statement, whatever the batch
+    assert [len(values) // 3 for _, values in parts] == [500, 500, 200, 20, 10, 2, 2]
+    assert [value for _, values in parts for value in values] == [value for row in rows for value in row]
+    assert all(sql.count("?") == len(values) for sql, values in parts)
+    widest = RowsStatement("INSERT INTO t VALUES ", f"({', '.join('?' * 1000)})", "", 1000)
+    assert [len(values) // 1000 for _, values in widest.statements([(0,) * 1000] * 45)] == [20, 20, 5]
 
 
 async def test_candles_beyond_one_statement_are_all_stored_and_an_upsert_counts_what_it_changed(
