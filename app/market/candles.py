@@ -140,7 +140,8 @@ def _rows(key: str, interval: str, frame: pd.DataFrame) -> list[dict[str, object
 def _frame(rows: Sequence[Sequence[object]]) -> pd.DataFrame:
     if not rows:
         return empty_candles()
-    table = np.array(rows, dtype=np.float64)  # NULL oi -> nan
+    # NULL oi -> nan; CHUNK rows a call: one call over 468,750 rows held the GIL (and the event loop) ~0.15 s
+    table = np.concatenate([np.array(rows[at : at + CHUNK], dtype=np.float64) for at in range(0, len(rows), CHUNK)])
     out = {"ts": table[:, 0].astype(np.int64)}
     out.update({c: np.ascontiguousarray(table[:, i + 1]) for i, c in enumerate(VALUES)})
     return pd.DataFrame(out)

@@ -162,9 +162,19 @@ async def _body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
+PAGE_CHUNK = 50_000
+"""Candles encoded per call: `_page` runs on a thread, and one orjson call over a 5-year
+1-minute series (468,750 candles) held the GIL, and so the event loop, for ~0.11 s."""
+
+
 def _page(key: str, interval: str, frame: pd.DataFrame) -> bytes:
-    columns = [frame[c].tolist() for c in ("ts", "open", "high", "low", "close", "volume")]
-    oi = [None if v != v else v for v in frame["oi"].tolist()]
+    """The page's JSON, its candles encoded PAGE_CHUNK at a time."""
     names = ("ts", "open", "high", "low", "close", "volume", "oi")
-    candles = [dict(zip(names, row, strict=True)) for row in zip(*columns, oi, strict=True)]
-    return orjson.dumps({"instrument_key": key, "interval": interval, "candles": candles})
+    parts = []
+    for start in range(0, len(frame), PAGE_CHUNK):
+        part = frame.iloc[start : start + PAGE_CHUNK]
+        columns = [part[c].tolist() for c in names[:-1]]
+        oi = [None if v != v else v for v in part["oi"].tolist()]
+        parts.append(orjson.dumps([dict(zip(names, row, strict=True)) for row in zip(*columns, oi, strict=True)])[1:-1])
+    head = orjson.dumps({"instrument_key": key, "interval": interval, "candles": []})[:-2]  # up to the list's "["
+    return head + b",".join(parts) + b"]}"
