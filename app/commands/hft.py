@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from app.commands.client import UrlOption, call, send
-from app.commands.performance import print_performance, print_whole, tearsheet
+from app.commands.performance import print_performance, print_whole, progress, tearsheet
 from app.market.timestamps import iso
 
 if TYPE_CHECKING:
@@ -262,7 +262,8 @@ def trade_sweep(
     one table ranked by the figure `rank_by` (it leads the figures)."""
     from app.trading.sweep import ranked_runs, run_trade_sweep
 
-    runs = ranked_runs(run_trade_sweep(data, interval, grid, base=setup), rank_by)
+    with progress(err, len(grid), "trade backtests") as done:
+        runs = ranked_runs(run_trade_sweep(data, interval, grid, base=setup, on_done=done), rank_by)
     if json_out:
         out.print_json(data={"rank_by": rank_by, "runs": len(grid), "results": [asdict(run) for run in runs]})
         return

@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from html import escape
 from typing import Any
 
 from rich.console import Console
+from rich.progress import Progress, TimeElapsedColumn
 from rich.table import Table
 
 from app.market.calendar import IST
@@ -68,6 +71,16 @@ def print_whole(console: Console, table: Table) -> None:
             no_color=console.no_color,
         )
     console.print(table)
+
+
+@contextmanager
+def progress(console: Console, total: int, what: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar of `total` `what` on `console` (a sweep's runs, on stderr) while the block
+    runs, gone after it; yields what moves it (told how many are done). Drawn on a terminal only."""
+    columns = (*Progress.get_default_columns(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(what, total=total)
+        yield lambda done: bar.update(task, completed=done)
 
 
 def print_performance(console: Console, perf: dict[str, Any], title: str) -> None:

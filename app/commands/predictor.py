@@ -16,7 +16,7 @@ from rich.table import Table
 
 from app.commands.client import UrlOption, call
 from app.commands.hft import trade_backtest, trade_setup, trade_sweep
-from app.commands.performance import print_whole
+from app.commands.performance import print_whole, progress
 from app.commands.settings import load_settings, prepare_database, resolve_option
 from app.predictor.figures import DECILES, Evaluation
 from app.trading.risk import AfterHalt
@@ -155,7 +155,9 @@ def backtest(
         return trade_backtest(data, cfg.interval, setup, json_out, report_path)
     base: dict[str, Any] = {"horizons": cfg.horizons, "calib_halflife": cfg.calib_halflife}
     if grid:
-        results = ranked(run_sweep(data, cfg.interval, grid, base=base, round_trip=round_trip_cost(settings)), rank_by)
+        with progress(err, len(grid), "backtests") as done:
+            results = run_sweep(data, cfg.interval, grid, base=base, round_trip=round_trip_cost(settings), on_done=done)
+        results = ranked(results, rank_by)
         title = f"sweep: {len(grid)} runs, {len(keys)} instruments, {cfg.interval}, ranked by {rank_by}"
         return _print_sweep(title, results, rank_by, len(grid), json_out)
     report = run_backtest(data, parse_interval(cfg.interval), evaluate=True, **base)

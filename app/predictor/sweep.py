@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, TypeVar
@@ -110,10 +110,11 @@ def run_sweep(
     base: Mapping[str, Any],
     round_trip: float,
     workers: int | None = None,
+    on_done: Callable[[int], None] | None = None,
 ) -> list[SweepResult]:
     """Backtest every grid point (over `base` options) in a process pool, `workers` processes
-    (default: the cores); CPU-bound, call it off the event loop."""
-    runs = over_the_cores(data, partial(_evaluations, interval, base, round_trip), grid, workers)
+    (default: the cores); CPU-bound, call it off the event loop. `on_done`: see `over_the_cores`."""
+    runs = over_the_cores(data, partial(_evaluations, interval, base, round_trip), grid, workers, on_done)
     return [
         SweepResult(options, evaluation)
         for options, evaluations in zip(grid, runs, strict=True)
@@ -122,13 +123,21 @@ def run_sweep(
 
 
 def over_the_cores(
-    data: Aligned, work: Callable[[Aligned, Options], R], grid: Sequence[Options], workers: int | None = None
+    data: Aligned,
+    work: Callable[[Aligned, Options], R],
+    grid: Sequence[Options],
+    workers: int | None = None,
+    on_done: Callable[[int], None] | None = None,
 ) -> list[R]:
     """`work(data, options)` for every grid point, in a pool of `workers` processes (default: the
-    cores), in the grid's order. `work` must pickle (a module's function, or a partial of one)."""
+    cores), in the grid's order. `work` must pickle (a module's function, or a partial of one).
+    `on_done` is told how many runs are done, as each ends (a command's progress)."""
     workers = max(1, min(len(grid), workers or os.cpu_count() or 1))
     with ProcessPoolExecutor(max_workers=workers, initializer=_receive, initargs=(data,)) as pool:
         futures = [pool.submit(_on_the_data, work, options) for options in grid]
+        if on_done is not None:
+            for done, _ in enumerate(as_completed(futures), 1):
+                on_done(done)
         return [future.result() for future in futures]
 
 

@@ -196,11 +196,18 @@ TRADE_RANK_FIGURES: dict[str, bool] = {
 
 
 def run_trade_sweep(
-    data: Aligned, interval: str, grid: Sequence[Options], *, base: TradeSetup, workers: int | None = None
+    data: Aligned,
+    interval: str,
+    grid: Sequence[Options],
+    *,
+    base: TradeSetup,
+    workers: int | None = None,
+    on_done: Callable[[int], None] | None = None,
 ) -> list[TradeRun]:
     """The trade backtest of every grid point (over `base`) in a process pool of `workers`
-    processes (default: the cores), in the grid's order; CPU-bound, call it off the event loop."""
-    return over_the_cores(data, partial(_trade_run, interval, base), grid, workers)
+    processes (default: the cores), in the grid's order; CPU-bound, call it off the event loop.
+    `on_done` is told how many runs are done, as each ends."""
+    return over_the_cores(data, partial(_trade_run, interval, base), grid, workers, on_done)
 
 
 def _trade_run(interval: str, base: TradeSetup, data: Aligned, options: Options) -> TradeRun:

@@ -75,8 +75,9 @@ def test_runs_in_the_pool_equal_single_runs_and_are_ranked() -> None:
     data = aligned(simulated(2, instruments=2, seed=5))
     grid = parse_trade_grid(["stop_vol=0.5,2", "max_daily_loss=300,10000"])
     base = replace(BASE, specs={data.instruments[0]: TradingSpec(0.1, 1)})
-    runs = run_trade_sweep(data, "1m", grid, base=base, workers=2)
-    assert [run.options for run in runs] == grid
+    told: list[int] = []
+    runs = run_trade_sweep(data, "1m", grid, base=base, workers=2, on_done=told.append)
+    assert [run.options for run in runs] == grid and told == [1, 2, 3, 4]  # a command's progress
     for options, run in zip(grid, runs, strict=True):
         setup = base.with_options(options)
         alone = asyncio.run(

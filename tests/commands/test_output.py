@@ -1,4 +1,5 @@
-"""A table of figures is printed whole on a console narrower than it (a pipe's 80 columns)."""
+"""What the commands print beside their answers: a table of figures whole on a console narrower
+than it (a pipe's 80 columns), and a sweep's progress on a terminal only."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import io
 from rich.console import Console
 from rich.table import Table
 
-from app.commands.performance import print_whole
+from app.commands.performance import print_whole, progress
 
 
 def test_a_wide_table_keeps_every_figure_whole_on_a_narrow_console() -> None:
@@ -23,3 +24,15 @@ def test_a_wide_table_keeps_every_figure_whole_on_a_narrow_console() -> None:
     narrow = io.StringIO()
     Console(file=narrow, width=80).print(table)  # what printing it plainly does
     assert "…" in narrow.getvalue()
+
+
+def test_progress_is_drawn_on_a_terminal_to_the_end_and_nowhere_else() -> None:
+    drawn = io.StringIO()
+    with progress(Console(file=drawn, force_terminal=True, width=100), 3, "trade backtests") as done:
+        for count in (1, 2, 3):
+            done(count)
+    assert "trade backtests" in drawn.getvalue() and "100%" in drawn.getvalue()
+    piped = io.StringIO()
+    with progress(Console(file=piped, width=100), 3, "trade backtests") as done:
+        done(3)
+    assert piped.getvalue() == ""
