@@ -19,8 +19,8 @@ from app.market.timestamps import iso
 if TYPE_CHECKING:
     from app.core.config import Settings
     from app.market.instrument_master.specs import TradingSpec
+    from app.trading.backtest import TradeSetup
     from app.trading.risk import AfterHalt
-    from app.trading.sweep import TradeSetup
 
 hft_cli = typer.Typer(help="Start, stop, halt and watch the trading engine of a running server.", no_args_is_help=True)
 out = Console()
@@ -179,7 +179,7 @@ def trade_setup(
     account, the command's options, and the ticks and lots of `instruments` from the instrument
     master in the settings' database."""
     from app.predictor.models import MODEL_KINDS
-    from app.trading.sweep import TradeSetup
+    from app.trading.backtest import TradeSetup
     from app.trading.system import costs_from, limits_from, paper_from, strategy_from
 
     if model_kind not in MODEL_KINDS:

@@ -45,7 +45,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -57,8 +57,8 @@ from app.core import heap
 from app.events import HftEntry, HftError, HftExit, HftManageError, HftTradeRisk, PredictionCreated, PredictionResolved
 from app.market.bars import BarSet, iter_bar_sets
 from app.market.calendar import IST, IST_OFFSET, ObservedCalendar
-from app.market.instrument_master.specs import TradingSpecs
-from app.market.intervals import Interval
+from app.market.instrument_master.specs import TradingSpec, TradingSpecs
+from app.market.intervals import Interval, parse_interval
 from app.predictor.backtest import Aligned
 from app.predictor.core import Cycle, PredictorCore
 from app.predictor.events import ReplayRecord, created_events, outcomes
@@ -223,6 +223,39 @@ class TradeReport:
             "halts": [{**asdict(h), "day_pnl": round(h.day_pnl, 2)} for h in self.halts],
             "bars_fed": self.bars_fed,
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TradeSetup:
+    """Everything a trade backtest runs with but its candles (`run_trade_backtest`'s options);
+    `specs`: each instrument's tick and lot, as read from the instrument master."""
+
+    strategy: StrategyConfig
+    limits: RiskLimits
+    costs: CostModel
+    paper: PaperConfig
+    horizons: tuple[int, ...] = (1, 5)
+    model_kind: str = "ridge"
+    calib_halflife: float = 100.0
+    vol_span: int = 20
+    after_halt: AfterHalt = AfterHalt.RESUME_NEXT_SESSION
+    specs: Mapping[str, TradingSpec] | None = None
+
+    async def run(self, data: Aligned, interval: str) -> TradeReport:
+        return await run_trade_backtest(
+            data,
+            parse_interval(interval),
+            strategy=self.strategy,
+            limits=self.limits,
+            costs=self.costs,
+            paper=self.paper,
+            horizons=self.horizons,
+            model_kind=self.model_kind,
+            calib_halflife=self.calib_halflife,
+            vol_span=self.vol_span,
+            specs=TradingSpecs(self.specs),
+            after_halt=self.after_halt,
+        )
 
 
 async def run_trade_backtest(

@@ -4,87 +4,51 @@
 (app.trading.backtest: the live engine on paper) once per combination, on candles loaded once,
 in a process pool over the cores (the grid, the pool and the ranking are the forecast sweep's:
 app.predictor.sweep), and ranks the runs by one performance figure (docs/performance.md). Each
-run starts from the same setup (the server's settings and the command's options) with the
+run starts from the same `TradeSetup` (the settings and the command's options) with the
 grid point's options replacing their fields; only its figures come back from the worker.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
-from app.market.instrument_master.specs import TradingSpec, TradingSpecs
-from app.market.intervals import parse_interval
 from app.predictor.backtest import Aligned
 from app.predictor.models import MODEL_KINDS
 from app.predictor.sweep import SWEEPABLE as FORECAST_SWEEPABLE
 from app.predictor.sweep import Options, over_the_cores, parse_grid, ranked_by
-from app.trading.backtest import TradeReport, run_trade_backtest
+from app.trading.backtest import TradeReport, TradeSetup
 from app.trading.brokers.paper import PaperConfig
-from app.trading.costs import CostModel
 from app.trading.errors import BadLimits
-from app.trading.risk import AfterHalt, RiskLimits
+from app.trading.risk import RiskLimits
 from app.trading.strategy import StrategyConfig
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TradeSetup:
-    """Everything a trade backtest runs with but its candles (`run_trade_backtest`'s options);
-    `specs`: each instrument's tick and lot, as read from the instrument master."""
-
-    strategy: StrategyConfig
-    limits: RiskLimits
-    costs: CostModel
-    paper: PaperConfig
-    horizons: tuple[int, ...] = (1, 5)
-    model_kind: str = "ridge"
-    calib_halflife: float = 100.0
-    vol_span: int = 20
-    after_halt: AfterHalt = AfterHalt.RESUME_NEXT_SESSION
-    specs: Mapping[str, TradingSpec] | None = None
-
-    async def run(self, data: Aligned, interval: str) -> TradeReport:
-        return await run_trade_backtest(
-            data,
-            parse_interval(interval),
-            strategy=self.strategy,
-            limits=self.limits,
-            costs=self.costs,
-            paper=self.paper,
-            horizons=self.horizons,
-            model_kind=self.model_kind,
-            calib_halflife=self.calib_halflife,
-            vol_span=self.vol_span,
-            specs=TradingSpecs(self.specs),
-            after_halt=self.after_halt,
-        )
-
-    def with_options(self, options: Options) -> TradeSetup:
-        """This setup with a grid point's options (TRADE_SWEEPABLE's names) in place of its own."""
-        strategy = {k: v for k, v in options.items() if k in STRATEGY_FIELDS}
-        limits = {k: v for k, v in options.items() if k in LIMIT_FIELDS}
-        setup = replace(self, strategy=replace(self.strategy, **strategy), limits=replace(self.limits, **limits))
-        if "slippage_bps" in options:  # the strategy's entry threshold counts what the paper broker fills at
-            slippage = options["slippage_bps"]
-            setup = replace(
-                setup,
-                strategy=replace(setup.strategy, slippage_bps=slippage),
-                paper=replace(setup.paper, slippage_bps=slippage),
-            )
-        if "horizons" in options:
-            setup = replace(setup, horizons=tuple(options["horizons"]))
-        if "calib_halflife" in options:
-            setup = replace(setup, calib_halflife=options["calib_halflife"])
-        if "model" in options:
-            setup = replace(setup, model_kind=options["model"])
-        return setup
-
 
 STRATEGY_FIELDS = ("stop_vol", "target_vol", "trail_vol", "cost_multiple", "min_hit_rate", "min_calibration_n")
 LIMIT_FIELDS = ("max_open_trades", "risk_per_trade", "max_notional_per_trade", "max_daily_loss", "cooldown")
+
+
+def with_options(setup: TradeSetup, options: Options) -> TradeSetup:
+    """`setup` with a grid point's options (TRADE_SWEEPABLE's names) in place of its own."""
+    strategy = {k: v for k, v in options.items() if k in STRATEGY_FIELDS}
+    limits = {k: v for k, v in options.items() if k in LIMIT_FIELDS}
+    setup = replace(setup, strategy=replace(setup.strategy, **strategy), limits=replace(setup.limits, **limits))
+    if "slippage_bps" in options:  # the strategy's entry threshold counts what the paper broker fills at
+        slippage = options["slippage_bps"]
+        setup = replace(
+            setup,
+            strategy=replace(setup.strategy, slippage_bps=slippage),
+            paper=replace(setup.paper, slippage_bps=slippage),
+        )
+    if "horizons" in options:
+        setup = replace(setup, horizons=tuple(options["horizons"]))
+    if "calib_halflife" in options:
+        setup = replace(setup, calib_halflife=options["calib_halflife"])
+    if "model" in options:
+        setup = replace(setup, model_kind=options["model"])
+    return setup
 
 
 def _strategy(name: str, kind: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -211,7 +175,7 @@ def run_trade_sweep(
 
 
 def _trade_run(interval: str, base: TradeSetup, data: Aligned, options: Options) -> TradeRun:
-    return TradeRun.of(options, asyncio.run(base.with_options(options).run(data, interval)))
+    return TradeRun.of(options, asyncio.run(with_options(base, options).run(data, interval)))
 
 
 def ranked_runs(runs: Sequence[TradeRun], by: str) -> list[TradeRun]:

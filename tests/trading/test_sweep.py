@@ -12,12 +12,12 @@ import pytest
 from app.market.instrument_master.specs import TradingSpec, TradingSpecs
 from app.predictor.errors import BadSweep
 from app.predictor.skill import SkillConfig
-from app.trading.backtest import run_trade_backtest
+from app.trading.backtest import TradeSetup, run_trade_backtest
 from app.trading.brokers.paper import PaperConfig
 from app.trading.costs import CostModel
 from app.trading.risk import RiskLimits
 from app.trading.strategy import StrategyConfig
-from app.trading.sweep import TradeRun, TradeSetup, parse_trade_grid, ranked_runs, run_trade_sweep
+from app.trading.sweep import TradeRun, parse_trade_grid, ranked_runs, run_trade_sweep, with_options
 from app.trading.trades import TradeStatus
 from tests.trading.test_backtest import MINUTE, aligned, simulated
 
@@ -42,13 +42,13 @@ def test_the_grid_is_every_combination_and_each_option_reaches_its_place() -> No
         "calib_halflife": 50.0,
         "model": "ewma",
     }
-    setup = BASE.with_options(options)
+    setup = with_options(BASE, options)
     assert (setup.strategy.stop_vol, setup.strategy.min_calibration_n) == (2.5, 40)
     assert setup.strategy.skill == BASE.strategy.skill and setup.strategy.target_vol == BASE.strategy.target_vol
     assert (setup.limits.cooldown, setup.limits.max_open_trades) == (0.0, BASE.limits.max_open_trades)
     assert setup.strategy.slippage_bps == setup.paper.slippage_bps == 3.0  # the threshold counts what fills
     assert (setup.horizons, setup.calib_halflife, setup.model_kind) == ((1, 5), 50.0, "ewma")
-    assert BASE.with_options({}) == BASE
+    assert with_options(BASE, {}) == BASE
 
 
 @pytest.mark.parametrize(
@@ -79,7 +79,7 @@ def test_runs_in_the_pool_equal_single_runs_and_are_ranked() -> None:
     runs = run_trade_sweep(data, "1m", grid, base=base, workers=2, on_done=told.append)
     assert [run.options for run in runs] == grid and told == [1, 2, 3, 4]  # a command's progress
     for options, run in zip(grid, runs, strict=True):
-        setup = base.with_options(options)
+        setup = with_options(base, options)
         alone = asyncio.run(
             run_trade_backtest(
                 data,
