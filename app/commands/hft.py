@@ -253,34 +253,56 @@ SWEEP_COLUMNS = {
 """The trade sweep table's figures (TradeRun's fields), by column; the ranking figure leads
 them when it is another one (--json has every figure)."""
 RANK_LABELS = {"Sortino": "sortino", "Calmar": "calmar", "CAGR": "cagr", "expectancy": "expectancy"}
+HELD_OUT = {
+    "held-out trades": "trades",
+    "held-out net PnL": "net_pnl",
+    "held-out Sharpe": "sharpe",
+    "held-out max DD %": "max_drawdown_pct",
+}
+"""The held-out sessions' figures, after the others."""
 
 
 def trade_sweep(
-    data: Any, interval: str, grid: list[dict[str, Any]], setup: TradeSetup, rank_by: str, json_out: bool
+    data: Any,
+    interval: str,
+    grid: list[dict[str, Any]],
+    setup: TradeSetup,
+    rank_by: str,
+    json_out: bool,
+    holdout_from: int | None = None,
 ) -> None:
     """`signaldesk backtest --trade --sweep ...`: one trade backtest per grid point over the cores,
-    one table ranked by the figure `rank_by` (it leads the figures)."""
+    one table ranked by the figure `rank_by` (it leads the figures), the held-out sessions'
+    figures beside when `holdout_from` (epoch s) splits them."""
+    from app.trading.strategy import ist_day
     from app.trading.sweep import ranked_runs, run_trade_sweep
 
     with progress(err, len(grid), "trade backtests") as done:
-        runs = ranked_runs(run_trade_sweep(data, interval, grid, base=setup, on_done=done), rank_by)
+        runs = run_trade_sweep(data, interval, grid, base=setup, holdout_from=holdout_from, on_done=done)
+    runs = ranked_runs(runs, rank_by)
+    held = None if holdout_from is None else ist_day(holdout_from)
     if json_out:
-        out.print_json(data={"rank_by": rank_by, "runs": len(grid), "results": [asdict(run) for run in runs]})
+        results = [run.public() for run in runs]
+        out.print_json(data={"rank_by": rank_by, "runs": len(grid), "holdout_from": held, "results": results})
         return
     title = (
         f"trade sweep: {len(grid)} runs, {len(data.instruments)} instruments, {interval}, "
-        f"{setup.model_kind}, paper, ranked by {rank_by}"
+        f"{setup.model_kind}, paper, ranked by {rank_by}" + (f" before {held}, held out from {held} on" if held else "")
     )
     names = list(grid[0])
     first = {label: f for label, f in {**SWEEP_COLUMNS, **RANK_LABELS}.items() if f == rank_by}
     columns = {**first, **SWEEP_COLUMNS}
     table = Table(title=title)
-    for column in [*names, *columns]:
+    for column in [*names, *columns, *(HELD_OUT if held else {})]:
         table.add_column(column, justify="right")
     for run in runs:
-        values = asdict(run)
         options = [_option(run.options[name]) for name in names]
-        table.add_row(*options, *(_figure(field, values[field]) for field in columns.values()))
+        figures = asdict(run.figures)
+        cells = [_figure(field, figures[field]) for field in columns.values()]
+        if run.holdout is not None:
+            held_out = asdict(run.holdout)
+            cells += [_figure(field, held_out[field]) for field in HELD_OUT.values()]
+        table.add_row(*options, *cells)
     print_whole(out, table)
 
 

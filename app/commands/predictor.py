@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -111,6 +111,13 @@ def backtest(
         str | None,
         typer.Option(help="--sweep: the figure the runs are ranked by (default: dm_sq_stat; with --trade: sharpe)."),
     ] = None,
+    holdout_from: Annotated[
+        str | None,
+        typer.Option(
+            help="--trade --sweep: hold out the sessions from this IST date (YYYY-MM-DD) on: the runs are "
+            "ranked on the sessions before it, the held-out sessions' figures shown beside."
+        ),
+    ] = None,
 ) -> None:
     """Run the predictor core over stored candles and report every model against the baseline,
     with its forecast evaluation (with --sweep: over a grid of options, ranked; with --trade: the
@@ -132,6 +139,9 @@ def backtest(
             raise ValueError(f"unexpected arguments {' '.join(ctx.args)}")
         if sweep and report_path is not None:
             raise ValueError("--report writes one run's tearsheet; it does not combine with --sweep")
+        if holdout_from is not None and not (trade and sweep):
+            raise ValueError("--holdout-from splits a trade sweep's sessions; it needs --trade and --sweep")
+        held_out = None if holdout_from is None else _ist_midnight(holdout_from)
         rank_by = rank_by or ("sharpe" if trade else "dm_sq_stat")
         grid = (parse_trade_grid if trade else parse_grid)([*sweep, *ctx.args]) if sweep else []
         if grid:
@@ -144,6 +154,8 @@ def backtest(
                 settings.db_url, keys, parse_interval(cfg.interval), _epoch(start, "--start"), _epoch(end, "--end")
             )
         )
+        if held_out is not None and not data.open_ts[0] < held_out <= data.open_ts[-1]:
+            raise ValueError(f"--holdout-from {holdout_from}: the candles leave no session before it or from it on")
     except (ValidationError, ValueError, MarketDataError, DatabaseError) as e:  # BadSweep is a ValueError
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from e
@@ -151,7 +163,7 @@ def backtest(
         prepare_database(settings, auto_upgrade=settings.db_auto_upgrade)  # the instrument master's ticks and lots
         setup = trade_setup(settings, list(data.instruments), cfg.horizons, model, cfg.calib_halflife, after_halt)
         if grid:
-            return trade_sweep(data, cfg.interval, grid, setup, rank_by, json_out)
+            return trade_sweep(data, cfg.interval, grid, setup, rank_by, json_out, held_out)
         return trade_backtest(data, cfg.interval, setup, json_out, report_path)
     base: dict[str, Any] = {"horizons": cfg.horizons, "calib_halflife": cfg.calib_halflife}
     if grid:
@@ -163,6 +175,17 @@ def backtest(
     report = run_backtest(data, parse_interval(cfg.interval), evaluate=True, **base)
     title = f"backtest: {len(keys)} instruments, {cfg.interval}, {report.anchors} anchors, {report.bars} bars"
     _print_backtest(title, report, evaluate_all(report.panels(), round_trip=round_trip_cost(settings)), json_out)
+
+
+def _ist_midnight(text: str) -> int:
+    """The start (epoch s) of the IST date `text`, YYYY-MM-DD."""
+    from app.market.calendar import IST
+
+    try:
+        day = date.fromisoformat(text)
+    except ValueError as e:
+        raise ValueError(f"--holdout-from {text!r}: expected an IST date, YYYY-MM-DD") from e
+    return int(datetime.combine(day, time(0, 0), IST).timestamp())
 
 
 def _print_sweep(title: str, results: list[SweepResult], rank_by: str, runs: int, json_out: bool) -> None:

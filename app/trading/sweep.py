@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from functools import partial
 from typing import Any
+
+import numpy as np
 
 from app.predictor.backtest import Aligned
 from app.predictor.models import MODEL_KINDS
@@ -22,9 +24,11 @@ from app.predictor.sweep import SWEEPABLE as FORECAST_SWEEPABLE
 from app.predictor.sweep import Options, over_the_cores, parse_grid, ranked_by
 from app.trading.backtest import TradeReport, TradeSetup
 from app.trading.brokers.paper import PaperConfig
+from app.trading.costs import CostModel
 from app.trading.errors import BadLimits
+from app.trading.performance import Marks, Performance, measure
 from app.trading.risk import RiskLimits
-from app.trading.strategy import StrategyConfig
+from app.trading.strategy import StrategyConfig, ist_day
 
 STRATEGY_FIELDS = ("stop_vol", "target_vol", "trail_vol", "cost_multiple", "min_hit_rate", "min_calibration_n")
 LIMIT_FIELDS = ("max_open_trades", "risk_per_trade", "max_notional_per_trade", "max_daily_loss", "cooldown")
@@ -102,11 +106,11 @@ def parse_trade_grid(specs: Sequence[str]) -> list[Options]:
 
 
 @dataclass(frozen=True, slots=True)
-class TradeRun:
-    """One grid point's options and its run's figures (docs/performance.md defines each;
-    `max_drawdown_pct`: the deepest fall from a peak, percent of the peak; `halts`: daily-loss halts)."""
+class Figures:
+    """A run's figures over some of its sessions (docs/performance.md defines each;
+    `max_drawdown_pct`: the deepest fall from a peak, percent of the peak; `halts`: daily-loss
+    halts)."""
 
-    options: Options
     trades: int
     net_pnl: float
     total_return: float
@@ -123,10 +127,8 @@ class TradeRun:
     halts: int
 
     @classmethod
-    def of(cls, options: Options, report: TradeReport) -> TradeRun:
-        p = report.performance
+    def of(cls, p: Performance, halts: int) -> Figures:
         return cls(
-            options,
             p.trades,
             p.net_pnl,
             p.total_return,
@@ -140,8 +142,45 @@ class TradeRun:
             p.win_rate,
             p.charges,
             p.exposure,
-            len(report.halts),
+            halts,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class TradeRun:
+    """One grid point's options and its run's figures: over the sessions before the holdout
+    (`figures`: every session when there is none, what the runs are ranked by) and over the
+    held-out sessions (`holdout`)."""
+
+    options: Options
+    figures: Figures
+    holdout: Figures | None = None
+
+    def public(self) -> dict[str, Any]:
+        held = None if self.holdout is None else asdict(self.holdout)
+        return {"options": self.options, **asdict(self.figures), "holdout": held}
+
+
+def split_run(
+    options: Options, report: TradeReport, data: Aligned, capital: float, costs: CostModel, holdout_from: int | None
+) -> TradeRun:
+    """`report`'s figures, apart before and from `holdout_from` (epoch s; None: all of them
+    together): the trades by their entry, their orders with them, the equity marked on each
+    part's bars, each part on `capital` (sizing never depends on the account, so a part's rupees
+    are what it made either way)."""
+    if holdout_from is None:
+        return TradeRun(options, Figures.of(report.performance, len(report.halts)))
+    cut = int(np.searchsorted(data.open_ts, holdout_from))
+    day = ist_day(holdout_from)
+    parts = []
+    for held, bars in ((False, slice(None, cut)), (True, slice(cut, None))):
+        trades = [t for t in report.trades if (t.entry_ts >= holdout_from) is held]
+        ids = {t.trade_id for t in trades}
+        orders = [o for o in report.orders if o["trade_id"] in ids]
+        marks = Marks(data.instruments, data.open_ts[bars], data.close_ts[bars], data.ohlcv["close"][bars])
+        halts = sum((h.date >= day) is held for h in report.halts)
+        parts.append(Figures.of(measure(trades, orders, capital=capital, costs=costs, marks=marks), halts))
+    return TradeRun(options, parts[0], parts[1])
 
 
 TRADE_RANK_FIGURES: dict[str, bool] = {
@@ -165,19 +204,24 @@ def run_trade_sweep(
     grid: Sequence[Options],
     *,
     base: TradeSetup,
+    holdout_from: int | None = None,
     workers: int | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> list[TradeRun]:
     """The trade backtest of every grid point (over `base`) in a process pool of `workers`
     processes (default: the cores), in the grid's order; CPU-bound, call it off the event loop.
-    `on_done` is told how many runs are done, as each ends."""
-    return over_the_cores(data, partial(_trade_run, interval, base), grid, workers, on_done)
+    `holdout_from` (epoch s): the sessions from then on are held out, their figures apart
+    (`split_run`). `on_done` is told how many runs are done, as each ends."""
+    return over_the_cores(data, partial(_trade_run, interval, base, holdout_from), grid, workers, on_done)
 
 
-def _trade_run(interval: str, base: TradeSetup, data: Aligned, options: Options) -> TradeRun:
-    return TradeRun.of(options, asyncio.run(with_options(base, options).run(data, interval)))
+def _trade_run(interval: str, base: TradeSetup, holdout_from: int | None, data: Aligned, options: Options) -> TradeRun:
+    setup = with_options(base, options)
+    report = asyncio.run(setup.run(data, interval))
+    return split_run(options, report, data, setup.paper.capital, setup.costs, holdout_from)
 
 
 def ranked_runs(runs: Sequence[TradeRun], by: str) -> list[TradeRun]:
-    """Best first by the figure `by` (one of TRADE_RANK_FIGURES); runs without it come last."""
-    return ranked_by(runs, by, lambda run: getattr(run, by), TRADE_RANK_FIGURES)
+    """Best first by the figure `by` (one of TRADE_RANK_FIGURES) before the holdout; runs without
+    it come last."""
+    return ranked_by(runs, by, lambda run: getattr(run.figures, by), TRADE_RANK_FIGURES)

@@ -340,6 +340,10 @@ def test_the_cli_runs_it_over_stored_candles(tmp_path: Path) -> None:
     for bad_grid, says in (  # the grid's own refusals: tests/trading/test_sweep.py
         (["--sweep", "stop_vol=1", "--rank-by", "ic_ir"], "unknown figure 'ic_ir' to rank by; one of sharpe"),
         (["--sweep", "stop_vol=1", "--report", sheet], "--report writes one run's tearsheet"),
+        (
+            ["--sweep", "stop_vol=1", "--holdout-from", "2020-01-01"],
+            "the candles leave no session before it",
+        ),  # one session
     ):
         bad = signaldesk(*args, *bad_grid)
         assert bad.returncode == 2 and says in bad.stderr, bad.stderr

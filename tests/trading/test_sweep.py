@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
+from app.market.calendar import IST_OFFSET
 from app.market.instrument_master.specs import TradingSpec, TradingSpecs
+from app.predictor.backtest import Aligned
 from app.predictor.errors import BadSweep
 from app.predictor.skill import SkillConfig
 from app.trading.backtest import TradeSetup, run_trade_backtest
@@ -17,7 +20,7 @@ from app.trading.brokers.paper import PaperConfig
 from app.trading.costs import CostModel
 from app.trading.risk import RiskLimits
 from app.trading.strategy import StrategyConfig
-from app.trading.sweep import TradeRun, parse_trade_grid, ranked_runs, run_trade_sweep, with_options
+from app.trading.sweep import Figures, TradeRun, parse_trade_grid, ranked_runs, run_trade_sweep, with_options
 from app.trading.trades import TradeStatus
 from tests.trading.test_backtest import MINUTE, aligned, simulated
 
@@ -78,6 +81,7 @@ def test_runs_in_the_pool_equal_single_runs_and_are_ranked() -> None:
     told: list[int] = []
     runs = run_trade_sweep(data, "1m", grid, base=base, workers=2, on_done=told.append)
     assert [run.options for run in runs] == grid and told == [1, 2, 3, 4]  # a command's progress
+    assert all(run.holdout is None for run in runs)
     for options, run in zip(grid, runs, strict=True):
         setup = with_options(base, options)
         alone = asyncio.run(
@@ -96,19 +100,49 @@ def test_runs_in_the_pool_equal_single_runs_and_are_ranked() -> None:
                 after_halt=setup.after_halt,
             )
         )
-        assert run == TradeRun.of(options, alone)
-        assert run.trades == sum(t.status is TradeStatus.CLOSED for t in alone.trades) > 0
+        assert run == TradeRun(options, Figures.of(alone.performance, len(alone.halts)))
+        assert run.figures.trades == sum(t.status is TradeStatus.CLOSED for t in alone.trades) > 0
         on_the_tick = {
             round(t.entry / 0.1, 6) % 1 == 0 for t in alone.trades if t.instrument_key == data.instruments[0]
         }
         assert on_the_tick == {True}  # the instrument master's tick reached the worker
-    assert len({(run.trades, run.net_pnl) for run in runs}) == len(grid)  # each option changed the run
-    assert any(run.halts for run in runs if run.options["max_daily_loss"] == 300)
+    assert len({(run.figures.trades, run.figures.net_pnl) for run in runs}) == len(grid)  # each option changed the run
+    assert any(run.figures.halts for run in runs if run.options["max_daily_loss"] == 300)
 
-    by_sharpe = [run.sharpe for run in ranked_runs(runs, "sharpe")]
+    by_sharpe = [run.figures.sharpe for run in ranked_runs(runs, "sharpe")]
     known = [s for s in by_sharpe if s is not None]
     assert known == sorted(known, reverse=True) and by_sharpe[: len(known)] == known  # None last
-    shallowest_first = [run.max_drawdown_pct for run in ranked_runs(runs, "max_drawdown_pct")]
+    shallowest_first = [run.figures.max_drawdown_pct for run in ranked_runs(runs, "max_drawdown_pct")]
     assert shallowest_first == sorted(shallowest_first)
     with pytest.raises(BadSweep, match="unknown figure 'dm_sq_stat' to rank by; one of sharpe"):
         ranked_runs(runs, "dm_sq_stat")
+
+
+def test_held_out_sessions_are_measured_apart_and_the_sessions_before_as_a_run_of_them_alone() -> None:
+    """The engine is causal: a run's first session trades as a run over that session alone does,
+    so the figures before the holdout equal that run's; the two parts add up to the whole."""
+    data = aligned(simulated(2, instruments=2, seed=5))
+    sessions = (data.open_ts + IST_OFFSET) // 86_400
+    second = int(np.flatnonzero(sessions != sessions[0])[0])
+    holdout_from = int(sessions[second] * 86_400 - IST_OFFSET)  # the second session's IST midnight
+    grid = parse_trade_grid(["stop_vol=0.5,2"])
+    split = run_trade_sweep(data, "1m", grid, base=BASE, holdout_from=holdout_from, workers=1)
+    whole = run_trade_sweep(data, "1m", grid, base=BASE, workers=1)
+    first_day = Aligned(
+        data.instruments,
+        data.open_ts[:second],
+        data.close_ts[:second],
+        {field: values[:second] for field, values in data.ohlcv.items()},
+    )
+    alone = run_trade_sweep(first_day, "1m", grid, base=BASE, workers=1)
+    for before_and_after, all_of_it, first_session in zip(split, whole, alone, strict=True):
+        assert before_and_after.holdout is not None and before_and_after.figures == first_session.figures
+        assert before_and_after.figures.trades + before_and_after.holdout.trades == all_of_it.figures.trades
+        total = before_and_after.figures.net_pnl + before_and_after.holdout.net_pnl
+        assert total == pytest.approx(all_of_it.figures.net_pnl, abs=1e-6)
+        assert before_and_after.holdout.trades > 0
+        public = before_and_after.public()
+        assert (
+            public["holdout"]["trades"] == before_and_after.holdout.trades
+            and public["sharpe"] == first_session.figures.sharpe
+        )
