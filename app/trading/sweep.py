@@ -34,27 +34,6 @@ STRATEGY_FIELDS = ("stop_vol", "target_vol", "trail_vol", "cost_multiple", "min_
 LIMIT_FIELDS = ("max_open_trades", "risk_per_trade", "max_notional_per_trade", "max_daily_loss", "cooldown")
 
 
-def with_options(setup: TradeSetup, options: Options) -> TradeSetup:
-    """`setup` with a grid point's options (TRADE_SWEEPABLE's names) in place of its own."""
-    strategy = {k: v for k, v in options.items() if k in STRATEGY_FIELDS}
-    limits = {k: v for k, v in options.items() if k in LIMIT_FIELDS}
-    setup = replace(setup, strategy=replace(setup.strategy, **strategy), limits=replace(setup.limits, **limits))
-    if "slippage_bps" in options:  # the strategy's entry threshold counts what the paper broker fills at
-        slippage = options["slippage_bps"]
-        setup = replace(
-            setup,
-            strategy=replace(setup.strategy, slippage_bps=slippage),
-            paper=replace(setup.paper, slippage_bps=slippage),
-        )
-    if "horizons" in options:
-        setup = replace(setup, horizons=tuple(options["horizons"]))
-    if "calib_halflife" in options:
-        setup = replace(setup, calib_halflife=options["calib_halflife"])
-    if "model" in options:
-        setup = replace(setup, model_kind=options["model"])
-    return setup
-
-
 def _strategy(name: str, kind: Callable[[str], Any]) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         value = kind(text)
@@ -103,6 +82,27 @@ the model the engine trades on."""
 def parse_trade_grid(specs: Sequence[str]) -> list[Options]:
     """Every combination of the `name=v1,v2,...` specs over TRADE_SWEEPABLE (BadSweep when bad)."""
     return parse_grid(specs, TRADE_SWEEPABLE)
+
+
+def with_options(setup: TradeSetup, options: Options) -> TradeSetup:
+    """`setup` with a grid point's options (TRADE_SWEEPABLE's names) in place of its own."""
+    strategy = {k: v for k, v in options.items() if k in STRATEGY_FIELDS}
+    limits = {k: v for k, v in options.items() if k in LIMIT_FIELDS}
+    setup = replace(setup, strategy=replace(setup.strategy, **strategy), limits=replace(setup.limits, **limits))
+    if "slippage_bps" in options:  # the strategy's entry threshold counts what the paper broker fills at
+        slippage = options["slippage_bps"]
+        setup = replace(
+            setup,
+            strategy=replace(setup.strategy, slippage_bps=slippage),
+            paper=replace(setup.paper, slippage_bps=slippage),
+        )
+    if "horizons" in options:
+        setup = replace(setup, horizons=tuple(options["horizons"]))
+    if "calib_halflife" in options:
+        setup = replace(setup, calib_halflife=options["calib_halflife"])
+    if "model" in options:
+        setup = replace(setup, model_kind=options["model"])
+    return setup
 
 
 @dataclass(frozen=True, slots=True)
