@@ -114,7 +114,7 @@ def backtest(
     holdout_from: Annotated[
         str | None,
         typer.Option(
-            help="--trade --sweep: hold out the sessions from this IST date (YYYY-MM-DD) on: the runs are "
+            help="--sweep: hold out the sessions from this IST date (YYYY-MM-DD) on: the runs are "
             "ranked on the sessions before it, the held-out sessions' figures shown beside."
         ),
     ] = None,
@@ -139,8 +139,8 @@ def backtest(
             raise ValueError(f"unexpected arguments {' '.join(ctx.args)}")
         if sweep and report_path is not None:
             raise ValueError("--report writes one run's tearsheet; it does not combine with --sweep")
-        if holdout_from is not None and not (trade and sweep):
-            raise ValueError("--holdout-from splits a trade sweep's sessions; it needs --trade and --sweep")
+        if holdout_from is not None and not sweep:
+            raise ValueError("--holdout-from splits a sweep's sessions; it needs --sweep")
         held_out = None if holdout_from is None else _ist_midnight(holdout_from)
         rank_by = rank_by or ("sharpe" if trade else "dm_sq_stat")
         grid = (parse_trade_grid if trade else parse_grid)([*sweep, *ctx.args]) if sweep else []
@@ -167,11 +167,14 @@ def backtest(
         return trade_backtest(data, cfg.interval, setup, json_out, report_path)
     base: dict[str, Any] = {"horizons": cfg.horizons, "calib_halflife": cfg.calib_halflife}
     if grid:
+        cost = round_trip_cost(settings)
         with progress(err, len(grid), "backtests") as done:
-            results = run_sweep(data, cfg.interval, grid, base=base, round_trip=round_trip_cost(settings), on_done=done)
+            results = run_sweep(
+                data, cfg.interval, grid, base=base, round_trip=cost, holdout_from=held_out, on_done=done
+            )
         results = ranked(results, rank_by)
         title = f"sweep: {len(grid)} runs, {len(keys)} instruments, {cfg.interval}, ranked by {rank_by}"
-        return _print_sweep(title, results, rank_by, len(grid), json_out)
+        return _print_sweep(title, results, rank_by, len(grid), json_out, holdout_from)
     report = run_backtest(data, parse_interval(cfg.interval), evaluate=True, **base)
     title = f"backtest: {len(keys)} instruments, {cfg.interval}, {report.anchors} anchors, {report.bars} bars"
     _print_backtest(title, report, evaluate_all(report.panels(), round_trip=round_trip_cost(settings)), json_out)
@@ -188,12 +191,21 @@ def _ist_midnight(text: str) -> int:
     return int(datetime.combine(day, time(0, 0), IST).timestamp())
 
 
-def _print_sweep(title: str, results: list[SweepResult], rank_by: str, runs: int, json_out: bool) -> None:
+def _print_sweep(
+    title: str, results: list[SweepResult], rank_by: str, runs: int, json_out: bool, holdout_from: str | None
+) -> None:
     if json_out:
-        rows = [{"options": r.options, **asdict(r.evaluation)} for r in results]
-        out.print_json(data={"rank_by": rank_by, "runs": runs, "results": rows})
+        rows = [
+            {"options": r.options, **asdict(r.evaluation), "holdout": None if r.holdout is None else asdict(r.holdout)}
+            for r in results
+        ]
+        out.print_json(data={"rank_by": rank_by, "runs": runs, "holdout_from": holdout_from, "results": rows})
         return
-    print_whole(out, evaluation_table(title, [r.evaluation for r in results], [r.options for r in results], rank_by))
+    if holdout_from is not None:
+        title += f" before {holdout_from}, held out from {holdout_from} on"
+    evaluations, options = [r.evaluation for r in results], [r.options for r in results]
+    held_out = [r.holdout for r in results if r.holdout is not None] or None
+    print_whole(out, evaluation_table(title, evaluations, options, rank_by, held_out))
 
 
 def _print_backtest(title: str, report: BacktestReport, evaluations: list[Evaluation], json_out: bool) -> None:
@@ -252,23 +264,37 @@ EVALUATION_COLUMNS = {
 
 
 def evaluation_table(
-    title: str, evaluations: list[Evaluation], options: list[dict[str, Any]] | None = None, first: str | None = None
+    title: str,
+    evaluations: list[Evaluation],
+    options: list[dict[str, Any]] | None = None,
+    first: str | None = None,
+    held_out: list[Evaluation] | None = None,
 ) -> Table:
     """One row per evaluation (after its sweep options, when given); the figure `first` (a sweep's
-    ranking) leads the figures; long-short in basis points."""
+    ranking) leads the figures; long-short in basis points. `held_out`: each row's evaluation over
+    the held-out anchors, whose anchors and `first` figure end the row."""
     names = list(options[0]) if options else []
-    columns = {**{label: f for label, f in EVALUATION_COLUMNS.items() if f == first}, **EVALUATION_COLUMNS}
+    leading = {label: f for label, f in EVALUATION_COLUMNS.items() if f == first}
+    columns = {**leading, **EVALUATION_COLUMNS}
+    held = {"held-out anchors": "anchors", **{f"held-out {label.strip()}": f for label, f in leading.items()}}
     table = Table(title=title)
-    for column in [*names, *columns]:
+    for column in [*names, *columns, *(held if held_out else ())]:
         table.add_column(column.strip(), justify="right")
     for i, evaluation in enumerate(evaluations):
-        values = asdict(evaluation)
         cells = [_shown(options[i][name]) for name in names] if options else []
-        for column, field in columns.items():
-            value = values[field]
-            cells.append(_shown(value * 10_000 if "bp" in column and value is not None else value))
+        cells += _figures(evaluation, columns)
+        if held_out:
+            cells += _figures(held_out[i], held)
         table.add_row(*cells)
     return table
+
+
+def _figures(evaluation: Evaluation, columns: dict[str, str]) -> list[str]:
+    values = asdict(evaluation)
+    return [
+        _shown(values[field] * 10_000 if "bp" in column and values[field] is not None else values[field])
+        for column, field in columns.items()
+    ]
 
 
 def reliability_table(evaluations: list[Evaluation]) -> Table:

@@ -79,6 +79,26 @@ class Panel:
         )
 
 
+def split_panels(panels: Iterable[Panel], at: int) -> tuple[list[Panel], list[Panel]]:
+    """Each panel's anchors before `at` (epoch s) and from it on (its rows are sorted by
+    ts_pred), as two panels. Panels that share their anchors and outcomes (a backtest's models of
+    one horizon) share their parts too, so `evaluate_all` still ranks their outcomes once."""
+    before: list[Panel] = []
+    after: list[Panel] = []
+    parts: dict[tuple[int, int, int], tuple[tuple[Array, ...], tuple[Array, ...]]] = {}
+    for panel in panels:
+        cut = int(np.searchsorted(panel.ts_pred, at))
+        key = (id(panel.ts_pred), id(panel.ts_target), id(panel.actual))
+        if key not in parts:
+            columns = (panel.ts_pred, panel.ts_target, panel.actual)
+            parts[key] = (tuple(c[:cut] for c in columns), tuple(c[cut:] for c in columns))
+        (ts_a, target_a, actual_a), (ts_b, target_b, actual_b) = parts[key]
+        head = (panel.interval, panel.model_kind, panel.horizon)
+        before.append(Panel(*head, ts_a, target_a, panel.pred[:cut], actual_a))
+        after.append(Panel(*head, ts_b, target_b, panel.pred[cut:], actual_b))
+    return before, after
+
+
 def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -> Evaluation:
     """All figures of `panel`; `round_trip` is the cost model's round-trip cost as a fraction of
     notional, charged on each leg of the long-short figure. `shared`: what panels with the same

@@ -24,7 +24,7 @@ from app.market.intervals import parse_interval
 from app.predictor.backtest import Aligned, run_backtest
 from app.predictor.config import PredictorConfig
 from app.predictor.errors import BadSweep
-from app.predictor.evaluation import Evaluation, evaluate_all
+from app.predictor.evaluation import Evaluation, evaluate_all, split_panels
 from app.predictor.models import MODEL_KINDS
 
 Options = dict[str, Any]
@@ -96,10 +96,13 @@ def _value(parse: Callable[[str], Any], name: str, text: str) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class SweepResult:
-    """One run's options and the evaluation of one of its (model, horizon)s."""
+    """One run's options and the evaluation of one of its (model, horizon)s: over the anchors
+    before the holdout (every anchor when there is none; what the runs are ranked by) and over the
+    held-out anchors (`holdout`)."""
 
     options: Options
     evaluation: Evaluation
+    holdout: Evaluation | None = None
 
 
 def run_sweep(
@@ -109,16 +112,19 @@ def run_sweep(
     *,
     base: Mapping[str, Any],
     round_trip: float,
+    holdout_from: int | None = None,
     workers: int | None = None,
     on_done: Callable[[int], None] | None = None,
 ) -> list[SweepResult]:
     """Backtest every grid point (over `base` options) in a process pool, `workers` processes
-    (default: the cores); CPU-bound, call it off the event loop. `on_done`: see `over_the_cores`."""
-    runs = over_the_cores(data, partial(_evaluations, interval, base, round_trip), grid, workers, on_done)
+    (default: the cores); CPU-bound, call it off the event loop. `holdout_from` (epoch s): the
+    anchors from then on are evaluated apart (`split_panels`). `on_done`: see `over_the_cores`."""
+    work = partial(_evaluations, interval, base, round_trip, holdout_from)
+    runs = over_the_cores(data, work, grid, workers, on_done)
     return [
-        SweepResult(options, evaluation)
+        SweepResult(options, evaluation, holdout)
         for options, evaluations in zip(grid, runs, strict=True)
-        for evaluation in evaluations
+        for evaluation, holdout in evaluations
     ]
 
 
@@ -157,11 +163,20 @@ def _on_the_data(work: Callable[[Aligned, Options], R], options: Options) -> R:
 
 
 def _evaluations(
-    interval: str, base: Mapping[str, Any], round_trip: float, data: Aligned, options: Options
-) -> list[Evaluation]:
+    interval: str, base: Mapping[str, Any], round_trip: float, holdout_from: int | None, data: Aligned, options: Options
+) -> list[tuple[Evaluation, Evaluation | None]]:
     # one thread: the pool already has a worker on each core
     report = run_backtest(data, parse_interval(interval), evaluate=True, threads=1, **{**base, **options})
-    return evaluate_all(report.panels(), round_trip=round_trip, threads=1)
+    if holdout_from is None:
+        return [(evaluation, None) for evaluation in evaluate_all(report.panels(), round_trip=round_trip, threads=1)]
+    before, after = split_panels(report.panels(), holdout_from)
+    return list(
+        zip(
+            evaluate_all(before, round_trip=round_trip, threads=1),
+            evaluate_all(after, round_trip=round_trip, threads=1),
+            strict=True,
+        )
+    )
 
 
 def rank_direction(by: str, figures: Mapping[str, bool] = RANK_FIGURES) -> float:

@@ -75,12 +75,15 @@ def test_a_sweep_runs_the_grid_and_ranks_it(sp500_dir: Path) -> None:
         "calib_halflife=50,100",
         "--rank-by",
         "mase_zero",
+        "--holdout-from",
+        "2018-01-01",
         "--json",
         data_dir=sp500_dir,
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert report["runs"] == 4 and report["rank_by"] == "mase_zero"
+    assert report["runs"] == 4 and report["rank_by"] == "mase_zero" and report["holdout_from"] == "2018-01-01"
+    assert all(r["holdout"]["anchors"] > 0 and r["holdout"]["model_kind"] == r["model_kind"] for r in report["results"])
     runs = {
         (tuple(r["options"]["horizons"]), r["options"]["calib_halflife"], r["model_kind"]) for r in report["results"]
     }
@@ -100,4 +103,10 @@ def test_backtest_names_what_is_wrong(sp500_dir: Path) -> None:
     sweep = ["backtest", "--instruments", KEY, "--interval", "1d", "--sweep"]
     bad = signaldesk(*sweep, "horizons=1,5", "halflife=9", data_dir=sp500_dir)
     assert bad.returncode == 2 and "unknown sweep parameter 'halflife'" in bad.stderr
+    bad = signaldesk(
+        "backtest", "--instruments", KEY, "--interval", "1d", "--holdout-from", "2020-01-01", data_dir=sp500_dir
+    )
+    assert bad.returncode == 2 and "--holdout-from splits a sweep's sessions; it needs --sweep" in bad.stderr
+    bad = signaldesk(*sweep, "horizons=1,5", "--holdout-from", "2020-13-01", data_dir=sp500_dir)
+    assert bad.returncode == 2 and "--holdout-from '2020-13-01': expected an IST date, YYYY-MM-DD" in bad.stderr
     assert "Traceback" not in bad.stderr

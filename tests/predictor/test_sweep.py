@@ -8,7 +8,7 @@ import pytest
 
 from app.predictor.backtest import align, run_backtest
 from app.predictor.errors import BadSweep
-from app.predictor.evaluation import evaluate_all
+from app.predictor.evaluation import evaluate_all, split_panels
 from app.predictor.sweep import parse_grid, ranked, run_sweep
 from tests.predictor.synthetic import MINUTE, random_walk
 
@@ -63,3 +63,39 @@ def test_runs_in_the_pool_equal_single_runs_and_are_ranked() -> None:
     assert lowest_first == sorted(lowest_first)  # type: ignore[type-var]
     with pytest.raises(BadSweep, match="unknown figure 'hit'"):
         ranked(results, "hit")
+
+
+def test_held_out_anchors_are_evaluated_apart_and_ranked_on_the_ones_before() -> None:
+    closes = random_walk(240, 6, seed=9)
+    stamps = 1_767_225_600 + 60 * np.arange(len(closes))
+    frames = {
+        f"NSE_EQ|T{j}": pd.DataFrame(
+            {"ts": stamps, **{c: closes[:, j] for c in ("open", "high", "low", "close")}}
+        ).assign(volume=1.0)
+        for j in range(closes.shape[1])
+    }
+    data = align(frames, MINUTE)
+    at = int(stamps[150])
+    panels = run_backtest(data, MINUTE, models=["ridge", "ewma"], evaluate=True).panels()
+    before, after = split_panels(panels, at)
+    for whole, head, tail in zip(panels, before, after, strict=True):
+        assert (head.ts_pred < at).all() and (tail.ts_pred >= at).all()
+        for column in ("ts_pred", "ts_target", "pred", "actual"):
+            joined = np.concatenate([getattr(head, column), getattr(tail, column)])
+            np.testing.assert_array_equal(joined, getattr(whole, column))
+    one_horizon = [p for p in before if p.horizon == before[0].horizon]
+    assert len(one_horizon) == 2 and one_horizon[0].actual is one_horizon[1].actual  # outcomes ranked once
+
+    grid = parse_grid(["calib_halflife=20,200"])
+    results = run_sweep(
+        data, "1m", grid, base={"models": ["ridge", "ewma"]}, round_trip=0.0005, holdout_from=at, workers=2
+    )
+    for options in grid:
+        panels = run_backtest(data, MINUTE, models=["ridge", "ewma"], evaluate=True, **options).panels()
+        head, tail = split_panels(panels, at)
+        mine = [r for r in results if r.options == options]
+        assert [r.evaluation for r in mine] == evaluate_all(head, round_trip=0.0005)
+        assert [r.holdout for r in mine] == evaluate_all(tail, round_trip=0.0005)
+    assert all(r.holdout is not None and r.holdout.anchors < r.evaluation.anchors for r in results)
+    by_ic_ir = [r.evaluation.ic_ir for r in ranked(results, "ic_ir")]
+    assert by_ic_ir == sorted(by_ic_ir, reverse=True)  # type: ignore[type-var]
