@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from app.predictor.backtest import align, run_backtest
+from app.predictor.backtest import Aligned, align, run_backtest
 from app.predictor.errors import BadSweep
 from app.predictor.evaluation import evaluate_all, split_panels
 from app.predictor.sweep import parse_grid, ranked, run_sweep
@@ -38,16 +38,23 @@ def test_a_bad_spec_is_refused_naming_it(specs: list[str], name: str, says: str)
     assert refused.value.name == name and says in str(refused.value)
 
 
-def test_runs_in_the_pool_equal_single_runs_and_are_ranked() -> None:
-    closes = random_walk(240, 6, seed=9)
-    stamps = 1_767_225_600 + 60 * np.arange(len(closes))
+STAMPS = 1_767_225_600 + 60 * np.arange(240)
+
+
+def random_market() -> Aligned:
+    """Six instruments' random walks over 240 one-minute bars (STAMPS)."""
+    closes = random_walk(len(STAMPS), 6, seed=9)
     frames = {
         f"NSE_EQ|T{j}": pd.DataFrame(
-            {"ts": stamps, **{c: closes[:, j] for c in ("open", "high", "low", "close")}}
+            {"ts": STAMPS, **{c: closes[:, j] for c in ("open", "high", "low", "close")}}
         ).assign(volume=1.0)
         for j in range(closes.shape[1])
     }
-    data = align(frames, MINUTE)
+    return align(frames, MINUTE)
+
+
+def test_runs_in_the_pool_equal_single_runs_and_are_ranked() -> None:
+    data = random_market()
     grid = parse_grid(["horizons=1,3", "calib_halflife=20,200"])
     results = run_sweep(data, "1m", grid, base={"models": ["ridge", "ewma"]}, round_trip=0.0005, workers=2)
     assert len(results) == len(grid) * 2  # two models per run
@@ -66,16 +73,8 @@ def test_runs_in_the_pool_equal_single_runs_and_are_ranked() -> None:
 
 
 def test_held_out_anchors_are_evaluated_apart_and_ranked_on_the_ones_before() -> None:
-    closes = random_walk(240, 6, seed=9)
-    stamps = 1_767_225_600 + 60 * np.arange(len(closes))
-    frames = {
-        f"NSE_EQ|T{j}": pd.DataFrame(
-            {"ts": stamps, **{c: closes[:, j] for c in ("open", "high", "low", "close")}}
-        ).assign(volume=1.0)
-        for j in range(closes.shape[1])
-    }
-    data = align(frames, MINUTE)
-    at = int(stamps[150])
+    data = random_market()
+    at = int(STAMPS[150])
     panels = run_backtest(data, MINUTE, models=["ridge", "ewma"], evaluate=True).panels()
     before, after = split_panels(panels, at)
     for whole, head, tail in zip(panels, before, after, strict=True):
