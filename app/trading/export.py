@@ -20,6 +20,7 @@ from app.market.calendar import IST
 from app.storage.db import Database, with_database
 from app.trading.costs import CostModel
 from app.trading.performance import CHARGE_KINDS, split_charges
+from app.trading.record import Period
 from app.trading.store import TradeStore
 from app.trading.trades import TradeStatus
 
@@ -105,8 +106,7 @@ def trades_csv_in_worker(
     status: TradeStatus | None,
     instrument_key: str | None,
     limit: int,
-    since: int | None,
-    until: int | None,
+    period: Period,
     costs: CostModel,
     fields: list[str],
     reporter: object,
@@ -115,7 +115,7 @@ def trades_csv_in_worker(
 
     async def made(db: Database) -> str:
         store = TradeStore(db)
-        rows = await trade_rows(store, status, instrument_key, limit, since, until)
+        rows = await trade_rows(store, status, instrument_key, limit, period.since, period.until)
         orders = await store.orders(trade_ids=[r["trade_id"] for r in rows], limit=None)
         return trades_csv(rows, charges_by_kind(orders, costs), fields=fields)
 
@@ -126,8 +126,7 @@ def orders_csv_in_worker(
     url: str,
     trade_id: int | None,
     limit: int,
-    since: int | None,
-    until: int | None,
+    period: Period,
     costs: CostModel,
     fields: list[str],
     reporter: object,
@@ -135,7 +134,7 @@ def orders_csv_in_worker(
     """`orders_csv` of the orders of `GET /api/hft/orders` asked, from the database at `url` (in a worker process)."""
 
     async def made(db: Database) -> str:
-        orders = await TradeStore(db).orders(trade_id=trade_id, limit=limit, since=since, until=until)
+        orders = await TradeStore(db).orders(trade_id=trade_id, limit=limit, since=period.since, until=period.until)
         return orders_csv(orders, costs, fields=fields)
 
     return with_database(url, made)

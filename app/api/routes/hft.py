@@ -218,7 +218,7 @@ async def export_trades(
     instrument_key: str | None = None,
     limit: BookLimit = 500,
 ) -> Response:
-    args = (service.store.db.url, status, instrument_key, limit, period.since, period.until, service.strategy.costs)
+    args = (service.store.db.url, status, instrument_key, limit, period, service.strategy.costs)
     return _csv(await computed_in_worker(workers, TRADES_CSV, *args, list(TradeOut.model_fields)), "trades.csv")
 
 
@@ -240,7 +240,7 @@ async def read_orders(
 async def export_orders(
     service: TradingDep, workers: WorkersDep, period: PeriodDep, trade_id: RowIdQuery = None, limit: BookLimit = 500
 ) -> Response:
-    args = (service.store.db.url, trade_id, limit, period.since, period.until, service.strategy.costs)
+    args = (service.store.db.url, trade_id, limit, period, service.strategy.costs)
     return _csv(await computed_in_worker(workers, ORDERS_CSV, *args, list(OrderOut.model_fields)), "orders.csv")
 
 
