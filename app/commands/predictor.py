@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import asdict
-from datetime import date, datetime, time, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -182,13 +182,12 @@ def backtest(
 
 def _ist_midnight(text: str) -> int:
     """The start (epoch s) of the IST date `text`, YYYY-MM-DD."""
-    from app.market.calendar import IST
+    from app.trading.record import ist_midnight
 
     try:
-        day = date.fromisoformat(text)
+        return ist_midnight(date.fromisoformat(text))
     except ValueError as e:
         raise ValueError(f"--holdout-from {text!r}: expected an IST date, YYYY-MM-DD") from e
-    return int(datetime.combine(day, time(0, 0), IST).timestamp())
 
 
 def _print_sweep(
