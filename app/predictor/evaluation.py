@@ -12,15 +12,16 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 from statsmodels.tsa.stattools import acovf
+from threadpoolctl import threadpool_limits
 
 from app.predictor.calibration import Mask
 from app.predictor.features import Array
@@ -99,14 +100,32 @@ def split_panels(panels: Iterable[Panel], at: int) -> tuple[list[Panel], list[Pa
     return before, after
 
 
-def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -> Evaluation:
+class Resolved(NamedTuple):
+    """A panel's resolved predictions: where both the forecast and the outcome are (`ok`), the
+    panel's matrices NaN elsewhere, and those cells row-major (`x` forecasts, `y` outcomes)."""
+
+    ok: Mask
+    pred: Array
+    actual: Array
+    x: Array
+    y: Array
+
+    @classmethod
+    def of(cls, panel: Panel) -> Resolved:
+        ok = np.isfinite(panel.pred) & np.isfinite(panel.actual)
+        pred, actual = np.where(ok, panel.pred, np.nan), np.where(ok, panel.actual, np.nan)
+        return cls(ok, pred, actual, pred[ok], actual[ok])
+
+
+def evaluate(
+    panel: Panel, *, round_trip: float, shared: Shared | None = None, resolved: Resolved | None = None
+) -> Evaluation:
     """All figures of `panel`; `round_trip` is the cost model's round-trip cost as a fraction of
     notional, charged on each leg of the long-short figure. `shared`: what panels with the same
-    outcomes (every model of one horizon) compute once between them (`evaluate_all` passes one)."""
+    outcomes (every model of one horizon) compute once between them, and the sorts it made
+    ahead (`evaluate_all` passes one); `resolved`: the panel's, when they are at hand."""
     shared = shared if shared is not None else Shared()
-    ok = np.isfinite(panel.pred) & np.isfinite(panel.actual)
-    pred, actual = np.where(ok, panel.pred, np.nan), np.where(ok, panel.actual, np.nan)
-    x, y = pred[ok], actual[ok]  # the resolved cells, row-major
+    ok, pred, actual, x, y = resolved if resolved is not None else Resolved.of(panel)
     ic, rank_ic, spread = _cross_sections(pred, actual)
     rows = ok.any(axis=1)
     # the anchors with a resolved prediction (one instrument: its resolved predictions, as they are)
@@ -116,7 +135,7 @@ def evaluate(panel: Panel, *, round_trip: float, shared: Shared | None = None) -
     persistence = shared.persistence(panel)
     both = ok & np.isfinite(persistence)
     gross = _mean(spread)
-    order, ranks = ranked_order(x)  # the forecasts' one sort: their deciles and their ranks
+    order, ranks = shared.forecast_ranks(x)  # the forecasts' one sort: their deciles and their ranks
     return Evaluation(
         interval=panel.interval,
         model_kind=panel.model_kind,
@@ -152,38 +171,77 @@ def evaluate_all(panels: Iterable[Panel], *, round_trip: float, threads: int = T
     common. Large panels (THREADED_CELLS) are evaluated `threads` at a time, each in a thread of
     its own: their numpy passes and sorts leave the GIL. (At most `threads` in flight: a panel's
     resolved cells and sort take ~5 times its forecasts' memory, ~460 MB at 100
-    instrument-years.)"""
+    instrument-years.) Smaller ones are evaluated in this thread, every sort they need started
+    first in `threads` threads (`Shared.sort_ahead`).
+
+    BLAS is held to one thread meanwhile. The evaluation's only BLAS calls are the
+    Diebold-Mariano autocovariances' dot products (statsmodels' acovf); OpenBLAS splits a dot of
+    more than 10,000 values over its thread pool, whose threads then spin a while before they
+    sleep, taking a core from whatever runs next: after an evaluation, a replay's two kernel
+    threads took 75-85 ms instead of 50 (a server: the live cycle and the event loop)."""
     panels, shared = list(panels), Shared()
-    if threads < 2 or not any(p.pred.size >= THREADED_CELLS for p in panels):
-        return [evaluate(panel, round_trip=round_trip, shared=shared) for panel in panels]
-    with ThreadPoolExecutor(threads, "evaluation") as pool:
-        return list(pool.map(lambda panel: evaluate(panel, round_trip=round_trip, shared=shared), panels))
+    with threadpool_limits(limits=1, user_api="blas"):
+        if threads < 2:
+            return [evaluate(panel, round_trip=round_trip, shared=shared) for panel in panels]
+        with ThreadPoolExecutor(threads, "evaluation") as pool:
+            if any(p.pred.size >= THREADED_CELLS for p in panels):
+                return list(pool.map(lambda panel: evaluate(panel, round_trip=round_trip, shared=shared), panels))
+            resolved = [Resolved.of(panel) for panel in panels]
+            for panel, cells in zip(panels, resolved, strict=True):
+                shared.sort_ahead(panel, cells, pool)
+            return [
+                evaluate(panel, round_trip=round_trip, shared=shared, resolved=cells)
+                for panel, cells in zip(panels, resolved, strict=True)
+            ]
 
 
 THREADED_CELLS = 500_000
-"""Cells (anchors x instruments) of the largest panel from which `evaluate_all` uses threads:
-below, the figures are many short numpy calls that hold the GIL (one instrument-year of 1-minute
-bars, 94,000 cells a panel: 40 ms in one thread, 45-49 with its sorts handed to another;
-20 instrument-years: 3.2 s in one thread, 2.0-2.1 s with two panels at a time)."""
+"""Cells (anchors x instruments) of the largest panel from which `evaluate_all` evaluates panels
+in threads: below, the figures are many short numpy calls that hold the GIL, so only the sorts
+go to the threads, all started ahead (one instrument-year of 1-minute bars, six panels of 94,000
+cells: 53 ms in one thread, 43-46 with the sorts ahead; 20 instrument-years: 3.2 s in one
+thread, 2.0-2.1 s with two panels at a time)."""
 
 
 class Shared:
     """What every model of one horizon has in common, computed once between them: the
     persistence forecast, and the ranks of the outcomes (keyed by the panel's own arrays: a
-    backtest's panels of one horizon share them; the ranks by the resolved cells too). Safe
-    for `evaluate_all`'s threads: the first to ask computes, the others wait for it. Each
-    result is kept with the arrays it was keyed by, so their ids are not reused meanwhile."""
+    backtest's panels of one horizon share them; the ranks by the resolved cells too); and the
+    sorts started ahead (`sort_ahead`). Safe for `evaluate_all`'s threads: the first to ask
+    computes, the others wait for it. Each result is kept with the arrays it was keyed by, so
+    their ids are not reused meanwhile."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._results: dict[Hashable, tuple[object, Future[Array]]] = {}
+        self._results: dict[Hashable, tuple[object, Future[Any]]] = {}
 
     def persistence(self, panel: Panel) -> Array:
         return self._once((id(panel.actual), id(panel.ts_pred), id(panel.ts_target)), panel, lambda: panel.persistence)
 
     def outcome_ranks(self, panel: Panel, ok: Mask, outcomes: Array) -> Array:
         """Average ranks of the panel's outcomes at `ok` (`outcomes`: those, row-major)."""
-        return self._once((id(panel.actual), np.packbits(ok).tobytes()), panel.actual, lambda: ranks_of(outcomes))
+        return self._once(self._outcomes(panel, ok), panel.actual, lambda: ranks_of(outcomes))
+
+    def forecast_ranks(self, forecasts: Array) -> tuple[Order, Array]:
+        """`ranked_order(forecasts)`: as sorted ahead (`sort_ahead`; forgotten here once taken), else now."""
+        with self._lock:
+            entry = self._results.pop(id(forecasts), None)
+        return entry[1].result() if entry is not None else ranked_order(forecasts)
+
+    def sort_ahead(self, panel: Panel, resolved: Resolved, pool: Executor) -> None:
+        """Start in `pool` the sorts `evaluate(panel)` will ask for: its forecasts', and its
+        outcomes' unless a panel sharing them started those. The sort kernel leaves the GIL, so
+        they run on the other cores while this thread evaluates."""
+        x, y = resolved.x, resolved.y
+        with self._lock:
+            self._results[id(x)] = (x, pool.submit(ranked_order, x))
+            outcomes = self._outcomes(panel, resolved.ok)
+            if outcomes not in self._results:
+                self._results[outcomes] = (panel.actual, pool.submit(ranks_of, y))
+
+    @staticmethod
+    def _outcomes(panel: Panel, ok: Mask) -> Hashable:
+        return id(panel.actual), np.packbits(ok).tobytes()
 
     def _once(self, key: Hashable, keep: object, work: Callable[[], Array]) -> Array:
         with self._lock:

@@ -170,10 +170,10 @@ def test_ranks_average_ties_as_scipy_does_and_models_of_a_horizon_share_them(mon
     forecasts["ewma"] = np.round(forecasts["ridge"], 3)
     shared = [panel(pred, actual, horizon=2) for pred in forecasts.values()]
     alone = [evaluate(p, round_trip=0.0) for p in shared]
-    assert evaluate_all(shared, round_trip=0.0) == alone  # small panels: in this thread
+    assert evaluate_all(shared, round_trip=0.0, threads=1) == alone  # everything in this thread
+    assert evaluate_all(shared, round_trip=0.0, threads=2) == alone  # small panels: their sorts in two threads
     monkeypatch.setattr(evaluation, "THREADED_CELLS", 0)
     assert evaluate_all(shared, round_trip=0.0, threads=2) == alone  # the panels in two threads, one Shared
-    assert evaluate_all(shared, round_trip=0.0, threads=1) == alone
     for result, pred in zip(alone, forecasts.values(), strict=True):
         want = stats.spearmanr(pred[:, 0], actual[:, 0]).statistic if np.ptp(pred) else None
         assert result.pooled_rank_ic == pytest.approx(want)
