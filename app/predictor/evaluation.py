@@ -9,6 +9,7 @@ last `h` bars, i.e. the actual return of the prediction whose target is this anc
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator
@@ -21,7 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 from statsmodels.tsa.stattools import acovf
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from app.predictor.calibration import Mask
 from app.predictor.features import Array
@@ -180,7 +181,7 @@ def evaluate_all(panels: Iterable[Panel], *, round_trip: float, threads: int = T
     sleep, taking a core from whatever runs next: after an evaluation, a replay's two kernel
     threads took 75-85 ms instead of 50 (a server: the live cycle and the event loop)."""
     panels, shared = list(panels), Shared()
-    with threadpool_limits(limits=1, user_api="blas"):
+    with blas().limit(limits=1, user_api="blas"):
         if threads < 2:
             return [evaluate(panel, round_trip=round_trip, shared=shared) for panel in panels]
         with ThreadPoolExecutor(threads, "evaluation") as pool:
@@ -193,6 +194,13 @@ def evaluate_all(panels: Iterable[Panel], *, round_trip: float, threads: int = T
                 evaluate(panel, round_trip=round_trip, shared=shared, resolved=cells)
                 for panel, cells in zip(panels, resolved, strict=True)
             ]
+
+
+@functools.cache
+def blas() -> ThreadpoolController:
+    """The process's BLAS libraries (numpy's and scipy's OpenBLAS, loaded by this module's
+    imports), found once: `threadpool_limits` looks them up again at every call, ~3.3 ms."""
+    return ThreadpoolController()
 
 
 THREADED_CELLS = 500_000

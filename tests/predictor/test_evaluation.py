@@ -179,6 +179,25 @@ def test_ranks_average_ties_as_scipy_does_and_models_of_a_horizon_share_them(mon
         assert result.pooled_rank_ic == pytest.approx(want)
 
 
+def test_the_evaluation_holds_blas_to_one_thread_and_gives_it_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The autocovariances' dot products run with BLAS on one thread (a pool's threads spin after
+    a call, taking a core from what runs next: docs/predictor.md); the process's setting is
+    restored after."""
+    threads = {lib["filepath"]: lib["num_threads"] for lib in evaluation.blas().info()}
+    seen: list[set[int]] = []
+    acovf = evaluation.acovf
+
+    def watched(*args: object, **kwargs: object) -> np.ndarray:
+        seen.append({lib["num_threads"] for lib in evaluation.blas().info()})
+        return acovf(*args, **kwargs)
+
+    monkeypatch.setattr(evaluation, "acovf", watched)
+    actual = outcomes(200, 1)
+    evaluate_all([panel(actual + 0.001, actual, horizon=3)], round_trip=0.0)
+    assert seen and all(s == {1} for s in seen)
+    assert {lib["filepath"]: lib["num_threads"] for lib in evaluation.blas().info()} == threads
+
+
 @pytest.mark.parametrize("ties", ["none", "a few runs", "one long run", "many runs"])
 def test_the_forecasts_order_is_a_stable_sort_s(ties: str) -> None:
     values = np.random.default_rng(11).standard_normal(2000)
