@@ -19,6 +19,8 @@
   takes its predictions; the benchmark's own task gets the loop back later (after the
   cycle's next synchronous stretch), which no subscriber waits for.
 
+Each run starts with the machine's state (bench/machine.py): compare figures only beside it.
+
 Run: `python -m bench.predictor [--instruments 100] [--days 250] [--stepped-days 20] [--live-instruments 500]`.
 """
 
@@ -62,7 +64,7 @@ from app.predictor.store import PredictionStore
 from app.storage.db import Database
 from app.storage.migrate import upgrade_async
 from app.trading.system import build_trading
-from bench import skill_cost
+from bench import machine, skill_cost
 
 MINUTE = CANONICAL["1m"]
 BARS_PER_SESSION = 375
@@ -291,6 +293,7 @@ def main() -> None:
     parser.add_argument("--live-instruments", type=int, default=500)
     parser.add_argument("--cycles", type=int, default=200)
     args = parser.parse_args()
+    print("machine:", machine.state())
     print("backtest first call (kernels from cache, or compiled): %.2f s" % first_call_seconds())
     print("backtest, 1 instrument:", backtest_throughput(1, args.days, args.stepped_days, 1_000_000))
     print("backtest:", backtest_throughput(args.instruments, args.days, args.stepped_days, 2_000_000))

@@ -26,6 +26,8 @@ predictions) is timed apart from the predictor's (predict, resolve, calibrate an
 events): bars/s = instrument-bars with a close / the trade phase's seconds. The skill gate's
 cost is its work clocked in the same run (bench/skill_cost.py).
 
+Each run starts with the machine's state (bench/machine.py): compare figures only beside it.
+
 Run: `python -m bench.trading [--samples 200] [--bus-synchronous full|normal] [--database-url URL]`
 or `python -m bench.trading --backtest [--backtest-instruments 5] [--backtest-days 250]`.
 """
@@ -72,7 +74,7 @@ from app.trading.service import TradingService
 from app.trading.store import TradeStore
 from app.trading.strategy import StrategyConfig
 from app.trading.system import build_trading
-from bench import skill_cost
+from bench import machine, skill_cost
 from bench.predictor import QueueSource, simulated_sessions
 
 MINUTE = CANONICAL["1m"]
@@ -383,6 +385,7 @@ def main() -> None:
     parser.add_argument("--backtest-instruments", type=int, default=5)
     parser.add_argument("--backtest-days", type=int, default=250, help="sessions of 1-minute bars")
     args = parser.parse_args()
+    print("machine:", machine.state())
     if args.backtest:
         print("trade backtest:", trade_backtest_throughput(args.backtest_instruments, args.backtest_days))
         return
