@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import stats
+from scipy import special
 from statsmodels.tsa.stattools import acovf
 from threadpoolctl import ThreadpoolController
 
@@ -135,6 +135,7 @@ def evaluate(
     dm_abs = diebold_mariano(_loss_differential(*at_rows, np.abs), panel.horizon)
     persistence = shared.persistence(panel)
     both = ok & np.isfinite(persistence)
+    outcome = actual[both]  # where the persistence forecast is too
     gross = _mean(spread)
     order, ranks = shared.forecast_ranks(x)  # the forecasts' one sort: their deciles and their ranks
     return Evaluation(
@@ -157,9 +158,7 @@ def evaluate(
         dm_abs_stat=dm_abs[0] if dm_abs else None,
         dm_abs_p=dm_abs[1] if dm_abs else None,
         mase_zero=_ratio(_mean(np.abs(y - x)), _mean(np.abs(y))),
-        mase_persistence=_ratio(
-            _mean(np.abs(actual[both] - pred[both])), _mean(np.abs(actual[both] - persistence[both]))
-        ),
+        mase_persistence=_ratio(_mean(np.abs(outcome - pred[both])), _mean(np.abs(outcome - persistence[both]))),
         long_short_anchors=len(spread),
         long_short_gross=gross,
         long_short_net=gross - 2 * round_trip if gross is not None else None,
@@ -338,7 +337,9 @@ def diebold_mariano(d: Array, horizon: int) -> tuple[float, float] | None:
     if variance <= 0:  # a constant differential: no evidence either way when it is 0
         return (0.0, 1.0) if mean == 0 else None
     statistic = mean / np.sqrt(variance / n) * np.sqrt(correction)
-    return float(statistic), float(2 * stats.t.sf(abs(statistic), n - 1))
+    # Student's t survival function as scipy.stats.t.sf computes it, without its generic
+    # distribution machinery (0.13 ms a call against 3 us)
+    return float(statistic), float(2 * special.stdtr(n - 1, -abs(statistic)))
 
 
 def reliability(pred: Array, actual: Array, order: Order | None = None) -> list[Decile]:
