@@ -171,8 +171,8 @@ def evaluate_all(panels: Iterable[Panel], *, round_trip: float, threads: int = T
     common. Large panels (THREADED_CELLS) are evaluated `threads` at a time, each in a thread of
     its own: their numpy passes and sorts leave the GIL. (At most `threads` in flight: a panel's
     resolved cells and sort take ~5 times its forecasts' memory, ~460 MB at 100
-    instrument-years.) Smaller ones are evaluated in this thread, every sort they need started
-    first in `threads` threads (`Shared.sort_ahead`).
+    instrument-years.) Smaller ones are evaluated in this thread, the sorts of the next
+    `threads` started ahead in `threads` threads (`_sorting_ahead`).
 
     BLAS is held to one thread meanwhile. The evaluation's only BLAS calls are the
     Diebold-Mariano autocovariances' dot products (statsmodels' acovf); OpenBLAS splits a dot of
@@ -186,13 +186,27 @@ def evaluate_all(panels: Iterable[Panel], *, round_trip: float, threads: int = T
         with ThreadPoolExecutor(threads, "evaluation") as pool:
             if any(p.pred.size >= THREADED_CELLS for p in panels):
                 return list(pool.map(lambda panel: evaluate(panel, round_trip=round_trip, shared=shared), panels))
-            resolved = [Resolved.of(panel) for panel in panels]
-            for panel, cells in zip(panels, resolved, strict=True):
-                shared.sort_ahead(panel, cells, pool)
-            return [
-                evaluate(panel, round_trip=round_trip, shared=shared, resolved=cells)
-                for panel, cells in zip(panels, resolved, strict=True)
-            ]
+            return list(_sorting_ahead(panels, shared, pool, round_trip=round_trip, ahead=threads))
+
+
+def _sorting_ahead(
+    panels: list[Panel], shared: Shared, pool: Executor, *, round_trip: float, ahead: int
+) -> Iterator[Evaluation]:
+    """Each panel evaluated in this thread, in order, while the sorts of the next `ahead` run in
+    `pool` (`Shared.sort_ahead`): at most `ahead` + 1 panels' resolved cells are held at once,
+    however many panels there are (a live record's intervals x models x horizons)."""
+    started: dict[int, Resolved] = {}
+
+    def start(i: int) -> None:
+        if i < len(panels):
+            started[i] = Resolved.of(panels[i])
+            shared.sort_ahead(panels[i], started[i], pool)
+
+    for i in range(ahead):
+        start(i)
+    for i, panel in enumerate(panels):
+        start(i + ahead)
+        yield evaluate(panel, round_trip=round_trip, shared=shared, resolved=started.pop(i))
 
 
 @functools.cache
