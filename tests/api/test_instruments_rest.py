@@ -81,11 +81,11 @@ def test_search_ranks_symbols_then_names_and_names_bad_fields(data: Path, server
 def test_rest_bodies_take_trading_symbols(data: Path, server_factory) -> None:  # type: ignore[no-untyped-def]
     server: ServerProcess = server_factory(data)
     server.start()
-    r = httpx.post(f"{server.http}/api/predictor/start", json={"instruments": ["reliance", "NSE_EQ:TCS"]})
+    r = server.start_predictor({"instruments": ["reliance", "NSE_EQ:TCS"]})
     assert r.status_code == 200, r.text
     assert r.json()["instruments"] == [RELIANCE, TCS]
     assert httpx.post(f"{server.http}/api/predictor/stop").status_code == 200
-    r = httpx.post(f"{server.http}/api/predictor/start", json={"instruments": [RELIANCE, "RELIANXE"]})
+    r = server.start_predictor({"instruments": [RELIANCE, "RELIANXE"]})
     assert r.status_code == 422
     assert r.json()["detail"] == [
         {

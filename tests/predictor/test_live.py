@@ -33,7 +33,7 @@ async def test_predictions_are_created_resolved_and_calibrated_live(server_facto
     server.start()
     async with connect(server.ws("prediction")) as ws:
         await recv_ready(ws)
-        r = httpx.post(f"{server.http}/api/predictor/start", json={"instruments": [RELIANCE, TCS], "cfg": CFG})
+        r = server.start_predictor({"instruments": [RELIANCE, TCS], "cfg": CFG})
         assert r.status_code == 200, r.text
         assert r.json()["state"] == "running"
         events = await recv_until(ws, lambda ev: sum(e["type"] == "predictor.cycle" for e in ev) >= 6)
@@ -126,7 +126,7 @@ async def test_restart_resumes_the_run_and_resolution_of_open_predictions(databa
     start = {"instruments": [RELIANCE], "cfg": {"horizons": [3], "model_kind": "zero"}}
     async with connect(server.ws("prediction")) as ws:
         ready = await recv_ready(ws)
-        assert httpx.post(f"{server.http}/api/predictor/start", json=start).status_code == 200
+        assert server.start_predictor(start).status_code == 200
         events = await recv_until(ws, lambda ev: sum(e["type"] == "prediction.created" for e in ev) >= 3)
     server.kill()
     open_before = {e["payload"]["id"] for e in events if e["type"] == "prediction.created"}
@@ -170,7 +170,7 @@ async def test_heavy_cycles_do_not_stall_other_channels(server_factory) -> None:
         await recv_ready(busy)
         await recv_ready(idle)
         everything = {"instruments": [], "cfg": {"model_kind": "ridge"}}  # no instruments: all the feed has
-        assert httpx.post(f"{server.http}/api/predictor/start", json=everything).status_code == 200
+        assert server.start_predictor(everything).status_code == 200
 
         def busy_cycles(ev: list[dict[str, Any]]) -> bool:
             return sum(e["type"] == "predictor.cycle" and e["payload"]["created"] >= 300 for e in ev) >= 2

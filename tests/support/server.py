@@ -87,5 +87,12 @@ class ServerProcess(ChildProcess):
             time.sleep(0.05)
         raise TimeoutError(f"server not healthy after {timeout}s:\n{self.log_path.read_text()}")
 
+    def start_predictor(self, body: dict[str, object]) -> httpx.Response:
+        """POST /api/predictor/start. A first start loads the predictor's compiled kernels in a
+        thread beside it (app.predictor.service), which holds the GIL much of the time: on this
+        2-core machine, with the other test process busy, the answer once took longer than
+        httpx's default 5 s, so this waits up to 30."""
+        return httpx.post(f"{self.http}/api/predictor/start", json=body, timeout=30.0)
+
     def publish(self, channel: str, type: str, payload: dict[str, object], **kw: object) -> httpx.Response:
         return httpx.post(f"{self.http}/api/events", json={"channel": channel, "type": type, "payload": payload}, **kw)

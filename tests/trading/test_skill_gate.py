@@ -71,7 +71,7 @@ async def test_live_the_first_entries_wait_for_the_pair_to_turn_skilled(server_f
         await recv_ready(ws)
         assert post(server, "start").status_code == 200
         cfg = {"horizons": [1], "model_kind": "ewma"}
-        started = httpx.post(f"{server.http}/api/predictor/start", json={"instruments": [RELIANCE], "cfg": cfg})
+        started = server.start_predictor({"instruments": [RELIANCE], "cfg": cfg})
         assert started.status_code == 200, started.text
         await Stream(ws).until(lambda ev: any(e["type"] == "hft.entry" for e in ev), timeout=120)
 

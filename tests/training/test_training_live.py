@@ -99,7 +99,7 @@ async def test_promoted_model_drives_the_predictor(server_factory) -> None:
         job = submit(server, "ridge")
         result = (await recv_until(ws, ended(job["job_id"])))[-1]["payload"]["result"]
     assert result["promoted"], result["decision"]
-    r = httpx.post(f"{server.http}/api/predictor/start", json={"instruments": [RELIANCE], "cfg": {"min_history": 1}})
+    r = server.start_predictor({"instruments": [RELIANCE], "cfg": {"min_history": 1}})
     assert r.status_code == 200, r.text
     async with connect(server.ws("prediction")) as ws:
         await recv_ready(ws)
