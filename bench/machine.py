@@ -10,6 +10,7 @@ a before/after comparison belongs in one run, or in runs alternated close togeth
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,16 +23,20 @@ SORTED = 2_000_000
 
 
 def state() -> dict[str, Any]:
-    """One core's speed: seconds of a fixed 10 M-step Python loop (best of two; lower is
-    faster). Two cores at once: the wall time of two sorts side by side (numpy's sort leaves the
-    GIL) over one sort's (best of three each; 1.0: two free cores, 2.0: one). The load average
-    of the last minute: other work on the machine."""
+    """One core's speed: seconds of a fixed 10 M-step Python loop, and of building and keeping a
+    million small dicts with the collector off (allocation and memory: on 2026-12-07 the loop
+    read 0.34 s while the trade engine and the stepped predictor ran at less than half their
+    speed of other days; the loop alone does not say it). Best of two each; lower is faster.
+    Two cores at once: the wall time of two sorts side by side (numpy's sort leaves the GIL)
+    over one sort's (best of three each; 1.0: two free cores, 2.0: one). The load average of
+    the last minute: other work on the machine."""
     values = np.random.default_rng(0).standard_normal(SORTED)
     with ThreadPoolExecutor(2) as pool:
         one = min(_timed(np.sort, values) for _ in range(3))
         two = min(_timed(lambda v: list(pool.map(np.sort, (v, v))), values) for _ in range(3))
     return {
         "python_loop_10m_s": round(min(_loop(), _loop()), 2),
+        "python_objects_1m_s": round(min(_objects(), _objects()), 2),
         "two_sorts_at_once_over_one": round(two / one, 2),
         "load_1min": round(os.getloadavg()[0], 2),
     }
@@ -48,3 +53,16 @@ def _loop() -> float:
     for i in range(LOOP_STEPS):
         total += i
     return time.perf_counter() - started
+
+
+def _objects() -> float:
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        started, kept = time.perf_counter(), []
+        for i in range(1_000_000):
+            kept.append({"id": i, "key": "NSE_EQ|INE002A01018", "value": float(i), "span": (i, i + 1)})
+        return time.perf_counter() - started
+    finally:
+        if collecting:
+            gc.enable()
