@@ -1,10 +1,9 @@
 """The machine's state beside a benchmark's figures.
 
 This machine (a 2-core VM) runs the same code at very different speeds from one hour to the
-next: a fixed Python loop has taken 0.35 to 1.57 s between runs with nothing else running, and
-two sorts at once on its two cores from 1.3 to 3.7 times one sort alone (a core shared, or
-taken by the host). The benchmarks' figures move with both (the bar-by-bar predictor has read
-6,000-20,000 bars/s on one code). Figures from different runs compare only beside this reading;
+next: a fixed Python loop has taken 0.34 to 1.57 s between runs with nothing else running, two
+sorts at once on its two cores 1.0 to 1.5 times one sort alone, and the bar-by-bar predictor
+has read 6,000-20,000 bars/s on one code. Figures from different runs compare only beside this reading;
 a before/after comparison belongs in one run, or in runs alternated close together.
 """
 

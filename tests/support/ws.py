@@ -53,6 +53,21 @@ async def recv_until(ws: ClientConnection, until: Any, timeout: float = 60.0) ->
     return events
 
 
+async def heartbeat_gaps(url: str, count: int = 10) -> list[float]:
+    """Connect to `url` (a stream with nothing but heartbeats) and read `count` heartbeats: the
+    gaps in seconds between their arrivals (a stalled event loop stops them). Connected here, at
+    the moment to measure: heartbeats a client connected earlier received meanwhile sit in its
+    queue and read at once, gaps of ~0 whatever the server's loop did."""
+    async with connect(url) as ws:
+        await recv_ready(ws)
+        loop, arrivals = asyncio.get_running_loop(), []
+        for _ in range(count):
+            frame = await asyncio.wait_for(ws.recv(), 5)
+            assert '"stream.heartbeat"' in frame, frame
+            arrivals.append(loop.time())
+    return [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+
+
 async def answer_beside_heartbeats(ws: ClientConnection, url: str, **params: object) -> tuple[Any, list[float]]:
     """GET `url` (on a thread) while reading the stream `ws` (one with nothing but heartbeats): the
     answer, and the gaps in seconds between the heartbeats that arrived meanwhile (a stalled event
