@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from statsmodels.tsa import stattools
 from statsmodels.tsa.stattools import diebold_mariano_test
 
 from app.predictor import evaluation
@@ -185,13 +186,13 @@ def test_the_evaluation_holds_blas_to_one_thread_and_gives_it_back(monkeypatch: 
     restored after."""
     threads = {lib["filepath"]: lib["num_threads"] for lib in evaluation.blas().info()}
     seen: list[set[int]] = []
-    acovf = evaluation.acovf
+    acovf = stattools.acovf
 
     def watched(*args: object, **kwargs: object) -> np.ndarray:
         seen.append({lib["num_threads"] for lib in evaluation.blas().info()})
         return acovf(*args, **kwargs)
 
-    monkeypatch.setattr(evaluation, "acovf", watched)
+    monkeypatch.setattr(stattools, "acovf", watched)
     actual = outcomes(200, 1)
     with evaluation.blas().limit(limits=2, user_api="blas"):  # two here, whatever the machine's cores
         evaluate_all([panel(actual + 0.001, actual, horizon=3)], round_trip=0.0)
