@@ -46,6 +46,7 @@ WORKER_PRELOAD = (
     "app.training.worker",
     "app.automation.history",
     "app.predictor.live_record",
+    "statsmodels.tsa.stattools",  # the live record's DM test imports it where it runs (app.predictor.evaluation)
     "app.trading.record",
     "app.trading.export",
 )
