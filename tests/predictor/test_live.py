@@ -81,7 +81,9 @@ async def test_predictions_are_created_resolved_and_calibrated_live(server_facto
 def assert_evaluation_matches_the_record(server: ServerProcess) -> None:
     """The live record's evaluation counts every resolved prediction; MASE against zero by hand."""
     record = httpx.get(f"{server.http}/api/predictions", params={"status": "resolved", "limit": 5000}).json()
-    answer = httpx.get(f"{server.http}/api/predictor/evaluation", params={"from": 0}).json()
+    # the first job of the server starts its workers' forkserver, which imports what they preload
+    # (LightGBM, statsmodels...): seconds on a busy 2-core machine, beyond httpx's default 5 s
+    answer = httpx.get(f"{server.http}/api/predictor/evaluation", params={"from": 0}, timeout=60).json()
     assert 0 < answer["round_trip_cost"] < 0.01
     evaluations = {(e["model_kind"], e["horizon_steps"]): e for e in answer["evaluations"]}
     assert set(evaluations) == {("ewma", 1), ("ewma", 2)}
