@@ -109,7 +109,7 @@ def trades(
                 for c in columns
             )
         )
-    out.print(table)
+    print_whole(out, table)
 
 
 @hft_cli.command("performance")
@@ -234,8 +234,8 @@ def trade_backtest(
             halts.add_column(column, justify="right" if column == "day's PnL" else "left")
         for halt in report.halts:
             halts.add_row(halt.date, halt.time, f"{halt.day_pnl:,.2f}", halt.resumed or "-", halt.reason)
-        out.print(halts)
-    out.print(_skill_table(report.skill))
+        print_whole(out, halts)
+    print_whole(out, _skill_table(report.skill))
     for error in report.errors[:5]:
         out.print(f"[yellow]{error}[/yellow]")
 

@@ -99,7 +99,7 @@ def print_performance(console: Console, perf: dict[str, Any], title: str) -> Non
             groups.add_column(column, justify="left" if column == label else "right")
         for row in group_rows(perf[split]):
             groups.add_row(*row)
-        console.print(groups)
+        print_whole(console, groups)
 
 
 SPLITS = (("by_instrument", "instrument"), ("by_horizon", "horizon"), ("by_exit_reason", "exit"))

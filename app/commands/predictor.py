@@ -236,10 +236,10 @@ def _print_backtest(title: str, report: BacktestReport, evaluations: list[Evalua
         table.add_column(column, justify="right")
     for row in report.rows():
         table.add_row(*(f"{row[c]:.4g}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns))
-    out.print(table)
+    print_whole(out, table)
     out.print(f"share of up moves: {report.up_share:.4f}   ({report.bars_per_second:,.0f} bars/s)")
     print_whole(out, evaluation_table("forecast evaluation (docs/predictor.md)", evaluations))
-    out.print(reliability_table(evaluations))
+    print_whole(out, reliability_table(evaluations))
 
 
 EVALUATION_COLUMNS = {

@@ -55,6 +55,13 @@ def test_sp500_backtest_report_is_sane(sp500_dir: Path) -> None:
         sizes = [d["n"] for d in e["deciles"]]
         assert len(sizes) == 10 and sum(sizes) == e["n"] and max(sizes) - min(sizes) <= 1
 
+    # The tables, piped: every figure whole (a pipe's console is 80 columns; an ellipsis cut
+    # "0.4922" to "0.49…"), the models' hit rates among them.
+    tables = signaldesk("backtest", "--instruments", KEY, "--interval", "day", data_dir=sp500_dir)
+    assert tables.returncode == 0, tables.stderr
+    assert "…" not in tables.stdout
+    assert all(f"{row['hit_rate_calibrated']:.4g}" in tables.stdout for row in rows.values())
+
 
 def zero_mae(rows: dict[tuple[str, int], dict[str, float]], horizon: int) -> float:
     """The MAE of predicting 0: the uncalibrated zero model's."""

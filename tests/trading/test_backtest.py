@@ -119,6 +119,16 @@ async def test_the_run_holds_automatic_collection_off_and_gives_it_back() -> Non
     on makes hundreds)."""
     data = aligned(simulated(2, edge_bps=3.0))
     collections: list[int] = []
+    # a first run imports what the engine imports when first used (scipy.signal: its import
+    # collects as it goes, a process's one-off): counted here is a run, not the process's start
+    await run_trade_backtest(
+        aligned(simulated(1)),
+        MINUTE,
+        strategy=StrategyConfig(),
+        limits=RiskLimits(),
+        costs=CostModel(),
+        paper=PaperConfig(),
+    )
 
     def note(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
