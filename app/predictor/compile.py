@@ -1,7 +1,7 @@
 """Compile the predictor's numba kernels into their disk cache (or load them from it): `make`
 runs `python -m app.predictor.compile` when it builds the venv, so neither the tests nor the
 first predictor start pay the compile; the predictor loads the live step's at start
-(`load_live_kernels`). Apart from kernels.py, which the core imports: this drives a core."""
+(`load_live_kernels`), a backtest the replay's before it times it (`load_replay_kernels`). Apart from kernels.py, which the core imports: this drives a core."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def load_replay_kernels() -> None:
     """The replay's kernels loaded from the cache (compiled if it is cold), once a process: a
     backtest times its replay after this, so the bars/s it reports are the replay's, not
     numba's loading (~0.4 s, which made a one-instrument year read 125,000 bars/s instead of
-    ~2,000,000 on the command line)."""
+    ~1,000,000 on the command line)."""
     _drive_a_core(replay=True)
 
 
