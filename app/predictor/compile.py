@@ -1,7 +1,8 @@
 """Compile the predictor's numba kernels into their disk cache (or load them from it): `make`
 runs `python -m app.predictor.compile` when it builds the venv, so neither the tests nor the
 first predictor start pay the compile; the predictor loads the live step's at start
-(`load_live_kernels`), a backtest the replay's before it times it (`load_replay_kernels`). Apart from kernels.py, which the core imports: this drives a core."""
+(`load_live_kernels`), a backtest the replay's before it times it (`load_replay_kernels`).
+Apart from kernels.py, which the core imports: this drives a core."""
 
 from __future__ import annotations
 
