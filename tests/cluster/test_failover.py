@@ -18,7 +18,7 @@ from tests.support.ws import recv_events, recv_ready
 from tests.trading.live import FAST, Stream, assert_resumed_and_reconciled, inject, post, status
 from tests.trading.stubs import KEYS
 
-LEASE_TTL = 1.5
+LEASE_TTL = 3.0  # a leader steps down after 2 s without a renewal: not on a loaded machine's start-up stall
 
 
 @pytest.fixture
