@@ -13,7 +13,7 @@ arrays (`tolist`: Python floats and ints), so the events are built `trusted`, no
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -26,51 +26,82 @@ from app.predictor.core import Block, Cycle, History, PredictorCore
 Row = dict[str, Any]
 
 
-def created_rows(core: PredictorCore, block: Block) -> list[Row]:
-    """The stored rows of one block's predictions (the event's fields, `close_pred` and `status`)."""
+CREATED_COLUMNS = (
+    "id",
+    "instrument_key",
+    "interval",
+    "horizon_steps",
+    "model_kind",
+    "ts_pred",
+    "ts_target",
+    "close_pred",
+    "pred_ret",
+    "pred_ret_adj",
+    "calib_bias",
+    "status",
+)
+"""A stored prediction's values, in the order of the predictions table's columns (so its insert
+takes them as they are: app.storage.bulk.insert_values)."""
+
+
+class Created(NamedTuple):
+    """One block's predictions: the events to publish and the rows to store (tuples of
+    CREATED_COLUMNS: the event's fields, `close_pred` and `status`)."""
+
+    events: list[PredictionCreated]
+    rows: list[tuple[Any, ...]]
+
+
+def created_of(core: PredictorCore, block: Block) -> Created:
+    """A block's `prediction.created` and their rows, built from its columns at once: no dict
+    per row beside the event's fields (a cycle of 500 instruments x 2 horizons: ~1 ms, where
+    rows as dicts, then events picked from them, took ~2)."""
     idx = np.flatnonzero(block.made)
     close = block.close_pred[idx].tolist()
-    rows: list[Row] = []
+    keys = [core.instruments[i] for i in idx.tolist()]
+    interval, horizon, ts_pred, ts_target = core.interval.name, block.horizon, block.ts_pred, block.ts_target
+    trusted = PredictionCreated.trusted
+    events: list[PredictionCreated] = []
+    rows: list[tuple[Any, ...]] = []
     for m in range(len(block.model_kinds)):
-        columns = zip(
-            idx.tolist(),
-            block.ids[m, idx].tolist(),
-            close,
-            block.pred_ret[m, idx].tolist(),
-            block.pred_ret_adj[m, idx].tolist(),
-            block.calib_bias[m, idx].tolist(),
-            strict=True,
+        columns = list(
+            zip(
+                keys,
+                [block.model_kind(m, i) for i in idx.tolist()],
+                block.ids[m, idx].tolist(),
+                close,
+                block.pred_ret[m, idx].tolist(),
+                block.pred_ret_adj[m, idx].tolist(),
+                block.calib_bias[m, idx].tolist(),
+                strict=True,
+            )
         )
-        rows += [
-            {
-                "id": pid,
-                "instrument_key": core.instruments[i],
-                "interval": core.interval.name,
-                "horizon_steps": block.horizon,
-                "ts_pred": block.ts_pred,
-                "ts_target": block.ts_target,
-                "close_pred": c,
-                "pred_ret": p,
-                "pred_ret_adj": adj,
-                "calib_bias": bias,
-                "model_kind": block.model_kind(m, i),
-                "status": "open",
-            }
-            for i, pid, c, p, adj, bias in columns
+        events += [
+            trusted(
+                {
+                    "id": pid,
+                    "instrument_key": key,
+                    "interval": interval,
+                    "horizon_steps": horizon,
+                    "ts_pred": ts_pred,
+                    "ts_target": ts_target,
+                    "pred_ret": p,
+                    "pred_ret_adj": adj,
+                    "calib_bias": bias,
+                    "model_kind": kind,
+                }
+            )
+            for key, kind, pid, _, p, adj, bias in columns
         ]
-    return rows
-
-
-_CREATED_FIELDS = tuple(PredictionCreated.model_fields)
-
-
-def created_event(row: Row) -> PredictionCreated:
-    """`prediction.created` of a stored row (its fields are the model's; the rest stays in the row)."""
-    return PredictionCreated.trusted({name: row[name] for name in _CREATED_FIELDS})
+        rows += [
+            (pid, key, interval, horizon, kind, ts_pred, ts_target, c, p, adj, bias, "open")
+            for key, kind, pid, c, p, adj, bias in columns
+        ]
+    return Created(events, rows)
 
 
 def created_events(core: PredictorCore, cycle: Cycle) -> list[PredictionCreated]:
-    return [created_event(row) for block in cycle.created for row in created_rows(core, block)]
+    return [event for block in cycle.created for event in created_of(core, block).events]
 
 
 def outcomes(core: PredictorCore, cycle: Cycle) -> tuple[list[PredictionResolved], list[Row]]:

@@ -37,7 +37,7 @@ from app.predictor.compile import load_live_kernels
 from app.predictor.config import PredictorConfig
 from app.predictor.core import Block, Cycle, PredictorCore, PromotedModel
 from app.predictor.errors import PredictorError, PredictorStateError, UnknownInstruments
-from app.predictor.events import created_event, created_rows, outcomes
+from app.predictor.events import created_of, outcomes
 from app.predictor.models import make_model
 from app.predictor.skill import SkillBook, SkillConfig, preload
 from app.predictor.store import PredictionStore, Row
@@ -215,9 +215,9 @@ class PredictorService:
         bars = _select(bars, core.instruments)
         await self._pick_up_promotions(core)
         cycle = await asyncio.to_thread(core.step, bars)
-        created = [row for block in cycle.created for row in created_rows(core, block)]
-        await self._store.insert(created)
-        created_events = [created_event(row) for row in created]
+        blocks = [created_of(core, block) for block in cycle.created]
+        await self._store.insert([row for block in blocks for row in block.rows])
+        created_events = [event for block in blocks for event in block.events]
         await self._publish_all(*created_events)
 
         resolved, expired = outcomes(core, cycle)
@@ -237,10 +237,11 @@ class PredictorService:
 
         self.status.cycles += 1
         self.status.last_anchor = cycle.anchor
-        self.status.created += len(created)
+        self.status.created += len(created_events)
         self.status.resolved += len(resolved)
         self.status.expired += len(expired)
-        await publish(self._bus, PredictorCycle(created=len(created), resolved=len(resolved), anchor=cycle.anchor))
+        summary = PredictorCycle(created=len(created_events), resolved=len(resolved), anchor=cycle.anchor)
+        await publish(self._bus, summary)
 
     async def _pick_up_promotions(self, core: PredictorCore) -> None:
         """Use the registry's promoted models from this cycle on, when they changed."""

@@ -9,8 +9,9 @@ import pandas as pd
 from sqlalchemy import Select, Table, bindparam, delete, func, select, update
 
 from app.predictor.calibration import SUMS, summarise
+from app.predictor.events import CREATED_COLUMNS
 from app.predictor.tables import CalibrationState, Prediction, PredictorRun
-from app.storage.bulk import execute_many, fetch_tuples
+from app.storage.bulk import execute_many, fetch_tuples, insert_values
 from app.storage.db import Database
 from app.storage.upsert import upsert
 
@@ -65,10 +66,11 @@ class PredictionStore:
         async with self.db.session() as s:
             return int((await s.execute(select(func.coalesce(func.max(Prediction.id), 0)))).scalar_one()) + 1
 
-    async def insert(self, rows: Sequence[Row]) -> None:
+    async def insert(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """New predictions, each the values of `CREATED_COLUMNS` (app.predictor.events)."""
         if rows:
             async with self.db.begin() as conn:
-                await execute_many(conn, INSERT, rows)
+                await insert_values(conn, INSERT, CREATED_COLUMNS, rows)
 
     async def finish(self, resolved: Sequence[Row], expired: Sequence[int], calibration: Sequence[Row]) -> None:
         """Record outcomes (rows of b_id, b_actual_ret, b_error) and the calibration they produced,

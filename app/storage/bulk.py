@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from sqlalchemy import Dialect, Executable, Integer, Select, literal_column
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -68,31 +68,68 @@ async def execute_many(
             return len(returned.all())
         result = await conn.execute(statement, list(rows))
         return result.rowcount if conn.dialect.supports_sane_multi_rowcount else -1
-    sql, take, literals, many = _compiled(statement, tuple(rows[0]), conn.dialect)
-    params = [take(row) for row in (({**row, **literals} for row in rows) if literals else rows)]
+    compiled = _compiled(statement, tuple(rows[0]), conn.dialect)
+    literals = compiled.literals
+    params = [compiled.take(row) for row in (({**row, **literals} for row in rows) if literals else rows)]
+    return await _write(conn, compiled, params)
+
+
+async def insert_values(
+    target: Target, statement: Insert, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """The INSERT `statement` of `rows`, each the values of `columns` in that order.
+
+    For a writer of many rows a call (the predictor's cycle: 1,000), which then builds no dict
+    per row: on SQLite the tuples go to the driver as they are when `columns` is the order the
+    statement's placeholders take (the table's), else each is put in that order; elsewhere they
+    become the mappings Core takes.
+    """
+    if not rows:
+        return
+    conn = await _connection(target)
+    if conn.dialect.name != "sqlite":
+        await conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
+        return
+    compiled = _compiled(statement, columns, conn.dialect)
+    if compiled.literals:
+        raise ValueError(f"insert_values takes every value from its rows; the statement sets {list(compiled.literals)}")
+    if compiled.names != columns:
+        places = [columns.index(name) for name in compiled.names]
+        rows = [tuple(map(row.__getitem__, places)) for row in rows]
+    await _write(conn, compiled, rows)
+
+
+async def _write(conn: AsyncConnection, compiled: Compiled, params: Sequence[Sequence[Any]]) -> int:
+    """SQLite: `params` (each row's values in the placeholders' order) through the driver."""
     driver = await _driver(conn)
-    if many is None:
-        return int((await driver.executemany(sql, params)).rowcount)
+    if compiled.many is None:
+        return int((await driver.executemany(compiled.sql, params)).rowcount)
     written = 0
-    for text, values in many.statements(params):  # an INSERT: its rows in as few statements as may be
+    for text, values in compiled.many.statements(params):  # an INSERT: its rows in as few statements as may be
         written += (await driver.execute(text, values)).rowcount
     return written
 
 
+class Compiled(NamedTuple):
+    """A statement compiled for SQLite, for rows of known columns."""
+
+    sql: str
+    names: tuple[str, ...]  # the placeholders' parameter names, in order
+    take: Callable[[Mapping[str, Any]], tuple[Any, ...]]  # a row's values in that order
+    literals: dict[str, Any]  # the statement's own values
+    many: RowsStatement | None  # an INSERT's many-rows form (app.storage.sqlite_rows)
+
+
 @functools.lru_cache(maxsize=128)
-def _compiled(
-    statement: Executable, columns: tuple[str, ...], dialect: Dialect
-) -> tuple[str, Callable[[Mapping[str, Any]], tuple[Any, ...]], dict[str, Any], RowsStatement | None]:
+def _compiled(statement: Executable, columns: tuple[str, ...], dialect: Dialect) -> Compiled:
     """`statement` for rows of `columns`, compiled once (a statement kept as a constant is
-    compiled at its first use only: 0.3 ms of a predictor cycle's insert): its SQL, what takes
-    a row's values in the placeholders' order, the statement's own literal values, and for an
-    INSERT its many-rows form (app.storage.sqlite_rows)."""
+    compiled at its first use only: 0.3 ms of a predictor cycle's insert)."""
     compiled = statement.compile(dialect=dialect, column_keys=list(columns))  # type: ignore[attr-defined]
-    names = list(compiled.positiontup or [])
+    names = tuple(compiled.positiontup or ())
     literals = {n: compiled.params[n] for n in names if n not in columns}  # values of the statement itself
     take = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
     many = RowsStatement.of(compiled.string, len(names)) if isinstance(statement, Insert) else None
-    return compiled.string, take, literals, many
+    return Compiled(compiled.string, names, take, literals, many)
 
 
 async def fetch_tuples(target: Target, query: Select[Any]) -> list[tuple[Any, ...]]:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from app.predictor.calibration import SUMS
+from app.predictor.events import CREATED_COLUMNS
 from app.predictor.store import PredictionStore
 from app.storage.db import Database
 
@@ -15,8 +16,9 @@ RELIANCE, TCS = "NSE_EQ|INE002A01018", "NSE_EQ|INE467B01029"
 T0 = 1_764_043_500  # a bar open, UTC epoch seconds
 
 
-def made(id: int, key: str, *, h: int = 1, ts: int = T0) -> dict[str, Any]:
-    return {
+def made(id: int, key: str, *, h: int = 1, ts: int = T0) -> tuple[Any, ...]:
+    """A stored prediction's values (CREATED_COLUMNS, in their order)."""
+    row = {
         "id": id,
         "instrument_key": key,
         "interval": "1m",
@@ -30,6 +32,7 @@ def made(id: int, key: str, *, h: int = 1, ts: int = T0) -> dict[str, Any]:
         "model_kind": "ewma",
         "status": "open",
     }
+    return tuple(row[column] for column in CREATED_COLUMNS)
 
 
 def calibration(key: str, n: int, weight: float, *, h: int = 1) -> dict[str, Any]:
@@ -60,7 +63,11 @@ async def test_made_resolved_expired_and_calibrated(store: PredictionStore) -> N
     by_id = {p["id"]: p for p in await store.find()}
     assert (by_id[1]["status"], by_id[1]["actual_ret"], by_id[1]["error"]) == ("resolved", 0.002, 0.0012)
     assert (by_id[2]["status"], by_id[2]["actual_ret"]) == ("expired", None)
-    assert by_id[3] == {**made(3, RELIANCE, h=5), "actual_ret": None, "error": None}
+    assert by_id[3] == {
+        **dict(zip(CREATED_COLUMNS, made(3, RELIANCE, h=5), strict=True)),
+        "actual_ret": None,
+        "error": None,
+    }
     assert [p["id"] for p in await store.open_predictions()] == [3, 4]
 
     # The next resolution replaces the calibration state of its key (an upsert), adds another.
