@@ -81,18 +81,16 @@ async def insert_values(
 
     For a writer of many rows a call (the predictor's cycle: 1,000), which then builds no dict
     per row: on SQLite the tuples go to the driver as they are when `columns` is the order the
-    statement's placeholders take (the table's), else each is put in that order; elsewhere they
-    become the mappings Core takes.
+    statement's placeholders take (the table's), else each is put in that order; elsewhere, or
+    when the statement sets values of its own, they become the mappings `execute_many` takes.
     """
     if not rows:
         return
     conn = await _connection(target)
-    if conn.dialect.name != "sqlite":
-        await conn.execute(statement, [dict(zip(columns, row, strict=True)) for row in rows])
+    compiled = _compiled(statement, columns, conn.dialect) if conn.dialect.name == "sqlite" else None
+    if compiled is None or compiled.literals:
+        await execute_many(conn, statement, [dict(zip(columns, row, strict=True)) for row in rows])
         return
-    compiled = _compiled(statement, columns, conn.dialect)
-    if compiled.literals:
-        raise ValueError(f"insert_values takes every value from its rows; the statement sets {list(compiled.literals)}")
     if compiled.names != columns:
         places = [columns.index(name) for name in compiled.names]
         rows = [tuple(map(row.__getitem__, places)) for row in rows]
