@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from app.events import Calibration, PredictionCreated, PredictionResolved
-from app.predictor.events import ReplayRecord, created_events, outcomes
+from app.predictor.events import CREATED_COLUMNS, ReplayRecord, created_events, created_of, outcomes
 from tests.predictor.synthetic import make_core
 from tests.predictor.test_replay import HORIZONS, gappy_closes, with_session_breaks
 
@@ -40,6 +40,26 @@ def test_a_replay_record_holds_what_the_stepped_core_s_events_say_every_model_an
             assert (record.adj[t, k, m, i], close_ts[r]) == (event.pred_ret_adj, event.ts_target)
     ends = stepped[-1][0]
     assert ends and max(e.ts_target for e in ends) > close_ts[-1]  # targets beyond the data, as the clock gives
+
+
+def test_a_block_s_rows_to_store_say_what_its_events_say() -> None:
+    """`created_of`: each row (CREATED_COLUMNS) is its event's fields, the bar's close it was made
+    at and `open`, in the event's order, for every model and horizon."""
+    closes = gappy_closes(120, 3, seed=23)
+    sets, clock = with_session_breaks(closes)
+    core = make_core(sets, clock, horizons=HORIZONS)
+    made = [created_of(core, block) for cycle in map(core.step, sets) for block in cycle.created]
+    assert sum(len(m.events) for m in made) > 100 * 3 * len(HORIZONS)
+    closes_at = {b.close_ts: dict(zip(b.instruments, b.close.tolist(), strict=True)) for b in sets}
+    for block in made:
+        assert len(block.rows) == len(block.events)
+        for event, row in zip(block.events, block.rows, strict=True):
+            stored = dict(zip(CREATED_COLUMNS, row, strict=True))
+            assert stored == {
+                **event.model_dump(),
+                "close_pred": closes_at[event.ts_pred][event.instrument_key],
+                "status": "open",
+            }
 
 
 def test_trusted_events_are_what_validation_gives() -> None:
