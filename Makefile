@@ -19,9 +19,9 @@ $(STAMP): requirements.lock pyproject.toml
 run: $(STAMP) web
 	SIGNALDESK_PREDICTOR_AUTOSTART=true SIGNALDESK_AUTOMATION_RETRAIN_AT_START=true SIGNALDESK_HFT_AUTOSTART=true $(VENV)/bin/signaldesk serve
 
-# The Python suite beside the dashboard's (vitest, then the browser): both mostly wait on servers
-# they start, so two at once (-j2) take 5.5-6.5 minutes where one after the other took ~7.5. Each
-# suite's output is printed whole when it ends (-O), not interleaved.
+# The Python suite beside the dashboard's (vitest, the browser): at most two of the three at once
+# (-j2), as they mostly wait on servers they start: 5.5-6.5 minutes after set-up where one after
+# the other took ~7.5. Each suite's output is printed whole when it ends (-O), not interleaved.
 test: check-static check-contract
 	$(MAKE) --no-print-directory -j2 -O test-python test-frontend test-e2e
 

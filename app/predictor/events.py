@@ -57,8 +57,9 @@ def created_of(core: PredictorCore, block: Block) -> Created:
     per row beside the event's fields (a cycle of 500 instruments x 2 horizons: ~1 ms, where
     rows as dicts, then events picked from them, took ~2)."""
     idx = np.flatnonzero(block.made)
+    made = idx.tolist()
     close = block.close_pred[idx].tolist()
-    keys = [core.instruments[i] for i in idx.tolist()]
+    keys = [core.instruments[i] for i in made]
     interval, horizon, ts_pred, ts_target = core.interval.name, block.horizon, block.ts_pred, block.ts_target
     trusted = PredictionCreated.trusted
     events: list[PredictionCreated] = []
@@ -67,7 +68,7 @@ def created_of(core: PredictorCore, block: Block) -> Created:
         columns = list(
             zip(
                 keys,
-                [block.model_kind(m, i) for i in idx.tolist()],
+                [block.model_kind(m, i) for i in made],
                 block.ids[m, idx].tolist(),
                 close,
                 block.pred_ret[m, idx].tolist(),
