@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 UPSTOX_SDK := 2.30.0
 
-.PHONY: run test check-static test-python bench soak contract clean
+.PHONY: run test check-static test-python bench soak contract clean native
 
 # upstox-python-sdk is installed apart, --no-deps: only its generated protobuf module is used, and
 # its REST client's dependencies are not wanted (docs/upstox.md).
@@ -16,7 +16,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(PY) -m app.predictor.compile  # the predictor's numba kernels, compiled into their cache (docs/predictor.md)
 	touch $@
 
-run: $(STAMP) web
+# The trading engine's hot modules compiled with mypyc (app/trading/native.py): built when their
+# sources changed since the last build, else nothing to do. Without it they run as Python.
+native: $(STAMP)
+	$(PY) -c 'from app.trading.native import ensure; ensure()'
+
+run: $(STAMP) web native
 	SIGNALDESK_PREDICTOR_AUTOSTART=true SIGNALDESK_AUTOMATION_RETRAIN_AT_START=true SIGNALDESK_HFT_AUTOSTART=true $(VENV)/bin/signaldesk serve
 
 # The Python suite beside the dashboard's (vitest, the browser): at most two of the three at once
@@ -32,11 +37,11 @@ check-static: $(STAMP)
 	$(VENV)/bin/mypy
 
 # Two processes: the tests mostly wait on servers they start, so this halves the wall time.
-test-python: $(STAMP)
+test-python: $(STAMP) native
 	$(VENV)/bin/pytest -q -n 2
 
 # bench.scaleout starts its own redis-server (Debian's, installed here when missing).
-bench: $(STAMP)
+bench: $(STAMP) native
 	@command -v redis-server >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server)
 	$(PY) -m bench
 	$(PY) -m bench.scaleout
@@ -49,11 +54,12 @@ bench: $(STAMP)
 	$(PY) -m bench.upstox_orders
 
 # Ten minutes of mixed load on one server, then a verdict (docs/soak.md); not part of make test.
-soak: $(STAMP)
+soak: $(STAMP) native
 	$(PY) -m bench.soak
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache build app/trading/native.json
+	find app -name '*.so' -delete
 
 # --- the WebSocket contract in JSON Schema, AsyncAPI and TypeScript (frontend-v2) ----------
 # --- and the REST API's OpenAPI document, with its TypeScript types (api.gen.ts) -----------

@@ -45,16 +45,26 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from mypy_extensions import mypyc_attr
 
 from app.core import heap
-from app.events import HftEntry, HftError, HftExit, HftManageError, HftTradeRisk, PredictionCreated, PredictionResolved
+from app.events import (
+    EventSink,
+    HftEntry,
+    HftError,
+    HftExit,
+    HftManageError,
+    HftTradeRisk,
+    PredictionCreated,
+    PredictionResolved,
+)
 from app.market.bars import BarSet, iter_bar_sets
 from app.market.calendar import IST, IST_OFFSET, ObservedCalendar
 from app.market.instrument_master.specs import TradingSpec, TradingSpecs
@@ -68,14 +78,14 @@ from app.trading.costs import CostModel
 from app.trading.engine import TradingEngine
 from app.trading.errors import EngineStateError
 from app.trading.gate import LiveGate
-from app.trading.journal import MemoryJournal
+from app.trading.journal import Journal, MemoryJournal
 from app.trading.judged_replay import accepted_events, judge
 from app.trading.orders import Order
 from app.trading.outbox import Outbox
 from app.trading.performance import Marks, Performance, measure
 from app.trading.prices import PriceBook, PriceTape
 from app.trading.risk import AfterHalt, RiskLimits
-from app.trading.state import EngineState
+from app.trading.state import EngineState, RunSettings
 from app.trading.strategy import Strategy, StrategyConfig, ist_day
 from app.trading.trades import Trade
 
@@ -128,8 +138,22 @@ class KeptOutbox(Outbox):
     the state, errors, flattens) goes as live. `write` stores the kept rows once, at the end.
     The tests hold its journal and counts to the reference run's, which uses the live `Outbox`."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self,
+        *,
+        journal: Journal,
+        sink: EventSink,
+        gate: LiveGate,
+        run: RunSettings,
+        state: EngineState,
+        halted_reason: str | None,
+        wall: Callable[[], float],
+    ) -> None:
+        # the arguments named, not passed on as **kwargs: compiled (app.trading.native), a
+        # native __init__ does not take them that way
+        super().__init__(
+            journal=journal, sink=sink, gate=gate, run=run, state=state, halted_reason=halted_reason, wall=wall
+        )
         self.trades: dict[int, Trade] = {}
         self.orders: dict[int, Order] = {}
         self.counts: Counter[str] = Counter()
@@ -165,6 +189,7 @@ class KeptOutbox(Outbox):
         return sorted(self.trades.values(), key=lambda t: t.trade_id), [o.row() for o in orders]
 
 
+@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True)
 class Halt:
     """One daily-loss halt: its exchange date and time (IST, the bar close it was seen at), the
@@ -225,6 +250,7 @@ class TradeReport:
         }
 
 
+@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TradeSetup:
     """Everything a trade backtest runs with but its candles (`run_trade_backtest`'s options);
@@ -331,7 +357,7 @@ async def run_trade_backtest(
         for t, bars in enumerate(iter_bar_sets(interval, data.instruments, data.open_ts, data.close_ts, data.ohlcv)):
             created, resolved = predictions(core, core.step(bars)) if signals is None else (next(signals), [])
             started = time.perf_counter()
-            await driver.on_bars(bars, new_session=t > 0 and sessions[t] != sessions[t - 1])
+            await driver.on_bars(bars, new_session=bool(t > 0 and sessions[t] != sessions[t - 1]))
             if signals is None:
                 feed_predictions(engine, created, resolved)
             else:

@@ -20,11 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mypy_extensions import mypyc_attr
+
 from app.trading.orders import Side
 
 CRORE = 10_000_000.0
 
 
+@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True)
 class Charges:
     brokerage: float
@@ -39,6 +42,7 @@ class Charges:
         return self.brokerage + self.stt + self.exchange + self.sebi + self.gst + self.stamp
 
 
+@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CostModel:
     """Charges of one executed order.

@@ -65,6 +65,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import cast
 
+from mypy_extensions import mypyc_attr
+
 from app.events import (
     Calibration,
     Event,
@@ -101,6 +103,7 @@ from app.trading.trades import ExitReason, Trade, TradeStatus
 log = logging.getLogger(__name__)
 
 
+@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True)
 class FlattenOutcome:
     """What a flatten did (`hft.flatten`'s fields): the one type the square-off automation and

@@ -16,6 +16,8 @@ import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mypy_extensions import mypyc_attr
+
 from app.trading.errors import IllegalTransition
 
 
@@ -69,6 +71,7 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
+@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     """A market order as a broker receives it.
@@ -88,6 +91,7 @@ class OrderRequest:
     ts: int
 
 
+@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True)
 class OrderResult:
     """What a broker answered. `filled_qty` may be below the requested qty (PARTIAL)."""

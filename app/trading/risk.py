@@ -13,12 +13,15 @@ from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from typing import Protocol
 
+from mypy_extensions import mypyc_attr
+
 from app.market.clock import Clock
 from app.trading.errors import BadLimits, OrderDenied
 
 EXCHANGE_ORDER_RATE = 10  # orders per second: the exchange's threshold for algos that are not registered
 
 
+@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskLimits:
     """:param max_open_trades: open trades at once (one per instrument at most, always).
@@ -75,6 +78,7 @@ class AfterHalt(StrEnum):
     STAY_HALTED = "stay-halted"  # halted for the rest of the backtest
 
 
+@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True)
 class DailyLossHalt:
     """A breach of the daily loss limit: the bar close it was seen at (UTC epoch seconds), its

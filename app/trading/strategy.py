@@ -45,6 +45,7 @@ from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+from mypy_extensions import mypyc_attr
 
 from app.events import Calibration, PredictionCreated
 from app.market.calendar import IST, IST_OFFSET
@@ -56,6 +57,7 @@ from app.trading.risk import RiskLimits
 from app.trading.trades import ExitReason, Trade
 
 
+@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StrategyConfig:
     """:param min_calibration_n: resolutions the calibration needs before its predictions are traded.
@@ -107,6 +109,7 @@ class EntryPlan(NamedTuple):
     cost_fraction: float
 
 
+@mypyc_attr(native_class=False)  # a str subclass: not a native class (app.trading.native)
 class Skip(str):
     """Why a prediction or signal did not become an entry (a short reason, counted in the status)."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from app.trading.book import Book
 from app.trading.brokers.paper import PaperState
-from app.trading.errors import BrokerError
 from app.trading.trades import Trade
 from tests.trading.stubs import DAY_OPEN, RELIANCE, TCS, make_desk
 
@@ -85,18 +84,15 @@ async def test_different_sizes_square_off_the_broker_and_close_the_trade_at_that
 
 async def test_a_broker_that_cannot_say_its_positions_halts_the_engine() -> None:
     desk = await make_desk(book=book_with(open_trade(1, RELIANCE, 50, 2890.0)))
+    await desk.paper.close()  # the venue went away: its positions cannot be read (NotConnected)
 
-    async def broken() -> dict[str, object]:
-        raise BrokerError("paper", "positions unavailable")
-
-    desk.paper.positions = broken  # type: ignore[method-assign]
     events = await desk.bar(PRICES)
-    assert events[0] == ("hft.error", {"error": "cannot reconcile with paper: positions unavailable; halted"})
+    assert events[0] == ("hft.error", {"error": "cannot reconcile with paper: not connected; halted"})
     assert events[1] == (
         "hft.state",
         {
             "state": "halted",
-            "halted_reason": "cannot reconcile with paper: positions unavailable",
+            "halted_reason": "cannot reconcile with paper: not connected",
             "safe_mode": True,
             "live_trading_enabled": False,
             "broker": "paper",

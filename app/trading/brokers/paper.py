@@ -24,6 +24,8 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from mypy_extensions import mypyc_attr
+
 from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpec, TradingSpecs
 from app.trading.brokers.base import Funds, Position
 from app.trading.costs import CostModel
@@ -34,6 +36,7 @@ from app.trading.orders import OrderRequest, OrderResult, OrderStatus, Side
 NAME = "paper"
 
 
+@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PaperConfig:
     """:param capital: starting funds of a new paper account, rupees.
@@ -133,8 +136,8 @@ class PaperBroker:
     def fill_price(self, side: Side, price: float, tick: float) -> float:
         """`price` moved against the order by the slippage, on the tick against it."""
         moved = price * (1 + side.sign * self.config.slippage_bps / 10_000)
-        ticks = moved / tick
-        ticks = math.ceil(round(ticks, 6)) if side is Side.BUY else math.floor(round(ticks, 6))
+        exact = round(moved / tick, 6)
+        ticks = math.ceil(exact) if side is Side.BUY else math.floor(exact)
         return round(max(ticks, 1) * tick, 6)
 
     async def place_order(self, request: OrderRequest) -> OrderResult:

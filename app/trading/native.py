@@ -1,0 +1,152 @@
+"""The trading engine's hot modules compiled with mypyc: the same source, as C extensions.
+
+A trade backtest spends its time in the engine's per-bar and per-trade Python, the code live
+trading runs too (docs/trading-backtest.md, "Compiled"). mypyc compiles that code as it is
+written, its type annotations made real: native classes, calls between compiled functions
+without Python's frames. `ensure` (`make native`, which `make run`, `make test` and `make bench`
+run first) compiles `MODULES`, unless they were compiled from these very sources, into one group
+of extension modules beside their sources (`app/trading/native__mypyc...so` holds the group's
+code), then records each source's SHA-256 in `MANIFEST`. Without a build the sources run as
+they are.
+
+Python imports an extension module in preference to its source, so an engine edited after the
+build would run the old code. `guard` (called by `app.trading`'s `__init__`, before any of
+these can be imported) compares the manifest with the sources: when one differs, or extensions
+are there without a manifest (a build in progress or one that failed), every module of the group
+is imported from its source instead, with one warning (the modules share one library: a compiled
+module cannot be mixed with an interpreted one's classes). So the code that runs is always the
+code on disk; only its speed depends on the build.
+
+What mypyc asks of the code (checked when it compiles): values of the annotated types at run time
+(a numpy bool is not a `bool`), no subclass of a builtin type in a native class (`Skip` is a
+plain Python class), and no interpreted subclass of a compiled class (the backtest's outbox and
+price tape are compiled too). Frozen dataclasses sent to another process (a sweep's `TradeSetup`
+and the configurations in it) stay Python classes: a native frozen class cannot be unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]
+MODULES = tuple(
+    f"app/trading/{name}.py"
+    for name in (
+        "backtest",
+        "book",
+        "brokers/paper",
+        "costs",
+        "engine",
+        "orders",
+        "outbox",
+        "prices",
+        "risk",
+        "strategy",
+        "trades",
+    )
+)
+"""What the engine runs per bar and per trade, live and in a backtest (the profile of a year's
+trade backtest), with the backtest's driver, outbox and price tape (subclasses of compiled classes)."""
+GROUP = "app.trading.native"
+"""The group's shared library: `app/trading/native__mypyc.<platform>.so`."""
+MANIFEST = ROOT / "app" / "trading" / "native.json"
+"""Each compiled source's SHA-256 when it was compiled (written last: no manifest, no build)."""
+
+
+def _module(path: str) -> str:
+    return path.removesuffix(".py").replace("/", ".")
+
+
+def _extensions(path: str) -> list[Path]:
+    """The extension files built from `path` (any platform's suffix)."""
+    stem = ROOT / path.removesuffix(".py")
+    return [stem.with_name(stem.name + suffix) for suffix in importlib.machinery.EXTENSION_SUFFIXES]
+
+
+def _digest(path: str) -> str:
+    return hashlib.sha256((ROOT / path).read_bytes()).hexdigest()
+
+
+def built() -> bool:
+    """Any extension of the group is on disk."""
+    return any(f.exists() for path in MODULES for f in _extensions(path))
+
+
+def stale(manifest: Path = MANIFEST) -> str | None:
+    """Why the extensions on disk may not be imported (a source changed since they were built,
+    or there is no manifest), or None: they are current, or there are none."""
+    try:
+        recorded = json.loads(manifest.read_bytes())
+    except FileNotFoundError:
+        return "the build did not finish (no manifest)" if built() else None
+    except ValueError:
+        return f"{manifest.name} is unreadable"
+    for path in MODULES:
+        if recorded.get(path) != _digest(path):
+            return f"{path} changed since it was compiled"
+    return None
+
+
+class _FromSource(importlib.abc.MetaPathFinder):
+    """Imports the group's modules from their sources, ahead of the extensions beside them."""
+
+    def __init__(self, modules: Sequence[str]) -> None:
+        self.sources = {_module(path): ROOT / path for path in modules}
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        source = self.sources.get(fullname)
+        return importlib.util.spec_from_file_location(fullname, source) if source is not None else None
+
+
+def guard(manifest: Path = MANIFEST) -> None:
+    """Import the group from its sources unless its extensions are current (see the module
+    docstring); with no manifest too, even before any extension is there: a build may copy them
+    in while this process imports the group (a server started beside `make native`)."""
+    if manifest.exists() and stale(manifest) is None:
+        return
+    if not any(isinstance(f, _FromSource) for f in sys.meta_path):
+        sys.meta_path.insert(0, _FromSource(MODULES))
+    if built():
+        log.warning("the compiled trading engine is not used: %s; `make native` compiles it again", stale(manifest))
+
+
+def ensure() -> None:
+    """Compile the group unless its extensions were compiled from the sources on disk."""
+    if not built() or stale() is not None:
+        build()
+
+
+def build() -> None:
+    """Compile the group (mypyc, then the C compiler: ~1.5 min) and record what was compiled."""
+    import warnings
+
+    from mypyc.build import mypycify
+    from setuptools import setup
+
+    os.chdir(ROOT)
+    MANIFEST.unlink(missing_ok=True)  # from here until the build is done, the sources are imported
+    for path in MODULES:
+        for extension in _extensions(path):
+            extension.unlink(missing_ok=True)
+    digests = {path: _digest(path) for path in MODULES}  # what is compiled, read before it is
+    warnings.filterwarnings("ignore", module="setuptools")  # setup() reads pyproject.toml's tables as "beta"
+    setup(
+        name="signaldesk-native",
+        ext_modules=mypycify(list(MODULES), group_name=GROUP),
+        script_args=["--quiet", "build_ext", "--inplace", "--build-temp", "build/native"],
+    )
+    MANIFEST.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
