@@ -83,11 +83,16 @@ async def test_leader_routes_answer_from_any_process_and_failover_enters_nothing
         after = Stream(ws)
         await after.until(lambda ev: "hft.broker" in [e["type"] for e in ev])
         await assert_resumed_and_reconciled(b, before, 3)
-        assert post(b, "flatten").json() == {"closed": 3, "errors": []}
+        flattened = post(b, "flatten").json()
+        # what the flatten found open: the three, unless the moving market (1200x) closed one
+        # first (its 300-bar horizon is 15 s here, and a loaded machine's failover takes seconds)
+        assert flattened["errors"] == [] and 1 <= flattened["closed"] <= 3
         await after.until(lambda ev: after.of("hft.flatten") != [])
     assert after.of("hft.entry") == [], "the new leader entered a trade the old one had entered"
     assert after.of("hft.manage_error") == [] and after.of("hft.error") == []
-    assert {p["trade_id"] for p in after.of("hft.exit")} == held
+    exits = [p["trade_id"] for p in after.of("hft.exit")]
+    assert sorted(exits) == sorted(held), "each held trade closed once, by the new leader"
+    assert [p["reason"] for p in after.of("hft.exit")].count("flatten") == flattened["closed"]
     print(f"failover: the follower led {took:.2f} s after the leader's SIGKILL (lease {LEASE_TTL} s)")
 
 
