@@ -52,7 +52,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from mypy_extensions import mypyc_attr
 
 from app.core import heap
 from app.events import (
@@ -80,6 +79,7 @@ from app.trading.errors import EngineStateError
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal, MemoryJournal
 from app.trading.judged_replay import accepted_events, judge
+from app.trading.native import Reduced, reduced
 from app.trading.orders import Order
 from app.trading.outbox import Outbox
 from app.trading.performance import Marks, Performance, measure
@@ -189,7 +189,6 @@ class KeptOutbox(Outbox):
         return sorted(self.trades.values(), key=lambda t: t.trade_id), [o.row() for o in orders]
 
 
-@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True)
 class Halt:
     """One daily-loss halt: its exchange date and time (IST, the bar close it was seen at), the
@@ -201,6 +200,9 @@ class Halt:
     reason: str
     day_pnl: float
     resumed: str | None = None
+
+    def __reduce__(self) -> Reduced:
+        return reduced(self)  # pickled by its fields: compiled, a frozen class is not (app.trading.native)
 
 
 @dataclass(repr=False)
@@ -250,7 +252,6 @@ class TradeReport:
         }
 
 
-@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TradeSetup:
     """Everything a trade backtest runs with but its candles (`run_trade_backtest`'s options);
@@ -282,6 +283,9 @@ class TradeSetup:
             specs=TradingSpecs(self.specs),
             after_halt=self.after_halt,
         )
+
+    def __reduce__(self) -> Reduced:
+        return reduced(self)  # pickled by its fields: compiled, a frozen class is not (app.trading.native)
 
 
 async def run_trade_backtest(

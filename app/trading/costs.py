@@ -20,14 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mypy_extensions import mypyc_attr
-
+from app.trading.native import Reduced, reduced
 from app.trading.orders import Side
 
 CRORE = 10_000_000.0
 
 
-@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True)
 class Charges:
     brokerage: float
@@ -37,12 +35,14 @@ class Charges:
     gst: float
     stamp: float
 
+    def __reduce__(self) -> Reduced:
+        return reduced(self)  # pickled by its fields: compiled, a frozen class is not (app.trading.native)
+
     @property
     def total(self) -> float:
         return self.brokerage + self.stt + self.exchange + self.sebi + self.gst + self.stamp
 
 
-@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CostModel:
     """Charges of one executed order.
@@ -63,6 +63,9 @@ class CostModel:
     sebi_per_crore: float = 10.0
     gst_pct: float = 18.0
     stamp_buy_pct: float = 0.003
+
+    def __reduce__(self) -> Reduced:
+        return reduced(self)  # pickled by its fields: compiled, a frozen class is not (app.trading.native)
 
     def __post_init__(self) -> None:
         for name in (

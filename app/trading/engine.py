@@ -65,8 +65,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import cast
 
-from mypy_extensions import mypyc_attr
-
 from app.events import (
     Calibration,
     Event,
@@ -90,6 +88,7 @@ from app.trading.brokers.base import Broker, OpenOrder, OpenOrders, StreamReconn
 from app.trading.errors import BrokerError, EngineStateError, LiveTradingRefused, OrderDenied
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
+from app.trading.native import Reduced, reduced
 from app.trading.orders import Order, OrderResult, OrderStatus, Purpose, Side
 from app.trading.outbox import Outbox
 from app.trading.prices import PriceBook
@@ -103,7 +102,6 @@ from app.trading.trades import ExitReason, Trade, TradeStatus
 log = logging.getLogger(__name__)
 
 
-@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True)
 class FlattenOutcome:
     """What a flatten did (`hft.flatten`'s fields): the one type the square-off automation and
@@ -111,6 +109,9 @@ class FlattenOutcome:
 
     closed: int
     errors: list[str]
+
+    def __reduce__(self) -> Reduced:
+        return reduced(self)  # pickled by its fields: compiled, a frozen class is not (app.trading.native)
 
 
 class TradingEngine:

@@ -20,12 +20,14 @@ code on disk; only its speed depends on the build.
 What mypyc asks of the code (checked when it compiles): values of the annotated types at run time
 (a numpy bool is not a `bool`), no subclass of a builtin type in a native class (`Skip` is a
 plain Python class), and no interpreted subclass of a compiled class (the backtest's outbox and
-price tape are compiled too). Frozen dataclasses sent to another process (a sweep's `TradeSetup`
-and the configurations in it) stay Python classes: a native frozen class cannot be unpickled.
+price tape are compiled too). A frozen dataclass compiled is a native class that pickle cannot
+rebuild (it sets the fields one by one, which a frozen class refuses), and the configurations go
+to other processes (a sweep's workers, the API's): each is pickled by its fields (`reduced`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.abc
 import importlib.machinery
@@ -34,9 +36,10 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,18 @@ GROUP = "app.trading.native"
 """The group's shared library: `app/trading/native__mypyc.<platform>.so`."""
 MANIFEST = ROOT / "app" / "trading" / "native.json"
 """Each compiled source's SHA-256 when it was compiled (written last: no manifest, no build)."""
+
+
+Reduced = tuple[Callable[..., object], tuple[Any, ...]]
+
+
+def reduced(frozen: Any) -> Reduced:
+    """`__reduce__` of a frozen dataclass: rebuilt by calling its class with its fields."""
+    return _rebuilt, (type(frozen), {field.name: getattr(frozen, field.name) for field in dataclasses.fields(frozen)})
+
+
+def _rebuilt(cls: Callable[..., object], fields: dict[str, Any]) -> object:
+    return cls(**fields)
 
 
 def _module(path: str) -> str:

@@ -16,9 +16,8 @@ import dataclasses
 from dataclasses import dataclass
 from enum import StrEnum
 
-from mypy_extensions import mypyc_attr
-
 from app.trading.errors import IllegalTransition
+from app.trading.native import Reduced, reduced
 
 
 class Side(StrEnum):
@@ -71,7 +70,6 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
-@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     """A market order as a broker receives it.
@@ -90,8 +88,10 @@ class OrderRequest:
     price: float
     ts: int
 
+    def __reduce__(self) -> Reduced:
+        return reduced(self)  # pickled by its fields: compiled, a frozen class is not (app.trading.native)
 
-@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
+
 @dataclass(frozen=True, slots=True)
 class OrderResult:
     """What a broker answered. `filled_qty` may be below the requested qty (PARTIAL)."""
@@ -102,6 +102,9 @@ class OrderResult:
     charges: float = 0.0
     broker_order_id: str | None = None
     message: str | None = None
+
+    def __reduce__(self) -> Reduced:
+        return reduced(self)  # pickled by its fields: compiled, a frozen class is not (app.trading.native)
 
 
 @dataclass(slots=True)

@@ -13,15 +13,13 @@ from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from typing import Protocol
 
-from mypy_extensions import mypyc_attr
-
 from app.market.clock import Clock
 from app.trading.errors import BadLimits, OrderDenied
+from app.trading.native import Reduced, reduced
 
 EXCHANGE_ORDER_RATE = 10  # orders per second: the exchange's threshold for algos that are not registered
 
 
-@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RiskLimits:
     """:param max_open_trades: open trades at once (one per instrument at most, always).
@@ -39,6 +37,9 @@ class RiskLimits:
     max_daily_loss: float = 10_000.0
     max_orders_per_second: int = EXCHANGE_ORDER_RATE
     cooldown: float = 300.0
+
+    def __reduce__(self) -> Reduced:
+        return reduced(self)  # pickled by its fields: compiled, a frozen class is not (app.trading.native)
 
     def __post_init__(self) -> None:
         problems = {
@@ -78,7 +79,6 @@ class AfterHalt(StrEnum):
     STAY_HALTED = "stay-halted"  # halted for the rest of the backtest
 
 
-@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True)
 class DailyLossHalt:
     """A breach of the daily loss limit: the bar close it was seen at (UTC epoch seconds), its
@@ -88,6 +88,9 @@ class DailyLossHalt:
     day: str
     pnl: float
     reason: str
+
+    def __reduce__(self) -> Reduced:
+        return reduced(self)  # pickled by its fields: compiled, a frozen class is not (app.trading.native)
 
 
 class RateLimiter:

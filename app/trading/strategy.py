@@ -52,12 +52,12 @@ from app.market.calendar import IST, IST_OFFSET
 from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpecs
 from app.predictor.skill import CODES, SkillConfig, SkillState
 from app.trading.costs import CostModel
+from app.trading.native import Reduced, reduced
 from app.trading.prices import Quote
 from app.trading.risk import RiskLimits
 from app.trading.trades import ExitReason, Trade
 
 
-@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StrategyConfig:
     """:param min_calibration_n: resolutions the calibration needs before its predictions are traded.
@@ -84,6 +84,9 @@ class StrategyConfig:
     square_off: time = time(15, 15)
     slippage_bps: float = 1.0
     skill: SkillConfig = SkillConfig()
+
+    def __reduce__(self) -> Reduced:
+        return reduced(self)  # pickled by its fields: compiled, a frozen class is not (app.trading.native)
 
     def __post_init__(self) -> None:
         if self.min_calibration_n < 0 or not 0 <= self.min_hit_rate <= 1:

@@ -24,19 +24,17 @@ import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from mypy_extensions import mypyc_attr
-
 from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpec, TradingSpecs
 from app.trading.brokers.base import Funds, Position
 from app.trading.costs import CostModel
 from app.trading.errors import NotConnected
 from app.trading.journal import Journal
+from app.trading.native import Reduced, reduced
 from app.trading.orders import OrderRequest, OrderResult, OrderStatus, Side
 
 NAME = "paper"
 
 
-@mypyc_attr(native_class=False)  # frozen: a Python class (app.trading.native)
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PaperConfig:
     """:param capital: starting funds of a new paper account, rupees.
@@ -48,6 +46,9 @@ class PaperConfig:
     slippage_bps: float = 1.0
     fill_ratio: float = 1.0
     tick: float = 0.05
+
+    def __reduce__(self) -> Reduced:
+        return reduced(self)  # pickled by its fields: compiled, a frozen class is not (app.trading.native)
 
     def __post_init__(self) -> None:
         if not self.capital > 0:
