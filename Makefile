@@ -24,15 +24,15 @@ native: $(STAMP)
 run: $(STAMP) web native
 	SIGNALDESK_PREDICTOR_AUTOSTART=true SIGNALDESK_AUTOMATION_RETRAIN_AT_START=true SIGNALDESK_HFT_AUTOSTART=true $(VENV)/bin/signaldesk serve
 
-# The static checks beside the trading engine's compile (mypyc: ~1-1.5 min), then the Python suite
-# beside the dashboard's (vitest, the browser): at most two at once (-j2), as the suites mostly wait
-# on servers they start: 5.5-6.5 minutes after set-up where one after the other took ~7.5. Each
-# target's output is printed whole when it ends (-O), not interleaved.
+# Everything at most two at once (-j2): the trading engine's compile (mypyc, ~1.5 min, or a copy
+# from the build cache) and then the Python suite in one line, the static checks, the contract
+# check and the dashboard's suites (vitest, the browser) in the other; the suites mostly wait on
+# servers they start. A failure stops what has not started. Each target's output is printed
+# whole when it ends (-O), not interleaved.
 test:
-	$(MAKE) --no-print-directory -j2 -O check-static check-contract native
-	$(MAKE) --no-print-directory -j2 -O test-python test-frontend test-e2e
+	$(MAKE) --no-print-directory -j2 -O test-python check-static check-contract test-frontend test-e2e
 
-# Lint, layout (ruff format) and type-check first: seconds, before the minutes of tests.
+# Lint, layout (ruff format) and type-check: seconds, beside the engine's compile, before the minutes of tests.
 check-static: $(STAMP)
 	$(VENV)/bin/ruff check app bench tests
 	$(VENV)/bin/ruff format --check app bench tests

@@ -6,8 +6,10 @@ written, its type annotations made real: native classes, calls between compiled 
 without Python's frames. `ensure` (`make native`, which `make run`, `make test` and `make bench`
 run first) compiles `MODULES`, unless they were compiled from these very sources, into one group
 of extension modules beside their sources (`app/trading/native__mypyc...so` holds the group's
-code), then records each source's SHA-256 in `MANIFEST`. Without a build the sources run as
-they are.
+code), then records each source's SHA-256 in `MANIFEST`. Each build is also kept in the user's
+cache (`~/.cache/signaldesk/native/<key>`, the key: the sources, the interpreter and mypyc), so
+the same sources on the same machine (a clean clone in CI, a branch switched back) are copied,
+not compiled again. Without a build the sources run as they are.
 
 Python imports an extension module in preference to its source, so an engine edited after the
 build would run the old code. `guard` (called by `app.trading`'s `__init__`, before any of
@@ -35,6 +37,7 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -140,28 +143,68 @@ def guard(manifest: Path = MANIFEST) -> None:
 
 
 def ensure() -> None:
-    """Compile the group unless its extensions were compiled from the sources on disk."""
-    if not built() or stale() is not None:
-        build()
+    """Make the group's extensions current: nothing when they are, else copied from the build
+    cache when these very sources were compiled before on this machine, else compiled."""
+    if built() and stale() is None:
+        return
+    digests = {path: _digest(path) for path in MODULES}  # what is compiled, read before it is
+    cached = _cache_dir(digests)
+    _remove_build()  # from here until the manifest is written, the sources are imported
+    if cached.is_dir():
+        for name in _outputs():
+            shutil.copy2(cached / name, ROOT / name)
+    else:
+        _compile()
+        _keep(cached)
+    MANIFEST.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
 
 
-def build() -> None:
-    """Compile the group (mypyc, then the C compiler: ~1.5 min) and record what was compiled."""
+def _outputs() -> list[str]:
+    """The files a build makes for this interpreter, relative to ROOT: each module's extension
+    and the group's library."""
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    return [path.removesuffix(".py") + suffix for path in MODULES] + [GROUP.replace(".", "/") + "__mypyc" + suffix]
+
+
+def _cache_dir(digests: dict[str, str]) -> Path:
+    """Where a build of these sources by this interpreter and mypyc is kept (under the user's
+    cache, as pip and numba keep theirs): the key covers everything the output depends on."""
+    from mypy.version import __version__ as mypyc_version
+
+    key = json.dumps([digests, sys.version, mypyc_version, importlib.machinery.EXTENSION_SUFFIXES[0]], sort_keys=True)
+    home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return home / "signaldesk" / "native" / hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _remove_build() -> None:
+    MANIFEST.unlink(missing_ok=True)
+    for name in _outputs():
+        (ROOT / name).unlink(missing_ok=True)
+
+
+def _compile() -> None:
+    """mypyc, then the C compiler (~1.5 min of one core); the extensions land beside their sources."""
     import warnings
 
     from mypyc.build import mypycify
     from setuptools import setup
 
     os.chdir(ROOT)
-    MANIFEST.unlink(missing_ok=True)  # from here until the build is done, the sources are imported
-    for path in MODULES:
-        for extension in _extensions(path):
-            extension.unlink(missing_ok=True)
-    digests = {path: _digest(path) for path in MODULES}  # what is compiled, read before it is
     warnings.filterwarnings("ignore", module="setuptools")  # setup() reads pyproject.toml's tables as "beta"
     setup(
         name="signaldesk-native",
         ext_modules=mypycify(list(MODULES), group_name=GROUP),
         script_args=["--quiet", "build_ext", "--inplace", "--build-temp", "build/native"],
     )
-    MANIFEST.write_text(json.dumps(digests, indent=1, sort_keys=True) + "\n")
+
+
+def _keep(cached: Path) -> None:
+    """Copy a build into the cache, whole or not at all (written aside, then renamed)."""
+    partial = cached.with_name(cached.name + f".{os.getpid()}")
+    for name in _outputs():
+        (partial / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, partial / name)
+    try:
+        partial.rename(cached)
+    except OSError:  # another build kept the same one meanwhile
+        shutil.rmtree(partial, ignore_errors=True)
