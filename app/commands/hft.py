@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from app.core.config import Settings
     from app.market.instrument_master.specs import TradingSpec
     from app.trading.backtest import TradeSetup
-    from app.trading.risk import AfterHalt
+    from app.trading.enums import AfterHalt
 
 hft_cli = typer.Typer(help="Start, stop, halt and watch the trading engine of a running server.", no_args_is_help=True)
 out = Console()

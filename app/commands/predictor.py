@@ -19,7 +19,7 @@ from app.commands.hft import trade_backtest, trade_setup, trade_sweep
 from app.commands.performance import print_whole, progress
 from app.commands.settings import load_settings, prepare_database, resolve_option
 from app.predictor.figures import DECILES, Evaluation
-from app.trading.risk import AfterHalt
+from app.trading.enums import AfterHalt
 
 if TYPE_CHECKING:
     from app.predictor.backtest import BacktestReport

@@ -1,6 +1,6 @@
 """The intraday trading engine behind the `hft` channel: paper first, live only with two keys.
 
-Layers, bottom up: `orders`, `trades`, `costs`, `prices` (values); `brokers/` (paper, upstox,
+Layers, bottom up: `enums`, `orders`, `trades`, `costs`, `prices` (values); `brokers/` (paper, upstox,
 registry); `gate` (the two keys), `risk` (limits and the order rate), `strategy` (decisions);
 `journal`/`store`/`tables` (persistence); `state` (the lifecycle, the state row, the snapshot),
 `outbox` (stored, then announced: the run's rows, events and state), `recovery` (reconciliation's

@@ -75,6 +75,7 @@ from app.predictor.models import make_model
 from app.trading.brokers.paper import PaperBroker, PaperConfig, PaperState
 from app.trading.costs import CostModel
 from app.trading.engine import TradingEngine
+from app.trading.enums import AfterHalt
 from app.trading.errors import EngineStateError
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal, MemoryJournal
@@ -84,7 +85,7 @@ from app.trading.orders import Order
 from app.trading.outbox import Outbox
 from app.trading.performance import Marks, Performance, measure
 from app.trading.prices import PriceBook, PriceTape
-from app.trading.risk import AfterHalt, RiskLimits
+from app.trading.risk import RiskLimits
 from app.trading.state import EngineState, RunSettings
 from app.trading.strategy import Strategy, StrategyConfig, ist_day
 from app.trading.trades import Trade

@@ -35,12 +35,13 @@ from typing import Protocol
 from app.events import HftEvent, HftManageError
 from app.trading.book import Book
 from app.trading.brokers.base import StopOrders
+from app.trading.enums import ExitReason, OrderStatus, Purpose, Side, TradeStatus
 from app.trading.errors import BrokerError
 from app.trading.journal import Journal
-from app.trading.orders import Order, OrderRequest, OrderResult, OrderStatus, Purpose, Side
+from app.trading.orders import Order, OrderRequest, OrderResult
 from app.trading.risk import RiskGate
 from app.trading.strategy import Strategy
-from app.trading.trades import ExitReason, Trade, TradeStatus
+from app.trading.trades import Trade
 
 
 class StopsHost(Protocol):

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from app.trading.enums import Side
 from app.trading.native import Reduced, reduced
-from app.trading.orders import Side
 
 CRORE = 10_000_000.0
 

@@ -85,11 +85,12 @@ from app.predictor.skill import SkillBook
 from app.trading.book import Book
 from app.trading.broker_stops import BrokerStops
 from app.trading.brokers.base import Broker, OpenOrder, OpenOrders, StreamReconnects, holds_stops
+from app.trading.enums import ExitReason, OrderStatus, Purpose, Side, TradeStatus
 from app.trading.errors import BrokerError, EngineStateError, LiveTradingRefused, OrderDenied
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
 from app.trading.native import Reduced, reduced
-from app.trading.orders import Order, OrderResult, OrderStatus, Purpose, Side
+from app.trading.orders import Order, OrderResult
 from app.trading.outbox import Outbox
 from app.trading.prices import PriceBook
 from app.trading.recovery import Mismatch, foreign_orders, plan
@@ -97,7 +98,7 @@ from app.trading.risk import OPEN_TRADE, DailyLossHalt, RateLimiter, RiskGate, R
 from app.trading.state import EngineSnapshot, EngineState, RunSettings
 from app.trading.strategy import EntryPlan, Skip, Strategy, ist_day, ist_day_number
 from app.trading.ticks import TradePrice
-from app.trading.trades import ExitReason, Trade, TradeStatus
+from app.trading.trades import Trade
 
 log = logging.getLogger(__name__)
 

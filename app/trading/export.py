@@ -19,10 +19,10 @@ from typing import Any
 from app.market.calendar import IST
 from app.storage.db import Database, with_database
 from app.trading.costs import CostModel
+from app.trading.enums import TradeStatus
 from app.trading.performance import CHARGE_KINDS, split_charges
 from app.trading.record import Period
 from app.trading.store import TradeStore
-from app.trading.trades import TradeStatus
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 

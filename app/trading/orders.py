@@ -14,47 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from enum import StrEnum
 
+from app.trading.enums import OrderStatus, Purpose, Side
 from app.trading.errors import IllegalTransition
 from app.trading.native import Reduced, reduced
-
-
-class Side(StrEnum):
-    BUY = "buy"
-    SELL = "sell"
-
-    @property
-    def sign(self) -> int:
-        return 1 if self is Side.BUY else -1
-
-    @staticmethod
-    def to_open(qty: int) -> Side:
-        """The side that opens a position of signed `qty` (positive: long)."""
-        return Side.BUY if qty > 0 else Side.SELL
-
-    @staticmethod
-    def to_close(qty: int) -> Side:
-        """The side that closes a position of signed `qty`."""
-        return Side.SELL if qty > 0 else Side.BUY
-
-
-class Purpose(StrEnum):
-    ENTRY = "entry"
-    EXIT = "exit"
-    STOP = "stop"  # a stop-loss order held at the broker
-
-
-class OrderStatus(StrEnum):
-    NEW = "new"
-    DENIED = "denied"
-    SUBMITTED = "submitted"
-    FILLED = "filled"
-    PARTIAL = "partial"
-    REJECTED = "rejected"
-    UNKNOWN = "unknown"
-    CANCELLED = "cancelled"
-
 
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.NEW: frozenset({OrderStatus.SUBMITTED, OrderStatus.DENIED}),

@@ -21,7 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.trading.costs import Charges, CostModel
-from app.trading.orders import Side
+from app.trading.enums import Side
 from app.trading.strategy import ist_day
 from app.trading.trades import Trade
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import collections
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
-from enum import StrEnum
 from typing import Protocol
 
 from app.market.clock import Clock
@@ -69,14 +68,6 @@ class RiskLimits:
 
     def public(self) -> dict[str, float | int]:
         return asdict(self)
-
-
-class AfterHalt(StrEnum):
-    """What the desk does after the daily loss limit halted the engine, in a multi-day backtest
-    (`signaldesk backtest --trade --after-halt`; live, a person decides)."""
-
-    RESUME_NEXT_SESSION = "resume-next-session"  # re-armed at the next session's first bar
-    STAY_HALTED = "stay-halted"  # halted for the rest of the backtest
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,6 +51,7 @@ from app.trading.brokers.base import (
 )
 from app.trading.brokers.registry import BrokerRegistry
 from app.trading.engine import FlattenOutcome, TradingEngine
+from app.trading.enums import ExitReason
 from app.trading.errors import BrokerError, EngineStateError, NoKillSwitch, TradingError
 from app.trading.gate import LiveGate
 from app.trading.journal import Journal
@@ -61,7 +62,6 @@ from app.trading.state import EngineState, RunSettings
 from app.trading.store import TradeStore
 from app.trading.strategy import Strategy
 from app.trading.ticks import LatestPrices
-from app.trading.trades import ExitReason
 
 log = logging.getLogger(__name__)
 

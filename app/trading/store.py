@@ -14,10 +14,11 @@ from app.storage.db import Database
 from app.trading.brokers.base import Fill
 from app.trading.brokers.paper import NAME as PAPER
 from app.trading.brokers.paper import PaperState
-from app.trading.orders import Order, OrderStatus, Purpose, Side
+from app.trading.enums import OrderStatus, Purpose, Side, TradeStatus
+from app.trading.orders import Order
 from app.trading.strategy import ist_day
 from app.trading.tables import EngineRow, OrderRow, PaperAccountRow, PaperPositionRow, TradeRow
-from app.trading.trades import Trade, TradeStatus
+from app.trading.trades import Trade
 
 TRADE_COLUMNS = [c.name for c in TradeRow.__table__.columns]
 ORDER_COLUMNS = [c.name for c in OrderRow.__table__.columns]

@@ -52,10 +52,11 @@ from app.market.calendar import IST, IST_OFFSET
 from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpecs
 from app.predictor.skill import CODES, SkillConfig, SkillState
 from app.trading.costs import CostModel
+from app.trading.enums import ExitReason
 from app.trading.native import Reduced, reduced
 from app.trading.prices import Quote
 from app.trading.risk import RiskLimits
-from app.trading.trades import ExitReason, Trade
+from app.trading.trades import Trade
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

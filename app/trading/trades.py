@@ -12,28 +12,9 @@ publishes `hft.exit` once, when nothing is left, with the average exit price and
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
+from app.trading.enums import TradeStatus
 from app.trading.errors import IllegalTransition
-
-
-class TradeStatus(StrEnum):
-    OPEN = "open"
-    CLOSED = "closed"
-
-
-class ExitReason(StrEnum):
-    """Why a trade was closed (`hft.exit` `reason`)."""
-
-    STOP = "stop"  # the stop was touched (a bar's low for a long, high for a short)
-    TARGET = "target"  # the target was touched
-    TIME = "time"  # the prediction's horizon (its ts_target) ran out
-    SIGNAL = "signal"  # a new prediction pointed the other way
-    SQUARE_OFF = "square_off"  # the intraday square-off time (15:15 IST by default)
-    FLATTEN = "flatten"  # a person or the square_off automation flattened (or stopped) the engine
-    DAILY_LOSS = "daily_loss"  # the daily loss limit was breached: halt and flatten
-    RECONCILE = "reconcile"  # after a restart the broker's position did not match (see recovery)
-
 
 TRANSITIONS: dict[TradeStatus, frozenset[TradeStatus]] = {
     TradeStatus.OPEN: frozenset({TradeStatus.CLOSED}),

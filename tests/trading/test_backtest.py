@@ -26,8 +26,9 @@ from app.storage.migrate import upgrade_async
 from app.trading.backtest import REPLAY_BUDGET, REPLAY_BYTES_PER_CELL, TradeReport, run_trade_backtest
 from app.trading.brokers.paper import PaperConfig
 from app.trading.costs import CostModel
+from app.trading.enums import AfterHalt
 from app.trading.journal import MemoryJournal
-from app.trading.risk import AfterHalt, RiskLimits
+from app.trading.risk import RiskLimits
 from app.trading.strategy import StrategyConfig, ist_day
 from tests.support.cli import signaldesk
 

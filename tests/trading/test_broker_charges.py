@@ -15,7 +15,7 @@ from app.api.routes.hft import read_trades
 from app.api.schemas.hft import TradeList
 from app.trading.broker_charges import BrokerChargesRecorder
 from app.trading.brokers.base import Fill, FillCharges
-from app.trading.orders import Side
+from app.trading.enums import Side
 from app.trading.record import Period
 from tests.market.upstox.fake import FakeUpstox
 from tests.market.upstox.fake_account import BROKERAGE, brokerage

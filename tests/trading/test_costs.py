@@ -8,7 +8,7 @@ import pytest
 from app.events import Calibration, PredictionCreated
 from app.predictor.skill import SkillState
 from app.trading.costs import CostModel
-from app.trading.orders import Side
+from app.trading.enums import Side
 from app.trading.strategy import Strategy, StrategyConfig
 from tests.trading.stubs import prediction
 

@@ -9,7 +9,7 @@ import pytest
 from app.events import PredictionCreated
 from app.trading.brokers.paper import PaperConfig
 from app.trading.costs import CostModel
-from app.trading.orders import Side
+from app.trading.enums import Side
 from app.trading.risk import RiskLimits
 from app.trading.strategy import StrategyConfig, on_tick
 from tests.trading.stubs import INFY, LIMITS, NO_SKILL_GATE, RELIANCE, STRATEGY, TCS, at, make_desk

@@ -15,8 +15,9 @@ from app.market.instrument_master.store import InstrumentMaster
 from app.market.instrument_master.sync import sync_master
 from app.trading.brokers.paper import PaperBroker, PaperConfig, PaperState
 from app.trading.costs import CostModel
+from app.trading.enums import OrderStatus, Side
 from app.trading.journal import MemoryJournal
-from app.trading.orders import OrderRequest, OrderStatus, Side
+from app.trading.orders import OrderRequest
 from app.trading.strategy import Strategy
 from tests.market.instrument_master.sample import write_sample
 from tests.trading.rig import make_rig

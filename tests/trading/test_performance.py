@@ -11,7 +11,7 @@ import pytest
 
 from app.market.calendar import IST
 from app.trading.costs import CostModel
-from app.trading.orders import Side
+from app.trading.enums import Side
 from app.trading.performance import CHARGE_KINDS, Marks, measure
 from app.trading.trades import Trade
 

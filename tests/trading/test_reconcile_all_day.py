@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from app.trading.engine import TradingEngine
-from app.trading.orders import OrderRequest, Side
+from app.trading.enums import Side
+from app.trading.orders import OrderRequest
 from tests.market.upstox.fake import FakeUpstox
 from tests.support.cli import signaldesk
 from tests.support.waits import polled

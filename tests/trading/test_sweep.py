@@ -18,10 +18,10 @@ from app.predictor.skill import SkillConfig
 from app.trading.backtest import TradeSetup, run_trade_backtest
 from app.trading.brokers.paper import PaperConfig
 from app.trading.costs import CostModel
+from app.trading.enums import TradeStatus
 from app.trading.risk import RiskLimits
 from app.trading.strategy import StrategyConfig
 from app.trading.sweep import Figures, TradeRun, parse_trade_grid, ranked_runs, run_trade_sweep, with_options
-from app.trading.trades import TradeStatus
 from tests.trading.test_backtest import MINUTE, aligned, simulated
 
 BASE = TradeSetup(

@@ -24,11 +24,11 @@ from app.api.schemas.hft import (
 )
 from app.api.security import require_token
 from app.api.worker_answers import computed_in_worker
+from app.trading.enums import TradeStatus
 from app.trading.errors import BadLimits, BadPeriod, BrokerError, LiveTradingRefused, NoKillSwitch, UnknownBroker
 from app.trading.export import trade_rows
 from app.trading.performance import Performance
 from app.trading.record import Period
-from app.trading.trades import TradeStatus
 
 # Answers over a whole record, computed in a worker process (app.api.worker_answers), by the
 # import strings the worker resolves.

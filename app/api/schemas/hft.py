@@ -11,8 +11,8 @@ from typing import Literal
 from app.api.schemas.base import EnumValue, ResponseModel
 from app.api.schemas.predictor import SkillOut
 from app.events import optional
+from app.trading.enums import TradeStatus
 from app.trading.state import EngineState
-from app.trading.trades import TradeStatus
 
 
 class LimitsOut(ResponseModel):

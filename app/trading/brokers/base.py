@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, TypeGuard, runtime_checkable
 
-from app.trading.orders import OrderRequest, OrderResult, Side
+from app.trading.enums import Side
+from app.trading.orders import OrderRequest, OrderResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from app.market.instrument_master.specs import DEFAULT_SPEC, TradingSpec, TradingSpecs
 from app.trading.brokers.base import Funds, Position
 from app.trading.costs import CostModel
+from app.trading.enums import OrderStatus, Side
 from app.trading.errors import NotConnected
 from app.trading.journal import Journal
 from app.trading.native import Reduced, reduced
-from app.trading.orders import OrderRequest, OrderResult, OrderStatus, Side
+from app.trading.orders import OrderRequest, OrderResult
 
 NAME = "paper"
 

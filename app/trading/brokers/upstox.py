@@ -36,8 +36,9 @@ from app.trading.brokers.upstox_charges import BROKERAGE, brokerage_params, char
 from app.trading.brokers.upstox_orders import FINAL, TAG, OrderUpdate, TrackedOrder, tag_of
 from app.trading.brokers.upstox_stream import PortfolioStream
 from app.trading.costs import CostModel
+from app.trading.enums import OrderStatus, Side
 from app.trading.errors import BrokerError, NoAnswer, NotConnected
-from app.trading.orders import OrderRequest, OrderResult, OrderStatus, Side
+from app.trading.orders import OrderRequest, OrderResult
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.trading.costs import CostModel
-from app.trading.orders import OrderRequest, OrderResult, OrderStatus
+from app.trading.enums import OrderStatus
+from app.trading.orders import OrderRequest, OrderResult
 
 FINAL = frozenset({"complete", "rejected", "cancelled"})
 TAG = "sd-"  # an engine order's tag: TAG + its client order id (reconciliation leaves such orders alone)

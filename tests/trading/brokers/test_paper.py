@@ -7,9 +7,10 @@ import pytest
 from app.storage.db import Database
 from app.trading.brokers.paper import PaperBroker, PaperConfig, PaperState
 from app.trading.costs import CostModel
+from app.trading.enums import OrderStatus, Side
 from app.trading.errors import NotConnected
 from app.trading.journal import MemoryJournal
-from app.trading.orders import OrderRequest, OrderStatus, Side
+from app.trading.orders import OrderRequest
 from app.trading.store import TradeStore
 from app.trading.system import build_journal
 

@@ -17,8 +17,9 @@ from app.market.upstox.access_token import AccessToken
 from app.trading.brokers.upstox import HttpTransport, UpstoxBroker
 from app.trading.brokers.upstox_stream import PortfolioStream
 from app.trading.costs import CostModel
+from app.trading.enums import OrderStatus, Side
 from app.trading.errors import BrokerError, NotConnected
-from app.trading.orders import OrderRequest, OrderStatus, Side
+from app.trading.orders import OrderRequest
 from app.trading.system import upstox_broker
 from tests.market.upstox.fake import FakeUpstox
 from tests.market.upstox.fake_orders import Outcome

@@ -10,8 +10,8 @@ import pytest
 from app.trading.brokers.base import OpenOrder
 from app.trading.brokers.upstox import UpstoxBroker
 from app.trading.costs import CostModel
+from app.trading.enums import Side
 from app.trading.errors import BrokerError
-from app.trading.orders import Side
 from tests.market.upstox.fake import FakeUpstox
 from tests.trading.conftest import UPSTOX_TOKEN
 from tests.trading.rig import upstox_transport

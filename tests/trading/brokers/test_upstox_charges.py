@@ -13,8 +13,9 @@ from app.core.config import Settings
 from app.trading.brokers.base import Fill
 from app.trading.brokers.upstox import UpstoxBroker
 from app.trading.costs import CostModel
+from app.trading.enums import OrderStatus, Side
 from app.trading.errors import BrokerError, NotConnected
-from app.trading.orders import OrderRequest, OrderStatus, Side
+from app.trading.orders import OrderRequest
 from app.trading.system import upstox_broker
 from tests.market.upstox.fake import FakeUpstox
 from tests.market.upstox.fake_account import brokerage
