@@ -21,8 +21,9 @@ code on disk; only its speed depends on the build.
 
 What mypyc asks of the code (checked when it compiles): values of the annotated types at run time
 (a numpy bool is not a `bool`), no subclass of a builtin type in a native class (`Skip` is a
-plain Python class), a docstring on every class (else mypyc gives it "mypyc filler docstring",
-which an enum's JSON schema shows), and no interpreted subclass of a compiled class (the backtest's outbox and
+plain Python class), enums kept apart (mypyc gives every Python class it compiles, an enum
+too, the docstring "mypyc filler docstring", which an enum's JSON schema shows: they live in
+`app.trading.enums`, not compiled), and no interpreted subclass of a compiled class (the backtest's outbox and
 price tape are compiled too). A frozen dataclass compiled is a native class that pickle cannot
 rebuild (it sets the fields one by one, which a frozen class refuses), and the configurations go
 to other processes (a sweep's workers, the API's): each is pickled by its fields (`reduced`).
