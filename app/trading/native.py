@@ -1,7 +1,7 @@
 """The trading engine's hot modules compiled with mypyc: the same source, as C extensions.
 
 A trade backtest spends its time in the engine's per-bar and per-trade Python, the code live
-trading runs too (docs/trading-backtest.md, "Compiled"). mypyc compiles that code as it is
+trading runs too (docs/trading-backtest.md, "Speed: the engine compiled"). mypyc compiles that code as it is
 written, its type annotations made real: native classes, calls between compiled functions
 without Python's frames. `ensure` (`make native`, which `make run`, `make test` and `make bench`
 run first) compiles `MODULES`, unless they were compiled from these very sources, into one group
@@ -23,8 +23,8 @@ What mypyc asks of the code (checked when it compiles): values of the annotated 
 (a numpy bool is not a `bool`), no subclass of a builtin type in a native class (`Skip` is a
 plain Python class), enums kept apart (mypyc gives every Python class it compiles, an enum
 too, the docstring "mypyc filler docstring", which an enum's JSON schema shows: they live in
-`app.trading.enums`, not compiled), and no interpreted subclass of a compiled class (the backtest's outbox and
-price tape are compiled too). A frozen dataclass compiled is a native class that pickle cannot
+`app.trading.enums`, not compiled), and no interpreted subclass of a compiled class (the
+backtest's outbox and price tape are compiled too). A frozen dataclass compiled is a native class that pickle cannot
 rebuild (it sets the fields one by one, which a frozen class refuses), and the configurations go
 to other processes (a sweep's workers, the API's): each is pickled by its fields (`reduced`).
 """
@@ -89,19 +89,13 @@ def _module(path: str) -> str:
     return path.removesuffix(".py").replace("/", ".")
 
 
-def _extensions(path: str) -> list[Path]:
-    """The extension files built from `path` (any platform's suffix)."""
-    stem = ROOT / path.removesuffix(".py")
-    return [stem.with_name(stem.name + suffix) for suffix in importlib.machinery.EXTENSION_SUFFIXES]
-
-
 def _digest(path: str) -> str:
     return hashlib.sha256((ROOT / path).read_bytes()).hexdigest()
 
 
 def built() -> bool:
-    """Any extension of the group is on disk."""
-    return any(f.exists() for path in MODULES for f in _extensions(path))
+    """Any file of the group's build is on disk."""
+    return any((ROOT / name).exists() for name in _outputs())
 
 
 def stale(manifest: Path = MANIFEST) -> str | None:

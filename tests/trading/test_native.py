@@ -3,6 +3,7 @@ its sources is never imported."""
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
 import subprocess
 import sys
@@ -29,7 +30,7 @@ def test_make_compiled_the_engine_the_suite_runs() -> None:
     # `make test` builds it first (make native): what the tests prove is what `make run` serves
     assert native.built() and native.stale() is None, "run `make native`: the trading engine is not compiled"
     names = imported_from()
-    assert all(name.endswith(tuple(native.importlib.machinery.EXTENSION_SUFFIXES)) for name in names), names
+    assert all(name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)) for name in names), names
 
 
 def test_a_build_older_than_its_sources_is_not_imported(tmp_path: Path) -> None:
