@@ -42,7 +42,7 @@ class Purpose(StrEnum):
 
 
 class OrderStatus(StrEnum):
-    """Where an order is in its lifecycle (the module docstring)."""
+    """Where an order is in its lifecycle (app.trading.orders says how it moves)."""
 
     NEW = "new"
     DENIED = "denied"
