@@ -7,7 +7,3 @@ registry); `gate` (the two keys), `risk` (limits and the order rate), `strategy`
 plan); `engine` (one run, same code live and in backtests, which carries the plan out); `service`
 (the live wiring), `backtest`, `system` (the builder).
 """
-
-from app.trading.native import guard
-
-guard()  # the compiled engine only when it was compiled from these sources (app.trading.native)

@@ -78,8 +78,9 @@ from app.trading.engine import TradingEngine
 from app.trading.enums import AfterHalt
 from app.trading.errors import EngineStateError
 from app.trading.gate import LiveGate
-from app.trading.journal import Journal, MemoryJournal
+from app.trading.journal import Journal
 from app.trading.judged_replay import accepted_events, judge
+from app.trading.memory_journal import MemoryJournal
 from app.trading.native import Reduced, reduced
 from app.trading.orders import Order
 from app.trading.outbox import Outbox

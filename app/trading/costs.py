@@ -86,7 +86,8 @@ class CostModel:
 
     def total(self, side: Side, qty: int, price: float) -> float:
         """`charges(side, qty, price).total`, to the bit, without the object (every paper fill asks)."""
-        return sum(self.by_kind(abs(qty) * price, side is Side.SELL))
+        brokerage, stt, exchange, sebi, gst, stamp = self.by_kind(abs(qty) * price, side is Side.SELL)
+        return brokerage + stt + exchange + sebi + gst + stamp  # as Charges.total adds them
 
     def by_kind(self, turnover: float, sell: bool) -> tuple[float, float, float, float, float, float]:
         """The charges of one order of `turnover` rupees, in `Charges` field order: the one

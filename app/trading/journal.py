@@ -9,8 +9,8 @@ decision and its events together, never one without the other.
 rest of the relational store: it survives a crash of the process), inline when the write lock
 is free, else on a thread of its own. One plain commit per flush is what keeps a price update to
 a published `hft.entry` near a millisecond; the async SQLAlchemy session costs more than that.
-Reads (REST, recovery) use SQLAlchemy (`app.trading.store`). `MemoryJournal` keeps the last
-row per key in memory, for backtests.
+Reads (REST, recovery) use SQLAlchemy (`app.trading.store`). `MemoryJournal`
+(app.trading.memory_journal) keeps the last row per key in memory, for backtests.
 
 `PostgresJournal` does the same on PostgreSQL, with asyncpg directly on a connection of its own:
 one prepared upsert per (table, columns), each run of rows for it sent with `executemany`, all in
@@ -274,45 +274,3 @@ class PostgresJournal:
             except (OSError, TimeoutError) as e:
                 log.warning("trading journal: closing its PostgreSQL connection failed: %s", e)
                 conn.terminate()
-
-
-class MemoryJournal:
-    """Journal in memory: the latest row of every key, per table (backtests, unit tests). A
-    table's rows are keyed by their primary key's value (a tuple when it has several columns)."""
-
-    def __init__(self) -> None:
-        self.tables: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in JOURNAL_TABLES}
-        self._keys = {name: itemgetter(*(c.name for c in t.primary_key.columns)) for name, t in JOURNAL_TABLES.items()}
-        self._staged: list[tuple[str, Row]] = []
-        self.flushes = 0
-        self.fail_next: Exception | None = None  # tests: make the next flush fail
-
-    def stage(self, table: str, row: Row) -> None:
-        if table not in self.tables:
-            raise KeyError(f"no journal table {table!r}")
-        self._staged.append((table, row))
-
-    @property
-    def pending(self) -> bool:
-        return bool(self._staged)
-
-    async def flush(self) -> None:
-        staged, self._staged = self._staged, []
-        if self.fail_next is not None:
-            error, self.fail_next = self.fail_next, None
-            raise JournalError(f"the trading journal could not commit {len(staged)} rows: {error}") from error
-        for table, row in staged:
-            rows, key = self.tables[table], self._keys[table](row)
-            stored = rows.get(key)
-            if stored is None:
-                rows[key] = dict(row)
-            else:
-                stored.update(row)
-        if staged:
-            self.flushes += 1
-
-    async def close(self) -> None:
-        pass
-
-    def rows(self, table: str) -> list[dict[str, Any]]:
-        return list(self.tables[table].values())

@@ -51,6 +51,16 @@ class OrderRequest:
     price: float
     ts: int
 
+    def __init__(self, client_order_id: int, instrument_key: str, side: Side, qty: int, price: float, ts: int) -> None:
+        # written out, as the other classes built per order: compiled, the __init__ dataclasses
+        # generates runs interpreted (app.trading.native)
+        object.__setattr__(self, "client_order_id", client_order_id)
+        object.__setattr__(self, "instrument_key", instrument_key)
+        object.__setattr__(self, "side", side)
+        object.__setattr__(self, "qty", qty)
+        object.__setattr__(self, "price", price)
+        object.__setattr__(self, "ts", ts)
+
     def __reduce__(self) -> Reduced:
         return reduced(self)  # pickled by its fields: compiled, a frozen class is not (app.trading.native)
 
@@ -65,6 +75,22 @@ class OrderResult:
     charges: float = 0.0
     broker_order_id: str | None = None
     message: str | None = None
+
+    def __init__(
+        self,
+        status: OrderStatus,
+        filled_qty: int = 0,
+        avg_price: float = 0.0,
+        charges: float = 0.0,
+        broker_order_id: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "filled_qty", filled_qty)
+        object.__setattr__(self, "avg_price", avg_price)
+        object.__setattr__(self, "charges", charges)
+        object.__setattr__(self, "broker_order_id", broker_order_id)
+        object.__setattr__(self, "message", message)
 
     def __reduce__(self) -> Reduced:
         return reduced(self)  # pickled by its fields: compiled, a frozen class is not (app.trading.native)
@@ -90,6 +116,42 @@ class Order:
     charges: float = 0.0
     broker_order_id: str | None = None
     error: str | None = None
+
+    def __init__(
+        self,
+        order_id: int,
+        trade_id: int,
+        venue: str,
+        instrument_key: str,
+        side: Side,
+        qty: int,
+        purpose: Purpose,
+        reason: str,
+        price: float,
+        ts: int,
+        status: OrderStatus = OrderStatus.NEW,
+        filled_qty: int = 0,
+        fill_price: float | None = None,
+        charges: float = 0.0,
+        broker_order_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        self.order_id = order_id
+        self.trade_id = trade_id
+        self.venue = venue
+        self.instrument_key = instrument_key
+        self.side = side
+        self.qty = qty
+        self.purpose = purpose
+        self.reason = reason
+        self.price = price
+        self.ts = ts
+        self.status = status
+        self.filled_qty = filled_qty
+        self.fill_price = fill_price
+        self.charges = charges
+        self.broker_order_id = broker_order_id
+        self.error = error
 
     def move(self, target: OrderStatus) -> None:
         if target not in TRANSITIONS[self.status]:

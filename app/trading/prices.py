@@ -13,7 +13,7 @@ something can happen (app.trading.backtest). Both give the same numbers, to the 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -21,10 +21,10 @@ import numpy.typing as npt
 from app.market.bars import BarSet, Prices
 
 
-class Quote(NamedTuple):
-    """One instrument's bar as the engine uses it (rupees; bar open/close UTC epoch seconds). A
-    named tuple, not a frozen dataclass: built for every bar a trade or a signal is priced at,
-    and a frozen dataclass takes ~0.9 us to build against ~0.25."""
+@dataclass(frozen=True, slots=True)
+class Quote:
+    """One instrument's bar as the engine uses it (rupees; bar open/close UTC epoch seconds),
+    built for every bar a trade or a signal is priced at."""
 
     open: float
     high: float
@@ -32,6 +32,15 @@ class Quote(NamedTuple):
     close: float
     open_ts: int
     close_ts: int
+
+    def __init__(self, open: float, high: float, low: float, close: float, open_ts: int, close_ts: int) -> None:
+        # written out: compiled, the __init__ dataclasses generates runs interpreted (app.trading.native)
+        object.__setattr__(self, "open", open)
+        object.__setattr__(self, "high", high)
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "close", close)
+        object.__setattr__(self, "open_ts", open_ts)
+        object.__setattr__(self, "close_ts", close_ts)
 
 
 class PriceBook:

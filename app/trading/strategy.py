@@ -40,8 +40,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -102,15 +100,25 @@ def direction(prediction: PredictionCreated) -> int:
     return 1 if adj > 0 else -1 if adj < 0 else 0
 
 
-class EntryPlan(NamedTuple):
-    """A sized entry: signed qty at `price`, with its stop and target distances (rupees/share).
-    (A named tuple: one per entry attempt, as `Quote`.)"""
+@dataclass(frozen=True, slots=True)
+class EntryPlan:
+    """A sized entry: signed qty at `price`, with its stop and target distances (rupees/share)."""
 
     qty: int
     price: float
     stop_distance: float
     target_distance: float
     cost_fraction: float
+
+    def __init__(
+        self, qty: int, price: float, stop_distance: float, target_distance: float, cost_fraction: float
+    ) -> None:
+        # written out: compiled, the __init__ dataclasses generates runs interpreted (app.trading.native)
+        object.__setattr__(self, "qty", qty)
+        object.__setattr__(self, "price", price)
+        object.__setattr__(self, "stop_distance", stop_distance)
+        object.__setattr__(self, "target_distance", target_distance)
+        object.__setattr__(self, "cost_fraction", cost_fraction)
 
 
 @mypyc_attr(native_class=False)  # a str subclass: not a native class (app.trading.native)
@@ -285,15 +293,17 @@ def ist_day_number(ts: float) -> int:
 
 def ist_day(ts: float) -> str:
     """The exchange (IST) date of `ts`, ISO format."""
-    return _iso_day(ist_day_number(ts))
+    number = ist_day_number(ts)
+    day = _ISO_DAYS.get(number)
+    if day is None:
+        day = _ISO_DAYS[number] = (EPOCH + timedelta(days=number)).isoformat()
+    return day
 
 
 EPOCH = date(1970, 1, 1)
-
-
-@lru_cache(maxsize=256)
-def _iso_day(number: int) -> str:
-    return (EPOCH + timedelta(days=number)).isoformat()
+_ISO_DAYS: dict[int, str] = {}
+"""Each day's ISO date once made (the engine asks at every bar and trade; a dict read compiled,
+where `functools.lru_cache` is a Python call; a year adds 365 entries)."""
 
 
 def next_day_start(ts: float) -> int:

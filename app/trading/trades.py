@@ -60,9 +60,69 @@ class Trade:
     pnl: float | None = None
     note: str | None = None
 
-    def __post_init__(self) -> None:
-        if self.qty == 0:
+    def __init__(
+        self,
+        *,
+        trade_id: int,
+        instrument_key: str,
+        qty: int,
+        entry: float,
+        entry_ts: int,
+        entry_charges: float,
+        stop: float,
+        target: float,
+        stop_distance: float,
+        exit_by: int,
+        horizon_steps: int,
+        prediction_id: int | None,
+        pred_ret_adj: float,
+        venue: str,
+        day: str,
+        best: float,
+        open_qty: int,
+        status: TradeStatus = TradeStatus.OPEN,
+        exit_pending: str | None = None,
+        exit_filled: int = 0,
+        exit_value: float = 0.0,
+        exit_charges: float = 0.0,
+        gross: float = 0.0,
+        exit_price: float | None = None,
+        exit_ts: int | None = None,
+        exit_reason: str | None = None,
+        pnl: float | None = None,
+        note: str | None = None,
+    ) -> None:
+        # written out: compiled, the __init__ dataclasses generates runs interpreted (app.trading.native)
+        if qty == 0:
             raise ValueError("a trade needs a non-zero qty")
+        self.trade_id = trade_id
+        self.instrument_key = instrument_key
+        self.qty = qty
+        self.entry = entry
+        self.entry_ts = entry_ts
+        self.entry_charges = entry_charges
+        self.stop = stop
+        self.target = target
+        self.stop_distance = stop_distance
+        self.exit_by = exit_by
+        self.horizon_steps = horizon_steps
+        self.prediction_id = prediction_id
+        self.pred_ret_adj = pred_ret_adj
+        self.venue = venue
+        self.day = day
+        self.best = best
+        self.open_qty = open_qty
+        self.status = status
+        self.exit_pending = exit_pending
+        self.exit_filled = exit_filled
+        self.exit_value = exit_value
+        self.exit_charges = exit_charges
+        self.gross = gross
+        self.exit_price = exit_price
+        self.exit_ts = exit_ts
+        self.exit_reason = exit_reason
+        self.pnl = pnl
+        self.note = note
 
     @property
     def is_long(self) -> bool:

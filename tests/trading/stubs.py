@@ -22,7 +22,7 @@ from app.trading.brokers.paper import PaperBroker, PaperConfig, PaperState
 from app.trading.costs import CostModel
 from app.trading.engine import TradingEngine
 from app.trading.gate import LiveGate
-from app.trading.journal import MemoryJournal
+from app.trading.memory_journal import MemoryJournal
 from app.trading.prices import PriceBook
 from app.trading.risk import RiskLimits
 from app.trading.strategy import Strategy, StrategyConfig

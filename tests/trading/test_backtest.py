@@ -27,7 +27,7 @@ from app.trading.backtest import REPLAY_BUDGET, REPLAY_BYTES_PER_CELL, TradeRepo
 from app.trading.brokers.paper import PaperConfig
 from app.trading.costs import CostModel
 from app.trading.enums import AfterHalt
-from app.trading.journal import MemoryJournal
+from app.trading.memory_journal import MemoryJournal
 from app.trading.risk import RiskLimits
 from app.trading.strategy import StrategyConfig, ist_day
 from tests.support.cli import signaldesk

@@ -16,7 +16,7 @@ from app.market.instrument_master.sync import sync_master
 from app.trading.brokers.paper import PaperBroker, PaperConfig, PaperState
 from app.trading.costs import CostModel
 from app.trading.enums import OrderStatus, Side
-from app.trading.journal import MemoryJournal
+from app.trading.memory_journal import MemoryJournal
 from app.trading.orders import OrderRequest
 from app.trading.strategy import Strategy
 from tests.market.instrument_master.sample import write_sample

@@ -26,6 +26,9 @@ class TradingSpec:
         if not (math.isfinite(self.tick) and self.tick > 0) or self.lot < 1:
             raise ValueError(f"a tick must be > 0 and a lot >= 1, got tick {self.tick}, lot {self.lot}")
 
+    def __reduce__(self) -> tuple[type[TradingSpec], tuple[float, int]]:
+        return TradingSpec, (self.tick, self.lot)  # compiled (app.trading.native), pickle could not rebuild it
+
     def round(self, price: float) -> float:
         """`price` on the nearest tick."""
         return round(round(price / self.tick) * self.tick, 6)

@@ -9,7 +9,7 @@ from app.trading.brokers.paper import PaperBroker, PaperConfig, PaperState
 from app.trading.costs import CostModel
 from app.trading.enums import OrderStatus, Side
 from app.trading.errors import NotConnected
-from app.trading.journal import MemoryJournal
+from app.trading.memory_journal import MemoryJournal
 from app.trading.orders import OrderRequest
 from app.trading.store import TradeStore
 from app.trading.system import build_journal
