@@ -411,7 +411,7 @@ class Driver:
             engine.prices.update(self._previous)
             self._previous = None
         self.clock.advance_to(bars.close_ts)
-        await engine.on_bars(bars)
+        await engine.take_bars(bars)  # the engine's only caller here: no lock to take
         self.fed += 1
         if rearm:
             await self._resume(bars)

@@ -98,10 +98,10 @@ class BrokerStops:
 
     def trigger(self, trade: Trade) -> float:
         """The engine's stop on the instrument's tick, rounded in the protective direction."""
-        tick = self.engine.strategy.specs[trade.instrument_key].tick
-        ticks = trade.stop / tick
+        spec = self.engine.strategy.specs[trade.instrument_key]
+        ticks = trade.stop / spec.tick
         n = math.ceil(ticks - 1e-6) if trade.is_long else math.floor(ticks + 1e-6)
-        return round(n * tick, 6)
+        return spec.ticks(n)
 
     @staticmethod
     def describe(stop: Order) -> str:

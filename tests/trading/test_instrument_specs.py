@@ -7,6 +7,7 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.events import PredictionCreated
@@ -106,3 +107,23 @@ async def test_a_run_takes_ticks_and_lots_from_the_instrument_master_as_it_start
         await rig.service.stop()
     finally:
         await rig.close()
+
+
+def test_a_number_of_ticks_is_the_decimal_round_gives_to_the_bit() -> None:
+    # TradingSpec.ticks divides the exact integer n x tick-in-millionths instead of round(n * tick, 6),
+    # for any price up to Rs 10 crore (beyond, n * tick's own error reaches the sixth decimal)
+    rng = np.random.default_rng(7)
+    for tick in (0.05, 0.01, 0.1, 0.5, 1.0, 5.0, 0.005, 0.0025, 0.000001):
+        spec = TradingSpec(tick)
+        most = int(1e8 / tick)
+        for n in rng.integers(-most, most, 20_000).tolist():
+            assert spec.ticks(n) == round(n * tick, 6), (tick, n)
+        prices = rng.uniform(-100.0, 1e8, 5_000).tolist()
+        assert [spec.round(p) for p in prices] == [round(round(p / tick) * tick, 6) for p in prices]
+
+
+def test_a_tick_finer_than_a_millionth_of_a_rupee_is_refused() -> None:
+    with pytest.raises(ValueError, match="a tick must be a whole number of millionths of a rupee, got 0.0333"):
+        TradingSpec(0.0333333)
+    with pytest.raises(ValueError, match="a whole number of millionths of a rupee, got 1e-07"):
+        PaperConfig(tick=1e-7)

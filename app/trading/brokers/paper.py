@@ -58,8 +58,7 @@ class PaperConfig:
             raise ValueError(f"slippage_bps must be in [0, 1000], got {self.slippage_bps}")
         if not 0 < self.fill_ratio <= 1:
             raise ValueError(f"fill_ratio must be in (0, 1], got {self.fill_ratio}")
-        if not self.tick > 0:
-            raise ValueError(f"tick must be > 0, got {self.tick}")
+        TradingSpec(self.tick)  # a tick it can trade on, or a ValueError saying why not
 
 
 @dataclass(slots=True)
@@ -135,12 +134,12 @@ class PaperBroker:
         spec = self.specs[instrument_key]
         return self._default_spec if spec is DEFAULT_SPEC else spec
 
-    def fill_price(self, side: Side, price: float, tick: float) -> float:
+    def fill_price(self, side: Side, price: float, spec: TradingSpec) -> float:
         """`price` moved against the order by the slippage, on the tick against it."""
         moved = price * (1 + side.sign * self.config.slippage_bps / 10_000)
-        exact = round(moved / tick, 6)
+        exact = round(moved / spec.tick, 6)
         ticks = math.ceil(exact) if side is Side.BUY else math.floor(exact)
-        return round(max(ticks, 1) * tick, 6)
+        return spec.ticks(max(ticks, 1))
 
     async def place_order(self, request: OrderRequest) -> OrderResult:
         account = self._account()
@@ -166,7 +165,7 @@ class PaperBroker:
         if self.config.fill_ratio < 1:
             part = int(request.qty * self.config.fill_ratio)
             filled = min(request.qty, max(spec.whole_lots(part), spec.lot))
-        price = self.fill_price(request.side, request.price, spec.tick)
+        price = self.fill_price(request.side, request.price, spec)
         delta = request.side.sign * filled
         opening = abs(held + delta) > abs(held)
         if opening and abs(delta) * price > self._available(account):
