@@ -14,13 +14,14 @@ from app.trading import native
 WHERE = """
 import app.trading.native as native
 {before}
-import app.trading.backtest, app.trading.engine, app.trading.trades
-print(app.trading.engine.__file__, app.trading.backtest.__file__, app.trading.trades.__file__)
+import app.trading.backtest, app.trading.engine, app.trading.trades, app.market.instrument_master.specs as specs
+print(app.trading.engine.__file__, app.trading.backtest.__file__, app.trading.trades.__file__, specs.__file__)
 """
 
 
 def imported_from(before: str = "") -> list[str]:
-    """Where a fresh interpreter imports three of the group's modules from (`before` runs first)."""
+    """Where a fresh interpreter imports four of the group's modules from, one outside app.trading
+    (`before` runs first)."""
     code = WHERE.format(before=before)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     return [Path(f).name for f in done.stdout.split()]
@@ -44,6 +45,7 @@ def test_a_build_older_than_its_sources_is_not_imported(tmp_path: Path) -> None:
         "engine.py",
         "backtest.py",
         "trades.py",
+        "specs.py",
     ]
 
 
