@@ -90,12 +90,15 @@ class Stamps:
 
 
 def instrument(engine: Any, stamps: Stamps) -> None:
-    """Wrap the engine's bar handler and its outbox's sink to note the moments of the breakdown."""
-    on_bars, bus = engine.on_bars, engine.outbox.sink
+    """Note the moments of the breakdown: when the engine takes the bar (it takes its lock first
+    thing; its methods cannot be wrapped on the instance, compiled: app.trading.native), and when
+    its outbox hands the hft.entry to the bus (the outbox's sink, wrapped)."""
+    bus = engine.outbox.sink
 
-    async def timed_on_bars(bars: BarSet) -> None:
-        stamps.took = time.perf_counter()
-        await on_bars(bars)
+    class StampedLock(asyncio.Lock):
+        async def __aenter__(self) -> None:
+            stamps.took = time.perf_counter()
+            await super().__aenter__()
 
     class Sink:
         async def publish_many(self, channel: str, events: Any) -> Any:
@@ -103,7 +106,7 @@ def instrument(engine: Any, stamps: Stamps) -> None:
                 stamps.published = time.perf_counter()
             return await bus.publish_many(channel, events)
 
-    engine.on_bars = timed_on_bars
+    engine._lock = StampedLock()
     engine.outbox.sink = Sink()
 
 

