@@ -17,7 +17,7 @@ class MemoryJournal:
 
     def __init__(self) -> None:
         self.tables: dict[str, dict[Any, dict[str, Any]]] = {name: {} for name in JOURNAL_TABLES}
-        self._keys = {name: itemgetter(*(c.name for c in t.primary_key.columns)) for name, t in JOURNAL_TABLES.items()}
+        self._keys = {name: itemgetter(*[c.name for c in t.primary_key.columns]) for name, t in JOURNAL_TABLES.items()}
         self._staged: list[tuple[str, Row]] = []
         self.flushes = 0
         self.fail_next: Exception | None = None  # tests: make the next flush fail
